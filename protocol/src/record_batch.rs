@@ -1,0 +1,307 @@
+//! A zero-copy view of record-batch v2 headers (magic 2), with CRC-32C verification.
+//!
+//! ```text
+//! baseOffset: int64 | batchLength: int32 | partitionLeaderEpoch: int32 | magic: int8 (2)
+//! crc: uint32 (CRC-32C of everything from attributes to the end)
+//! attributes: int16 | lastOffsetDelta: int32 | baseTimestamp: int64 | maxTimestamp: int64
+//! producerId: int64 | producerEpoch: int16 | baseSequence: int32 | recordCount: int32 | records
+//! ```
+//! The producer's bytes are validated here and appended as they came; nothing per record is
+//! decoded.
+
+use thiserror::Error;
+
+/// Bytes before `batchLength`'s payload starts: baseOffset + batchLength.
+pub const LOG_OVERHEAD: usize = 12;
+/// The fixed v2 header, up to and including recordCount.
+pub const HEADER_BYTES: usize = 61;
+const MAGIC_AT: usize = 16;
+const CRC_AT: usize = 17;
+const ATTRIBUTES_AT: usize = 21;
+const LAST_OFFSET_DELTA_AT: usize = 23;
+const BASE_TIMESTAMP_AT: usize = 27;
+const MAX_TIMESTAMP_AT: usize = 35;
+const PRODUCER_ID_AT: usize = 43;
+const PRODUCER_EPOCH_AT: usize = 51;
+const BASE_SEQUENCE_AT: usize = 53;
+const RECORD_COUNT_AT: usize = 57;
+
+const COMPRESSION_MASK: i16 = 0x07;
+const TIMESTAMP_TYPE_LOG_APPEND: i16 = 0x08;
+const TRANSACTIONAL: i16 = 0x10;
+const CONTROL: i16 = 0x20;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum BatchError {
+    #[error("record set truncated: {remaining} bytes left, batch needs {needed}")]
+    Truncated { remaining: usize, needed: usize },
+    #[error("batch length {batch_length} is below the v2 header size")]
+    LengthTooSmall { batch_length: i32 },
+    #[error("unsupported record batch magic {magic}")]
+    UnsupportedMagic { magic: i8 },
+    #[error("CRC mismatch: header says {stored:#010x}, bytes give {computed:#010x}")]
+    CrcMismatch { stored: u32, computed: u32 },
+    #[error("record count {record_count} disagrees with last offset delta {last_offset_delta}")]
+    BadRecordCount {
+        record_count: i32,
+        last_offset_delta: i32,
+    },
+    #[error("empty record set")]
+    Empty,
+}
+
+/// A borrowed view of one complete batch.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchView<'a> {
+    bytes: &'a [u8],
+}
+
+fn i16_at(b: &[u8], at: usize) -> i16 {
+    i16::from_be_bytes([b[at], b[at + 1]])
+}
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+impl<'a> BatchView<'a> {
+    /// Views the batch at the front of `bytes`, checking only its framing (length and magic).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
+        if bytes.len() < HEADER_BYTES {
+            return Err(BatchError::Truncated {
+                remaining: bytes.len(),
+                needed: HEADER_BYTES,
+            });
+        }
+        let batch_length = i32_at(bytes, 8);
+        if batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 {
+            return Err(BatchError::LengthTooSmall { batch_length });
+        }
+        let magic = bytes[MAGIC_AT] as i8;
+        if magic != 2 {
+            return Err(BatchError::UnsupportedMagic { magic });
+        }
+        let total = LOG_OVERHEAD + batch_length as usize;
+        if bytes.len() < total {
+            return Err(BatchError::Truncated {
+                remaining: bytes.len(),
+                needed: total,
+            });
+        }
+        Ok(BatchView {
+            bytes: &bytes[..total],
+        })
+    }
+
+    /// Framing, CRC-32C and header consistency: what the broker checks before appending.
+    pub fn validate(&self) -> Result<(), BatchError> {
+        let computed = crc32c::crc32c(&self.bytes[ATTRIBUTES_AT..]);
+        if computed != self.crc() {
+            return Err(BatchError::CrcMismatch {
+                stored: self.crc(),
+                computed,
+            });
+        }
+        if self.record_count() < 0
+            || self.last_offset_delta() < 0
+            || (self.record_count() > 0 && self.last_offset_delta() != self.record_count() - 1)
+        {
+            return Err(BatchError::BadRecordCount {
+                record_count: self.record_count(),
+                last_offset_delta: self.last_offset_delta(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+    pub fn size(&self) -> usize {
+        self.bytes.len()
+    }
+    pub fn base_offset(&self) -> i64 {
+        i64_at(self.bytes, 0)
+    }
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset() + self.last_offset_delta() as i64
+    }
+    pub fn crc(&self) -> u32 {
+        i32_at(self.bytes, CRC_AT) as u32
+    }
+    pub fn attributes(&self) -> i16 {
+        i16_at(self.bytes, ATTRIBUTES_AT)
+    }
+    /// 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+    pub fn compression(&self) -> i16 {
+        self.attributes() & COMPRESSION_MASK
+    }
+    pub fn is_transactional(&self) -> bool {
+        self.attributes() & TRANSACTIONAL != 0
+    }
+    pub fn is_control(&self) -> bool {
+        self.attributes() & CONTROL != 0
+    }
+    pub fn last_offset_delta(&self) -> i32 {
+        i32_at(self.bytes, LAST_OFFSET_DELTA_AT)
+    }
+    pub fn base_timestamp(&self) -> i64 {
+        i64_at(self.bytes, BASE_TIMESTAMP_AT)
+    }
+    pub fn max_timestamp(&self) -> i64 {
+        i64_at(self.bytes, MAX_TIMESTAMP_AT)
+    }
+    pub fn producer_id(&self) -> i64 {
+        i64_at(self.bytes, PRODUCER_ID_AT)
+    }
+    pub fn producer_epoch(&self) -> i16 {
+        i16_at(self.bytes, PRODUCER_EPOCH_AT)
+    }
+    pub fn base_sequence(&self) -> i32 {
+        i32_at(self.bytes, BASE_SEQUENCE_AT)
+    }
+    pub fn record_count(&self) -> i32 {
+        i32_at(self.bytes, RECORD_COUNT_AT)
+    }
+}
+
+/// Iterates the batches of a record set (a Produce partition's `records`, or a log read).
+pub fn batches(mut records: &[u8]) -> impl Iterator<Item = Result<BatchView<'_>, BatchError>> {
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if records.is_empty() || failed {
+            return None;
+        }
+        match BatchView::parse(records) {
+            Ok(view) => {
+                records = &records[view.size()..];
+                Some(Ok(view))
+            }
+            Err(e) => {
+                failed = true;
+                Some(Err(e))
+            }
+        }
+    })
+}
+
+/// Rewrites a batch for a LogAppendTime topic: timestamp type bit, max timestamp (Kafka also sets
+/// the base timestamp to the same value), then the CRC over the changed bytes.
+pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
+    let attributes = i16_at(batch, ATTRIBUTES_AT) | TIMESTAMP_TYPE_LOG_APPEND;
+    batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+
+    pub(crate) fn encode(records: &[Record], compression: Compression) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression,
+            },
+        )
+        .unwrap();
+        buf.to_vec()
+    }
+
+    fn record(i: i64) -> Record {
+        Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: 42,
+            producer_epoch: 1,
+            timestamp_type: TimestampType::Creation,
+            offset: i,
+            sequence: i as i32,
+            timestamp: 1000 + i,
+            key: Some(bytes::Bytes::from(format!("k{i}"))),
+            value: Some(bytes::Bytes::from(vec![b'v'; 100])),
+            headers: Default::default(),
+        }
+    }
+
+    #[test]
+    fn reads_the_header_fields_the_encoder_wrote() {
+        let bytes = encode(&(0..3).map(record).collect::<Vec<_>>(), Compression::None);
+        let view = BatchView::parse(&bytes).unwrap();
+        view.validate().unwrap();
+        assert_eq!(view.size(), bytes.len());
+        assert_eq!(view.record_count(), 3);
+        assert_eq!(view.last_offset_delta(), 2);
+        assert_eq!(view.producer_id(), 42);
+        assert_eq!(view.producer_epoch(), 1);
+        assert_eq!(view.base_sequence(), 0);
+        assert_eq!(view.max_timestamp(), 1002);
+        assert!(!view.is_control() && !view.is_transactional());
+    }
+
+    #[test]
+    fn a_flipped_bit_fails_the_crc() {
+        let mut bytes = encode(&[record(0)], Compression::None);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let err = BatchView::parse(&bytes).unwrap().validate().unwrap_err();
+        assert!(matches!(err, BatchError::CrcMismatch { .. }));
+    }
+
+    #[test]
+    fn truncation_and_foreign_magic_are_errors() {
+        let bytes = encode(&[record(0)], Compression::None);
+        assert!(matches!(
+            BatchView::parse(&bytes[..bytes.len() - 1]),
+            Err(BatchError::Truncated { .. })
+        ));
+        let mut v1 = bytes.clone();
+        v1[MAGIC_AT] = 1;
+        assert_eq!(
+            BatchView::parse(&v1).unwrap_err(),
+            BatchError::UnsupportedMagic { magic: 1 }
+        );
+    }
+
+    #[test]
+    fn iterates_concatenated_batches() {
+        let mut set = encode(&[record(0)], Compression::None);
+        set.extend(encode(&[record(1), record(2)], Compression::Snappy));
+        let views: Vec<_> = batches(&set).collect::<Result<_, _>>().unwrap();
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[1].compression(), 2);
+    }
+
+    #[test]
+    fn log_append_time_rewrite_keeps_the_crc_valid() {
+        let mut bytes = encode(&[record(0), record(1)], Compression::None);
+        set_log_append_time(&mut bytes, 99_000);
+        let view = BatchView::parse(&bytes).unwrap();
+        view.validate().unwrap();
+        assert_eq!(view.max_timestamp(), 99_000);
+        assert_eq!(view.attributes() & TIMESTAMP_TYPE_LOG_APPEND, TIMESTAMP_TYPE_LOG_APPEND);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_bytes_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            for b in batches(&data) {
+                if let Ok(v) = b { let _ = v.validate(); }
+            }
+        }
+    }
+}
