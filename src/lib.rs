@@ -1,1 +1,20 @@
-//! placeholder
+//! Wren: a small, fast, Kafka-compatible broker.
+//!
+//! Embed one per test:
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), wren::BrokerError> {
+//! let broker = wren::Broker::ephemeral().start().await?;
+//! let bootstrap = broker.bootstrap_servers(); // give this to any Kafka client
+//! # let _ = bootstrap;
+//! broker.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The crates underneath: [`wren_protocol`] (wire codecs), [`wren_storage`] (the partition log),
+//! [`wren_broker`] (the server).
+
+pub use wren_broker::{
+    BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError, FaultConfig, TopicDefaults,
+};
+pub use {wren_broker, wren_protocol, wren_storage};

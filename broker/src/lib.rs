@@ -1,1 +1,24 @@
-//! placeholder
+//! Wren's broker: a Kafka wire-protocol server over the storage crate's partition logs.
+//!
+//! - [`server`]: the embedding API (`Broker`, `BrokerHandle`) and the accept loop.
+//! - [`connection`]: one client connection, requests answered in order.
+//! - [`dispatch`]: the table of implemented APIs (ApiVersions is built from it) and the routing.
+//! - [`handlers`]: one module per API family; handlers never touch the socket.
+//! - [`topics`]: the durable topic registry; [`producer_ids`]: the producer id allocator;
+//!   [`fetch_session`]: incremental fetch sessions.
+//! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
+
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod error;
+pub mod fetch_session;
+pub mod handlers;
+pub mod producer_ids;
+pub mod server;
+pub mod state;
+pub mod topics;
+
+pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
+pub use error::{BrokerError, ConfigError};
+pub use server::{BlockingBrokerHandle, Broker, BrokerHandle};

@@ -1,0 +1,59 @@
+//! Broker errors. Per-partition problems become Kafka error codes in responses
+//! ([`storage_error_code`]); connection problems close the connection; these types cover the rest.
+
+use std::path::PathBuf;
+
+use kafka_protocol::error::ResponseError;
+use thiserror::Error;
+use wren_storage::StorageError;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unknown config key {key}")]
+    UnknownKey { key: String },
+    #[error("invalid value {value:?} for {key}")]
+    InvalidValue { key: String, value: String },
+}
+
+#[derive(Debug, Error)]
+pub enum BrokerError {
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("metadata file {path} is corrupt: {reason}")]
+    CorruptMetadata { path: PathBuf, reason: String },
+    #[error("partition log {topic}-{partition}")]
+    Storage {
+        topic: String,
+        partition: i32,
+        #[source]
+        source: StorageError,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The one place storage errors become Kafka error codes.
+pub fn storage_error_code(e: &StorageError) -> ResponseError {
+    match e {
+        StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        StorageError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
+        StorageError::InvalidBatch { .. } => ResponseError::CorruptMessage,
+        _ => ResponseError::KafkaStorageError,
+    }
+}

@@ -1,0 +1,44 @@
+//! DescribeCluster (60) and FindCoordinator (10): a single node that coordinates everything.
+
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{
+    describe_cluster_response::DescribeClusterBroker, BrokerId, DescribeClusterRequest,
+    DescribeClusterResponse, FindCoordinatorRequest, FindCoordinatorResponse,
+};
+
+use super::str_bytes;
+use crate::state::BrokerState;
+
+pub fn describe(state: &BrokerState, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+    DescribeClusterResponse::default()
+        .with_cluster_id(str_bytes(state.cluster_id.clone()))
+        .with_controller_id(BrokerId(state.node_id))
+        .with_endpoint_type(1)
+        .with_cluster_authorized_operations(i32::MIN)
+        .with_brokers(vec![DescribeClusterBroker::default()
+            .with_broker_id(BrokerId(state.node_id))
+            .with_host(str_bytes(state.advertised_host.clone()))
+            .with_port(state.advertised_port)])
+}
+
+pub fn find_coordinator(state: &BrokerState, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+    let host = str_bytes(state.advertised_host.clone());
+    if version >= 4 {
+        let coordinators = request
+            .coordinator_keys
+            .into_iter()
+            .map(|key| {
+                Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(BrokerId(state.node_id))
+                    .with_host(host.clone())
+                    .with_port(state.advertised_port)
+            })
+            .collect();
+        return FindCoordinatorResponse::default().with_coordinators(coordinators);
+    }
+    FindCoordinatorResponse::default()
+        .with_node_id(BrokerId(state.node_id))
+        .with_host(host)
+        .with_port(state.advertised_port)
+}

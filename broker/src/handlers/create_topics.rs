@@ -1,0 +1,118 @@
+//! CreateTopics (19): partitions, configs, validate_only, Kafka's error codes.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::str_bytes;
+use crate::config::{topic_config_value, validate_topic_config, TopicOverrides, TOPIC_CONFIG_KEYS};
+use crate::state::BrokerState;
+use crate::topics::{validate_topic_name, CreateError, PARTITIONS_PER_TOPIC_MAX};
+
+pub fn handle(state: &BrokerState, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+    let validate_only = request.validate_only;
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| create_one(state, t, validate_only, version))
+        .collect();
+    CreateTopicsResponse::default().with_topics(topics)
+}
+
+fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, version: i16) -> CreatableTopicResult {
+    let name = req.name.clone();
+    let failed = |e: ResponseError, msg: String| {
+        CreatableTopicResult::default()
+            .with_name(name.clone())
+            .with_error_code(e.code())
+            .with_error_message(Some(str_bytes(msg)))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+    };
+    if let Err(msg) = validate_topic_name(name.as_str()) {
+        return failed(ResponseError::InvalidTopicException, msg);
+    }
+    if state.topics.get(name.as_str()).is_some() {
+        return failed(
+            ResponseError::TopicAlreadyExists,
+            format!("Topic '{}' already exists.", name.as_str()),
+        );
+    }
+    let partitions = if !req.assignments.is_empty() {
+        if let Some(bad) = req.assignments.iter().find(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id)) {
+            return failed(
+                ResponseError::InvalidReplicaAssignment,
+                format!("Partition {} is assigned to a broker other than {}", bad.partition_index, state.node_id),
+            );
+        }
+        req.assignments.len() as i32
+    } else if req.num_partitions == -1 {
+        state.config.num_partitions.max(1)
+    } else {
+        req.num_partitions
+    };
+    if partitions <= 0 || partitions > PARTITIONS_PER_TOPIC_MAX {
+        return failed(
+            ResponseError::InvalidPartitions,
+            format!("Number of partitions must be between 1 and {PARTITIONS_PER_TOPIC_MAX}."),
+        );
+    }
+    if req.replication_factor != -1 && req.replication_factor != 1 {
+        if req.replication_factor <= 0 {
+            return failed(ResponseError::InvalidReplicationFactor, "Replication factor must be larger than 0.".into());
+        }
+        return failed(
+            ResponseError::InvalidReplicationFactor,
+            format!(
+                "Unable to replicate the partition {} time(s): The target replication factor of {} cannot be reached because only 1 broker(s) are registered.",
+                req.replication_factor, req.replication_factor
+            ),
+        );
+    }
+    let mut overrides = TopicOverrides::new();
+    for c in &req.configs {
+        let Some(value) = c.value.as_ref() else { continue };
+        if let Err(msg) = validate_topic_config(c.name.as_str(), value.as_str()) {
+            return failed(ResponseError::InvalidConfig, msg);
+        }
+        overrides.insert(c.name.to_string(), value.to_string());
+    }
+    let (topic_id, overrides) = if validate_only {
+        (uuid::Uuid::nil(), overrides)
+    } else {
+        match state.topics.create(name.as_str(), partitions, overrides) {
+            Ok(t) => (t.id, t.overrides.read().clone()),
+            Err(CreateError::AlreadyExists) => {
+                return failed(
+                    ResponseError::TopicAlreadyExists,
+                    format!("Topic '{}' already exists.", name.as_str()),
+                )
+            }
+            Err(CreateError::Storage(e)) => {
+                tracing::error!(topic = name.as_str(), error = %e, "create topic failed");
+                return failed(ResponseError::KafkaStorageError, e.to_string());
+            }
+        }
+    };
+    let mut result = CreatableTopicResult::default()
+        .with_name(name)
+        .with_topic_id(topic_id)
+        .with_num_partitions(partitions)
+        .with_replication_factor(1);
+    if version >= 5 {
+        let defaults = state.topics.defaults();
+        let configs = TOPIC_CONFIG_KEYS
+            .iter()
+            .map(|key| {
+                let (value, is_override) = topic_config_value(defaults, &overrides, key);
+                CreatableTopicConfigs::default()
+                    .with_name(str_bytes(*key))
+                    .with_value(Some(str_bytes(value)))
+                    .with_config_source(if is_override { 1 } else { 5 })
+            })
+            .collect();
+        result = result.with_configs(Some(configs));
+    }
+    result
+}

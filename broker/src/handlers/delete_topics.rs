@@ -1,0 +1,45 @@
+//! DeleteTopics (20): by name (v1-5) or by name or id (v6).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+
+use super::str_bytes;
+use crate::state::BrokerState;
+
+pub fn handle(state: &BrokerState, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+    let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> =
+        request.topic_names.into_iter().map(|n| (Some(n), uuid::Uuid::nil())).collect();
+    targets.extend(request.topics.into_iter().map(|t| (t.name, t.topic_id)));
+    let responses = targets
+        .into_iter()
+        .map(|(name, id)| {
+            let topic = match &name {
+                Some(n) => state.topics.get(n.as_str()),
+                None => state.topics.get_by_id(&id),
+            };
+            let result = DeletableTopicResult::default().with_name(name.clone()).with_topic_id(id);
+            let Some(topic) = topic else {
+                let err = if name.is_some() {
+                    ResponseError::UnknownTopicOrPartition
+                } else {
+                    ResponseError::UnknownTopicId
+                };
+                return result.with_error_code(err.code());
+            };
+            let result = result
+                .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
+                .with_topic_id(topic.id);
+            match state.topics.delete(&topic.name) {
+                Ok(_) => result,
+                Err(e) => {
+                    tracing::error!(topic = %topic.name, error = %e, "delete topic failed");
+                    result
+                        .with_error_code(ResponseError::KafkaStorageError.code())
+                        .with_error_message(Some(str_bytes(e.to_string())))
+                }
+            }
+        })
+        .collect();
+    DeleteTopicsResponse::default().with_responses(responses)
+}

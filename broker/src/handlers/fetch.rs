@@ -1,0 +1,226 @@
+//! Fetch (1): stored bytes back to the consumer, long polling woken by appends, response and
+//! partition byte limits, incremental fetch sessions (KIP-227) and topic ids (v13+).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::{select_all, FutureExt};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use wren_storage::StorageError;
+
+use super::str_bytes;
+use crate::error::storage_error_code;
+use crate::fetch_session::{SessionError, SessionMode, SessionPartition};
+use crate::state::BrokerState;
+use crate::topics::Partition;
+
+/// Kafka caps `max_wait_ms`; so does Wren, so a bad client cannot park a connection for ever.
+const MAX_WAIT_MS_MAX: i32 = 60_000;
+const READ_UNCOMMITTED: i8 = 0;
+
+pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) -> FetchResponse {
+    let by_id = version >= 13;
+    let isolation = request.isolation_level;
+    let mut unknown: Vec<FetchableTopicResponse> = Vec::new();
+    let mut requested = Vec::new();
+    for topic in request.topics {
+        let resolved = if by_id {
+            state.topics.get_by_id(&topic.topic_id)
+        } else {
+            state.topics.get(topic.topic.as_str())
+        };
+        let Some(resolved) = resolved else {
+            let code = if by_id {
+                ResponseError::UnknownTopicId
+            } else {
+                ResponseError::UnknownTopicOrPartition
+            };
+            unknown.push(
+                FetchableTopicResponse::default()
+                    .with_topic(topic.topic.clone())
+                    .with_topic_id(topic.topic_id)
+                    .with_partitions(
+                        topic
+                            .partitions
+                            .iter()
+                            .map(|p| error_partition(p.partition, code))
+                            .collect(),
+                    ),
+            );
+            continue;
+        };
+        for p in topic.partitions {
+            requested.push(SessionPartition {
+                topic: resolved.name.clone(),
+                topic_id: resolved.id,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: p.partition_max_bytes,
+                sent: None,
+            });
+        }
+    }
+    let forgotten = request
+        .forgotten_topics_data
+        .into_iter()
+        .filter_map(|f| {
+            let name = if by_id {
+                state.topics.get_by_id(&f.topic_id).map(|t| t.name.clone())?
+            } else {
+                f.topic.to_string()
+            };
+            Some(f.partitions.into_iter().map(move |p| (name.clone(), p)))
+        })
+        .flatten()
+        .collect();
+    let (mode, wanted) = match state
+        .fetch_sessions
+        .begin(request.session_id, request.session_epoch, requested, forgotten)
+    {
+        Ok(x) => x,
+        Err(e) => {
+            let code = match e {
+                SessionError::NotFound => ResponseError::FetchSessionIdNotFound,
+                SessionError::InvalidEpoch => ResponseError::InvalidFetchSessionEpoch,
+            };
+            return FetchResponse::default().with_error_code(code.code());
+        }
+    };
+
+    let targets: Vec<(SessionPartition, Option<Arc<Partition>>)> = wanted
+        .into_iter()
+        .map(|sp| {
+            let p = state.topics.get(&sp.topic).and_then(|t| t.partition(sp.partition));
+            (sp, p)
+        })
+        .collect();
+    let max_wait = Duration::from_millis(request.max_wait_ms.clamp(0, MAX_WAIT_MS_MAX) as u64);
+    let deadline = Instant::now() + max_wait;
+    let min_bytes = request.min_bytes.max(0) as usize;
+    let max_bytes = if request.max_bytes <= 0 { i32::MAX } else { request.max_bytes } as usize;
+
+    let results = loop {
+        // Register for wake-ups before reading, so an append between the read and the wait is
+        // not missed.
+        let mut waits: Vec<_> = targets
+            .iter()
+            .filter_map(|(_, p)| p.as_ref())
+            .map(|p| Box::pin(p.appended.notified()))
+            .collect();
+        for w in waits.iter_mut() {
+            w.as_mut().enable();
+        }
+        let (results, bytes) = read_all(&targets, isolation, max_bytes);
+        let now = Instant::now();
+        let has_error = results.iter().any(|r| r.error_code != 0);
+        if bytes >= min_bytes || has_error || now >= deadline || waits.is_empty() || state.is_shutting_down() {
+            break results;
+        }
+        let mut shutdown = state.shutdown.clone();
+        tokio::select! {
+            _ = select_all(waits.into_iter().map(|w| w.boxed())) => {}
+            _ = tokio::time::sleep_until((deadline).into()) => {}
+            _ = shutdown.changed() => {}
+        }
+    };
+
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    for ((sp, _), data) in targets.iter().zip(results) {
+        if let SessionMode::Incremental { id } = mode {
+            let news = state.fetch_sessions.record_sent(
+                id,
+                &(sp.topic.clone(), sp.partition),
+                (data.high_watermark, data.last_stable_offset, data.log_start_offset),
+                data.records.as_ref().is_some_and(|r| !r.is_empty()) || data.error_code != 0,
+            );
+            if !news {
+                continue;
+            }
+        } else if let SessionMode::Full { id } = mode {
+            state.fetch_sessions.record_sent(
+                id,
+                &(sp.topic.clone(), sp.partition),
+                (data.high_watermark, data.last_stable_offset, data.log_start_offset),
+                true,
+            );
+        }
+        let same_topic = responses.last().is_some_and(|t| t.topic_id == sp.topic_id && (by_id || t.topic.as_str() == sp.topic));
+        if !same_topic {
+            let mut t = FetchableTopicResponse::default().with_topic_id(sp.topic_id);
+            if !by_id {
+                t = t.with_topic(TopicName(str_bytes(sp.topic.clone())));
+            }
+            responses.push(t);
+        }
+        responses.last_mut().expect("pushed above").partitions.push(data);
+    }
+    responses.extend(unknown);
+    let session_id = match mode {
+        SessionMode::Sessionless => 0,
+        SessionMode::Full { id } | SessionMode::Incremental { id } => id,
+    };
+    FetchResponse::default().with_session_id(session_id).with_responses(responses)
+}
+
+fn error_partition(partition: i32, code: ResponseError) -> PartitionData {
+    PartitionData::default()
+        .with_partition_index(partition)
+        .with_error_code(code.code())
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(bytes::Bytes::new()))
+}
+
+/// Reads every target within the response budget; returns the partitions and the bytes read.
+fn read_all(
+    targets: &[(SessionPartition, Option<Arc<Partition>>)],
+    isolation: i8,
+    max_bytes: usize,
+) -> (Vec<PartitionData>, usize) {
+    let mut total = 0usize;
+    let results = targets
+        .iter()
+        .map(|(sp, partition)| {
+            let Some(partition) = partition else {
+                return error_partition(sp.partition, ResponseError::UnknownTopicOrPartition);
+            };
+            let log = &partition.log;
+            let high_watermark = log.high_watermark();
+            let last_stable = high_watermark; // no open transactions exist yet
+            let upper = if isolation == READ_UNCOMMITTED { high_watermark } else { last_stable };
+            let budget = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
+            // KIP-74: the first non-empty partition returns at least one whole batch.
+            let min_one = total == 0;
+            let base = PartitionData::default()
+                .with_partition_index(sp.partition)
+                .with_high_watermark(high_watermark)
+                .with_last_stable_offset(last_stable)
+                .with_preferred_read_replica(BrokerId(-1))
+                .with_aborted_transactions((isolation != READ_UNCOMMITTED).then(Vec::new));
+            if sp.fetch_offset == upper && sp.fetch_offset >= log.log_start_offset() {
+                return base
+                    .with_log_start_offset(log.log_start_offset())
+                    .with_records(Some(bytes::Bytes::new()));
+            }
+            match log.read(sp.fetch_offset, budget, upper, min_one) {
+                Ok(read) => {
+                    total += read.data.len();
+                    base.with_log_start_offset(read.log_start_offset).with_records(Some(read.data))
+                }
+                Err(e) => {
+                    if !matches!(e, StorageError::OffsetOutOfRange { .. }) {
+                        tracing::warn!(topic = %sp.topic, partition = sp.partition, error = %e, "read failed");
+                    }
+                    base.with_error_code(storage_error_code(&e).code())
+                        .with_log_start_offset(log.log_start_offset())
+                        .with_records(Some(bytes::Bytes::new()))
+                }
+            }
+        })
+        .collect();
+    (results, total)
+}

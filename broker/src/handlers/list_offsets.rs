@@ -1,0 +1,89 @@
+//! ListOffsets (2): earliest, latest (LSO under read_committed), max timestamp, by timestamp.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
+use kafka_protocol::records::RecordBatchDecoder;
+use wren_storage::PartitionLog;
+
+use crate::error::storage_error_code;
+use crate::state::BrokerState;
+
+const LATEST: i64 = -1;
+const EARLIEST: i64 = -2;
+const MAX_TIMESTAMP: i64 = -3;
+const EARLIEST_LOCAL: i64 = -4;
+
+pub fn handle(state: &BrokerState, request: ListOffsetsRequest) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = state.topics.get(t.name.as_str());
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let resp = ListOffsetsPartitionResponse::default()
+                        .with_partition_index(p.partition_index)
+                        .with_leader_epoch(0);
+                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition_index)) else {
+                        return resp
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1);
+                    };
+                    match lookup(&partition.log, p.timestamp) {
+                        Ok(Some((timestamp, offset))) => resp.with_timestamp(timestamp).with_offset(offset),
+                        Ok(None) => resp.with_timestamp(-1).with_offset(-1),
+                        Err(e) => resp.with_error_code(e.code()).with_timestamp(-1).with_offset(-1),
+                    }
+                })
+                .collect();
+            ListOffsetsTopicResponse::default().with_name(t.name).with_partitions(partitions)
+        })
+        .collect();
+    ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// (timestamp, offset) for a ListOffsets target; `None` when no record qualifies.
+fn lookup(log: &PartitionLog, target: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+    match target {
+        // No open transactions exist yet, so the LSO is the high watermark for both isolations.
+        LATEST => Ok(Some((-1, log.high_watermark()))),
+        EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, log.log_start_offset()))),
+        MAX_TIMESTAMP => {
+            let Some((max_ts, _)) = log.max_timestamp() else {
+                return Ok(None);
+            };
+            // The exact record carrying the max timestamp (Kafka >= 3.8 answers the same).
+            first_record_at_or_after(log, max_ts)
+        }
+        ts if ts >= 0 => first_record_at_or_after(log, ts),
+        _ => Err(ResponseError::InvalidRequest),
+    }
+}
+
+/// The first record with timestamp >= `ts`: the storage finds the batch from its time index,
+/// then this decodes that one batch to find the record within it.
+fn first_record_at_or_after(log: &PartitionLog, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+    let batch = log.find_batch_by_timestamp(ts).map_err(|e| storage_error_code(&e))?;
+    let Some(batch) = batch else {
+        return Ok(None);
+    };
+    let view = wren_protocol::record_batch::BatchView::parse(&batch).map_err(|_| ResponseError::CorruptMessage)?;
+    let fallback = (view.max_timestamp(), view.base_offset());
+    let mut buf = batch.clone();
+    match RecordBatchDecoder::decode(&mut buf) {
+        Ok(set) => Ok(set
+            .records
+            .iter()
+            .find(|r| r.timestamp >= ts)
+            .map(|r| (r.timestamp, r.offset))
+            .or(Some(fallback))),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not decode batch for timestamp lookup; answering its base offset");
+            Ok(Some(fallback))
+        }
+    }
+}

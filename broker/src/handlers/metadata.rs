@@ -1,0 +1,99 @@
+//! Metadata (3): the one broker, every requested topic with its partitions, auto-creation.
+
+use std::sync::Arc;
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use uuid::Uuid;
+
+use super::str_bytes;
+use crate::state::BrokerState;
+use crate::topics::{validate_topic_name, CreateError, Topic};
+
+pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> MetadataResponse {
+    // v0: an empty list means every topic; v1+: null means every topic, empty means none.
+    let wanted = match request.topics {
+        None => None,
+        Some(t) if t.is_empty() && version == 0 => None,
+        Some(t) => Some(t),
+    };
+    // v0-3 always auto-create; v4+ only when the client allows it.
+    let may_create = state.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+    let topics = match wanted {
+        None => state.topics.all().iter().map(|t| describe(state, t)).collect(),
+        Some(requested) => requested
+            .into_iter()
+            .map(|r| match (r.name, r.topic_id) {
+                (Some(name), _) => lookup_by_name(state, name, may_create),
+                (None, id) => match state.topics.get_by_id(&id) {
+                    Some(t) => describe(state, &t),
+                    None => MetadataResponseTopic::default()
+                        .with_topic_id(id)
+                        .with_error_code(ResponseError::UnknownTopicId.code()),
+                },
+            })
+            .collect(),
+    };
+    MetadataResponse::default()
+        .with_brokers(vec![MetadataResponseBroker::default()
+            .with_node_id(BrokerId(state.node_id))
+            .with_host(str_bytes(state.advertised_host.clone()))
+            .with_port(state.advertised_port)])
+        .with_cluster_id(Some(str_bytes(state.cluster_id.clone())))
+        .with_controller_id(BrokerId(state.node_id))
+        .with_cluster_authorized_operations(i32::MIN)
+        .with_topics(topics)
+}
+
+fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> MetadataResponseTopic {
+    let failed = |e: ResponseError| {
+        MetadataResponseTopic::default()
+            .with_name(Some(name.clone()))
+            .with_topic_id(Uuid::nil())
+            .with_error_code(e.code())
+    };
+    if let Some(topic) = state.topics.get(name.as_str()) {
+        return describe(state, &topic);
+    }
+    if validate_topic_name(name.as_str()).is_err() {
+        return failed(ResponseError::InvalidTopicException);
+    }
+    if !may_create {
+        return failed(ResponseError::UnknownTopicOrPartition);
+    }
+    let partitions = state.config.num_partitions.max(1);
+    match state.topics.create(name.as_str(), partitions, Default::default()) {
+        Ok(topic) => describe(state, &topic),
+        Err(CreateError::AlreadyExists) => match state.topics.get(name.as_str()) {
+            Some(topic) => describe(state, &topic),
+            None => failed(ResponseError::UnknownTopicOrPartition),
+        },
+        Err(CreateError::Storage(e)) => {
+            tracing::error!(topic = name.as_str(), error = %e, "auto-create failed");
+            failed(ResponseError::KafkaStorageError)
+        }
+    }
+}
+
+pub(crate) fn describe(state: &BrokerState, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    let node = BrokerId(state.node_id);
+    let partitions = (0..topic.partition_count())
+        .map(|index| {
+            MetadataResponsePartition::default()
+                .with_partition_index(index)
+                .with_leader_id(node)
+                .with_leader_epoch(0)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
+        .with_topic_id(topic.id)
+        .with_is_internal(matches!(topic.name.as_str(), "__consumer_offsets" | "__transaction_state"))
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(i32::MIN)
+}

@@ -1,0 +1,103 @@
+//! What every handler shares: the config, the topic registry, identity, and the coordinators.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::watch;
+
+use crate::config::BrokerConfig;
+use crate::error::BrokerError;
+use crate::fetch_session::FetchSessionCache;
+use crate::producer_ids::ProducerIdAllocator;
+use crate::topics::{write_atomically, TopicRegistry};
+
+pub struct BrokerState {
+    pub config: BrokerConfig,
+    pub node_id: i32,
+    pub cluster_id: String,
+    /// Host and port clients are told to use (Metadata, FindCoordinator, DescribeCluster).
+    pub advertised_host: String,
+    pub advertised_port: i32,
+    pub topics: TopicRegistry,
+    pub producer_ids: ProducerIdAllocator,
+    pub fetch_sessions: FetchSessionCache,
+    /// Flips to true when the broker starts shutting down; long polls return early.
+    pub shutdown: watch::Receiver<bool>,
+    /// Counts produce requests for the test-only fault hook.
+    pub produce_requests: AtomicU64,
+}
+
+impl BrokerState {
+    pub fn open(
+        config: BrokerConfig,
+        data_dir: &Path,
+        advertised: (String, i32),
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, BrokerError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| BrokerError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
+        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone())?;
+        let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
+        Ok(BrokerState {
+            node_id: config.node_id,
+            cluster_id,
+            advertised_host: advertised.0,
+            advertised_port: advertised.1,
+            topics,
+            producer_ids,
+            fetch_sessions: FetchSessionCache::default(),
+            shutdown,
+            produce_requests: AtomicU64::new(0),
+            config,
+        })
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// True when this produce request should be appended and then left unanswered (fault hook).
+    pub fn should_drop_produce_response(&self) -> bool {
+        match self.config.faults.drop_produce_response_every {
+            Some(n) if n > 0 => (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1) % n == 0,
+            _ => false,
+        }
+    }
+}
+
+/// Kafka keeps the cluster id in `meta.properties`; so does Wren, so it is stable across restarts.
+fn load_or_create_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> {
+    let path: PathBuf = data_dir.join("meta.properties");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some((_, id)) = crate::config::parse_properties(&text)
+            .into_iter()
+            .find(|(k, _)| k == "cluster.id")
+        {
+            return Ok(id);
+        }
+        return Err(BrokerError::CorruptMetadata {
+            path,
+            reason: "no cluster.id".into(),
+        });
+    }
+    let id = base64_uuid(uuid::Uuid::new_v4());
+    let text = format!("version=1\ncluster.id={id}\nnode.id={node_id}\n");
+    write_atomically(&path, text.as_bytes()).map_err(|source| BrokerError::DataDir { path, source })?;
+    Ok(id)
+}
+
+/// Kafka prints cluster ids as URL-safe base64 of a UUID without padding (22 characters).
+fn base64_uuid(id: uuid::Uuid) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bits = id.as_u128();
+    (0..22)
+        .map(|i| {
+            let shift = 128i32 - 6 * (i + 1);
+            let v = if shift >= 0 { (bits >> shift) & 63 } else { (bits << -shift) & 63 };
+            ALPHABET[v as usize] as char
+        })
+        .collect()
+}

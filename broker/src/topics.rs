@@ -1,0 +1,338 @@
+//! The topic registry: every topic's id, partitions and config overrides, persisted as one small
+//! JSON file per topic under `<data dir>/__wren_meta/topics/` (written to a temp file, fsynced,
+//! renamed), with the partition logs in `<data dir>/<topic>-<partition>/` as Kafka lays them out.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use uuid::Uuid;
+use wren_storage::PartitionLog;
+
+use crate::config::{self, TopicDefaults, TopicOverrides};
+use crate::error::BrokerError;
+
+/// Kafka's limit on topic name length.
+pub const TOPIC_NAME_CHARS_MAX: usize = 249;
+/// A guard against a client asking for an absurd number of partitions in one topic.
+pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
+
+/// One partition: its log and the waiters woken when the log grows.
+pub struct Partition {
+    pub index: i32,
+    pub log: PartitionLog,
+    /// Long-polling fetches wait here; every append wakes them.
+    pub appended: Notify,
+}
+
+pub struct Topic {
+    pub name: String,
+    pub id: Uuid,
+    pub partitions: RwLock<Vec<Arc<Partition>>>,
+    pub overrides: RwLock<TopicOverrides>,
+}
+
+impl Topic {
+    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.partitions.read().get(i).cloned())
+    }
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.read().len() as i32
+    }
+    pub fn log_append_time(&self, defaults: &TopicDefaults) -> bool {
+        config::is_log_append_time(defaults, &self.overrides.read())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct TopicRecord {
+    name: String,
+    id: Uuid,
+    partitions: i32,
+    configs: TopicOverrides,
+}
+
+/// Why a topic name is not legal, in Kafka's words.
+pub fn validate_topic_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("Topic name is illegal, it can't be empty".into());
+    }
+    if name == "." || name == ".." {
+        return Err("Topic name cannot be \".\" or \"..\"".into());
+    }
+    if name.len() > TOPIC_NAME_CHARS_MAX {
+        return Err(format!(
+            "Topic name is illegal, it can't be longer than {TOPIC_NAME_CHARS_MAX} characters, topic name: {name}"
+        ));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(format!(
+            "Topic name {name} is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+pub struct TopicRegistry {
+    data_dir: PathBuf,
+    defaults: TopicDefaults,
+    topics: DashMap<String, Arc<Topic>>,
+    by_id: DashMap<Uuid, Arc<Topic>>,
+    /// Serialises create/delete/alter so the files and the maps never disagree.
+    admin: parking_lot::Mutex<()>,
+}
+
+#[derive(Debug)]
+pub enum CreateError {
+    AlreadyExists,
+    Storage(BrokerError),
+}
+
+impl TopicRegistry {
+    /// Loads every topic recorded under the data dir, recovering each partition log.
+    pub fn open(data_dir: &Path, defaults: TopicDefaults) -> Result<Self, BrokerError> {
+        let registry = TopicRegistry {
+            data_dir: data_dir.to_owned(),
+            defaults,
+            topics: DashMap::new(),
+            by_id: DashMap::new(),
+            admin: parking_lot::Mutex::new(()),
+        };
+        let meta = registry.meta_dir();
+        std::fs::create_dir_all(&meta).map_err(|source| BrokerError::DataDir {
+            path: meta.clone(),
+            source,
+        })?;
+        let entries = std::fs::read_dir(&meta).map_err(|source| BrokerError::DataDir {
+            path: meta.clone(),
+            source,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|source| BrokerError::DataDir {
+                path: path.clone(),
+                source,
+            })?;
+            let record: TopicRecord =
+                serde_json::from_str(&text).map_err(|e| BrokerError::CorruptMetadata {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            let topic = registry.open_topic(record.name, record.id, record.partitions, record.configs)?;
+            registry.insert(topic);
+        }
+        Ok(registry)
+    }
+
+    pub fn defaults(&self) -> &TopicDefaults {
+        &self.defaults
+    }
+
+    fn meta_dir(&self) -> PathBuf {
+        self.data_dir.join("__wren_meta").join("topics")
+    }
+
+    fn partition_dir(&self, topic: &str, partition: i32) -> PathBuf {
+        self.data_dir.join(format!("{topic}-{partition}"))
+    }
+
+    fn open_partition(&self, topic: &str, index: i32, overrides: &TopicOverrides) -> Result<Arc<Partition>, BrokerError> {
+        let dir = self.partition_dir(topic, index);
+        let log = PartitionLog::open(&dir, config::log_config(&self.defaults, overrides)).map_err(|source| {
+            BrokerError::Storage {
+                topic: topic.to_owned(),
+                partition: index,
+                source,
+            }
+        })?;
+        Ok(Arc::new(Partition {
+            index,
+            log,
+            appended: Notify::new(),
+        }))
+    }
+
+    fn open_topic(&self, name: String, id: Uuid, partitions: i32, overrides: TopicOverrides) -> Result<Arc<Topic>, BrokerError> {
+        let logs = (0..partitions)
+            .map(|i| self.open_partition(&name, i, &overrides))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::new(Topic {
+            name,
+            id,
+            partitions: RwLock::new(logs),
+            overrides: RwLock::new(overrides),
+        }))
+    }
+
+    fn insert(&self, topic: Arc<Topic>) {
+        self.by_id.insert(topic.id, topic.clone());
+        self.topics.insert(topic.name.clone(), topic);
+    }
+
+    fn persist(&self, topic: &Topic) -> Result<(), BrokerError> {
+        let record = TopicRecord {
+            name: topic.name.clone(),
+            id: topic.id,
+            partitions: topic.partition_count(),
+            configs: topic.overrides.read().clone(),
+        };
+        let path = self.meta_dir().join(format!("{}.json", topic.name));
+        let text = serde_json::to_vec_pretty(&record).expect("topic record serialises");
+        write_atomically(&path, &text).map_err(|source| BrokerError::DataDir { path, source })
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.get(name).map(|t| t.clone())
+    }
+
+    pub fn get_by_id(&self, id: &Uuid) -> Option<Arc<Topic>> {
+        self.by_id.get(id).map(|t| t.clone())
+    }
+
+    /// Topics sorted by name, for stable Metadata answers.
+    pub fn all(&self) -> Vec<Arc<Topic>> {
+        let mut all: Vec<_> = self.topics.iter().map(|t| t.clone()).collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// Creates a topic whose name and configs the caller validated.
+    pub fn create(&self, name: &str, partitions: i32, overrides: TopicOverrides) -> Result<Arc<Topic>, CreateError> {
+        let _admin = self.admin.lock();
+        if self.topics.contains_key(name) {
+            return Err(CreateError::AlreadyExists);
+        }
+        let topic = self
+            .open_topic(name.to_owned(), Uuid::new_v4(), partitions, overrides)
+            .map_err(CreateError::Storage)?;
+        self.persist(&topic).map_err(CreateError::Storage)?;
+        self.insert(topic.clone());
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(topic)
+    }
+
+    /// Removes a topic and deletes its partition directories.
+    pub fn delete(&self, name: &str) -> Result<Option<Arc<Topic>>, BrokerError> {
+        let _admin = self.admin.lock();
+        let Some((_, topic)) = self.topics.remove(name) else {
+            return Ok(None);
+        };
+        self.by_id.remove(&topic.id);
+        let meta = self.meta_dir().join(format!("{name}.json"));
+        std::fs::remove_file(&meta).map_err(|source| BrokerError::DataDir { path: meta, source })?;
+        for partition in topic.partitions.read().iter() {
+            // Wake long polls so they notice the topic is gone.
+            partition.appended.notify_waiters();
+            if let Err(source) = partition.log.delete_files() {
+                tracing::warn!(topic = name, partition = partition.index, error = %source, "could not remove partition files");
+            }
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(Some(topic))
+    }
+
+    /// Grows a topic to `count` partitions.
+    pub fn add_partitions(&self, topic: &Topic, count: i32) -> Result<(), BrokerError> {
+        let _admin = self.admin.lock();
+        let overrides = topic.overrides.read().clone();
+        {
+            let mut parts = topic.partitions.write();
+            for index in parts.len() as i32..count {
+                parts.push(self.open_partition(&topic.name, index, &overrides)?);
+            }
+        }
+        self.persist(topic)
+    }
+
+    /// Replaces a topic's overrides and applies them to its open logs.
+    pub fn set_overrides(&self, topic: &Topic, overrides: TopicOverrides) -> Result<(), BrokerError> {
+        let _admin = self.admin.lock();
+        let log_config = config::log_config(&self.defaults, &overrides);
+        *topic.overrides.write() = overrides;
+        for p in topic.partitions.read().iter() {
+            p.log.set_config(log_config.clone());
+        }
+        self.persist(topic)
+    }
+
+    /// Flushes every partition (shutdown).
+    pub fn flush_all(&self) {
+        for topic in self.all() {
+            for p in topic.partitions.read().iter() {
+                if let Err(e) = p.log.flush() {
+                    tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
+                }
+            }
+        }
+    }
+
+    /// Time-based roll and retention for every partition (called by a periodic task).
+    pub fn housekeeping(&self) {
+        for topic in self.all() {
+            for p in topic.partitions.read().iter() {
+                if let Err(e) = p.log.maybe_roll_and_retain() {
+                    tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention failed");
+                }
+            }
+        }
+    }
+}
+
+/// Write-to-temp, fsync, rename, fsync dir: the file is either old or new after a crash.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        assert!(validate_topic_name("orders.v1_x-2").is_ok());
+        for bad in ["", ".", "..", "has space", "slash/", &"x".repeat(250)] {
+            assert!(validate_topic_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn topics_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let mut o = TopicOverrides::new();
+        o.insert("retention.ms".into(), "1000".into());
+        let id = reg.create("t", 3, o).unwrap().id;
+        assert!(matches!(reg.create("t", 1, TopicOverrides::new()), Err(CreateError::AlreadyExists)));
+        drop(reg);
+        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let t = reg.get("t").unwrap();
+        assert_eq!(t.id, id);
+        assert_eq!(t.partition_count(), 3);
+        assert_eq!(t.overrides.read().get("retention.ms").unwrap(), "1000");
+        reg.delete("t").unwrap();
+        assert!(reg.get("t").is_none());
+        assert!(!dir.path().join("t-0").exists());
+    }
+}

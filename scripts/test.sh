@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
+# crate), then the Python and Node real-client suites against the wren binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build tools the rdkafka-sys crate needs to compile librdkafka from source.
+need=()
+for tool in make cmake perl; do command -v "$tool" >/dev/null || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== cargo fmt / clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --all-targets
+
+echo "== real clients (Python, Node)"
+cargo build --bin wren
+WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh

@@ -1,0 +1,161 @@
+//! Opening a log directory: list the files, open sealed segments, recover the active one,
+//! load the log-start checkpoint and rebuild producer state from the latest snapshot.
+#![forbid(unsafe_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::config::LogConfig;
+use crate::error::{Result, StorageError};
+use crate::fsutil::{self, parse_segment_file, segment_file};
+use crate::producer_snapshot::{apply_batch, read_snapshot, ProducerSnapshotEntry};
+use crate::recovery::RecoveryReport;
+use crate::segment::{delete_segment_files, Segment};
+
+/// File holding the log start offset set by DeleteRecords: `offset i64 BE | crc32c u32 BE`.
+pub(crate) const LOG_START_CHECKPOINT: &str = "log-start-offset.checkpoint";
+
+pub(crate) struct Opened {
+    pub segments: Vec<Arc<Segment>>,
+    pub log_start_offset: i64,
+    pub producers: BTreeMap<i64, ProducerSnapshotEntry>,
+    pub report: RecoveryReport,
+}
+
+pub(crate) fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
+    let mut b = offset.to_be_bytes().to_vec();
+    b.extend(crc32c::crc32c(&b).to_be_bytes());
+    fsutil::replace_atomically(&dir.join(LOG_START_CHECKPOINT), &b)
+}
+
+fn read_log_start(dir: &Path) -> Result<Option<i64>> {
+    let path = dir.join(LOG_START_CHECKPOINT);
+    let Some(b) = fsutil::read_if_exists(&path)? else {
+        return Ok(None);
+    };
+    if b.len() == 12 && crc32c::crc32c(&b[..8]).to_be_bytes() == b[8..12] {
+        return Ok(Some(i64::from_be_bytes(b[..8].try_into().expect("8 bytes"))));
+    }
+    tracing::warn!(path = %path.display(), "ignoring a damaged log start checkpoint");
+    Ok(None)
+}
+
+/// What the directory holds, by kind.
+#[derive(Default)]
+struct Listing {
+    logs: BTreeSet<i64>,
+    snapshots: BTreeSet<i64>,
+    indexes: Vec<(i64, std::path::PathBuf)>,
+}
+
+fn list(dir: &Path) -> Result<Listing> {
+    let mut l = Listing::default();
+    let entries = std::fs::read_dir(dir).map_err(StorageError::io("list", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(StorageError::io("list", dir))?;
+        let path = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        if name.ends_with(".tmp") {
+            // Left by an atomic replace that did not finish.
+            fsutil::remove_if_exists(&path)?;
+            continue;
+        }
+        match parse_segment_file(&name) {
+            Some((base, "log")) => {
+                l.logs.insert(base);
+            }
+            Some((base, "snapshot")) => {
+                l.snapshots.insert(base);
+            }
+            Some((base, "index" | "timeindex" | "txnindex")) => l.indexes.push((base, path)),
+            _ => {}
+        }
+    }
+    Ok(l)
+}
+
+pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
+    let listing = list(dir)?;
+    let mut report = RecoveryReport::default();
+    for (base, path) in &listing.indexes {
+        if !listing.logs.contains(base) {
+            fsutil::remove_if_exists(path)?;
+        }
+    }
+    let interval = config.index_interval_bytes;
+    let checkpoint = read_log_start(dir)?;
+    let bases: Vec<i64> = listing.logs.iter().copied().collect();
+    let mut segments = Vec::with_capacity(bases.len().max(1));
+    if bases.is_empty() {
+        let base = checkpoint.unwrap_or(0).max(0);
+        segments.push(Arc::new(Segment::create(dir, base, config.segment_bytes)?));
+    }
+    for (i, &base) in bases.iter().enumerate() {
+        if let Some(&next_base) = bases.get(i + 1) {
+            if let Some(s) = Segment::open_sealed(dir, base, next_base, interval, &mut report)? {
+                segments.push(Arc::new(s));
+                continue;
+            }
+            // Damage in a sealed segment: keep its valid prefix, drop everything after it.
+            report.damage.get_or_insert_with(|| format!("sealed segment {base} is damaged"));
+            for &later in &bases[i + 1..] {
+                delete_segment_files(dir, later)?;
+                report.segments_dropped += 1;
+            }
+        }
+        let active = Segment::recover(dir, base, config.segment_bytes, interval, &mut report)?;
+        segments.push(Arc::new(active));
+        break;
+    }
+    report.segments = segments.len();
+    let first_base = segments[0].base_offset();
+    let log_end = segments.last().expect("at least one segment").next_offset();
+    let log_start = checkpoint.unwrap_or(first_base).clamp(first_base, log_end);
+    let producers = load_producers(dir, &listing.snapshots, &segments, first_base, log_end)?;
+    Ok(Opened {
+        segments,
+        log_start_offset: log_start,
+        producers,
+        report,
+    })
+}
+
+/// Latest readable snapshot at or below the log end, then replay the batch headers after it.
+fn load_producers(
+    dir: &Path,
+    snapshots: &BTreeSet<i64>,
+    segments: &[Arc<Segment>],
+    first_base: i64,
+    log_end: i64,
+) -> Result<BTreeMap<i64, ProducerSnapshotEntry>> {
+    let mut loaded = None;
+    for &offset in snapshots.iter().rev() {
+        let path = segment_file(dir, offset, "snapshot");
+        if offset > log_end || offset < first_base {
+            fsutil::remove_if_exists(&path)?;
+            continue;
+        }
+        if loaded.is_some() {
+            continue;
+        }
+        match read_snapshot(&path) {
+            Ok(map) => loaded = Some((offset, map)),
+            Err(e) => {
+                tracing::warn!(error = %e, "dropping an unreadable producer snapshot");
+                fsutil::remove_if_exists(&path)?;
+            }
+        }
+    }
+    let (from, mut map) = loaded.unwrap_or((first_base, BTreeMap::new()));
+    for seg in segments.iter().filter(|s| s.next_offset() > from) {
+        seg.for_each_header(|h| {
+            if h.base_offset >= from {
+                apply_batch(&mut map, h);
+            }
+        });
+    }
+    Ok(map)
+}

@@ -1,0 +1,596 @@
+//! One segment: `<base>.log` plus its `.index`, `.timeindex` and `.txnindex`.
+//!
+//! The active segment is a preallocated [`WritableMap`]; sealing syncs it, switches reads to a
+//! read-only mapping of exactly the data, and trims the file once no view of the writable
+//! mapping is alive (a file is never shrunk under a live mapping).
+#![forbid(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use crate::batch::{self, BatchHeader};
+use crate::error::{Result, StorageError};
+use crate::fsutil::{self, segment_file};
+use crate::index::OffsetIndex;
+use crate::mmap::{map_read_only, WritableMap};
+use crate::recovery::{scan, RecoveryReport, Stop};
+use crate::time_index::TimeIndex;
+use crate::txn_index::{AbortedTxn, TxnIndex};
+
+/// Kafka's "no timestamp".
+pub(crate) const NO_TIMESTAMP: i64 = -1;
+
+enum Data {
+    Active(Arc<WritableMap>),
+    Sealed(Bytes),
+}
+
+/// Where a reader takes bytes from, cloned out of the lock.
+enum Source {
+    Map(Arc<WritableMap>),
+    Bytes(Bytes),
+}
+
+impl Source {
+    fn buf(&self) -> &[u8] {
+        match self {
+            Source::Map(m) => m.published_slice(),
+            Source::Bytes(b) => b,
+        }
+    }
+
+    fn view(&self, start: usize, len: usize) -> Bytes {
+        match self {
+            Source::Map(m) => m.bytes(start, len),
+            Source::Bytes(b) => b.slice(start..start + len),
+        }
+    }
+}
+
+/// Per-batch bookkeeping shared by append, index rebuild and recovery.
+#[derive(Debug, Clone)]
+struct Tracker {
+    size: u32,
+    next_offset: i64,
+    max_timestamp: i64,
+    /// Last offset of the first batch that carried `max_timestamp`.
+    offset_of_max_timestamp: i64,
+    /// Max timestamp of the segment's first batch: what `segment.ms` is measured from.
+    first_batch_timestamp: Option<i64>,
+    bytes_since_index: u32,
+}
+
+impl Tracker {
+    fn new(base_offset: i64) -> Self {
+        Tracker {
+            size: 0,
+            next_offset: base_offset,
+            max_timestamp: NO_TIMESTAMP,
+            offset_of_max_timestamp: base_offset - 1,
+            first_batch_timestamp: None,
+            bytes_since_index: 0,
+        }
+    }
+}
+
+struct Inner {
+    data: Data,
+    index: OffsetIndex,
+    time_index: TimeIndex,
+    txn_index: TxnIndex,
+    tracker: Tracker,
+    /// Clock time of the first append in this process: what `segment.ms` is measured from.
+    first_append_ms: Option<i64>,
+    /// Writable mappings this segment had; the file is trimmed only once all are gone.
+    retired: Vec<Weak<WritableMap>>,
+    file_len: u64,
+}
+
+impl Inner {
+    fn empty(base_offset: i64, data: Data, file_len: u64) -> Self {
+        Inner {
+            data,
+            index: OffsetIndex::default(),
+            time_index: TimeIndex::default(),
+            txn_index: TxnIndex::default(),
+            tracker: Tracker::new(base_offset),
+            first_append_ms: None,
+            retired: Vec::new(),
+            file_len,
+        }
+    }
+
+    /// Account for the batch at `position`; with `indexing`, add index entries every
+    /// `interval` bytes.
+    fn record(&mut self, base: i64, position: usize, h: &BatchHeader, interval: u32, indexing: bool) {
+        let t = &mut self.tracker;
+        assert_eq!(h.base_offset, t.next_offset, "offsets in a segment are contiguous");
+        if h.max_timestamp > t.max_timestamp {
+            t.max_timestamp = h.max_timestamp;
+            t.offset_of_max_timestamp = h.last_offset();
+        }
+        if t.first_batch_timestamp.is_none() {
+            t.first_batch_timestamp = Some(h.max_timestamp);
+        }
+        let position = u32::try_from(position).expect("segment positions fit u32");
+        if indexing && t.bytes_since_index >= interval {
+            let rel = u32::try_from(h.base_offset - base).expect("relative offsets fit u32");
+            self.index.push(rel, position);
+            if t.max_timestamp > NO_TIMESTAMP {
+                let rel_max = u32::try_from(t.offset_of_max_timestamp - base).expect("fits u32");
+                self.time_index.maybe_push(t.max_timestamp, rel_max);
+            }
+            t.bytes_since_index = 0;
+        }
+        let len = h.total_len() as u32;
+        t.bytes_since_index = t.bytes_since_index.saturating_add(len);
+        t.size = position + len;
+        t.next_offset = h.last_offset() + 1;
+    }
+
+    fn source(&self) -> Source {
+        match &self.data {
+            Data::Active(m) => Source::Map(Arc::clone(m)),
+            Data::Sealed(b) => Source::Bytes(b.clone()),
+        }
+    }
+}
+
+/// One segment of a partition log.
+pub(crate) struct Segment {
+    base_offset: i64,
+    dir: PathBuf,
+    file: File,
+    inner: RwLock<Inner>,
+    /// Bytes `[0, synced)` of the active mapping are known to be on disk.
+    synced: AtomicUsize,
+}
+
+fn open_rw(path: &Path, create: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(create)
+        .open(path)
+        .map_err(StorageError::io("open", path))
+}
+
+fn map_err_len(path: &Path, len: u64) -> Result<usize> {
+    usize::try_from(len).map_err(|_| StorageError::Corrupt {
+        path: path.to_path_buf(),
+        position: 0,
+        reason: format!("{len} bytes does not fit in memory"),
+    })
+}
+
+impl Segment {
+    /// A new, empty active segment preallocated to `capacity` bytes.
+    pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, true)?;
+        file.set_len(capacity).map_err(StorageError::io("preallocate", &path))?;
+        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, 0)
+            .map_err(StorageError::io("mmap", &path))?;
+        for ext in ["index", "timeindex"] {
+            fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
+        }
+        fsutil::remove_if_exists(&segment_file(dir, base_offset, "txnindex"))?;
+        fsutil::sync_dir(dir)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(Inner::empty(base_offset, Data::Active(map), capacity)),
+            synced: AtomicUsize::new(0),
+        })
+    }
+
+    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix,
+    /// rebuild its indexes, preallocate to `capacity` and map it for append.
+    pub(crate) fn recover(
+        dir: &Path,
+        base_offset: i64,
+        capacity: u64,
+        interval: u32,
+        report: &mut RecoveryReport,
+    ) -> Result<Segment> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, false)?;
+        let file_len = file.metadata().map_err(StorageError::io("stat", &path))?.len();
+        let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
+        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
+        let outcome = {
+            let buf = map_read_only(&file, scan_len, true).map_err(StorageError::io("mmap", &path))?;
+            scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
+                inner.record(base_offset, pos, h, interval, true)
+            })
+        };
+        report.bytes_scanned += outcome.valid_len as u64;
+        if let Stop::Invalid { position, reason } = &outcome.stop {
+            tracing::warn!(path = %path.display(), position, %reason, "truncating damaged tail");
+            report.damage.get_or_insert_with(|| format!("{}: {reason} at byte {position}", path.display()));
+            report.bytes_truncated += file_len - outcome.valid_len as u64;
+        }
+        // Cut whatever follows the valid prefix (nothing is mapped now), then preallocate: the
+        // region past the data reads as zeros again.
+        let valid = outcome.valid_len as u64;
+        file.set_len(valid).map_err(StorageError::io("truncate", &path))?;
+        let capacity = capacity.max(valid);
+        file.set_len(capacity).map_err(StorageError::io("preallocate", &path))?;
+        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, outcome.valid_len)
+            .map_err(StorageError::io("mmap", &path))?;
+        inner.data = Data::Active(map);
+        inner.file_len = capacity;
+        inner.index.rewrite(&segment_file(dir, base_offset, "index"), false)?;
+        inner.time_index.rewrite(&segment_file(dir, base_offset, "timeindex"), false)?;
+        inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(inner),
+            synced: AtomicUsize::new(0),
+        })
+    }
+
+    /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
+    /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
+    /// find the end and trim a leftover preallocated tail. `None`: the segment is damaged and
+    /// must be recovered with a full scan.
+    pub(crate) fn open_sealed(
+        dir: &Path,
+        base_offset: i64,
+        expected_next: i64,
+        interval: u32,
+        report: &mut RecoveryReport,
+    ) -> Result<Option<Segment>> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, false)?;
+        let file_len = file.metadata().map_err(StorageError::io("stat", &path))?.len();
+        let max_rel = expected_next - base_offset - 1;
+        if file_len > u64::from(u32::MAX) || max_rel > i64::from(u32::MAX) || max_rel < -1 {
+            return Ok(None);
+        }
+        let mut buf = map_read_only(&file, map_err_len(&path, file_len)?, false)
+            .map_err(StorageError::io("mmap", &path))?;
+        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
+        let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
+        let mut start = 0;
+        let mut rebuild = true;
+        if let Some((index, time_index)) = loaded {
+            let resume = match index.last() {
+                None => Some(0),
+                Some(e) => match batch::frame_at(&buf, e.position as usize) {
+                    batch::Frame::Batch(h) if h.base_offset == base_offset + i64::from(e.relative_offset) => {
+                        Some(e.position as usize)
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(pos) = resume {
+                let t = &mut inner.tracker;
+                if let Some(last) = time_index.last() {
+                    t.max_timestamp = last.timestamp;
+                    t.offset_of_max_timestamp = base_offset + i64::from(last.relative_offset);
+                }
+                t.next_offset = index.last().map_or(base_offset, |e| base_offset + i64::from(e.relative_offset));
+                (inner.index, inner.time_index, start, rebuild) = (index, time_index, pos, false);
+            }
+        }
+        let expected = inner.tracker.next_offset;
+        let outcome = scan(&buf, start, base_offset, expected, false, |pos, h| {
+            inner.record(base_offset, pos, h, interval, rebuild)
+        });
+        if matches!(outcome.stop, Stop::Invalid { .. }) || outcome.next_offset != expected_next {
+            tracing::warn!(path = %path.display(), stop = ?outcome.stop, next = outcome.next_offset, expected_next, "sealed segment is damaged");
+            return Ok(None);
+        }
+        let valid = outcome.valid_len;
+        if (valid as u64) < file_len {
+            // A preallocated tail left by a crash before the trim: unmap, trim, map again.
+            drop(buf);
+            file.set_len(valid as u64).map_err(StorageError::io("truncate", &path))?;
+            buf = map_read_only(&file, valid, false).map_err(StorageError::io("mmap", &path))?;
+            inner.file_len = valid as u64;
+        }
+        if rebuild {
+            report.indexes_rebuilt += 1;
+            inner.index.rewrite(&segment_file(dir, base_offset, "index"), true)?;
+            inner.time_index.rewrite(&segment_file(dir, base_offset, "timeindex"), true)?;
+        }
+        inner.data = Data::Sealed(buf);
+        inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
+        Ok(Some(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(inner),
+            synced: AtomicUsize::new(valid),
+        }))
+    }
+
+    pub(crate) fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    pub(crate) fn next_offset(&self) -> i64 {
+        self.inner.read().tracker.next_offset
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        u64::from(self.inner.read().tracker.size)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.size() == 0
+    }
+
+    /// `(max timestamp, last offset of the batch carrying it)`; timestamp -1 if none.
+    pub(crate) fn max_timestamp(&self) -> (i64, i64) {
+        let t = &self.inner.read().tracker;
+        (t.max_timestamp, t.offset_of_max_timestamp)
+    }
+
+    /// When the segment got its first batch: the clock time of the first append, or for a
+    /// recovered segment the first batch's max timestamp (capped at `now`). `None` if empty.
+    pub(crate) fn roll_basis_ms(&self, now: i64) -> Option<i64> {
+        let inner = self.inner.read();
+        inner
+            .first_append_ms
+            .or_else(|| inner.tracker.first_batch_timestamp.map(|ts| if ts > NO_TIMESTAMP { ts.min(now) } else { now }))
+    }
+
+    /// Largest timestamp for retention; the file's mtime if no batch had a timestamp.
+    pub(crate) fn largest_timestamp(&self) -> i64 {
+        let (ts, _) = self.max_timestamp();
+        if ts > NO_TIMESTAMP {
+            return ts;
+        }
+        self.file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(NO_TIMESTAMP, |d| d.as_millis() as i64)
+    }
+
+    /// Make room for `need` more bytes in the active segment (only needed when a batch is
+    /// larger than `segment.bytes`). The file only grows; the old mapping stays valid for its
+    /// outstanding views.
+    pub(crate) fn ensure_capacity(&self, need: usize) -> Result<()> {
+        let mut inner = self.inner.write();
+        let Data::Active(old) = &inner.data else {
+            panic!("only the active segment is appended to");
+        };
+        if old.remaining() >= need {
+            return Ok(());
+        }
+        let path = segment_file(&self.dir, self.base_offset, "log");
+        let published = old.published();
+        let capacity = old.capacity().max(published + need);
+        self.file
+            .set_len(capacity as u64)
+            .map_err(StorageError::io("preallocate", &path))?;
+        let map = WritableMap::new(&self.file, capacity, published).map_err(StorageError::io("mmap", &path))?;
+        let old = Arc::downgrade(old);
+        inner.retired.push(old);
+        inner.data = Data::Active(map);
+        inner.file_len = capacity as u64;
+        Ok(())
+    }
+
+    /// Copy `data` (whole batches, offsets assigned) into the mapping, then index it.
+    pub(crate) fn append(&self, data: &[u8], interval: u32, now_ms: i64) {
+        let map = match &self.inner.read().data {
+            Data::Active(m) => Arc::clone(m),
+            Data::Sealed(_) => panic!("only the active segment is appended to"),
+        };
+        let at = map.append(data).expect("the log made room before appending");
+        let mut inner = self.inner.write();
+        inner.first_append_ms.get_or_insert(now_ms);
+        for (pos, h) in batch::headers(data, 0) {
+            inner.record(self.base_offset, at + pos, &h, interval, true);
+        }
+    }
+
+    /// Whole batches from the one containing `from_offset`; see `PartitionLog::read`.
+    /// Bytes that are not a batch where one must be (a sealed segment damaged after it was
+    /// opened: only its tail is checked at open) are `StorageError::Corrupt`.
+    pub(crate) fn read(&self, from_offset: i64, max_bytes: usize, upper_bound: i64, min_one: bool) -> Result<Bytes> {
+        let (source, mut pos, end_offset) = {
+            let inner = self.inner.read();
+            let rel = u32::try_from(from_offset - self.base_offset).unwrap_or(u32::MAX);
+            let pos = inner.index.lookup(rel).map_or(0, |e| e.position as usize);
+            (inner.source(), pos, inner.tracker.next_offset)
+        };
+        let buf = source.buf();
+        let first = loop {
+            match batch::frame_at(buf, pos) {
+                batch::Frame::Batch(h) if h.last_offset() < from_offset => pos += h.total_len(),
+                batch::Frame::Batch(h) => break h,
+                batch::Frame::End if from_offset >= end_offset => return Ok(Bytes::new()),
+                batch::Frame::End => return Err(self.corrupt(pos, "data ends before the offset")),
+                batch::Frame::Invalid(reason) => return Err(self.corrupt(pos, reason)),
+            }
+        };
+        let start = pos;
+        if first.base_offset >= upper_bound || (first.total_len() > max_bytes && !min_one) {
+            return Ok(Bytes::new());
+        }
+        let mut end = start + first.total_len();
+        for (pos, h) in batch::headers(buf, end) {
+            if h.base_offset >= upper_bound || pos + h.total_len() - start > max_bytes {
+                break;
+            }
+            end = pos + h.total_len();
+        }
+        Ok(source.view(start, end - start))
+    }
+
+    fn corrupt(&self, position: usize, reason: &str) -> StorageError {
+        StorageError::Corrupt {
+            path: segment_file(&self.dir, self.base_offset, "log"),
+            position: position as u64,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The first batch whose max timestamp is `>= timestamp` and whose last offset is
+    /// `>= min_last_offset`.
+    pub(crate) fn find_by_timestamp(&self, timestamp: i64, min_last_offset: i64) -> Option<Bytes> {
+        let (source, start) = {
+            let inner = self.inner.read();
+            let start = inner
+                .time_index
+                .last_before(timestamp)
+                .and_then(|e| inner.index.lookup(e.relative_offset))
+                .map_or(0, |e| e.position as usize);
+            (inner.source(), start)
+        };
+        let (pos, h) = batch::headers(source.buf(), start)
+            .find(|(_, h)| h.max_timestamp >= timestamp && h.last_offset() >= min_last_offset)?;
+        Some(source.view(pos, h.total_len()))
+    }
+
+    /// Headers of every batch, for rebuilding producer state.
+    pub(crate) fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) {
+        let source = self.inner.read().source();
+        for (_, h) in batch::headers(source.buf(), 0) {
+            f(&h);
+        }
+    }
+
+    /// fsync the active segment's unsynced bytes (no-op for a sealed one).
+    pub(crate) fn sync_data(&self) -> Result<()> {
+        let map = match &self.inner.read().data {
+            Data::Active(m) => Arc::clone(m),
+            Data::Sealed(_) => return Ok(()),
+        };
+        let end = map.published();
+        let start = self.synced.load(Ordering::Acquire).min(end);
+        map.sync_range(start, end)
+            .map_err(StorageError::io("msync", segment_file(&self.dir, self.base_offset, "log")))?;
+        self.synced.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Write pending index entries (and fsync them with `sync`).
+    pub(crate) fn persist_indexes(&self, sync: bool) -> Result<()> {
+        let mut inner = self.inner.write();
+        inner.index.persist(&segment_file(&self.dir, self.base_offset, "index"), sync)?;
+        inner.time_index.persist(&segment_file(&self.dir, self.base_offset, "timeindex"), sync)?;
+        if sync {
+            fsutil::sync_file(&segment_file(&self.dir, self.base_offset, "txnindex"))?;
+        }
+        Ok(())
+    }
+
+    /// Seal the active segment: fsync data, add the final time-index entry, persist and fsync
+    /// the indexes, serve reads from a read-only mapping, trim if no view is outstanding.
+    pub(crate) fn seal(&self) -> Result<()> {
+        let path = segment_file(&self.dir, self.base_offset, "log");
+        self.sync_data()?;
+        let map = match &self.inner.read().data {
+            Data::Active(m) => Arc::clone(m),
+            Data::Sealed(_) => return Ok(()),
+        };
+        let size = map.published();
+        let read_only = map_read_only(&self.file, size, false).map_err(StorageError::io("mmap", &path))?;
+        {
+            let mut inner = self.inner.write();
+            inner.data = Data::Sealed(read_only);
+            inner.retired.push(Arc::downgrade(&map));
+            let t = inner.tracker.clone();
+            if t.max_timestamp > NO_TIMESTAMP {
+                let rel = u32::try_from(t.offset_of_max_timestamp - self.base_offset).expect("fits u32");
+                inner.time_index.maybe_push(t.max_timestamp, rel);
+            }
+        }
+        drop(map);
+        self.persist_indexes(true)?;
+        self.try_trim()?;
+        Ok(())
+    }
+
+    /// Shrink a sealed segment's file to its data once no writable mapping of it is alive.
+    /// Returns whether the file is now trimmed.
+    pub(crate) fn try_trim(&self) -> Result<bool> {
+        let mut inner = self.inner.write();
+        if matches!(inner.data, Data::Active(_)) {
+            return Ok(false);
+        }
+        let size = u64::from(inner.tracker.size);
+        if inner.file_len == size {
+            return Ok(true);
+        }
+        if inner.retired.iter().any(|w| w.strong_count() > 0) {
+            return Ok(false);
+        }
+        let path = segment_file(&self.dir, self.base_offset, "log");
+        self.file.set_len(size).map_err(StorageError::io("trim", &path))?;
+        inner.retired.clear();
+        inner.file_len = size;
+        Ok(true)
+    }
+
+    pub(crate) fn append_aborted_txn(&self, txn: AbortedTxn, sync: bool) -> Result<()> {
+        let mut inner = self.inner.write();
+        if let Some(last) = inner.txn_index.entries().last() {
+            if txn.last_offset <= last.last_offset {
+                return Err(StorageError::InvalidArgument {
+                    reason: format!(
+                        "aborted transaction ending at {} is not after the previous one ending at {}",
+                        txn.last_offset, last.last_offset
+                    ),
+                });
+            }
+        }
+        inner.txn_index.push(txn, &segment_file(&self.dir, self.base_offset, "txnindex"), sync)
+    }
+
+    pub(crate) fn collect_aborted(&self, from_offset: i64, upper_offset: i64, out: &mut Vec<AbortedTxn>) {
+        self.inner.read().txn_index.collect(from_offset, upper_offset, out);
+    }
+
+    /// Remove the segment's files (the mappings stay valid until dropped).
+    pub(crate) fn delete_files(&self) -> Result<()> {
+        delete_segment_files(&self.dir, self.base_offset)
+    }
+}
+
+/// Remove every file of the segment at `base_offset`.
+pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64) -> Result<()> {
+    for ext in ["log", "index", "timeindex", "txnindex"] {
+        fsutil::remove_if_exists(&segment_file(dir, base_offset, ext))?;
+    }
+    Ok(())
+}
+
+fn load_indexes(dir: &Path, base: i64, file_len: u64, max_rel: u32) -> Option<(OffsetIndex, TimeIndex)> {
+    let read = |ext| fsutil::read_if_exists(&segment_file(dir, base, ext)).ok().flatten();
+    let index = OffsetIndex::decode(&read("index")?, file_len).ok()?;
+    let time_index = TimeIndex::decode(&read("timeindex")?, max_rel).ok()?;
+    Some((index, time_index))
+}
+
+/// Load a `.txnindex`, keeping its valid prefix and dropping entries at or past `end_offset`.
+fn load_txn_index(dir: &Path, base: i64, end_offset: i64) -> Result<TxnIndex> {
+    let path = segment_file(dir, base, "txnindex");
+    let Some(bytes) = fsutil::read_if_exists(&path)? else {
+        return Ok(TxnIndex::default());
+    };
+    let (mut index, damage) = TxnIndex::decode(&bytes);
+    if let Some((position, reason)) = &damage {
+        tracing::warn!(path = %path.display(), position, %reason, "keeping the valid prefix of the txn index");
+    }
+    if index.truncate_to(end_offset) || damage.is_some() {
+        index.rewrite(&path, true)?;
+    }
+    Ok(index)
+}

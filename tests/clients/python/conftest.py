@@ -1,0 +1,201 @@
+"""Shared fixtures for the real-client tests.
+
+The `broker` fixture starts the Wren binary ($WREN_BIN, default <repo>/target/debug/wren) with
+`--listen 127.0.0.1:0 --data-dir <tmp>`, waits for its single `wren listening on HOST:PORT`
+line and yields a handle with `.bootstrap` and `.restart()`.  At teardown it sends SIGTERM and
+asserts that the broker exits with status 0 (the documented clean-shutdown contract).
+
+Development only: WREN_TEST_EXTERNAL_BOOTSTRAP=host:port points the tests at an already running
+Kafka-compatible cluster instead (e.g. librdkafka's mock cluster, which has no CreateTopics /
+DeleteTopics; see `external` below).  Never set in CI.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+# Make `common.py` (next to this file) importable from the test modules.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+REPO = Path(__file__).resolve().parents[3]
+LISTEN_RE = re.compile(r"^wren listening on (?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)$")
+START_TIMEOUT_S = float(os.environ.get("WREN_START_TIMEOUT", "30"))
+STOP_TIMEOUT_S = float(os.environ.get("WREN_STOP_TIMEOUT", "30"))
+
+
+def _die_with_parent():
+    """Linux: SIGKILL the broker if the test process dies (e.g. an outer CI timeout)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def wren_bin() -> Path:
+    return Path(os.environ.get("WREN_BIN", REPO / "target" / "debug" / "wren"))
+
+
+class WrenBroker:
+    """A Wren process on a data directory that survives restarts."""
+
+    external = False
+
+    def __init__(self, data_dir: Path, log_dir: Path):
+        self.data_dir = data_dir
+        self.log_dir = log_dir
+        self.proc = None
+        self.bootstrap = None
+        self.starts = 0
+        self.exit_codes = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self):
+        binary = wren_bin()
+        if not binary.exists():
+            pytest.fail(f"Wren binary not found at {binary} (build it or set WREN_BIN)")
+        self.starts += 1
+        self._stderr = open(self.log_dir / f"wren-{self.starts}.stderr.log", "wb")
+        self._stdout_log = open(self.log_dir / f"wren-{self.starts}.stdout.log", "w")
+        env = dict(os.environ)
+        env.setdefault("RUST_BACKTRACE", "1")
+        self.proc = subprocess.Popen(
+            [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        line_box = []
+        reader_done = threading.Event()
+
+        def read_stdout(proc=self.proc, log=self._stdout_log):
+            # The first line is the listening line; keep draining afterwards so a chatty
+            # broker can never block on a full pipe.
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                if not line_box:
+                    line_box.append(line.rstrip("\n"))
+                    reader_done.set()
+            reader_done.set()
+
+        threading.Thread(target=read_stdout, daemon=True).start()
+        if not reader_done.wait(START_TIMEOUT_S):
+            self.proc.kill()
+            self.proc.wait(10)
+            pytest.fail(f"wren printed no listening line within {START_TIMEOUT_S}s\n{self.logs()}")
+        if not line_box:
+            rc = self.proc.wait(10)
+            pytest.fail(f"wren exited (status {rc}) before printing its listening line\n{self.logs()}")
+        m = LISTEN_RE.match(line_box[0])
+        if not m:
+            self.proc.kill()
+            self.proc.wait(10)
+            pytest.fail(f"unexpected first stdout line from wren: {line_box[0]!r}\n{self.logs()}")
+        self.bootstrap = f"{m['host']}:{m['port']}"
+        return self
+
+    def stop(self, check=True):
+        """SIGTERM and wait; with check=True assert the documented exit status 0."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+            self._close_logs()
+            if check:
+                pytest.fail(f"wren did not exit within {STOP_TIMEOUT_S}s of SIGTERM\n{self.logs()}")
+            return None
+        self._close_logs()
+        self.exit_codes.append(rc)
+        if check:
+            assert rc == 0, f"wren exited with status {rc} after SIGTERM (expected 0)\n{self.logs()}"
+        return rc
+
+    def restart(self):
+        """Clean shutdown (SIGTERM, exit 0) and start again on the same data dir.
+
+        The port may change; `.bootstrap` is updated.  Clients must reconnect."""
+        self.stop(check=True)
+        return self.start()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- diagnostics ---------------------------------------------------------------------
+    def _close_logs(self):
+        for f in (getattr(self, "_stderr", None), getattr(self, "_stdout_log", None)):
+            try:
+                f and f.close()
+            except Exception:
+                pass
+
+    def logs(self, tail_bytes=6000):
+        out = []
+        for p in sorted(self.log_dir.glob("wren-*.log")):
+            data = p.read_bytes()[-tail_bytes:].decode("utf-8", "replace")
+            out.append(f"----- {p.name} (last {tail_bytes} bytes) -----\n{data}")
+        return "\n".join(out)
+
+
+class ExternalBroker:
+    """Development aid: an already running cluster (no restart, no exit-status check)."""
+
+    external = True
+
+    def __init__(self, bootstrap):
+        self.bootstrap = bootstrap
+
+    def restart(self):
+        pytest.skip("restart needs a broker started by the fixture (WREN_TEST_EXTERNAL_BOOTSTRAP set)")
+
+    def alive(self):
+        return True
+
+    def logs(self, tail_bytes=0):
+        return ""
+
+
+@pytest.fixture
+def broker(tmp_path, request):
+    external = os.environ.get("WREN_TEST_EXTERNAL_BOOTSTRAP")
+    if external:
+        yield ExternalBroker(external)
+        return
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    b = WrenBroker(data_dir, tmp_path).start()
+    try:
+        yield b
+    finally:
+        was_alive = b.alive()
+        rc = b.stop(check=False)
+        failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+        if failed:
+            sys.stderr.write(f"\n[wren logs for {request.node.nodeid}]\n{b.logs()}\n")
+    # Checked after the finally so a test failure is reported first and not masked.
+    assert was_alive, f"wren died during the test\n{b.logs()}"
+    assert rc == 0, f"wren exited with status {rc} after SIGTERM (expected 0)\n{b.logs()}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

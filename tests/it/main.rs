@@ -1,0 +1,8 @@
+//! Wren's integration tests: one binary, a module per feature. Each test starts its own
+//! in-process broker on 127.0.0.1:0 with a temporary data dir.
+
+mod bad_input;
+mod embedding;
+mod protocol;
+mod raw;
+mod rdkafka_client;
