@@ -14,15 +14,23 @@ const SIZES: [(&str, usize); 3] = [("1KiB", 1024), ("16KiB", 16 * 1024), ("1MiB"
 const LOG_BYTES_MAX: usize = 768 << 20;
 
 fn batch_of(total: usize) -> Vec<u8> {
-    BatchBuilder::new(16).timestamps(1, 1).payload(total - 61).build()
+    BatchBuilder::new(16)
+        .timestamps(1, 1)
+        .payload(total - 61)
+        .build()
 }
 
 fn bench_append(c: &mut Criterion) {
     let mut group = c.benchmark_group("append");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    let root = tempfile::tempdir_in(std::env::var("WREN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let root =
+        tempfile::tempdir_in(std::env::var("WREN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
+            .unwrap();
     for (name, size) in SIZES {
-        let mut batch = batch_of(size);
+        let batch = batch_of(size);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(BenchmarkId::new("memcpy", name), &size, |b, &size| {
             let mut dst = vec![1u8; LOG_BYTES_MAX];
@@ -42,7 +50,9 @@ fn bench_append(c: &mut Criterion) {
                 let mut done = 0;
                 while done < iters {
                     let mut dst: Vec<u8> = vec![0u8; LOG_BYTES_MAX]; // calloc: pages not touched yet
-                    let n = iters.saturating_sub(done).min((LOG_BYTES_MAX / size) as u64);
+                    let n = iters
+                        .saturating_sub(done)
+                        .min((LOG_BYTES_MAX / size) as u64);
                     let start = Instant::now();
                     for i in 0..n as usize {
                         dst[i * size..(i + 1) * size].copy_from_slice(black_box(&batch));
@@ -67,10 +77,12 @@ fn bench_append(c: &mut Criterion) {
                 while done < iters {
                     let dir = root.path().join(format!("{name}-{done}"));
                     let log = PartitionLog::open(&dir, config.clone()).unwrap();
-                    let n = iters.saturating_sub(done).min((LOG_BYTES_MAX / size) as u64);
+                    let n = iters
+                        .saturating_sub(done)
+                        .min((LOG_BYTES_MAX / size) as u64);
                     let start = Instant::now();
                     for _ in 0..n {
-                        black_box(log.append(&mut batch).unwrap());
+                        black_box(log.append(&batch).unwrap());
                     }
                     elapsed += start.elapsed();
                     done += n;

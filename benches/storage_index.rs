@@ -17,14 +17,19 @@ fn bench_lookup(c: &mut Criterion) {
         ..LogConfig::default()
     })
     .unwrap();
-    let mut batch = BatchBuilder::new(1).payload(39).build(); // 100 bytes
+    let batch = BatchBuilder::new(1).payload(39).build(); // 100 bytes
     for _ in 0..BATCHES {
-        log.append(&mut batch).unwrap();
+        log.append(&batch).unwrap();
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let offsets: Vec<i64> = (0..4096).map(|_| rng.random_range(0..BATCHES as i64)).collect();
+    let offsets: Vec<i64> = (0..4096)
+        .map(|_| rng.random_range(0..BATCHES as i64))
+        .collect();
     let mut group = c.benchmark_group("index");
-    group.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     let mut i = 0;
     group.bench_function("lookup_1M_batches", |b| {
         b.iter(|| {
@@ -34,7 +39,11 @@ fn bench_lookup(c: &mut Criterion) {
         })
     });
     group.finish();
-    eprintln!("segments: {}, bytes: {}", log.segment_base_offsets().len(), log.size_bytes());
+    eprintln!(
+        "segments: {}, bytes: {}",
+        log.segment_base_offsets().len(),
+        log.size_bytes()
+    );
 }
 
 criterion_group!(benches, bench_lookup);

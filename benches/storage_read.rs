@@ -17,9 +17,9 @@ fn bench_read(c: &mut Criterion) {
         ..LogConfig::default()
     })
     .unwrap();
-    let mut batch = BatchBuilder::new(16).payload(16 * 1024 - 61).build();
+    let batch = BatchBuilder::new(16).payload(16 * 1024 - 61).build();
     for _ in 0..LOG_BYTES / batch.len() {
-        log.append(&mut batch).unwrap();
+        log.append(&batch).unwrap();
     }
     let end = log.log_end_offset();
     let scan = |copy: Option<&mut Vec<u8>>| {
@@ -38,11 +38,16 @@ fn bench_read(c: &mut Criterion) {
         bytes
     };
     let mut group = c.benchmark_group("read");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
     group.throughput(Throughput::Bytes(scan(None) as u64));
     group.bench_function("sequential_zero_copy", |b| b.iter(|| black_box(scan(None))));
     let mut buf = vec![0u8; 2 * FETCH_BYTES];
-    group.bench_function("sequential_copied", |b| b.iter(|| black_box(scan(Some(&mut buf)))));
+    group.bench_function("sequential_copied", |b| {
+        b.iter(|| black_box(scan(Some(&mut buf))))
+    });
     group.finish();
 }
 

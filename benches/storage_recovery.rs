@@ -10,20 +10,25 @@ use wren_storage::{LogConfig, PartitionLog};
 const DATA_BYTES: usize = 512 << 20;
 
 fn bench_recovery(c: &mut Criterion) {
-    let root = tempfile::tempdir_in(std::env::var("WREN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into())).unwrap();
+    let root =
+        tempfile::tempdir_in(std::env::var("WREN_BENCH_DIR").unwrap_or_else(|_| "/tmp".into()))
+            .unwrap();
     let dir = root.path().join("recover-0");
     let config = LogConfig::default();
     {
         let log = PartitionLog::open(&dir, config.clone()).unwrap();
-        let mut batch = BatchBuilder::new(16).payload(16 * 1024 - 61).build();
+        let batch = BatchBuilder::new(16).payload(16 * 1024 - 61).build();
         for _ in 0..DATA_BYTES / batch.len() {
-            log.append(&mut batch).unwrap();
+            log.append(&batch).unwrap();
         }
         log.flush().unwrap();
         // Dropped, not closed: the active segment stays preallocated, as after a crash.
     }
     let mut group = c.benchmark_group("recovery");
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Bytes(DATA_BYTES as u64));
     group.bench_function("open_scan_512MiB", |b| {
         b.iter_custom(|iters| {

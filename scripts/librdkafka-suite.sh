@@ -9,6 +9,7 @@
 #   ALLOW_LIST      allow-list file (default: tests/librdkafka/allow-list.txt)
 #   TEST_TIMEOUT    default per-test limit in seconds (default 120); a line may set timeout=N
 #   TEST_KAFKA_VERSION  broker version the runner gates tests by (default 4.0.0, see allow-list)
+#   RUNNER_ARGS     extra test-runner flags (e.g. -Q; not by default: quick mode skips most sub-tests)
 #   KEEP_GOING=0    stop at the first failing test
 # Logs: target/librdkafka-suite/ (wren.log and one <test>.log per test).
 set -euo pipefail
@@ -17,6 +18,7 @@ REPO="$PWD"
 WREN_BIN="${WREN_BIN:-$REPO/target/debug/wren}"
 ALLOW_LIST="${ALLOW_LIST:-$REPO/tests/librdkafka/allow-list.txt}"
 TEST_TIMEOUT="${TEST_TIMEOUT:-120}"
+RUNNER_ARGS="${RUNNER_ARGS:-}"
 # Wren implements the Kafka 4.0 protocol baseline (KIP-896: Produce v3+, Fetch v4+, MsgVersion 2
 # only), so the runner must not exercise the pre-4.0 code paths (MsgVersion 0/1, api.version
 # fallbacks) that a 4.0 broker rejects.
@@ -51,7 +53,9 @@ trap 'exit 130' INT TERM
 
 # --- start Wren on a random port --------------------------------------------------------------
 mkdir -p "$WORK/data"
-"$WREN_BIN" --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$LOG_DIR/wren.log" 2>&1 &
+# WREN_BIN is this script's variable, not a broker setting (wren reads WREN_* as config keys).
+env -u WREN_BIN "$WREN_BIN" --config "$REPO/tests/librdkafka/server.properties" \
+  --listen 127.0.0.1:0 --data-dir "$WORK/data" >"$LOG_DIR/wren.log" 2>&1 &
 WREN_PID=$!
 BOOTSTRAP=""
 for _ in $(seq 300); do
@@ -101,7 +105,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   t0=$(date +%s)
   rc=0
   (cd "$TESTS_DIR" && TESTS="$num" TEST_LEVEL="${TEST_LEVEL:-2}" \
-    timeout -k 10 "$limit" ./test-runner -p1 $mode_flag) >"$log" 2>&1 || rc=$?
+    timeout -k 10 "$limit" ./test-runner -p1 $mode_flag $RUNNER_ARGS) >"$log" 2>&1 || rc=$?
   dt=$(( $(date +%s) - t0 ))
   # Per-test result lines of the runner's summary table, colours stripped.
   summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^\| +$num[_-][^|]*\| +[A-Z]+ " || true)
@@ -110,7 +114,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   [ -z "$summary" ] && n_bad=0
   if [ "$rc" -eq 0 ] && [ "$n_pass" -gt 0 ] && [ "$n_bad" -eq 0 ]; then
     passed=$((passed + 1))
-    say "PASS $num (${dt}s) $(awk '{print $2}' <<<"$summary" | tr '\n' ' ')"
+    say "PASS $num (${dt}s) $(awk '{printf "%s:%s ", $2, $4}' <<<"$summary")"
   else
     failed=$((failed + 1))
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why="timed out after ${limit}s"
@@ -119,7 +123,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     failures+=("$num ($why)")
     say "FAIL $num (${dt}s): $why; log $log"
     [ -n "$summary" ] && sed 's/^/    /' <<<"$summary"
-    sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAIL|Error|error|assert' | head -n 15 | sed 's/^/    | /'
+    { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAIL|Error|error|assert' | head -n 15 | sed 's/^/    | /'; } || true
     [ "${KEEP_GOING:-1}" = 0 ] && break
   fi
 done <"$ALLOW_LIST"

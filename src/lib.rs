@@ -15,6 +15,7 @@
 //! [`wren_broker`] (the server).
 
 pub use wren_broker::{
-    BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError, FaultConfig, TopicDefaults,
+    BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError,
+    FaultConfig, TopicDefaults,
 };
 pub use {wren_broker, wren_protocol, wren_storage};

@@ -9,7 +9,11 @@ use tracing_subscriber::EnvFilter;
 use wren::{Broker, BrokerConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "wren", version, about = "A small, fast, Kafka-compatible broker")]
+#[command(
+    name = "wren",
+    version,
+    about = "A small, fast, Kafka-compatible broker"
+)]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT")]
@@ -33,7 +37,9 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("WREN_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("WREN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -60,7 +66,10 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async move {
-        let handle = Broker::new(config).start().await.context("starting the broker")?;
+        let handle = Broker::new(config)
+            .start()
+            .await
+            .context("starting the broker")?;
         println!("wren listening on {}", handle.local_addr());
         use std::io::Write;
         std::io::stdout().flush().ok();

@@ -24,6 +24,8 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: usize,
     pub max_connections: usize,
     pub connections_max_idle_ms: u64,
+    /// How often time-based roll and retention run (Kafka: every 5 minutes).
+    pub retention_check_interval_ms: u64,
     /// Broker-wide defaults for topic configs (`log.*`, `message.max.bytes`, ...).
     pub topic_defaults: TopicDefaults,
     /// Test-only fault injection; never set by the binary unless a hidden flag asks.
@@ -80,6 +82,7 @@ impl Default for BrokerConfig {
             socket_request_max_bytes: wren_protocol::frame::DEFAULT_FRAME_BYTES_MAX,
             max_connections: 10_000,
             connections_max_idle_ms: 600_000,
+            retention_check_interval_ms: 300_000,
             topic_defaults: TopicDefaults::default(),
             faults: FaultConfig::default(),
         }
@@ -101,14 +104,21 @@ impl BrokerConfig {
     }
 
     /// Applies `WREN_*` variables: `WREN_LOG_RETENTION_MS=1000` sets `log.retention.ms`.
-    pub fn apply_env(&mut self, vars: impl Iterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    /// Variables that name no broker key (`WREN_LOG`, a test harness's `WREN_BIN`) are left
+    /// alone; a known key with a bad value is an error.
+    pub fn apply_env(
+        &mut self,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<(), ConfigError> {
         for (name, value) in vars {
             if let Some(key) = name.strip_prefix("WREN_") {
-                if matches!(key, "LOG") {
-                    continue; // WREN_LOG is the tracing filter, not a broker key
-                }
                 let key = key.to_ascii_lowercase().replace('_', ".");
-                self.set(&key, &value)?;
+                match self.set(&key, &value) {
+                    Err(ConfigError::UnknownKey { .. }) => {
+                        tracing::debug!(variable = %name, "not a broker config key; ignored")
+                    }
+                    other => other?,
+                }
             }
         }
         Ok(())
@@ -132,23 +142,44 @@ impl BrokerConfig {
             }
             "node.id" | "broker.id" => self.node_id = value.parse().map_err(|_| bad())?,
             "num.partitions" => self.num_partitions = value.parse().map_err(|_| bad())?,
-            "auto.create.topics.enable" => self.auto_create_topics = value.parse().map_err(|_| bad())?,
-            "socket.request.max.bytes" => self.socket_request_max_bytes = value.parse().map_err(|_| bad())?,
+            "auto.create.topics.enable" => {
+                self.auto_create_topics = value.parse().map_err(|_| bad())?
+            }
+            "socket.request.max.bytes" => {
+                self.socket_request_max_bytes = value.parse().map_err(|_| bad())?
+            }
             "max.connections" => self.max_connections = value.parse().map_err(|_| bad())?,
-            "connections.max.idle.ms" => self.connections_max_idle_ms = value.parse().map_err(|_| bad())?,
+            "connections.max.idle.ms" => {
+                self.connections_max_idle_ms = value.parse().map_err(|_| bad())?
+            }
+            "log.retention.check.interval.ms" => {
+                self.retention_check_interval_ms = value.parse::<u64>().map_err(|_| bad())?.max(1)
+            }
             "log.segment.bytes" => d.segment_bytes = value.parse().map_err(|_| bad())?,
             "log.roll.ms" => d.segment_ms = value.parse().map_err(|_| bad())?,
             "log.roll.hours" => d.segment_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000,
             "log.retention.ms" => d.retention_ms = value.parse().map_err(|_| bad())?,
-            "log.retention.minutes" => d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 60_000,
-            "log.retention.hours" => d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000,
+            "log.retention.minutes" => {
+                d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 60_000
+            }
+            "log.retention.hours" => {
+                d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000
+            }
             "log.retention.bytes" => d.retention_bytes = value.parse().map_err(|_| bad())?,
             "message.max.bytes" => d.message_max_bytes = value.parse().map_err(|_| bad())?,
-            "log.index.interval.bytes" => d.index_interval_bytes = value.parse().map_err(|_| bad())?,
+            "log.index.interval.bytes" => {
+                d.index_interval_bytes = value.parse().map_err(|_| bad())?
+            }
             "log.flush.interval.messages" => d.flush_messages = value.parse().map_err(|_| bad())?,
             "log.flush.interval.ms" => d.flush_ms = value.parse().map_err(|_| bad())?,
-            "log.message.timestamp.type" => d.log_append_time = parse_timestamp_type(value).ok_or_else(bad)?,
-            _ => return Err(ConfigError::UnknownKey { key: key.to_owned() }),
+            "log.message.timestamp.type" => {
+                d.log_append_time = parse_timestamp_type(value).ok_or_else(bad)?
+            }
+            _ => {
+                return Err(ConfigError::UnknownKey {
+                    key: key.to_owned(),
+                })
+            }
         }
         Ok(())
     }
@@ -209,7 +240,11 @@ pub type TopicOverrides = BTreeMap<String, String>;
 
 /// Checks one topic config value; the error text is what the client sees.
 pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
-    let int = |v: &str| v.parse::<i64>().map(|_| ()).map_err(|_| format!("Invalid value {v} for configuration {key}: not a number"));
+    let int = |v: &str| {
+        v.parse::<i64>()
+            .map(|_| ())
+            .map_err(|_| format!("Invalid value {v} for configuration {key}: not a number"))
+    };
     match key {
         "cleanup.policy" => value
             .split(',')
@@ -232,7 +267,11 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
 }
 
 /// The value a topic config has, and whether it is an override (for DescribeConfigs).
-pub fn topic_config_value(defaults: &TopicDefaults, overrides: &TopicOverrides, key: &str) -> (String, bool) {
+pub fn topic_config_value(
+    defaults: &TopicDefaults,
+    overrides: &TopicOverrides,
+    key: &str,
+) -> (String, bool) {
     if let Some(v) = overrides.get(key) {
         return (v.clone(), true);
     }
@@ -243,7 +282,12 @@ pub fn topic_config_value(defaults: &TopicDefaults, overrides: &TopicOverrides, 
         "flush.ms" => clamp_i64(defaults.flush_ms).to_string(),
         "index.interval.bytes" => defaults.index_interval_bytes.to_string(),
         "max.message.bytes" => defaults.message_max_bytes.to_string(),
-        "message.timestamp.type" => if defaults.log_append_time { "LogAppendTime" } else { "CreateTime" }.to_owned(),
+        "message.timestamp.type" => if defaults.log_append_time {
+            "LogAppendTime"
+        } else {
+            "CreateTime"
+        }
+        .to_owned(),
         "min.insync.replicas" => "1".to_owned(),
         "retention.bytes" => defaults.retention_bytes.to_string(),
         "retention.ms" => defaults.retention_ms.to_string(),
@@ -310,16 +354,31 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_are_errors() {
         let mut c = BrokerConfig::default();
-        assert!(matches!(c.set("no.such.key", "1"), Err(ConfigError::UnknownKey { .. })));
-        assert!(matches!(c.set("num.partitions", "x"), Err(ConfigError::InvalidValue { .. })));
+        assert!(matches!(
+            c.set("no.such.key", "1"),
+            Err(ConfigError::UnknownKey { .. })
+        ));
+        assert!(matches!(
+            c.set("num.partitions", "x"),
+            Err(ConfigError::InvalidValue { .. })
+        ));
     }
 
     #[test]
     fn env_overrides_map_to_kafka_keys() {
         let mut c = BrokerConfig::default();
-        c.apply_env([("WREN_NUM_PARTITIONS".to_owned(), "4".to_owned()), ("HOME".to_owned(), "/".to_owned())].into_iter())
-            .unwrap();
+        c.apply_env(
+            [
+                ("WREN_NUM_PARTITIONS".to_owned(), "4".to_owned()),
+                ("WREN_BIN".to_owned(), "/x".to_owned()),
+                ("HOME".to_owned(), "/".to_owned()),
+            ]
+            .into_iter(),
+        )
+        .unwrap();
         assert_eq!(c.num_partitions, 4);
+        let bad = c.apply_env([("WREN_NUM_PARTITIONS".to_owned(), "many".to_owned())].into_iter());
+        assert!(matches!(bad, Err(ConfigError::InvalidValue { .. })));
     }
 
     #[test]

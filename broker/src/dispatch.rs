@@ -54,7 +54,11 @@ pub fn supported(key: ApiKey) -> Option<&'static Api> {
 }
 
 pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
-    let RequestFrame { api_key, header, body } = request;
+    let RequestFrame {
+        api_key,
+        header,
+        body,
+    } = request;
     let version = header.request_api_version;
     let Some(api) = supported(api_key).filter(|a| (a.min..=a.max).contains(&version)) else {
         if api_key == ApiKey::ApiVersions {
@@ -71,8 +75,12 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
         Err(e) => return Outcome::Close(e.to_string()),
     };
     let response = match request {
-        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(handlers::api_versions::response(0)),
-        RequestKind::Metadata(r) => ResponseKind::Metadata(handlers::metadata::handle(state, r, version)),
+        RequestKind::ApiVersions(_) => {
+            ResponseKind::ApiVersions(handlers::api_versions::response(0))
+        }
+        RequestKind::Metadata(r) => {
+            ResponseKind::Metadata(handlers::metadata::handle(state, r, version))
+        }
         RequestKind::Produce(r) => match handlers::produce::handle(state, r).await {
             handlers::produce::ProduceOutcome::Respond(resp) => ResponseKind::Produce(resp),
             handlers::produce::ProduceOutcome::NoResponse => return Outcome::NoResponse,
@@ -80,23 +88,39 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
                 return Outcome::Close("test fault hook: produce appended, response dropped".into())
             }
         },
-        RequestKind::Fetch(r) => ResponseKind::Fetch(handlers::fetch::handle(state, r, version).await),
-        RequestKind::ListOffsets(r) => ResponseKind::ListOffsets(handlers::list_offsets::handle(state, r)),
-        RequestKind::CreateTopics(r) => ResponseKind::CreateTopics(handlers::create_topics::handle(state, r, version)),
-        RequestKind::DeleteTopics(r) => ResponseKind::DeleteTopics(handlers::delete_topics::handle(state, r)),
+        RequestKind::Fetch(r) => {
+            ResponseKind::Fetch(handlers::fetch::handle(state, r, version).await)
+        }
+        RequestKind::ListOffsets(r) => {
+            ResponseKind::ListOffsets(handlers::list_offsets::handle(state, r, version))
+        }
+        RequestKind::CreateTopics(r) => {
+            ResponseKind::CreateTopics(handlers::create_topics::handle(state, r, version))
+        }
+        RequestKind::DeleteTopics(r) => {
+            ResponseKind::DeleteTopics(handlers::delete_topics::handle(state, r, version))
+        }
         RequestKind::CreatePartitions(r) => {
             ResponseKind::CreatePartitions(handlers::create_partitions::handle(state, r))
         }
-        RequestKind::DeleteRecords(r) => ResponseKind::DeleteRecords(handlers::delete_records::handle(state, r)),
-        RequestKind::DescribeConfigs(r) => ResponseKind::DescribeConfigs(handlers::configs::describe(state, r)),
+        RequestKind::DeleteRecords(r) => {
+            ResponseKind::DeleteRecords(handlers::delete_records::handle(state, r))
+        }
+        RequestKind::DescribeConfigs(r) => {
+            ResponseKind::DescribeConfigs(handlers::configs::describe(state, r, version))
+        }
         RequestKind::IncrementalAlterConfigs(r) => {
             ResponseKind::IncrementalAlterConfigs(handlers::configs::incremental_alter(state, r))
         }
-        RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(handlers::cluster::describe(state, r)),
+        RequestKind::DescribeCluster(r) => {
+            ResponseKind::DescribeCluster(handlers::cluster::describe(state, r))
+        }
         RequestKind::FindCoordinator(r) => {
             ResponseKind::FindCoordinator(handlers::cluster::find_coordinator(state, r, version))
         }
-        RequestKind::InitProducerId(r) => ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r)),
+        RequestKind::InitProducerId(r) => {
+            ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r))
+        }
         other => {
             // Unreachable while APIS and this match agree; a mismatch closes the connection
             // rather than panicking.
@@ -124,4 +148,3 @@ pub fn advertised() -> Vec<kafka_protocol::messages::api_versions_response::ApiV
         })
         .collect()
 }
-

@@ -101,7 +101,9 @@ impl FetchSessionCache {
             // Epoch > 0 without a session id: Kafka answers INVALID_FETCH_SESSION_EPOCH.
             return Err(SessionError::InvalidEpoch);
         }
-        let session = sessions.get_mut(&session_id).ok_or(SessionError::NotFound)?;
+        let session = sessions
+            .get_mut(&session_id)
+            .ok_or(SessionError::NotFound)?;
         if epoch != session.next_epoch {
             return Err(SessionError::InvalidEpoch);
         }
@@ -132,9 +134,18 @@ impl FetchSessionCache {
 
     /// Records what was answered so the next incremental response can skip unchanged partitions.
     /// Returns whether the partition is news for the client.
-    pub fn record_sent(&self, id: i32, key: &PartitionKey, state: (i64, i64, i64), has_data: bool) -> bool {
+    pub fn record_sent(
+        &self,
+        id: i32,
+        key: &PartitionKey,
+        state: (i64, i64, i64),
+        has_data: bool,
+    ) -> bool {
         let mut sessions = self.sessions.lock();
-        let Some(p) = sessions.get_mut(&id).and_then(|s| s.partitions.get_mut(key)) else {
+        let Some(p) = sessions
+            .get_mut(&id)
+            .and_then(|s| s.partitions.get_mut(key))
+        else {
             return true;
         };
         let news = has_data || p.sent != Some(state);
@@ -161,7 +172,11 @@ impl FetchSessionCache {
 }
 
 fn evict_oldest(sessions: &mut HashMap<i32, Session>) {
-    if let Some(oldest) = sessions.iter().min_by_key(|(_, s)| s.last_used).map(|(id, _)| *id) {
+    if let Some(oldest) = sessions
+        .iter()
+        .min_by_key(|(_, s)| s.last_used)
+        .map(|(id, _)| *id)
+    {
         sessions.remove(&oldest);
     }
 }
@@ -184,17 +199,27 @@ mod tests {
     #[test]
     fn full_then_incremental_keeps_partitions_and_checks_epochs() {
         let cache = FetchSessionCache::default();
-        let (mode, parts) = cache.begin(0, 0, vec![part("a", 0, 0), part("a", 1, 0)], vec![]).unwrap();
-        let SessionMode::Full { id } = mode else { panic!("{mode:?}") };
+        let (mode, parts) = cache
+            .begin(0, 0, vec![part("a", 0, 0), part("a", 1, 0)], vec![])
+            .unwrap();
+        let SessionMode::Full { id } = mode else {
+            panic!("{mode:?}")
+        };
         assert_eq!(parts.len(), 2);
         let (mode, parts) = cache.begin(id, 1, vec![part("a", 0, 5)], vec![]).unwrap();
         assert_eq!(mode, SessionMode::Incremental { id });
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].fetch_offset, 5);
-        assert_eq!(cache.begin(id, 1, vec![], vec![]).unwrap_err(), SessionError::InvalidEpoch);
+        assert_eq!(
+            cache.begin(id, 1, vec![], vec![]).unwrap_err(),
+            SessionError::InvalidEpoch
+        );
         let (_, parts) = cache.begin(id, 2, vec![], vec![("a".into(), 1)]).unwrap();
         assert_eq!(parts.len(), 1);
-        assert_eq!(cache.begin(12345, 1, vec![], vec![]).unwrap_err(), SessionError::NotFound);
+        assert_eq!(
+            cache.begin(12345, 1, vec![], vec![]).unwrap_err(),
+            SessionError::NotFound
+        );
         cache.begin(id, FINAL_EPOCH, vec![], vec![]).unwrap();
         assert!(cache.is_empty());
     }
@@ -202,7 +227,9 @@ mod tests {
     #[test]
     fn unchanged_partitions_are_not_news() {
         let cache = FetchSessionCache::default();
-        let (SessionMode::Full { id }, _) = cache.begin(0, 0, vec![part("a", 0, 0)], vec![]).unwrap() else {
+        let (SessionMode::Full { id }, _) =
+            cache.begin(0, 0, vec![part("a", 0, 0)], vec![]).unwrap()
+        else {
             panic!()
         };
         let key = ("a".to_owned(), 0);

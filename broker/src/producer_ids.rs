@@ -25,10 +25,13 @@ impl ProducerIdAllocator {
         })?;
         let path = meta_dir.join("producer-id-block");
         let reserved_end = match std::fs::read_to_string(&path) {
-            Ok(text) => text.trim().parse::<i64>().map_err(|e| BrokerError::CorruptMetadata {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?,
+            Ok(text) => text
+                .trim()
+                .parse::<i64>()
+                .map_err(|e| BrokerError::CorruptMetadata {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
             Err(source) => return Err(BrokerError::DataDir { path, source }),
         };
@@ -44,9 +47,11 @@ impl ProducerIdAllocator {
         let mut range = self.range.lock();
         if range.0 >= range.1 {
             let end = range.1 + BLOCK_IDS;
-            write_atomically(&self.path, end.to_string().as_bytes()).map_err(|source| BrokerError::DataDir {
-                path: self.path.clone(),
-                source,
+            write_atomically(&self.path, end.to_string().as_bytes()).map_err(|source| {
+                BrokerError::DataDir {
+                    path: self.path.clone(),
+                    source,
+                }
             })?;
             range.1 = end;
         }

@@ -14,9 +14,6 @@ use crate::connection;
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 
-/// How often time-based segment roll and retention run.
-const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(5);
-
 /// A broker not yet started. Build the config, then `start()`.
 pub struct Broker {
     config: BrokerConfig,
@@ -63,12 +60,13 @@ impl Broker {
             .map(|d| d.path().to_owned())
             .unwrap_or_else(|| config.data_dir.clone());
 
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| BrokerError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
             addr: config.listen,
             source,
@@ -79,9 +77,11 @@ impl Broker {
         let open_dir = data_dir.clone();
         let open_rx = shutdown_rx.clone();
         // Opening recovers every partition log: blocking file work, off the async threads.
-        let state = tokio::task::spawn_blocking(move || BrokerState::open(open_config, &open_dir, advertised, open_rx))
-            .await
-            .expect("broker state open task panicked")?;
+        let state = tokio::task::spawn_blocking(move || {
+            BrokerState::open(open_config, &open_dir, advertised, open_rx)
+        })
+        .await
+        .expect("broker state open task panicked")?;
         let state = Arc::new(state);
         let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx));
         tracing::info!(%local_addr, data_dir = %data_dir.display(), "wren listening");
@@ -113,10 +113,15 @@ fn advertised_address(config: &BrokerConfig, local: SocketAddr) -> (String, i32)
     (host, local.port() as i32)
 }
 
-async fn serve(listener: TcpListener, state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    state: Arc<BrokerState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let permits = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = tokio::task::JoinSet::new();
-    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    let period = Duration::from_millis(state.config.retention_check_interval_ms);
+    let mut housekeeping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -172,7 +177,10 @@ impl BrokerHandle {
 
     /// `host:port` to give a client's `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
-        format!("{}:{}", self.state.advertised_host, self.state.advertised_port)
+        format!(
+            "{}:{}",
+            self.state.advertised_host, self.state.advertised_port
+        )
     }
 
     pub fn state(&self) -> &Arc<BrokerState> {

@@ -62,7 +62,9 @@ impl BrokerState {
     /// True when this produce request should be appended and then left unanswered (fault hook).
     pub fn should_drop_produce_response(&self) -> bool {
         match self.config.faults.drop_produce_response_every {
-            Some(n) if n > 0 => (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1) % n == 0,
+            Some(n) if n > 0 => {
+                (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(n)
+            }
             _ => false,
         }
     }
@@ -85,7 +87,8 @@ fn load_or_create_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, Br
     }
     let id = base64_uuid(uuid::Uuid::new_v4());
     let text = format!("version=1\ncluster.id={id}\nnode.id={node_id}\n");
-    write_atomically(&path, text.as_bytes()).map_err(|source| BrokerError::DataDir { path, source })?;
+    write_atomically(&path, text.as_bytes())
+        .map_err(|source| BrokerError::DataDir { path, source })?;
     Ok(id)
 }
 
@@ -96,7 +99,11 @@ fn base64_uuid(id: uuid::Uuid) -> String {
     (0..22)
         .map(|i| {
             let shift = 128i32 - 6 * (i + 1);
-            let v = if shift >= 0 { (bits >> shift) & 63 } else { (bits << -shift) & 63 };
+            let v = if shift >= 0 {
+                (bits >> shift) & 63
+            } else {
+                (bits << -shift) & 63
+            };
             ALPHABET[v as usize] as char
         })
         .collect()

@@ -129,7 +129,8 @@ impl TopicRegistry {
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
-            let topic = registry.open_topic(record.name, record.id, record.partitions, record.configs)?;
+            let topic =
+                registry.open_topic(record.name, record.id, record.partitions, record.configs)?;
             registry.insert(topic);
         }
         Ok(registry)
@@ -147,15 +148,20 @@ impl TopicRegistry {
         self.data_dir.join(format!("{topic}-{partition}"))
     }
 
-    fn open_partition(&self, topic: &str, index: i32, overrides: &TopicOverrides) -> Result<Arc<Partition>, BrokerError> {
+    fn open_partition(
+        &self,
+        topic: &str,
+        index: i32,
+        overrides: &TopicOverrides,
+    ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
-        let log = PartitionLog::open(&dir, config::log_config(&self.defaults, overrides)).map_err(|source| {
-            BrokerError::Storage {
+        let log = PartitionLog::open(&dir, config::log_config(&self.defaults, overrides)).map_err(
+            |source| BrokerError::Storage {
                 topic: topic.to_owned(),
                 partition: index,
                 source,
-            }
-        })?;
+            },
+        )?;
         Ok(Arc::new(Partition {
             index,
             log,
@@ -163,7 +169,13 @@ impl TopicRegistry {
         }))
     }
 
-    fn open_topic(&self, name: String, id: Uuid, partitions: i32, overrides: TopicOverrides) -> Result<Arc<Topic>, BrokerError> {
+    fn open_topic(
+        &self,
+        name: String,
+        id: Uuid,
+        partitions: i32,
+        overrides: TopicOverrides,
+    ) -> Result<Arc<Topic>, BrokerError> {
         let logs = (0..partitions)
             .map(|i| self.open_partition(&name, i, &overrides))
             .collect::<Result<Vec<_>, _>>()?;
@@ -208,7 +220,12 @@ impl TopicRegistry {
     }
 
     /// Creates a topic whose name and configs the caller validated.
-    pub fn create(&self, name: &str, partitions: i32, overrides: TopicOverrides) -> Result<Arc<Topic>, CreateError> {
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: i32,
+        overrides: TopicOverrides,
+    ) -> Result<Arc<Topic>, CreateError> {
         let _admin = self.admin.lock();
         if self.topics.contains_key(name) {
             return Err(CreateError::AlreadyExists);
@@ -230,7 +247,8 @@ impl TopicRegistry {
         };
         self.by_id.remove(&topic.id);
         let meta = self.meta_dir().join(format!("{name}.json"));
-        std::fs::remove_file(&meta).map_err(|source| BrokerError::DataDir { path: meta, source })?;
+        std::fs::remove_file(&meta)
+            .map_err(|source| BrokerError::DataDir { path: meta, source })?;
         for partition in topic.partitions.read().iter() {
             // Wake long polls so they notice the topic is gone.
             partition.appended.notify_waiters();
@@ -256,12 +274,22 @@ impl TopicRegistry {
     }
 
     /// Replaces a topic's overrides and applies them to its open logs.
-    pub fn set_overrides(&self, topic: &Topic, overrides: TopicOverrides) -> Result<(), BrokerError> {
+    pub fn set_overrides(
+        &self,
+        topic: &Topic,
+        overrides: TopicOverrides,
+    ) -> Result<(), BrokerError> {
         let _admin = self.admin.lock();
         let log_config = config::log_config(&self.defaults, &overrides);
         *topic.overrides.write() = overrides;
         for p in topic.partitions.read().iter() {
-            p.log.set_config(log_config.clone());
+            p.log
+                .set_config(log_config.clone())
+                .map_err(|source| BrokerError::Storage {
+                    topic: topic.name.clone(),
+                    partition: p.index,
+                    source,
+                })?;
         }
         self.persist(topic)
     }
@@ -324,7 +352,10 @@ mod tests {
         let mut o = TopicOverrides::new();
         o.insert("retention.ms".into(), "1000".into());
         let id = reg.create("t", 3, o).unwrap().id;
-        assert!(matches!(reg.create("t", 1, TopicOverrides::new()), Err(CreateError::AlreadyExists)));
+        assert!(matches!(
+            reg.create("t", 1, TopicOverrides::new()),
+            Err(CreateError::AlreadyExists)
+        ));
         drop(reg);
         let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
         let t = reg.get("t").unwrap();

@@ -51,7 +51,9 @@ mod tests {
     #[tokio::test]
     async fn oversized_frame_is_rejected_before_allocation() {
         let mut input: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
-        let err = read_frame(&mut input, DEFAULT_FRAME_BYTES_MAX).await.unwrap_err();
+        let err = read_frame(&mut input, DEFAULT_FRAME_BYTES_MAX)
+            .await
+            .unwrap_err();
         assert!(matches!(err, WireError::FrameTooLarge { .. }), "{err}");
     }
 
@@ -65,6 +67,9 @@ mod tests {
     #[tokio::test]
     async fn truncated_body_is_an_io_error() {
         let mut input: &[u8] = &[0, 0, 0, 5, 1, 2];
-        assert!(matches!(read_frame(&mut input, 10).await, Err(WireError::Io(_))));
+        assert!(matches!(
+            read_frame(&mut input, 10).await,
+            Err(WireError::Io(_))
+        ));
     }
 }

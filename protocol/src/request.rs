@@ -34,9 +34,8 @@ pub fn peek_correlation_id(frame: &[u8]) -> Option<(i16, i16, i32)> {
 
 /// Splits a frame into its header and body. The body is a zero-copy slice of the frame.
 pub fn parse_frame(mut frame: Bytes) -> Result<RequestFrame, WireError> {
-    let (key, version, _) = peek_correlation_id(&frame).ok_or(WireError::HeaderTooShort {
-        len: frame.len(),
-    })?;
+    let (key, version, _) =
+        peek_correlation_id(&frame).ok_or(WireError::HeaderTooShort { len: frame.len() })?;
     let api_key = ApiKey::try_from(key).map_err(|_| WireError::UnknownApiKey { api_key: key })?;
     let header_version = api_key.request_header_version(version);
     let header = RequestHeader::decode(&mut frame, header_version).map_err(|source| {
@@ -77,12 +76,39 @@ pub fn api_name(api_key: ApiKey) -> &'static str {
         };
     }
     names!(
-        Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, FindCoordinator,
-        JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups, ListGroups, ApiVersions,
-        CreateTopics, DeleteTopics, DeleteRecords, InitProducerId, AddPartitionsToTxn,
-        AddOffsetsToTxn, EndTxn, TxnOffsetCommit, DescribeConfigs, AlterConfigs,
-        CreatePartitions, IncrementalAlterConfigs, DescribeCluster, DescribeProducers,
-        DescribeTransactions, ListTransactions, OffsetDelete, DeleteGroups, SaslHandshake,
+        Produce,
+        Fetch,
+        ListOffsets,
+        Metadata,
+        OffsetCommit,
+        OffsetFetch,
+        FindCoordinator,
+        JoinGroup,
+        Heartbeat,
+        LeaveGroup,
+        SyncGroup,
+        DescribeGroups,
+        ListGroups,
+        ApiVersions,
+        CreateTopics,
+        DeleteTopics,
+        DeleteRecords,
+        InitProducerId,
+        AddPartitionsToTxn,
+        AddOffsetsToTxn,
+        EndTxn,
+        TxnOffsetCommit,
+        DescribeConfigs,
+        AlterConfigs,
+        CreatePartitions,
+        IncrementalAlterConfigs,
+        DescribeCluster,
+        DescribeProducers,
+        DescribeTransactions,
+        ListTransactions,
+        OffsetDelete,
+        DeleteGroups,
+        SaslHandshake,
         OffsetForLeaderEpoch,
     )
 }

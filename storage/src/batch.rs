@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(h.last_offset_delta, 2);
         assert_eq!(h.record_count, 3);
         assert_eq!((h.base_timestamp, h.max_timestamp), (100, 130));
-        assert_eq!((h.producer_id, h.producer_epoch, h.base_sequence), (7, 2, 40));
+        assert_eq!(
+            (h.producer_id, h.producer_epoch, h.base_sequence),
+            (7, 2, 40)
+        );
         assert!(h.is_transactional() && !h.is_control());
         assert!(crc_matches(&b));
     }
@@ -209,7 +212,10 @@ mod tests {
     fn malformed_frames_are_invalid_not_panics() {
         let good = BatchBuilder::new(1).payload(10).build();
         assert!(matches!(frame_at(&good[..30], 0), Frame::Invalid(_)));
-        assert!(matches!(frame_at(&good[..good.len() - 1], 0), Frame::Invalid(_)));
+        assert!(matches!(
+            frame_at(&good[..good.len() - 1], 0),
+            Frame::Invalid(_)
+        ));
         let mut bad = good.clone();
         bad[MAGIC] = 1;
         assert_eq!(frame_at(&bad, 0), Frame::Invalid("magic is not 2"));
@@ -218,7 +224,10 @@ mod tests {
         assert!(matches!(frame_at(&bad, 0), Frame::Invalid(_)));
         let mut bad = good.clone();
         bad[LAST_OFFSET_DELTA..LAST_OFFSET_DELTA + 4].copy_from_slice(&(-1i32).to_be_bytes());
-        assert_eq!(frame_at(&bad, 0), Frame::Invalid("negative last offset delta"));
+        assert_eq!(
+            frame_at(&bad, 0),
+            Frame::Invalid("negative last offset delta")
+        );
         let mut bad = good;
         bad[70] ^= 1;
         assert!(!crc_matches(&bad));

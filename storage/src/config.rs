@@ -81,7 +81,10 @@ impl LogConfig {
             return bad("segment_ms", format!("{} must be >= 1", self.segment_ms));
         }
         if self.retention_ms < -1 {
-            return bad("retention_ms", format!("{} must be >= -1", self.retention_ms));
+            return bad(
+                "retention_ms",
+                format!("{} must be >= -1", self.retention_ms),
+            );
         }
         if self.retention_bytes < -1 {
             return bad(

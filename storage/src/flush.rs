@@ -119,7 +119,9 @@ mod tests {
     fn a_failed_sync_is_reported_and_the_next_waiter_retries() {
         let g = GroupCommit::new(0);
         let err = g.wait_for(5, &|| {
-            Err(crate::error::StorageError::io("fsync", "/x")(std::io::Error::other("EIO")))
+            Err(crate::error::StorageError::io("fsync", "/x")(
+                std::io::Error::other("EIO"),
+            ))
         });
         assert!(err.is_err());
         g.wait_for(5, &|| Ok(5)).unwrap();

@@ -37,7 +37,8 @@ pub(crate) fn append(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(StorageError::io("open", path))?;
-    f.write_all(bytes).map_err(StorageError::io("write", path))?;
+    f.write_all(bytes)
+        .map_err(StorageError::io("write", path))?;
     if sync {
         f.sync_data().map_err(StorageError::io("fsync", path))?;
     }
@@ -47,7 +48,8 @@ pub(crate) fn append(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 /// Replace the file's contents (truncate and write).
 pub(crate) fn overwrite(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let mut f = File::create(path).map_err(StorageError::io("create", path))?;
-    f.write_all(bytes).map_err(StorageError::io("write", path))?;
+    f.write_all(bytes)
+        .map_err(StorageError::io("write", path))?;
     if sync {
         f.sync_data().map_err(StorageError::io("fsync", path))?;
     }

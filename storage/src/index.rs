@@ -94,7 +94,9 @@ impl OffsetIndex {
                 }
             }
             if u64::from(pos) >= data_len {
-                return Err(format!("position {pos} is past the data ({data_len} bytes)"));
+                return Err(format!(
+                    "position {pos} is past the data ({data_len} bytes)"
+                ));
             }
             index.entries.push(IndexEntry {
                 relative_offset: rel,
@@ -163,7 +165,10 @@ mod tests {
     fn corrupt_images_are_rejected() {
         let good = OffsetIndex::encode(sample().entries());
         assert!(OffsetIndex::decode(&good[..good.len() - 3], 1 << 20).is_err());
-        assert!(OffsetIndex::decode(&good, 10_000).is_err(), "position past data");
+        assert!(
+            OffsetIndex::decode(&good, 10_000).is_err(),
+            "position past data"
+        );
         let mut swapped = good.clone();
         swapped[..8].copy_from_slice(&good[8..16]);
         assert!(OffsetIndex::decode(&swapped, 1 << 20).is_err());

@@ -33,7 +33,7 @@
 //!     /// `batches`: one or more concatenated, already-validated v2 record batches. The log
 //!     /// writes base offsets in place (first batch gets log_end_offset, the next follows its
 //!     /// last offset delta) and copies the bytes once into the mapping.
-//!     pub fn append(&self, batches: &mut [u8]) -> Result<AppendInfo>;
+//!     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo>; // input untouched; offsets written in the mapping
 //!     /// Whole batches from the batch containing `from_offset`, stopping before `max_bytes`
 //!     /// would be exceeded (but at least one batch if `min_one_batch`), only batches whose
 //!     /// base offset < `upper_bound_offset`, from a single segment; zero-copy `Bytes`.

@@ -97,7 +97,19 @@ impl WritableMap {
 
     /// Copy `data` to the tail and publish it. Returns the position it was written at, or
     /// `None` (nothing written) if it does not fit.
+    #[cfg(test)]
     pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+        self.append_patched(data, |_| {})
+    }
+
+    /// Copy `data` to the tail, let `patch` edit the copy (the log writes base offsets there, so
+    /// the caller's bytes stay untouched), then publish it. Returns the position it was written
+    /// at, or `None` (nothing written) if it does not fit.
+    pub(crate) fn append_patched(
+        &self,
+        data: &[u8],
+        patch: impl FnOnce(&mut [u8]),
+    ) -> Option<usize> {
         let mut cursor = self.cursor.lock();
         let at = *cursor;
         let end = at.checked_add(data.len())?;
@@ -105,10 +117,13 @@ impl WritableMap {
             return None;
         }
         // SAFETY: `[at, end)` lies inside the mapping (checked above). `at >= published`, so no
-        // `&[u8]` handed out by `published_slice` overlaps it (invariant 2), and the `cursor`
-        // lock makes this the only writer. `data` is a caller slice, distinct from the mapping.
+        // `&[u8]` handed out by `published_slice` or `bytes` overlaps it (invariant 2), and the
+        // `cursor` lock makes this the only writer, so the `&mut` below is unique until it is
+        // dropped, before `published` moves. `data` is a caller slice, distinct from the mapping.
         unsafe {
-            std::ptr::copy_nonoverlapping(data.as_ptr(), self.raw.as_mut_ptr().add(at), data.len());
+            let dst = self.raw.as_mut_ptr().add(at);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+            patch(std::slice::from_raw_parts_mut(dst, data.len()));
         }
         *cursor = end;
         self.published.store(end, Ordering::Release);

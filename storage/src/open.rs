@@ -35,7 +35,9 @@ fn read_log_start(dir: &Path) -> Result<Option<i64>> {
         return Ok(None);
     };
     if b.len() == 12 && crc32c::crc32c(&b[..8]).to_be_bytes() == b[8..12] {
-        return Ok(Some(i64::from_be_bytes(b[..8].try_into().expect("8 bytes"))));
+        return Ok(Some(i64::from_be_bytes(
+            b[..8].try_into().expect("8 bytes"),
+        )));
     }
     tracing::warn!(path = %path.display(), "ignoring a damaged log start checkpoint");
     Ok(None)
@@ -100,7 +102,9 @@ pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
                 continue;
             }
             // Damage in a sealed segment: keep its valid prefix, drop everything after it.
-            report.damage.get_or_insert_with(|| format!("sealed segment {base} is damaged"));
+            report
+                .damage
+                .get_or_insert_with(|| format!("sealed segment {base} is damaged"));
             for &later in &bases[i + 1..] {
                 delete_segment_files(dir, later)?;
                 report.segments_dropped += 1;

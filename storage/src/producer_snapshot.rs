@@ -59,10 +59,12 @@ pub fn apply_batch(map: &mut BTreeMap<i64, ProducerSnapshotEntry>, h: &BatchHead
     if h.producer_id < 0 {
         return;
     }
-    let entry = map.entry(h.producer_id).or_insert_with(|| ProducerSnapshotEntry {
-        producer_epoch: h.producer_epoch,
-        ..ProducerSnapshotEntry::default()
-    });
+    let entry = map
+        .entry(h.producer_id)
+        .or_insert_with(|| ProducerSnapshotEntry {
+            producer_epoch: h.producer_epoch,
+            ..ProducerSnapshotEntry::default()
+        });
     if h.producer_epoch != entry.producer_epoch {
         entry.producer_epoch = h.producer_epoch;
         entry.batches.clear();
@@ -95,7 +97,10 @@ pub fn encode_snapshot(map: &BTreeMap<i64, ProducerSnapshotEntry>) -> Vec<u8> {
     out.extend(0u32.to_be_bytes());
     out.extend((map.len() as i32).to_be_bytes());
     for (pid, e) in map {
-        assert!(e.batches.len() <= PRODUCER_BATCHES_MAX, "at most 5 batches per producer");
+        assert!(
+            e.batches.len() <= PRODUCER_BATCHES_MAX,
+            "at most 5 batches per producer"
+        );
         out.extend(pid.to_be_bytes());
         out.extend(e.producer_epoch.to_be_bytes());
         out.extend(e.last_timestamp.to_be_bytes());
@@ -212,10 +217,16 @@ mod tests {
     fn sample() -> BTreeMap<i64, ProducerSnapshotEntry> {
         let mut m = BTreeMap::new();
         for (i, seq) in [0, 3, 6, 9, 12, 15].into_iter().enumerate() {
-            let b = BatchBuilder::new(3).producer(7, 1, seq).timestamps(0, 100 + i as i64).build();
+            let b = BatchBuilder::new(3)
+                .producer(7, 1, seq)
+                .timestamps(0, 100 + i as i64)
+                .build();
             apply_batch(&mut m, &header(&b, i as i64 * 3));
         }
-        let t = BatchBuilder::new(2).producer(9, 0, 0).transactional(true).build();
+        let t = BatchBuilder::new(2)
+            .producer(9, 0, 0)
+            .transactional(true)
+            .build();
         apply_batch(&mut m, &header(&t, 50));
         m
     }
@@ -235,7 +246,11 @@ mod tests {
     #[test]
     fn control_batch_closes_the_transaction_and_epoch_bump_resets() {
         let mut m = sample();
-        let marker = BatchBuilder::new(1).producer(9, 0, -1).transactional(true).control(true).build();
+        let marker = BatchBuilder::new(1)
+            .producer(9, 0, -1)
+            .transactional(true)
+            .control(true)
+            .build();
         apply_batch(&mut m, &header(&marker, 60));
         assert_eq!(m[&9].current_txn_first_offset, None);
         let bumped = BatchBuilder::new(1).producer(7, 2, 0).build();
@@ -283,6 +298,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.snapshot");
         std::fs::write(&p, b"definitely not a snapshot").unwrap();
-        assert!(matches!(read_snapshot(&p), Err(StorageError::Corrupt { .. })));
+        assert!(matches!(
+            read_snapshot(&p),
+            Err(StorageError::Corrupt { .. })
+        ));
     }
 }

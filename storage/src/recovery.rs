@@ -127,11 +127,16 @@ mod tests {
         let (mut buf, ends) = log_of(&[1, 3, 2], 100);
         buf.extend([0u8; 4096]);
         let mut seen = Vec::new();
-        let out = scan(&buf, 0, 100, 100, true, |p, h| seen.push((p, h.base_offset)));
+        let out = scan(&buf, 0, 100, 100, true, |p, h| {
+            seen.push((p, h.base_offset))
+        });
         assert_eq!(out.stop, Stop::Clean);
         assert_eq!(out.valid_len, ends[2]);
         assert_eq!(out.next_offset, 106);
-        assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), vec![100, 101, 104]);
+        assert_eq!(
+            seen.iter().map(|s| s.1).collect::<Vec<_>>(),
+            vec![100, 101, 104]
+        );
     }
 
     #[test]
@@ -142,7 +147,10 @@ mod tests {
         assert_eq!(out.valid_len, ends[0]);
         assert!(matches!(out.stop, Stop::Invalid { position, .. } if position == ends[0]));
         let framing_only = scan(&buf, 0, 0, 0, false, |_, _| {});
-        assert_eq!(framing_only.valid_len, ends[2], "without CRC only framing is checked");
+        assert_eq!(
+            framing_only.valid_len, ends[2],
+            "without CRC only framing is checked"
+        );
     }
 
     #[test]
@@ -159,7 +167,12 @@ mod tests {
         let (buf, ends) = log_of(&[1, 1, 1], 0);
         for cut in 0..buf.len() {
             let out = scan(&buf[..cut], 0, 0, 0, true, |_, _| {});
-            let want = ends.iter().copied().filter(|&e| e <= cut).max().unwrap_or(0);
+            let want = ends
+                .iter()
+                .copied()
+                .filter(|&e| e <= cut)
+                .max()
+                .unwrap_or(0);
             assert_eq!(out.valid_len, want, "cut at {cut}");
         }
     }

@@ -92,12 +92,21 @@ mod tests {
 
     #[test]
     fn time_retention_deletes_the_expired_prefix_only() {
-        let log = [seg(10, 1, 100), seg(20, 1, 500), seg(30, 1, 150), seg(40, 1, 0)];
+        let log = [
+            seg(10, 1, 100),
+            seg(20, 1, 500),
+            seg(30, 1, 150),
+            seg(40, 1, 0),
+        ];
         let r = Retention {
             retention_ms: 300,
             ..unlimited(600)
         };
-        assert_eq!(deletable_prefix(&log, r), 1, "stops at the first young segment");
+        assert_eq!(
+            deletable_prefix(&log, r),
+            1,
+            "stops at the first young segment"
+        );
         let r = Retention {
             retention_ms: 50,
             ..unlimited(600)
@@ -107,7 +116,12 @@ mod tests {
 
     #[test]
     fn size_retention_keeps_the_log_under_the_limit() {
-        let log = [seg(10, 100, 0), seg(20, 100, 0), seg(30, 100, 0), seg(40, 50, 0)];
+        let log = [
+            seg(10, 100, 0),
+            seg(20, 100, 0),
+            seg(30, 100, 0),
+            seg(40, 50, 0),
+        ];
         let r = |bytes| Retention {
             retention_bytes: bytes,
             ..unlimited(0)

@@ -68,7 +68,10 @@ impl TimeIndex {
     }
 
     /// Decode and validate; `max_relative_offset` bounds the offsets.
-    pub fn decode(bytes: &[u8], max_relative_offset: u32) -> std::result::Result<TimeIndex, String> {
+    pub fn decode(
+        bytes: &[u8],
+        max_relative_offset: u32,
+    ) -> std::result::Result<TimeIndex, String> {
         if !bytes.len().is_multiple_of(TIME_ENTRY_LEN) {
             return Err(format!("length {} is not a multiple of 12", bytes.len()));
         }

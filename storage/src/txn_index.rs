@@ -89,7 +89,10 @@ impl TxnIndex {
             }
             let version = i16::from_be_bytes([c[0], c[1]]);
             if version != TXN_ENTRY_VERSION {
-                return (index, Some((position, format!("unknown entry version {version}"))));
+                return (
+                    index,
+                    Some((position, format!("unknown entry version {version}"))),
+                );
             }
             let at = |o: usize| i64::from_be_bytes(c[o..o + 8].try_into().expect("8 bytes"));
             let txn = AbortedTxn {
@@ -98,7 +101,10 @@ impl TxnIndex {
                 last_offset: at(18),
                 last_stable_offset: at(26),
             };
-            let ordered = index.entries.last().is_none_or(|l| txn.last_offset > l.last_offset);
+            let ordered = index
+                .entries
+                .last()
+                .is_none_or(|l| txn.last_offset > l.last_offset);
             if txn.first_offset > txn.last_offset || !ordered {
                 return (index, Some((position, "offsets out of order".into())));
             }

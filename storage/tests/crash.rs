@@ -25,7 +25,7 @@ fn crashed_log(dir: &Path, n: usize, rng: &mut impl Rng) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for i in 0..n {
         let mut b = batch(rng.random_range(1..5), rng.random_range(0..300), i as i64);
-        log.append(&mut b).unwrap();
+        append_assigned(&log, &mut b).unwrap();
         out.push(b);
     }
     drop(log);
@@ -62,16 +62,22 @@ fn cutting_the_active_segment_anywhere_keeps_the_whole_batches_before_the_cut() 
         let batches = crashed_log(dir.path(), 20, &mut rng);
         let total: usize = batches.iter().map(Vec::len).sum();
         let cut = rng.random_range(0..=total);
-        let f = OpenOptions::new().write(true).open(segment(dir.path(), 0, "log")).unwrap();
+        let f = OpenOptions::new()
+            .write(true)
+            .open(segment(dir.path(), 0, "log"))
+            .unwrap();
         f.set_len(cut as u64).unwrap();
         drop(f);
         let (log, got) = reopen_contents(dir.path());
         let keep = whole_before(&batches, cut);
         assert_eq!(got, batches[..keep].to_vec(), "cut at {cut}");
-        let next: i64 = batches[..keep].iter().map(|b| split(b)[0].0.last_offset_delta as i64 + 1).sum();
+        let next: i64 = batches[..keep]
+            .iter()
+            .map(|b| split(b)[0].0.last_offset_delta as i64 + 1)
+            .sum();
         assert_eq!(log.log_end_offset(), next);
         // The log keeps working after recovery.
-        log.append(&mut batch(1, 5, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 5, 0)).unwrap();
         assert_eq!(log.log_end_offset(), next + 1);
     }
 }
@@ -112,7 +118,7 @@ fn three_segments(dir: &Path) -> Vec<Vec<u8>> {
     let mut written = Vec::new();
     for i in 0..30 {
         let mut b = batch(1, 100, i);
-        log.append(&mut b).unwrap();
+        append_assigned(&log, &mut b).unwrap();
         written.push(b);
         if i % 10 == 9 {
             log.roll().unwrap();
@@ -136,7 +142,10 @@ fn a_truncated_sealed_segment_keeps_its_valid_prefix_and_drops_later_segments() 
     assert!(!segment(dir.path(), 20, "log").exists());
     assert!(!segment(dir.path(), 30, "log").exists());
     let report = log.recovery_report();
-    assert_eq!(report.segments_dropped, 2, "segments 20 and 30 (empty, from the last roll)");
+    assert_eq!(
+        report.segments_dropped, 2,
+        "segments 20 and 30 (empty, from the last roll)"
+    );
     assert!(report.damage.is_some());
 }
 
@@ -168,9 +177,18 @@ fn damage_inside_a_sealed_segment_is_a_typed_read_error() {
         log.read(11, 1000, i64::MAX, true),
         Err(wren_storage::StorageError::Corrupt { .. })
     ));
-    assert!(log.read(12, 1000, i64::MAX, true).is_ok(), "the index jumps past the damage");
-    assert_eq!(split(&log.read(10, 10_000, i64::MAX, true).unwrap().data).len(), 1);
-    assert_eq!(split(&log.read(20, 100, i64::MAX, true).unwrap().data).len(), 1);
+    assert!(
+        log.read(12, 1000, i64::MAX, true).is_ok(),
+        "the index jumps past the damage"
+    );
+    assert_eq!(
+        split(&log.read(10, 10_000, i64::MAX, true).unwrap().data).len(),
+        1
+    );
+    assert_eq!(
+        split(&log.read(20, 100, i64::MAX, true).unwrap().data).len(),
+        1
+    );
 }
 
 #[test]
@@ -180,7 +198,7 @@ fn missing_or_garbage_indexes_are_rebuilt() {
     let mut written = Vec::new();
     for i in 0..40 {
         let mut b = batch(2, 150, i);
-        log.append(&mut b).unwrap();
+        append_assigned(&log, &mut b).unwrap();
         written.push(b);
         if i == 19 {
             log.roll().unwrap();
@@ -197,8 +215,18 @@ fn missing_or_garbage_indexes_are_rebuilt() {
         let r = log.read(from, 1, i64::MAX, true).unwrap();
         assert_eq!(split(&r.data)[0].0.base_offset, from / 2 * 2);
     }
-    assert_eq!(log.find_batch_by_timestamp(25).unwrap().map(|b| split(&b)[0].0.base_offset), Some(50));
-    assert!(std::fs::metadata(segment(dir.path(), 0, "index")).unwrap().len() > 0);
+    assert_eq!(
+        log.find_batch_by_timestamp(25)
+            .unwrap()
+            .map(|b| split(&b)[0].0.base_offset),
+        Some(50)
+    );
+    assert!(
+        std::fs::metadata(segment(dir.path(), 0, "index"))
+            .unwrap()
+            .len()
+            > 0
+    );
 }
 
 #[test]
@@ -206,10 +234,10 @@ fn foreign_and_damaged_side_files_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), config()).unwrap();
     for i in 0..10 {
-        log.append(&mut batch(1, 50, i)).unwrap();
+        append_assigned(&log, &mut batch(1, 50, i)).unwrap();
     }
     log.roll().unwrap();
-    log.append(&mut batch(1, 50, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 50, 0)).unwrap();
     log.close().unwrap();
     let d = dir.path();
     std::fs::write(segment(d, 10, "snapshot"), b"not a snapshot").unwrap();
@@ -223,9 +251,15 @@ fn foreign_and_damaged_side_files_never_panic() {
     assert_eq!(log.log_start_offset(), 0);
     assert!(log.aborted_txns(0, 100).is_empty());
     assert!(!segment(d, 999, "index").exists(), "orphan index removed");
-    assert!(!segment(d, 10, "snapshot").exists(), "unreadable snapshot removed");
+    assert!(
+        !segment(d, 10, "snapshot").exists(),
+        "unreadable snapshot removed"
+    );
     assert!(!d.join("00000000000000000010.tmp").exists());
-    assert!(d.join("README.txt").exists(), "foreign files are left alone");
+    assert!(
+        d.join("README.txt").exists(),
+        "foreign files are left alone"
+    );
 }
 
 #[test]
@@ -237,7 +271,7 @@ fn a_foreign_log_file_recovers_to_empty() {
         std::fs::write(segment(dir.path(), 0, "log"), &junk).unwrap();
         let log = PartitionLog::open(dir.path(), config()).unwrap();
         assert_eq!(log.log_end_offset(), 0, "junk of {len} bytes");
-        log.append(&mut batch(1, 0, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     }
 }
 
@@ -252,7 +286,7 @@ fn fsynced_appends_survive_reopen() {
     let mut written = Vec::new();
     for i in 0..50 {
         let mut b = batch(1, 100, i);
-        log.append(&mut b).unwrap();
+        append_assigned(&log, &mut b).unwrap();
         written.push(b);
     }
     assert!(log.fsync_count() >= 1);

@@ -12,13 +12,19 @@ use wren_storage::{AbortedTxn, FlushPolicy, LogConfig, PartitionLog, StorageErro
 fn appends_get_consecutive_offsets_written_in_place() {
     let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
     let mut a = batch(3, 10, 100);
-    let info = log.append(&mut a).unwrap();
-    assert_eq!((info.base_offset, info.last_offset, info.max_timestamp), (0, 2, 100));
+    let info = append_assigned(&log, &mut a).unwrap();
+    assert_eq!(
+        (info.base_offset, info.last_offset, info.max_timestamp),
+        (0, 2, 100)
+    );
     assert_eq!(&a[..8], &0i64.to_be_bytes());
     let mut two = batch(2, 5, 200);
     two.extend(batch(4, 5, 150));
-    let info = log.append(&mut two).unwrap();
-    assert_eq!((info.base_offset, info.last_offset, info.max_timestamp), (3, 8, 200));
+    let info = append_assigned(&log, &mut two).unwrap();
+    assert_eq!(
+        (info.base_offset, info.last_offset, info.max_timestamp),
+        (3, 8, 200)
+    );
     assert_eq!(log.log_end_offset(), 9);
     assert_eq!(log.high_watermark(), 9);
     let all = read_all(&log);
@@ -35,7 +41,7 @@ fn read_starts_at_the_batch_containing_the_offset() {
     })
     .unwrap();
     for _ in 0..10 {
-        log.append(&mut batch(5, 20, 0)).unwrap();
+        append_assigned(&log, &mut batch(5, 20, 0)).unwrap();
     }
     for from in 0..50 {
         let r = log.read(from, 1, i64::MAX, true).unwrap();
@@ -47,7 +53,11 @@ fn read_starts_at_the_batch_containing_the_offset() {
     assert!(log.read(50, 1000, i64::MAX, true).unwrap().data.is_empty());
     assert!(matches!(
         log.read(51, 1000, i64::MAX, true),
-        Err(StorageError::OffsetOutOfRange { offset: 51, log_end_offset: 50, .. })
+        Err(StorageError::OffsetOutOfRange {
+            offset: 51,
+            log_end_offset: 50,
+            ..
+        })
     ));
     assert!(log.read(-1, 1000, i64::MAX, true).is_err());
 }
@@ -58,7 +68,7 @@ fn read_respects_max_bytes_upper_bound_and_min_one_batch() {
     let size = batch(1, 39, 0).len();
     assert_eq!(size, 100);
     for _ in 0..10 {
-        log.append(&mut batch(1, 39, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 39, 0)).unwrap();
     }
     assert_eq!(log.read(0, 350, i64::MAX, false).unwrap().data.len(), 300);
     assert_eq!(log.read(0, 50, i64::MAX, false).unwrap().data.len(), 0);
@@ -70,18 +80,26 @@ fn read_respects_max_bytes_upper_bound_and_min_one_batch() {
 #[test]
 fn read_is_zero_copy_and_outlives_rolls_and_close() {
     let log = PartitionLog::ephemeral(small_config()).unwrap();
-    log.append(&mut batch(1, 100, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
     let early = log.read(0, 1 << 20, i64::MAX, true).unwrap().data;
     let a = log.read(0, 1 << 20, i64::MAX, true).unwrap().data;
     let b = log.read(0, 1 << 20, i64::MAX, true).unwrap().data;
-    assert_eq!(a.as_ptr(), b.as_ptr(), "both views point into the same mapping");
+    assert_eq!(
+        a.as_ptr(),
+        b.as_ptr(),
+        "both views point into the same mapping"
+    );
     for _ in 0..100 {
-        log.append(&mut batch(1, 100, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
     }
     assert!(log.segment_base_offsets().len() > 1);
     let copy = early.to_vec();
     log.close().unwrap();
-    assert_eq!(early.to_vec(), copy, "views stay valid after the log is closed");
+    assert_eq!(
+        early.to_vec(),
+        copy,
+        "views stay valid after the log is closed"
+    );
 }
 
 #[test]
@@ -91,25 +109,40 @@ fn malformed_or_oversized_appends_write_nothing() {
         ..LogConfig::default()
     })
     .unwrap();
-    log.append(&mut batch(1, 10, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
     let mut big = batch(1, 10, 0);
     big.extend(batch(1, 300, 0));
     let original = big.clone();
     assert!(matches!(
-        log.append(&mut big),
-        Err(StorageError::BatchTooLarge { size: 361, limit: 200 })
+        append_assigned(&log, &mut big),
+        Err(StorageError::BatchTooLarge {
+            size: 361,
+            limit: 200
+        })
     ));
     assert_eq!(big, original, "input untouched");
     let mut bad_magic = batch(1, 10, 0);
     bad_magic[16] = 1;
-    assert!(matches!(log.append(&mut bad_magic), Err(StorageError::InvalidBatch { position: 0, .. })));
+    assert!(matches!(
+        append_assigned(&log, &mut bad_magic),
+        Err(StorageError::InvalidBatch { position: 0, .. })
+    ));
     let mut short = batch(1, 10, 0);
     short.truncate(50);
-    assert!(matches!(log.append(&mut short), Err(StorageError::InvalidBatch { .. })));
+    assert!(matches!(
+        append_assigned(&log, &mut short),
+        Err(StorageError::InvalidBatch { .. })
+    ));
     let mut bad_len = batch(1, 10, 0);
     bad_len.extend([0u8; 7]);
-    assert!(matches!(log.append(&mut bad_len), Err(StorageError::InvalidBatch { position: 71, .. })));
-    assert!(matches!(log.append(&mut []), Err(StorageError::InvalidBatch { .. })));
+    assert!(matches!(
+        append_assigned(&log, &mut bad_len),
+        Err(StorageError::InvalidBatch { position: 71, .. })
+    ));
+    assert!(matches!(
+        append_assigned(&log, &mut []),
+        Err(StorageError::InvalidBatch { .. })
+    ));
     assert_eq!(log.log_end_offset(), 1);
     assert_eq!(log.size_bytes(), 71);
 }
@@ -118,17 +151,23 @@ fn malformed_or_oversized_appends_write_nothing() {
 fn segments_roll_by_size_and_are_named_like_kafka() {
     let log = PartitionLog::ephemeral(small_config()).unwrap();
     for _ in 0..100 {
-        log.append(&mut batch(2, 200, 0)).unwrap();
+        append_assigned(&log, &mut batch(2, 200, 0)).unwrap();
     }
     let bases = log.segment_base_offsets();
     assert!(bases.len() >= 6, "{bases:?}");
     for b in &bases {
         for ext in ["log", "index", "timeindex"] {
-            assert!(log.dir().join(format!("{b:020}.{ext}")).exists(), "{b} {ext}");
+            assert!(
+                log.dir().join(format!("{b:020}.{ext}")).exists(),
+                "{b} {ext}"
+            );
         }
     }
     for b in &bases[1..] {
-        assert!(log.dir().join(format!("{b:020}.snapshot")).exists(), "snapshot at roll");
+        assert!(
+            log.dir().join(format!("{b:020}.snapshot")).exists(),
+            "snapshot at roll"
+        );
     }
     let sealed = std::fs::metadata(log.dir().join(format!("{:020}.log", bases[0]))).unwrap();
     assert!(sealed.len() <= 4096, "sealed segments are trimmed");
@@ -138,9 +177,9 @@ fn segments_roll_by_size_and_are_named_like_kafka() {
 #[test]
 fn a_batch_larger_than_a_segment_gets_its_own_segment() {
     let log = PartitionLog::ephemeral(small_config()).unwrap();
-    log.append(&mut batch(1, 10, 0)).unwrap();
-    log.append(&mut batch(1, 10_000, 0)).unwrap();
-    log.append(&mut batch(1, 10, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 10_000, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 1, 2]);
     assert_eq!(read_all(&log).len(), 3);
 }
@@ -152,7 +191,7 @@ fn close_and_reopen_keeps_everything() {
     let mut written = Vec::new();
     for i in 0..60 {
         let mut b = batch(1 + i % 3, 50 + i as usize, i64::from(i));
-        log.append(&mut b).unwrap();
+        append_assigned(&log, &mut b).unwrap();
         written.push(b);
     }
     let end = log.log_end_offset();
@@ -163,7 +202,7 @@ fn close_and_reopen_keeps_everything() {
     assert_eq!(got, written);
     assert_eq!(log.recovery_report().bytes_truncated, 0);
     assert_eq!(log.recovery_report().damage, None);
-    log.append(&mut batch(1, 10, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
     assert_eq!(log.log_end_offset(), end + 1);
 }
 
@@ -172,15 +211,21 @@ fn reopen_after_drop_without_close_recovers_the_preallocated_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
     for _ in 0..10 {
-        log.append(&mut batch(1, 30, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 30, 0)).unwrap();
     }
     drop(log);
-    let len = std::fs::metadata(dir.path().join("00000000000000000000.log")).unwrap().len();
+    let len = std::fs::metadata(dir.path().join("00000000000000000000.log"))
+        .unwrap()
+        .len();
     assert_eq!(len, 1 << 30, "still preallocated after a crash-like drop");
     let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
     assert_eq!(log.log_end_offset(), 10);
     assert_eq!(log.recovery_report().bytes_scanned, 910);
-    assert_eq!(log.recovery_report().damage, None, "a zero tail is not damage");
+    assert_eq!(
+        log.recovery_report().damage,
+        None,
+        "a zero tail is not damage"
+    );
 }
 
 #[test]
@@ -203,13 +248,18 @@ fn timestamps_find_the_first_batch_at_or_after() {
         ..LogConfig::default()
     })
     .unwrap();
-    let stamps = [10, 20, 15, 30, 30, 25, 40, 50, 45, 60, 70, 65, 80, 90, 85, 100];
+    let stamps = [
+        10, 20, 15, 30, 30, 25, 40, 50, 45, 60, 70, 65, 80, 90, 85, 100,
+    ];
     for &ts in &stamps {
-        log.append(&mut batch(2, 60, ts)).unwrap();
+        append_assigned(&log, &mut batch(2, 60, ts)).unwrap();
     }
     assert!(log.segment_base_offsets().len() > 1);
     for target in 0..=101 {
-        let want = stamps.iter().position(|&t| t >= target).map(|i| i as i64 * 2);
+        let want = stamps
+            .iter()
+            .position(|&t| t >= target)
+            .map(|i| i as i64 * 2);
         let got = log
             .find_batch_by_timestamp(target)
             .unwrap()
@@ -223,8 +273,8 @@ fn timestamps_find_the_first_batch_at_or_after() {
 fn max_timestamp_reports_the_first_batch_reaching_it() {
     let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
     assert_eq!(log.max_timestamp(), None);
-    log.append(&mut batch(3, 0, 50)).unwrap();
-    log.append(&mut batch(3, 0, 50)).unwrap();
+    append_assigned(&log, &mut batch(3, 0, 50)).unwrap();
+    append_assigned(&log, &mut batch(3, 0, 50)).unwrap();
     assert_eq!(log.max_timestamp(), Some((50, 2)));
 }
 
@@ -233,7 +283,7 @@ fn delete_records_moves_the_start_and_drops_whole_segments() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     for _ in 0..50 {
-        log.append(&mut batch(1, 200, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 200, 0)).unwrap();
     }
     let bases = log.segment_base_offsets();
     let cut = bases[2] + 1;
@@ -241,9 +291,19 @@ fn delete_records_moves_the_start_and_drops_whole_segments() {
     assert_eq!(log.log_start_offset(), cut);
     assert_eq!(log.segment_base_offsets()[0], bases[2]);
     assert!(!dir.path().join(format!("{:020}.log", bases[0])).exists());
-    assert!(matches!(log.read(cut - 1, 100, i64::MAX, true), Err(StorageError::OffsetOutOfRange { .. })));
-    assert_eq!(log.read(cut, 1, i64::MAX, true).unwrap().log_start_offset, cut);
-    assert_eq!(log.advance_log_start_offset(1).unwrap(), cut, "never moves back");
+    assert!(matches!(
+        log.read(cut - 1, 100, i64::MAX, true),
+        Err(StorageError::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(
+        log.read(cut, 1, i64::MAX, true).unwrap().log_start_offset,
+        cut
+    );
+    assert_eq!(
+        log.advance_log_start_offset(1).unwrap(),
+        cut,
+        "never moves back"
+    );
     assert!(log.advance_log_start_offset(51).is_err());
     drop(log);
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
@@ -261,18 +321,27 @@ fn aborted_transactions_are_indexed_per_segment() {
         last_stable_offset: first,
     };
     for _ in 0..10 {
-        log.append(&mut batch(1, 10, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
     }
     log.append_aborted_txn(txn(1, 2, 5)).unwrap();
     log.append_aborted_txn(txn(2, 0, 9)).unwrap();
     log.roll().unwrap();
     for _ in 0..10 {
-        log.append(&mut batch(1, 10, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
     }
     log.append_aborted_txn(txn(3, 8, 15)).unwrap();
-    assert!(log.append_aborted_txn(txn(4, 3, 25)).is_err(), "past the log end");
-    assert!(log.append_aborted_txn(txn(4, 9, 14)).is_err(), "out of order in a segment");
-    assert_eq!(log.aborted_txns(0, 100), vec![txn(1, 2, 5), txn(2, 0, 9), txn(3, 8, 15)]);
+    assert!(
+        log.append_aborted_txn(txn(4, 3, 25)).is_err(),
+        "past the log end"
+    );
+    assert!(
+        log.append_aborted_txn(txn(4, 9, 14)).is_err(),
+        "out of order in a segment"
+    );
+    assert_eq!(
+        log.aborted_txns(0, 100),
+        vec![txn(1, 2, 5), txn(2, 0, 9), txn(3, 8, 15)]
+    );
     assert_eq!(log.aborted_txns(6, 8), vec![txn(2, 0, 9)]);
     assert_eq!(log.aborted_txns(12, 20), vec![txn(3, 8, 15)]);
     assert!(dir.path().join("00000000000000000010.txnindex").exists());
@@ -286,19 +355,26 @@ fn producer_state_comes_from_headers_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     for seq in 0..8 {
-        let mut b = BatchBuilder::new(2).producer(42, 3, seq * 2).timestamps(0, 7).build();
-        log.append(&mut b).unwrap();
+        let mut b = BatchBuilder::new(2)
+            .producer(42, 3, seq * 2)
+            .timestamps(0, 7)
+            .build();
+        append_assigned(&log, &mut b).unwrap();
         if seq == 3 {
             log.roll().unwrap();
         }
     }
-    let mut t = BatchBuilder::new(1).producer(43, 0, 0).transactional(true).build();
-    log.append(&mut t).unwrap();
+    let mut t = BatchBuilder::new(1)
+        .producer(43, 0, 0)
+        .transactional(true)
+        .build();
+    append_assigned(&log, &mut t).unwrap();
     let state = log.producer_state();
     assert_eq!(state[&42].batches.len(), 5);
     assert_eq!(state[&42].batches[4].last_sequence, 15);
     assert_eq!(state[&43].current_txn_first_offset, Some(16));
-    let snap = wren_storage::read_snapshot(&dir.path().join("00000000000000000008.snapshot")).unwrap();
+    let snap =
+        wren_storage::read_snapshot(&dir.path().join("00000000000000000008.snapshot")).unwrap();
     assert_eq!(snap[&42].batches.last().unwrap().last_offset, 7);
     drop(log);
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
@@ -319,7 +395,7 @@ fn every_append_policy_groups_concurrent_fsyncs() {
             let log = log.clone();
             std::thread::spawn(move || {
                 for _ in 0..100 {
-                    log.append(&mut batch(1, 100, 0)).unwrap();
+                    append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
                 }
             })
         })
@@ -335,17 +411,20 @@ fn every_append_policy_groups_concurrent_fsyncs() {
 #[test]
 fn interval_policy_flushes_every_n_messages() {
     let log = PartitionLog::ephemeral(LogConfig {
-        flush: FlushPolicy::Interval { messages: 10, ms: 0 },
+        flush: FlushPolicy::Interval {
+            messages: 10,
+            ms: 0,
+        },
         ..LogConfig::default()
     })
     .unwrap();
     for _ in 0..9 {
-        log.append(&mut batch(1, 0, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     }
     assert_eq!(log.fsync_count(), 0);
-    log.append(&mut batch(1, 0, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     assert_eq!(log.fsync_count(), 1);
-    log.append(&mut batch(25, 0, 0)).unwrap();
+    append_assigned(&log, &mut batch(25, 0, 0)).unwrap();
     assert_eq!(log.fsync_count(), 2);
 }
 
@@ -354,13 +433,16 @@ fn interval_policy_flushes_after_ms() {
     let clock = manual_clock(0);
     let log = PartitionLog::ephemeral_with_clock(
         LogConfig {
-            flush: FlushPolicy::Interval { messages: 0, ms: 100 },
+            flush: FlushPolicy::Interval {
+                messages: 0,
+                ms: 100,
+            },
             ..LogConfig::default()
         },
         clock.clone(),
     )
     .unwrap();
-    log.append(&mut batch(1, 0, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     log.maybe_roll_and_retain().unwrap();
     assert_eq!(log.fsync_count(), 0);
     clock.advance(100);
@@ -375,7 +457,7 @@ fn concurrent_readers_only_see_whole_batches() {
         let log = log.clone();
         std::thread::spawn(move || {
             for i in 0..2000 {
-                log.append(&mut batch(1 + i % 4, (i % 300) as usize, 0)).unwrap();
+                append_assigned(&log, &mut batch(1 + i % 4, (i % 300) as usize, 0)).unwrap();
             }
         })
     };
@@ -411,13 +493,13 @@ fn ephemeral_logs_vanish_on_drop_and_delete_removes_the_dir() {
     if std::path::Path::new("/dev/shm").is_dir() {
         assert!(dir.starts_with("/dev/shm"));
     }
-    log.append(&mut batch(1, 0, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     drop(log);
     assert!(!dir.exists());
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("topic-0");
     let log = PartitionLog::open(&path, LogConfig::default()).unwrap();
-    log.append(&mut batch(1, 0, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
     log.delete().unwrap();
     assert!(!path.exists());
 }
@@ -428,5 +510,8 @@ fn invalid_config_is_an_error_not_a_panic() {
         segment_bytes: 0,
         ..LogConfig::default()
     };
-    assert!(matches!(PartitionLog::ephemeral(bad), Err(StorageError::Config { .. })));
+    assert!(matches!(
+        PartitionLog::ephemeral(bad),
+        Err(StorageError::Config { .. })
+    ));
 }

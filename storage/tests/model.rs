@@ -12,11 +12,21 @@ enum Op {
     /// Append these batches (record count, payload length) in one call.
     Append(Vec<(i32, usize)>),
     /// Read from the model batch at this index (mod len), offset within it, with max bytes.
-    Read { batch: usize, within: i32, max_bytes: usize, min_one: bool, upper_gap: i64 },
+    Read {
+        batch: usize,
+        within: i32,
+        max_bytes: usize,
+        min_one: bool,
+        upper_gap: i64,
+    },
     Roll,
     /// Close (or just drop) and reopen.
-    Reopen { clean: bool },
-    Lookup { ts: i64 },
+    Reopen {
+        clean: bool,
+    },
+    Lookup {
+        ts: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -65,7 +75,7 @@ proptest! {
                         parts.push((records, b.len(), ts + i64::from(records) % 4));
                         buf.extend(b);
                     }
-                    let info = l.append(&mut buf).unwrap();
+                    let info = append_assigned(l, &mut buf).unwrap();
                     prop_assert_eq!(info.base_offset, model.end);
                     let mut pos = 0;
                     for (records, len, max_ts) in parts {

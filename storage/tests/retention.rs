@@ -22,29 +22,42 @@ fn segment_rolls_once_its_first_batch_is_older_than_segment_ms() {
     let clock = manual_clock(1_000 * HOUR);
     let log = PartitionLog::ephemeral_with_clock(config(HOUR, -1, -1), clock.clone()).unwrap();
     log.maybe_roll_and_retain().unwrap();
-    assert_eq!(log.segment_base_offsets(), vec![0], "an empty segment never rolls");
-    log.append(&mut batch(1, 10, clock.now())).unwrap();
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![0],
+        "an empty segment never rolls"
+    );
+    append_assigned(&log, &mut batch(1, 10, clock.now())).unwrap();
     clock.advance(HOUR);
-    log.append(&mut batch(1, 10, clock.now())).unwrap();
-    assert_eq!(log.segment_base_offsets(), vec![0], "exactly segment.ms old: not yet");
+    append_assigned(&log, &mut batch(1, 10, clock.now())).unwrap();
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![0],
+        "exactly segment.ms old: not yet"
+    );
     clock.advance(1);
-    log.append(&mut batch(1, 10, clock.now())).unwrap();
+    append_assigned(&log, &mut batch(1, 10, clock.now())).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2], "rolled on append");
     clock.advance(HOUR + 1);
     log.maybe_roll_and_retain().unwrap();
-    assert_eq!(log.segment_base_offsets(), vec![0, 2, 3], "rolled by the periodic check");
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![0, 2, 3],
+        "rolled by the periodic check"
+    );
 }
 
 #[test]
 fn time_retention_deletes_old_sealed_segments_but_never_the_active_one() {
     let clock = manual_clock(100 * HOUR);
-    let log = PartitionLog::ephemeral_with_clock(config(HOUR, 5 * HOUR, -1), clock.clone()).unwrap();
+    let log =
+        PartitionLog::ephemeral_with_clock(config(HOUR, 5 * HOUR, -1), clock.clone()).unwrap();
     for _ in 0..4 {
-        log.append(&mut batch(1, 10, clock.now())).unwrap();
+        append_assigned(&log, &mut batch(1, 10, clock.now())).unwrap();
         log.roll().unwrap();
         clock.advance(2 * HOUR);
     }
-    log.append(&mut batch(1, 10, clock.now())).unwrap();
+    append_assigned(&log, &mut batch(1, 10, clock.now())).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 1, 2, 3, 4]);
     // now = 108h; batches at 100, 102, 104, 106, 108h: older than 5h are the first two.
     log.maybe_roll_and_retain().unwrap();
@@ -54,23 +67,33 @@ fn time_retention_deletes_old_sealed_segments_but_never_the_active_one() {
     assert!(!log.dir().join("00000000000000000001.snapshot").exists());
     clock.advance(100 * HOUR);
     log.maybe_roll_and_retain().unwrap();
-    assert_eq!(*log.segment_base_offsets().last().unwrap(), log.log_start_offset());
-    assert!(log.read(log.log_start_offset(), 100, i64::MAX, true).is_ok());
+    assert_eq!(
+        *log.segment_base_offsets().last().unwrap(),
+        log.log_start_offset()
+    );
+    assert!(log
+        .read(log.log_start_offset(), 100, i64::MAX, true)
+        .is_ok());
 }
 
 #[test]
 fn size_retention_keeps_the_log_within_retention_bytes() {
     let clock = manual_clock(0);
-    let log = PartitionLog::ephemeral_with_clock(config(i64::MAX, -1, 1000), clock.clone()).unwrap();
+    let log =
+        PartitionLog::ephemeral_with_clock(config(i64::MAX, -1, 1000), clock.clone()).unwrap();
     for _ in 0..10 {
-        log.append(&mut batch(1, 339, 0)).unwrap(); // 400 bytes
+        append_assigned(&log, &mut batch(1, 339, 0)).unwrap(); // 400 bytes
         log.roll().unwrap();
     }
-    log.append(&mut batch(1, 339, 0)).unwrap();
+    append_assigned(&log, &mut batch(1, 339, 0)).unwrap();
     assert_eq!(log.size_bytes(), 4400);
     log.maybe_roll_and_retain().unwrap();
     // Kafka's rule: delete the oldest while what remains is still >= retention.bytes.
-    assert_eq!(log.size_bytes(), 1200, "deleting one more 400-byte segment would go below");
+    assert_eq!(
+        log.size_bytes(),
+        1200,
+        "deleting one more 400-byte segment would go below"
+    );
     assert_eq!(log.segment_base_offsets(), vec![8, 9, 10]);
     assert_eq!(log.log_start_offset(), 8);
 }
@@ -80,7 +103,7 @@ fn unlimited_retention_keeps_everything() {
     let clock = manual_clock(0);
     let log = PartitionLog::ephemeral_with_clock(config(i64::MAX, -1, -1), clock.clone()).unwrap();
     for _ in 0..5 {
-        log.append(&mut batch(1, 0, 0)).unwrap();
+        append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
         log.roll().unwrap();
     }
     clock.advance(i64::MAX / 2);
@@ -96,7 +119,7 @@ fn size_roll_is_by_segment_bytes() {
     })
     .unwrap();
     for _ in 0..10 {
-        log.append(&mut batch(1, 239, 0)).unwrap(); // 300 bytes: 3 fit in 1000
+        append_assigned(&log, &mut batch(1, 239, 0)).unwrap(); // 300 bytes: 3 fit in 1000
     }
     assert_eq!(log.segment_base_offsets(), vec![0, 3, 6, 9]);
 }

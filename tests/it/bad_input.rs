@@ -7,9 +7,15 @@ use crate::raw::RawClient;
 async fn still_serves(bootstrap: &str) {
     let mut other = RawClient::connect(bootstrap).await;
     let resp = other
-        .request(ApiKey::Metadata, 12, RequestKind::Metadata(MetadataRequest::default()))
+        .request(
+            ApiKey::Metadata,
+            12,
+            RequestKind::Metadata(MetadataRequest::default()),
+        )
         .await;
-    let ResponseKind::Metadata(m) = resp else { panic!("{resp:?}") };
+    let ResponseKind::Metadata(m) = resp else {
+        panic!("{resp:?}")
+    };
     assert_eq!(m.brokers.len(), 1, "another client is still served");
 }
 
@@ -29,7 +35,8 @@ async fn metadata_v0_with_huge_array_length_does_not_abort() {
     let bootstrap = broker.bootstrap_servers();
     let mut bad = RawClient::connect(&bootstrap).await;
     // Metadata v0 header (api 3, version 0, correlation 1, client id "") then the 4 bytes.
-    bad.send_raw(&[0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff]).await;
+    bad.send_raw(&[0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff])
+        .await;
     assert!(bad.is_closed().await);
     still_serves(&bootstrap).await;
 }
@@ -58,10 +65,10 @@ async fn garbage_bodies_and_unknown_api_keys_close_the_connection() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let bootstrap = broker.bootstrap_servers();
     for frame in [
-        vec![0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0, 0],                  // unknown api key
-        vec![0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 1, 2, 3],               // Produce v9, truncated body
+        vec![0x7f, 0x00, 0, 0, 0, 0, 0, 1, 0, 0], // unknown api key
+        vec![0, 0, 0, 9, 0, 0, 0, 1, 0, 0, 1, 2, 3], // Produce v9, truncated body
         vec![0, 1, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0xff, 0xff, 0xff], // Fetch v12, bad body
-        vec![0, 3, 0x7f, 0x7f, 0, 0, 0, 1, 0, 0],                  // Metadata, absurd version
+        vec![0, 3, 0x7f, 0x7f, 0, 0, 0, 1, 0, 0], // Metadata, absurd version
     ] {
         let mut bad = RawClient::connect(&bootstrap).await;
         bad.send_raw(&frame).await;

@@ -12,18 +12,32 @@ async fn many_isolated_brokers_in_one_process() {
     let mut ca = RawClient::connect(&a.bootstrap_servers()).await;
     let mut cb = RawClient::connect(&b.bootstrap_servers()).await;
     let create = |name: &str| {
-        RequestKind::Metadata(MetadataRequest::default().with_allow_auto_topic_creation(true).with_topics(Some(vec![
-            kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
-                .with_name(Some(kafka_protocol::messages::TopicName(
-                    kafka_protocol::protocol::StrBytes::from_string(name.into()),
-                ))),
-        ])))
+        RequestKind::Metadata(
+            MetadataRequest::default()
+                .with_allow_auto_topic_creation(true)
+                .with_topics(Some(vec![
+                    kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                        .with_name(Some(kafka_protocol::messages::TopicName(
+                            kafka_protocol::protocol::StrBytes::from_string(name.into()),
+                        ))),
+                ])),
+        )
     };
     ca.request(ApiKey::Metadata, 12, create("only-in-a")).await;
-    let ResponseKind::Metadata(mb) = cb.request(ApiKey::Metadata, 12, RequestKind::Metadata(MetadataRequest::default())).await else {
+    let ResponseKind::Metadata(mb) = cb
+        .request(
+            ApiKey::Metadata,
+            12,
+            RequestKind::Metadata(MetadataRequest::default()),
+        )
+        .await
+    else {
         panic!()
     };
-    assert!(mb.topics.is_empty(), "broker b does not see broker a's topic");
+    assert!(
+        mb.topics.is_empty(),
+        "broker b does not see broker a's topic"
+    );
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -34,7 +48,10 @@ fn blocking_handle_serves_and_stops() {
     let addr = broker.local_addr();
     std::net::TcpStream::connect(addr).expect("accepting");
     broker.shutdown();
-    assert!(std::net::TcpStream::connect(addr).is_err(), "stopped listening");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "stopped listening"
+    );
 }
 
 #[tokio::test]

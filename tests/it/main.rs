@@ -6,3 +6,4 @@ mod embedding;
 mod protocol;
 mod raw;
 mod rdkafka_client;
+mod versions;

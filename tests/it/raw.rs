@@ -41,7 +41,12 @@ impl RawClient {
         )
     }
 
-    pub async fn request(&mut self, api_key: ApiKey, version: i16, body: RequestKind) -> ResponseKind {
+    pub async fn request(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        body: RequestKind,
+    ) -> ResponseKind {
         self.correlation_id += 1;
         let header = RequestHeader::default()
             .with_request_api_key(api_key as i16)
@@ -49,19 +54,28 @@ impl RawClient {
             .with_correlation_id(self.correlation_id)
             .with_client_id(Some(StrBytes::from_static_str("wren-raw")));
         let mut buf = BytesMut::new();
-        header.encode(&mut buf, api_key.request_header_version(version)).unwrap();
+        header
+            .encode(&mut buf, api_key.request_header_version(version))
+            .unwrap();
         body.encode(&mut buf, version).unwrap();
         self.send_raw(&buf).await;
         let mut frame = self.read_frame().await;
-        let header = ResponseHeader::decode(&mut frame, api_key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, self.correlation_id, "answers come in order");
+        let header =
+            ResponseHeader::decode(&mut frame, api_key.response_header_version(version)).unwrap();
+        assert_eq!(
+            header.correlation_id, self.correlation_id,
+            "answers come in order"
+        );
         ResponseKind::decode(api_key, &mut frame, version).unwrap()
     }
 
     pub async fn read_frame(&mut self) -> bytes::Bytes {
         let size = self.stream.read_i32().await.expect("response size") as usize;
         let mut frame = vec![0u8; size];
-        self.stream.read_exact(&mut frame).await.expect("response body");
+        self.stream
+            .read_exact(&mut frame)
+            .await
+            .expect("response body");
         bytes::Bytes::from(frame)
     }
 }

@@ -6,22 +6,30 @@ use kafka_protocol::messages::{
     DescribeClusterResponse, FindCoordinatorRequest, FindCoordinatorResponse,
 };
 
-use super::str_bytes;
+use super::{str_bytes, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS};
 use crate::state::BrokerState;
 
-pub fn describe(state: &BrokerState, _request: DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn describe(state: &BrokerState, request: DescribeClusterRequest) -> DescribeClusterResponse {
     DescribeClusterResponse::default()
         .with_cluster_id(str_bytes(state.cluster_id.clone()))
         .with_controller_id(BrokerId(state.node_id))
         .with_endpoint_type(1)
-        .with_cluster_authorized_operations(i32::MIN)
+        .with_cluster_authorized_operations(if request.include_cluster_authorized_operations {
+            CLUSTER_AUTHORIZED_OPERATIONS
+        } else {
+            AUTHORIZED_OPERATIONS_OMITTED
+        })
         .with_brokers(vec![DescribeClusterBroker::default()
             .with_broker_id(BrokerId(state.node_id))
             .with_host(str_bytes(state.advertised_host.clone()))
             .with_port(state.advertised_port)])
 }
 
-pub fn find_coordinator(state: &BrokerState, request: FindCoordinatorRequest, version: i16) -> FindCoordinatorResponse {
+pub fn find_coordinator(
+    state: &BrokerState,
+    request: FindCoordinatorRequest,
+    version: i16,
+) -> FindCoordinatorResponse {
     let host = str_bytes(state.advertised_host.clone());
     if version >= 4 {
         let coordinators = request

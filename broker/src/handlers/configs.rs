@@ -2,11 +2,14 @@
 //! honours.
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::describe_configs_response::{DescribeConfigsResourceResult, DescribeConfigsResult};
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
 use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{
-    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
 };
 
 use super::str_bytes;
@@ -31,8 +34,16 @@ fn config_type(key: &str) -> i8 {
         "cleanup.policy" | "listeners" | "advertised.listeners" | "log.dirs" => TYPE_LIST,
         "compression.type" | "message.timestamp.type" | "log.message.timestamp.type" => TYPE_STRING,
         "auto.create.topics.enable" => TYPE_BOOLEAN,
-        "max.message.bytes" | "min.insync.replicas" | "segment.bytes" | "index.interval.bytes" | "num.partitions"
-        | "node.id" | "message.max.bytes" | "socket.request.max.bytes" | "max.connections" | "log.segment.bytes"
+        "max.message.bytes"
+        | "min.insync.replicas"
+        | "segment.bytes"
+        | "index.interval.bytes"
+        | "num.partitions"
+        | "node.id"
+        | "message.max.bytes"
+        | "socket.request.max.bytes"
+        | "max.connections"
+        | "log.segment.bytes"
         | "log.index.interval.bytes" => TYPE_INT,
         _ => TYPE_LONG,
     }
@@ -42,17 +53,43 @@ fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
     let c: &BrokerConfig = &state.config;
     let d = &c.topic_defaults;
     vec![
-        ("advertised.listeners", format!("PLAINTEXT://{}:{}", state.advertised_host, state.advertised_port)),
-        ("auto.create.topics.enable", c.auto_create_topics.to_string()),
-        ("connections.max.idle.ms", c.connections_max_idle_ms.to_string()),
+        (
+            "advertised.listeners",
+            format!(
+                "PLAINTEXT://{}:{}",
+                state.advertised_host, state.advertised_port
+            ),
+        ),
+        (
+            "auto.create.topics.enable",
+            c.auto_create_topics.to_string(),
+        ),
+        (
+            "connections.max.idle.ms",
+            c.connections_max_idle_ms.to_string(),
+        ),
         ("listeners", format!("PLAINTEXT://{}", c.listen)),
         ("log.dirs", c.data_dir.display().to_string()),
-        ("log.flush.interval.messages", d.flush_messages.min(i64::MAX as u64).to_string()),
-        ("log.flush.interval.ms", d.flush_ms.min(i64::MAX as u64).to_string()),
-        ("log.index.interval.bytes", d.index_interval_bytes.to_string()),
+        (
+            "log.flush.interval.messages",
+            d.flush_messages.min(i64::MAX as u64).to_string(),
+        ),
+        (
+            "log.flush.interval.ms",
+            d.flush_ms.min(i64::MAX as u64).to_string(),
+        ),
+        (
+            "log.index.interval.bytes",
+            d.index_interval_bytes.to_string(),
+        ),
         (
             "log.message.timestamp.type",
-            if d.log_append_time { "LogAppendTime" } else { "CreateTime" }.to_owned(),
+            if d.log_append_time {
+                "LogAppendTime"
+            } else {
+                "CreateTime"
+            }
+            .to_owned(),
         ),
         ("log.retention.bytes", d.retention_bytes.to_string()),
         ("log.retention.ms", d.retention_ms.to_string()),
@@ -62,11 +99,18 @@ fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
         ("message.max.bytes", d.message_max_bytes.to_string()),
         ("node.id", state.node_id.to_string()),
         ("num.partitions", c.num_partitions.to_string()),
-        ("socket.request.max.bytes", c.socket_request_max_bytes.to_string()),
+        (
+            "socket.request.max.bytes",
+            c.socket_request_max_bytes.to_string(),
+        ),
     ]
 }
 
-pub fn describe(state: &BrokerState, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub fn describe(
+    state: &BrokerState,
+    request: DescribeConfigsRequest,
+    version: i16,
+) -> DescribeConfigsResponse {
     let results = request
         .resources
         .into_iter()
@@ -84,8 +128,11 @@ pub fn describe(state: &BrokerState, request: DescribeConfigsRequest) -> Describ
                     .with_name(str_bytes(key))
                     .with_value(Some(str_bytes(value)))
                     .with_config_source(source)
-                    .with_config_type(config_type(key))
-                    .with_read_only(source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER)
+                    // config_type is v3+.
+                    .with_config_type(if version >= 3 { config_type(key) } else { 0 })
+                    .with_read_only(
+                        source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER,
+                    )
             };
             match r.resource_type {
                 RESOURCE_TOPIC => {
@@ -102,8 +149,17 @@ pub fn describe(state: &BrokerState, request: DescribeConfigsRequest) -> Describ
                         .iter()
                         .filter(|k| wanted(k))
                         .map(|key| {
-                            let (value, is_override) = topic_config_value(state.topics.defaults(), &overrides, key);
-                            entry(key, value, if is_override { SOURCE_DYNAMIC_TOPIC } else { SOURCE_DEFAULT })
+                            let (value, is_override) =
+                                topic_config_value(state.topics.defaults(), &overrides, key);
+                            entry(
+                                key,
+                                value,
+                                if is_override {
+                                    SOURCE_DYNAMIC_TOPIC
+                                } else {
+                                    SOURCE_DEFAULT
+                                },
+                            )
                         })
                         .collect();
                     result.with_configs(configs)
@@ -124,14 +180,19 @@ pub fn describe(state: &BrokerState, request: DescribeConfigsRequest) -> Describ
                 }
                 other => result
                     .with_error_code(ResponseError::InvalidRequest.code())
-                    .with_error_message(Some(str_bytes(format!("Unsupported resource type {other}")))),
+                    .with_error_message(Some(str_bytes(format!(
+                        "Unsupported resource type {other}"
+                    )))),
             }
         })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
 }
 
-pub fn incremental_alter(state: &BrokerState, request: IncrementalAlterConfigsRequest) -> IncrementalAlterConfigsResponse {
+pub fn incremental_alter(
+    state: &BrokerState,
+    request: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
     let responses = request
         .resources
         .into_iter()
@@ -141,7 +202,9 @@ pub fn incremental_alter(state: &BrokerState, request: IncrementalAlterConfigsRe
                 .with_resource_name(r.resource_name.clone());
             match alter_one(state, &r, request.validate_only) {
                 Ok(()) => response,
-                Err((e, msg)) => response.with_error_code(e.code()).with_error_message(Some(str_bytes(msg))),
+                Err((e, msg)) => response
+                    .with_error_code(e.code())
+                    .with_error_message(Some(str_bytes(msg))),
             }
         })
         .collect();
@@ -153,7 +216,11 @@ const OP_DELETE: i8 = 1;
 const OP_APPEND: i8 = 2;
 const OP_SUBTRACT: i8 = 3;
 
-fn alter_one(state: &BrokerState, r: &AlterConfigsResource, validate_only: bool) -> Result<(), (ResponseError, String)> {
+fn alter_one(
+    state: &BrokerState,
+    r: &AlterConfigsResource,
+    validate_only: bool,
+) -> Result<(), (ResponseError, String)> {
     match r.resource_type {
         RESOURCE_TOPIC => {}
         RESOURCE_BROKER => {
@@ -162,7 +229,12 @@ fn alter_one(state: &BrokerState, r: &AlterConfigsResource, validate_only: bool)
                 "Wren's broker configs are static; set them in server.properties".into(),
             ))
         }
-        other => return Err((ResponseError::InvalidRequest, format!("Unsupported resource type {other}"))),
+        other => {
+            return Err((
+                ResponseError::InvalidRequest,
+                format!("Unsupported resource type {other}"),
+            ))
+        }
     }
     let topic = state.topics.get(r.resource_name.as_str()).ok_or_else(|| {
         (

@@ -2,7 +2,9 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
@@ -10,7 +12,11 @@ use crate::config::{topic_config_value, validate_topic_config, TopicOverrides, T
 use crate::state::BrokerState;
 use crate::topics::{validate_topic_name, CreateError, PARTITIONS_PER_TOPIC_MAX};
 
-pub fn handle(state: &BrokerState, request: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+pub fn handle(
+    state: &BrokerState,
+    request: CreateTopicsRequest,
+    version: i16,
+) -> CreateTopicsResponse {
     let validate_only = request.validate_only;
     let topics = request
         .topics
@@ -20,7 +26,12 @@ pub fn handle(state: &BrokerState, request: CreateTopicsRequest, version: i16) -
     CreateTopicsResponse::default().with_topics(topics)
 }
 
-fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, version: i16) -> CreatableTopicResult {
+fn create_one(
+    state: &BrokerState,
+    req: CreatableTopic,
+    validate_only: bool,
+    version: i16,
+) -> CreatableTopicResult {
     let name = req.name.clone();
     let failed = |e: ResponseError, msg: String| {
         CreatableTopicResult::default()
@@ -40,10 +51,17 @@ fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, ver
         );
     }
     let partitions = if !req.assignments.is_empty() {
-        if let Some(bad) = req.assignments.iter().find(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id)) {
+        if let Some(bad) = req
+            .assignments
+            .iter()
+            .find(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id))
+        {
             return failed(
                 ResponseError::InvalidReplicaAssignment,
-                format!("Partition {} is assigned to a broker other than {}", bad.partition_index, state.node_id),
+                format!(
+                    "Partition {} is assigned to a broker other than {}",
+                    bad.partition_index, state.node_id
+                ),
             );
         }
         req.assignments.len() as i32
@@ -60,7 +78,10 @@ fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, ver
     }
     if req.replication_factor != -1 && req.replication_factor != 1 {
         if req.replication_factor <= 0 {
-            return failed(ResponseError::InvalidReplicationFactor, "Replication factor must be larger than 0.".into());
+            return failed(
+                ResponseError::InvalidReplicationFactor,
+                "Replication factor must be larger than 0.".into(),
+            );
         }
         return failed(
             ResponseError::InvalidReplicationFactor,
@@ -72,7 +93,9 @@ fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, ver
     }
     let mut overrides = TopicOverrides::new();
     for c in &req.configs {
-        let Some(value) = c.value.as_ref() else { continue };
+        let Some(value) = c.value.as_ref() else {
+            continue;
+        };
         if let Err(msg) = validate_topic_config(c.name.as_str(), value.as_str()) {
             return failed(ResponseError::InvalidConfig, msg);
         }
@@ -95,12 +118,14 @@ fn create_one(state: &BrokerState, req: CreatableTopic, validate_only: bool, ver
             }
         }
     };
-    let mut result = CreatableTopicResult::default()
-        .with_name(name)
-        .with_topic_id(topic_id)
-        .with_num_partitions(partitions)
-        .with_replication_factor(1);
+    let mut result = CreatableTopicResult::default().with_name(name);
+    if version >= 7 {
+        result = result.with_topic_id(topic_id);
+    }
     if version >= 5 {
+        result = result
+            .with_num_partitions(partitions)
+            .with_replication_factor(1);
         let defaults = state.topics.defaults();
         let configs = TOPIC_CONFIG_KEYS
             .iter()

@@ -1,7 +1,9 @@
 //! DeleteRecords (21): advance the log start offset; -1 means the high watermark.
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::delete_records_response::{DeleteRecordsPartitionResult, DeleteRecordsTopicResult};
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::error::storage_error_code;
@@ -20,8 +22,11 @@ pub fn handle(state: &BrokerState, request: DeleteRecordsRequest) -> DeleteRecor
                     let result = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index)
                         .with_low_watermark(-1);
-                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition_index)) else {
-                        return result.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    let Some(partition) =
+                        topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                    else {
+                        return result
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
                     let hw = partition.log.high_watermark();
                     let offset = if p.offset == -1 { hw } else { p.offset };
@@ -34,7 +39,9 @@ pub fn handle(state: &BrokerState, request: DeleteRecordsRequest) -> DeleteRecor
                     }
                 })
                 .collect();
-            DeleteRecordsTopicResult::default().with_name(t.name).with_partitions(partitions)
+            DeleteRecordsTopicResult::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
         })
         .collect();
     DeleteRecordsResponse::default().with_topics(topics)

@@ -7,9 +7,16 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 use super::str_bytes;
 use crate::state::BrokerState;
 
-pub fn handle(state: &BrokerState, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
-    let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> =
-        request.topic_names.into_iter().map(|n| (Some(n), uuid::Uuid::nil())).collect();
+pub fn handle(
+    state: &BrokerState,
+    request: DeleteTopicsRequest,
+    version: i16,
+) -> DeleteTopicsResponse {
+    let mut targets: Vec<(Option<TopicName>, uuid::Uuid)> = request
+        .topic_names
+        .into_iter()
+        .map(|n| (Some(n), uuid::Uuid::nil()))
+        .collect();
     targets.extend(request.topics.into_iter().map(|t| (t.name, t.topic_id)));
     let responses = targets
         .into_iter()
@@ -18,7 +25,9 @@ pub fn handle(state: &BrokerState, request: DeleteTopicsRequest) -> DeleteTopics
                 Some(n) => state.topics.get(n.as_str()),
                 None => state.topics.get_by_id(&id),
             };
-            let result = DeletableTopicResult::default().with_name(name.clone()).with_topic_id(id);
+            let result = DeletableTopicResult::default()
+                .with_name(name.clone())
+                .with_topic_id(id);
             let Some(topic) = topic else {
                 let err = if name.is_some() {
                     ResponseError::UnknownTopicOrPartition
@@ -38,6 +47,22 @@ pub fn handle(state: &BrokerState, request: DeleteTopicsRequest) -> DeleteTopics
                         .with_error_code(ResponseError::KafkaStorageError.code())
                         .with_error_message(Some(str_bytes(e.to_string())))
                 }
+            }
+        })
+        .collect::<Vec<_>>();
+    let responses = responses
+        .into_iter()
+        .map(|r: DeletableTopicResult| {
+            // topic_id is v6+, error_message v5+: older versions must leave them unset.
+            let r = if version >= 6 {
+                r
+            } else {
+                r.with_topic_id(uuid::Uuid::nil())
+            };
+            if version >= 5 {
+                r
+            } else {
+                r.with_error_message(None)
             }
         })
         .collect();

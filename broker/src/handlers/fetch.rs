@@ -67,7 +67,10 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         .into_iter()
         .filter_map(|f| {
             let name = if by_id {
-                state.topics.get_by_id(&f.topic_id).map(|t| t.name.clone())?
+                state
+                    .topics
+                    .get_by_id(&f.topic_id)
+                    .map(|t| t.name.clone())?
             } else {
                 f.topic.to_string()
             };
@@ -75,10 +78,12 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         })
         .flatten()
         .collect();
-    let (mode, wanted) = match state
-        .fetch_sessions
-        .begin(request.session_id, request.session_epoch, requested, forgotten)
-    {
+    let (mode, wanted) = match state.fetch_sessions.begin(
+        request.session_id,
+        request.session_epoch,
+        requested,
+        forgotten,
+    ) {
         Ok(x) => x,
         Err(e) => {
             let code = match e {
@@ -92,14 +97,21 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
     let targets: Vec<(SessionPartition, Option<Arc<Partition>>)> = wanted
         .into_iter()
         .map(|sp| {
-            let p = state.topics.get(&sp.topic).and_then(|t| t.partition(sp.partition));
+            let p = state
+                .topics
+                .get(&sp.topic)
+                .and_then(|t| t.partition(sp.partition));
             (sp, p)
         })
         .collect();
     let max_wait = Duration::from_millis(request.max_wait_ms.clamp(0, MAX_WAIT_MS_MAX) as u64);
     let deadline = Instant::now() + max_wait;
     let min_bytes = request.min_bytes.max(0) as usize;
-    let max_bytes = if request.max_bytes <= 0 { i32::MAX } else { request.max_bytes } as usize;
+    let max_bytes = if request.max_bytes <= 0 {
+        i32::MAX
+    } else {
+        request.max_bytes
+    } as usize;
 
     let results = loop {
         // Register for wake-ups before reading, so an append between the read and the wait is
@@ -115,7 +127,12 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         let (results, bytes) = read_all(&targets, isolation, max_bytes);
         let now = Instant::now();
         let has_error = results.iter().any(|r| r.error_code != 0);
-        if bytes >= min_bytes || has_error || now >= deadline || waits.is_empty() || state.is_shutting_down() {
+        if bytes >= min_bytes
+            || has_error
+            || now >= deadline
+            || waits.is_empty()
+            || state.is_shutting_down()
+        {
             break results;
         }
         let mut shutdown = state.shutdown.clone();
@@ -132,7 +149,11 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
             let news = state.fetch_sessions.record_sent(
                 id,
                 &(sp.topic.clone(), sp.partition),
-                (data.high_watermark, data.last_stable_offset, data.log_start_offset),
+                (
+                    data.high_watermark,
+                    data.last_stable_offset,
+                    data.log_start_offset,
+                ),
                 data.records.as_ref().is_some_and(|r| !r.is_empty()) || data.error_code != 0,
             );
             if !news {
@@ -142,11 +163,17 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
             state.fetch_sessions.record_sent(
                 id,
                 &(sp.topic.clone(), sp.partition),
-                (data.high_watermark, data.last_stable_offset, data.log_start_offset),
+                (
+                    data.high_watermark,
+                    data.last_stable_offset,
+                    data.log_start_offset,
+                ),
                 true,
             );
         }
-        let same_topic = responses.last().is_some_and(|t| t.topic_id == sp.topic_id && (by_id || t.topic.as_str() == sp.topic));
+        let same_topic = responses
+            .last()
+            .is_some_and(|t| t.topic_id == sp.topic_id && (by_id || t.topic.as_str() == sp.topic));
         if !same_topic {
             let mut t = FetchableTopicResponse::default().with_topic_id(sp.topic_id);
             if !by_id {
@@ -154,14 +181,20 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
             }
             responses.push(t);
         }
-        responses.last_mut().expect("pushed above").partitions.push(data);
+        responses
+            .last_mut()
+            .expect("pushed above")
+            .partitions
+            .push(data);
     }
     responses.extend(unknown);
     let session_id = match mode {
         SessionMode::Sessionless => 0,
         SessionMode::Full { id } | SessionMode::Incremental { id } => id,
     };
-    FetchResponse::default().with_session_id(session_id).with_responses(responses)
+    FetchResponse::default()
+        .with_session_id(session_id)
+        .with_responses(responses)
 }
 
 fn error_partition(partition: i32, code: ResponseError) -> PartitionData {

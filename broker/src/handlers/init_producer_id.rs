@@ -12,6 +12,13 @@ pub fn handle(state: &BrokerState, request: InitProducerIdRequest) -> InitProduc
             .with_producer_id(ProducerId(-1))
             .with_producer_epoch(-1)
     };
+    if request
+        .transactional_id
+        .as_ref()
+        .is_some_and(|id| id.is_empty())
+    {
+        return failed(ResponseError::InvalidRequest);
+    }
     if request.transactional_id.is_some() {
         // Transactions are not implemented yet: refuse clearly rather than pretend.
         return failed(ResponseError::TransactionalIdAuthorizationFailed);

@@ -1,7 +1,9 @@
 //! ListOffsets (2): earliest, latest (LSO under read_committed), max timestamp, by timestamp.
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::list_offsets_response::{ListOffsetsPartitionResponse, ListOffsetsTopicResponse};
+use kafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use kafka_protocol::records::RecordBatchDecoder;
 use wren_storage::PartitionLog;
@@ -14,7 +16,13 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 
-pub fn handle(state: &BrokerState, request: ListOffsetsRequest) -> ListOffsetsResponse {
+pub fn handle(
+    state: &BrokerState,
+    request: ListOffsetsRequest,
+    version: i16,
+) -> ListOffsetsResponse {
+    // leader_epoch exists from v4; older versions must leave it at its default.
+    let leader_epoch = if version >= 4 { 0 } else { -1 };
     let topics = request
         .topics
         .into_iter()
@@ -26,21 +34,30 @@ pub fn handle(state: &BrokerState, request: ListOffsetsRequest) -> ListOffsetsRe
                 .map(|p| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
-                        .with_leader_epoch(0);
-                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(p.partition_index)) else {
+                        .with_leader_epoch(leader_epoch);
+                    let Some(partition) =
+                        topic.as_ref().and_then(|t| t.partition(p.partition_index))
+                    else {
                         return resp
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                             .with_timestamp(-1)
                             .with_offset(-1);
                     };
                     match lookup(&partition.log, p.timestamp) {
-                        Ok(Some((timestamp, offset))) => resp.with_timestamp(timestamp).with_offset(offset),
+                        Ok(Some((timestamp, offset))) => {
+                            resp.with_timestamp(timestamp).with_offset(offset)
+                        }
                         Ok(None) => resp.with_timestamp(-1).with_offset(-1),
-                        Err(e) => resp.with_error_code(e.code()).with_timestamp(-1).with_offset(-1),
+                        Err(e) => resp
+                            .with_error_code(e.code())
+                            .with_timestamp(-1)
+                            .with_offset(-1),
                     }
                 })
                 .collect();
-            ListOffsetsTopicResponse::default().with_name(t.name).with_partitions(partitions)
+            ListOffsetsTopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
         })
         .collect();
     ListOffsetsResponse::default().with_topics(topics)
@@ -66,12 +83,18 @@ fn lookup(log: &PartitionLog, target: i64) -> Result<Option<(i64, i64)>, Respons
 
 /// The first record with timestamp >= `ts`: the storage finds the batch from its time index,
 /// then this decodes that one batch to find the record within it.
-fn first_record_at_or_after(log: &PartitionLog, ts: i64) -> Result<Option<(i64, i64)>, ResponseError> {
-    let batch = log.find_batch_by_timestamp(ts).map_err(|e| storage_error_code(&e))?;
+fn first_record_at_or_after(
+    log: &PartitionLog,
+    ts: i64,
+) -> Result<Option<(i64, i64)>, ResponseError> {
+    let batch = log
+        .find_batch_by_timestamp(ts)
+        .map_err(|e| storage_error_code(&e))?;
     let Some(batch) = batch else {
         return Ok(None);
     };
-    let view = wren_protocol::record_batch::BatchView::parse(&batch).map_err(|_| ResponseError::CorruptMessage)?;
+    let view = wren_protocol::record_batch::BatchView::parse(&batch)
+        .map_err(|_| ResponseError::CorruptMessage)?;
     let fallback = (view.max_timestamp(), view.base_offset());
     let mut buf = batch.clone();
     match RecordBatchDecoder::decode(&mut buf) {

@@ -9,7 +9,10 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use uuid::Uuid;
 
-use super::str_bytes;
+use super::{
+    str_bytes, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS,
+    TOPIC_AUTHORIZED_OPERATIONS,
+};
 use crate::state::BrokerState;
 use crate::topics::{validate_topic_name, CreateError, Topic};
 
@@ -21,9 +24,25 @@ pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> Me
         Some(t) => Some(t),
     };
     // v0-3 always auto-create; v4+ only when the client allows it.
-    let may_create = state.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
-    let topics = match wanted {
-        None => state.topics.all().iter().map(|t| describe(state, t)).collect(),
+    let topic_ops = if request.include_topic_authorized_operations {
+        TOPIC_AUTHORIZED_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
+    let cluster_ops = if request.include_cluster_authorized_operations {
+        CLUSTER_AUTHORIZED_OPERATIONS
+    } else {
+        AUTHORIZED_OPERATIONS_OMITTED
+    };
+    let may_create =
+        state.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+    let topics: Vec<MetadataResponseTopic> = match wanted {
+        None => state
+            .topics
+            .all()
+            .iter()
+            .map(|t| describe(state, t))
+            .collect(),
         Some(requested) => requested
             .into_iter()
             .map(|r| match (r.name, r.topic_id) {
@@ -44,8 +63,19 @@ pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> Me
             .with_port(state.advertised_port)])
         .with_cluster_id(Some(str_bytes(state.cluster_id.clone())))
         .with_controller_id(BrokerId(state.node_id))
-        .with_cluster_authorized_operations(i32::MIN)
-        .with_topics(topics)
+        .with_cluster_authorized_operations(cluster_ops)
+        .with_topics(
+            topics
+                .into_iter()
+                .map(|t: MetadataResponseTopic| {
+                    if t.error_code == 0 {
+                        t.with_topic_authorized_operations(topic_ops)
+                    } else {
+                        t
+                    }
+                })
+                .collect(),
+        )
 }
 
 fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> MetadataResponseTopic {
@@ -65,7 +95,10 @@ fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> Met
         return failed(ResponseError::UnknownTopicOrPartition);
     }
     let partitions = state.config.num_partitions.max(1);
-    match state.topics.create(name.as_str(), partitions, Default::default()) {
+    match state
+        .topics
+        .create(name.as_str(), partitions, Default::default())
+    {
         Ok(topic) => describe(state, &topic),
         Err(CreateError::AlreadyExists) => match state.topics.get(name.as_str()) {
             Some(topic) => describe(state, &topic),
@@ -93,7 +126,10 @@ pub(crate) fn describe(state: &BrokerState, topic: &Arc<Topic>) -> MetadataRespo
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
         .with_topic_id(topic.id)
-        .with_is_internal(matches!(topic.name.as_str(), "__consumer_offsets" | "__transaction_state"))
+        .with_is_internal(matches!(
+            topic.name.as_str(),
+            "__consumer_offsets" | "__transaction_state"
+        ))
         .with_partitions(partitions)
-        .with_topic_authorized_operations(i32::MIN)
+        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
 }

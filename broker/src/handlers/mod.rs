@@ -19,3 +19,13 @@ use kafka_protocol::protocol::StrBytes;
 pub(crate) fn str_bytes(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
+
+/// Operations allowed on a topic when asked (Metadata v8+): with no authorizer, Kafka reports
+/// every operation the resource type supports. Bits are AclOperation codes.
+pub(crate) const TOPIC_AUTHORIZED_OPERATIONS: i32 =
+    1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 10 | 1 << 11;
+/// The same for the cluster resource (Metadata v8-10, DescribeCluster).
+pub(crate) const CLUSTER_AUTHORIZED_OPERATIONS: i32 =
+    1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12;
+/// What a response carries when the client did not ask for authorized operations.
+pub(crate) const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;

@@ -63,7 +63,9 @@ type PartitionError = (ResponseError, Option<String>);
 
 fn batch_error(e: BatchError) -> PartitionError {
     let code = match e {
-        BatchError::UnsupportedMagic { .. } | BatchError::BadRecordCount { .. } => ResponseError::InvalidRecord,
+        BatchError::UnsupportedMagic { .. } | BatchError::BadRecordCount { .. } => {
+            ResponseError::InvalidRecord
+        }
         _ => ResponseError::CorruptMessage,
     };
     (code, Some(e.to_string()))
@@ -85,9 +87,10 @@ fn produce_partition(
             Some("transactions are not supported by this Wren version".into()),
         ));
     }
-    let records = data
-        .records
-        .ok_or((ResponseError::CorruptMessage, Some("null record set".into())))?;
+    let records = data.records.ok_or((
+        ResponseError::CorruptMessage,
+        Some("null record set".into()),
+    ))?;
     let batch = BatchView::parse(&records).map_err(batch_error)?;
     if batch.size() != records.len() {
         // Kafka: produce v3+ carries exactly one batch per partition.
@@ -99,10 +102,16 @@ fn produce_partition(
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
     batch.validate().map_err(batch_error)?;
     if batch.is_control() {
-        return Err((ResponseError::InvalidRecord, Some("clients may not send control batches".into())));
+        return Err((
+            ResponseError::InvalidRecord,
+            Some("clients may not send control batches".into()),
+        ));
     }
     if batch.record_count() == 0 {
-        return Err((ResponseError::InvalidRecord, Some("record batch has no records".into())));
+        return Err((
+            ResponseError::InvalidRecord,
+            Some("record batch has no records".into()),
+        ));
     }
     let log_append_time = topic.log_append_time(state.topics.defaults());
     let appended = if log_append_time {

@@ -68,3 +68,20 @@ impl Now for ManualClock {
         wren_storage::Clock::now_ms(self)
     }
 }
+
+/// Appends, then writes the offsets the log assigned into `batches` too, so the caller's copy
+/// equals what the log stores (the log itself never modifies its input).
+pub fn append_assigned(
+    log: &PartitionLog,
+    batches: &mut [u8],
+) -> wren_storage::Result<wren_storage::AppendInfo> {
+    let info = log.append(batches)?;
+    let mut next = info.base_offset;
+    let mut pos = 0;
+    while let Frame::Batch(h) = wren_storage::batch::frame_at(batches, pos) {
+        wren_storage::batch::set_base_offset(&mut batches[pos..], next);
+        next += i64::from(h.last_offset_delta) + 1;
+        pos += h.total_len();
+    }
+    Ok(info)
+}

@@ -17,6 +17,16 @@ const START_TIMEOUT_MS = Number(process.env.WREN_START_TIMEOUT || 30) * 1000
 const STOP_TIMEOUT_MS = Number(process.env.WREN_STOP_TIMEOUT || 30) * 1000
 const LISTEN_RE = /^wren listening on ([^\s:]+|\[[^\]]+\]):(\d+)$/
 
+// The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
+// config key (and rejects unknown keys), so these are not passed on to the broker.
+const HARNESS_VARS = new Set(['WREN_BIN', 'WREN_SKIP_BUILD', 'WREN_CLIENT_SUITES', 'WREN_TEST_RECORDS',
+  'WREN_START_TIMEOUT', 'WREN_STOP_TIMEOUT', 'WREN_TEST_EXTERNAL_BOOTSTRAP'])
+function brokerEnv() {
+  const env = { RUST_BACKTRACE: '1' }
+  for (const [k, v] of Object.entries(process.env)) if (!HARNESS_VARS.has(k)) env[k] = v
+  return env
+}
+
 const N_RECORDS = Number(process.env.WREN_TEST_RECORDS || 10000)
 const PARTITIONS = 3
 const STEP_MS = 10
@@ -78,7 +88,7 @@ class WrenBroker {
     const stderr = fs.openSync(stderrPath, 'w')
     const proc = spawn(WREN_BIN, ['--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
       stdio: ['ignore', 'pipe', stderr],
-      env: { RUST_BACKTRACE: '1', ...process.env },
+      env: brokerEnv(),
     })
     fs.closeSync(stderr)
     this.proc = proc
@@ -135,7 +145,7 @@ class WrenBroker {
 
   logs() {
     return fs.readdirSync(this.dir).filter(f => f.endsWith('.log')).sort()
-      .map(f => `----- ${f} -----\n${fs.readFileSync(path.join(this.dir, f), 'utf8').slice(-6000)}`).join('\n')
+      .map(f => `----- ${f} -----\n${fs.readFileSync(path.join(this.dir, f), 'utf8').replace(/\x1b\[[0-9;]*m/g, '').slice(-6000)}`).join('\n')
   }
 
   cleanup() {

@@ -22,6 +22,16 @@ const {
 
 const TEST_TIMEOUT_MS = 180000
 
+/** Runs one step of a scenario; a failure names the step (the kafkajs stacks often do not). */
+async function step(name, fn) {
+  try {
+    return await fn()
+  } catch (e) {
+    e.message = `[step: ${name}] ${e.message}`
+    throw e
+  }
+}
+
 async function withBroker(fn) {
   const broker = new H.WrenBroker()
   await broker.start()
@@ -47,17 +57,17 @@ describe('kafkajs', () => {
       try {
         const topic = H.uniqueTopic(`kjs-${codec}`)
         const spec = { topics: [{ topic, numPartitions: H.PARTITIONS, replicationFactor: 1 }], waitForLeaders: true, timeout: 30000 }
-        assert.equal(await admin.createTopics(spec), true, 'createTopics creates the topic')
-        assert.equal(await admin.createTopics(spec), false, 'second createTopics reports TOPIC_ALREADY_EXISTS')
+        await step('create topic', async () => assert.equal(await admin.createTopics(spec), true, 'createTopics creates the topic'))
+        await step('create again', async () => assert.equal(await admin.createTopics(spec), false, 'second createTopics reports TOPIC_ALREADY_EXISTS'))
 
         const baseTs = H.baseTimestamp()
         const recs = H.makeRecords(codec, baseTs)
-        await produceAll(kafka, topic, recs, codec)
-        const got = await consumeAll(broker.bootstrap, topic, H.endOffsets(recs))
+        await step('produce', () => produceAll(kafka, topic, recs, codec))
+        const got = await step('consume', () => consumeAll(broker.bootstrap, topic, H.endOffsets(recs)))
         assertSameRecords(H.expectedByPartition(recs), got, `[${codec}]`)
-        await checkListOffsets(admin, topic, recs, baseTs)
-        await checkMetadata(admin, broker.bootstrap, topic)
-        await deleteAndCheck(admin, broker.bootstrap, topic)
+        await step('list offsets', () => checkListOffsets(admin, topic, recs, baseTs))
+        await step('metadata', () => checkMetadata(admin, broker.bootstrap, topic))
+        await step('delete topic', () => deleteAndCheck(admin, broker.bootstrap, topic))
       } finally {
         await admin.disconnect()
       }
@@ -78,7 +88,7 @@ describe('kafkajs', () => {
       } finally {
         await admin.disconnect()
       }
-      await produceAll(kafka, topic, recs, codec)
+      await step('produce', () => produceAll(kafka, topic, recs, codec))
     }
 
     await broker.restart()
@@ -87,11 +97,11 @@ describe('kafkajs', () => {
     const admin = kafka.admin()
     await admin.connect()
     try {
-      await checkMetadata(admin, broker.bootstrap, topic)
-      const got = await consumeAll(broker.bootstrap, topic, H.endOffsets(recs))
+      await step('metadata after restart', () => checkMetadata(admin, broker.bootstrap, topic))
+      const got = await step('consume after restart', () => consumeAll(broker.bootstrap, topic, H.endOffsets(recs)))
       assertSameRecords(H.expectedByPartition(recs), got, '[after restart]')
-      await checkListOffsets(admin, topic, recs, baseTs)
-      await deleteAndCheck(admin, broker.bootstrap, topic)
+      await step('list offsets after restart', () => checkListOffsets(admin, topic, recs, baseTs))
+      await step('delete topic', () => deleteAndCheck(admin, broker.bootstrap, topic))
     } finally {
       await admin.disconnect()
     }

@@ -26,6 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[3]
 LISTEN_RE = re.compile(r"^wren listening on (?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)$")
+# The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
+# config key (and rejects unknown keys), so these are not passed on to the broker.
+HARNESS_VARS = {"WREN_BIN", "WREN_SKIP_BUILD", "WREN_CLIENT_SUITES", "WREN_TEST_RECORDS",
+                "WREN_START_TIMEOUT", "WREN_STOP_TIMEOUT", "WREN_TEST_EXTERNAL_BOOTSTRAP"}
 START_TIMEOUT_S = float(os.environ.get("WREN_START_TIMEOUT", "30"))
 STOP_TIMEOUT_S = float(os.environ.get("WREN_STOP_TIMEOUT", "30"))
 
@@ -65,7 +69,7 @@ class WrenBroker:
         self.starts += 1
         self._stderr = open(self.log_dir / f"wren-{self.starts}.stderr.log", "wb")
         self._stdout_log = open(self.log_dir / f"wren-{self.starts}.stdout.log", "w")
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if k not in HARNESS_VARS}
         env.setdefault("RUST_BACKTRACE", "1")
         self.proc = subprocess.Popen(
             [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
@@ -149,7 +153,7 @@ class WrenBroker:
     def logs(self, tail_bytes=6000):
         out = []
         for p in sorted(self.log_dir.glob("wren-*.log")):
-            data = p.read_bytes()[-tail_bytes:].decode("utf-8", "replace")
+            data = re.sub(r"\x1b\[[0-9;]*m", "", p.read_bytes().decode("utf-8", "replace"))[-tail_bytes:]
             out.append(f"----- {p.name} (last {tail_bytes} bytes) -----\n{data}")
         return "\n".join(out)
 

@@ -3,6 +3,9 @@
 //! clone an `Arc`, so they never wait behind an append's copy or fsync.
 #![forbid(unsafe_code)]
 
+mod append;
+mod retain;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{File, TryLockError};
@@ -13,16 +16,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
-use crate::batch::{self, BatchHeader, Frame};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{FlushPolicy, LogConfig, SEGMENT_BYTES_MAX};
+use crate::config::{FlushPolicy, LogConfig};
 use crate::error::{Result, StorageError};
 use crate::flush::GroupCommit;
-use crate::fsutil::{self, segment_file};
-use crate::open::{open_dir, write_log_start};
-use crate::producer_snapshot::{apply_batch, write_snapshot, ProducerSnapshotEntry};
+use crate::open::open_dir;
+use crate::producer_snapshot::ProducerSnapshotEntry;
 use crate::recovery::RecoveryReport;
-use crate::retention::{deletable_prefix, Retention, SegmentInfo};
 use crate::segment::{Segment, NO_TIMESTAMP};
 use crate::txn_index::AbortedTxn;
 
@@ -53,7 +53,8 @@ struct Appender {
 /// One topic-partition's log. `Send + Sync`; every method takes `&self`.
 pub struct PartitionLog {
     dir: PathBuf,
-    config: LogConfig,
+    /// Replaced whole by `set_config` (IncrementalAlterConfigs); readers take a copy.
+    config: RwLock<LogConfig>,
     clock: Arc<dyn Clock>,
     /// Ordered by base offset; the last one is the active segment.
     segments: RwLock<Vec<Arc<Segment>>>,
@@ -89,7 +90,11 @@ impl PartitionLog {
         Self::open_with_clock(dir, config, Arc::new(SystemClock))
     }
 
-    pub fn open_with_clock(dir: &Path, config: LogConfig, clock: Arc<dyn Clock>) -> Result<PartitionLog> {
+    pub fn open_with_clock(
+        dir: &Path,
+        config: LogConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<PartitionLog> {
         Self::open_inner(dir, config, clock, None)
     }
 
@@ -158,160 +163,23 @@ impl PartitionLog {
             commit: GroupCommit::new(active.base_offset()),
             fsyncs: AtomicU64::new(0),
             recovery: opened.report,
-            config,
+            config: RwLock::new(config),
             _lock: lock,
             _temp_dir: temp_dir,
         })
-    }
-
-    /// Append one or more concatenated v2 batches. Validates framing (length, magic, offset
-    /// delta) and `max_batch_bytes` first: on error nothing is written. Then writes each base
-    /// offset in place and copies the bytes once into the mapping.
-    pub fn append(&self, batches: &mut [u8]) -> Result<AppendInfo> {
-        let total = batches.len();
-        if total == 0 {
-            return Err(StorageError::InvalidBatch {
-                position: 0,
-                reason: "empty append",
-            });
-        }
-        if total as u64 > SEGMENT_BYTES_MAX {
-            return Err(StorageError::BatchTooLarge {
-                size: total,
-                limit: SEGMENT_BYTES_MAX as usize,
-            });
-        }
-        let limit = self.config.max_batch_bytes as usize;
-        let mut records = 0i64;
-        let mut pos = 0;
-        while pos < total {
-            let h = match batch::frame_at(batches, pos) {
-                Frame::Batch(h) => h,
-                Frame::End => {
-                    return Err(StorageError::InvalidBatch {
-                        position: pos,
-                        reason: "zeros where a batch header should be",
-                    })
-                }
-                Frame::Invalid(reason) => return Err(StorageError::InvalidBatch { position: pos, reason }),
-            };
-            if h.total_len() > limit {
-                return Err(StorageError::BatchTooLarge {
-                    size: h.total_len(),
-                    limit,
-                });
-            }
-            records += i64::from(h.last_offset_delta) + 1;
-            pos += h.total_len();
-        }
-
-        let mut app = self.appender.lock();
-        let now = self.clock.now_ms();
-        let base_offset = self.log_end_offset.load(Ordering::Acquire);
-        let end_offset = base_offset.checked_add(records).ok_or(StorageError::OffsetOverflow {
-            log_end_offset: base_offset,
-            records,
-        })?;
-        let active = &app.active;
-        let too_big = active.size() + total as u64 > self.config.segment_bytes;
-        let offsets_overflow = end_offset - 1 - active.base_offset() > i64::from(u32::MAX);
-        if !active.is_empty() && (too_big || offsets_overflow || self.segment_expired(active, now)) {
-            self.roll_locked(&mut app)?;
-        }
-        app.active.ensure_capacity(total)?;
-
-        let mut next = base_offset;
-        let mut max_timestamp = NO_TIMESTAMP;
-        let mut pos = 0;
-        while pos < total {
-            let h = BatchHeader::read(&batches[pos..]);
-            batch::set_base_offset(&mut batches[pos..], next);
-            next += i64::from(h.last_offset_delta) + 1;
-            max_timestamp = max_timestamp.max(h.max_timestamp);
-            pos += h.total_len();
-        }
-        debug_assert_eq!(next, end_offset);
-        app.active.append(batches, self.config.index_interval_bytes, now);
-        self.log_end_offset.store(end_offset, Ordering::Release);
-        {
-            let mut producers = self.producers.lock();
-            for (_, h) in batch::headers(batches, 0) {
-                apply_batch(&mut producers, &h);
-            }
-        }
-        let must_flush = match self.config.flush {
-            FlushPolicy::Os => false,
-            FlushPolicy::EveryAppend => true,
-            FlushPolicy::Interval { messages, ms } => {
-                app.unflushed_records += records as u64;
-                let due = (messages > 0 && app.unflushed_records >= messages)
-                    || (ms > 0 && now.saturating_sub(app.last_flush_ms) >= ms as i64);
-                if due {
-                    app.unflushed_records = 0;
-                    app.last_flush_ms = now;
-                }
-                due
-            }
-        };
-        drop(app);
-        if must_flush {
-            self.commit_up_to(end_offset)?;
-        }
-        Ok(AppendInfo {
-            base_offset,
-            last_offset: end_offset - 1,
-            max_timestamp,
-        })
-    }
-
-    /// Wait (group commit) until every offset below `end_offset` is on disk.
-    fn commit_up_to(&self, end_offset: i64) -> Result<()> {
-        self.commit.wait_for(end_offset, &|| {
-            // Read the end before picking the segment: a roll in between already synced the
-            // old segment, so everything below `covered` is either there or in `active`.
-            let covered = self.log_end_offset.load(Ordering::Acquire);
-            let active = Arc::clone(self.segments.read().last().expect("a log has a segment"));
-            active.sync_data()?;
-            self.fsyncs.fetch_add(1, Ordering::Relaxed);
-            Ok(covered)
-        })
-    }
-
-    fn segment_expired(&self, segment: &Segment, now: i64) -> bool {
-        segment
-            .roll_basis_ms(now)
-            .is_some_and(|basis| now.saturating_sub(basis) > self.config.segment_ms)
-    }
-
-    /// Seal the active segment and start a new one at the log end offset. The producer
-    /// snapshot for the new base offset is written first, the old segment is fsynced.
-    fn roll_locked(&self, app: &mut Appender) -> Result<()> {
-        if app.active.is_empty() {
-            return Ok(());
-        }
-        let new_base = self.log_end_offset.load(Ordering::Acquire);
-        let snapshot = self.producers.lock().clone();
-        write_snapshot(&segment_file(&self.dir, new_base, "snapshot"), &snapshot)?;
-        let new = Arc::new(Segment::create(&self.dir, new_base, self.config.segment_bytes)?);
-        app.active.seal()?;
-        self.commit.mark_durable(new_base);
-        self.segments.write().push(Arc::clone(&new));
-        app.active = new;
-        tracing::debug!(dir = %self.dir.display(), new_base, "rolled segment");
-        Ok(())
-    }
-
-    /// Roll now (no-op when the active segment is empty).
-    pub fn roll(&self) -> Result<()> {
-        let mut app = self.appender.lock();
-        self.roll_locked(&mut app)
     }
 
     /// Whole batches from the batch containing `from_offset`, stopping before `max_bytes`
     /// would be exceeded (at least one batch if `min_one_batch`), only batches whose base
     /// offset is `< upper_bound_offset`, from a single segment; zero-copy. A damaged sealed
     /// segment gives `StorageError::Corrupt`.
-    pub fn read(&self, from_offset: i64, max_bytes: usize, upper_bound_offset: i64, min_one_batch: bool) -> Result<ReadResult> {
+    pub fn read(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+    ) -> Result<ReadResult> {
         let log_end = self.log_end_offset.load(Ordering::Acquire);
         let log_start = self.log_start_offset.load(Ordering::Acquire);
         let out_of_range = || StorageError::OffsetOutOfRange {
@@ -331,13 +199,22 @@ impl PartitionLog {
             return Ok(result);
         }
         let segment = self.segment_for(from_offset).ok_or_else(out_of_range)?;
-        result.data = segment.read(from_offset, max_bytes, upper_bound_offset, min_one_batch)?;
+        // Bound by the end loaded above: a concurrent append publishes its bytes before it
+        // advances the end, and a read never returns offsets past the end it reports.
+        result.data = segment.read(
+            from_offset,
+            max_bytes,
+            upper_bound_offset.min(log_end),
+            min_one_batch,
+        )?;
         Ok(result)
     }
 
     fn segment_for(&self, offset: i64) -> Option<Arc<Segment>> {
         let segments = self.segments.read();
-        let i = segments.partition_point(|s| s.base_offset() <= offset).checked_sub(1)?;
+        let i = segments
+            .partition_point(|s| s.base_offset() <= offset)
+            .checked_sub(1)?;
         Some(Arc::clone(&segments[i]))
     }
 
@@ -347,12 +224,14 @@ impl PartitionLog {
 
     /// First batch whose max timestamp is `>= ts` (zero-copy), `None` if there is none.
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>> {
+        // End first: batches published after it are not visible yet.
+        let log_end = self.log_end_offset();
         let log_start = self.log_start_offset();
         for segment in self.segments() {
             if segment.max_timestamp().0 < ts || segment.next_offset() <= log_start {
                 continue;
             }
-            if let Some(found) = segment.find_by_timestamp(ts, log_start) {
+            if let Some(found) = segment.find_by_timestamp(ts, log_start, log_end) {
                 return Ok(Some(found));
             }
         }
@@ -385,98 +264,6 @@ impl PartitionLog {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
-    /// Move the log start offset forward (DeleteRecords), persist it and delete the segments
-    /// entirely below it. Returns the new log start offset.
-    pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
-        let _app = self.appender.lock();
-        let (log_start, log_end) = (self.log_start_offset(), self.log_end_offset());
-        if offset < 0 || offset > log_end {
-            return Err(StorageError::OffsetOutOfRange {
-                offset,
-                log_start_offset: log_start,
-                log_end_offset: log_end,
-            });
-        }
-        if offset <= log_start {
-            return Ok(log_start);
-        }
-        write_log_start(&self.dir, offset)?;
-        self.log_start_offset.store(offset, Ordering::Release);
-        self.retain_locked(self.clock.now_ms(), false)?;
-        Ok(offset)
-    }
-
-    /// fsync everything appended so far, and the indexes.
-    pub fn flush(&self) -> Result<()> {
-        self.commit_up_to(self.log_end_offset())?;
-        let active = Arc::clone(&self.appender.lock().active);
-        active.persist_indexes(true)
-    }
-
-    /// Time-based roll, time-based flush (`FlushPolicy::Interval::ms`), retention and pending
-    /// trims. The broker calls this periodically.
-    pub fn maybe_roll_and_retain(&self) -> Result<()> {
-        let now = self.clock.now_ms();
-        let must_flush = {
-            let mut app = self.appender.lock();
-            if self.segment_expired(&app.active, now) {
-                self.roll_locked(&mut app)?;
-            }
-            self.retain_locked(now, true)?;
-            for segment in self.segments() {
-                segment.try_trim()?;
-            }
-            match self.config.flush {
-                FlushPolicy::Interval { ms, .. } if ms > 0 && now.saturating_sub(app.last_flush_ms) >= ms as i64 => {
-                    app.unflushed_records = 0;
-                    app.last_flush_ms = now;
-                    true
-                }
-                _ => false,
-            }
-        };
-        if must_flush {
-            self.commit_up_to(self.log_end_offset())?;
-        }
-        Ok(())
-    }
-
-    /// Delete the prefix of sealed segments retention (or the log start offset) allows.
-    /// Called with the appender lock held.
-    fn retain_locked(&self, now: i64, by_config: bool) -> Result<()> {
-        let segments = self.segments();
-        let infos: Vec<SegmentInfo> = segments
-            .iter()
-            .map(|s| SegmentInfo {
-                next_offset: s.next_offset(),
-                size: s.size(),
-                largest_timestamp: if by_config { s.largest_timestamp() } else { NO_TIMESTAMP },
-            })
-            .collect();
-        let n = deletable_prefix(
-            &infos,
-            Retention {
-                retention_ms: if by_config { self.config.retention_ms } else { -1 },
-                retention_bytes: if by_config { self.config.retention_bytes } else { -1 },
-                now_ms: now,
-                log_start_offset: self.log_start_offset(),
-            },
-        );
-        if n == 0 {
-            return Ok(());
-        }
-        let removed: Vec<Arc<Segment>> = self.segments.write().drain(..n).collect();
-        let first_base = segments[n].base_offset();
-        self.log_start_offset.fetch_max(first_base, Ordering::AcqRel);
-        for segment in &removed {
-            segment.delete_files()?;
-            let snapshot = segment_file(&self.dir, segment.base_offset(), "snapshot");
-            fsutil::remove_if_exists(&snapshot)?;
-        }
-        tracing::debug!(dir = %self.dir.display(), deleted = n, first_base, "retention deleted segments");
-        Ok(())
-    }
-
     /// Record an aborted transaction in the segment holding its last offset (the marker).
     pub fn append_aborted_txn(&self, txn: AbortedTxn) -> Result<()> {
         if txn.first_offset > txn.last_offset || txn.last_offset >= self.log_end_offset() {
@@ -490,19 +277,23 @@ impl PartitionLog {
             });
         }
         let _app = self.appender.lock();
-        let segment = self.segment_for(txn.last_offset).ok_or(StorageError::OffsetOutOfRange {
-            offset: txn.last_offset,
-            log_start_offset: self.log_start_offset(),
-            log_end_offset: self.log_end_offset(),
-        })?;
-        segment.append_aborted_txn(txn, self.config.flush == FlushPolicy::EveryAppend)
+        let segment = self
+            .segment_for(txn.last_offset)
+            .ok_or(StorageError::OffsetOutOfRange {
+                offset: txn.last_offset,
+                log_start_offset: self.log_start_offset(),
+                log_end_offset: self.log_end_offset(),
+            })?;
+        segment.append_aborted_txn(txn, self.config().flush == FlushPolicy::EveryAppend)
     }
 
     /// Aborted transactions overlapping `[from_offset, upper_offset)`, in log order.
     pub fn aborted_txns(&self, from_offset: i64, upper_offset: i64) -> Vec<AbortedTxn> {
         let mut out = Vec::new();
         let segments = self.segments();
-        let start = segments.partition_point(|s| s.base_offset() <= from_offset).saturating_sub(1);
+        let start = segments
+            .partition_point(|s| s.base_offset() <= from_offset)
+            .saturating_sub(1);
         // A transaction's entry lives with its marker, at or after its last offset, so the
         // segments before the one holding `from_offset` cannot hold a match.
         for segment in &segments[start..] {
@@ -540,8 +331,17 @@ impl PartitionLog {
         &self.dir
     }
 
-    pub fn config(&self) -> &LogConfig {
-        &self.config
+    /// A copy of the current config (it can change under a running log).
+    pub fn config(&self) -> LogConfig {
+        self.config.read().clone()
+    }
+
+    /// Applies a new config to the open log: limits, roll, retention and flush policy take
+    /// effect from the next append or housekeeping pass. Invalid configs are refused.
+    pub fn set_config(&self, config: LogConfig) -> Result<()> {
+        config.validate()?;
+        *self.config.write() = config;
+        Ok(())
     }
 
     /// Flush, seal the active segment (trimming its preallocation once no read view of it is
@@ -551,6 +351,17 @@ impl PartitionLog {
         let active = Arc::clone(&self.appender.lock().active);
         active.seal()?;
         Ok(())
+    }
+
+    /// Removes the log's directory while other holders may still read it (DeleteTopics with
+    /// fetches in flight). Mapped files stay readable until their last view is dropped: unlinking
+    /// a mapped file is safe, truncating it is what the mmap must never see.
+    pub fn delete_files(&self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::io("remove dir", &self.dir)(e)),
+        }
     }
 
     /// Unmap and remove the whole directory (DeleteTopics).

@@ -5,7 +5,9 @@
 //! mapping is alive (a file is never shrunk under a live mapping).
 #![forbid(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
+mod load;
+
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -18,7 +20,6 @@ use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
 use crate::mmap::{map_read_only, WritableMap};
-use crate::recovery::{scan, RecoveryReport, Stop};
 use crate::time_index::TimeIndex;
 use crate::txn_index::{AbortedTxn, TxnIndex};
 
@@ -107,9 +108,19 @@ impl Inner {
 
     /// Account for the batch at `position`; with `indexing`, add index entries every
     /// `interval` bytes.
-    fn record(&mut self, base: i64, position: usize, h: &BatchHeader, interval: u32, indexing: bool) {
+    fn record(
+        &mut self,
+        base: i64,
+        position: usize,
+        h: &BatchHeader,
+        interval: u32,
+        indexing: bool,
+    ) {
         let t = &mut self.tracker;
-        assert_eq!(h.base_offset, t.next_offset, "offsets in a segment are contiguous");
+        assert_eq!(
+            h.base_offset, t.next_offset,
+            "offsets in a segment are contiguous"
+        );
         if h.max_timestamp > t.max_timestamp {
             t.max_timestamp = h.max_timestamp;
             t.offset_of_max_timestamp = h.last_offset();
@@ -151,170 +162,7 @@ pub(crate) struct Segment {
     synced: AtomicUsize,
 }
 
-fn open_rw(path: &Path, create: bool) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .truncate(create)
-        .open(path)
-        .map_err(StorageError::io("open", path))
-}
-
-fn map_err_len(path: &Path, len: u64) -> Result<usize> {
-    usize::try_from(len).map_err(|_| StorageError::Corrupt {
-        path: path.to_path_buf(),
-        position: 0,
-        reason: format!("{len} bytes does not fit in memory"),
-    })
-}
-
 impl Segment {
-    /// A new, empty active segment preallocated to `capacity` bytes.
-    pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
-        let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, true)?;
-        file.set_len(capacity).map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, 0)
-            .map_err(StorageError::io("mmap", &path))?;
-        for ext in ["index", "timeindex"] {
-            fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
-        }
-        fsutil::remove_if_exists(&segment_file(dir, base_offset, "txnindex"))?;
-        fsutil::sync_dir(dir)?;
-        Ok(Segment {
-            base_offset,
-            dir: dir.to_path_buf(),
-            file,
-            inner: RwLock::new(Inner::empty(base_offset, Data::Active(map), capacity)),
-            synced: AtomicUsize::new(0),
-        })
-    }
-
-    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix,
-    /// rebuild its indexes, preallocate to `capacity` and map it for append.
-    pub(crate) fn recover(
-        dir: &Path,
-        base_offset: i64,
-        capacity: u64,
-        interval: u32,
-        report: &mut RecoveryReport,
-    ) -> Result<Segment> {
-        let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, false)?;
-        let file_len = file.metadata().map_err(StorageError::io("stat", &path))?.len();
-        let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
-        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
-        let outcome = {
-            let buf = map_read_only(&file, scan_len, true).map_err(StorageError::io("mmap", &path))?;
-            scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
-                inner.record(base_offset, pos, h, interval, true)
-            })
-        };
-        report.bytes_scanned += outcome.valid_len as u64;
-        if let Stop::Invalid { position, reason } = &outcome.stop {
-            tracing::warn!(path = %path.display(), position, %reason, "truncating damaged tail");
-            report.damage.get_or_insert_with(|| format!("{}: {reason} at byte {position}", path.display()));
-            report.bytes_truncated += file_len - outcome.valid_len as u64;
-        }
-        // Cut whatever follows the valid prefix (nothing is mapped now), then preallocate: the
-        // region past the data reads as zeros again.
-        let valid = outcome.valid_len as u64;
-        file.set_len(valid).map_err(StorageError::io("truncate", &path))?;
-        let capacity = capacity.max(valid);
-        file.set_len(capacity).map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, outcome.valid_len)
-            .map_err(StorageError::io("mmap", &path))?;
-        inner.data = Data::Active(map);
-        inner.file_len = capacity;
-        inner.index.rewrite(&segment_file(dir, base_offset, "index"), false)?;
-        inner.time_index.rewrite(&segment_file(dir, base_offset, "timeindex"), false)?;
-        inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
-        Ok(Segment {
-            base_offset,
-            dir: dir.to_path_buf(),
-            file,
-            inner: RwLock::new(inner),
-            synced: AtomicUsize::new(0),
-        })
-    }
-
-    /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
-    /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
-    /// find the end and trim a leftover preallocated tail. `None`: the segment is damaged and
-    /// must be recovered with a full scan.
-    pub(crate) fn open_sealed(
-        dir: &Path,
-        base_offset: i64,
-        expected_next: i64,
-        interval: u32,
-        report: &mut RecoveryReport,
-    ) -> Result<Option<Segment>> {
-        let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, false)?;
-        let file_len = file.metadata().map_err(StorageError::io("stat", &path))?.len();
-        let max_rel = expected_next - base_offset - 1;
-        if file_len > u64::from(u32::MAX) || max_rel > i64::from(u32::MAX) || max_rel < -1 {
-            return Ok(None);
-        }
-        let mut buf = map_read_only(&file, map_err_len(&path, file_len)?, false)
-            .map_err(StorageError::io("mmap", &path))?;
-        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
-        let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
-        let mut start = 0;
-        let mut rebuild = true;
-        if let Some((index, time_index)) = loaded {
-            let resume = match index.last() {
-                None => Some(0),
-                Some(e) => match batch::frame_at(&buf, e.position as usize) {
-                    batch::Frame::Batch(h) if h.base_offset == base_offset + i64::from(e.relative_offset) => {
-                        Some(e.position as usize)
-                    }
-                    _ => None,
-                },
-            };
-            if let Some(pos) = resume {
-                let t = &mut inner.tracker;
-                if let Some(last) = time_index.last() {
-                    t.max_timestamp = last.timestamp;
-                    t.offset_of_max_timestamp = base_offset + i64::from(last.relative_offset);
-                }
-                t.next_offset = index.last().map_or(base_offset, |e| base_offset + i64::from(e.relative_offset));
-                (inner.index, inner.time_index, start, rebuild) = (index, time_index, pos, false);
-            }
-        }
-        let expected = inner.tracker.next_offset;
-        let outcome = scan(&buf, start, base_offset, expected, false, |pos, h| {
-            inner.record(base_offset, pos, h, interval, rebuild)
-        });
-        if matches!(outcome.stop, Stop::Invalid { .. }) || outcome.next_offset != expected_next {
-            tracing::warn!(path = %path.display(), stop = ?outcome.stop, next = outcome.next_offset, expected_next, "sealed segment is damaged");
-            return Ok(None);
-        }
-        let valid = outcome.valid_len;
-        if (valid as u64) < file_len {
-            // A preallocated tail left by a crash before the trim: unmap, trim, map again.
-            drop(buf);
-            file.set_len(valid as u64).map_err(StorageError::io("truncate", &path))?;
-            buf = map_read_only(&file, valid, false).map_err(StorageError::io("mmap", &path))?;
-            inner.file_len = valid as u64;
-        }
-        if rebuild {
-            report.indexes_rebuilt += 1;
-            inner.index.rewrite(&segment_file(dir, base_offset, "index"), true)?;
-            inner.time_index.rewrite(&segment_file(dir, base_offset, "timeindex"), true)?;
-        }
-        inner.data = Data::Sealed(buf);
-        inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
-        Ok(Some(Segment {
-            base_offset,
-            dir: dir.to_path_buf(),
-            file,
-            inner: RwLock::new(inner),
-            synced: AtomicUsize::new(valid),
-        }))
-    }
-
     pub(crate) fn base_offset(&self) -> i64 {
         self.base_offset
     }
@@ -341,9 +189,15 @@ impl Segment {
     /// recovered segment the first batch's max timestamp (capped at `now`). `None` if empty.
     pub(crate) fn roll_basis_ms(&self, now: i64) -> Option<i64> {
         let inner = self.inner.read();
-        inner
-            .first_append_ms
-            .or_else(|| inner.tracker.first_batch_timestamp.map(|ts| if ts > NO_TIMESTAMP { ts.min(now) } else { now }))
+        inner.first_append_ms.or_else(|| {
+            inner.tracker.first_batch_timestamp.map(|ts| {
+                if ts > NO_TIMESTAMP {
+                    ts.min(now)
+                } else {
+                    now
+                }
+            })
+        })
     }
 
     /// Largest timestamp for retention; the file's mtime if no batch had a timestamp.
@@ -377,7 +231,8 @@ impl Segment {
         self.file
             .set_len(capacity as u64)
             .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&self.file, capacity, published).map_err(StorageError::io("mmap", &path))?;
+        let map = WritableMap::new(&self.file, capacity, published)
+            .map_err(StorageError::io("mmap", &path))?;
         let old = Arc::downgrade(old);
         inner.retired.push(old);
         inner.data = Data::Active(map);
@@ -385,24 +240,44 @@ impl Segment {
         Ok(())
     }
 
-    /// Copy `data` (whole batches, offsets assigned) into the mapping, then index it.
-    pub(crate) fn append(&self, data: &[u8], interval: u32, now_ms: i64) {
+    /// Copy `data` (whole, validated batches) into the mapping, writing each batch's assigned
+    /// base offset into the copy, then index it. `headers` are `data`'s batches (position in
+    /// `data`, header with the assigned base offset).
+    pub(crate) fn append(
+        &self,
+        data: &[u8],
+        headers: &[(usize, BatchHeader)],
+        interval: u32,
+        now_ms: i64,
+    ) {
         let map = match &self.inner.read().data {
             Data::Active(m) => Arc::clone(m),
             Data::Sealed(_) => panic!("only the active segment is appended to"),
         };
-        let at = map.append(data).expect("the log made room before appending");
+        let at = map
+            .append_patched(data, |copy| {
+                for (pos, h) in headers {
+                    batch::set_base_offset(&mut copy[*pos..], h.base_offset);
+                }
+            })
+            .expect("the log made room before appending");
         let mut inner = self.inner.write();
         inner.first_append_ms.get_or_insert(now_ms);
-        for (pos, h) in batch::headers(data, 0) {
-            inner.record(self.base_offset, at + pos, &h, interval, true);
+        for (pos, h) in headers {
+            inner.record(self.base_offset, at + pos, h, interval, true);
         }
     }
 
     /// Whole batches from the one containing `from_offset`; see `PartitionLog::read`.
     /// Bytes that are not a batch where one must be (a sealed segment damaged after it was
     /// opened: only its tail is checked at open) are `StorageError::Corrupt`.
-    pub(crate) fn read(&self, from_offset: i64, max_bytes: usize, upper_bound: i64, min_one: bool) -> Result<Bytes> {
+    pub(crate) fn read(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound: i64,
+        min_one: bool,
+    ) -> Result<Bytes> {
         let (source, mut pos, end_offset) = {
             let inner = self.inner.read();
             let rel = u32::try_from(from_offset - self.base_offset).unwrap_or(u32::MAX);
@@ -443,7 +318,12 @@ impl Segment {
 
     /// The first batch whose max timestamp is `>= timestamp` and whose last offset is
     /// `>= min_last_offset`.
-    pub(crate) fn find_by_timestamp(&self, timestamp: i64, min_last_offset: i64) -> Option<Bytes> {
+    pub(crate) fn find_by_timestamp(
+        &self,
+        timestamp: i64,
+        min_last_offset: i64,
+        end_offset: i64,
+    ) -> Option<Bytes> {
         let (source, start) = {
             let inner = self.inner.read();
             let start = inner
@@ -454,6 +334,7 @@ impl Segment {
             (inner.source(), start)
         };
         let (pos, h) = batch::headers(source.buf(), start)
+            .take_while(|(_, h)| h.base_offset < end_offset)
             .find(|(_, h)| h.max_timestamp >= timestamp && h.last_offset() >= min_last_offset)?;
         Some(source.view(pos, h.total_len()))
     }
@@ -474,8 +355,10 @@ impl Segment {
         };
         let end = map.published();
         let start = self.synced.load(Ordering::Acquire).min(end);
-        map.sync_range(start, end)
-            .map_err(StorageError::io("msync", segment_file(&self.dir, self.base_offset, "log")))?;
+        map.sync_range(start, end).map_err(StorageError::io(
+            "msync",
+            segment_file(&self.dir, self.base_offset, "log"),
+        ))?;
         self.synced.fetch_max(end, Ordering::AcqRel);
         Ok(())
     }
@@ -483,8 +366,13 @@ impl Segment {
     /// Write pending index entries (and fsync them with `sync`).
     pub(crate) fn persist_indexes(&self, sync: bool) -> Result<()> {
         let mut inner = self.inner.write();
-        inner.index.persist(&segment_file(&self.dir, self.base_offset, "index"), sync)?;
-        inner.time_index.persist(&segment_file(&self.dir, self.base_offset, "timeindex"), sync)?;
+        inner
+            .index
+            .persist(&segment_file(&self.dir, self.base_offset, "index"), sync)?;
+        inner.time_index.persist(
+            &segment_file(&self.dir, self.base_offset, "timeindex"),
+            sync,
+        )?;
         if sync {
             fsutil::sync_file(&segment_file(&self.dir, self.base_offset, "txnindex"))?;
         }
@@ -501,14 +389,16 @@ impl Segment {
             Data::Sealed(_) => return Ok(()),
         };
         let size = map.published();
-        let read_only = map_read_only(&self.file, size, false).map_err(StorageError::io("mmap", &path))?;
+        let read_only =
+            map_read_only(&self.file, size, false).map_err(StorageError::io("mmap", &path))?;
         {
             let mut inner = self.inner.write();
             inner.data = Data::Sealed(read_only);
             inner.retired.push(Arc::downgrade(&map));
             let t = inner.tracker.clone();
             if t.max_timestamp > NO_TIMESTAMP {
-                let rel = u32::try_from(t.offset_of_max_timestamp - self.base_offset).expect("fits u32");
+                let rel =
+                    u32::try_from(t.offset_of_max_timestamp - self.base_offset).expect("fits u32");
                 inner.time_index.maybe_push(t.max_timestamp, rel);
             }
         }
@@ -533,7 +423,9 @@ impl Segment {
             return Ok(false);
         }
         let path = segment_file(&self.dir, self.base_offset, "log");
-        self.file.set_len(size).map_err(StorageError::io("trim", &path))?;
+        self.file
+            .set_len(size)
+            .map_err(StorageError::io("trim", &path))?;
         inner.retired.clear();
         inner.file_len = size;
         Ok(true)
@@ -551,11 +443,23 @@ impl Segment {
                 });
             }
         }
-        inner.txn_index.push(txn, &segment_file(&self.dir, self.base_offset, "txnindex"), sync)
+        inner.txn_index.push(
+            txn,
+            &segment_file(&self.dir, self.base_offset, "txnindex"),
+            sync,
+        )
     }
 
-    pub(crate) fn collect_aborted(&self, from_offset: i64, upper_offset: i64, out: &mut Vec<AbortedTxn>) {
-        self.inner.read().txn_index.collect(from_offset, upper_offset, out);
+    pub(crate) fn collect_aborted(
+        &self,
+        from_offset: i64,
+        upper_offset: i64,
+        out: &mut Vec<AbortedTxn>,
+    ) {
+        self.inner
+            .read()
+            .txn_index
+            .collect(from_offset, upper_offset, out);
     }
 
     /// Remove the segment's files (the mappings stay valid until dropped).
@@ -570,27 +474,4 @@ pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64) -> Result<()> {
         fsutil::remove_if_exists(&segment_file(dir, base_offset, ext))?;
     }
     Ok(())
-}
-
-fn load_indexes(dir: &Path, base: i64, file_len: u64, max_rel: u32) -> Option<(OffsetIndex, TimeIndex)> {
-    let read = |ext| fsutil::read_if_exists(&segment_file(dir, base, ext)).ok().flatten();
-    let index = OffsetIndex::decode(&read("index")?, file_len).ok()?;
-    let time_index = TimeIndex::decode(&read("timeindex")?, max_rel).ok()?;
-    Some((index, time_index))
-}
-
-/// Load a `.txnindex`, keeping its valid prefix and dropping entries at or past `end_offset`.
-fn load_txn_index(dir: &Path, base: i64, end_offset: i64) -> Result<TxnIndex> {
-    let path = segment_file(dir, base, "txnindex");
-    let Some(bytes) = fsutil::read_if_exists(&path)? else {
-        return Ok(TxnIndex::default());
-    };
-    let (mut index, damage) = TxnIndex::decode(&bytes);
-    if let Some((position, reason)) = &damage {
-        tracing::warn!(path = %path.display(), position, %reason, "keeping the valid prefix of the txn index");
-    }
-    if index.truncate_to(end_offset) || damage.is_some() {
-        index.rewrite(&path, true)?;
-    }
-    Ok(index)
 }

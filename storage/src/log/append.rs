@@ -1,0 +1,172 @@
+//! The write path: validate, assign offsets, copy, group-commit; rolling.
+#![forbid(unsafe_code)]
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::{AppendInfo, Appender, PartitionLog};
+use crate::batch::{self, Frame};
+use crate::config::{FlushPolicy, SEGMENT_BYTES_MAX};
+use crate::error::{Result, StorageError};
+use crate::fsutil::segment_file;
+use crate::producer_snapshot::{apply_batch, write_snapshot};
+use crate::segment::{Segment, NO_TIMESTAMP};
+
+impl PartitionLog {
+    /// Append one or more concatenated v2 batches. Validates framing (length, magic, offset
+    /// delta) and `max_batch_bytes` first: on error nothing is written. Then copies the bytes
+    /// once into the mapping and writes each base offset in place there; `batches` itself is
+    /// not modified, so the caller can pass a slice of the request it received.
+    pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
+        let total = batches.len();
+        if total == 0 {
+            return Err(StorageError::InvalidBatch {
+                position: 0,
+                reason: "empty append",
+            });
+        }
+        if total as u64 > SEGMENT_BYTES_MAX {
+            return Err(StorageError::BatchTooLarge {
+                size: total,
+                limit: SEGMENT_BYTES_MAX as usize,
+            });
+        }
+        let config = self.config();
+        let limit = config.max_batch_bytes as usize;
+        let mut records = 0i64;
+        let mut headers = Vec::with_capacity(1);
+        let mut pos = 0;
+        while pos < total {
+            let h = match batch::frame_at(batches, pos) {
+                Frame::Batch(h) => h,
+                Frame::End => {
+                    return Err(StorageError::InvalidBatch {
+                        position: pos,
+                        reason: "zeros where a batch header should be",
+                    })
+                }
+                Frame::Invalid(reason) => {
+                    return Err(StorageError::InvalidBatch {
+                        position: pos,
+                        reason,
+                    })
+                }
+            };
+            if h.total_len() > limit {
+                return Err(StorageError::BatchTooLarge {
+                    size: h.total_len(),
+                    limit,
+                });
+            }
+            records += i64::from(h.last_offset_delta) + 1;
+            headers.push((pos, h));
+            pos += h.total_len();
+        }
+
+        let mut app = self.appender.lock();
+        let now = self.clock.now_ms();
+        let base_offset = self.log_end_offset.load(Ordering::Acquire);
+        let end_offset = base_offset
+            .checked_add(records)
+            .ok_or(StorageError::OffsetOverflow {
+                log_end_offset: base_offset,
+                records,
+            })?;
+        let active = &app.active;
+        let too_big = active.size() + total as u64 > config.segment_bytes;
+        let offsets_overflow = end_offset - 1 - active.base_offset() > i64::from(u32::MAX);
+        if !active.is_empty() && (too_big || offsets_overflow || self.segment_expired(active, now))
+        {
+            self.roll_locked(&mut app)?;
+        }
+        app.active.ensure_capacity(total)?;
+
+        let mut next = base_offset;
+        let mut max_timestamp = NO_TIMESTAMP;
+        for (_, h) in headers.iter_mut() {
+            h.base_offset = next;
+            next += i64::from(h.last_offset_delta) + 1;
+            max_timestamp = max_timestamp.max(h.max_timestamp);
+        }
+        debug_assert_eq!(next, end_offset);
+        app.active
+            .append(batches, &headers, config.index_interval_bytes, now);
+        self.log_end_offset.store(end_offset, Ordering::Release);
+        {
+            let mut producers = self.producers.lock();
+            for (_, h) in &headers {
+                apply_batch(&mut producers, h);
+            }
+        }
+        let must_flush = match config.flush {
+            FlushPolicy::Os => false,
+            FlushPolicy::EveryAppend => true,
+            FlushPolicy::Interval { messages, ms } => {
+                app.unflushed_records += records as u64;
+                let due = (messages > 0 && app.unflushed_records >= messages)
+                    || (ms > 0 && now.saturating_sub(app.last_flush_ms) >= ms as i64);
+                if due {
+                    app.unflushed_records = 0;
+                    app.last_flush_ms = now;
+                }
+                due
+            }
+        };
+        drop(app);
+        if must_flush {
+            self.commit_up_to(end_offset)?;
+        }
+        Ok(AppendInfo {
+            base_offset,
+            last_offset: end_offset - 1,
+            max_timestamp,
+        })
+    }
+
+    /// Wait (group commit) until every offset below `end_offset` is on disk.
+    pub(super) fn commit_up_to(&self, end_offset: i64) -> Result<()> {
+        self.commit.wait_for(end_offset, &|| {
+            // Read the end before picking the segment: a roll in between already synced the
+            // old segment, so everything below `covered` is either there or in `active`.
+            let covered = self.log_end_offset.load(Ordering::Acquire);
+            let active = Arc::clone(self.segments.read().last().expect("a log has a segment"));
+            active.sync_data()?;
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            Ok(covered)
+        })
+    }
+
+    pub(super) fn segment_expired(&self, segment: &Segment, now: i64) -> bool {
+        segment
+            .roll_basis_ms(now)
+            .is_some_and(|basis| now.saturating_sub(basis) > self.config().segment_ms)
+    }
+
+    /// Seal the active segment and start a new one at the log end offset. The producer
+    /// snapshot for the new base offset is written first, the old segment is fsynced.
+    pub(super) fn roll_locked(&self, app: &mut Appender) -> Result<()> {
+        if app.active.is_empty() {
+            return Ok(());
+        }
+        let new_base = self.log_end_offset.load(Ordering::Acquire);
+        let snapshot = self.producers.lock().clone();
+        write_snapshot(&segment_file(&self.dir, new_base, "snapshot"), &snapshot)?;
+        let new = Arc::new(Segment::create(
+            &self.dir,
+            new_base,
+            self.config().segment_bytes,
+        )?);
+        app.active.seal()?;
+        self.commit.mark_durable(new_base);
+        self.segments.write().push(Arc::clone(&new));
+        app.active = new;
+        tracing::debug!(dir = %self.dir.display(), new_base, "rolled segment");
+        Ok(())
+    }
+
+    /// Roll now (no-op when the active segment is empty).
+    pub fn roll(&self) -> Result<()> {
+        let mut app = self.appender.lock();
+        self.roll_locked(&mut app)
+    }
+}

@@ -1,0 +1,241 @@
+//! Creating, recovering and opening segments from their files.
+#![forbid(unsafe_code)]
+
+use std::fs::{File, OpenOptions};
+use std::path::Path;
+use std::sync::atomic::AtomicUsize;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use super::{Data, Inner, Segment};
+use crate::batch;
+use crate::error::{Result, StorageError};
+use crate::fsutil::{self, segment_file};
+use crate::index::OffsetIndex;
+use crate::mmap::{map_read_only, WritableMap};
+use crate::recovery::{scan, RecoveryReport, Stop};
+use crate::time_index::TimeIndex;
+use crate::txn_index::TxnIndex;
+
+impl Segment {
+    /// A new, empty active segment preallocated to `capacity` bytes.
+    pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, true)?;
+        file.set_len(capacity)
+            .map_err(StorageError::io("preallocate", &path))?;
+        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, 0)
+            .map_err(StorageError::io("mmap", &path))?;
+        for ext in ["index", "timeindex"] {
+            fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
+        }
+        fsutil::remove_if_exists(&segment_file(dir, base_offset, "txnindex"))?;
+        fsutil::sync_dir(dir)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(Inner::empty(base_offset, Data::Active(map), capacity)),
+            synced: AtomicUsize::new(0),
+        })
+    }
+
+    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix,
+    /// rebuild its indexes, preallocate to `capacity` and map it for append.
+    pub(crate) fn recover(
+        dir: &Path,
+        base_offset: i64,
+        capacity: u64,
+        interval: u32,
+        report: &mut RecoveryReport,
+    ) -> Result<Segment> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, false)?;
+        let file_len = file
+            .metadata()
+            .map_err(StorageError::io("stat", &path))?
+            .len();
+        let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
+        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
+        let outcome = {
+            let buf =
+                map_read_only(&file, scan_len, true).map_err(StorageError::io("mmap", &path))?;
+            scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
+                inner.record(base_offset, pos, h, interval, true)
+            })
+        };
+        report.bytes_scanned += outcome.valid_len as u64;
+        if let Stop::Invalid { position, reason } = &outcome.stop {
+            tracing::warn!(path = %path.display(), position, %reason, "truncating damaged tail");
+            report
+                .damage
+                .get_or_insert_with(|| format!("{}: {reason} at byte {position}", path.display()));
+            report.bytes_truncated += file_len - outcome.valid_len as u64;
+        }
+        // Cut whatever follows the valid prefix (nothing is mapped now), then preallocate: the
+        // region past the data reads as zeros again.
+        let valid = outcome.valid_len as u64;
+        file.set_len(valid)
+            .map_err(StorageError::io("truncate", &path))?;
+        let capacity = capacity.max(valid);
+        file.set_len(capacity)
+            .map_err(StorageError::io("preallocate", &path))?;
+        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, outcome.valid_len)
+            .map_err(StorageError::io("mmap", &path))?;
+        inner.data = Data::Active(map);
+        inner.file_len = capacity;
+        inner
+            .index
+            .rewrite(&segment_file(dir, base_offset, "index"), false)?;
+        inner
+            .time_index
+            .rewrite(&segment_file(dir, base_offset, "timeindex"), false)?;
+        inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
+        Ok(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(inner),
+            synced: AtomicUsize::new(0),
+        })
+    }
+
+    /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
+    /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
+    /// find the end and trim a leftover preallocated tail. `None`: the segment is damaged and
+    /// must be recovered with a full scan.
+    pub(crate) fn open_sealed(
+        dir: &Path,
+        base_offset: i64,
+        expected_next: i64,
+        interval: u32,
+        report: &mut RecoveryReport,
+    ) -> Result<Option<Segment>> {
+        let path = segment_file(dir, base_offset, "log");
+        let file = open_rw(&path, false)?;
+        let file_len = file
+            .metadata()
+            .map_err(StorageError::io("stat", &path))?
+            .len();
+        let max_rel = expected_next - base_offset - 1;
+        if file_len > u64::from(u32::MAX) || max_rel > i64::from(u32::MAX) || max_rel < -1 {
+            return Ok(None);
+        }
+        let mut buf = map_read_only(&file, map_err_len(&path, file_len)?, false)
+            .map_err(StorageError::io("mmap", &path))?;
+        let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
+        let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
+        let mut start = 0;
+        let mut rebuild = true;
+        if let Some((index, time_index)) = loaded {
+            let resume = match index.last() {
+                None => Some(0),
+                Some(e) => match batch::frame_at(&buf, e.position as usize) {
+                    batch::Frame::Batch(h)
+                        if h.base_offset == base_offset + i64::from(e.relative_offset) =>
+                    {
+                        Some(e.position as usize)
+                    }
+                    _ => None,
+                },
+            };
+            if let Some(pos) = resume {
+                let t = &mut inner.tracker;
+                if let Some(last) = time_index.last() {
+                    t.max_timestamp = last.timestamp;
+                    t.offset_of_max_timestamp = base_offset + i64::from(last.relative_offset);
+                }
+                t.next_offset = index
+                    .last()
+                    .map_or(base_offset, |e| base_offset + i64::from(e.relative_offset));
+                (inner.index, inner.time_index, start, rebuild) = (index, time_index, pos, false);
+            }
+        }
+        let expected = inner.tracker.next_offset;
+        let outcome = scan(&buf, start, base_offset, expected, false, |pos, h| {
+            inner.record(base_offset, pos, h, interval, rebuild)
+        });
+        if matches!(outcome.stop, Stop::Invalid { .. }) || outcome.next_offset != expected_next {
+            tracing::warn!(path = %path.display(), stop = ?outcome.stop, next = outcome.next_offset, expected_next, "sealed segment is damaged");
+            return Ok(None);
+        }
+        let valid = outcome.valid_len;
+        if (valid as u64) < file_len {
+            // A preallocated tail left by a crash before the trim: unmap, trim, map again.
+            drop(buf);
+            file.set_len(valid as u64)
+                .map_err(StorageError::io("truncate", &path))?;
+            buf = map_read_only(&file, valid, false).map_err(StorageError::io("mmap", &path))?;
+            inner.file_len = valid as u64;
+        }
+        if rebuild {
+            report.indexes_rebuilt += 1;
+            inner
+                .index
+                .rewrite(&segment_file(dir, base_offset, "index"), true)?;
+            inner
+                .time_index
+                .rewrite(&segment_file(dir, base_offset, "timeindex"), true)?;
+        }
+        inner.data = Data::Sealed(buf);
+        inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
+        Ok(Some(Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            file,
+            inner: RwLock::new(inner),
+            synced: AtomicUsize::new(valid),
+        }))
+    }
+}
+
+fn open_rw(path: &Path, create: bool) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(create)
+        .open(path)
+        .map_err(StorageError::io("open", path))
+}
+
+fn map_err_len(path: &Path, len: u64) -> Result<usize> {
+    usize::try_from(len).map_err(|_| StorageError::Corrupt {
+        path: path.to_path_buf(),
+        position: 0,
+        reason: format!("{len} bytes does not fit in memory"),
+    })
+}
+
+fn load_indexes(
+    dir: &Path,
+    base: i64,
+    file_len: u64,
+    max_rel: u32,
+) -> Option<(OffsetIndex, TimeIndex)> {
+    let read = |ext| {
+        fsutil::read_if_exists(&segment_file(dir, base, ext))
+            .ok()
+            .flatten()
+    };
+    let index = OffsetIndex::decode(&read("index")?, file_len).ok()?;
+    let time_index = TimeIndex::decode(&read("timeindex")?, max_rel).ok()?;
+    Some((index, time_index))
+}
+
+/// Load a `.txnindex`, keeping its valid prefix and dropping entries at or past `end_offset`.
+fn load_txn_index(dir: &Path, base: i64, end_offset: i64) -> Result<TxnIndex> {
+    let path = segment_file(dir, base, "txnindex");
+    let Some(bytes) = fsutil::read_if_exists(&path)? else {
+        return Ok(TxnIndex::default());
+    };
+    let (mut index, damage) = TxnIndex::decode(&bytes);
+    if let Some((position, reason)) = &damage {
+        tracing::warn!(path = %path.display(), position, %reason, "keeping the valid prefix of the txn index");
+    }
+    if index.truncate_to(end_offset) || damage.is_some() {
+        index.rewrite(&path, true)?;
+    }
+    Ok(index)
+}
