@@ -17,7 +17,7 @@ DEST="$REPO/target/librdkafka"
 log() { echo "build-librdkafka: $*" >&2; }
 
 # Bump when the build recipe below changes, so cached trees are rebuilt.
-RECIPE=1
+RECIPE=2
 # Minimal dependencies: compression codecs are all enabled (snappy and lz4 are built in; zlib and
 # zstd come from Debian's -dev packages), no TLS, SASL/GSSAPI or HTTP (OIDC/telemetry) support.
 CONFIGURE_FLAGS=(--disable-ssl --disable-gssapi --disable-curl --disable-lz4-ext
@@ -81,10 +81,12 @@ if [ -f "$DEST/.wren-built" ] && [ "$(cat "$DEST/.wren-built")" = "$STAMP_WANT" 
 fi
 
 start=$(date +%s)
-# --- build-time packages (Debian): zlib and zstd headers for the codecs ------------------------
+# --- build-time packages (Debian): zlib and zstd headers for the codecs, RapidJSON (header-only)
+# for the C++ tests that check statistics JSON (0053, 0110) -----------------------------------
 need=()
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 [ -f /usr/include/zstd.h ] || need+=(libzstd-dev)
+[ -f /usr/include/rapidjson/schema.h ] || need+=(rapidjson-dev)
 for tool in make gcc g++ python3 perl; do
   command -v "$tool" >/dev/null || case "$tool" in
     g++) need+=(g++) ;; *) need+=("$tool") ;;
@@ -98,38 +100,54 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # --- copy and configure (only when the version or flags changed) ------------------------------
-if [ ! -f "$DEST/.wren-configured" ] || [ "$(cat "$DEST/.wren-configured")" != "$STAMP_WANT" ]; then
-  log "copying librdkafka $VERSION from $SRC"
-  rm -rf "$DEST" "$DEST.tmp"
-  cp -a "$SRC" "$DEST.tmp"
-  chmod -R u+w "$DEST.tmp"
-  mv "$DEST.tmp" "$DEST"
-  log "configuring: ${CONFIGURE_FLAGS[*]}"
-  (cd "$DEST" && ./configure --no-download "${CONFIGURE_FLAGS[@]}") >"$DEST/configure.wren.log" 2>&1 || {
-    tail -n 40 "$DEST/configure.wren.log" >&2; log "configure failed (log: $DEST/configure.wren.log)"; exit 1; }
-  echo "$STAMP_WANT" >"$DEST/.wren-configured"
+# A first build happens in place, so rdkafka_performance appears as early as possible. A rebuild
+# (new version or recipe) happens beside the old tree, which is swapped out only once the new one
+# is complete: whoever is running the old binaries is not disturbed.
+if [ -f "$DEST/.wren-configured" ] && [ "$(cat "$DEST/.wren-configured")" = "$STAMP_WANT" ]; then
+  BUILD="$DEST"
+elif [ -d "$DEST" ]; then
+  BUILD="$DEST.new"
+else
+  BUILD="$DEST"
 fi
-rm -f "$DEST/.wren-built"
+if [ ! -f "$BUILD/.wren-configured" ] || [ "$(cat "$BUILD/.wren-configured")" != "$STAMP_WANT" ]; then
+  log "copying librdkafka $VERSION from $SRC to $BUILD"
+  rm -rf "$BUILD" "$BUILD.tmp"
+  cp -a "$SRC" "$BUILD.tmp"
+  chmod -R u+w "$BUILD.tmp"
+  mv "$BUILD.tmp" "$BUILD"
+  log "configuring: ${CONFIGURE_FLAGS[*]}"
+  (cd "$BUILD" && ./configure --no-download "${CONFIGURE_FLAGS[@]}") >"$BUILD/configure.wren.log" 2>&1 || {
+    tail -n 40 "$BUILD/configure.wren.log" >&2; log "configure failed (log: $BUILD/configure.wren.log)"; exit 1; }
+  echo "$STAMP_WANT" >"$BUILD/.wren-configured"
+fi
+rm -f "$BUILD/.wren-built"
 
 # --- build: libraries, then rdkafka_performance (others wait for it), other examples, tests ---
 mk() {
   local what="$1"; shift
   log "make $*"
-  if ! nice make -j"$JOBS" "$@" >>"$DEST/build.wren.log" 2>&1; then
-    tail -n 40 "$DEST/build.wren.log" >&2
-    log "$what failed (log: $DEST/build.wren.log)"
+  if ! nice make -j"$JOBS" "$@" >>"$BUILD/build.wren.log" 2>&1; then
+    tail -n 40 "$BUILD/build.wren.log" >&2
+    log "$what failed (log: $BUILD/build.wren.log)"
     return 1
   fi
 }
-: >"$DEST/build.wren.log"
-mk "libraries" -C "$DEST" libs
-mk "rdkafka_performance" -C "$DEST/examples" rdkafka_performance
-log "ready: $DEST/examples/rdkafka_performance"
+: >"$BUILD/build.wren.log"
+mk "libraries" -C "$BUILD" libs
+mk "rdkafka_performance" -C "$BUILD/examples" rdkafka_performance
+log "ready: $BUILD/examples/rdkafka_performance"
 # The other examples are conveniences; one failing does not stop the test runner's build.
-mk "examples" -k -C "$DEST/examples" || log "warning: some examples did not build (see log)"
-mk "test runner" -C "$DEST/tests" build
-outputs_ok || { log "build finished but outputs are missing"; exit 1; }
+mk "examples" -k -C "$BUILD/examples" || log "warning: some examples did not build (see log)"
+mk "test runner" -C "$BUILD/tests" build
+echo "$STAMP_WANT" >"$BUILD/.wren-built"
+if [ "$BUILD" != "$DEST" ]; then
+  rm -rf "$DEST.old"
+  mv "$DEST" "$DEST.old"
+  mv "$BUILD" "$DEST"
+  rm -rf "$DEST.old"
+fi
+outputs_ok || { log "build finished but outputs are missing"; rm -f "$DEST/.wren-built"; exit 1; }
 
-echo "$STAMP_WANT" >"$DEST/.wren-built"
 log "built librdkafka $VERSION in $(( $(date +%s) - start ))s"
 print_paths

@@ -44,6 +44,7 @@ pub struct TopicDefaults {
     pub flush_messages: u64,
     pub flush_ms: u64,
     pub log_append_time: bool,
+    pub producer_id_expiration_ms: i64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -65,6 +66,7 @@ impl Default for TopicDefaults {
             flush_messages: u64::MAX,
             flush_ms: u64::MAX,
             log_append_time: false,
+            producer_id_expiration_ms: log.producer_id_expiration_ms,
         }
     }
 }
@@ -172,6 +174,9 @@ impl BrokerConfig {
             }
             "log.flush.interval.messages" => d.flush_messages = value.parse().map_err(|_| bad())?,
             "log.flush.interval.ms" => d.flush_ms = value.parse().map_err(|_| bad())?,
+            "producer.id.expiration.ms" => {
+                d.producer_id_expiration_ms = value.parse().map_err(|_| bad())?
+            }
             "log.message.timestamp.type" => {
                 d.log_append_time = parse_timestamp_type(value).ok_or_else(bad)?
             }
@@ -326,6 +331,7 @@ pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogCo
         index_interval_bytes: num("index.interval.bytes").clamp(1, u32::MAX as i64) as u32,
         max_batch_bytes: num("max.message.bytes").clamp(0, u32::MAX as i64) as u32,
         flush,
+        producer_id_expiration_ms: defaults.producer_id_expiration_ms,
     }
 }
 

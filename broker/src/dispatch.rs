@@ -47,6 +47,7 @@ pub const APIS: &[Api] = &[
     api(ApiKey::CreatePartitions, 0, 3),
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
+    api(ApiKey::DescribeProducers, 0, 0),
 ];
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {
@@ -117,6 +118,9 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
         }
         RequestKind::FindCoordinator(r) => {
             ResponseKind::FindCoordinator(handlers::cluster::find_coordinator(state, r, version))
+        }
+        RequestKind::DescribeProducers(r) => {
+            ResponseKind::DescribeProducers(handlers::describe_producers::handle(state, r))
         }
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r))

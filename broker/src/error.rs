@@ -54,6 +54,8 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
         StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
         StorageError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
         StorageError::InvalidBatch { .. } => ResponseError::CorruptMessage,
+        StorageError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        StorageError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         _ => ResponseError::KafkaStorageError,
     }
 }

@@ -48,6 +48,9 @@ pub struct LogConfig {
     pub max_batch_bytes: u32,
     /// fsync policy.
     pub flush: FlushPolicy,
+    /// `producer.id.expiration.ms`: forget an idle producer's state after this (open
+    /// transactions are never expired).
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -60,6 +63,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             flush: FlushPolicy::Os,
+            producer_id_expiration_ms: 86_400_000,
         }
     }
 }

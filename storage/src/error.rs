@@ -30,6 +30,26 @@ pub enum StorageError {
         position: usize,
         reason: &'static str,
     },
+    /// An idempotent producer's batch does not follow its last sequence (Kafka's
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER); nothing was written.
+    #[error("producer {producer_id} epoch {epoch}: sequence {first_sequence} does not follow {last_sequence}")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        epoch: i16,
+        first_sequence: i32,
+        /// The last sequence the log holds for this producer, -1 if none in this epoch.
+        last_sequence: i32,
+    },
+    /// A batch carries an older epoch than the log has seen for its producer (Kafka's
+    /// INVALID_PRODUCER_EPOCH); nothing was written.
+    #[error(
+        "producer {producer_id}: epoch {epoch} is older than the current epoch {current_epoch}"
+    )]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current_epoch: i16,
+    },
     /// A caller passed an argument that breaks an invariant (not a batch).
     #[error("invalid argument: {reason}")]
     InvalidArgument { reason: String },

@@ -69,6 +69,7 @@ pub mod log;
 mod mmap;
 mod open;
 pub mod producer_snapshot;
+pub mod producer_state;
 pub mod recovery;
 mod retention;
 mod segment;
@@ -81,6 +82,7 @@ pub use config::{FlushPolicy, LogConfig};
 pub use error::{Result, StorageError};
 pub use log::{AppendInfo, PartitionLog, ReadResult};
 pub use producer_snapshot::{read_snapshot, write_snapshot, ProducerSnapshotEntry, SnapshotBatch};
+pub use producer_state::SequenceCheck;
 pub use recovery::RecoveryReport;
 pub use txn_index::AbortedTxn;
 

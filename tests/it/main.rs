@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod embedding;
+mod idempotence;
 mod protocol;
 mod raw;
 mod rdkafka_client;

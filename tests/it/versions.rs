@@ -153,6 +153,13 @@ fn request(api: ApiKey, v: i16, topic_id: uuid::Uuid, records: &Bytes) -> Reques
         ApiKey::DescribeCluster => RequestKind::DescribeCluster(
             DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
         ),
+        ApiKey::DescribeProducers => RequestKind::DescribeProducers(
+            DescribeProducersRequest::default().with_topics(vec![
+                describe_producers_request::TopicRequest::default()
+                    .with_name(name(topic))
+                    .with_partition_indexes(vec![0]),
+            ]),
+        ),
         other => panic!("APIS lists {other:?}: add a representative request here"),
     }
 }
@@ -191,6 +198,11 @@ fn unexpected_errors(resp: &ResponseKind) -> Vec<i16> {
             r.responses.iter().map(|x| x.error_code).collect()
         }
         ResponseKind::DescribeCluster(r) => vec![r.error_code],
+        ResponseKind::DescribeProducers(r) => r
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect(),
         ResponseKind::ApiVersions(r) => vec![r.error_code],
         _ => vec![],
     }

@@ -8,6 +8,7 @@ pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_producers;
 pub mod fetch;
 pub mod init_producer_id;
 pub mod list_offsets;

@@ -126,7 +126,9 @@ fn produce_partition(
         tracing::warn!(topic = %topic.name, partition = data.index, error = %e, "append failed");
         (storage_error_code(&e), Some(e.to_string()))
     })?;
-    partition.appended.notify_waiters();
+    if !info.duplicate {
+        partition.appended.notify_waiters();
+    }
     Ok(PartitionProduceResponse::default()
         .with_index(data.index)
         .with_base_offset(info.base_offset)

@@ -5,11 +5,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{AppendInfo, Appender, PartitionLog};
-use crate::batch::{self, Frame};
+use std::collections::BTreeMap;
+
+use crate::batch::{self, BatchHeader, Frame};
 use crate::config::{FlushPolicy, SEGMENT_BYTES_MAX};
 use crate::error::{Result, StorageError};
 use crate::fsutil::segment_file;
 use crate::producer_snapshot::{apply_batch, write_snapshot};
+use crate::producer_snapshot::{ProducerSnapshotEntry, SnapshotBatch};
+use crate::producer_state::{check_batch, SequenceCheck};
 use crate::segment::{Segment, NO_TIMESTAMP};
 
 impl PartitionLog {
@@ -64,6 +68,16 @@ impl PartitionLog {
         }
 
         let mut app = self.appender.lock();
+        // Sequence checks run under the appender lock: check and append are one step, so two
+        // connections racing with the same producer id cannot both append.
+        if let Some(original) = self.check_producers(&headers)? {
+            return Ok(AppendInfo {
+                base_offset: original.first_offset,
+                last_offset: original.last_offset,
+                max_timestamp: headers[0].1.max_timestamp,
+                duplicate: true,
+            });
+        }
         let now = self.clock.now_ms();
         let base_offset = self.log_end_offset.load(Ordering::Acquire);
         let end_offset = base_offset
@@ -119,8 +133,43 @@ impl PartitionLog {
         Ok(AppendInfo {
             base_offset,
             last_offset: end_offset - 1,
+            duplicate: false,
             max_timestamp,
         })
+    }
+
+    /// Kafka's idempotent-producer checks for every batch of an append. `Some` is the original
+    /// of a retried batch (only a single-batch append may be a retry); an error writes nothing.
+    fn check_producers(&self, headers: &[(usize, BatchHeader)]) -> Result<Option<SnapshotBatch>> {
+        let producers = self.producers.lock();
+        if let [(_, h)] = headers {
+            return match check_batch(producers.get(&h.producer_id), h)? {
+                SequenceCheck::Append => Ok(None),
+                SequenceCheck::Duplicate(original) => Ok(Some(original)),
+            };
+        }
+        // Several batches: each is checked against the state the previous ones leave.
+        let mut scratch: BTreeMap<i64, ProducerSnapshotEntry> = BTreeMap::new();
+        for (pos, h) in headers {
+            if h.producer_id < 0 {
+                continue;
+            }
+            let entry = scratch
+                .get(&h.producer_id)
+                .or_else(|| producers.get(&h.producer_id))
+                .cloned();
+            if let SequenceCheck::Duplicate(_) = check_batch(entry.as_ref(), h)? {
+                return Err(StorageError::InvalidBatch {
+                    position: *pos,
+                    reason: "a retried idempotent batch inside a multi-batch append",
+                });
+            }
+            if let Some(e) = entry {
+                scratch.insert(h.producer_id, e);
+            }
+            apply_batch(&mut scratch, h);
+        }
+        Ok(None)
     }
 
     /// Wait (group commit) until every offset below `end_offset` is on disk.

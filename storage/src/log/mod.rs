@@ -33,6 +33,9 @@ pub struct AppendInfo {
     pub last_offset: i64,
     /// Largest max timestamp among the appended batches (-1 if none).
     pub max_timestamp: i64,
+    /// The batch was an idempotent producer's retry of one the log already holds: nothing was
+    /// appended and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Batches returned by a read, with the log's bounds at the time of the read.

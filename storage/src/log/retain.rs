@@ -51,6 +51,8 @@ impl PartitionLog {
                 self.roll_locked(&mut app)?;
             }
             self.retain_locked(now, true)?;
+            let expiration_ms = self.config().producer_id_expiration_ms;
+            crate::producer_state::expire(&mut self.producers.lock(), now, expiration_ms);
             for segment in self.segments() {
                 segment.try_trim()?;
             }

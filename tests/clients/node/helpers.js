@@ -72,7 +72,9 @@ const running = new Set()
 process.on('exit', () => { for (const p of running) try { p.kill('SIGKILL') } catch (_) {} })
 
 class WrenBroker {
-  constructor() {
+  /** `extraArgs`: more wren flags, e.g. the test-only fault hook. */
+  constructor(extraArgs = []) {
+    this.extraArgs = extraArgs
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wren-kafkajs-'))
     this.dataDir = path.join(this.dir, 'data')
     fs.mkdirSync(this.dataDir)
@@ -86,7 +88,7 @@ class WrenBroker {
     this.starts += 1
     const stderrPath = path.join(this.dir, `wren-${this.starts}.stderr.log`)
     const stderr = fs.openSync(stderrPath, 'w')
-    const proc = spawn(WREN_BIN, ['--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
+    const proc = spawn(WREN_BIN, ['--listen', '127.0.0.1:0', '--data-dir', this.dataDir, ...this.extraArgs], {
       stdio: ['ignore', 'pipe', stderr],
       env: brokerEnv(),
     })
@@ -146,6 +148,12 @@ class WrenBroker {
   logs() {
     return fs.readdirSync(this.dir).filter(f => f.endsWith('.log')).sort()
       .map(f => `----- ${f} -----\n${fs.readFileSync(path.join(this.dir, f), 'utf8').replace(/\x1b\[[0-9;]*m/g, '').slice(-6000)}`).join('\n')
+  }
+
+  /** Every log line the broker wrote so far (logs() keeps only the tail, for error messages). */
+  fullLogs() {
+    return fs.readdirSync(this.dir).filter(f => f.endsWith('.log')).sort()
+      .map(f => fs.readFileSync(path.join(this.dir, f), 'utf8')).join('\n')
   }
 
   cleanup() {

@@ -53,8 +53,9 @@ class WrenBroker:
 
     external = False
 
-    def __init__(self, data_dir: Path, log_dir: Path):
+    def __init__(self, data_dir: Path, log_dir: Path, extra_args=()):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.log_dir = log_dir
         self.proc = None
         self.bootstrap = None
@@ -72,7 +73,7 @@ class WrenBroker:
         env = {k: v for k, v in os.environ.items() if k not in HARNESS_VARS}
         env.setdefault("RUST_BACKTRACE", "1")
         self.proc = subprocess.Popen(
-            [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
+            [str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir), *self.extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -176,15 +177,29 @@ class ExternalBroker:
         return ""
 
 
+# Test-only fault hook: every Nth produce request is appended and then its connection dropped
+# without an answer, so idempotent producers must retry.
+FAULT_DROP_PRODUCE_EVERY = 7
+
+
 @pytest.fixture
 def broker(tmp_path, request):
+    yield from _broker(tmp_path, request, [])
+
+
+@pytest.fixture
+def faulty_broker(tmp_path, request):
+    yield from _broker(tmp_path, request, ["--fault-drop-produce-response-every", str(FAULT_DROP_PRODUCE_EVERY)])
+
+
+def _broker(tmp_path, request, extra_args):
     external = os.environ.get("WREN_TEST_EXTERNAL_BOOTSTRAP")
     if external:
         yield ExternalBroker(external)
         return
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    b = WrenBroker(data_dir, tmp_path).start()
+    b = WrenBroker(data_dir, tmp_path, extra_args).start()
     try:
         yield b
     finally:

@@ -1,0 +1,141 @@
+//! One member of a classic group and the answers its parked JoinGroup / SyncGroup get.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+/// How long a brand-new member may wait in a join phase before it is dropped (Kafka's
+/// `GroupCoordinator.NewMemberJoinTimeoutMs`).
+pub const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// What a JoinGroup is answered with (the handler turns it into the versioned response).
+#[derive(Clone, Debug, Default)]
+pub struct JoinOutcome {
+    pub error: i16,
+    pub generation_id: i32,
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub leader_id: String,
+    pub member_id: String,
+    pub skip_assignment: bool,
+    /// Filled for the leader only: every member and its metadata for the chosen protocol.
+    pub members: Vec<JoinedMember>,
+}
+
+impl JoinOutcome {
+    pub fn error(error: i16, member_id: &str) -> JoinOutcome {
+        JoinOutcome {
+            error,
+            generation_id: -1,
+            member_id: member_id.to_owned(),
+            ..JoinOutcome::default()
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinedMember {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub metadata: Bytes,
+}
+
+/// What a SyncGroup is answered with.
+#[derive(Clone, Debug, Default)]
+pub struct SyncOutcome {
+    pub error: i16,
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub assignment: Bytes,
+}
+
+impl SyncOutcome {
+    pub fn error(error: i16) -> SyncOutcome {
+        SyncOutcome {
+            error,
+            ..SyncOutcome::default()
+        }
+    }
+}
+
+pub struct Member {
+    pub id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub session_timeout: Duration,
+    pub rebalance_timeout: Duration,
+    pub protocol_type: String,
+    /// (name, metadata) in the member's order of preference.
+    pub protocols: Vec<(String, Bytes)>,
+    pub assignment: Bytes,
+    pub awaiting_join: Option<oneshot::Sender<JoinOutcome>>,
+    pub awaiting_sync: Option<oneshot::Sender<SyncOutcome>>,
+    /// Joined but never completed a join phase yet.
+    pub is_new: bool,
+    pub joined_at: Instant,
+    pub heartbeat_deadline: Instant,
+}
+
+impl Member {
+    pub fn metadata(&self, protocol: &str) -> Bytes {
+        self.protocols
+            .iter()
+            .find(|(name, _)| name == protocol)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn supports(&self, protocol: &str) -> bool {
+        self.protocols.iter().any(|(name, _)| name == protocol)
+    }
+
+    /// Same protocols with the same metadata, in the same order (a rejoin changing nothing).
+    pub fn matches(&self, protocols: &[(String, Bytes)]) -> bool {
+        self.protocols == protocols
+    }
+
+    /// The member's first choice among the candidates.
+    pub fn vote<'a>(&'a self, candidates: &[&str]) -> Option<&'a str> {
+        self.protocols
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .find(|n| candidates.contains(n))
+    }
+
+    /// Kafka's `shouldKeepAlive`: members parked in a join or sync phase are bounded by that
+    /// phase's timeout, not by their session (new members by NEW_MEMBER_JOIN_TIMEOUT).
+    pub fn is_alive(&self, now: Instant) -> bool {
+        if self.awaiting_join.is_some() {
+            !self.is_new || now < self.joined_at + NEW_MEMBER_JOIN_TIMEOUT
+        } else {
+            self.awaiting_sync.is_some() || now < self.heartbeat_deadline
+        }
+    }
+
+    pub fn heartbeat(&mut self, now: Instant) {
+        self.heartbeat_deadline = now + self.session_timeout;
+    }
+
+    /// Answers a parked JoinGroup, if any (a closed connection just drops the answer).
+    pub fn complete_join(&mut self, outcome: JoinOutcome) -> bool {
+        match self.awaiting_join.take() {
+            Some(tx) => {
+                let _ = tx.send(outcome);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn complete_sync(&mut self, outcome: SyncOutcome) -> bool {
+        match self.awaiting_sync.take() {
+            Some(tx) => {
+                let _ = tx.send(outcome);
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! Committed offsets: an in-memory map rebuilt at startup from the group log, which every
+//! commit, deletion and group change is appended to before the map changes.
+//!
+//! Transactional offsets (TxnOffsetCommit) are staged per producer id: logged, invisible to
+//! OffsetFetch (which answers UNSTABLE_OFFSET_COMMIT under require_stable for a partition with
+//! staged offsets), then committed or aborted by a marker record when the transaction ends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use bytes::BytesMut;
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType,
+};
+use wren_storage::{LogConfig, PartitionLog, StorageError};
+
+use super::records::{GroupLogRecord, OffsetAndMetadata, StoredGroup};
+
+/// (topic, partition)
+pub type TopicPartition = (String, i32);
+
+/// Largest chunk read at a time while replaying the group log.
+const REPLAY_READ_BYTES_MAX: usize = 4 << 20;
+
+pub struct OffsetStore {
+    log: PartitionLog,
+    /// Where the log lives (for error messages).
+    dir: PathBuf,
+    committed: HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
+    /// producer id -> group -> staged offsets.
+    pending: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
+    /// Group metadata found while replaying; taken once by the coordinator at startup.
+    loaded_groups: HashMap<String, StoredGroup>,
+}
+
+/// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
+fn log_config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 100 << 20,
+        retention_ms: -1,
+        retention_bytes: -1,
+        ..LogConfig::default()
+    }
+}
+
+impl OffsetStore {
+    /// Opens (or creates) the group log in `dir` and replays it.
+    pub fn open(dir: &Path) -> Result<OffsetStore, StorageError> {
+        Self::replay(PartitionLog::open(dir, log_config())?, dir.to_owned())
+    }
+
+    /// A store on a temporary log, for tests.
+    pub fn ephemeral() -> Result<OffsetStore, StorageError> {
+        Self::replay(PartitionLog::ephemeral(log_config())?, PathBuf::from("(ephemeral)"))
+    }
+
+    fn replay(log: PartitionLog, dir: PathBuf) -> Result<OffsetStore, StorageError> {
+        let mut store = OffsetStore {
+            log,
+            dir,
+            committed: HashMap::new(),
+            pending: HashMap::new(),
+            loaded_groups: HashMap::new(),
+        };
+        let mut next = store.log.log_start_offset();
+        let end = store.log.log_end_offset();
+        let mut records = 0u64;
+        while next < end {
+            let read = store.log.read(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
+            if read.data.is_empty() {
+                break;
+            }
+            let mut data = read.data;
+            let sets = RecordBatchDecoder::decode_all(&mut data).map_err(|e| {
+                StorageError::Corrupt {
+                    path: store.dir.clone(),
+                    position: 0,
+                    reason: format!("group log batch at offset {next}: {e}"),
+                }
+            })?;
+            let before = next;
+            for set in sets {
+                for r in set.records {
+                    next = next.max(r.offset + 1);
+                    records += 1;
+                    if let Some(rec) = r.key.and_then(|k| GroupLogRecord::decode(k, r.value)) {
+                        store.apply(rec);
+                    }
+                }
+            }
+            assert!(next > before, "replay of the group log makes progress");
+        }
+        tracing::info!(
+            records,
+            groups = store.committed.len(),
+            "replayed the group log"
+        );
+        Ok(store)
+    }
+
+    /// Applies one record to the in-memory state (replay and after each append).
+    fn apply(&mut self, rec: GroupLogRecord) {
+        match rec {
+            GroupLogRecord::Offset {
+                group,
+                topic,
+                partition,
+                value: Some(v),
+            } => {
+                self.committed
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, partition), v);
+            }
+            GroupLogRecord::Offset {
+                group,
+                topic,
+                partition,
+                value: None,
+            } => {
+                if let Some(offsets) = self.committed.get_mut(&group) {
+                    offsets.remove(&(topic, partition));
+                    if offsets.is_empty() {
+                        self.committed.remove(&group);
+                    }
+                }
+            }
+            GroupLogRecord::Group { group, value } => match value {
+                Some(v) => {
+                    self.loaded_groups.insert(group, v);
+                }
+                None => {
+                    self.loaded_groups.remove(&group);
+                }
+            },
+            GroupLogRecord::TxnOffset {
+                producer_id,
+                group,
+                topic,
+                partition,
+                value,
+            } => {
+                self.pending
+                    .entry(producer_id)
+                    .or_default()
+                    .entry(group)
+                    .or_default()
+                    .insert((topic, partition), value);
+            }
+            GroupLogRecord::TxnMarker {
+                producer_id,
+                commit,
+            } => {
+                let Some(groups) = self.pending.remove(&producer_id) else {
+                    return;
+                };
+                if commit {
+                    for (group, offsets) in groups {
+                        self.committed.entry(group).or_default().extend(offsets);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends the records as one batch, then applies them.
+    fn write(&mut self, records: Vec<GroupLogRecord>) -> Result<(), StorageError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let encoded: Vec<Record> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (key, value) = r.encode();
+                Record {
+                    transactional: false,
+                    control: false,
+                    delete_horizon: false,
+                    partition_leader_epoch: 0,
+                    producer_id: -1,
+                    producer_epoch: -1,
+                    timestamp_type: TimestampType::Creation,
+                    offset: i as i64,
+                    sequence: -1,
+                    timestamp: now,
+                    key: Some(key),
+                    value,
+                    headers: Default::default(),
+                }
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &encoded,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .expect("uncompressed group records encode");
+        self.log.append(&buf)?;
+        for r in records {
+            self.apply(r);
+        }
+        Ok(())
+    }
+
+    /// Commits offsets for a group (OffsetCommit).
+    pub fn commit(
+        &mut self,
+        group: &str,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Result<(), StorageError> {
+        let records = offsets
+            .into_iter()
+            .map(|((topic, partition), v)| GroupLogRecord::Offset {
+                group: group.to_owned(),
+                topic,
+                partition,
+                value: Some(v),
+            })
+            .collect();
+        self.write(records)
+    }
+
+    pub fn fetch(&self, group: &str, tp: &TopicPartition) -> Option<&OffsetAndMetadata> {
+        self.committed.get(group).and_then(|o| o.get(tp))
+    }
+
+    /// Every committed offset of a group, ordered by topic and partition.
+    pub fn group_offsets(&self, group: &str) -> Vec<(TopicPartition, OffsetAndMetadata)> {
+        self.committed
+            .get(group)
+            .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn has_offsets(&self, group: &str) -> bool {
+        self.committed.contains_key(group)
+    }
+
+    /// Groups that have committed offsets.
+    pub fn groups(&self) -> impl Iterator<Item = &String> {
+        self.committed.keys()
+    }
+
+    /// Deletes the listed offsets (OffsetDelete, expiry): tombstones, then the map.
+    pub fn delete(&mut self, group: &str, tps: &[TopicPartition]) -> Result<(), StorageError> {
+        let records = tps
+            .iter()
+            .filter(|tp| self.fetch(group, tp).is_some())
+            .map(|(topic, partition)| GroupLogRecord::Offset {
+                group: group.to_owned(),
+                topic: topic.clone(),
+                partition: *partition,
+                value: None,
+            })
+            .collect();
+        self.write(records)
+    }
+
+    /// Deletes every offset of a group and its metadata (DeleteGroups, expiry of an empty group).
+    pub fn delete_group(&mut self, group: &str) -> Result<(), StorageError> {
+        let mut records: Vec<GroupLogRecord> = self
+            .group_offsets(group)
+            .into_iter()
+            .map(|((topic, partition), _)| GroupLogRecord::Offset {
+                group: group.to_owned(),
+                topic,
+                partition,
+                value: None,
+            })
+            .collect();
+        records.push(GroupLogRecord::Group {
+            group: group.to_owned(),
+            value: None,
+        });
+        self.write(records)
+    }
+
+    /// Records a group's generation, protocol and leader.
+    pub fn store_group(&mut self, group: &str, value: StoredGroup) -> Result<(), StorageError> {
+        self.write(vec![GroupLogRecord::Group {
+            group: group.to_owned(),
+            value: Some(value),
+        }])
+    }
+
+    /// The group metadata found at startup (taken once).
+    pub fn take_loaded_groups(&mut self) -> HashMap<String, StoredGroup> {
+        std::mem::take(&mut self.loaded_groups)
+    }
+
+    /// Stages transactional offsets for `producer_id` (TxnOffsetCommit): logged, not visible.
+    pub fn stage_txn_offsets(
+        &mut self,
+        producer_id: i64,
+        group: &str,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Result<(), StorageError> {
+        let records = offsets
+            .into_iter()
+            .map(|((topic, partition), value)| GroupLogRecord::TxnOffset {
+                producer_id,
+                group: group.to_owned(),
+                topic,
+                partition,
+                value,
+            })
+            .collect();
+        self.write(records)
+    }
+
+    /// Makes the producer's staged offsets committed offsets (transaction committed).
+    pub fn commit_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
+        self.end_txn(producer_id, true)
+    }
+
+    /// Drops the producer's staged offsets (transaction aborted).
+    pub fn abort_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
+        self.end_txn(producer_id, false)
+    }
+
+    fn end_txn(&mut self, producer_id: i64, commit: bool) -> Result<(), StorageError> {
+        if !self.pending.contains_key(&producer_id) {
+            return Ok(());
+        }
+        self.write(vec![GroupLogRecord::TxnMarker {
+            producer_id,
+            commit,
+        }])
+    }
+
+    /// True when some open transaction has staged an offset for this partition of the group.
+    pub fn has_pending(&self, group: &str, tp: &TopicPartition) -> bool {
+        self.pending
+            .values()
+            .any(|groups| groups.get(group).is_some_and(|o| o.contains_key(tp)))
+    }
+
+    /// True when some open transaction has staged offsets for the group.
+    pub fn group_has_pending(&self, group: &str) -> bool {
+        self.pending.values().any(|groups| groups.contains_key(group))
+    }
+
+    pub fn flush(&self) -> Result<(), StorageError> {
+        self.log.flush()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn om(offset: i64) -> OffsetAndMetadata {
+        OffsetAndMetadata {
+            offset,
+            leader_epoch: -1,
+            metadata: format!("m{offset}"),
+            commit_timestamp_ms: 1,
+        }
+    }
+
+    fn tp(t: &str, p: i32) -> TopicPartition {
+        (t.to_owned(), p)
+    }
+
+    #[test]
+    fn commits_and_deletions_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = OffsetStore::open(dir.path()).unwrap();
+            s.commit("g", vec![(tp("t", 0), om(5)), (tp("t", 1), om(6))])
+                .unwrap();
+            s.commit("g", vec![(tp("t", 0), om(8))]).unwrap();
+            s.commit("h", vec![(tp("t", 0), om(1))]).unwrap();
+            s.delete("g", &[tp("t", 1)]).unwrap();
+            s.delete_group("h").unwrap();
+            s.store_group(
+                "g",
+                StoredGroup {
+                    protocol_type: "consumer".into(),
+                    generation_id: 3,
+                    protocol_name: Some("range".into()),
+                    leader_id: Some("m".into()),
+                    state_timestamp_ms: 7,
+                },
+            )
+            .unwrap();
+            s.flush().unwrap();
+        }
+        let mut s = OffsetStore::open(dir.path()).unwrap();
+        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(8)));
+        assert_eq!(s.fetch("g", &tp("t", 1)), None);
+        assert!(!s.has_offsets("h"));
+        let loaded = s.take_loaded_groups();
+        assert_eq!(loaded["g"].generation_id, 3);
+    }
+
+    #[test]
+    fn staged_offsets_are_invisible_until_committed() {
+        let mut s = OffsetStore::ephemeral().unwrap();
+        s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
+        s.stage_txn_offsets(42, "g", vec![(tp("t", 0), om(10)), (tp("t", 1), om(11))])
+            .unwrap();
+        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(1)));
+        assert!(s.has_pending("g", &tp("t", 0)));
+        assert!(s.has_pending("g", &tp("t", 1)));
+        assert!(!s.has_pending("g", &tp("t", 2)));
+        assert!(!s.has_pending("other", &tp("t", 0)));
+        s.commit_txn_offsets(42).unwrap();
+        assert!(!s.group_has_pending("g"));
+        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(10)));
+        assert_eq!(s.fetch("g", &tp("t", 1)), Some(&om(11)));
+    }
+
+    #[test]
+    fn aborted_offsets_are_dropped() {
+        let mut s = OffsetStore::ephemeral().unwrap();
+        s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
+        s.stage_txn_offsets(7, "g", vec![(tp("t", 0), om(10))])
+            .unwrap();
+        s.abort_txn_offsets(7).unwrap();
+        assert!(!s.has_pending("g", &tp("t", 0)));
+        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(1)));
+        // Ending a transaction with nothing staged writes nothing and is not an error.
+        s.commit_txn_offsets(99).unwrap();
+    }
+
+    #[test]
+    fn staged_offsets_and_markers_replay_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = OffsetStore::open(dir.path()).unwrap();
+            s.stage_txn_offsets(1, "g", vec![(tp("t", 0), om(10))])
+                .unwrap();
+            s.stage_txn_offsets(2, "g", vec![(tp("t", 1), om(20))])
+                .unwrap();
+            s.stage_txn_offsets(3, "g", vec![(tp("t", 2), om(30))])
+                .unwrap();
+            s.commit_txn_offsets(1).unwrap();
+            s.abort_txn_offsets(2).unwrap();
+        }
+        let s = OffsetStore::open(dir.path()).unwrap();
+        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(10)));
+        assert_eq!(s.fetch("g", &tp("t", 1)), None);
+        assert_eq!(s.fetch("g", &tp("t", 2)), None);
+        assert!(s.has_pending("g", &tp("t", 2)), "producer 3 is still open");
+    }
+}

@@ -1,0 +1,53 @@
+//! DescribeProducers (61, KIP-664): the idempotent/transactional producer state each partition
+//! holds, as the storage layer tracks it for its sequence checks.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_producers_response::{
+    PartitionResponse, ProducerState, TopicResponse,
+};
+use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
+
+use crate::state::BrokerState;
+
+pub fn handle(state: &BrokerState, request: DescribeProducersRequest) -> DescribeProducersResponse {
+    let topics = request
+        .topics
+        .into_iter()
+        .map(|t| {
+            let topic = state.topics.get(t.name.as_str());
+            let partitions = t
+                .partition_indexes
+                .into_iter()
+                .map(|index| {
+                    let resp = PartitionResponse::default().with_partition_index(index);
+                    let Some(partition) = topic.as_ref().and_then(|t| t.partition(index)) else {
+                        return resp.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                    };
+                    let producers = partition
+                        .log
+                        .producer_state()
+                        .into_iter()
+                        .map(|(id, e)| {
+                            ProducerState::default()
+                                .with_producer_id(ProducerId(id))
+                                .with_producer_epoch(i32::from(e.producer_epoch))
+                                .with_last_sequence(
+                                    e.batches.last().map_or(-1, |b| b.last_sequence),
+                                )
+                                .with_last_timestamp(e.last_timestamp)
+                                .with_coordinator_epoch(-1)
+                                .with_current_txn_start_offset(
+                                    e.current_txn_first_offset.unwrap_or(-1),
+                                )
+                        })
+                        .collect();
+                    resp.with_active_producers(producers)
+                })
+                .collect();
+            TopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    DescribeProducersResponse::default().with_topics(topics)
+}
