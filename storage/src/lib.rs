@@ -61,6 +61,7 @@
 pub mod batch;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod error;
 mod flush;
 mod fsutil;
@@ -79,6 +80,7 @@ pub mod txn_index;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{FlushPolicy, LogConfig};
+pub use control::TxnMarker;
 pub use error::{Result, StorageError};
 pub use log::{AppendInfo, PartitionLog, ReadResult};
 pub use producer_snapshot::{read_snapshot, write_snapshot, ProducerSnapshotEntry, SnapshotBatch};

@@ -41,6 +41,18 @@ pub fn check_batch(
     let Some(entry) = entry else {
         return Ok(SequenceCheck::Append);
     };
+    if h.is_control() {
+        // Markers come from the coordinator: no sequence, but a stale epoch is still fenced.
+        return if h.producer_epoch < entry.producer_epoch {
+            Err(StorageError::InvalidProducerEpoch {
+                producer_id: h.producer_id,
+                epoch: h.producer_epoch,
+                current_epoch: entry.producer_epoch,
+            })
+        } else {
+            Ok(SequenceCheck::Append)
+        };
+    }
     let last_sequence_of_batch = increment_sequence(h.base_sequence, h.last_offset_delta);
     if h.producer_epoch < entry.producer_epoch {
         return Err(StorageError::InvalidProducerEpoch {

@@ -105,10 +105,30 @@ impl PartitionLog {
         debug_assert_eq!(next, end_offset);
         app.active
             .append(batches, &headers, config.index_interval_bytes, now);
-        self.log_end_offset.store(end_offset, Ordering::Release);
+        // The order below keeps the last stable offset honest for concurrent readers (LSO =
+        // first offset of the earliest open transaction, read after the high watermark):
+        // transactions open before their data becomes visible, an ABORT is in the aborted-
+        // transaction index before its marker is, and transactions close only after that.
+        let (data, markers): (Vec<_>, Vec<_>) = headers.iter().partition(|(_, h)| !h.is_control());
         {
             let mut producers = self.producers.lock();
-            for (_, h) in &headers {
+            for (_, h) in &data {
+                apply_batch(&mut producers, h);
+            }
+            for (pos, h) in &markers {
+                self.index_abort(
+                    &app,
+                    &producers,
+                    &batches[*pos..*pos + h.total_len()],
+                    h,
+                    end_offset,
+                )?;
+            }
+        }
+        self.log_end_offset.store(end_offset, Ordering::Release);
+        if !markers.is_empty() {
+            let mut producers = self.producers.lock();
+            for (_, h) in &markers {
                 apply_batch(&mut producers, h);
             }
         }
@@ -170,6 +190,60 @@ impl PartitionLog {
             apply_batch(&mut scratch, h);
         }
         Ok(None)
+    }
+
+    /// For an ABORT marker closing an open transaction: record it in the active segment's
+    /// aborted-transaction index (producer id, first and last offset, and the LSO once it is
+    /// gone) so read_committed fetches can list it without scanning data.
+    fn index_abort(
+        &self,
+        app: &Appender,
+        producers: &BTreeMap<i64, ProducerSnapshotEntry>,
+        batch: &[u8],
+        h: &BatchHeader,
+        end_offset: i64,
+    ) -> Result<()> {
+        if crate::control::marker_type(batch) != Some(crate::control::MARKER_ABORT) {
+            return Ok(());
+        }
+        let Some(first_offset) = producers
+            .get(&h.producer_id)
+            .and_then(|e| e.current_txn_first_offset)
+        else {
+            return Ok(());
+        };
+        let last_stable_offset = producers
+            .iter()
+            .filter(|(pid, _)| **pid != h.producer_id)
+            .filter_map(|(_, e)| e.current_txn_first_offset)
+            .min()
+            .unwrap_or(end_offset);
+        let txn = crate::txn_index::AbortedTxn {
+            producer_id: h.producer_id,
+            first_offset,
+            last_offset: h.base_offset,
+            last_stable_offset,
+        };
+        app.active
+            .append_aborted_txn(txn, self.config().flush == FlushPolicy::EveryAppend)
+    }
+
+    /// Writes a transaction marker (COMMIT or ABORT) for a producer; see [`crate::control`].
+    pub fn append_marker(&self, marker: &crate::control::TxnMarker) -> Result<AppendInfo> {
+        self.append(&crate::control::encode_marker(marker))
+    }
+
+    /// The last stable offset: the first offset of the earliest open transaction, else the
+    /// high watermark. read_committed consumers read only below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        // High watermark first: a transaction opening after this read is above it anyway.
+        let high_watermark = self.high_watermark();
+        let producers = self.producers.lock();
+        producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
+            .map_or(high_watermark, |first| first.min(high_watermark))
     }
 
     /// Wait (group commit) until every offset below `end_offset` is on disk.
