@@ -153,13 +153,13 @@ fn request(api: ApiKey, v: i16, topic_id: uuid::Uuid, records: &Bytes) -> Reques
         ApiKey::DescribeCluster => RequestKind::DescribeCluster(
             DescribeClusterRequest::default().with_include_cluster_authorized_operations(true),
         ),
-        ApiKey::DescribeProducers => RequestKind::DescribeProducers(
-            DescribeProducersRequest::default().with_topics(vec![
+        ApiKey::DescribeProducers => {
+            RequestKind::DescribeProducers(DescribeProducersRequest::default().with_topics(vec![
                 describe_producers_request::TopicRequest::default()
                     .with_name(name(topic))
                     .with_partition_indexes(vec![0]),
-            ]),
-        ),
+            ]))
+        }
         other => panic!("APIS lists {other:?}: add a representative request here"),
     }
 }
