@@ -26,8 +26,15 @@ pub struct BrokerConfig {
     pub connections_max_idle_ms: u64,
     /// How often time-based roll and retention run (Kafka: every 5 minutes).
     pub retention_check_interval_ms: u64,
+    /// `transaction.max.timeout.ms`: the largest transaction timeout a producer may ask for.
+    pub transaction_max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out
+    /// transactions are looked for.
+    pub transaction_abort_interval_ms: u64,
     /// Broker-wide defaults for topic configs (`log.*`, `message.max.bytes`, ...).
     pub topic_defaults: TopicDefaults,
+    /// Group coordinator settings (`group.*`, `offsets.*`).
+    pub groups: crate::group::GroupConfig,
     /// Test-only fault injection; never set by the binary unless a hidden flag asks.
     pub faults: FaultConfig,
 }
@@ -51,6 +58,8 @@ pub struct TopicDefaults {
 pub struct FaultConfig {
     /// Append every Nth produce request, then drop the connection without answering.
     pub drop_produce_response_every: Option<u64>,
+    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there).
+    pub halt_txn_before_markers: bool,
 }
 
 impl Default for TopicDefaults {
@@ -85,7 +94,10 @@ impl Default for BrokerConfig {
             max_connections: 10_000,
             connections_max_idle_ms: 600_000,
             retention_check_interval_ms: 300_000,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_interval_ms: 10_000,
             topic_defaults: TopicDefaults::default(),
+            groups: crate::group::GroupConfig::default(),
             faults: FaultConfig::default(),
         }
     }
@@ -157,6 +169,12 @@ impl BrokerConfig {
             "log.retention.check.interval.ms" => {
                 self.retention_check_interval_ms = value.parse::<u64>().map_err(|_| bad())?.max(1)
             }
+            "transaction.max.timeout.ms" => {
+                self.transaction_max_timeout_ms = value.parse().map_err(|_| bad())?
+            }
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_interval_ms = value.parse::<u64>().map_err(|_| bad())?.max(1)
+            }
             "log.segment.bytes" => d.segment_bytes = value.parse().map_err(|_| bad())?,
             "log.roll.ms" => d.segment_ms = value.parse().map_err(|_| bad())?,
             "log.roll.hours" => d.segment_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000,
@@ -180,6 +198,7 @@ impl BrokerConfig {
             "log.message.timestamp.type" => {
                 d.log_append_time = parse_timestamp_type(value).ok_or_else(bad)?
             }
+            _ if self.groups.set(key, value).map_err(|_| bad())? => {}
             _ => {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),

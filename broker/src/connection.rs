@@ -42,7 +42,8 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 break;
             }
         };
-        match dispatch::handle(&state, request).await {
+        let handled = crate::group::PEER_IP.scope(peer.ip(), dispatch::handle(&state, request));
+        match handled.await {
             Outcome::Respond(bytes) => {
                 if let Err(e) = writer.write_all(&bytes).await {
                     tracing::debug!(%peer, error = %e, "write failed");

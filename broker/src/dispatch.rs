@@ -48,6 +48,22 @@ pub const APIS: &[Api] = &[
     api(ApiKey::IncrementalAlterConfigs, 0, 1),
     api(ApiKey::DescribeCluster, 0, 1),
     api(ApiKey::DescribeProducers, 0, 0),
+    api(ApiKey::AddPartitionsToTxn, 0, 3),
+    api(ApiKey::AddOffsetsToTxn, 0, 3),
+    api(ApiKey::EndTxn, 0, 3),
+    api(ApiKey::DescribeTransactions, 0, 0),
+    api(ApiKey::ListTransactions, 0, 1),
+    // Consumer groups (classic protocol; no KIP-848 ConsumerGroupHeartbeat).
+    api(ApiKey::OffsetCommit, 2, 9),
+    api(ApiKey::OffsetFetch, 1, 9),
+    api(ApiKey::JoinGroup, 0, 9),
+    api(ApiKey::Heartbeat, 0, 4),
+    api(ApiKey::LeaveGroup, 0, 5),
+    api(ApiKey::SyncGroup, 0, 5),
+    api(ApiKey::DescribeGroups, 0, 5),
+    api(ApiKey::ListGroups, 0, 5),
+    api(ApiKey::DeleteGroups, 0, 2),
+    api(ApiKey::OffsetDelete, 0, 0),
 ];
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {
@@ -119,11 +135,52 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
         RequestKind::FindCoordinator(r) => {
             ResponseKind::FindCoordinator(handlers::cluster::find_coordinator(state, r, version))
         }
+        RequestKind::JoinGroup(r) => {
+            ResponseKind::JoinGroup(handlers::groups::join(state, &header, r, version).await)
+        }
+        RequestKind::SyncGroup(r) => {
+            ResponseKind::SyncGroup(handlers::groups::sync(state, r, version).await)
+        }
+        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(handlers::groups::heartbeat(state, r)),
+        RequestKind::LeaveGroup(r) => {
+            ResponseKind::LeaveGroup(handlers::groups::leave(state, r, version))
+        }
+        RequestKind::OffsetCommit(r) => {
+            ResponseKind::OffsetCommit(handlers::offsets::commit(state, r, version))
+        }
+        RequestKind::OffsetFetch(r) => {
+            ResponseKind::OffsetFetch(handlers::offsets::fetch(state, r, version))
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(handlers::offsets::delete(state, r))
+        }
+        RequestKind::ListGroups(r) => {
+            ResponseKind::ListGroups(handlers::group_admin::list(state, r, version))
+        }
+        RequestKind::DescribeGroups(r) => {
+            ResponseKind::DescribeGroups(handlers::group_admin::describe(state, r, version))
+        }
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(handlers::group_admin::delete(state, r))
+        }
         RequestKind::DescribeProducers(r) => {
             ResponseKind::DescribeProducers(handlers::describe_producers::handle(state, r))
         }
+        RequestKind::AddPartitionsToTxn(r) => {
+            ResponseKind::AddPartitionsToTxn(handlers::txn::add_partitions(state, r, version))
+        }
+        RequestKind::AddOffsetsToTxn(r) => {
+            ResponseKind::AddOffsetsToTxn(handlers::txn::add_offsets(state, r, version))
+        }
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(handlers::txn::end_txn(state, r, version)),
+        RequestKind::DescribeTransactions(r) => {
+            ResponseKind::DescribeTransactions(handlers::txn::describe(state, r))
+        }
+        RequestKind::ListTransactions(r) => {
+            ResponseKind::ListTransactions(handlers::txn::list(state, r))
+        }
         RequestKind::InitProducerId(r) => {
-            ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r))
+            ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r, version))
         }
         other => {
             // Unreachable while APIS and this match agree; a mismatch closes the connection

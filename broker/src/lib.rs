@@ -6,6 +6,7 @@
 //! - [`handlers`]: one module per API family; handlers never touch the socket.
 //! - [`topics`]: the durable topic registry; [`producer_ids`]: the producer id allocator;
 //!   [`fetch_session`]: incremental fetch sessions.
+//! - [`group`]: the group coordinator (consumer groups, committed offsets).
 //! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
 
 pub mod config;
@@ -13,11 +14,13 @@ pub mod connection;
 pub mod dispatch;
 pub mod error;
 pub mod fetch_session;
+pub mod group;
 pub mod handlers;
 pub mod producer_ids;
 pub mod server;
 pub mod state;
 pub mod topics;
+pub mod txn;
 
 pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
 pub use error::{BrokerError, ConfigError};

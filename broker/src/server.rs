@@ -83,6 +83,7 @@ impl Broker {
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
+        tokio::spawn(crate::group::run_timers(state.clone()));
         let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx));
         tracing::info!(%local_addr, data_dir = %data_dir.display(), "wren listening");
         Ok(BrokerHandle {
@@ -122,9 +123,16 @@ async fn serve(
     let mut connections = tokio::task::JoinSet::new();
     let period = Duration::from_millis(state.config.retention_check_interval_ms);
     let mut housekeeping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let txn_period = Duration::from_millis(state.config.transaction_abort_interval_ms);
+    let mut txn_timeouts =
+        tokio::time::interval_at(tokio::time::Instant::now() + txn_period, txn_period);
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
+            _ = txn_timeouts.tick() => {
+                let state = state.clone();
+                tokio::task::spawn_blocking(move || state.txn.abort_timed_out(&state.topics));
+            }
             _ = housekeeping.tick() => {
                 let state = state.clone();
                 tokio::task::spawn_blocking(move || state.topics.housekeeping());
@@ -157,7 +165,11 @@ async fn serve(
     // In-flight requests finish: each connection stops after its current request.
     while connections.join_next().await.is_some() {}
     let flush_state = state.clone();
-    let _ = tokio::task::spawn_blocking(move || flush_state.topics.flush_all()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        flush_state.topics.flush_all();
+        flush_state.groups.flush();
+    })
+    .await;
     tracing::info!("wren stopped");
 }
 

@@ -8,8 +8,10 @@ use tokio::sync::watch;
 use crate::config::BrokerConfig;
 use crate::error::BrokerError;
 use crate::fetch_session::FetchSessionCache;
+use crate::group::GroupCoordinator;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{write_atomically, TopicRegistry};
+use crate::txn::{TxnConfig, TxnCoordinator};
 
 pub struct BrokerState {
     pub config: BrokerConfig,
@@ -21,6 +23,9 @@ pub struct BrokerState {
     pub topics: TopicRegistry,
     pub producer_ids: ProducerIdAllocator,
     pub fetch_sessions: FetchSessionCache,
+    pub txn: TxnCoordinator,
+    /// Consumer groups and committed offsets.
+    pub groups: GroupCoordinator,
     /// Flips to true when the broker starts shutting down; long polls return early.
     pub shutdown: watch::Receiver<bool>,
     /// Counts produce requests for the test-only fault hook.
@@ -41,7 +46,23 @@ impl BrokerState {
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
         let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone())?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
-        Ok(BrokerState {
+        let txn = TxnCoordinator::open(
+            &data_dir.join("__wren_meta"),
+            TxnConfig {
+                max_timeout_ms: config.transaction_max_timeout_ms,
+                halt_before_markers: config.faults.halt_txn_before_markers,
+            },
+        )?;
+        let groups = GroupCoordinator::open(
+            &data_dir.join("__wren_meta").join("__consumer_offsets-0"),
+            config.groups.clone(),
+        )
+        .map_err(|source| BrokerError::Storage {
+            topic: "__consumer_offsets".into(),
+            partition: 0,
+            source,
+        })?;
+        let state = BrokerState {
             node_id: config.node_id,
             cluster_id,
             advertised_host: advertised.0,
@@ -49,10 +70,18 @@ impl BrokerState {
             topics,
             producer_ids,
             fetch_sessions: FetchSessionCache::default(),
+            txn,
+            groups,
             shutdown,
             produce_requests: AtomicU64::new(0),
             config,
-        })
+        };
+        // Transactions caught between Prepare and Complete by a crash finish now.
+        let finished = state.txn.recover(&state.topics);
+        if finished > 0 {
+            tracing::info!(finished, "completed transactions left half-finished");
+        }
+        Ok(state)
     }
 
     pub fn is_shutting_down(&self) -> bool {

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod embedding;
+mod groups;
 mod idempotence;
 mod protocol;
 mod raw;

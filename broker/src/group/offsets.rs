@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use wren_storage::{LogConfig, PartitionLog, StorageError};
 
@@ -52,7 +51,10 @@ impl OffsetStore {
 
     /// A store on a temporary log, for tests.
     pub fn ephemeral() -> Result<OffsetStore, StorageError> {
-        Self::replay(PartitionLog::ephemeral(log_config())?, PathBuf::from("(ephemeral)"))
+        Self::replay(
+            PartitionLog::ephemeral(log_config())?,
+            PathBuf::from("(ephemeral)"),
+        )
     }
 
     fn replay(log: PartitionLog, dir: PathBuf) -> Result<OffsetStore, StorageError> {
@@ -67,18 +69,19 @@ impl OffsetStore {
         let end = store.log.log_end_offset();
         let mut records = 0u64;
         while next < end {
-            let read = store.log.read(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
+            let read = store
+                .log
+                .read(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
             if read.data.is_empty() {
                 break;
             }
             let mut data = read.data;
-            let sets = RecordBatchDecoder::decode_all(&mut data).map_err(|e| {
-                StorageError::Corrupt {
+            let sets =
+                RecordBatchDecoder::decode_all(&mut data).map_err(|e| StorageError::Corrupt {
                     path: store.dir.clone(),
                     position: 0,
                     reason: format!("group log batch at offset {next}: {e}"),
-                }
-            })?;
+                })?;
             let before = next;
             for set in sets {
                 for r in set.records {
@@ -344,7 +347,9 @@ impl OffsetStore {
 
     /// True when some open transaction has staged offsets for the group.
     pub fn group_has_pending(&self, group: &str) -> bool {
-        self.pending.values().any(|groups| groups.contains_key(group))
+        self.pending
+            .values()
+            .any(|groups| groups.contains_key(group))
     }
 
     pub fn flush(&self) -> Result<(), StorageError> {

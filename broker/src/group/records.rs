@@ -367,7 +367,13 @@ mod tests {
 
     #[test]
     fn unknown_and_truncated_records_are_skipped() {
-        assert_eq!(GroupLogRecord::decode(Bytes::from_static(&[0x12, 0x34]), None), None);
-        assert_eq!(GroupLogRecord::decode(Bytes::from_static(&[0, 1, 0, 5]), None), None);
+        assert_eq!(
+            GroupLogRecord::decode(Bytes::from_static(&[0x12, 0x34]), None),
+            None
+        );
+        assert_eq!(
+            GroupLogRecord::decode(Bytes::from_static(&[0, 1, 0, 5]), None),
+            None
+        );
     }
 }

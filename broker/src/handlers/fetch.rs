@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use futures::future::{select_all, FutureExt};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId, TopicName};
 use wren_storage::StorageError;
 
 use super::str_bytes;
@@ -197,6 +199,30 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         .with_responses(responses)
 }
 
+/// The aborted transactions a read_committed consumer must drop from `data`: those overlapping
+/// the fetched range, from the per-segment aborted-transaction index (no data is scanned).
+fn aborted_in(
+    log: &wren_storage::PartitionLog,
+    fetch_offset: i64,
+    data: &[u8],
+) -> Vec<AbortedTransaction> {
+    let Some(end) = wren_protocol::record_batch::batches(data)
+        .flatten()
+        .last()
+        .map(|b| b.last_offset() + 1)
+    else {
+        return Vec::new();
+    };
+    log.aborted_txns(fetch_offset, end)
+        .into_iter()
+        .map(|t| {
+            AbortedTransaction::default()
+                .with_producer_id(ProducerId(t.producer_id))
+                .with_first_offset(t.first_offset)
+        })
+        .collect()
+}
+
 fn error_partition(partition: i32, code: ResponseError) -> PartitionData {
     PartitionData::default()
         .with_partition_index(partition)
@@ -222,8 +248,9 @@ fn read_all(
                 return error_partition(sp.partition, ResponseError::UnknownTopicOrPartition);
             };
             let log = &partition.log;
-            let high_watermark = log.high_watermark();
-            let last_stable = high_watermark; // no open transactions exist yet
+            // LSO before HW: both only grow, and LSO <= HW must hold in the answer.
+            let last_stable = log.last_stable_offset();
+            let high_watermark = log.high_watermark().max(last_stable);
             let upper = if isolation == READ_UNCOMMITTED { high_watermark } else { last_stable };
             let budget = (sp.max_bytes.max(0) as usize).min(max_bytes.saturating_sub(total));
             // KIP-74: the first non-empty partition returns at least one whole batch.
@@ -234,6 +261,7 @@ fn read_all(
                 .with_last_stable_offset(last_stable)
                 .with_preferred_read_replica(BrokerId(-1))
                 .with_aborted_transactions((isolation != READ_UNCOMMITTED).then(Vec::new));
+            let read_committed = isolation != READ_UNCOMMITTED;
             if sp.fetch_offset == upper && sp.fetch_offset >= log.log_start_offset() {
                 return base
                     .with_log_start_offset(log.log_start_offset())
@@ -242,6 +270,11 @@ fn read_all(
             match log.read(sp.fetch_offset, budget, upper, min_one) {
                 Ok(read) => {
                     total += read.data.len();
+                    let base = if read_committed {
+                        base.with_aborted_transactions(Some(aborted_in(log, sp.fetch_offset, &read.data)))
+                    } else {
+                        base
+                    };
                     base.with_log_start_offset(read.log_start_offset).with_records(Some(read.data))
                 }
                 Err(e) => {

@@ -1,11 +1,16 @@
-//! InitProducerId (22) for idempotent producers: a fresh, never reused producer id at epoch 0.
+//! InitProducerId (22): idempotent producers get a fresh, never reused producer id at epoch 0;
+//! transactional ones go through the transaction coordinator (epoch bumps fence old instances).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::state::BrokerState;
 
-pub fn handle(state: &BrokerState, request: InitProducerIdRequest) -> InitProducerIdResponse {
+pub fn handle(
+    state: &BrokerState,
+    request: InitProducerIdRequest,
+    version: i16,
+) -> InitProducerIdResponse {
     let failed = |e: ResponseError| {
         InitProducerIdResponse::default()
             .with_error_code(e.code())
@@ -19,9 +24,26 @@ pub fn handle(state: &BrokerState, request: InitProducerIdRequest) -> InitProduc
     {
         return failed(ResponseError::InvalidRequest);
     }
-    if request.transactional_id.is_some() {
-        // Transactions are not implemented yet: refuse clearly rather than pretend.
-        return failed(ResponseError::TransactionalIdAuthorizationFailed);
+    if let Some(id) = &request.transactional_id {
+        // v3+ (KIP-360) may carry the producer's current id and epoch to bump.
+        let expected =
+            (request.producer_id.0 >= 0).then_some((request.producer_id.0, request.producer_epoch));
+        return match state.txn.init_producer_id(
+            &state.topics,
+            &state.producer_ids,
+            id.as_str(),
+            request.transaction_timeout_ms,
+            expected,
+        ) {
+            Ok(p) => InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(p.producer_id))
+                .with_producer_epoch(p.producer_epoch),
+            Err(e) => failed(if e == ResponseError::ProducerFenced && version < 4 {
+                ResponseError::InvalidProducerEpoch
+            } else {
+                e
+            }),
+        };
     }
     match state.producer_ids.next() {
         Ok(id) => InitProducerIdResponse::default()

@@ -23,6 +23,7 @@ pub fn handle(
 ) -> ListOffsetsResponse {
     // leader_epoch exists from v4; older versions must leave it at its default.
     let leader_epoch = if version >= 4 { 0 } else { -1 };
+    let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
@@ -43,7 +44,7 @@ pub fn handle(
                             .with_timestamp(-1)
                             .with_offset(-1);
                     };
-                    match lookup(&partition.log, p.timestamp) {
+                    match lookup(&partition.log, p.timestamp, read_committed) {
                         Ok(Some((timestamp, offset))) => {
                             resp.with_timestamp(timestamp).with_offset(offset)
                         }
@@ -64,9 +65,14 @@ pub fn handle(
 }
 
 /// (timestamp, offset) for a ListOffsets target; `None` when no record qualifies.
-fn lookup(log: &PartitionLog, target: i64) -> Result<Option<(i64, i64)>, ResponseError> {
+fn lookup(
+    log: &PartitionLog,
+    target: i64,
+    read_committed: bool,
+) -> Result<Option<(i64, i64)>, ResponseError> {
     match target {
-        // No open transactions exist yet, so the LSO is the high watermark for both isolations.
+        // read_committed consumers' "latest" is the last stable offset.
+        LATEST if read_committed => Ok(Some((-1, log.last_stable_offset()))),
         LATEST => Ok(Some((-1, log.high_watermark()))),
         EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, log.log_start_offset()))),
         MAX_TIMESTAMP => {

@@ -10,10 +10,14 @@ pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_producers;
 pub mod fetch;
+pub mod group_admin;
+pub mod groups;
 pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offsets;
 pub mod produce;
+pub mod txn;
 
 use kafka_protocol::protocol::StrBytes;
 

@@ -81,12 +81,6 @@ fn produce_partition(
     let partition = topic
         .partition(data.index)
         .ok_or((ResponseError::UnknownTopicOrPartition, None))?;
-    if transactional {
-        return Err((
-            ResponseError::TransactionalIdAuthorizationFailed,
-            Some("transactions are not supported by this Wren version".into()),
-        ));
-    }
     let records = data.records.ok_or((
         ResponseError::CorruptMessage,
         Some("null record set".into()),
@@ -112,6 +106,24 @@ fn produce_partition(
             ResponseError::InvalidRecord,
             Some("record batch has no records".into()),
         ));
+    }
+    if batch.is_transactional() != transactional {
+        return Err((
+            ResponseError::InvalidRecord,
+            Some("transactional batches need a transactional id and only those".into()),
+        ));
+    }
+    if batch.is_transactional() {
+        // The partition must be in the producer's ongoing transaction (KIP-890 verification).
+        state
+            .txn
+            .check_produce(
+                batch.producer_id(),
+                batch.producer_epoch(),
+                &topic.name,
+                data.index,
+            )
+            .map_err(|e| (e, None))?;
     }
     let log_append_time = topic.log_append_time(state.topics.defaults());
     let appended = if log_append_time {

@@ -1,0 +1,383 @@
+//! Offsets and administration on the coordinator: OffsetCommit / OffsetFetch / OffsetDelete
+//! validation and storage, ListGroups, DescribeGroups, DeleteGroups, and offset expiry.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+
+use super::coordinator::{GroupCoordinator, Inner};
+use super::group::{Group, GroupState};
+use super::offsets::TopicPartition;
+use super::records::OffsetAndMetadata;
+
+/// Who commits: the classic-group fields of OffsetCommit.
+pub struct Committer<'a> {
+    pub group_id: &'a str,
+    pub generation_id: i32,
+    pub member_id: &'a str,
+    pub instance_id: Option<&'a str>,
+    pub api_version: i16,
+}
+
+/// A partition of an OffsetFetch answer.
+pub struct FetchedOffset {
+    pub tp: TopicPartition,
+    pub offset: Option<OffsetAndMetadata>,
+    pub error: i16,
+}
+
+pub struct GroupListing {
+    pub group_id: String,
+    pub protocol_type: String,
+    pub state: &'static str,
+}
+
+pub struct MemberDescription {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub metadata: Bytes,
+    pub assignment: Bytes,
+}
+
+pub struct GroupDescription {
+    pub group_id: String,
+    pub state: &'static str,
+    pub protocol_type: String,
+    pub protocol_data: String,
+    pub members: Vec<MemberDescription>,
+}
+
+/// Kafka's `validateOffsetCommit` for classic groups.
+fn validate_commit(group: &Group, c: &Committer) -> Result<(), ResponseError> {
+    if group.is(GroupState::Dead) {
+        return Err(ResponseError::CoordinatorNotAvailable);
+    }
+    if c.generation_id < 0 && group.is(GroupState::Empty) {
+        // Admin clients and assign()-only consumers: allowed while the group has no members.
+        return Ok(());
+    }
+    if c.generation_id >= 0 || !c.member_id.is_empty() || c.instance_id.is_some() {
+        group
+            .validate_member(c.member_id, c.instance_id)
+            .map_err(|code| {
+                if code == ResponseError::FencedInstanceId.code() {
+                    ResponseError::FencedInstanceId
+                } else {
+                    ResponseError::UnknownMemberId
+                }
+            })?;
+        if c.generation_id != group.generation_id {
+            return Err(ResponseError::IllegalGeneration);
+        }
+    } else if !group.is(GroupState::Empty) {
+        return Err(ResponseError::UnknownMemberId);
+    }
+    if group.is(GroupState::CompletingRebalance) {
+        return Err(ResponseError::RebalanceInProgress);
+    }
+    Ok(())
+}
+
+impl GroupCoordinator {
+    /// Validates the committer and stores the offsets (already checked against the topics).
+    pub fn commit_offsets(
+        &self,
+        c: &Committer,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Result<(), ResponseError> {
+        let mut inner = self.inner.lock();
+        let Inner {
+            groups,
+            offsets: store,
+            ..
+        } = &mut *inner;
+        match groups.get_mut(c.group_id) {
+            Some(group) => {
+                validate_commit(group, c)?;
+                if let Some(m) = group.members.get_mut(c.member_id) {
+                    m.heartbeat(Instant::now());
+                }
+            }
+            None if c.generation_id < 0 => {
+                groups.insert(c.group_id.to_owned(), Group::new(c.group_id));
+            }
+            None if c.api_version >= 9 => return Err(ResponseError::GroupIdNotFound),
+            None => return Err(ResponseError::IllegalGeneration),
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        store.commit(c.group_id, offsets).map_err(|e| {
+            tracing::error!(group = c.group_id, error = %e, "could not append offsets to the group log");
+            ResponseError::CoordinatorNotAvailable
+        })
+    }
+
+    /// Committed offsets of `partitions` (None: every committed partition of the group).
+    /// `require_stable` answers UNSTABLE_OFFSET_COMMIT for partitions with staged
+    /// transactional offsets.
+    pub fn fetch_offsets(
+        &self,
+        group_id: &str,
+        partitions: Option<Vec<TopicPartition>>,
+        require_stable: bool,
+    ) -> Vec<FetchedOffset> {
+        let inner = self.inner.lock();
+        let store = &inner.offsets;
+        let partitions = partitions.unwrap_or_else(|| {
+            store
+                .group_offsets(group_id)
+                .into_iter()
+                .map(|(tp, _)| tp)
+                .collect()
+        });
+        partitions
+            .into_iter()
+            .map(|tp| {
+                if require_stable && store.has_pending(group_id, &tp) {
+                    return FetchedOffset {
+                        tp,
+                        offset: None,
+                        error: ResponseError::UnstableOffsetCommit.code(),
+                    };
+                }
+                let offset = store.fetch(group_id, &tp).cloned();
+                FetchedOffset {
+                    tp,
+                    offset,
+                    error: 0,
+                }
+            })
+            .collect()
+    }
+
+    /// OffsetDelete: a group-level error, or one error per partition.
+    pub fn delete_offsets(
+        &self,
+        group_id: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<i16>, ResponseError> {
+        let mut inner = self.inner.lock();
+        let Inner {
+            groups, offsets, ..
+        } = &mut *inner;
+        let Some(group) = groups.get(group_id) else {
+            return Err(ResponseError::GroupIdNotFound);
+        };
+        let active = !group.is(GroupState::Empty) && !group.members.is_empty();
+        if group.is(GroupState::Dead) {
+            return Err(ResponseError::GroupIdNotFound);
+        }
+        if active && !group.is_consumer_group() {
+            return Err(ResponseError::NonEmptyGroup);
+        }
+        let mut errors = Vec::with_capacity(partitions.len());
+        let mut deletable = Vec::new();
+        for tp in partitions {
+            if active && group.is_subscribed_to(&tp.0) {
+                errors.push(ResponseError::GroupSubscribedToTopic.code());
+            } else {
+                deletable.push(tp.clone());
+                errors.push(0);
+            }
+        }
+        offsets.delete(group_id, &deletable).map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
+            ResponseError::CoordinatorNotAvailable
+        })?;
+        Ok(errors)
+    }
+
+    /// Stages transactional offsets (what TxnOffsetCommit will call): kept apart from the
+    /// committed offsets until [`Self::end_txn_offsets`].
+    pub fn stage_txn_offsets(
+        &self,
+        producer_id: i64,
+        group_id: &str,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Result<(), ResponseError> {
+        let mut inner = self.inner.lock();
+        let Inner {
+            groups,
+            offsets: store,
+            ..
+        } = &mut *inner;
+        groups
+            .entry(group_id.to_owned())
+            .or_insert_with(|| Group::new(group_id));
+        store
+            .stage_txn_offsets(producer_id, group_id, offsets)
+            .map_err(|e| {
+                tracing::error!(group = group_id, error = %e, "could not stage transactional offsets");
+                ResponseError::CoordinatorNotAvailable
+            })
+    }
+
+    /// Ends the producer's transaction for its staged offsets: committed (`commit`) or dropped.
+    pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), ResponseError> {
+        let mut inner = self.inner.lock();
+        let result = if commit {
+            inner.offsets.commit_txn_offsets(producer_id)
+        } else {
+            inner.offsets.abort_txn_offsets(producer_id)
+        };
+        result.map_err(|e| {
+            tracing::error!(producer_id, error = %e, "could not end transactional offsets");
+            ResponseError::CoordinatorNotAvailable
+        })
+    }
+
+    /// ListGroups, filtered by state names (case-insensitive; empty = all).
+    pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
+        let inner = self.inner.lock();
+        let mut out: Vec<GroupListing> = inner
+            .groups
+            .values()
+            .filter(|g| {
+                states.is_empty()
+                    || states
+                        .iter()
+                        .any(|s| s.eq_ignore_ascii_case(g.state.name()))
+            })
+            .map(|g| GroupListing {
+                group_id: g.id.clone(),
+                protocol_type: g.protocol_type.clone().unwrap_or_default(),
+                state: g.state.name(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        out
+    }
+
+    /// DescribeGroups for one group; an unknown group is described as Dead (Kafka's answer).
+    pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        let inner = self.inner.lock();
+        let Some(g) = inner.groups.get(group_id) else {
+            return GroupDescription {
+                group_id: group_id.to_owned(),
+                state: GroupState::Dead.name(),
+                protocol_type: String::new(),
+                protocol_data: String::new(),
+                members: Vec::new(),
+            };
+        };
+        // Like Kafka, metadata and assignments are only shown once the group is Stable.
+        let stable = g.is(GroupState::Stable);
+        let protocol = g.protocol_name.clone().unwrap_or_default();
+        GroupDescription {
+            group_id: g.id.clone(),
+            state: g.state.name(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            protocol_data: if stable {
+                protocol.clone()
+            } else {
+                String::new()
+            },
+            members: g
+                .members
+                .values()
+                .map(|m| MemberDescription {
+                    member_id: m.id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    metadata: if stable {
+                        m.metadata(&protocol)
+                    } else {
+                        Bytes::new()
+                    },
+                    assignment: if stable {
+                        m.assignment.clone()
+                    } else {
+                        Bytes::new()
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// DeleteGroups for one group: only empty groups can go; their offsets go with them.
+    pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+        let mut inner = self.inner.lock();
+        let Inner {
+            groups, offsets, ..
+        } = &mut *inner;
+        let Some(group) = groups.get(group_id) else {
+            return Err(ResponseError::GroupIdNotFound);
+        };
+        match group.state {
+            GroupState::Dead => return Err(ResponseError::GroupIdNotFound),
+            GroupState::Empty => {}
+            _ => return Err(ResponseError::NonEmptyGroup),
+        }
+        offsets.delete_group(group_id).map_err(|e| {
+            tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
+            ResponseError::CoordinatorNotAvailable
+        })?;
+        groups.remove(group_id);
+        tracing::info!(group = group_id, "deleted group");
+        Ok(())
+    }
+
+    /// Kafka's offset expiration (`offsets.retention.minutes`): offsets of an empty group
+    /// expire that long after it became empty; offsets of a group with no protocol (commits
+    /// without membership) that long after their commit; a stable consumer group's offsets for
+    /// topics it no longer subscribes to, that long after their commit. Empty groups left
+    /// without offsets are deleted.
+    pub(super) fn expire_offsets(&self, inner: &mut Inner, now_ms: i64) {
+        let retention = self.config.offsets_retention_ms;
+        let Inner {
+            groups, offsets, ..
+        } = inner;
+        let mut dead = Vec::new();
+        for group in groups.values() {
+            let base = |o: &OffsetAndMetadata, topic: &str| -> Option<i64> {
+                match (&group.protocol_type, group.state) {
+                    (None, _) => Some(o.commit_timestamp_ms),
+                    (Some(_), GroupState::Empty) => Some(group.state_timestamp_ms),
+                    (Some(_), GroupState::Stable)
+                        if group.is_consumer_group()
+                            && group
+                                .subscribed_topics
+                                .as_ref()
+                                .is_some_and(|t| !t.contains(topic)) =>
+                    {
+                        Some(o.commit_timestamp_ms)
+                    }
+                    _ => None,
+                }
+            };
+            let expired: Vec<TopicPartition> = offsets
+                .group_offsets(&group.id)
+                .into_iter()
+                .filter(|(tp, o)| {
+                    base(o, &tp.0).is_some_and(|b| now_ms - b >= retention)
+                        && !offsets.has_pending(&group.id, tp)
+                })
+                .map(|(tp, _)| tp)
+                .collect();
+            if !expired.is_empty() {
+                tracing::info!(group = %group.id, partitions = expired.len(), "committed offsets expired");
+                if let Err(e) = offsets.delete(&group.id, &expired) {
+                    tracing::error!(group = %group.id, error = %e, "could not expire offsets");
+                    continue;
+                }
+            }
+            if group.is(GroupState::Empty)
+                && group.pending_members.is_empty()
+                && !offsets.has_offsets(&group.id)
+                && !offsets.group_has_pending(&group.id)
+            {
+                dead.push(group.id.clone());
+            }
+        }
+        for id in dead {
+            if offsets.delete_group(&id).is_ok() {
+                groups.remove(&id);
+            }
+        }
+    }
+}

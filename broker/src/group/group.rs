@@ -1,0 +1,499 @@
+//! One classic group's state machine (Kafka's `ClassicGroup` + the join/sync completion logic of
+//! `GroupMetadataManager`): Empty -> PreparingRebalance -> CompletingRebalance -> Stable, back to
+//! PreparingRebalance whenever membership or subscriptions change.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+use kafka_protocol::error::ResponseError;
+
+use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
+use super::offsets::{now_ms, OffsetStore};
+use super::records::StoredGroup;
+use super::GroupConfig;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GroupState {
+    Empty,
+    PreparingRebalance,
+    CompletingRebalance,
+    Stable,
+    Dead,
+}
+
+impl GroupState {
+    /// Kafka's names, as ListGroups and DescribeGroups report them.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+pub struct Group {
+    pub id: String,
+    pub state: GroupState,
+    /// Wall-clock ms of the last state change (offset expiry of empty groups starts here).
+    pub state_timestamp_ms: i64,
+    pub protocol_type: Option<String>,
+    pub protocol_name: Option<String>,
+    pub generation_id: i32,
+    pub leader_id: Option<String>,
+    pub members: IndexMap<String, Member>,
+    /// group.instance.id -> member id (KIP-345).
+    pub static_members: HashMap<String, String>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED and not yet used (KIP-394), with the time
+    /// they are forgotten.
+    pub pending_members: HashMap<String, Instant>,
+    /// Members of the current generation that have not sent SyncGroup yet.
+    pub pending_sync: HashSet<String>,
+    pub join_deadline: Option<Instant>,
+    /// Set while the initial (group.initial.rebalance.delay.ms) join phase runs: how much of
+    /// the rebalance timeout is left for extending it.
+    pub initial_join_remaining: Option<Duration>,
+    pub new_member_added: bool,
+    pub sync_deadline: Option<Instant>,
+    /// Topics the members subscribe to (consumer protocol only; None when unknown).
+    pub subscribed_topics: Option<HashSet<String>>,
+}
+
+impl Group {
+    pub fn new(id: &str) -> Group {
+        Group {
+            id: id.to_owned(),
+            state: GroupState::Empty,
+            state_timestamp_ms: now_ms(),
+            protocol_type: None,
+            protocol_name: None,
+            generation_id: 0,
+            leader_id: None,
+            members: IndexMap::new(),
+            static_members: HashMap::new(),
+            pending_members: HashMap::new(),
+            pending_sync: HashSet::new(),
+            join_deadline: None,
+            initial_join_remaining: None,
+            new_member_added: false,
+            sync_deadline: None,
+            subscribed_topics: None,
+        }
+    }
+
+    /// An empty group as the group log remembers it.
+    pub fn from_stored(id: &str, stored: &StoredGroup) -> Group {
+        let mut g = Group::new(id);
+        g.protocol_type = Some(stored.protocol_type.clone()).filter(|t| !t.is_empty());
+        g.generation_id = stored.generation_id;
+        if stored.state_timestamp_ms > 0 {
+            g.state_timestamp_ms = stored.state_timestamp_ms;
+        }
+        g
+    }
+
+    fn transition(&mut self, state: GroupState) {
+        self.state = state;
+        self.state_timestamp_ms = now_ms();
+    }
+
+    pub fn is(&self, state: GroupState) -> bool {
+        self.state == state
+    }
+
+    pub fn is_consumer_group(&self) -> bool {
+        self.protocol_type.as_deref() == Some("consumer")
+    }
+
+    /// A known static member whose registered member id is not this one.
+    pub fn is_fenced(&self, instance_id: Option<&str>, member_id: &str) -> bool {
+        instance_id
+            .and_then(|i| self.static_members.get(i))
+            .is_some_and(|m| m != member_id)
+    }
+
+    /// Kafka's `validateMember`: the instance id (if any) must be registered to this member id,
+    /// and the member must exist.
+    pub fn validate_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<(), i16> {
+        if let Some(instance) = instance_id {
+            match self.static_members.get(instance) {
+                None => return Err(ResponseError::UnknownMemberId.code()),
+                Some(m) if m != member_id => return Err(ResponseError::FencedInstanceId.code()),
+                Some(_) => {}
+            }
+        }
+        if !self.members.contains_key(member_id) {
+            return Err(ResponseError::UnknownMemberId.code());
+        }
+        Ok(())
+    }
+
+    /// Protocols every member supports.
+    fn candidate_protocols(&self) -> Vec<String> {
+        let Some(first) = self.members.values().next() else {
+            return Vec::new();
+        };
+        first
+            .protocols
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| self.members.values().all(|m| m.supports(n)))
+            .collect()
+    }
+
+    /// Kafka's `supportsProtocols`: an empty group takes any non-empty protocol set; otherwise
+    /// the type must match and one of the protocols must be supported by every member.
+    pub fn supports_protocols(&self, protocol_type: &str, protocols: &[&str]) -> bool {
+        if self.is(GroupState::Empty) {
+            return !protocol_type.is_empty() && !protocols.is_empty();
+        }
+        self.protocol_type.as_deref() == Some(protocol_type)
+            && protocols
+                .iter()
+                .any(|p| self.members.values().all(|m| m.supports(p)))
+    }
+
+    /// Every member votes for its preferred candidate; the most votes wins (ties: the
+    /// candidate listed first by the first member).
+    pub fn select_protocol(&self) -> Option<String> {
+        let candidates = self.candidate_protocols();
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let mut votes: IndexMap<&str, usize> = refs.iter().map(|c| (*c, 0)).collect();
+        for m in self.members.values() {
+            if let Some(v) = m.vote(&refs) {
+                *votes.entry(v).or_default() += 1;
+            }
+        }
+        let best = votes.values().copied().max()?;
+        votes
+            .iter()
+            .find(|(_, &n)| n == best)
+            .map(|(name, _)| (*name).to_owned())
+    }
+
+    pub fn all_members_joined(&self) -> bool {
+        self.pending_members.is_empty() && self.members.values().all(|m| m.awaiting_join.is_some())
+    }
+
+    fn rebalance_timeout(&self) -> Duration {
+        self.members
+            .values()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or_default()
+    }
+
+    pub fn can_rebalance(&self) -> bool {
+        matches!(
+            self.state,
+            GroupState::Stable | GroupState::CompletingRebalance | GroupState::Empty
+        )
+    }
+
+    pub fn add_member(&mut self, member: Member) {
+        if self.members.is_empty() {
+            self.protocol_type = Some(member.protocol_type.clone());
+        }
+        if self.leader_id.is_none() {
+            self.leader_id = Some(member.id.clone());
+        }
+        if let Some(instance) = &member.instance_id {
+            self.static_members
+                .insert(instance.clone(), member.id.clone());
+        }
+        if self.is(GroupState::PreparingRebalance) && self.initial_join_remaining.is_some() {
+            self.new_member_added = true;
+        }
+        self.members.insert(member.id.clone(), member);
+    }
+
+    /// The current generation as a JoinGroup answer for `member_id` (the leader gets the
+    /// member list).
+    pub fn join_outcome(&self, member_id: &str, skip_assignment: bool) -> JoinOutcome {
+        let is_leader = self.leader_id.as_deref() == Some(member_id);
+        JoinOutcome {
+            error: 0,
+            generation_id: self.generation_id,
+            protocol_type: self.protocol_type.clone(),
+            protocol_name: self.protocol_name.clone(),
+            leader_id: self.leader_id.clone().unwrap_or_default(),
+            member_id: member_id.to_owned(),
+            skip_assignment: is_leader && skip_assignment,
+            members: if is_leader {
+                self.member_list()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn member_list(&self) -> Vec<JoinedMember> {
+        let protocol = self.protocol_name.clone().unwrap_or_default();
+        self.members
+            .values()
+            .map(|m| JoinedMember {
+                member_id: m.id.clone(),
+                instance_id: m.instance_id.clone(),
+                metadata: m.metadata(&protocol),
+            })
+            .collect()
+    }
+
+    pub fn stored(&self) -> StoredGroup {
+        StoredGroup {
+            protocol_type: self.protocol_type.clone().unwrap_or_default(),
+            generation_id: self.generation_id,
+            protocol_name: self.protocol_name.clone(),
+            leader_id: self.leader_id.clone(),
+            state_timestamp_ms: self.state_timestamp_ms,
+        }
+    }
+
+    /// Starts a join phase (Kafka's `prepareRebalance`).
+    pub fn prepare_rebalance(&mut self, now: Instant, config: &GroupConfig, reason: &str) {
+        if self.is(GroupState::CompletingRebalance) {
+            // The assignment being synced is void: parked SyncGroups learn that now.
+            for m in self.members.values_mut() {
+                m.assignment = Default::default();
+                m.complete_sync(SyncOutcome::error(
+                    ResponseError::RebalanceInProgress.code(),
+                ));
+            }
+        }
+        self.pending_sync.clear();
+        self.sync_deadline = None;
+        let timeout = self.rebalance_timeout();
+        if self.is(GroupState::Empty) {
+            let delay = Duration::from_millis(config.initial_rebalance_delay_ms);
+            self.join_deadline = Some(now + delay);
+            self.initial_join_remaining = Some(timeout.saturating_sub(delay));
+            self.new_member_added = false;
+        } else {
+            self.join_deadline = Some(now + timeout);
+            self.initial_join_remaining = None;
+        }
+        tracing::info!(group = %self.id, generation = self.generation_id, reason, "preparing to rebalance");
+        self.transition(GroupState::PreparingRebalance);
+    }
+
+    pub fn maybe_prepare_rebalance(&mut self, now: Instant, config: &GroupConfig, reason: &str) {
+        if self.can_rebalance() {
+            self.prepare_rebalance(now, config, reason);
+        }
+    }
+
+    /// Completes the join phase when it can be (everyone rejoined, or its deadline passed).
+    pub fn try_complete_join(
+        &mut self,
+        now: Instant,
+        config: &GroupConfig,
+        store: &mut OffsetStore,
+    ) {
+        if !self.is(GroupState::PreparingRebalance) {
+            return;
+        }
+        let expired = self.join_deadline.is_none_or(|d| now >= d);
+        if let Some(remaining) = self.initial_join_remaining {
+            // The initial delayed join never completes early; each new member extends it.
+            if !expired {
+                return;
+            }
+            if self.new_member_added && !remaining.is_zero() {
+                let delay = Duration::from_millis(config.initial_rebalance_delay_ms).min(remaining);
+                self.new_member_added = false;
+                self.initial_join_remaining = Some(remaining - delay);
+                self.join_deadline = Some(now + delay);
+                return;
+            }
+        } else if !expired && !self.all_members_joined() {
+            return;
+        }
+        self.complete_join(now, store);
+    }
+
+    /// Kafka's `onCompleteJoin`: drop members that did not rejoin, start the next generation,
+    /// answer every parked JoinGroup.
+    fn complete_join(&mut self, now: Instant, store: &mut OffsetStore) {
+        let missing: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| m.awaiting_join.is_none())
+            .map(|m| m.id.clone())
+            .collect();
+        for id in missing {
+            tracing::info!(group = %self.id, member = %id, "member did not rejoin in time; removed");
+            self.detach_member(&id, None);
+        }
+        if self
+            .leader_id
+            .as_ref()
+            .is_none_or(|l| !self.members.contains_key(l))
+        {
+            self.leader_id = self.members.keys().next().cloned();
+        }
+        self.join_deadline = None;
+        self.initial_join_remaining = None;
+        self.new_member_added = false;
+        self.generation_id += 1;
+        if self.members.is_empty() {
+            self.protocol_name = None;
+            self.subscribed_topics = None;
+            self.transition(GroupState::Empty);
+        } else {
+            self.protocol_name = self.select_protocol();
+            self.subscribed_topics = self.compute_subscribed_topics();
+            self.transition(GroupState::CompletingRebalance);
+            let ids: Vec<String> = self.members.keys().cloned().collect();
+            for id in &ids {
+                let outcome = self.join_outcome(id, false);
+                let m = self.members.get_mut(id).expect("listed member");
+                m.complete_join(outcome);
+                m.is_new = false;
+                m.heartbeat(now);
+            }
+            self.pending_sync = ids.into_iter().collect();
+            self.sync_deadline = Some(now + self.rebalance_timeout());
+        }
+        tracing::info!(
+            group = %self.id,
+            generation = self.generation_id,
+            members = self.members.len(),
+            protocol = ?self.protocol_name,
+            "join phase complete"
+        );
+        if let Err(e) = store.store_group(&self.id, self.stored()) {
+            tracing::error!(group = %self.id, error = %e, "could not record the group's new generation");
+        }
+    }
+
+    /// Removes a member from the maps; a parked request gets `parked_error` (if any).
+    fn detach_member(&mut self, member_id: &str, parked_error: Option<i16>) -> Option<Member> {
+        let mut member = self.members.shift_remove(member_id)?;
+        if let Some(code) = parked_error {
+            member.complete_join(JoinOutcome::error(code, member_id));
+            member.complete_sync(SyncOutcome::error(code));
+        }
+        if let Some(instance) = &member.instance_id {
+            if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
+                self.static_members.remove(instance);
+            }
+        }
+        self.pending_sync.remove(member_id);
+        if self.leader_id.as_deref() == Some(member_id) {
+            self.leader_id = self.members.keys().next().cloned();
+        }
+        Some(member)
+    }
+
+    /// A member leaves (LeaveGroup) or dies (session expiry): rebalance the rest.
+    pub fn remove_member(
+        &mut self,
+        member_id: &str,
+        now: Instant,
+        config: &GroupConfig,
+        store: &mut OffsetStore,
+        reason: &str,
+    ) {
+        if self
+            .detach_member(member_id, Some(ResponseError::UnknownMemberId.code()))
+            .is_none()
+        {
+            return;
+        }
+        match self.state {
+            GroupState::Stable | GroupState::CompletingRebalance => {
+                self.prepare_rebalance(now, config, reason);
+                self.try_complete_join(now, config, store);
+            }
+            GroupState::PreparingRebalance => self.try_complete_join(now, config, store),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// Consumer-protocol subscriptions of every member (the v0 prefix of every version).
+    fn compute_subscribed_topics(&self) -> Option<HashSet<String>> {
+        if !self.is_consumer_group() {
+            return None;
+        }
+        let protocol = self.protocol_name.as_deref()?;
+        let mut topics = HashSet::new();
+        for m in self.members.values() {
+            let mut buf = m.metadata(protocol);
+            topics.extend(parse_subscription_topics(&mut buf)?);
+        }
+        Some(topics)
+    }
+
+    /// Kafka's `isSubscribedToTopic`: unknown subscriptions count as subscribed for consumer
+    /// groups.
+    pub fn is_subscribed_to(&self, topic: &str) -> bool {
+        if self.members.is_empty() {
+            return false;
+        }
+        match &self.subscribed_topics {
+            Some(t) => t.contains(topic),
+            None => self.is_consumer_group(),
+        }
+    }
+
+    /// Session, pending-member, join and sync deadlines (called by the timer task).
+    pub fn expire(&mut self, now: Instant, config: &GroupConfig, store: &mut OffsetStore) {
+        let before = self.pending_members.len();
+        self.pending_members.retain(|_, deadline| now < *deadline);
+        if self.pending_members.len() != before {
+            self.try_complete_join(now, config, store);
+        }
+        let dead: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| !m.is_alive(now))
+            .map(|m| m.id.clone())
+            .collect();
+        for id in dead {
+            tracing::info!(group = %self.id, member = %id, "session timed out; member removed");
+            self.remove_member(&id, now, config, store, "member's session timed out");
+        }
+        if self.sync_deadline.is_some_and(|d| now >= d)
+            && matches!(
+                self.state,
+                GroupState::CompletingRebalance | GroupState::Stable
+            )
+        {
+            self.sync_deadline = None;
+            let late: Vec<String> = self.pending_sync.drain().collect();
+            if !late.is_empty() {
+                for id in &late {
+                    tracing::info!(group = %self.id, member = %id, "no SyncGroup before the rebalance timeout; member removed");
+                    self.detach_member(id, Some(ResponseError::UnknownMemberId.code()));
+                }
+                self.prepare_rebalance(now, config, "members did not sync in time");
+            }
+        }
+        self.try_complete_join(now, config, store);
+    }
+}
+
+/// Topics of a ConsumerProtocolSubscription (i16 version, then the v0 fields).
+pub fn parse_subscription_topics(buf: &mut bytes::Bytes) -> Option<Vec<String>> {
+    use bytes::Buf;
+    if buf.remaining() < 6 {
+        return None;
+    }
+    let _version = buf.get_i16();
+    let n = buf.get_i32();
+    let mut topics = Vec::new();
+    for _ in 0..n.max(0) {
+        if buf.remaining() < 2 {
+            return None;
+        }
+        let len = buf.get_i16();
+        if len < 0 || buf.remaining() < len as usize {
+            return None;
+        }
+        topics.push(String::from_utf8(buf.split_to(len as usize).to_vec()).ok()?);
+    }
+    Some(topics)
+}

@@ -1,0 +1,114 @@
+//! Consumer groups: Kafka's classic group membership protocol and committed offsets.
+//!
+//! - [`coordinator`]: [`GroupCoordinator`], every group behind one lock; JoinGroup, SyncGroup,
+//!   Heartbeat, LeaveGroup.
+//! - [`group`]: one group's state machine; [`member`]: a member and its parked requests.
+//! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
+//! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup),
+//!   including transactional offsets staged per producer id; [`records`]: the log's records.
+//!
+//! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
+//! checked by one timer task ([`run_timers`]) every [`TICK`].
+
+pub mod admin;
+pub mod coordinator;
+#[allow(clippy::module_inception)]
+pub mod group;
+pub mod member;
+pub mod offsets;
+pub mod records;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use coordinator::{GroupCoordinator, JoinRequest, SyncRequest};
+pub use member::{JoinOutcome, SyncOutcome};
+
+use crate::state::BrokerState;
+
+/// How often the timer task checks group deadlines.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// Group coordinator settings, with Kafka's key names.
+#[derive(Clone, Debug)]
+pub struct GroupConfig {
+    /// group.initial.rebalance.delay.ms: Kafka defaults to 3000; Wren to 0 so a lone consumer
+    /// starts at once.
+    pub initial_rebalance_delay_ms: u64,
+    /// group.min.session.timeout.ms
+    pub min_session_timeout_ms: i32,
+    /// group.max.session.timeout.ms
+    pub max_session_timeout_ms: i32,
+    /// group.max.size
+    pub max_size: usize,
+    /// offsets.retention.minutes (kept in ms)
+    pub offsets_retention_ms: i64,
+    /// offsets.retention.check.interval.ms
+    pub offsets_retention_check_interval_ms: u64,
+    /// offset.metadata.max.bytes
+    pub offset_metadata_max_bytes: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay_ms: 0,
+            min_session_timeout_ms: 6_000,
+            max_session_timeout_ms: 1_800_000,
+            max_size: i32::MAX as usize,
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+        }
+    }
+}
+
+impl GroupConfig {
+    /// Sets one `group.*` / `offsets.*` key; Ok(false) when the key is not one of these.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, std::num::ParseIntError> {
+        fn num<T: std::str::FromStr<Err = std::num::ParseIntError>>(
+            v: &str,
+        ) -> Result<T, std::num::ParseIntError> {
+            v.parse()
+        }
+        match key {
+            "group.initial.rebalance.delay.ms" => self.initial_rebalance_delay_ms = num(value)?,
+            "group.min.session.timeout.ms" => self.min_session_timeout_ms = num(value)?,
+            "group.max.session.timeout.ms" => self.max_session_timeout_ms = num(value)?,
+            "group.max.size" => self.max_size = num(value)?,
+            "offsets.retention.minutes" => {
+                self.offsets_retention_ms = num::<i64>(value)?.saturating_mul(60_000)
+            }
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms = num::<u64>(value)?.max(1)
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = num(value)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+tokio::task_local! {
+    /// The peer address of the connection whose request is being handled (DescribeGroups
+    /// reports it as the member's client host).
+    pub static PEER_IP: std::net::IpAddr;
+}
+
+/// Kafka's client host format: "/127.0.0.1".
+pub fn client_host() -> String {
+    PEER_IP.try_with(|ip| format!("/{ip}")).unwrap_or_default()
+}
+
+/// Checks every group's deadlines until the broker shuts down.
+pub async fn run_timers(state: Arc<BrokerState>) {
+    let mut shutdown = state.shutdown.clone();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => state.groups.tick(std::time::Instant::now()),
+        }
+    }
+}

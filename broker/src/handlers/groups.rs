@@ -1,0 +1,191 @@
+//! JoinGroup (11), SyncGroup (14), Heartbeat (12), LeaveGroup (13): the classic group
+//! membership protocol. JoinGroup and SyncGroup long-poll: they wait (without blocking a
+//! thread) until the coordinator completes the phase, or the broker shuts down.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
+use kafka_protocol::messages::leave_group_response::MemberResponse;
+use kafka_protocol::messages::{
+    HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
+    LeaveGroupResponse, RequestHeader, SyncGroupRequest, SyncGroupResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::oneshot;
+
+use super::str_bytes;
+use crate::group::{self, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
+use crate::state::BrokerState;
+
+fn string(s: &StrBytes) -> String {
+    s.as_str().to_owned()
+}
+
+/// Waits for a parked answer; a shutdown (or a dropped sender) answers `fallback`.
+async fn wait<T>(state: &BrokerState, rx: oneshot::Receiver<T>, fallback: impl FnOnce() -> T) -> T {
+    let mut shutdown = state.shutdown.clone();
+    if state.is_shutting_down() {
+        return fallback();
+    }
+    tokio::select! {
+        answer = rx => answer.unwrap_or_else(|_| fallback()),
+        _ = shutdown.changed() => fallback(),
+    }
+}
+
+pub async fn join(
+    state: &BrokerState,
+    header: &RequestHeader,
+    request: JoinGroupRequest,
+    version: i16,
+) -> JoinGroupResponse {
+    let member_id = string(&request.member_id);
+    let req = JoinRequest {
+        group_id: string(&request.group_id.0),
+        member_id: member_id.clone(),
+        instance_id: request.group_instance_id.as_ref().map(string),
+        client_id: header.client_id.as_ref().map(string).unwrap_or_default(),
+        client_host: group::client_host(),
+        session_timeout_ms: request.session_timeout_ms,
+        // v0 has no rebalance timeout: Kafka uses the session timeout.
+        rebalance_timeout_ms: if version == 0 {
+            request.session_timeout_ms
+        } else {
+            request.rebalance_timeout_ms
+        },
+        protocol_type: string(&request.protocol_type),
+        protocols: request
+            .protocols
+            .into_iter()
+            .map(|p| (string(&p.name), p.metadata))
+            .collect(),
+        require_known_member_id: version >= 4,
+        supports_skip_assignment: version >= 9,
+    };
+    let (tx, rx) = oneshot::channel();
+    state.groups.join(req, tx);
+    let outcome = wait(state, rx, || {
+        JoinOutcome::error(ResponseError::CoordinatorNotAvailable.code(), &member_id)
+    })
+    .await;
+    join_response(outcome, version)
+}
+
+fn join_response(o: JoinOutcome, version: i16) -> JoinGroupResponse {
+    let members = o
+        .members
+        .into_iter()
+        .map(|m| {
+            JoinGroupResponseMember::default()
+                .with_member_id(str_bytes(m.member_id))
+                .with_group_instance_id(if version >= 5 {
+                    m.instance_id.map(str_bytes)
+                } else {
+                    None
+                })
+                .with_metadata(m.metadata)
+        })
+        .collect();
+    let protocol_name = if version >= 7 {
+        o.protocol_name.map(str_bytes)
+    } else {
+        Some(str_bytes(o.protocol_name.unwrap_or_default()))
+    };
+    JoinGroupResponse::default()
+        .with_error_code(o.error)
+        .with_generation_id(o.generation_id)
+        .with_protocol_type(if version >= 7 {
+            o.protocol_type.map(str_bytes)
+        } else {
+            None
+        })
+        .with_protocol_name(protocol_name)
+        .with_leader(str_bytes(o.leader_id))
+        .with_skip_assignment(version >= 9 && o.skip_assignment)
+        .with_member_id(str_bytes(o.member_id))
+        .with_members(members)
+}
+
+pub async fn sync(
+    state: &BrokerState,
+    request: SyncGroupRequest,
+    version: i16,
+) -> SyncGroupResponse {
+    let req = SyncRequest {
+        group_id: string(&request.group_id.0),
+        generation_id: request.generation_id,
+        member_id: string(&request.member_id),
+        instance_id: request.group_instance_id.as_ref().map(string),
+        protocol_type: request.protocol_type.as_ref().map(string),
+        protocol_name: request.protocol_name.as_ref().map(string),
+        assignments: request
+            .assignments
+            .into_iter()
+            .map(|a| (string(&a.member_id), a.assignment))
+            .collect(),
+    };
+    let (tx, rx) = oneshot::channel();
+    state.groups.sync(req, tx);
+    let o = wait(state, rx, || {
+        SyncOutcome::error(ResponseError::CoordinatorNotAvailable.code())
+    })
+    .await;
+    let (protocol_type, protocol_name) = if version >= 5 && o.error == 0 {
+        (
+            o.protocol_type.map(str_bytes),
+            o.protocol_name.map(str_bytes),
+        )
+    } else {
+        (None, None)
+    };
+    SyncGroupResponse::default()
+        .with_error_code(o.error)
+        .with_protocol_type(protocol_type)
+        .with_protocol_name(protocol_name)
+        .with_assignment(o.assignment)
+}
+
+pub fn heartbeat(state: &BrokerState, request: HeartbeatRequest) -> HeartbeatResponse {
+    let error = state.groups.heartbeat(
+        request.group_id.as_str(),
+        request.member_id.as_str(),
+        request.group_instance_id.as_ref().map(|s| s.as_str()),
+        request.generation_id,
+    );
+    HeartbeatResponse::default().with_error_code(error)
+}
+
+pub fn leave(state: &BrokerState, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+    // v0-2 name one member; v3+ (KIP-345) a batch, possibly by group.instance.id.
+    let leaving: Vec<(String, Option<String>)> = if version >= 3 {
+        request
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    string(&m.member_id),
+                    m.group_instance_id.as_ref().map(string),
+                )
+            })
+            .collect()
+    } else {
+        vec![(string(&request.member_id), None)]
+    };
+    match state.groups.leave(request.group_id.as_str(), &leaving) {
+        Err(error) => LeaveGroupResponse::default().with_error_code(error),
+        Ok(errors) if version >= 3 => LeaveGroupResponse::default().with_members(
+            leaving
+                .into_iter()
+                .zip(errors)
+                .map(|((member_id, instance_id), error)| {
+                    MemberResponse::default()
+                        .with_member_id(str_bytes(member_id))
+                        .with_group_instance_id(instance_id.map(str_bytes))
+                        .with_error_code(error)
+                })
+                .collect(),
+        ),
+        // v0-2: the member's error is the response's error.
+        Ok(errors) => LeaveGroupResponse::default()
+            .with_error_code(errors.first().copied().unwrap_or_default()),
+    }
+}

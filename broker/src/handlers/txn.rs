@@ -1,0 +1,204 @@
+//! The transaction APIs: AddPartitionsToTxn (24), AddOffsetsToTxn (25), EndTxn (26),
+//! DescribeTransactions (65), ListTransactions (66). The state machine is in `crate::txn`.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::add_partitions_to_txn_response::{
+    AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
+};
+use kafka_protocol::messages::{
+    describe_transactions_response, list_transactions_response, AddOffsetsToTxnRequest,
+    AddOffsetsToTxnResponse, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse,
+    ListTransactionsRequest, ListTransactionsResponse, ProducerId, TopicName, TransactionalId,
+};
+
+use super::str_bytes;
+use crate::state::BrokerState;
+use crate::txn::TxnState;
+
+/// Clients before these versions know INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED (Kafka maps it).
+fn for_version(e: ResponseError, version: i16, fenced_since: i16) -> ResponseError {
+    if e == ResponseError::ProducerFenced && version < fenced_since {
+        ResponseError::InvalidProducerEpoch
+    } else {
+        e
+    }
+}
+
+fn code(r: Result<(), ResponseError>) -> i16 {
+    r.err().map_or(0, |e| e.code())
+}
+
+pub fn add_partitions(
+    state: &BrokerState,
+    r: AddPartitionsToTxnRequest,
+    version: i16,
+) -> AddPartitionsToTxnResponse {
+    let id = r.v3_and_below_transactional_id.as_str();
+    let topics = &r.v3_and_below_topics;
+    // Unknown partitions fail the request: they get UNKNOWN_TOPIC_OR_PARTITION, the rest
+    // OPERATION_NOT_ATTEMPTED, as Kafka answers.
+    let exists = |t: &str, p: i32| {
+        state
+            .topics
+            .get(t)
+            .is_some_and(|topic| topic.partition(p).is_some())
+    };
+    let any_unknown = topics
+        .iter()
+        .any(|t| t.partitions.iter().any(|&p| !exists(t.name.as_str(), p)));
+    let outcome: Result<(), ResponseError> = if any_unknown {
+        Err(ResponseError::OperationNotAttempted)
+    } else {
+        let partitions: Vec<(String, i32)> = topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(move |&p| (t.name.to_string(), p)))
+            .collect();
+        state
+            .txn
+            .add_partitions(
+                id,
+                r.v3_and_below_producer_id.0,
+                r.v3_and_below_producer_epoch,
+                &partitions,
+            )
+            .map_err(|e| for_version(e, version, 2))
+    };
+    let results = topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|&p| {
+                    let err = match &outcome {
+                        Err(ResponseError::OperationNotAttempted)
+                            if !exists(t.name.as_str(), p) =>
+                        {
+                            ResponseError::UnknownTopicOrPartition.code()
+                        }
+                        other => code(other.clone()),
+                    };
+                    AddPartitionsToTxnPartitionResult::default()
+                        .with_partition_index(p)
+                        .with_partition_error_code(err)
+                })
+                .collect();
+            AddPartitionsToTxnTopicResult::default()
+                .with_name(t.name.clone())
+                .with_results_by_partition(partitions)
+        })
+        .collect();
+    AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results)
+}
+
+pub fn add_offsets(
+    state: &BrokerState,
+    r: AddOffsetsToTxnRequest,
+    version: i16,
+) -> AddOffsetsToTxnResponse {
+    let result = if r.group_id.is_empty() {
+        Err(ResponseError::InvalidGroupId)
+    } else {
+        state
+            .txn
+            .add_offsets(
+                r.transactional_id.as_str(),
+                r.producer_id.0,
+                r.producer_epoch,
+                r.group_id.as_str(),
+            )
+            .map_err(|e| for_version(e, version, 2))
+    };
+    AddOffsetsToTxnResponse::default().with_error_code(code(result))
+}
+
+pub fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnResponse {
+    let result = state
+        .txn
+        .end_txn(
+            &state.topics,
+            r.transactional_id.as_str(),
+            r.producer_id.0,
+            r.producer_epoch,
+            r.committed,
+        )
+        .map_err(|e| for_version(e, version, 2));
+    EndTxnResponse::default()
+        .with_error_code(code(result))
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
+}
+
+pub fn describe(
+    state: &BrokerState,
+    r: DescribeTransactionsRequest,
+) -> DescribeTransactionsResponse {
+    let states = r
+        .transactional_ids
+        .into_iter()
+        .map(|id| {
+            let out = describe_transactions_response::TransactionState::default()
+                .with_transactional_id(id.clone());
+            let Some(m) = state.txn.describe(id.as_str()) else {
+                return out
+                    .with_error_code(ResponseError::TransactionalIdNotFound.code())
+                    .with_producer_id(ProducerId(-1))
+                    .with_producer_epoch(-1);
+            };
+            let mut topics: Vec<describe_transactions_response::TopicData> = Vec::new();
+            for (topic, p) in &m.partitions {
+                match topics.last_mut() {
+                    Some(t) if t.topic.as_str() == topic => t.partitions.push(*p),
+                    _ => topics.push(
+                        describe_transactions_response::TopicData::default()
+                            .with_topic(TopicName(str_bytes(topic.clone())))
+                            .with_partitions(vec![*p]),
+                    ),
+                }
+            }
+            out.with_transaction_state(str_bytes(m.state.name()))
+                .with_transaction_timeout_ms(m.timeout_ms)
+                .with_transaction_start_time_ms(m.start_ms)
+                .with_producer_id(ProducerId(m.producer_id))
+                .with_producer_epoch(m.producer_epoch)
+                .with_topics(topics)
+        })
+        .collect();
+    DescribeTransactionsResponse::default().with_transaction_states(states)
+}
+
+pub fn list(state: &BrokerState, r: ListTransactionsRequest) -> ListTransactionsResponse {
+    let mut unknown = Vec::new();
+    let mut states = Vec::new();
+    for f in &r.state_filters {
+        match TxnState::parse(f.as_str()) {
+            Some(s) => states.push(s),
+            None => unknown.push(f.clone()),
+        }
+    }
+    let now = crate::handlers::produce::now_ms();
+    let listed = state
+        .txn
+        .all()
+        .into_iter()
+        .filter(|m| states.is_empty() || states.contains(&m.state))
+        .filter(|m| {
+            r.producer_id_filters.is_empty()
+                || r.producer_id_filters.iter().any(|p| p.0 == m.producer_id)
+        })
+        // v1 duration filter: transactions running longer than this many ms (-1: all).
+        .filter(|m| {
+            r.duration_filter < 0 || (m.start_ms >= 0 && now - m.start_ms > r.duration_filter)
+        })
+        .map(|m| {
+            list_transactions_response::TransactionState::default()
+                .with_transactional_id(TransactionalId(str_bytes(m.transactional_id.clone())))
+                .with_producer_id(ProducerId(m.producer_id))
+                .with_transaction_state(str_bytes(m.state.name()))
+        })
+        .collect();
+    ListTransactionsResponse::default()
+        .with_unknown_state_filters(unknown)
+        .with_transaction_states(listed)
+}

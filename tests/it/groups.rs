@@ -1,0 +1,652 @@
+//! Consumer groups at the protocol level (RawClient): the classic membership state machine and
+//! its error codes, committed offsets (durable across a restart), admin APIs, and the staged
+//! transactional offsets OffsetFetch's require_stable sees. Real clients: groups_clients.rs.
+
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+
+use crate::raw::RawClient;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.into())
+}
+
+/// A ConsumerProtocolSubscription v0 for `topics`.
+fn subscription(topics: &[&str]) -> Bytes {
+    let mut b = BytesMut::new();
+    b.put_i16(0);
+    b.put_i32(topics.len() as i32);
+    for t in topics {
+        b.put_i16(t.len() as i16);
+        b.put_slice(t.as_bytes());
+    }
+    b.put_i32(-1); // no user data
+    b.freeze()
+}
+
+struct Join<'a> {
+    group: &'a str,
+    member_id: &'a str,
+    instance: Option<&'a str>,
+    session_ms: i32,
+    rebalance_ms: i32,
+    protocol_type: &'a str,
+    protocols: Vec<(&'a str, Bytes)>,
+}
+
+impl<'a> Join<'a> {
+    fn new(group: &'a str) -> Join<'a> {
+        Join {
+            group,
+            member_id: "",
+            instance: None,
+            session_ms: 10_000,
+            rebalance_ms: 10_000,
+            protocol_type: "consumer",
+            protocols: vec![("range", subscription(&["t"]))],
+        }
+    }
+    fn member(mut self, id: &'a str) -> Self {
+        self.member_id = id;
+        self
+    }
+    fn request(&self) -> RequestKind {
+        RequestKind::JoinGroup(
+            JoinGroupRequest::default()
+                .with_group_id(GroupId(s(self.group)))
+                .with_member_id(s(self.member_id))
+                .with_group_instance_id(self.instance.map(s))
+                .with_session_timeout_ms(self.session_ms)
+                .with_rebalance_timeout_ms(self.rebalance_ms)
+                .with_protocol_type(s(self.protocol_type))
+                .with_protocols(
+                    self.protocols
+                        .iter()
+                        .map(|(n, m)| {
+                            join_group_request::JoinGroupRequestProtocol::default()
+                                .with_name(s(n))
+                                .with_metadata(m.clone())
+                        })
+                        .collect(),
+                ),
+        )
+    }
+}
+
+async fn join(c: &mut RawClient, j: &Join<'_>) -> JoinGroupResponse {
+    match c.request(ApiKey::JoinGroup, 9, j.request()).await {
+        ResponseKind::JoinGroup(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// KIP-394 in full: MEMBER_ID_REQUIRED, then the join with the handed-out id.
+async fn join_new(c: &mut RawClient, j: Join<'_>) -> JoinGroupResponse {
+    let first = join(c, &j).await;
+    assert_eq!(first.error_code, 79, "MEMBER_ID_REQUIRED first");
+    assert!(!first.member_id.is_empty());
+    let id = first.member_id.to_string();
+    join(c, &j.member(&id)).await
+}
+
+async fn sync(
+    c: &mut RawClient,
+    group: &str,
+    generation: i32,
+    member: &str,
+    assignments: &[(&str, &[u8])],
+) -> SyncGroupResponse {
+    let req = SyncGroupRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_generation_id(generation)
+        .with_member_id(s(member))
+        .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s("range")))
+        .with_assignments(
+            assignments
+                .iter()
+                .map(|(m, a)| {
+                    sync_group_request::SyncGroupRequestAssignment::default()
+                        .with_member_id(s(m))
+                        .with_assignment(Bytes::copy_from_slice(a))
+                })
+                .collect(),
+        );
+    match c
+        .request(ApiKey::SyncGroup, 5, RequestKind::SyncGroup(req))
+        .await
+    {
+        ResponseKind::SyncGroup(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn heartbeat(c: &mut RawClient, group: &str, generation: i32, member: &str) -> i16 {
+    let req = HeartbeatRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_generation_id(generation)
+        .with_member_id(s(member));
+    match c
+        .request(ApiKey::Heartbeat, 4, RequestKind::Heartbeat(req))
+        .await
+    {
+        ResponseKind::Heartbeat(r) => r.error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn describe(c: &mut RawClient, group: &str) -> describe_groups_response::DescribedGroup {
+    let req = DescribeGroupsRequest::default().with_groups(vec![GroupId(s(group))]);
+    match c
+        .request(ApiKey::DescribeGroups, 5, RequestKind::DescribeGroups(req))
+        .await
+    {
+        ResponseKind::DescribeGroups(mut r) => r.groups.remove(0),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn create_topic(c: &mut RawClient, topic: &str, partitions: i32) {
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(s(topic)))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1),
+    ]);
+    match c
+        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
+        .await
+    {
+        ResponseKind::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn commit(
+    c: &mut RawClient,
+    group: &str,
+    generation: i32,
+    member: &str,
+    offsets: &[(&str, i32, i64)],
+) -> Vec<i16> {
+    let mut topics: Vec<offset_commit_request::OffsetCommitRequestTopic> = Vec::new();
+    for (t, p, o) in offsets {
+        let part = offset_commit_request::OffsetCommitRequestPartition::default()
+            .with_partition_index(*p)
+            .with_committed_offset(*o)
+            .with_committed_metadata(Some(s(&format!("meta-{o}"))));
+        match topics.iter_mut().find(|x| x.name.as_str() == *t) {
+            Some(x) => x.partitions.push(part),
+            None => topics.push(
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partitions(vec![part]),
+            ),
+        }
+    }
+    let req = OffsetCommitRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_generation_id_or_member_epoch(generation)
+        .with_member_id(s(member))
+        .with_topics(topics);
+    match c
+        .request(ApiKey::OffsetCommit, 8, RequestKind::OffsetCommit(req))
+        .await
+    {
+        ResponseKind::OffsetCommit(r) => r
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// OffsetFetch v7 (one group): (topic, partition, offset, metadata, error), in answer order.
+async fn fetch(
+    c: &mut RawClient,
+    group: &str,
+    partitions: Option<&[(&str, i32)]>,
+    require_stable: bool,
+) -> Vec<(String, i32, i64, String, i16)> {
+    let topics = partitions.map(|ps| {
+        ps.iter()
+            .map(|(t, p)| {
+                offset_fetch_request::OffsetFetchRequestTopic::default()
+                    .with_name(TopicName(s(t)))
+                    .with_partition_indexes(vec![*p])
+            })
+            .collect()
+    });
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(topics)
+        .with_require_stable(require_stable);
+    match c
+        .request(ApiKey::OffsetFetch, 7, RequestKind::OffsetFetch(req))
+        .await
+    {
+        ResponseKind::OffsetFetch(r) => {
+            assert_eq!(r.error_code, 0);
+            r.topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions.iter().map(|p| {
+                        (
+                            t.name.to_string(),
+                            p.partition_index,
+                            p.committed_offset,
+                            p.metadata.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                            p.error_code,
+                        )
+                    })
+                })
+                .collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn connect(broker: &wren::BrokerHandle) -> RawClient {
+    RawClient::connect(&broker.bootstrap_servers()).await
+}
+
+/// A broker whose session timeouts may be short, for the expiry tests.
+async fn fast_broker() -> wren::BrokerHandle {
+    let mut b = wren::Broker::ephemeral();
+    b.config_mut().groups.min_session_timeout_ms = 100;
+    b.start().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_lone_member_joins_syncs_and_heartbeats() {
+    // Goal: KIP-394's two-step join, then generation 1 with the member as leader, its own
+    // assignment back from SyncGroup, and heartbeats accepted.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    let j = join_new(&mut c, Join::new("g1")).await;
+    assert_eq!(j.error_code, 0);
+    assert_eq!(j.generation_id, 1);
+    assert_eq!(j.leader, j.member_id);
+    assert_eq!(j.protocol_name.as_deref(), Some("range"));
+    assert_eq!(j.members.len(), 1, "the leader gets the member list");
+    assert_eq!(j.members[0].metadata, subscription(&["t"]));
+    let me = j.member_id.to_string();
+    let r = sync(&mut c, "g1", 1, &me, &[(&me, b"assignment")]).await;
+    assert_eq!(r.error_code, 0);
+    assert_eq!(&r.assignment[..], b"assignment");
+    assert_eq!(heartbeat(&mut c, "g1", 1, &me).await, 0);
+    let d = describe(&mut c, "g1").await;
+    assert_eq!(d.group_state.as_str(), "Stable");
+    assert_eq!(d.protocol_data.as_str(), "range");
+    assert_eq!(d.members[0].client_host.as_str(), "/127.0.0.1");
+    assert_eq!(&d.members[0].member_assignment[..], b"assignment");
+}
+
+#[tokio::test]
+async fn membership_errors_use_kafkas_codes() {
+    // Goal: one row per error of the JoinGroup/SyncGroup/Heartbeat/LeaveGroup table.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    assert_eq!(join(&mut c, &Join::new("")).await.error_code, 24, "INVALID_GROUP_ID");
+    let mut short = Join::new("g");
+    short.session_ms = 1000;
+    assert_eq!(join(&mut c, &short).await.error_code, 26, "INVALID_SESSION_TIMEOUT");
+    assert_eq!(
+        join(&mut c, &Join::new("nope").member("m-1")).await.error_code,
+        25,
+        "UNKNOWN_MEMBER_ID for a member id in an unknown group"
+    );
+    let j = join_new(&mut c, Join::new("g")).await;
+    let me = j.member_id.to_string();
+    assert_eq!(sync(&mut c, "g", 1, &me, &[]).await.error_code, 0);
+    assert_eq!(heartbeat(&mut c, "g", 7, &me).await, 22, "ILLEGAL_GENERATION");
+    assert_eq!(heartbeat(&mut c, "g", 1, "stranger").await, 25);
+    assert_eq!(heartbeat(&mut c, "", 1, &me).await, 24);
+    assert_eq!(sync(&mut c, "g", 1, "stranger", &[]).await.error_code, 25);
+    assert_eq!(sync(&mut c, "g", 0, &me, &[]).await.error_code, 22);
+    let mut other_type = Join::new("g");
+    other_type.protocol_type = "connect";
+    assert_eq!(join(&mut c, &other_type).await.error_code, 23, "INCONSISTENT_GROUP_PROTOCOL");
+    let mut other_protocol = Join::new("g");
+    other_protocol.protocols = vec![("roundrobin", subscription(&["t"]))];
+    assert_eq!(join(&mut c, &other_protocol).await.error_code, 23);
+    // Offset commits from a stranger or an old generation.
+    create_topic(&mut c, "t", 1).await;
+    assert_eq!(commit(&mut c, "g", 1, "stranger", &[("t", 0, 1)]).await, vec![25]);
+    assert_eq!(commit(&mut c, "g", 0, &me, &[("t", 0, 1)]).await, vec![22]);
+    assert_eq!(commit(&mut c, "g", -1, "", &[("t", 0, 1)]).await, vec![25], "the group has members");
+    assert_eq!(commit(&mut c, "g", 1, &me, &[("t", 0, 1)]).await, vec![0]);
+}
+
+#[tokio::test]
+async fn a_second_member_triggers_a_rebalance_both_see() {
+    // Goal: the parked JoinGroup of a newcomer completes once the existing member rejoins
+    // (it learns of the rebalance from REBALANCE_IN_PROGRESS); both get generation 2, the old
+    // leader stays leader, followers get no member list, and SyncGroup hands out the leader's
+    // assignment to each.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut a = connect(&broker).await;
+    let ja = join_new(&mut a, Join::new("g2")).await;
+    let ida = ja.member_id.to_string();
+    assert_eq!(sync(&mut a, "g2", 1, &ida, &[(&ida, b"all")]).await.error_code, 0);
+
+    let mut b = connect(&broker).await;
+    let first = join(&mut b, &Join::new("g2")).await;
+    assert_eq!(first.error_code, 79);
+    let idb = first.member_id.to_string();
+    let idb2 = idb.clone();
+    let b_join = tokio::spawn(async move {
+        let j = join(&mut b, &Join::new("g2").member(&idb2)).await;
+        (b, j)
+    });
+    // B is parked; A hears of the rebalance on its next heartbeat.
+    let mut seen = 0;
+    for _ in 0..50 {
+        seen = heartbeat(&mut a, "g2", 1, &ida).await;
+        if seen == 27 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 27, "REBALANCE_IN_PROGRESS");
+    assert_eq!(describe(&mut a, "g2").await.group_state.as_str(), "PreparingRebalance");
+    let ja2 = join(&mut a, &Join::new("g2").member(&ida)).await;
+    let (mut b, jb) = b_join.await.unwrap();
+    assert_eq!((ja2.error_code, jb.error_code), (0, 0));
+    assert_eq!((ja2.generation_id, jb.generation_id), (2, 2));
+    assert_eq!(ja2.leader.as_str(), ida);
+    assert_eq!(jb.leader.as_str(), ida);
+    assert_eq!(ja2.members.len(), 2);
+    assert!(jb.members.is_empty(), "followers get no member list");
+    // The follower's SyncGroup waits for the leader's.
+    let b_sync = tokio::spawn(async move { sync(&mut b, "g2", 2, &idb, &[]).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let idb = jb.member_id.to_string();
+    let ra = sync(&mut a, "g2", 2, &ida, &[(&ida, b"A"), (&idb, b"B")]).await;
+    let rb = b_sync.await.unwrap();
+    assert_eq!(&ra.assignment[..], b"A");
+    assert_eq!(&rb.assignment[..], b"B");
+    assert_eq!(heartbeat(&mut a, "g2", 2, &ida).await, 0);
+    assert_eq!(heartbeat(&mut a, "g2", 1, &ida).await, 22, "the old generation is gone");
+}
+
+#[tokio::test]
+async fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
+    // Goal: the join phase completes without a member that never rejoins, once the rebalance
+    // timeout passes (the timer task, not a request, completes it).
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut a = connect(&broker).await;
+    let mut ja = Join::new("g3");
+    ja.rebalance_ms = 300;
+    let ja = join_new(&mut a, ja).await;
+    let ida = ja.member_id.to_string();
+    sync(&mut a, "g3", 1, &ida, &[]).await;
+    let mut b = connect(&broker).await;
+    let started = std::time::Instant::now();
+    let jb = join_new(&mut b, Join::new("g3")).await;
+    assert_eq!(jb.error_code, 0);
+    assert_eq!(jb.generation_id, 2);
+    assert_eq!(jb.leader, jb.member_id, "the only member left leads");
+    assert_eq!(jb.members.len(), 1);
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_eq!(heartbeat(&mut a, "g3", 1, &ida).await, 25, "A was removed");
+}
+
+#[tokio::test]
+async fn silent_members_expire_after_the_session_timeout() {
+    // Goal: a member that stops heartbeating is removed after session.timeout.ms; an empty
+    // group is then Empty with a new generation.
+    let broker = fast_broker().await;
+    let mut c = connect(&broker).await;
+    let mut j = Join::new("g4");
+    j.session_ms = 300;
+    let j = join_new(&mut c, j).await;
+    let me = j.member_id.to_string();
+    sync(&mut c, "g4", 1, &me, &[]).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 0, "heartbeats keep it alive");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 0);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 25);
+    let d = describe(&mut c, "g4").await;
+    assert_eq!(d.group_state.as_str(), "Empty");
+    assert!(d.members.is_empty());
+}
+
+#[tokio::test]
+async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
+    // Goal (KIP-345): a static member restarting (new member id, same group.instance.id) gets
+    // the current generation and assignment back with no rebalance; its old member id is
+    // fenced (FENCED_INSTANCE_ID); a leave by instance id removes it.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    let mut j = Join::new("g5");
+    j.instance = Some("instance-a");
+    let first = join(&mut c, &j).await;
+    assert_eq!(first.error_code, 0, "static members skip MEMBER_ID_REQUIRED");
+    let old = first.member_id.to_string();
+    assert!(old.starts_with("instance-a-"));
+    sync(&mut c, "g5", 1, &old, &[(&old, b"mine")]).await;
+
+    let again = join(&mut c, &j).await;
+    assert_eq!(again.error_code, 0);
+    assert_eq!(again.generation_id, 1, "no rebalance");
+    assert!(again.skip_assignment, "the leader keeps the current assignment (v9)");
+    let new = again.member_id.to_string();
+    assert_ne!(new, old);
+    let r = sync(&mut c, "g5", 1, &new, &[]).await;
+    assert_eq!(&r.assignment[..], b"mine", "same assignment");
+    assert_eq!(describe(&mut c, "g5").await.group_state.as_str(), "Stable");
+
+    let hb = HeartbeatRequest::default()
+        .with_group_id(GroupId(s("g5")))
+        .with_generation_id(1)
+        .with_member_id(s(&old))
+        .with_group_instance_id(Some(s("instance-a")));
+    let ResponseKind::Heartbeat(r) = c.request(ApiKey::Heartbeat, 4, RequestKind::Heartbeat(hb)).await else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 82, "FENCED_INSTANCE_ID");
+
+    // Batched LeaveGroup (v3+): by instance id, an unknown instance, and a fenced pair.
+    let leave = LeaveGroupRequest::default()
+        .with_group_id(GroupId(s("g5")))
+        .with_members(vec![
+            leave_group_request::MemberIdentity::default()
+                .with_member_id(s(&old))
+                .with_group_instance_id(Some(s("instance-a"))),
+            leave_group_request::MemberIdentity::default()
+                .with_member_id(s(""))
+                .with_group_instance_id(Some(s("nobody"))),
+            leave_group_request::MemberIdentity::default()
+                .with_member_id(s(""))
+                .with_group_instance_id(Some(s("instance-a"))),
+        ]);
+    let ResponseKind::LeaveGroup(r) = c.request(ApiKey::LeaveGroup, 5, RequestKind::LeaveGroup(leave)).await else {
+        panic!()
+    };
+    let codes: Vec<i16> = r.members.iter().map(|m| m.error_code).collect();
+    assert_eq!(codes, vec![82, 25, 0]);
+    assert_eq!(describe(&mut c, "g5").await.group_state.as_str(), "Empty");
+}
+
+#[tokio::test]
+async fn offsets_commit_fetch_and_survive_a_restart() {
+    // Goal: commits without membership (generation -1) on an empty group, fetch of listed and
+    // of all partitions with metadata, UNKNOWN_TOPIC_OR_PARTITION per partition, and the
+    // offsets back after a broker restart on the same data dir.
+    let dir = tempfile::tempdir().unwrap();
+    let config = || wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = connect(&broker).await;
+    create_topic(&mut c, "o", 3).await;
+    let codes = commit(&mut c, "og", -1, "", &[("o", 0, 10), ("o", 2, 30), ("o", 7, 1), ("missing", 0, 1)]).await;
+    assert_eq!(codes, vec![0, 0, 3, 3]);
+    assert_eq!(commit(&mut c, "og", -1, "", &[("o", 0, 11)]).await, vec![0]);
+    let listed = fetch(&mut c, "og", Some(&[("o", 0), ("o", 1)]), false).await;
+    assert_eq!(
+        listed,
+        vec![
+            ("o".into(), 0, 11, "meta-11".into(), 0),
+            ("o".into(), 1, -1, "".into(), 0)
+        ]
+    );
+    broker.shutdown().await;
+
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = connect(&broker).await;
+    let all = fetch(&mut c, "og", None, false).await;
+    assert_eq!(
+        all,
+        vec![
+            ("o".into(), 0, 11, "meta-11".into(), 0),
+            ("o".into(), 2, 30, "meta-30".into(), 0)
+        ]
+    );
+    assert_eq!(fetch(&mut c, "unknown-group", None, false).await, vec![]);
+    let d = describe(&mut c, "og").await;
+    assert_eq!(d.group_state.as_str(), "Empty", "the group is known again after the restart");
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn admin_lists_describes_and_deletes_groups_and_offsets() {
+    // Goal: ListGroups (with the v4 states filter), DescribeGroups of an unknown group (Dead),
+    // DeleteGroups (NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND, deleted with its offsets), and
+    // OffsetDelete (GROUP_SUBSCRIBED_TO_TOPIC while members subscribe to the topic).
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    create_topic(&mut c, "t", 1).await;
+    create_topic(&mut c, "u", 1).await;
+    let j = join_new(&mut c, Join::new("active")).await;
+    let me = j.member_id.to_string();
+    sync(&mut c, "active", 1, &me, &[]).await;
+    assert_eq!(commit(&mut c, "active", 1, &me, &[("t", 0, 5), ("u", 0, 6)]).await, vec![0, 0]);
+    assert_eq!(commit(&mut c, "idle", -1, "", &[("t", 0, 1)]).await, vec![0]);
+
+    let list = |states: Vec<&str>| {
+        RequestKind::ListGroups(
+            ListGroupsRequest::default().with_states_filter(states.into_iter().map(s).collect()),
+        )
+    };
+    let ResponseKind::ListGroups(all) = c.request(ApiKey::ListGroups, 4, list(vec![])).await else {
+        panic!()
+    };
+    let names: Vec<(String, String, String)> = all
+        .groups
+        .iter()
+        .map(|g| (g.group_id.to_string(), g.protocol_type.to_string(), g.group_state.to_string()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("active".into(), "consumer".into(), "Stable".into()),
+            ("idle".into(), "".into(), "Empty".into())
+        ]
+    );
+    let ResponseKind::ListGroups(empty) = c.request(ApiKey::ListGroups, 4, list(vec!["empty"])).await else {
+        panic!()
+    };
+    assert_eq!(empty.groups.len(), 1);
+    assert_eq!(describe(&mut c, "ghost").await.group_state.as_str(), "Dead");
+
+    let od = |group: &str, topic: &str| {
+        RequestKind::OffsetDelete(
+            OffsetDeleteRequest::default()
+                .with_group_id(GroupId(s(group)))
+                .with_topics(vec![offset_delete_request::OffsetDeleteRequestTopic::default()
+                    .with_name(TopicName(s(topic)))
+                    .with_partitions(vec![offset_delete_request::OffsetDeleteRequestPartition::default()])]),
+        )
+    };
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "t")).await else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].partitions[0].error_code, 86, "GROUP_SUBSCRIBED_TO_TOPIC");
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "u")).await else {
+        panic!()
+    };
+    assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 0));
+    assert_eq!(fetch(&mut c, "active", None, false).await.len(), 1, "u's offset is gone");
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("ghost", "t")).await else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 69, "GROUP_ID_NOT_FOUND");
+
+    let delete = RequestKind::DeleteGroups(DeleteGroupsRequest::default().with_groups_names(vec![
+        GroupId(s("active")),
+        GroupId(s("ghost")),
+        GroupId(s("idle")),
+    ]));
+    let ResponseKind::DeleteGroups(r) = c.request(ApiKey::DeleteGroups, 2, delete).await else {
+        panic!()
+    };
+    let codes: Vec<i16> = r.results.iter().map(|x| x.error_code).collect();
+    assert_eq!(codes, vec![68, 69, 0]);
+    assert_eq!(fetch(&mut c, "idle", None, false).await, vec![]);
+    assert_eq!(describe(&mut c, "idle").await.group_state.as_str(), "Dead");
+}
+
+#[tokio::test]
+async fn require_stable_sees_staged_transactional_offsets() {
+    // Goal: offsets staged by an open transaction are invisible, and OffsetFetch with
+    // require_stable answers UNSTABLE_OFFSET_COMMIT (88) for exactly those partitions until
+    // the transaction commits (then the staged offsets are the committed ones).
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    create_topic(&mut c, "x", 2).await;
+    assert_eq!(commit(&mut c, "tg", -1, "", &[("x", 0, 1), ("x", 1, 2)]).await, vec![0, 0]);
+    let groups = &broker.state().groups;
+    let staged = wren::wren_broker::group::records::OffsetAndMetadata {
+        offset: 100,
+        leader_epoch: -1,
+        metadata: String::new(),
+        commit_timestamp_ms: 0,
+    };
+    groups
+        .stage_txn_offsets(5, "tg", vec![(("x".into(), 0), staged)])
+        .unwrap();
+    let stable = fetch(&mut c, "tg", Some(&[("x", 0), ("x", 1)]), true).await;
+    assert_eq!(stable[0].4, 88);
+    assert_eq!(stable[1].4, 0);
+    let loose = fetch(&mut c, "tg", Some(&[("x", 0)]), false).await;
+    assert_eq!(loose[0].2, 1, "staged offsets are not visible");
+    groups.end_txn_offsets(5, true).unwrap();
+    let after = fetch(&mut c, "tg", Some(&[("x", 0)]), true).await;
+    assert_eq!((after[0].2, after[0].4), (100, 0));
+}
+
+#[tokio::test]
+async fn leave_group_v0_and_v3_report_errors_where_their_version_puts_them() {
+    // Goal: LeaveGroup v0-2 carries the member's error at the top level; v3+ per member.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = connect(&broker).await;
+    let j = join_new(&mut c, Join::new("lg")).await;
+    let me = j.member_id.to_string();
+    let v0 = |m: &str| {
+        RequestKind::LeaveGroup(
+            LeaveGroupRequest::default()
+                .with_group_id(GroupId(s("lg")))
+                .with_member_id(s(m)),
+        )
+    };
+    let ResponseKind::LeaveGroup(r) = c.request(ApiKey::LeaveGroup, 0, v0("stranger")).await else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 25);
+    let ResponseKind::LeaveGroup(r) = c.request(ApiKey::LeaveGroup, 2, v0(&me)).await else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
+    assert_eq!(describe(&mut c, "lg").await.group_state.as_str(), "Empty");
+    assert_eq!(describe(&mut c, "lg").await.members.len(), 0);
+}
