@@ -77,7 +77,7 @@ pub fn add_partitions(
                         {
                             ResponseError::UnknownTopicOrPartition.code()
                         }
-                        other => code(other.clone()),
+                        other => code(*other),
                     };
                     AddPartitionsToTxnPartitionResult::default()
                         .with_partition_index(p)
