@@ -15,7 +15,7 @@ fn s(v: &str) -> StrBytes {
 }
 
 /// A ConsumerProtocolSubscription v0 for `topics`.
-fn subscription(topics: &[&str]) -> Bytes {
+pub(crate) fn subscription(topics: &[&str]) -> Bytes {
     let mut b = BytesMut::new();
     b.put_i16(0);
     b.put_i32(topics.len() as i32);
@@ -27,18 +27,18 @@ fn subscription(topics: &[&str]) -> Bytes {
     b.freeze()
 }
 
-struct Join<'a> {
-    group: &'a str,
-    member_id: &'a str,
-    instance: Option<&'a str>,
-    session_ms: i32,
-    rebalance_ms: i32,
-    protocol_type: &'a str,
-    protocols: Vec<(&'a str, Bytes)>,
+pub(crate) struct Join<'a> {
+    pub(crate) group: &'a str,
+    pub(crate) member_id: &'a str,
+    pub(crate) instance: Option<&'a str>,
+    pub(crate) session_ms: i32,
+    pub(crate) rebalance_ms: i32,
+    pub(crate) protocol_type: &'a str,
+    pub(crate) protocols: Vec<(&'a str, Bytes)>,
 }
 
 impl<'a> Join<'a> {
-    fn new(group: &'a str) -> Join<'a> {
+    pub(crate) fn new(group: &'a str) -> Join<'a> {
         Join {
             group,
             member_id: "",
@@ -84,7 +84,7 @@ async fn join(c: &mut RawClient, j: &Join<'_>) -> JoinGroupResponse {
 }
 
 /// KIP-394 in full: MEMBER_ID_REQUIRED, then the join with the handed-out id.
-async fn join_new(c: &mut RawClient, j: Join<'_>) -> JoinGroupResponse {
+pub(crate) async fn join_new(c: &mut RawClient, j: Join<'_>) -> JoinGroupResponse {
     let first = join(c, &j).await;
     assert_eq!(first.error_code, 79, "MEMBER_ID_REQUIRED first");
     assert!(!first.member_id.is_empty());
@@ -92,7 +92,7 @@ async fn join_new(c: &mut RawClient, j: Join<'_>) -> JoinGroupResponse {
     join(c, &j.member(&id)).await
 }
 
-async fn sync(
+pub(crate) async fn sync(
     c: &mut RawClient,
     group: &str,
     generation: i32,
@@ -239,7 +239,10 @@ async fn fetch(
                             t.name.to_string(),
                             p.partition_index,
                             p.committed_offset,
-                            p.metadata.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                            p.metadata
+                                .as_ref()
+                                .map(|m| m.to_string())
+                                .unwrap_or_default(),
                             p.error_code,
                         )
                     })
@@ -291,34 +294,59 @@ async fn membership_errors_use_kafkas_codes() {
     // Goal: one row per error of the JoinGroup/SyncGroup/Heartbeat/LeaveGroup table.
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = connect(&broker).await;
-    assert_eq!(join(&mut c, &Join::new("")).await.error_code, 24, "INVALID_GROUP_ID");
+    assert_eq!(
+        join(&mut c, &Join::new("")).await.error_code,
+        24,
+        "INVALID_GROUP_ID"
+    );
     let mut short = Join::new("g");
     short.session_ms = 1000;
-    assert_eq!(join(&mut c, &short).await.error_code, 26, "INVALID_SESSION_TIMEOUT");
     assert_eq!(
-        join(&mut c, &Join::new("nope").member("m-1")).await.error_code,
+        join(&mut c, &short).await.error_code,
+        26,
+        "INVALID_SESSION_TIMEOUT"
+    );
+    assert_eq!(
+        join(&mut c, &Join::new("nope").member("m-1"))
+            .await
+            .error_code,
         25,
         "UNKNOWN_MEMBER_ID for a member id in an unknown group"
     );
     let j = join_new(&mut c, Join::new("g")).await;
     let me = j.member_id.to_string();
     assert_eq!(sync(&mut c, "g", 1, &me, &[]).await.error_code, 0);
-    assert_eq!(heartbeat(&mut c, "g", 7, &me).await, 22, "ILLEGAL_GENERATION");
+    assert_eq!(
+        heartbeat(&mut c, "g", 7, &me).await,
+        22,
+        "ILLEGAL_GENERATION"
+    );
     assert_eq!(heartbeat(&mut c, "g", 1, "stranger").await, 25);
     assert_eq!(heartbeat(&mut c, "", 1, &me).await, 24);
     assert_eq!(sync(&mut c, "g", 1, "stranger", &[]).await.error_code, 25);
     assert_eq!(sync(&mut c, "g", 0, &me, &[]).await.error_code, 22);
     let mut other_type = Join::new("g");
     other_type.protocol_type = "connect";
-    assert_eq!(join(&mut c, &other_type).await.error_code, 23, "INCONSISTENT_GROUP_PROTOCOL");
+    assert_eq!(
+        join(&mut c, &other_type).await.error_code,
+        23,
+        "INCONSISTENT_GROUP_PROTOCOL"
+    );
     let mut other_protocol = Join::new("g");
     other_protocol.protocols = vec![("roundrobin", subscription(&["t"]))];
     assert_eq!(join(&mut c, &other_protocol).await.error_code, 23);
     // Offset commits from a stranger or an old generation.
     create_topic(&mut c, "t", 1).await;
-    assert_eq!(commit(&mut c, "g", 1, "stranger", &[("t", 0, 1)]).await, vec![25]);
+    assert_eq!(
+        commit(&mut c, "g", 1, "stranger", &[("t", 0, 1)]).await,
+        vec![25]
+    );
     assert_eq!(commit(&mut c, "g", 0, &me, &[("t", 0, 1)]).await, vec![22]);
-    assert_eq!(commit(&mut c, "g", -1, "", &[("t", 0, 1)]).await, vec![25], "the group has members");
+    assert_eq!(
+        commit(&mut c, "g", -1, "", &[("t", 0, 1)]).await,
+        vec![25],
+        "the group has members"
+    );
     assert_eq!(commit(&mut c, "g", 1, &me, &[("t", 0, 1)]).await, vec![0]);
 }
 
@@ -332,7 +360,12 @@ async fn a_second_member_triggers_a_rebalance_both_see() {
     let mut a = connect(&broker).await;
     let ja = join_new(&mut a, Join::new("g2")).await;
     let ida = ja.member_id.to_string();
-    assert_eq!(sync(&mut a, "g2", 1, &ida, &[(&ida, b"all")]).await.error_code, 0);
+    assert_eq!(
+        sync(&mut a, "g2", 1, &ida, &[(&ida, b"all")])
+            .await
+            .error_code,
+        0
+    );
 
     let mut b = connect(&broker).await;
     let first = join(&mut b, &Join::new("g2")).await;
@@ -353,7 +386,10 @@ async fn a_second_member_triggers_a_rebalance_both_see() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(seen, 27, "REBALANCE_IN_PROGRESS");
-    assert_eq!(describe(&mut a, "g2").await.group_state.as_str(), "PreparingRebalance");
+    assert_eq!(
+        describe(&mut a, "g2").await.group_state.as_str(),
+        "PreparingRebalance"
+    );
     let ja2 = join(&mut a, &Join::new("g2").member(&ida)).await;
     let (mut b, jb) = b_join.await.unwrap();
     assert_eq!((ja2.error_code, jb.error_code), (0, 0));
@@ -371,7 +407,11 @@ async fn a_second_member_triggers_a_rebalance_both_see() {
     assert_eq!(&ra.assignment[..], b"A");
     assert_eq!(&rb.assignment[..], b"B");
     assert_eq!(heartbeat(&mut a, "g2", 2, &ida).await, 0);
-    assert_eq!(heartbeat(&mut a, "g2", 1, &ida).await, 22, "the old generation is gone");
+    assert_eq!(
+        heartbeat(&mut a, "g2", 1, &ida).await,
+        22,
+        "the old generation is gone"
+    );
 }
 
 #[tokio::test]
@@ -387,7 +427,9 @@ async fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
     sync(&mut a, "g3", 1, &ida, &[]).await;
     let mut b = connect(&broker).await;
     let started = std::time::Instant::now();
-    let jb = join_new(&mut b, Join::new("g3")).await;
+    let mut jb = Join::new("g3");
+    jb.rebalance_ms = 300; // the join phase lasts the longest rebalance timeout of the members
+    let jb = join_new(&mut b, jb).await;
     assert_eq!(jb.error_code, 0);
     assert_eq!(jb.generation_id, 2);
     assert_eq!(jb.leader, jb.member_id, "the only member left leads");
@@ -408,7 +450,11 @@ async fn silent_members_expire_after_the_session_timeout() {
     let me = j.member_id.to_string();
     sync(&mut c, "g4", 1, &me, &[]).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 0, "heartbeats keep it alive");
+    assert_eq!(
+        heartbeat(&mut c, "g4", 1, &me).await,
+        0,
+        "heartbeats keep it alive"
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 0);
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -428,7 +474,10 @@ async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
     let mut j = Join::new("g5");
     j.instance = Some("instance-a");
     let first = join(&mut c, &j).await;
-    assert_eq!(first.error_code, 0, "static members skip MEMBER_ID_REQUIRED");
+    assert_eq!(
+        first.error_code, 0,
+        "static members skip MEMBER_ID_REQUIRED"
+    );
     let old = first.member_id.to_string();
     assert!(old.starts_with("instance-a-"));
     sync(&mut c, "g5", 1, &old, &[(&old, b"mine")]).await;
@@ -436,7 +485,10 @@ async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
     let again = join(&mut c, &j).await;
     assert_eq!(again.error_code, 0);
     assert_eq!(again.generation_id, 1, "no rebalance");
-    assert!(again.skip_assignment, "the leader keeps the current assignment (v9)");
+    assert!(
+        again.skip_assignment,
+        "the leader keeps the current assignment (v9)"
+    );
     let new = again.member_id.to_string();
     assert_ne!(new, old);
     let r = sync(&mut c, "g5", 1, &new, &[]).await;
@@ -448,7 +500,10 @@ async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
         .with_generation_id(1)
         .with_member_id(s(&old))
         .with_group_instance_id(Some(s("instance-a")));
-    let ResponseKind::Heartbeat(r) = c.request(ApiKey::Heartbeat, 4, RequestKind::Heartbeat(hb)).await else {
+    let ResponseKind::Heartbeat(r) = c
+        .request(ApiKey::Heartbeat, 4, RequestKind::Heartbeat(hb))
+        .await
+    else {
         panic!()
     };
     assert_eq!(r.error_code, 82, "FENCED_INSTANCE_ID");
@@ -467,7 +522,10 @@ async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
                 .with_member_id(s(""))
                 .with_group_instance_id(Some(s("instance-a"))),
         ]);
-    let ResponseKind::LeaveGroup(r) = c.request(ApiKey::LeaveGroup, 5, RequestKind::LeaveGroup(leave)).await else {
+    let ResponseKind::LeaveGroup(r) = c
+        .request(ApiKey::LeaveGroup, 5, RequestKind::LeaveGroup(leave))
+        .await
+    else {
         panic!()
     };
     let codes: Vec<i16> = r.members.iter().map(|m| m.error_code).collect();
@@ -489,7 +547,14 @@ async fn offsets_commit_fetch_and_survive_a_restart() {
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let mut c = connect(&broker).await;
     create_topic(&mut c, "o", 3).await;
-    let codes = commit(&mut c, "og", -1, "", &[("o", 0, 10), ("o", 2, 30), ("o", 7, 1), ("missing", 0, 1)]).await;
+    let codes = commit(
+        &mut c,
+        "og",
+        -1,
+        "",
+        &[("o", 0, 10), ("o", 2, 30), ("o", 7, 1), ("missing", 0, 1)],
+    )
+    .await;
     assert_eq!(codes, vec![0, 0, 3, 3]);
     assert_eq!(commit(&mut c, "og", -1, "", &[("o", 0, 11)]).await, vec![0]);
     let listed = fetch(&mut c, "og", Some(&[("o", 0), ("o", 1)]), false).await;
@@ -514,7 +579,11 @@ async fn offsets_commit_fetch_and_survive_a_restart() {
     );
     assert_eq!(fetch(&mut c, "unknown-group", None, false).await, vec![]);
     let d = describe(&mut c, "og").await;
-    assert_eq!(d.group_state.as_str(), "Empty", "the group is known again after the restart");
+    assert_eq!(
+        d.group_state.as_str(),
+        "Empty",
+        "the group is known again after the restart"
+    );
     broker.shutdown().await;
 }
 
@@ -530,8 +599,14 @@ async fn admin_lists_describes_and_deletes_groups_and_offsets() {
     let j = join_new(&mut c, Join::new("active")).await;
     let me = j.member_id.to_string();
     sync(&mut c, "active", 1, &me, &[]).await;
-    assert_eq!(commit(&mut c, "active", 1, &me, &[("t", 0, 5), ("u", 0, 6)]).await, vec![0, 0]);
-    assert_eq!(commit(&mut c, "idle", -1, "", &[("t", 0, 1)]).await, vec![0]);
+    assert_eq!(
+        commit(&mut c, "active", 1, &me, &[("t", 0, 5), ("u", 0, 6)]).await,
+        vec![0, 0]
+    );
+    assert_eq!(
+        commit(&mut c, "idle", -1, "", &[("t", 0, 1)]).await,
+        vec![0]
+    );
 
     let list = |states: Vec<&str>| {
         RequestKind::ListGroups(
@@ -544,7 +619,13 @@ async fn admin_lists_describes_and_deletes_groups_and_offsets() {
     let names: Vec<(String, String, String)> = all
         .groups
         .iter()
-        .map(|g| (g.group_id.to_string(), g.protocol_type.to_string(), g.group_state.to_string()))
+        .map(|g| {
+            (
+                g.group_id.to_string(),
+                g.protocol_type.to_string(),
+                g.group_state.to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         names,
@@ -553,7 +634,9 @@ async fn admin_lists_describes_and_deletes_groups_and_offsets() {
             ("idle".into(), "".into(), "Empty".into())
         ]
     );
-    let ResponseKind::ListGroups(empty) = c.request(ApiKey::ListGroups, 4, list(vec!["empty"])).await else {
+    let ResponseKind::ListGroups(empty) =
+        c.request(ApiKey::ListGroups, 4, list(vec!["empty"])).await
+    else {
         panic!()
     };
     assert_eq!(empty.groups.len(), 1);
@@ -563,21 +646,35 @@ async fn admin_lists_describes_and_deletes_groups_and_offsets() {
         RequestKind::OffsetDelete(
             OffsetDeleteRequest::default()
                 .with_group_id(GroupId(s(group)))
-                .with_topics(vec![offset_delete_request::OffsetDeleteRequestTopic::default()
-                    .with_name(TopicName(s(topic)))
-                    .with_partitions(vec![offset_delete_request::OffsetDeleteRequestPartition::default()])]),
+                .with_topics(vec![
+                    offset_delete_request::OffsetDeleteRequestTopic::default()
+                        .with_name(TopicName(s(topic)))
+                        .with_partitions(vec![
+                            offset_delete_request::OffsetDeleteRequestPartition::default(),
+                        ]),
+                ]),
         )
     };
-    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "t")).await else {
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "t")).await
+    else {
         panic!()
     };
-    assert_eq!(r.topics[0].partitions[0].error_code, 86, "GROUP_SUBSCRIBED_TO_TOPIC");
-    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "u")).await else {
+    assert_eq!(
+        r.topics[0].partitions[0].error_code, 86,
+        "GROUP_SUBSCRIBED_TO_TOPIC"
+    );
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("active", "u")).await
+    else {
         panic!()
     };
     assert_eq!((r.error_code, r.topics[0].partitions[0].error_code), (0, 0));
-    assert_eq!(fetch(&mut c, "active", None, false).await.len(), 1, "u's offset is gone");
-    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("ghost", "t")).await else {
+    assert_eq!(
+        fetch(&mut c, "active", None, false).await.len(),
+        1,
+        "u's offset is gone"
+    );
+    let ResponseKind::OffsetDelete(r) = c.request(ApiKey::OffsetDelete, 0, od("ghost", "t")).await
+    else {
         panic!()
     };
     assert_eq!(r.error_code, 69, "GROUP_ID_NOT_FOUND");
@@ -604,7 +701,10 @@ async fn require_stable_sees_staged_transactional_offsets() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = connect(&broker).await;
     create_topic(&mut c, "x", 2).await;
-    assert_eq!(commit(&mut c, "tg", -1, "", &[("x", 0, 1), ("x", 1, 2)]).await, vec![0, 0]);
+    assert_eq!(
+        commit(&mut c, "tg", -1, "", &[("x", 0, 1), ("x", 1, 2)]).await,
+        vec![0, 0]
+    );
     let groups = &broker.state().groups;
     let staged = wren::wren_broker::group::records::OffsetAndMetadata {
         offset: 100,

@@ -4,8 +4,10 @@
 mod bad_input;
 mod embedding;
 mod groups;
+mod groups_rdkafka;
 mod idempotence;
 mod protocol;
 mod raw;
 mod rdkafka_client;
+mod transactions;
 mod versions;

@@ -1,0 +1,482 @@
+//! Transactions with librdkafka: commits become visible to read_committed consumers all at once,
+//! aborts never, open transactions hold read_committed consumers at the LSO, zombies are fenced,
+//! the broker aborts transactions past their timeout, a restart between PrepareCommit and the
+//! markers still completes the commit, and a randomized exactly-once checker finds no anomaly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+const T: Duration = Duration::from_secs(20);
+
+fn config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap).set("log_level", "2");
+    c
+}
+
+async fn create_topics(bootstrap: &str, topics: &[&str], partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = config(bootstrap).create().unwrap();
+    let new: Vec<_> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    for r in admin
+        .create_topics(&new, &AdminOptions::new())
+        .await
+        .unwrap()
+    {
+        r.unwrap();
+    }
+}
+
+type TxnProducer = ThreadedProducer<DefaultProducerContext>;
+
+fn txn_producer(bootstrap: &str, id: &str, timeout_ms: u32) -> TxnProducer {
+    let p: TxnProducer = config(bootstrap)
+        .set("transactional.id", id)
+        .set("transaction.timeout.ms", timeout_ms.to_string())
+        .set("linger.ms", "1")
+        .create()
+        .unwrap();
+    p.init_transactions(T).unwrap();
+    p
+}
+
+fn send(p: &TxnProducer, topic: &str, partition: i32, value: &str) {
+    loop {
+        match p.send(
+            BaseRecord::<(), str>::to(topic)
+                .partition(partition)
+                .payload(value),
+        ) {
+            Ok(()) => return,
+            Err((
+                KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                _,
+            )) => std::thread::sleep(Duration::from_millis(5)),
+            Err((e, _)) => panic!("send: {e}"),
+        }
+    }
+}
+
+/// (topic, partition, offset, value) of every record a consumer with `isolation` can read now,
+/// read until `idle` passes without a new record.
+fn read(
+    bootstrap: &str,
+    topics: &[&str],
+    partitions: i32,
+    isolation: &str,
+    idle: Duration,
+) -> Vec<(String, i32, i64, String)> {
+    let c: BaseConsumer = config(bootstrap)
+        .set("group.id", "checker")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", isolation)
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for t in topics {
+        for p in 0..partitions {
+            tpl.add_partition_offset(t, p, Offset::Beginning).unwrap();
+        }
+    }
+    c.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < idle {
+        if let Some(m) = c.poll(Duration::from_millis(50)) {
+            let m = m.unwrap();
+            out.push((
+                m.topic().to_owned(),
+                m.partition(),
+                m.offset(),
+                String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
+            ));
+            last = Instant::now();
+        }
+    }
+    out
+}
+
+fn values(records: &[(String, i32, i64, String)]) -> BTreeSet<String> {
+    records.iter().map(|r| r.3.clone()).collect()
+}
+
+fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> tokio::task::JoinHandle<R> {
+    tokio::task::spawn_blocking(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_are_atomic_aborts_invisible_and_open_transactions_hold_the_lso() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["ta", "tb"], 3).await;
+    blocking(move || {
+        let p = txn_producer(&b, "atomic", 60_000);
+        let batch = |tag: &str| -> BTreeSet<String> {
+            let mut sent = BTreeSet::new();
+            for t in ["ta", "tb"] {
+                for part in 0..3 {
+                    for i in 0..10 {
+                        let v = format!("{tag}-{t}-{part}-{i}");
+                        send(&p, t, part, &v);
+                        sent.insert(v);
+                    }
+                }
+            }
+            p.flush(T).unwrap();
+            sent
+        };
+        let idle = Duration::from_millis(1500);
+        p.begin_transaction().unwrap();
+        let first = batch("c1");
+        assert!(
+            read(&b, &["ta", "tb"], 3, "read_committed", idle).is_empty(),
+            "open transaction: nothing committed yet"
+        );
+        assert_eq!(
+            values(&read(&b, &["ta", "tb"], 3, "read_uncommitted", idle)),
+            first,
+            "read_uncommitted passes the LSO"
+        );
+        p.commit_transaction(T).unwrap();
+        assert_eq!(
+            values(&read(&b, &["ta", "tb"], 3, "read_committed", idle)),
+            first,
+            "all 60 at once"
+        );
+
+        p.begin_transaction().unwrap();
+        let aborted = batch("a1");
+        p.abort_transaction(T).unwrap();
+        p.begin_transaction().unwrap();
+        let second = batch("c2");
+        p.commit_transaction(T).unwrap();
+        // The aborted records now sit below the LSO: the broker must list them as aborted.
+        let committed = values(&read(&b, &["ta", "tb"], 3, "read_committed", idle));
+        assert_eq!(
+            committed,
+            first.union(&second).cloned().collect(),
+            "no aborted read, nothing lost"
+        );
+        let all = values(&read(&b, &["ta", "tb"], 3, "read_uncommitted", idle));
+        assert!(
+            aborted.is_subset(&all),
+            "read_uncommitted sees aborted data"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_instance_fences_the_zombie() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["zombie"], 1).await;
+    blocking(move || {
+        let old = txn_producer(&b, "z", 60_000);
+        old.begin_transaction().unwrap();
+        send(&old, "zombie", 0, "from-zombie");
+        old.flush(T).unwrap();
+        // A second instance with the same transactional id: its init aborts the zombie's work.
+        let new = txn_producer(&b, "z", 60_000);
+        send(&old, "zombie", 0, "from-zombie-2");
+        let _ = old.flush(Duration::from_secs(5));
+        let err = old
+            .commit_transaction(T)
+            .expect_err("the zombie cannot commit");
+        assert!(
+            err.to_string().to_lowercase().contains("fenc") || err.to_string().contains("epoch"),
+            "{err}"
+        );
+        new.begin_transaction().unwrap();
+        send(&new, "zombie", 0, "from-new");
+        new.commit_transaction(T).unwrap();
+        let seen = values(&read(
+            &b,
+            &["zombie"],
+            1,
+            "read_committed",
+            Duration::from_millis(1500),
+        ));
+        assert_eq!(seen, BTreeSet::from(["from-new".to_owned()]));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_aborts_a_silent_transaction_after_its_timeout() {
+    let mut cfg = wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ephemeral: true,
+        ..Default::default()
+    };
+    cfg.transaction_abort_interval_ms = 100;
+    let broker = wren::Broker::new(cfg).start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["silent"], 2).await;
+    blocking(move || {
+        let p = txn_producer(&b, "silent", 1000);
+        p.begin_transaction().unwrap();
+        for i in 0..10 {
+            send(&p, "silent", i % 2, &format!("lost-{i}"));
+        }
+        p.flush(T).unwrap();
+        std::thread::sleep(Duration::from_millis(2500)); // past the 1 s timeout: the broker aborts
+        let c: BaseConsumer = config(&b)
+            .set("isolation.level", "read_committed")
+            .create()
+            .unwrap();
+        for part in 0..2 {
+            let (_, committed_end) = c.fetch_watermarks("silent", part, T).unwrap();
+            assert_eq!(
+                committed_end, 6,
+                "LSO passed the 5 aborted records and the marker"
+            );
+        }
+        assert!(read(
+            &b,
+            &["silent"],
+            2,
+            "read_committed",
+            Duration::from_millis(1500)
+        )
+        .is_empty());
+        assert!(
+            p.commit_transaction(T).is_err(),
+            "the timed-out producer was fenced"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |halt: bool| {
+        let mut c = wren::BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        c.faults.halt_txn_before_markers = halt;
+        c
+    };
+    let broker = wren::Broker::new(cfg(true)).start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["crash"], 3).await;
+    let sent = blocking(move || {
+        let p = txn_producer(&b, "crashy", 60_000);
+        p.begin_transaction().unwrap();
+        let mut sent = BTreeSet::new();
+        for i in 0..30 {
+            let v = format!("v{i}");
+            send(&p, "crash", i % 3, &v);
+            sent.insert(v);
+        }
+        p.flush(T).unwrap();
+        assert!(
+            p.commit_transaction(Duration::from_secs(2)).is_err(),
+            "the coordinator stopped after PrepareCommit"
+        );
+        assert!(read(
+            &b,
+            &["crash"],
+            3,
+            "read_committed",
+            Duration::from_millis(800)
+        )
+        .is_empty());
+        sent
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await;
+
+    let broker = wren::Broker::new(cfg(false)).start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    let seen = blocking(move || {
+        values(&read(
+            &b,
+            &["crash"],
+            3,
+            "read_committed",
+            Duration::from_millis(1500),
+        ))
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, sent, "the commit finished after the restart");
+}
+
+/// Jepsen-style: producers commit and abort at random while a read_committed consumer reads
+/// live; afterwards every anomaly class is checked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_checker_finds_no_anomalies() {
+    use rand::{Rng, SeedableRng};
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    let topics = ["eos-a", "eos-b"];
+    create_topics(&b, &topics, 2).await;
+    let done = Arc::new(AtomicBool::new(false));
+    let live = {
+        let (b, done) = (b.clone(), done.clone());
+        blocking(move || {
+            let c: BaseConsumer = config(&b)
+                .set("group.id", "live")
+                .set("enable.auto.commit", "false")
+                .set("isolation.level", "read_committed")
+                .set("fetch.wait.max.ms", "50")
+                .create()
+                .unwrap();
+            let mut tpl = TopicPartitionList::new();
+            for t in topics {
+                for p in 0..2 {
+                    tpl.add_partition_offset(t, p, Offset::Beginning).unwrap();
+                }
+            }
+            c.assign(&tpl).unwrap();
+            let mut out = Vec::new();
+            let mut idle_since = Instant::now();
+            loop {
+                match c.poll(Duration::from_millis(50)) {
+                    Some(m) => {
+                        let m = m.unwrap();
+                        out.push((
+                            m.topic().to_owned(),
+                            m.partition(),
+                            m.offset(),
+                            String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
+                        ));
+                        idle_since = Instant::now();
+                    }
+                    None if done.load(Ordering::Acquire)
+                        && idle_since.elapsed() > Duration::from_secs(2) =>
+                    {
+                        break
+                    }
+                    None => {}
+                }
+            }
+            out
+        })
+    };
+    let mut producers = Vec::new();
+    for w in 0..3 {
+        let b = b.clone();
+        producers.push(blocking(move || {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(w);
+            let p = txn_producer(&b, &format!("eos-{w}"), 60_000);
+            let (mut committed, mut aborted) = (Vec::new(), Vec::new());
+            for txn in 0..15 {
+                p.begin_transaction().unwrap();
+                let n = rng.random_range(1..20);
+                let vals: Vec<String> = (0..n).map(|i| format!("w{w}-t{txn}-{i}")).collect();
+                for v in &vals {
+                    send(
+                        &p,
+                        topics[rng.random_range(0..2)],
+                        rng.random_range(0..2),
+                        v,
+                    );
+                }
+                if rng.random_bool(0.7) {
+                    p.commit_transaction(T).unwrap();
+                    committed.extend(vals);
+                } else {
+                    p.flush(T).unwrap();
+                    p.abort_transaction(T).unwrap();
+                    aborted.extend(vals);
+                }
+            }
+            (committed, aborted)
+        }));
+    }
+    let (mut committed, mut aborted) = (BTreeSet::new(), BTreeSet::new());
+    for p in producers {
+        let (c, a) = p.await.unwrap();
+        committed.extend(c);
+        aborted.extend(a);
+    }
+    done.store(true, Ordering::Release);
+    let live = live.await.unwrap();
+    let b2 = b.clone();
+    let uncommitted = blocking(move || {
+        read(
+            &b2,
+            &topics,
+            2,
+            "read_uncommitted",
+            Duration::from_millis(1500),
+        )
+    })
+    .await
+    .unwrap();
+
+    let mut anomalies = Vec::new();
+    let seen = values(&live);
+    if live.len() != seen.len() {
+        anomalies.push(format!(
+            "duplicates: {} reads of {} values",
+            live.len(),
+            seen.len()
+        ));
+    }
+    let aborted_reads: Vec<_> = seen.intersection(&aborted).collect();
+    if !aborted_reads.is_empty() {
+        anomalies.push(format!("aborted reads: {aborted_reads:?}"));
+    }
+    let lost: Vec<_> = committed.difference(&seen).collect();
+    if !lost.is_empty() {
+        anomalies.push(format!(
+            "lost committed records: {} e.g. {:?}",
+            lost.len(),
+            lost.first()
+        ));
+    }
+    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for (t, p, o, v) in &live {
+        if let Some(prev) = last.insert((t.clone(), *p), *o) {
+            if *o <= prev {
+                anomalies.push(format!(
+                    "non-monotonic offsets in {t}-{p}: {prev} then {o} ({v})"
+                ));
+            }
+        }
+    }
+    // Two values at one offset: read_committed and read_uncommitted must agree where both read.
+    let by_offset: BTreeMap<(String, i32, i64), String> = uncommitted
+        .iter()
+        .map(|(t, p, o, v)| ((t.clone(), *p, *o), v.clone()))
+        .collect();
+    for (t, p, o, v) in &live {
+        if by_offset.get(&(t.clone(), *p, *o)).is_some_and(|u| u != v) {
+            anomalies.push(format!("two values at {t}-{p}@{o}"));
+        }
+    }
+    if !values(&uncommitted).is_superset(&committed.union(&aborted).cloned().collect()) {
+        anomalies.push("read_uncommitted misses acknowledged writes".into());
+    }
+    assert!(
+        anomalies.is_empty(),
+        "exactly-once anomalies: {anomalies:#?}"
+    );
+    assert!(
+        !committed.is_empty() && !aborted.is_empty(),
+        "the run exercised both outcomes"
+    );
+}
