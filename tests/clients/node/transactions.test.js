@@ -1,0 +1,110 @@
+'use strict'
+// kafkajs transactions against Wren: a commit across 2 topics x 3 partitions is visible to a
+// read_committed reader, an abort is not (a read_uncommitted reader sees it), and kafkajs's own
+// Batch filtering drops aborted records using the broker's aborted-transaction list.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+
+const H = require('./helpers')
+const { Kafka, logLevel } = require('kafkajs')
+const Cluster = require('kafkajs/src/cluster')
+const Batch = require('kafkajs/src/consumer/batch')
+const { createLogger, LEVELS } = require('kafkajs/src/loggers')
+const LoggerConsole = require('kafkajs/src/loggers/console')
+const socketFactory = require('kafkajs/src/network/socketFactory')
+
+const PARTITIONS = 3
+const PER_PARTITION = 20
+
+/** Every value readable with `isolation` (0 uncommitted, 1 committed), until 1 s passes idle. */
+async function readValues(bootstrap, topics, isolation) {
+  const cluster = new Cluster({
+    logger: createLogger({ level: LEVELS.ERROR, logCreator: LoggerConsole }),
+    socketFactory: socketFactory(),
+    brokers: [bootstrap],
+    clientId: 'wren-kafkajs-txn-reader',
+    connectionTimeout: 10000,
+    requestTimeout: 30000,
+    enforceRequestTimeout: true,
+    retry: { retries: 3 },
+    allowAutoTopicCreation: false,
+    isolationLevel: isolation,
+  })
+  await cluster.connect()
+  try {
+    for (const t of topics) await cluster.addTargetTopic(t)
+    await cluster.refreshMetadata()
+    const next = new Map()
+    for (const t of topics) for (let p = 0; p < PARTITIONS; p++) next.set(`${t}/${p}`, 0)
+    const values = []
+    let idleSince = Date.now()
+    while (Date.now() - idleSince < 1000) {
+      // One broker leads everything.
+      const nodeId = Object.keys(cluster.findLeaderForPartitions(topics[0], [0]))[0]
+      const broker = await cluster.findBroker({ nodeId })
+      const { responses } = await broker.fetch({
+        maxWaitTime: 100, minBytes: 1, maxBytes: 10485760, isolationLevel: isolation,
+        topics: topics.map(t => ({ topic: t, partitions: [...Array(PARTITIONS).keys()].map(p => ({ partition: p, fetchOffset: String(next.get(`${t}/${p}`)), maxBytes: 1048576 })) })),
+      })
+      let got = false
+      for (const { topicName, partitions } of responses) {
+        for (const pd of partitions) {
+          assert.equal(pd.errorCode, 0)
+          const batch = new Batch(topicName, String(next.get(`${topicName}/${pd.partition}`)), pd)
+          for (const m of batch.messages) values.push(m.value.toString())
+          // Step past everything fetched, markers and aborted records included.
+          const last = batch.lastOffset()
+          if (Number(last) + 1 > next.get(`${topicName}/${pd.partition}`) && !batch.isEmptyIncludingFiltered()) {
+            next.set(`${topicName}/${pd.partition}`, Number(last) + 1)
+            got = true
+          }
+        }
+      }
+      if (got) idleSince = Date.now()
+    }
+    return values
+  } finally {
+    await cluster.disconnect()
+  }
+}
+
+test('kafkajs transactions: commit visible at once, abort never', { timeout: 120000 }, async () => {
+  const broker = new H.WrenBroker()
+  await broker.start()
+  try {
+    const kafka = new Kafka({ clientId: 'wren-kafkajs-txn', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING })
+    const topics = [H.uniqueTopic('kjs-txa'), H.uniqueTopic('kjs-txb')]
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: topics.map(topic => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })) })
+    await admin.disconnect()
+    const producer = kafka.producer({ transactionalId: 'kjs-txn', idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    const records = tag => topics.flatMap(t => [...Array(PARTITIONS).keys()].flatMap(p =>
+      [...Array(PER_PARTITION).keys()].map(i => ({ topic: t, partition: p, value: `${tag}-${t}-${p}-${i}` }))))
+    const run = async (recs, commit) => {
+      const tx = await producer.transaction()
+      for (const t of topics) {
+        await tx.send({ topic: t, acks: -1, messages: recs.filter(r => r.topic === t).map(r => ({ partition: r.partition, value: r.value })) })
+      }
+      if (commit) await tx.commit(); else await tx.abort()
+    }
+    const committed = records('commit')
+    const aborted = records('abort')
+    await run(committed, true)
+    await run(aborted, false)
+    await run(records('commit2'), true) // puts the aborted records below the LSO
+    await producer.disconnect()
+
+    const want = [...committed, ...records('commit2')].map(r => r.value).sort()
+    const seen = (await readValues(broker.bootstrap, topics, 1)).sort()
+    assert.deepEqual(seen, want, 'read_committed: exactly the committed records')
+    const all = new Set(await readValues(broker.bootstrap, topics, 0))
+    for (const r of aborted) assert.ok(all.has(r.value), `read_uncommitted sees aborted ${r.value}`)
+  } finally {
+    const code = await broker.stop()
+    broker.cleanup()
+    assert.equal(code, 0, 'clean exit on SIGTERM')
+  }
+})

@@ -1,0 +1,133 @@
+"""Transactions with every Python client: a commit across 2 topics x 3 partitions becomes visible
+to read_committed consumers all at once, an abort never does (read_uncommitted sees it), and a
+second instance of a transactional id fences the first."""
+
+import asyncio
+import time
+
+import pytest
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from common import unique_topic
+
+PARTITIONS = 3
+PER_PARTITION = 20
+
+
+def create_topics(bootstrap, *topics):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for f in admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics]).values():
+        f.result(30)
+
+
+def read_values(bootstrap, topics, isolation, idle_s=1.5):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
+                  "isolation.level": isolation})
+    c.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
+    out = []
+    last = time.time()
+    while time.time() - last < idle_s:
+        for m in c.consume(500, 0.2):
+            assert not m.error(), m.error()
+            out.append(m.value().decode())
+            last = time.time()
+    c.close()
+    return out
+
+
+def payload(tag, topics):
+    return [(t, p, f"{tag}-{t}-{p}-{i}") for t in topics for p in range(PARTITIONS) for i in range(PER_PARTITION)]
+
+
+def check_commit_and_abort(bootstrap, topics, run_txn):
+    """run_txn(records, commit) produces `records` in one transaction and commits or aborts it."""
+    committed = payload("commit", topics)
+    run_txn(committed, True)
+    aborted = payload("abort", topics)
+    run_txn(aborted, False)
+    seen = read_values(bootstrap, topics, "read_committed")
+    assert sorted(seen) == sorted(v for _, _, v in committed), "exactly the committed records, no aborted reads"
+    everything = set(read_values(bootstrap, topics, "read_uncommitted"))
+    assert {v for _, _, v in aborted} <= everything, "read_uncommitted sees aborted records"
+
+
+def test_confluent_kafka_transactions(broker):
+    topics = [unique_topic("txa"), unique_topic("txb")]
+    create_topics(broker.bootstrap, *topics)
+    p = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "ck-txn", "linger.ms": 2})
+    p.init_transactions(30)
+
+    def run_txn(records, commit):
+        p.begin_transaction()
+        for t, part, v in records:
+            p.produce(t, value=v.encode(), partition=part)
+        p.flush(30)
+        if commit:
+            p.commit_transaction(30)
+        else:
+            p.abort_transaction(30)
+
+    check_commit_and_abort(broker.bootstrap, topics, run_txn)
+
+    # An open transaction holds read_committed consumers back; read_uncommitted passes it.
+    p.begin_transaction()
+    p.produce(topics[0], value=b"pending", partition=0)
+    p.flush(30)
+    assert "pending" not in read_values(broker.bootstrap, topics, "read_committed", idle_s=1.0)
+    assert "pending" in read_values(broker.bootstrap, topics, "read_uncommitted", idle_s=1.0)
+
+    # A second instance fences this one: its commit fails and its record never shows.
+    p2 = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "ck-txn"})
+    p2.init_transactions(30)
+    with pytest.raises(KafkaException):
+        p.commit_transaction(10)
+    assert "pending" not in read_values(broker.bootstrap, topics, "read_committed", idle_s=1.0)
+
+
+def test_kafka_python_transactions(broker):
+    from kafka import KafkaProducer
+
+    topics = [unique_topic("kpa"), unique_topic("kpb")]
+    create_topics(broker.bootstrap, *topics)
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="kp-txn", linger_ms=2)
+    p.init_transactions()
+
+    def run_txn(records, commit):
+        p.begin_transaction()
+        for t, part, v in records:
+            p.send(t, value=v.encode(), partition=part)
+        p.flush(30)
+        if commit:
+            p.commit_transaction()
+        else:
+            p.abort_transaction()
+
+    check_commit_and_abort(broker.bootstrap, topics, run_txn)
+    p.close()
+
+
+def test_aiokafka_transactions(broker):
+    from aiokafka import AIOKafkaProducer
+
+    topics = [unique_topic("aioa"), unique_topic("aiob")]
+    create_topics(broker.bootstrap, *topics)
+
+    def run_txn(records, commit):
+        async def go():
+            p = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="aio-txn")
+            await p.start()
+            try:
+                await p.begin_transaction()
+                futures = [await p.send(t, value=v.encode(), partition=part) for t, part, v in records]
+                await asyncio.gather(*futures)
+                if commit:
+                    await p.commit_transaction()
+                else:
+                    await p.abort_transaction()
+            finally:
+                await p.stop()
+
+        asyncio.run(go())
+
+    check_commit_and_abort(broker.bootstrap, topics, run_txn)
