@@ -10,8 +10,9 @@
 #   TEST_TIMEOUT    default per-test limit in seconds (default 120); a line may set timeout=N
 #   TEST_KAFKA_VERSION  broker version the runner gates tests by (default 4.0.0, see allow-list)
 #   RUNNER_ARGS     extra test-runner flags (e.g. -Q; not by default: quick mode skips most sub-tests)
-#   KEEP_GOING=0    stop at the first failing test
-# Logs: target/librdkafka-suite/ (wren.log and one <test>.log per test).
+#   SUITE_JOBS      test-runner processes at once (default 2)
+#   KEEP_GOING=0    start no further tests once one has failed
+# Logs: $LOG_DIR, default target/librdkafka-suite/ (wren.log and one <test>.log per test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -23,7 +24,7 @@ RUNNER_ARGS="${RUNNER_ARGS:-}"
 # only), so the runner must not exercise the pre-4.0 code paths (MsgVersion 0/1, api.version
 # fallbacks) that a 4.0 broker rejects.
 export TEST_KAFKA_VERSION="${TEST_KAFKA_VERSION:-4.0.0}"
-LOG_DIR="$REPO/target/librdkafka-suite"
+LOG_DIR="${LOG_DIR:-$REPO/target/librdkafka-suite}"
 say() { echo "librdkafka-suite: $*"; }
 
 [ -x "$WREN_BIN" ] || { say "no broker binary at $WREN_BIN (cargo build --bin wren)"; exit 1; }
@@ -78,8 +79,49 @@ export RDKAFKA_GITVER="librdkafka-suite"
 unset CI
 
 # --- run the allow-listed tests ---------------------------------------------------------------
+# Up to SUITE_JOBS test-runner processes at once (default 2). The tests use random topic and group
+# names, so they do not see each other; most of their time is spent in timers (linger, session
+# timeouts, rebalance delays), not on the CPU.
+SUITE_JOBS="${SUITE_JOBS:-2}"
+
+# run_test NUM LABEL LIMIT RUNNER-FLAGS...: one test-runner process for the tests numbered NUM.
+# Prints a PASS/FAIL block and leaves "pass" or "fail <why>" in $LOG_DIR/LABEL.status.
+run_test() {
+  local num="$1" label="$2" limit="$3"; shift 3
+  local log="$LOG_DIR/$label.log" t0 dt rc=0 summary n_pass n_bad why out
+  if ! kill -0 "$WREN_PID" 2>/dev/null; then
+    echo "fail broker down" >"$LOG_DIR/$label.status"
+    say "FAIL $label: wren is not running; its log ends with:"; tail -n 20 "$LOG_DIR/wren.log"
+    return
+  fi
+  t0=$(date +%s)
+  (cd "$TESTS_DIR" && TESTS="$num" TEST_LEVEL="${TEST_LEVEL:-2}" \
+    exec timeout -k 10 "$limit" ./test-runner -p1 "$@" $RUNNER_ARGS) </dev/null >"$log" 2>&1 || rc=$?
+  dt=$(( $(date +%s) - t0 ))
+  # Per-test result lines of the runner's summary table, colours stripped.
+  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^\| +$num[_-][^|]*\| +[A-Z]+ " || true)
+  n_pass=$(grep -c ' PASSED ' <<<"$summary" || true)
+  n_bad=$(grep -vc -E ' (PASSED|SKIPPED) ' <<<"$summary" || true)
+  [ -z "$summary" ] && n_bad=0
+  if [ "$rc" -eq 0 ] && [ "$n_pass" -gt 0 ] && [ "$n_bad" -eq 0 ]; then
+    echo pass >"$LOG_DIR/$label.status"
+    say "PASS $label (${dt}s) $(awk '{printf "%s:%s ", $2, $4}' <<<"$summary")"
+    return
+  fi
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why="timed out after ${limit}s"
+  elif [ "$n_pass" -eq 0 ] && [ "$rc" -eq 0 ]; then why="no test ran (all skipped?)"
+  else why="exit code $rc"; fi
+  echo "fail $why" >"$LOG_DIR/$label.status"
+  out="librdkafka-suite: FAIL $label (${dt}s): $why; log $log"
+  [ -n "$summary" ] && out+=$'\n'"$(sed 's/^/    /' <<<"$summary")"
+  # The runner's failure reports: a "### Test ... failed at ..." line, then the reason.
+  out+=$'\n'"$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -A2 '^### Test' |
+    grep -v -e '^--' -e 'thread(s) still' | head -n 12 | cut -c1-400 | sed 's/^/    | /' || true)"
+  printf '%s\n' "$out"
+}
+
 only=" $(echo "${TESTS_ONLY:-}" | tr ',' ' ') "
-passed=0; failed=0; failures=()
+labels=(); pids=()
 suite_start=$(date +%s)
 while IFS= read -r line || [ -n "$line" ]; do
   line="${line%%#*}"
@@ -88,45 +130,44 @@ while IFS= read -r line || [ -n "$line" ]; do
   [[ "$num" =~ ^[0-9]{4}$ ]] || { say "bad allow-list line: $line"; exit 1; }
   [ -n "${TESTS_ONLY:-}" ] && [[ "$only" != *" $num "* ]] && continue
   # Default: only the test's broker variants (-L skips its local/mock-cluster variants).
-  mode_flag="-L"; limit="$TEST_TIMEOUT"
+  mode_flag="-L"; limit="$TEST_TIMEOUT"; idempotent=0
   for o in ${opts:-}; do
     case "$o" in
       local) mode_flag="-l" ;;
       all) mode_flag="" ;;
+      idempotent) idempotent=1 ;;
       timeout=*) limit="${o#timeout=}" ;;
       *) say "bad option '$o' for $num in the allow-list"; exit 1 ;;
     esac
   done
-  if ! kill -0 "$WREN_PID" 2>/dev/null; then
-    say "wren exited before test $num; its log ends with:"; tail -n 20 "$LOG_DIR/wren.log"
-    failed=$((failed + 1)); failures+=("$num (broker down)"); continue
-  fi
-  log="$LOG_DIR/$num.log"
-  t0=$(date +%s)
-  rc=0
-  (cd "$TESTS_DIR" && TESTS="$num" TEST_LEVEL="${TEST_LEVEL:-2}" \
-    timeout -k 10 "$limit" ./test-runner -p1 $mode_flag $RUNNER_ARGS) >"$log" 2>&1 || rc=$?
-  dt=$(( $(date +%s) - t0 ))
-  # Per-test result lines of the runner's summary table, colours stripped.
-  summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E "^\| +$num[_-][^|]*\| +[A-Z]+ " || true)
-  n_pass=$(grep -c ' PASSED ' <<<"$summary" || true)
-  n_bad=$(grep -vc -E ' (PASSED|SKIPPED) ' <<<"$summary" || true)
-  [ -z "$summary" ] && n_bad=0
-  if [ "$rc" -eq 0 ] && [ "$n_pass" -gt 0 ] && [ "$n_bad" -eq 0 ]; then
-    passed=$((passed + 1))
-    say "PASS $num (${dt}s) $(awk '{printf "%s:%s ", $2, $4}' <<<"$summary")"
-  else
-    failed=$((failed + 1))
-    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then why="timed out after ${limit}s"
-    elif [ "$n_pass" -eq 0 ] && [ "$rc" -eq 0 ]; then why="no test ran (all skipped?)"
-    else why="exit code $rc"; fi
-    failures+=("$num ($why)")
-    say "FAIL $num (${dt}s): $why; log $log"
-    [ -n "$summary" ] && sed 's/^/    /' <<<"$summary"
-    { sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'FAIL|Error|error|assert' | head -n 15 | sed 's/^/    | /'; } || true
-    [ "${KEEP_GOING:-1}" = 0 ] && break
-  fi
+  runs=("$num")
+  # A second run with enable.idempotence=true for every producer (-P): InitProducerId and
+  # producer ids/sequence numbers in the batches.
+  [ "$idempotent" = 1 ] && runs+=("$num-idempotent")
+  for label in "${runs[@]}"; do
+    if [ "${KEEP_GOING:-1}" = 0 ] && grep -qs '^fail' "$LOG_DIR"/*.status; then break 2; fi
+    # Wait for a free slot (wren itself is a background job too, so count our own pids).
+    while :; do
+      live=()
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && live+=("$pid"); done
+      pids=("${live[@]}")
+      [ "${#pids[@]}" -lt "$SUITE_JOBS" ] && break
+      sleep 0.2
+    done
+    labels+=("$label")
+    if [ "$label" = "$num" ]; then run_test "$num" "$label" "$limit" $mode_flag &
+    else run_test "$num" "$label" "$limit" $mode_flag -P & fi
+    pids+=("$!")
+  done
 done <"$ALLOW_LIST"
+for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+
+passed=0; failed=0; failures=()
+for label in "${labels[@]}"; do
+  status=$(cat "$LOG_DIR/$label.status" 2>/dev/null || echo "fail no result")
+  if [ "$status" = pass ]; then passed=$((passed + 1))
+  else failed=$((failed + 1)); failures+=("$label (${status#fail })"); fi
+done
 
 if ! kill -0 "$WREN_PID" 2>/dev/null; then
   say "wren exited during the suite; its log ends with:"; tail -n 20 "$LOG_DIR/wren.log"

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use wren_protocol::frame::read_frame;
+use wren_protocol::frame::FrameReader;
 use wren_protocol::request::parse_frame;
 
 use crate::dispatch::{self, Outcome};
@@ -16,13 +16,13 @@ use crate::state::BrokerState;
 
 pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>) {
     let (reader, mut writer) = socket.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes);
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
     let mut shutdown = state.shutdown.clone();
     loop {
         let frame = tokio::select! {
             _ = shutdown.changed() => break,
-            read = tokio::time::timeout(idle, read_frame(&mut reader, state.config.socket_request_max_bytes)) => match read {
+            read = tokio::time::timeout(idle, frames.next_frame()) => match read {
                 Err(_) => {
                     tracing::debug!(%peer, "idle for connections.max.idle.ms; closing");
                     break;
@@ -35,7 +35,7 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 }
             },
         };
-        let request = match parse_frame(frame.freeze()) {
+        let request = match parse_frame(frame) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "bad request header; closing connection");

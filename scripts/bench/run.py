@@ -118,6 +118,13 @@ def proc_cpu(pid: int) -> tuple[float, float]:
         return 0.0, 0.0
 
 
+def machine_busy() -> float:
+    """CPU seconds all cores spent busy since boot (everything but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / CLK_TCK
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -324,6 +331,7 @@ def client_argv(ctx: Ctx, kind: str, broker: Broker, topic: str, records: int,
 def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     """Run one rdkafka_performance, return parsed figures plus client and broker CPU."""
     b0 = proc_cpu(broker.pid)
+    m0 = machine_busy()
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     chunks: list[str] = []
@@ -343,6 +351,7 @@ def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     reader.join(10)
     wall = time.monotonic() - t0
     b1 = proc_cpu(broker.pid)
+    m1 = machine_busy()
     out = "".join(chunks)
     cmd = " ".join(argv)
     if ru is None:
@@ -353,7 +362,10 @@ def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     res = parse(kind, out)
     res.update(client_user_s=round(ru.ru_utime, 3), client_sys_s=round(ru.ru_stime, 3),
                broker_user_s=round(b1[0] - b0[0], 3), broker_sys_s=round(b1[1] - b0[1], 3),
-               wall_s=round(wall, 3))
+               wall_s=round(wall, 3), client_pid=proc.pid)
+    # CPU that other processes on the (shared) machine used meanwhile.
+    res["other_cpu_s"] = round(max(0.0, (m1 - m0) - sum(res[k] for k in (
+        "client_user_s", "client_sys_s", "broker_user_s", "broker_sys_s"))), 2)
     return res
 
 
@@ -365,10 +377,16 @@ def loopback_iperf3(ctx: Ctx, seconds: int = 3) -> dict:
     srv = subprocess.Popen([ctx.iperf3, "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_port(port, 10)
-        r = subprocess.run([ctx.iperf3, "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
-                            "-J"], capture_output=True, text=True, timeout=seconds + 30)
-        j = json.loads(r.stdout)
+        j: dict = {}
+        for _ in range(100):  # until the server listens (a probe connection would use up -1)
+            r = subprocess.run([ctx.iperf3, "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
+                                "-J"], capture_output=True, text=True, timeout=seconds + 30)
+            j = json.loads(r.stdout or "{}")
+            if r.returncode == 0 and "sum_received" in j.get("end", {}):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"iperf3 failed: {j.get('error', r.stderr)}")
         bps = j["end"]["sum_received"]["bits_per_second"]
         cpu = j["end"].get("cpu_utilization_percent", {})
         return dict(mb_per_s=round(bps / 8 / 1e6, 1), tool="iperf3 (one TCP stream, 128 KiB writes)",
@@ -417,36 +435,65 @@ def loopback(ctx: Ctx) -> dict:
 # --------------------------------------------------------------------------------------------
 # Profiling (Wren only)
 # --------------------------------------------------------------------------------------------
-PERF_LINE = re.compile(r"^\s*([\d.]+)%\s+(\d+)\s+(\S+)\s+\[([.k])\]\s+(.*?)\s*$")
+SCRIPT_LINE = re.compile(r"^\s*(\d+)/(\d+)\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
 
 
-def perf_top(data: Path, pid: int, top: int = 25) -> dict:
-    """Flat profile (self samples) of one process from a perf.data: by dso and by symbol."""
-    base = ["perf", "report", "-i", str(data), "--pid", str(pid), "--no-children", "-n",
-            "-g", "none", "--stdio", "--percentage", "relative"]
-    r = subprocess.run(base + ["--sort", "dso,sym"], capture_output=True, text=True, timeout=300)
-    rows, total = [], 0
+def perf_samples(data: Path, tids: Optional[dict] = None) -> dict[int, list[tuple[str, str]]]:
+    """pid -> [(dso, symbol)] for every sample in a perf.data (self samples, no call chains);
+    fills `tids` (pid -> set of thread ids) if given."""
+    r = subprocess.run(["perf", "script", "-i", str(data), "-F", "pid,tid,ip,sym,dso",
+                        "--hide-call-graph"], capture_output=True, text=True, timeout=600)
+    by_pid: dict[int, list[tuple[str, str]]] = {}
     for line in r.stdout.splitlines():
-        m = PERF_LINE.match(line)
+        m = SCRIPT_LINE.match(line)
         if m:
-            pct, n, dso, space, sym = m.groups()
-            rows.append(dict(pct=float(pct), samples=int(n), dso=dso,
-                             kernel=space == "k", sym=sym))
-            total += int(n)
-    kernel = sum(r["samples"] for r in rows if r["kernel"])
+            sym, dso = m.group(3), m.group(4)
+            if sym.endswith("+0x") or not sym:
+                sym = "[unknown]"
+            if tids is not None:
+                tids.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
+            by_pid.setdefault(int(m.group(1)), []).append((dso, re.sub(r"\+0x[0-9a-f]+$", "", sym)))
+    return by_pid
+
+
+def perf_top(samples: list[tuple[str, str]], top: int = 25) -> dict:
+    """Flat profile (self samples) of one process: share by object and by function."""
+    total = len(samples)
+    if not total:
+        return dict(samples=0, kernel_pct=0, by_dso={}, top=[])
+    by_sym: dict[tuple[str, str], int] = {}
     by_dso: dict[str, int] = {}
-    for row in rows:
-        by_dso[row["dso"]] = by_dso.get(row["dso"], 0) + row["samples"]
-    return dict(samples=total, kernel_pct=round(100 * kernel / total, 1) if total else 0,
-                by_dso={k: round(100 * v / total, 1) for k, v in
-                        sorted(by_dso.items(), key=lambda kv: -kv[1])[:6]} if total else {},
-                top=rows[:top])
+    for dso, sym in samples:
+        by_sym[(dso, sym)] = by_sym.get((dso, sym), 0) + 1
+        by_dso[dso] = by_dso.get(dso, 0) + 1
+    kernel = sum(n for d, n in by_dso.items() if d.startswith("[kernel"))
+    rows = [dict(pct=round(100 * n / total, 1), samples=n, dso=os.path.basename(d),
+                 kernel=d.startswith("[kernel"), sym=sym)
+            for (d, sym), n in sorted(by_sym.items(), key=lambda kv: -kv[1])[:top]]
+    return dict(samples=total, kernel_pct=round(100 * kernel / total, 1),
+                by_dso={os.path.basename(k): round(100 * v / total, 1)
+                        for k, v in sorted(by_dso.items(), key=lambda kv: -kv[1])[:6]},
+                top=rows)
 
 
-def kernel_callers(data: Path, pid: int, out: Path) -> None:
+def machine_share(samples: dict, wren_pid: int, client_pid: int) -> dict:
+    """Share of all samples on the machine (both cores, idle included) by who ran."""
+    total = sum(len(v) for v in samples.values()) or 1
+    w = len(samples.get(wren_pid, []))
+    c = len(samples.get(client_pid, []))
+    idle = len(samples.get(0, []))
+    return dict(wren_pct=round(100 * w / total, 1), client_pct=round(100 * c / total, 1),
+                idle_pct=round(100 * idle / total, 1),
+                other_pct=round(100 * (total - w - c - idle) / total, 1))
+
+
+def kernel_callers(data: Path, tids: set, out: Path) -> None:
     """Full call-graph report (kernel stacks are complete; Rust user stacks are not) for reading."""
+    if not tids:
+        return
     with open(out, "w") as f:
-        subprocess.run(["perf", "report", "-i", str(data), "--pid", str(pid), "--no-children",
+        subprocess.run(["perf", "report", "-i", str(data), "--tid", ",".join(map(str, sorted(tids))),
+                        "--no-children",
                         "--stdio", "--percentage", "relative", "--sort", "sym",
                         "-g", "caller,2,callee,function,percent"],
                        stdout=f, stderr=subprocess.DEVNULL, timeout=600)
@@ -492,8 +539,13 @@ def profile_wren(ctx: Ctx) -> dict:
             finally:
                 perf.send_signal(signal.SIGINT)
                 perf.wait(120)
-            entry = dict(run=res, wren=perf_top(data, w.pid))
-            kernel_callers(data, w.pid, prof_dir / f"{sc.name}.wren-callgraph.txt")
+            tids: dict = {}
+            samples = perf_samples(data, tids)
+            entry = dict(run=res, wren=perf_top(samples.get(w.pid, [])),
+                         client=perf_top(samples.get(res["client_pid"], []), top=10),
+                         machine={k: v for k, v in machine_share(samples, w.pid,
+                                                                res["client_pid"]).items()})
+            kernel_callers(data, tids.get(w.pid, set()), prof_dir / f"{sc.name}.wren-callgraph.txt")
             if ctx.strace:
                 st = prof_dir / f"{sc.name}.strace.txt"
                 n = max(ctx.profile_records // 5, 20000)
@@ -577,10 +629,14 @@ def machine_info(ctx: Ctx) -> dict:
     cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
     tansu_ver = sh(f"{ctx.tansu_bin} --version")
-    rdk_ver = sh(f"strings {ctx.rdkafka_performance} 2>/dev/null | head -0; "
-                 f"LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')} "
-                 f"{ctx.rdkafka_performance} -h 2>&1 | grep -m1 -i 'librdkafka version'")
+    rdk_ver = sh(f"{ctx.rdkafka_performance} -h 2>&1 | grep -m1 -o 'librdkafka version [0-9.]*'")
+    notes = []
+    if sh("cat /sys/kernel/mm/damon/admin/kdamonds/0/state 2>/dev/null") == "on":
+        notes.append("DAMON (kdamond) runs on this VM: memory freed for a few seconds goes back "
+                     "to the host, and touching it again costs a host page fault; fresh page-cache "
+                     "or heap memory is therefore much slower to fill than on bare metal")
     return dict(
+        notes=notes,
         date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         host=platform.node(), kernel=platform.release(), cpu=cpu, cores=os.cpu_count(), mem=mem,
         loadavg=sh("cut -d' ' -f1-3 /proc/loadavg"),
@@ -603,17 +659,27 @@ def main() -> int:
     ap.add_argument("--iperf3", default="")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--warmup-records", type=int, default=50_000)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--timeout", type=float, default=180)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--strace", action="store_true")
-    ap.add_argument("--profile-records", type=int, default=500_000)
+    ap.add_argument("--profile-records", type=int, default=0, help="default: --records")
     ap.add_argument("--work", default="target/bench")
     ap.add_argument("--data-root", default="target/bench-data")
     ap.add_argument("--out", default="docs/bench")
     ap.add_argument("--readme", default="README.md")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--rerender", action="store_true",
+                    help="only rewrite the report from <out>/results.json (after editing report.py)")
     a = ap.parse_args()
+    if a.rerender:
+        repo = Path(a.repo).resolve()
+        old = json.loads((repo / a.out / "results.json").read_text())
+        doc = report.build(info=old["info"], ctx=old["ctx"], scenarios=SCENARIOS,
+                           brokers=BROKERS, targets=TARGETS, results=old["results"])
+        report.write(doc, repo / a.out, None if a.no_readme else repo / a.readme)
+        print(doc["summary_text"])
+        return 0
 
     repo = Path(a.repo).resolve()
     work = (repo / a.work).resolve()
@@ -622,7 +688,7 @@ def main() -> int:
         f.unlink()
     data_root = (repo / a.data_root).resolve()
     data_root.mkdir(parents=True, exist_ok=True)
-    fs = subprocess.run(["df", "-T", "--output=source,fstype", str(data_root)], capture_output=True,
+    fs = subprocess.run(["df", "--output=source,fstype", str(data_root)], capture_output=True,
                         text=True).stdout.split("\n")[1].split()
     data_fs = f"{fs[1]} on {fs[0]}" if len(fs) == 2 else "unknown"
     if fs and len(fs) == 2 and fs[1] == "tmpfs":
@@ -633,7 +699,8 @@ def main() -> int:
               mock_python=a.mock_python, mock_script=a.mock_script, iperf3=a.iperf3 or None,
               records=a.records, consume_records=a.records + a.warmup_records,
               warmup_records=a.warmup_records, reps=a.reps, timeout_s=a.timeout,
-              profile=a.profile, strace=a.strace, profile_records=a.profile_records)
+              profile=a.profile, strace=a.strace,
+              profile_records=a.profile_records or a.records)
     t0 = time.monotonic()
     info = machine_info(ctx)
     log(f"records {ctx.records} x {RECORD_SIZE} B, {ctx.reps} repetitions; Wren data on {data_fs}")

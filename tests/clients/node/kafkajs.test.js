@@ -3,14 +3,13 @@
 // back from offset 0 and compare exactly, list offsets (earliest/latest/by time), metadata,
 // and a broker restart between produce and consume.
 //
-// Consuming: kafkajs has no assign() API -- its only consumer is `consumer.run()`, which needs
-// JoinGroup/SyncGroup/Heartbeat/OffsetFetch (consumer groups are not implemented in Wren yet).
-// So we consume through kafkajs's own low-level client (the Cluster and Broker classes that
+// Consuming: kafkajs has no assign() API -- its only consumer is `consumer.run()`, which joins a
+// consumer group and would hide offset-exact comparisons behind a rebalance. So this test consumes through kafkajs's own low-level client (the Cluster and Broker classes that
 // `consumer.run()` uses internally): `broker.fetch()` at explicit offsets, with kafkajs's Fetch
 // request/response codec, its record-batch decoder and the registered decompression codecs, and
 // its `Batch` class for filtering.  This checks everything the broker sends to a kafkajs
-// consumer except the group protocol.  TODO(consumer-groups): add a `consumer.run()` test once
-// Wren serves the group APIs.
+// consumer except the group protocol; `consumer.run()` with consumer groups is tested in
+// groups.test.js.
 
 const { test, describe } = require('node:test')
 const assert = require('node:assert/strict')

