@@ -50,6 +50,7 @@ pub const APIS: &[Api] = &[
     api(ApiKey::DescribeProducers, 0, 0),
     api(ApiKey::AddPartitionsToTxn, 0, 3),
     api(ApiKey::AddOffsetsToTxn, 0, 3),
+    api(ApiKey::TxnOffsetCommit, 0, 3),
     api(ApiKey::EndTxn, 0, 3),
     api(ApiKey::DescribeTransactions, 0, 0),
     api(ApiKey::ListTransactions, 0, 1),
@@ -171,6 +172,9 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
         }
         RequestKind::AddOffsetsToTxn(r) => {
             ResponseKind::AddOffsetsToTxn(handlers::txn::add_offsets(state, r, version))
+        }
+        RequestKind::TxnOffsetCommit(r) => {
+            ResponseKind::TxnOffsetCommit(handlers::txn_offsets::handle(state, r, version))
         }
         RequestKind::EndTxn(r) => ResponseKind::EndTxn(handlers::txn::end_txn(state, r, version)),
         RequestKind::DescribeTransactions(r) => {

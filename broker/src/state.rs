@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
@@ -25,7 +26,7 @@ pub struct BrokerState {
     pub fetch_sessions: FetchSessionCache,
     pub txn: TxnCoordinator,
     /// Consumer groups and committed offsets.
-    pub groups: GroupCoordinator,
+    pub groups: Arc<GroupCoordinator>,
     /// Flips to true when the broker starts shutting down; long polls return early.
     pub shutdown: watch::Receiver<bool>,
     /// Counts produce requests for the test-only fault hook.
@@ -62,6 +63,7 @@ impl BrokerState {
             partition: 0,
             source,
         })?;
+        let groups = Arc::new(groups);
         let state = BrokerState {
             node_id: config.node_id,
             cluster_id,
@@ -77,6 +79,9 @@ impl BrokerState {
             config,
         };
         // Transactions caught between Prepare and Complete by a crash finish now.
+        // Offsets staged by transactions become visible (or vanish) with their markers; this
+        // link must exist before half-finished transactions are completed below.
+        state.txn.set_offset_sink(state.groups.clone());
         let finished = state.txn.recover(&state.topics);
         if finished > 0 {
             tracing::info!(finished, "completed transactions left half-finished");

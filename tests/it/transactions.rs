@@ -480,3 +480,108 @@ async fn exactly_once_checker_finds_no_anomalies() {
         "the run exercised both outcomes"
     );
 }
+
+/// Consume-transform-produce with send_offsets_to_transaction; the processor is killed in the
+/// middle of a transaction (dropped without commit or abort) and restarted several times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consume_transform_produce_is_exactly_once_across_processor_crashes() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["ctp-in", "ctp-out"], 2).await;
+    const N: usize = 2000;
+    blocking(move || {
+        let plain: ThreadedProducer<DefaultProducerContext> = config(&b).create().unwrap();
+        for i in 0..N {
+            plain
+                .send(
+                    BaseRecord::<(), str>::to("ctp-in")
+                        .partition((i % 2) as i32)
+                        .payload(&i.to_string()),
+                )
+                .unwrap();
+        }
+        plain.flush(T).unwrap();
+
+        // One processor incarnation: `crash_after` transactions commit, then one is left open
+        // and the process "dies" (everything dropped, no abort). None: run to the end.
+        let run = |crash_after: Option<usize>| {
+            let consumer: BaseConsumer = config(&b)
+                .set("group.id", "ctp")
+                .set("enable.auto.commit", "false")
+                .set("isolation.level", "read_committed")
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .unwrap();
+            consumer.subscribe(&["ctp-in"]).unwrap();
+            let producer = txn_producer(&b, "ctp-processor", 60_000);
+            let mut txns = 0;
+            let mut idle = Instant::now();
+            loop {
+                producer.begin_transaction().unwrap();
+                let mut n = 0;
+                let deadline = Instant::now() + Duration::from_millis(200);
+                while n < 100 && Instant::now() < deadline {
+                    if let Some(m) = consumer.poll(Duration::from_millis(20)) {
+                        let m = m.unwrap();
+                        let v =
+                            format!("out-{}", std::str::from_utf8(m.payload().unwrap()).unwrap());
+                        send(&producer, "ctp-out", m.partition(), &v);
+                        n += 1;
+                    }
+                }
+                if crash_after == Some(txns) && n > 0 {
+                    producer.flush(T).unwrap();
+                    return false; // killed mid-transaction: dropped without commit
+                }
+                let position = consumer.position().unwrap();
+                producer
+                    .send_offsets_to_transaction(&position, &consumer.group_metadata().unwrap(), T)
+                    .unwrap();
+                producer.commit_transaction(T).unwrap();
+                txns += 1;
+                if n > 0 {
+                    idle = Instant::now();
+                } else if idle.elapsed() > Duration::from_secs(3) {
+                    return true;
+                }
+            }
+        };
+        for crash_after in [2, 0, 3, 1] {
+            assert!(!run(Some(crash_after)), "crashed as planned");
+        }
+        assert!(run(None), "the last incarnation drains the input");
+
+        let out = read(
+            &b,
+            &["ctp-out"],
+            2,
+            "read_committed",
+            Duration::from_millis(1500),
+        );
+        let mut got: Vec<String> = out.iter().map(|r| r.3.clone()).collect();
+        got.sort();
+        let mut want: Vec<String> = (0..N).map(|i| format!("out-{i}")).collect();
+        want.sort();
+        assert_eq!(
+            got.len(),
+            N,
+            "every input exactly once (no duplicates, nothing lost)"
+        );
+        assert_eq!(got, want);
+
+        let checker: BaseConsumer = config(&b).set("group.id", "ctp").create().unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition("ctp-in", 0);
+        tpl.add_partition("ctp-in", 1);
+        let committed = checker.committed_offsets(tpl, T).unwrap();
+        for p in 0..2 {
+            assert_eq!(
+                committed.find_partition("ctp-in", p).unwrap().offset(),
+                Offset::Offset((N / 2) as i64),
+                "group offset of partition {p}"
+            );
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -290,6 +290,23 @@ fn request(
                 .with_producer_epoch(txn.1)
                 .with_group_id(GroupId(s("g"))),
         ),
+        ApiKey::TxnOffsetCommit => RequestKind::TxnOffsetCommit(
+            TxnOffsetCommitRequest::default()
+                .with_transactional_id(TransactionalId(s("tx")))
+                .with_group_id(GroupId(s("g")))
+                .with_producer_id(ProducerId(txn.0))
+                .with_producer_epoch(txn.1)
+                .with_generation_id(-1)
+                .with_topics(vec![
+                    txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
+                        .with_name(name(topic))
+                        .with_partitions(vec![
+                            txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
+                                .with_partition_index(0)
+                                .with_committed_offset(1),
+                        ]),
+                ]),
+        ),
         // The first commits the transaction the calls above opened; later ones are retries.
         ApiKey::EndTxn => RequestKind::EndTxn(
             EndTxnRequest::default()
@@ -355,6 +372,11 @@ fn unexpected_errors(resp: &ResponseKind) -> Vec<i16> {
             })
             .collect(),
         ResponseKind::AddOffsetsToTxn(r) => vec![r.error_code],
+        ResponseKind::TxnOffsetCommit(r) => r
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect(),
         ResponseKind::EndTxn(r) => vec![r.error_code],
         ResponseKind::DescribeTransactions(r) => {
             r.transaction_states.iter().map(|t| t.error_code).collect()

@@ -216,6 +216,26 @@ impl GroupCoordinator {
             })
     }
 
+    /// TxnOffsetCommit: validates the committer like OffsetCommit (KIP-447: generation, member
+    /// and instance id of v3+ requests) and stages the offsets for `producer_id`'s transaction.
+    pub fn stage_txn_offsets_checked(
+        &self,
+        c: &Committer,
+        producer_id: i64,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    ) -> Result<(), ResponseError> {
+        {
+            let inner = self.inner.lock();
+            if let Some(group) = inner.groups.get(c.group_id) {
+                validate_commit(group, c)?;
+            }
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        self.stage_txn_offsets(producer_id, c.group_id, offsets)
+    }
+
     /// Ends the producer's transaction for its staged offsets: committed (`commit`) or dropped.
     pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), ResponseError> {
         let mut inner = self.inner.lock();

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod offsets;
 pub mod produce;
 pub mod txn;
+pub mod txn_offsets;
 
 use kafka_protocol::protocol::StrBytes;
 

@@ -274,6 +274,23 @@ impl TxnCoordinator {
         Self::persist(&mut inner, m)
     }
 
+    /// TxnOffsetCommit's producer checks: the producer owns the transactional id at this epoch
+    /// and its ongoing transaction added `group` (AddOffsetsToTxn).
+    pub fn check_offsets(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        group: &str,
+    ) -> Result<(), TxnError> {
+        let inner = self.inner.lock();
+        let m = Self::check_producer(inner.txns.get(transactional_id), producer_id, epoch)?;
+        if m.state != TxnState::Ongoing || !m.groups.contains(group) {
+            return Err(ResponseError::InvalidTxnState);
+        }
+        Ok(())
+    }
+
     /// Whether `producer_id` may write transactional data with `epoch` to the partition now:
     /// the partition must have been added to its ongoing transaction (else INVALID_TXN_STATE).
     pub fn check_produce(

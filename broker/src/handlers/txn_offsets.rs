@@ -1,0 +1,109 @@
+//! TxnOffsetCommit (28): a transactional producer's consumer offsets, staged in the group's
+//! offset store until the transaction's COMMIT (visible) or ABORT (dropped).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+
+use crate::group::admin::Committer;
+use crate::group::offsets::now_ms;
+use crate::group::records::OffsetAndMetadata;
+use crate::state::BrokerState;
+
+pub fn handle(
+    state: &BrokerState,
+    r: TxnOffsetCommitRequest,
+    version: i16,
+) -> TxnOffsetCommitResponse {
+    let now = now_ms();
+    let exists = |t: &str, p: i32| {
+        state
+            .topics
+            .get(t)
+            .is_some_and(|topic| topic.partition(p).is_some())
+    };
+    let mut offsets = Vec::new();
+    for t in &r.topics {
+        for p in &t.partitions {
+            if exists(t.name.as_str(), p.partition_index) {
+                offsets.push((
+                    (t.name.to_string(), p.partition_index),
+                    OffsetAndMetadata {
+                        offset: p.committed_offset,
+                        leader_epoch: if version >= 2 {
+                            p.committed_leader_epoch
+                        } else {
+                            -1
+                        },
+                        metadata: p
+                            .committed_metadata
+                            .as_ref()
+                            .map(|m| m.to_string())
+                            .unwrap_or_default(),
+                        commit_timestamp_ms: now,
+                    },
+                ));
+            }
+        }
+    }
+    let committer = Committer {
+        group_id: r.group_id.as_str(),
+        generation_id: r.generation_id,
+        member_id: r.member_id.as_str(),
+        instance_id: r.group_instance_id.as_ref().map(|s| s.as_str()),
+        // Generation/member checks behave like the newest OffsetCommit.
+        api_version: 9,
+    };
+    let result = if r.group_id.is_empty() {
+        Err(ResponseError::InvalidGroupId)
+    } else {
+        state
+            .txn
+            .check_offsets(
+                r.transactional_id.as_str(),
+                r.producer_id.0,
+                r.producer_epoch,
+                r.group_id.as_str(),
+            )
+            .map_err(|e| {
+                // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED.
+                if e == ResponseError::ProducerFenced && version < 3 {
+                    ResponseError::InvalidProducerEpoch
+                } else {
+                    e
+                }
+            })
+            .and_then(|()| {
+                state
+                    .groups
+                    .stage_txn_offsets_checked(&committer, r.producer_id.0, offsets)
+            })
+    };
+    let group_error = result.err().map_or(0, |e| e.code());
+    let topics = r
+        .topics
+        .iter()
+        .map(|t| {
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .map(|p| {
+                            let error = if !exists(t.name.as_str(), p.partition_index) {
+                                ResponseError::UnknownTopicOrPartition.code()
+                            } else {
+                                group_error
+                            };
+                            TxnOffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(error)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    TxnOffsetCommitResponse::default().with_topics(topics)
+}
