@@ -10,4 +10,5 @@ mod protocol;
 mod raw;
 mod rdkafka_client;
 mod transactions;
+mod txn_protocol;
 mod versions;

@@ -190,7 +190,13 @@ impl TxnCoordinator {
                     m.producer_epoch = 0;
                     m.last_producer_epoch = -1;
                 } else {
-                    m.last_producer_epoch = m.producer_epoch;
+                    // Kafka's prepareIncrementProducerEpoch: only a bump the client asked for by
+                    // naming its epoch (KIP-360) remembers the previous epoch for retries.
+                    m.last_producer_epoch = if expected.is_some() {
+                        m.producer_epoch
+                    } else {
+                        -1
+                    };
                     m.producer_epoch += 1;
                 }
                 m.timeout_ms = timeout_ms;
