@@ -1,22 +1,31 @@
-//! One client connection: read a frame, dispatch it, write the answer, in order. Like Kafka, a
-//! connection's requests are handled one at a time (clients pipeline; answers stay in order).
+//! One client connection. Like Kafka, a connection's requests are handled one at a time, in
+//! order (clients pipeline up to 5; answers keep that order). Answers are written by a separate
+//! task, so sending one response overlaps with reading and handling the next request.
 //! A bad frame closes this connection only.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use wren_protocol::frame::FrameReader;
 use wren_protocol::request::parse_frame;
 
 use crate::dispatch::{self, Outcome};
 use crate::state::BrokerState;
 
+/// Answers waiting for the socket per connection; beyond this the handler waits (backpressure).
+const QUEUED_RESPONSES_MAX: usize = 8;
+
 pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>) {
-    let (reader, mut writer) = socket.into_split();
+    let (reader, writer) = socket.into_split();
     let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes);
+    let (responses, queue) = mpsc::channel(QUEUED_RESPONSES_MAX);
+    let writer_task = tokio::spawn(write_responses(writer, queue, peer));
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -42,12 +51,10 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 break;
             }
         };
-        let handled = crate::group::PEER_IP.scope(peer.ip(), dispatch::handle(&state, request));
-        match handled.await {
+        match dispatch::handle(&state, request).await {
             Outcome::Respond(bytes) => {
-                if let Err(e) = writer.write_all(&bytes).await {
-                    tracing::debug!(%peer, error = %e, "write failed");
-                    break;
+                if responses.send(bytes).await.is_err() {
+                    break; // the writer failed: the peer is gone
                 }
             }
             Outcome::NoResponse => {}
@@ -55,6 +62,22 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 tracing::warn!(%peer, %reason, "closing connection");
                 break;
             }
+        }
+    }
+    // Answers already produced are still delivered, then the socket is shut down.
+    drop(responses);
+    let _ = writer_task.await;
+}
+
+async fn write_responses(
+    mut writer: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<BytesMut>,
+    peer: SocketAddr,
+) {
+    while let Some(bytes) = queue.recv().await {
+        if let Err(e) = writer.write_all(&bytes).await {
+            tracing::debug!(%peer, error = %e, "write failed");
+            return;
         }
     }
     let _ = writer.shutdown().await;

@@ -3,7 +3,8 @@
 
 use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseKind};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
+use kafka_protocol::protocol::Encodable;
 use wren_protocol::request::{api_name, decode_body, RequestFrame};
 use wren_protocol::response::encode_response;
 
@@ -83,7 +84,7 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
             // KIP-511: answer an unknown ApiVersions version with v0 and UNSUPPORTED_VERSION so
             // the client can retry with a version from the list.
             let body = handlers::api_versions::response(ResponseError::UnsupportedVersion.code());
-            return encode(api_key, 0, &header, ResponseKind::ApiVersions(body));
+            return encode(api_key, 0, &header, &body);
         }
         return Outcome::Close(format!("{} v{version} is not supported", api_name(api_key)));
     };
@@ -92,111 +93,122 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
         Ok(r) => r,
         Err(e) => return Outcome::Close(e.to_string()),
     };
-    let response = match request {
+    // Encodes a handler's response as the concrete message type (sized once, see
+    // `encode_response`).
+    macro_rules! respond {
+        ($body:expr) => {
+            encode(api_key, version, &header, &$body)
+        };
+    }
+    match request {
         RequestKind::ApiVersions(_) => {
-            ResponseKind::ApiVersions(handlers::api_versions::response(0))
+            respond!(handlers::api_versions::response(0))
         }
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(handlers::metadata::handle(state, r, version))
+            respond!(handlers::metadata::handle(state, r, version))
         }
         RequestKind::Produce(r) => match handlers::produce::handle(state, r).await {
-            handlers::produce::ProduceOutcome::Respond(resp) => ResponseKind::Produce(resp),
-            handlers::produce::ProduceOutcome::NoResponse => return Outcome::NoResponse,
+            handlers::produce::ProduceOutcome::Respond(resp) => respond!(resp),
+            handlers::produce::ProduceOutcome::NoResponse => Outcome::NoResponse,
             handlers::produce::ProduceOutcome::DropConnection => {
-                return Outcome::Close("test fault hook: produce appended, response dropped".into())
+                Outcome::Close("test fault hook: produce appended, response dropped".into())
             }
         },
         RequestKind::Fetch(r) => {
-            ResponseKind::Fetch(handlers::fetch::handle(state, r, version).await)
+            respond!(handlers::fetch::handle(state, r, version).await)
         }
         RequestKind::ListOffsets(r) => {
-            ResponseKind::ListOffsets(handlers::list_offsets::handle(state, r, version))
+            respond!(handlers::list_offsets::handle(state, r, version))
         }
         RequestKind::CreateTopics(r) => {
-            ResponseKind::CreateTopics(handlers::create_topics::handle(state, r, version))
+            respond!(handlers::create_topics::handle(state, r, version))
         }
         RequestKind::DeleteTopics(r) => {
-            ResponseKind::DeleteTopics(handlers::delete_topics::handle(state, r, version))
+            respond!(handlers::delete_topics::handle(state, r, version))
         }
         RequestKind::CreatePartitions(r) => {
-            ResponseKind::CreatePartitions(handlers::create_partitions::handle(state, r))
+            respond!(handlers::create_partitions::handle(state, r))
         }
         RequestKind::DeleteRecords(r) => {
-            ResponseKind::DeleteRecords(handlers::delete_records::handle(state, r))
+            respond!(handlers::delete_records::handle(state, r))
         }
         RequestKind::DescribeConfigs(r) => {
-            ResponseKind::DescribeConfigs(handlers::configs::describe(state, r, version))
+            respond!(handlers::configs::describe(state, r, version))
         }
         RequestKind::IncrementalAlterConfigs(r) => {
-            ResponseKind::IncrementalAlterConfigs(handlers::configs::incremental_alter(state, r))
+            respond!(handlers::configs::incremental_alter(state, r))
         }
         RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(handlers::cluster::describe(state, r))
+            respond!(handlers::cluster::describe(state, r))
         }
         RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(handlers::cluster::find_coordinator(state, r, version))
+            respond!(handlers::cluster::find_coordinator(state, r, version))
         }
         RequestKind::JoinGroup(r) => {
-            ResponseKind::JoinGroup(handlers::groups::join(state, &header, r, version).await)
+            respond!(handlers::groups::join(state, &header, r, version).await)
         }
         RequestKind::SyncGroup(r) => {
-            ResponseKind::SyncGroup(handlers::groups::sync(state, r, version).await)
+            respond!(handlers::groups::sync(state, r, version).await)
         }
-        RequestKind::Heartbeat(r) => ResponseKind::Heartbeat(handlers::groups::heartbeat(state, r)),
+        RequestKind::Heartbeat(r) => respond!(handlers::groups::heartbeat(state, r)),
         RequestKind::LeaveGroup(r) => {
-            ResponseKind::LeaveGroup(handlers::groups::leave(state, r, version))
+            respond!(handlers::groups::leave(state, r, version))
         }
         RequestKind::OffsetCommit(r) => {
-            ResponseKind::OffsetCommit(handlers::offsets::commit(state, r, version))
+            respond!(handlers::offsets::commit(state, r, version))
         }
         RequestKind::OffsetFetch(r) => {
-            ResponseKind::OffsetFetch(handlers::offsets::fetch(state, r, version))
+            respond!(handlers::offsets::fetch(state, r, version))
         }
         RequestKind::OffsetDelete(r) => {
-            ResponseKind::OffsetDelete(handlers::offsets::delete(state, r))
+            respond!(handlers::offsets::delete(state, r))
         }
         RequestKind::ListGroups(r) => {
-            ResponseKind::ListGroups(handlers::group_admin::list(state, r, version))
+            respond!(handlers::group_admin::list(state, r, version))
         }
         RequestKind::DescribeGroups(r) => {
-            ResponseKind::DescribeGroups(handlers::group_admin::describe(state, r, version))
+            respond!(handlers::group_admin::describe(state, r, version))
         }
         RequestKind::DeleteGroups(r) => {
-            ResponseKind::DeleteGroups(handlers::group_admin::delete(state, r))
+            respond!(handlers::group_admin::delete(state, r))
         }
         RequestKind::DescribeProducers(r) => {
-            ResponseKind::DescribeProducers(handlers::describe_producers::handle(state, r))
+            respond!(handlers::describe_producers::handle(state, r))
         }
         RequestKind::AddPartitionsToTxn(r) => {
-            ResponseKind::AddPartitionsToTxn(handlers::txn::add_partitions(state, r, version))
+            respond!(handlers::txn::add_partitions(state, r, version))
         }
         RequestKind::AddOffsetsToTxn(r) => {
-            ResponseKind::AddOffsetsToTxn(handlers::txn::add_offsets(state, r, version))
+            respond!(handlers::txn::add_offsets(state, r, version))
         }
         RequestKind::TxnOffsetCommit(r) => {
-            ResponseKind::TxnOffsetCommit(handlers::txn_offsets::handle(state, r, version))
+            respond!(handlers::txn_offsets::handle(state, r, version))
         }
-        RequestKind::EndTxn(r) => ResponseKind::EndTxn(handlers::txn::end_txn(state, r, version)),
+        RequestKind::EndTxn(r) => respond!(handlers::txn::end_txn(state, r, version)),
         RequestKind::DescribeTransactions(r) => {
-            ResponseKind::DescribeTransactions(handlers::txn::describe(state, r))
+            respond!(handlers::txn::describe(state, r))
         }
         RequestKind::ListTransactions(r) => {
-            ResponseKind::ListTransactions(handlers::txn::list(state, r))
+            respond!(handlers::txn::list(state, r))
         }
         RequestKind::InitProducerId(r) => {
-            ResponseKind::InitProducerId(handlers::init_producer_id::handle(state, r, version))
+            respond!(handlers::init_producer_id::handle(state, r, version))
         }
         other => {
             // Unreachable while APIS and this match agree; a mismatch closes the connection
             // rather than panicking.
-            return Outcome::Close(format!("no handler for {other:?}"));
+            Outcome::Close(format!("no handler for {other:?}"))
         }
-    };
-    encode(api_key, version, &header, response)
+    }
 }
 
-fn encode(api_key: ApiKey, version: i16, header: &RequestHeader, body: ResponseKind) -> Outcome {
-    match encode_response(api_key, version, header.correlation_id, &body) {
+fn encode<M: Encodable>(
+    api_key: ApiKey,
+    version: i16,
+    header: &RequestHeader,
+    body: &M,
+) -> Outcome {
+    match encode_response(api_key, version, header.correlation_id, body) {
         Ok(bytes) => Outcome::Respond(bytes),
         Err(e) => Outcome::Close(e.to_string()),
     }
