@@ -389,3 +389,45 @@ async fn a_lone_consumer_gets_its_first_record_within_a_second() {
     .unwrap();
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cooperative_sticky_members_rebalance_incrementally() {
+    // Goal: librdkafka's cooperative-sticky protocol runs over the classic messages: two members
+    // share the partitions, a third joins, the first two only give partitions up (sticky,
+    // incremental), and every record is still read exactly once by one owner.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    create_topic(&bootstrap, "coop").await;
+    let b = bootstrap.clone();
+    tokio::task::spawn_blocking(move || {
+        let coop = [("partition.assignment.strategy", "cooperative-sticky")];
+        let (a, _) = member(&b, "coop", "coop", &coop);
+        let (bm, _) = member(&b, "coop", "coop", &coop);
+        await_balanced(&[&a, &bm]);
+        let before = (assigned(&a), assigned(&bm));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(produce(&b, "coop", 0, 300));
+        assert_exactly(&consume(&[&a, &bm], 300), 0, 300);
+        for m in [&a, &bm] {
+            m.commit_consumer_state(CommitMode::Sync).unwrap();
+        }
+        let (c, _) = member(&b, "coop", "coop", &coop);
+        await_balanced(&[&a, &bm, &c]);
+        assert!(
+            assigned(&a).is_subset(&before.0),
+            "sticky: a only gave partitions up"
+        );
+        assert!(
+            assigned(&bm).is_subset(&before.1),
+            "sticky: b only gave partitions up"
+        );
+        rt.block_on(produce(&b, "coop", 300, 600));
+        assert_exactly(&consume(&[&a, &bm, &c], 300), 300, 600);
+    })
+    .await
+    .unwrap();
+    broker.shutdown().await;
+}
