@@ -95,3 +95,24 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn max_connections_and_idle_timeout_are_enforced() {
+    let mut config = wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ephemeral: true,
+        ..Default::default()
+    };
+    config.max_connections = 2;
+    config.connections_max_idle_ms = 300;
+    let broker = wren::Broker::new(config).start().await.unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    let _a = RawClient::connect(&bootstrap).await;
+    let _b = RawClient::connect(&bootstrap).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut third = RawClient::connect(&bootstrap).await;
+    assert!(third.is_closed().await, "a third connection is refused at max.connections=2");
+    // The first two go idle and are closed, which frees their slots.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    still_serves(&bootstrap).await;
+}
