@@ -503,3 +503,73 @@ async fn topics_and_records_survive_a_restart() {
         5
     );
 }
+
+#[tokio::test]
+async fn log_append_time_topics_stamp_batches_and_validate_only_creates_nothing() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let create = |name_: &str, validate_only: bool| {
+        RequestKind::CreateTopics(
+            CreateTopicsRequest::default()
+                .with_validate_only(validate_only)
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(name(name_))
+                    .with_num_partitions(1)
+                    .with_replication_factor(1)
+                    .with_configs(vec![CreatableTopicConfig::default()
+                        .with_name(StrBytes::from_static_str("message.timestamp.type"))
+                        .with_value(Some(StrBytes::from_static_str("LogAppendTime")))])]),
+        )
+    };
+    let ResponseKind::CreateTopics(r) = c
+        .request(ApiKey::CreateTopics, 7, create("lat", true))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+    let ResponseKind::Metadata(m) = c
+        .request(
+            ApiKey::Metadata,
+            12,
+            RequestKind::Metadata(
+                MetadataRequest::default()
+                    .with_allow_auto_topic_creation(false)
+                    .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+                    )
+                    .with_name(Some(name("lat")))])),
+            ),
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        m.topics[0].error_code,
+        ResponseError::UnknownTopicOrPartition.code(),
+        "validate_only created nothing"
+    );
+
+    c.request(ApiKey::CreateTopics, 7, create("lat", false))
+        .await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let p = produce(&mut c, "lat", 0, batch(1000, 3, Compression::None)).await;
+    assert!(
+        p.log_append_time_ms >= before,
+        "produce answers the broker's append time"
+    );
+    let r = fetch(&mut c, fetch_request("lat", 0)).await;
+    let data = r.responses[0].partitions[0].records.clone().unwrap();
+    let view = wren_protocol::record_batch::BatchView::parse(&data).unwrap();
+    view.validate()
+        .expect("the rewritten batch has a valid CRC");
+    assert_eq!(
+        view.attributes() & 0x08,
+        0x08,
+        "timestamp type LogAppendTime"
+    );
+    assert_eq!(view.max_timestamp(), p.log_append_time_ms);
+}
