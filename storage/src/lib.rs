@@ -69,6 +69,7 @@ pub mod index;
 pub mod log;
 mod mmap;
 mod open;
+mod prefault;
 pub mod producer_snapshot;
 pub mod producer_state;
 pub mod recovery;

@@ -50,6 +50,8 @@ pub(crate) struct WritableMap {
     /// Next write position; `cursor == published` between appends. The mutex makes `append`
     /// the only writer.
     cursor: Mutex<usize>,
+    /// End of the range already handed to the prefault thread.
+    prefaulted: AtomicUsize,
 }
 
 impl std::fmt::Debug for WritableMap {
@@ -79,6 +81,7 @@ impl WritableMap {
             capacity,
             published: AtomicUsize::new(published),
             cursor: Mutex::new(published),
+            prefaulted: AtomicUsize::new(published),
         }))
     }
 
@@ -98,7 +101,7 @@ impl WritableMap {
     /// Copy `data` to the tail and publish it. Returns the position it was written at, or
     /// `None` (nothing written) if it does not fit.
     #[cfg(test)]
-    pub(crate) fn append(&self, data: &[u8]) -> Option<usize> {
+    pub(crate) fn append(self: &Arc<Self>, data: &[u8]) -> Option<usize> {
         self.append_patched(data, |_| {})
     }
 
@@ -106,7 +109,7 @@ impl WritableMap {
     /// the caller's bytes stay untouched), then publish it. Returns the position it was written
     /// at, or `None` (nothing written) if it does not fit.
     pub(crate) fn append_patched(
-        &self,
+        self: &Arc<Self>,
         data: &[u8],
         patch: impl FnOnce(&mut [u8]),
     ) -> Option<usize> {
@@ -127,7 +130,35 @@ impl WritableMap {
         }
         *cursor = end;
         self.published.store(end, Ordering::Release);
+        drop(cursor);
+        self.prefault_ahead(end);
         Some(at)
+    }
+
+    /// Keeps the pages ahead of the writer faulted in by the prefault thread, so the append
+    /// path's copy lands in pages that already exist (on this kind of VM, faulting in fresh
+    /// page-cache pages costs more than the copy itself).
+    fn prefault_ahead(self: &Arc<Self>, end: usize) {
+        let wanted = (end + crate::prefault::AHEAD_BYTES).min(self.capacity);
+        let done = self.prefaulted.load(Ordering::Relaxed);
+        if wanted < done + crate::prefault::CHUNK_BYTES {
+            return;
+        }
+        let from = done.max(end);
+        if self
+            .prefaulted
+            .compare_exchange(done, wanted, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            crate::prefault::request(Arc::clone(self), from, wanted - from);
+        }
+    }
+
+    /// Faults `[offset, offset + len)` in writable without touching its bytes (Linux
+    /// MADV_POPULATE_WRITE; concurrent appends to the same pages are unaffected).
+    pub(crate) fn populate_write(&self, offset: usize, len: usize) -> io::Result<()> {
+        self.raw
+            .advise_range(memmap2::Advice::PopulateWrite, offset, len)
     }
 
     /// The published prefix.
