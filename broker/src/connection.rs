@@ -52,7 +52,10 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
             }
         };
         // The peer's address is what DescribeGroups reports as a member's client host.
-        match crate::group::PEER_IP.scope(peer.ip(), dispatch::handle(&state, request)).await {
+        match crate::group::PEER_IP
+            .scope(peer.ip(), dispatch::handle(&state, request))
+            .await
+        {
             Outcome::Respond(bytes) => {
                 if responses.send(bytes).await.is_err() {
                     break; // the writer failed: the peer is gone

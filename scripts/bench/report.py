@@ -69,6 +69,30 @@ def verdict(st, cores):
     return v
 
 
+def txn_stats(runs, brokers, scenarios):
+    """Per (broker, transactional scenario): medians over repetitions of each run's commit
+    latency percentiles (benches/txn_load.rs measures every transaction)."""
+    out = {}
+    for cls in brokers:
+        for sc in scenarios:
+            rs = [r["txn"] for r in runs
+                  if r["broker"] == cls.key and r["scenario"] == sc.name and r.get("txn")]
+            if not rs:
+                continue
+            def m(key, p):
+                return round(median([r[key][p] for r in rs]), 2)
+            out[(cls.key, sc.name)] = dict(
+                reps=len(rs), transactions=rs[0]["transactions"], txn_size=rs[0]["txn_size"],
+                commit_p50_ms=m("commit_ms", "p50_ms"), commit_p99_ms=m("commit_ms", "p99_ms"),
+                commit_max_ms=round(max(r["commit_ms"]["max_ms"] for r in rs), 2),
+                commit_mean_ms=m("commit_ms", "mean_ms"),
+                flush_commit_p50_ms=m("flush_commit_ms", "p50_ms"),
+                flush_commit_p99_ms=m("flush_commit_ms", "p99_ms"),
+                flush_commit_mean_ms=m("flush_commit_ms", "mean_ms"),
+                init_ms=round(median([r["init_ms"] for r in rs]), 1))
+    return out
+
+
 def build(info, ctx, scenarios, brokers, targets, results):
     cores = info.get("cores") or 2
     runs = results["runs"]
@@ -95,11 +119,18 @@ def build(info, ctx, scenarios, brokers, targets, results):
                            ratio=round(ratio, 2) if ratio is not None else None,
                            met=(ratio is not None and ratio >= t.minimum), note=t.note))
     names = {cls.key: cls for cls in brokers}
+    failures = {}
+    for f in results.get("failures", []):
+        failures.setdefault((f["broker"], f["scenario"]), f["reason"])
+    txn = txn_stats(runs, brokers, scenarios)
     doc = dict(info=info, ctx=ctx, loopback_mb_per_s=loop, results=results, ratios=ratios,
                table={f"{k[0]}/{k[1]}": v for k, v in table.items()},
+               failures={f"{k[0]}/{k[1]}": v for k, v in failures.items()},
+               txn={f"{k[0]}/{k[1]}": v for k, v in txn.items()},
                scenarios=[dict(name=s.name, label=s.label, kind=s.kind, args=s.args)
                           for s in scenarios])
     doc["svg"] = svg_chart(scenarios, brokers, table, loop, info)
+    doc["_failures"] = failures
     doc["results_md"] = results_md(doc, scenarios, brokers, table, names, cores)
     doc["readme_block"] = readme_block(doc, scenarios, brokers, table, cores)
     doc["summary_text"] = summary_text(doc, scenarios, brokers, table)
@@ -117,7 +148,7 @@ def broker_label(cls, info):
     return "librdkafka mock (memory)"
 
 
-def throughput_table(scenarios, brokers, table, loop, info):
+def throughput_table(scenarios, brokers, table, loop, info, failures=None):
     head = "| | " + " | ".join(f"{s.label} (MB/s)" for s in scenarios) + " |"
     lines = [head, "|---|" + "---:|" * len(scenarios)]
     for cls in brokers:
@@ -125,13 +156,54 @@ def throughput_table(scenarios, brokers, table, loop, info):
         for sc in scenarios:
             st = table.get((cls.key, sc.name))
             if st is None:
-                cells.append(sc.na_reason.get(cls.key, "n/a"))
+                why = (failures or {}).get((cls.key, sc.name))
+                cells.append(sc.na_reason.get(cls.key, f"n/a ({md_cell(why)})" if why else "n/a"))
             else:
                 cells.append(f"**{fmt_mb(st['mb_per_s'])}** ({fmt_k(st['msgs_per_s'])} msg/s)")
         lines.append(f"| {broker_label(cls, info)} | " + " | ".join(cells) + " |")
     lines.append(f"| loopback TCP, one stream ({info.get('loopback_tool', '')}) | "
                  + " | ".join([f"{fmt_mb(loop)}"] * len(scenarios)) + " |")
     return "\n".join(lines)
+
+
+def md_cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def txn_table(doc, brokers, scenarios, info):
+    """EndTxn round trips of the transactional scenarios."""
+    rows = []
+    for cls in brokers:
+        for sc in scenarios:
+            t = doc["txn"].get(f"{cls.key}/{sc.name}")
+            if t:
+                rows.append(f"| {broker_label(cls, info)} | {sc.label} | {t['commit_p50_ms']:.2f} | "
+                            f"{t['commit_p99_ms']:.2f} | {t['commit_max_ms']:.1f} | "
+                            f"{t['flush_commit_p50_ms']:.2f} | {t['flush_commit_p99_ms']:.2f} | "
+                            f"{t['flush_commit_mean_ms']:.2f} |")
+            else:
+                why = doc.get("failures", {}).get(f"{cls.key}/{sc.name}")
+                if why and "txn" in sc.name:
+                    rows.append(f"| {broker_label(cls, info)} | {sc.label} | n/a ({md_cell(why)}) "
+                                "| | | | | |")
+    if not rows:
+        return ""
+    c = doc["ctx"]
+    head = ["| broker | scenario | EndTxn p50 (ms) | EndTxn p99 (ms) | EndTxn max (ms) | "
+            "flush + commit p50 (ms) | flush + commit p99 (ms) | flush + commit mean (ms) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    note = (f"EndTxn = `commit_transaction` timed after every record of the transaction was "
+            f"acknowledged (nothing left to flush: the EndTxn round trip as librdkafka sees it, "
+            f"including the broker writing the commit markers). flush + commit = from the "
+            f"transaction's last `send` to `commit_transaction`'s return: the rest of "
+            f"AddPartitionsToTxn (librdkafka sends it right after the first `send`), the "
+            f"Produce of the {c.get('txn_size', 100)} records (acks=all) and EndTxn, back to "
+            f"back. Percentiles over the {c.get('txn_records', 0) // max(1, c.get('txn_size', 100)):,} "
+            f"transactions of one run, median over repetitions (max: over all). The generator "
+            f"waits for the delivery reports itself because rdkafka 0.39's `commit_transaction` "
+            f"flushes through a `poll` that blocks 100 ms whenever anything is outstanding "
+            f"(see benches/txn_load.rs).")
+    return "\n".join(head + rows) + "\n\n" + note
 
 
 def ratio_table(ratios):
@@ -220,7 +292,16 @@ def method_text(doc):
             f"`rdkafka_performance` reports it. CPU: time used by the client process and the broker "
             f"process during the run ÷ its wall time (100% = one core; the machine has "
             f"{i.get('cores')}), \"sys\" = share of it in the kernel, \"others\" = what the rest "
-            f"of the machine used meanwhile (other sessions share it).")
+            f"of the machine used meanwhile (other sessions share it)."
+            + (f" The \"(rdkafka crate)\" scenarios run `benches/txn_load.rs` instead (the rdkafka "
+               f"crate 0.39, i.e. librdkafka {i.get('librdkafka', '').split()[-1]} linked "
+               f"statically): {c['txn_records']:,} records of {c['record_size']} B each, "
+               f"enable.idempotence=true, acks=all, linger.ms=5, partition 0; idempotent: send "
+               f"all, then wait for every delivery report; transactional: init_transactions "
+               f"(not timed), then per transaction begin, {c['txn_size']} sends, wait for their "
+               f"delivery reports, commit_transaction (batch.num.messages={c['txn_size']}, so "
+               f"each transaction's records leave as one batch without waiting for linger.ms)."
+               if c.get("txn_records") else ""))
 
 
 def readme_block(doc, scenarios, brokers, table, cores):
@@ -236,10 +317,13 @@ def readme_block(doc, scenarios, brokers, table, cores):
         f"ratios, which come from one run.",
         "",
     ] + [f"Note: {n}.\n" for n in i.get("notes", [])] + [
-        throughput_table(scenarios, brokers, table, doc["loopback_mb_per_s"], i),
+        throughput_table(scenarios, brokers, table, doc["loopback_mb_per_s"], i,
+                         doc.get("_failures")),
         "",
         ratio_table(doc["ratios"]),
         "",
+    ] + ([txn_table(doc, brokers, scenarios, i), ""] if txn_table(doc, brokers, scenarios, i)
+         else []) + [
         "![throughput chart](docs/bench/throughput.svg)",
         "",
         "What bounds each figure:",
@@ -277,7 +361,8 @@ def results_md(doc, scenarios, brokers, table, names, cores):
         "",
         "## Throughput (medians)",
         "",
-        throughput_table(scenarios, brokers, table, doc["loopback_mb_per_s"], i),
+        throughput_table(scenarios, brokers, table, doc["loopback_mb_per_s"], i,
+                         doc.get("_failures")),
         "",
         "![throughput chart](throughput.svg)",
         "",
@@ -285,6 +370,11 @@ def results_md(doc, scenarios, brokers, table, names, cores):
         "",
         ratio_table(doc["ratios"]),
         "",
+    ] + (["## Transactions: EndTxn round trip", "", txn_table(doc, brokers, scenarios, i), ""]
+         if txn_table(doc, brokers, scenarios, i) else []) + (
+        ["## Failed runs", "", "| rep | broker | scenario | reason |", "|---:|---|---|---|"]
+        + [f"| {f['rep'] + 1} | {f['broker']} | {f['scenario']} | {md_cell(f['reason'])} |"
+           for f in res.get("failures", [])] + [""] if res.get("failures") else []) + [
         "## What bounds each figure",
         "",
         bounds_table(doc, scenarios, brokers, table, cores, i, with_profile=False),
@@ -348,6 +438,12 @@ def summary_text(doc, scenarios, brokers, table):
             cells.append(f"{sc.name}={fmt_mb(st['mb_per_s']) if st else 'n/a'}")
         lines.append(f"{cls.key:6} " + "  ".join(cells))
     lines.append(f"loopback {fmt_mb(doc['loopback_mb_per_s'])}")
+    for k, t in doc.get("txn", {}).items():
+        lines.append(f"EndTxn {k}: p50 {t['commit_p50_ms']} ms, p99 {t['commit_p99_ms']} ms; "
+                     f"flush+commit p50 {t['flush_commit_p50_ms']} ms, p99 "
+                     f"{t['flush_commit_p99_ms']} ms")
+    for k, why in doc.get("failures", {}).items():
+        lines.append(f"n/a {k}: {why}")
     lines.append("== targets")
     for r in doc["ratios"]:
         lines.append(f"{r['label']:55} {r['ratio'] if r['ratio'] is not None else 'n/a':>6} "
@@ -359,7 +455,7 @@ def summary_text(doc, scenarios, brokers, table):
 # Chart (hand-written SVG)
 # --------------------------------------------------------------------------------------------
 def svg_chart(scenarios, brokers, table, loop, info):
-    W, H = 760, 380
+    W, H = max(760, 205 * len(scenarios) + 90), 395
     left, right, top, bottom = 70, 20, 50, 70
     pw, ph = W - left - right, H - top - bottom
     vals = [st["mb_per_s"] for st in table.values() if st] + ([loop] if loop else [])
@@ -374,7 +470,9 @@ def svg_chart(scenarios, brokers, table, loop, info):
     e.append(f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">'
              f'Throughput, 1 KiB records, acks=all, one partition (MB/s, median)</text>')
     e.append(f'<text x="{W / 2}" y="38" text-anchor="middle" fill="#555">'
-             f'{html.escape(info["date"])}, {info["cores"]} cores, rdkafka_performance</text>')
+             f'{html.escape(info["date"])}, {info["cores"]} cores, rdkafka_performance'
+             + ("; (rdkafka crate): benches/txn_load.rs" if any(s.command for s in scenarios)
+                else "") + '</text>')
     v = 0
     while v <= ymax + 1e-9:
         e.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
@@ -397,8 +495,12 @@ def svg_chart(scenarios, brokers, table, loop, info):
                      f'height="{y(0) - yy:.1f}" fill="{COLORS.get(cls.key, "#888")}"/>')
             e.append(f'<text x="{x + bw / 2:.1f}" y="{yy - 4:.1f}" text-anchor="middle">'
                      f'{st["mb_per_s"]:,.0f}</text>')
-        e.append(f'<text x="{left + gi * gw + gw / 2:.1f}" y="{top + ph + 20}" '
-                 f'text-anchor="middle" font-weight="bold">{html.escape(sc.label)}</text>')
+        cx = left + gi * gw + gw / 2
+        parts = sc.label.split(" (", 1)
+        lines = [parts[0]] + ([f"({parts[1]}"] if len(parts) > 1 else [])
+        for li, text in enumerate(lines):
+            e.append(f'<text x="{cx:.1f}" y="{top + ph + 20 + 14 * li}" text-anchor="middle" '
+                     f'font-weight="{"bold" if li == 0 else "normal"}">{html.escape(text)}</text>')
     if loop:
         e.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(loop):.1f}" y2="{y(loop):.1f}" '
                  f'stroke="#333" stroke-dasharray="6,4"/>')
@@ -469,7 +571,7 @@ def update_readme(text: str, block: str) -> str:
 
 def write(doc, out: Path, readme: Path | None) -> None:
     j = {k: v for k, v in doc.items() if k not in ("svg", "results_md", "readme_block",
-                                                  "summary_text")}
+                                                  "summary_text", "_failures")}
     atomic_write(out / "results.json", json.dumps(j, indent=1, default=str) + "\n")
     atomic_write(out / "results.md", doc["results_md"])
     atomic_write(out / "throughput.svg", doc["svg"])

@@ -19,6 +19,12 @@ What one run does
 Adding a scenario: append a Scenario to SCENARIOS (kind "produce" or "consume", extra
 rdkafka_performance arguments, the topic it uses, which brokers it applies to) and, if it has a
 target, a Target to TARGETS. A scenario that needs another load generator can give `command`.
+
+Transactions: the scenarios "produce, idempotent (rdkafka crate)" and "produce, transactions of
+100 (rdkafka crate)" run benches/txn_load.rs (built by scripts/bench.sh with `cargo build
+--release --bench txn_load`, passed as --txn-load-bin), same client for both, --txn-records
+records each. A failing run of such a scenario (a peer without transactions) is recorded as a
+failure with its reason and shown as n/a, instead of aborting the benchmark.
 """
 from __future__ import annotations
 
@@ -64,10 +70,30 @@ class Scenario:
     na_reason: dict[str, str] = dataclasses.field(default_factory=dict)
     # Optional custom command builder: (ctx, broker) -> argv; output must be parseable by parse().
     command: Optional[Callable] = None
+    # A failure on a broker is recorded (results["failures"]) and shown as n/a, not fatal.
+    may_fail: bool = False
 
 
 RECORD_SIZE = 1024
 COMMON_PRODUCE = ["-s", str(RECORD_SIZE), "-a", "-1", "-X", "linger.ms=5"]
+
+TXN_SIZE = 100
+
+
+def txn_load_command(mode: str, topic: str) -> Callable:
+    """argv builder for benches/txn_load.rs (see its header for the options)."""
+    def build(ctx: "Ctx", broker: "Broker") -> list[str]:
+        if not ctx.txn_load_bin:
+            raise RuntimeError("txn_load binary not built (--txn-load-bin missing)")
+        argv = [ctx.txn_load_bin, "--bootstrap", broker.bootstrap, "--topic", topic,
+                "--records", str(ctx.txn_records), "--size", str(RECORD_SIZE), "--mode", mode,
+                "--linger-ms", "5"]
+        if mode == "transactional":
+            argv += ["--txn-size", str(TXN_SIZE), "--commit", "split",
+                     "--txn-id", f"bench-txn-{broker.key}-{time.monotonic_ns()}"]
+        return argv
+    return build
+
 
 SCENARIOS: list[Scenario] = [
     Scenario("produce_idem_off", "produce, idempotence off", "produce", "bench-off",
@@ -77,6 +103,12 @@ SCENARIOS: list[Scenario] = [
     Scenario("consume", "consume", "consume", "bench-off", [],
              brokers={"wren", "tansu"},
              na_reason={"mock": "n/a (the mock keeps ~5 MiB per partition)"}),
+    Scenario("produce_idem_crate", "produce, idempotent (rdkafka crate)", "produce",
+             "bench-crate-idem", command=txn_load_command("idempotent", "bench-crate-idem"),
+             may_fail=True),
+    Scenario("produce_txn100_crate", f"produce, transactions of {TXN_SIZE} (rdkafka crate)",
+             "produce", "bench-crate-txn",
+             command=txn_load_command("transactional", "bench-crate-txn"), may_fail=True),
 ]
 # Topics every broker needs (created before the warm-up).
 TOPICS = sorted({s.topic for s in SCENARIOS})
@@ -99,6 +131,8 @@ TARGETS: list[Target] = [
     Target("consume vs loopback TCP bandwidth", "consume", "loopback", 0.5),
     Target("produce: idempotence on vs off (Wren)", "produce_idem_on",
            "scenario:produce_idem_off", 0.95, "later issue: within 5%"),
+    Target(f"produce: transactions of {TXN_SIZE} vs idempotent, rdkafka crate (Wren)",
+           "produce_txn100_crate", "scenario:produce_idem_crate", 0.8, "same client, same run"),
 ]
 
 
@@ -279,7 +313,22 @@ CONSUME_RX = re.compile(
     r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms: (\d+) msgs/s \(([\d.]+) MB/s\)")
 
 
+TXN_LOAD_RX = re.compile(r"^TXN_LOAD_JSON (\{.*\})\s*$", re.M)
+
+
 def parse(kind: str, out: str) -> dict:
+    m = TXN_LOAD_RX.findall(out)
+    if m:  # benches/txn_load.rs
+        j = json.loads(m[-1])
+        if j["failed"]:
+            raise RuntimeError(f"txn_load: {j['failed']} records failed")
+        res = dict(records=j["records"], bytes=j["bytes"], ms=j["ms"],
+                   msgs_per_s=int(j["msgs_per_s"]), mb_per_s=float(j["mb_per_s"]))
+        if j["mode"] == "transactional":
+            res["txn"] = {k: j[k] for k in ("txn_size", "transactions", "commit", "commit_ms",
+                                             "flush_commit_ms")}
+            res["txn"]["init_ms"] = j["init_ms"]
+        return res
     rx = PRODUCE_RX if kind == "produce" else CONSUME_RX
     matches = rx.findall(out)
     if not matches:
@@ -308,6 +357,8 @@ class Ctx:
     mock_python: str
     mock_script: str
     iperf3: Optional[str]
+    txn_load_bin: Optional[str]
+    txn_records: int
     records: int
     consume_records: int
     warmup_records: int
@@ -523,6 +574,8 @@ def profile_wren(ctx: Ctx) -> dict:
         for sc in SCENARIOS:
             if sc.brokers is not None and "wren" not in sc.brokers:
                 continue
+            if sc.command:
+                continue  # the rdkafka crate scenarios are not profiled
             records = ctx.profile_records
             if sc.kind == "produce":
                 topic = "bench-prof" if sc.name == "produce_idem_off" else f"bench-prof-{sc.name}"
@@ -588,7 +641,7 @@ def setup_broker(ctx: Ctx, b: Broker) -> None:
 
 
 def run_all(ctx: Ctx) -> dict:
-    results: dict = dict(runs=[], loopback=[])
+    results: dict = dict(runs=[], loopback=[], failures=[])
     brokers = [cls(ctx) for cls in BROKERS]
     for rep in range(ctx.reps):
         lb = loopback(ctx)
@@ -602,21 +655,49 @@ def run_all(ctx: Ctx) -> dict:
                 for sc in SCENARIOS:
                     if sc.brokers is not None and b.key not in sc.brokers:
                         continue
-                    if sc.command:
-                        argv = sc.command(ctx, b)
-                    else:
-                        n = ctx.records if sc.kind == "produce" else ctx.consume_records
-                        argv = client_argv(ctx, sc.kind, b, sc.topic, n, sc.args)
-                    res = run_client(ctx, argv, b, sc.kind)
+                    try:
+                        if sc.command:
+                            argv = sc.command(ctx, b)
+                        else:
+                            n = ctx.records if sc.kind == "produce" else ctx.consume_records
+                            argv = client_argv(ctx, sc.kind, b, sc.topic, n, sc.args)
+                        res = run_client(ctx, argv, b, sc.kind)
+                    except RuntimeError as e:
+                        if not sc.may_fail:
+                            raise
+                        reason = failure_reason(str(e))
+                        results["failures"].append(dict(rep=rep, broker=b.key, scenario=sc.name,
+                                                        reason=reason, detail=str(e)[-3000:]))
+                        log(f"rep {rep + 1}: {b.key:5} {sc.name:17} FAILED: {reason}")
+                        continue
                     res.update(rep=rep, broker=b.key, scenario=sc.name)
                     results["runs"].append(res)
                     log(f"rep {rep + 1}: {b.key:5} {sc.name:17} {res['mb_per_s']:8.1f} MB/s "
                         f"(client {res['client_user_s'] + res['client_sys_s']:.2f}s CPU, "
                         f"broker {res['broker_user_s'] + res['broker_sys_s']:.2f}s CPU, "
                         f"{res['ms']} ms)")
+                    if "txn" in res:
+                        t = res["txn"]
+                        log(f"rep {rep + 1}: {b.key:5} {sc.name:17} commit_transaction after flush "
+                            f"p50 {t['commit_ms']['p50_ms']:.2f} ms, p99 "
+                            f"{t['commit_ms']['p99_ms']:.2f} ms; flush + commit p50 "
+                            f"{t['flush_commit_ms']['p50_ms']:.2f} ms, p99 "
+                            f"{t['flush_commit_ms']['p99_ms']:.2f} ms")
             finally:
                 b.stop()
     return results
+
+
+def failure_reason(text: str) -> str:
+    """One line saying why a client run failed (for the n/a cells)."""
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    for l in reversed(lines):
+        m = re.search(r"txn_load: error: (.*)", l)
+        if m:
+            return m.group(1)[:160]
+    if lines and lines[0].startswith("client timed out"):
+        return lines[0].split(":")[0]
+    return (lines[-1] if lines else text)[:160]
 
 
 def machine_info(ctx: Ctx) -> dict:
@@ -657,6 +738,9 @@ def main() -> int:
     ap.add_argument("--mock-python", required=True)
     ap.add_argument("--mock-script", required=True)
     ap.add_argument("--iperf3", default="")
+    ap.add_argument("--txn-load-bin", default="", help="benches/txn_load.rs executable")
+    ap.add_argument("--txn-records", type=int, default=200_000,
+                    help="records per rdkafka-crate run (idempotent and transactional)")
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--warmup-records", type=int, default=50_000)
     ap.add_argument("--reps", type=int, default=5)
@@ -697,6 +781,7 @@ def main() -> int:
     ctx = Ctx(repo=repo, work=work, data_root=data_root, data_fs=data_fs, wren_bin=a.wren_bin,
               rdkafka_performance=a.rdkafka_performance, tansu_bin=a.tansu_bin,
               mock_python=a.mock_python, mock_script=a.mock_script, iperf3=a.iperf3 or None,
+              txn_load_bin=a.txn_load_bin or None, txn_records=min(a.txn_records, a.records),
               records=a.records, consume_records=a.records + a.warmup_records,
               warmup_records=a.warmup_records, reps=a.reps, timeout_s=a.timeout,
               profile=a.profile, strace=a.strace,
@@ -711,7 +796,8 @@ def main() -> int:
                                            capture_output=True, text=True).stdout.strip()
     doc = report.build(info=info, ctx=dict(records=ctx.records, record_size=RECORD_SIZE,
                                            reps=ctx.reps, warmup=ctx.warmup_records,
-                                           produce_args=COMMON_PRODUCE),
+                                           produce_args=COMMON_PRODUCE,
+                                           txn_records=ctx.txn_records, txn_size=TXN_SIZE),
                        scenarios=SCENARIOS, brokers=BROKERS, targets=TARGETS, results=results)
     out = (repo / a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -111,7 +111,10 @@ async fn max_connections_and_idle_timeout_are_enforced() {
     let _b = RawClient::connect(&bootstrap).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let mut third = RawClient::connect(&bootstrap).await;
-    assert!(third.is_closed().await, "a third connection is refused at max.connections=2");
+    assert!(
+        third.is_closed().await,
+        "a third connection is refused at max.connections=2"
+    );
     // The first two go idle and are closed, which frees their slots.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     still_serves(&bootstrap).await;
