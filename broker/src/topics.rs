@@ -44,6 +44,13 @@ impl Topic {
     pub fn partition_count(&self) -> i32 {
         self.partitions.read().len() as i32
     }
+    /// `cleanup.policy` includes `compact` (records must have keys).
+    pub fn is_compacted(&self) -> bool {
+        self.overrides
+            .read()
+            .get("cleanup.policy")
+            .is_some_and(|p| p.split(',').any(|x| x.trim() == "compact"))
+    }
     pub fn log_append_time(&self, defaults: &TopicDefaults) -> bool {
         config::is_log_append_time(defaults, &self.overrides.read())
     }

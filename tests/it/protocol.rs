@@ -573,3 +573,60 @@ async fn log_append_time_topics_stamp_batches_and_validate_only_creates_nothing(
     );
     assert_eq!(view.max_timestamp(), p.log_append_time_ms);
 }
+
+#[tokio::test]
+async fn compacted_topics_reject_records_without_keys() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name("compacted"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("cleanup.policy"))
+            .with_value(Some(StrBytes::from_static_str("compact")))])]);
+    c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
+        .await;
+    let records: Vec<Record> = (0..4)
+        .map(|i| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i,
+            sequence: i as i32 - 1,
+            timestamp: 1,
+            key: (i % 2 == 0).then(|| Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::from_static(b"v")),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::Lz4,
+        },
+    )
+    .unwrap();
+    let r = produce(&mut c, "compacted", 0, buf.freeze()).await;
+    assert_eq!(r.error_code, ResponseError::InvalidRecord.code());
+    assert_eq!(
+        r.record_errors
+            .iter()
+            .map(|e| e.batch_index)
+            .collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    let ok = produce(&mut c, "compacted", 0, batch(1, 3, Compression::None)).await;
+    assert_eq!(
+        (ok.error_code, ok.base_offset),
+        (0, 0),
+        "keyed records are accepted; nothing was written before"
+    );
+}

@@ -3,8 +3,11 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::records::RecordBatchDecoder;
 use wren_protocol::record_batch::{set_log_append_time, BatchError, BatchView};
 
 use super::str_bytes;
@@ -35,13 +38,7 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
                     let index = p.index;
                     match produce_partition(state, topic.as_deref(), p, transactional) {
                         Ok(ok) => ok,
-                        Err((e, msg)) => PartitionProduceResponse::default()
-                            .with_index(index)
-                            .with_error_code(e.code())
-                            .with_error_message(msg.map(str_bytes))
-                            .with_base_offset(-1)
-                            .with_log_append_time_ms(-1)
-                            .with_log_start_offset(-1),
+                        Err((e, msg)) => rejected(index, e, msg),
                     }
                 })
                 .collect();
@@ -60,6 +57,43 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
 }
 
 type PartitionError = (ResponseError, Option<String>);
+
+fn rejected(index: i32, e: ResponseError, msg: Option<String>) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(e.code())
+        .with_error_message(msg.map(str_bytes))
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+}
+
+/// Kafka's LogValidator rule for compacted topics: every record needs a key. Only compacted
+/// topics pay for decoding the batch; the answer lists each keyless record's index.
+fn keyless_records(
+    records: &bytes::Bytes,
+) -> Result<Vec<BatchIndexAndErrorMessage>, PartitionError> {
+    let mut buf = records.clone();
+    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
+        (
+            ResponseError::CorruptMessage,
+            Some(format!("undecodable batch: {e:#}")),
+        )
+    })?;
+    Ok(set
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.key.is_none())
+        .map(|(i, _)| {
+            BatchIndexAndErrorMessage::default()
+                .with_batch_index(i as i32)
+                .with_batch_index_error_message(Some(str_bytes(
+                    "Compacted topic cannot accept message without key.",
+                )))
+        })
+        .collect())
+}
 
 fn batch_error(e: BatchError) -> PartitionError {
     let code = match e {
@@ -106,6 +140,19 @@ fn produce_partition(
             ResponseError::InvalidRecord,
             Some("record batch has no records".into()),
         ));
+    }
+    if topic.is_compacted() {
+        let keyless = keyless_records(&records)?;
+        if !keyless.is_empty() {
+            let msg = format!(
+                "Compacted topic cannot accept message without key in topic partition {}-{}.",
+                topic.name, data.index
+            );
+            return Ok(
+                rejected(data.index, ResponseError::InvalidRecord, Some(msg))
+                    .with_record_errors(keyless),
+            );
+        }
     }
     if batch.is_transactional() != transactional {
         return Err((
