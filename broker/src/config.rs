@@ -275,18 +275,34 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
             .all(|p| matches!(p.trim(), "delete" | "compact"))
             .then_some(())
             .ok_or_else(|| format!("Invalid value {value} for configuration cleanup.policy")),
-        "compression.type" => (value == "producer")
-            .then_some(())
-            .ok_or_else(|| format!("compression.type={value} needs broker-side recompression, which Wren does not do; use 'producer'")),
-        "message.timestamp.type" => parse_timestamp_type(value)
+        "compression.type" => topic_codec(value)
             .map(|_| ())
-            .ok_or_else(|| format!("Invalid value {value} for configuration message.timestamp.type")),
+            .ok_or_else(|| format!("Invalid value {value} for configuration compression.type")),
+        "message.timestamp.type" => parse_timestamp_type(value).map(|_| ()).ok_or_else(|| {
+            format!("Invalid value {value} for configuration message.timestamp.type")
+        }),
         "segment.bytes" => match value.parse::<i64>() {
             Ok(v) if v >= 14 => Ok(()),
-            _ => Err(format!("Invalid value {value} for configuration segment.bytes: must be at least 14")),
+            _ => Err(format!(
+                "Invalid value {value} for configuration segment.bytes: must be at least 14"
+            )),
         },
         k if TOPIC_CONFIG_KEYS.contains(&k) => int(value),
         _ => Err(format!("Unknown topic config name: {key}")),
+    }
+}
+
+/// A topic's `compression.type`: `None` for an unknown name, `Some(None)` for `producer` (keep the
+/// producer's codec), else the codec batches are recompressed to (0 none .. 4 zstd).
+pub fn topic_codec(value: &str) -> Option<Option<i16>> {
+    match value {
+        "producer" => Some(None),
+        "uncompressed" | "none" => Some(Some(0)),
+        "gzip" => Some(Some(1)),
+        "snappy" => Some(Some(2)),
+        "lz4" => Some(Some(3)),
+        "zstd" => Some(Some(4)),
+        _ => None,
     }
 }
 

@@ -44,6 +44,14 @@ impl Topic {
     pub fn partition_count(&self) -> i32 {
         self.partitions.read().len() as i32
     }
+    /// The codec the topic recompresses batches to, if its `compression.type` is not `producer`.
+    pub fn codec(&self) -> Option<i16> {
+        self.overrides
+            .read()
+            .get("compression.type")
+            .and_then(|v| config::topic_codec(v))
+            .flatten()
+    }
     /// `cleanup.policy` includes `compact` (records must have keys).
     pub fn is_compacted(&self) -> bool {
         self.overrides

@@ -630,3 +630,38 @@ async fn compacted_topics_reject_records_without_keys() {
         "keyed records are accepted; nothing was written before"
     );
 }
+
+#[tokio::test]
+async fn topic_compression_type_recompresses_batches() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name("z"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("compression.type"))
+            .with_value(Some(StrBytes::from_static_str("zstd")))])]);
+    let ResponseKind::CreateTopics(r) = c
+        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+    let sent = batch(500, 20, Compression::Gzip);
+    assert_eq!(produce(&mut c, "z", 0, sent.clone()).await.base_offset, 0);
+    let r = fetch(&mut c, fetch_request("z", 0)).await;
+    let mut stored = r.responses[0].partitions[0].records.clone().unwrap();
+    let view = wren_protocol::record_batch::BatchView::parse(&stored).unwrap();
+    view.validate().unwrap();
+    assert_eq!(view.compression(), 4, "stored as zstd");
+    let mut original = sent.clone();
+    let want = kafka_protocol::records::RecordBatchDecoder::decode(&mut original)
+        .unwrap()
+        .records;
+    let got = kafka_protocol::records::RecordBatchDecoder::decode(&mut stored)
+        .unwrap()
+        .records;
+    assert_eq!(got, want, "same records, offsets, timestamps and keys");
+}

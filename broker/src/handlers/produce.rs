@@ -7,7 +7,9 @@ use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
-use kafka_protocol::records::RecordBatchDecoder;
+use kafka_protocol::records::{
+    Compression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+};
 use wren_protocol::record_batch::{set_log_append_time, BatchError, BatchView};
 
 use super::str_bytes;
@@ -66,6 +68,39 @@ fn rejected(index: i32, e: ResponseError, msg: Option<String>) -> PartitionProdu
         .with_base_offset(-1)
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
+}
+
+fn recompress(records: &bytes::Bytes, codec: i16) -> Result<bytes::Bytes, PartitionError> {
+    let mut buf = records.clone();
+    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
+        (
+            ResponseError::CorruptMessage,
+            Some(format!("undecodable batch: {e:#}")),
+        )
+    })?;
+    let compression = match codec {
+        1 => Compression::Gzip,
+        2 => Compression::Snappy,
+        3 => Compression::Lz4,
+        4 => Compression::Zstd,
+        _ => Compression::None,
+    };
+    let mut out = bytes::BytesMut::with_capacity(records.len());
+    RecordBatchEncoder::encode(
+        &mut out,
+        &set.records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .map_err(|e| {
+        (
+            ResponseError::CorruptMessage,
+            Some(format!("cannot re-encode batch: {e:#}")),
+        )
+    })?;
+    Ok(out.freeze())
 }
 
 /// Kafka's LogValidator rule for compacted topics: every record needs a key. Only compacted
@@ -172,6 +207,12 @@ fn produce_partition(
             )
             .map_err(|e| (e, None))?;
     }
+    // A topic with its own compression.type gets the batch re-encoded with that codec, as Kafka
+    // does; every other topic stores the producer's bytes untouched.
+    let records = match topic.codec() {
+        Some(codec) if codec != batch.compression() => recompress(&records, codec)?,
+        _ => records,
+    };
     let log_append_time = topic.log_append_time(state.topics.defaults());
     let appended = if log_append_time {
         let now = now_ms();
