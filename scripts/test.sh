@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
-# crate), then the Python and Node real-client suites against the wren binary.
+# crate), the Python and Node real-client suites against the wren binary, then librdkafka's own
+# test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,3 +24,7 @@ cargo test --workspace --all-targets
 echo "== real clients (Python, Node)"
 cargo build --bin wren
 WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
+
+echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
+scripts/build-librdkafka.sh
+WREN_BIN="$PWD/target/debug/wren" scripts/librdkafka-suite.sh

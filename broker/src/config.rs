@@ -259,6 +259,38 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &[
     "segment.ms",
 ];
 
+/// Kafka topic configs Wren accepts, stores and reports but does not act on (replication,
+/// compaction tuning, tiered storage, timestamp bounds): a client setting them is not an error
+/// in Kafka, so it is not one here. Values are checked for their type.
+pub const TOPIC_CONFIG_KEYS_STORED: &[(&str, ConfigKind)] = &[
+    ("delete.retention.ms", ConfigKind::Long),
+    ("file.delete.delay.ms", ConfigKind::Long),
+    ("follower.replication.throttled.replicas", ConfigKind::Text),
+    ("leader.replication.throttled.replicas", ConfigKind::Text),
+    ("local.retention.bytes", ConfigKind::Long),
+    ("local.retention.ms", ConfigKind::Long),
+    ("max.compaction.lag.ms", ConfigKind::Long),
+    ("message.downconversion.enable", ConfigKind::Bool),
+    ("message.timestamp.after.max.ms", ConfigKind::Long),
+    ("message.timestamp.before.max.ms", ConfigKind::Long),
+    ("message.timestamp.difference.max.ms", ConfigKind::Long),
+    ("min.cleanable.dirty.ratio", ConfigKind::Double),
+    ("min.compaction.lag.ms", ConfigKind::Long),
+    ("preallocate", ConfigKind::Bool),
+    ("remote.storage.enable", ConfigKind::Bool),
+    ("segment.index.bytes", ConfigKind::Long),
+    ("segment.jitter.ms", ConfigKind::Long),
+    ("unclean.leader.election.enable", ConfigKind::Bool),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigKind {
+    Long,
+    Double,
+    Bool,
+    Text,
+}
+
 /// A topic's explicit overrides (what `CreateTopics`/`IncrementalAlterConfigs` set).
 pub type TopicOverrides = BTreeMap<String, String>;
 
@@ -288,7 +320,19 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
             )),
         },
         k if TOPIC_CONFIG_KEYS.contains(&k) => int(value),
-        _ => Err(format!("Unknown topic config name: {key}")),
+        k => match TOPIC_CONFIG_KEYS_STORED.iter().find(|(name, _)| *name == k) {
+            Some((_, ConfigKind::Long)) => int(value),
+            Some((_, ConfigKind::Double)) => value.parse::<f64>().map(|_| ()).map_err(|_| {
+                format!("Invalid value {value} for configuration {key}: not a number")
+            }),
+            Some((_, ConfigKind::Bool)) => matches!(value, "true" | "false")
+                .then_some(())
+                .ok_or_else(|| {
+                    format!("Invalid value {value} for configuration {key}: not a boolean")
+                }),
+            Some((_, ConfigKind::Text)) => Ok(()),
+            None => Err(format!("Unknown topic config name: {key}")),
+        },
     }
 }
 
@@ -432,5 +476,7 @@ mod tests {
         assert!(matches!(lc.flush, FlushPolicy::EveryAppend));
         assert!(validate_topic_config("retention.ms", "abc").is_err());
         assert!(validate_topic_config("bogus", "1").is_err());
+        assert!(validate_topic_config("delete.retention.ms", "900").is_ok());
+        assert!(validate_topic_config("preallocate", "maybe").is_err());
     }
 }

@@ -38,6 +38,11 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 }
                 Ok(Ok(Some(frame))) => frame,
                 Ok(Ok(None)) => break,
+                Ok(Err(wren_protocol::WireError::Io(e))) => {
+                    // The peer went away mid-frame: not a protocol error.
+                    tracing::debug!(%peer, error = %e, "connection lost while reading a request");
+                    break;
+                }
                 Ok(Err(e)) => {
                     tracing::warn!(%peer, error = %e, "bad frame; closing connection");
                     break;

@@ -161,6 +161,15 @@ pub fn describe(
                                 },
                             )
                         })
+                        // Stored-only Kafka keys appear when the topic sets them.
+                        .chain(
+                            overrides
+                                .iter()
+                                .filter(|(k, _)| {
+                                    !TOPIC_CONFIG_KEYS.contains(&k.as_str()) && wanted(k)
+                                })
+                                .map(|(k, v)| entry(k, v.clone(), SOURCE_DYNAMIC_TOPIC)),
+                        )
                         .collect();
                     result.with_configs(configs)
                 }
