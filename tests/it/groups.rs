@@ -750,3 +750,24 @@ async fn leave_group_v0_and_v3_report_errors_where_their_version_puts_them() {
     assert_eq!(describe(&mut c, "lg").await.group_state.as_str(), "Empty");
     assert_eq!(describe(&mut c, "lg").await.members.len(), 0);
 }
+
+#[tokio::test]
+async fn offsets_of_a_memberless_group_expire_after_the_retention() {
+    // Goal: offsets.retention.minutes: committed offsets of a group without members expire once
+    // the retention has passed since their commit; until then they are fetched as committed.
+    let mut b = wren::Broker::ephemeral();
+    b.config_mut().groups.offsets_retention_ms = 600;
+    b.config_mut().groups.offsets_retention_check_interval_ms = 100;
+    let broker = b.start().await.unwrap();
+    let mut c = connect(&broker).await;
+    create_topic(&mut c, "exp", 1).await;
+    assert_eq!(
+        commit(&mut c, "lonely", -1, "", &[("exp", 0, 42)]).await,
+        vec![0]
+    );
+    let before = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
+    assert_eq!(before[0].2, 42, "committed and visible");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
+    assert_eq!(after[0].2, -1, "expired after the retention");
+}
