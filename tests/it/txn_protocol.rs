@@ -413,3 +413,84 @@ async fn transactional_offsets_stay_pending_until_the_commit_marker() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_ongoing_transaction_still_times_out_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = wren::BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        c.transaction_abort_interval_ms = 100;
+        c
+    };
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(TopicName(s("t")))
+        .with_num_partitions(1)
+        .with_replication_factor(1)]);
+    c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
+        .await;
+    let r = init(&mut c, "slow", 1500, 4, (-1, -1)).await;
+    let (pid, ep) = (r.producer_id.0, r.producer_epoch);
+    assert_eq!(add_partition(&mut c, "slow", pid, ep, "t", 3).await, 0);
+    assert_eq!(produce(&mut c, "slow", "t", txn_batch(pid, ep, 0)).await, 0);
+    drop(c);
+    broker.shutdown().await;
+
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let describe = |id: &str| {
+        RequestKind::DescribeTransactions(
+            DescribeTransactionsRequest::default().with_transactional_ids(vec![tid(id)]),
+        )
+    };
+    let ResponseKind::DescribeTransactions(d) = c
+        .request(ApiKey::DescribeTransactions, 0, describe("slow"))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        d.transaction_states[0].transaction_state.as_str(),
+        "Ongoing",
+        "the open transaction survived the restart"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let ResponseKind::DescribeTransactions(d) = c
+        .request(ApiKey::DescribeTransactions, 0, describe("slow"))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        d.transaction_states[0].transaction_state.as_str(),
+        "CompleteAbort",
+        "aborted at its timeout"
+    );
+    assert_eq!(
+        d.transaction_states[0].producer_epoch,
+        ep + 1,
+        "the producer was fenced"
+    );
+    let req = ListOffsetsRequest::default()
+        .with_isolation_level(1)
+        .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
+            .with_name(TopicName(s("t")))
+            .with_partitions(vec![
+                list_offsets_request::ListOffsetsPartition::default().with_timestamp(-1),
+            ])]);
+    let ResponseKind::ListOffsets(l) = c
+        .request(ApiKey::ListOffsets, 7, RequestKind::ListOffsets(req))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        l.topics[0].partitions[0].offset, 2,
+        "read_committed latest (LSO) passed the record and its marker"
+    );
+}
