@@ -9,7 +9,7 @@
 //!       --mode transactional --txn-size 100
 //!
 //! Options (each also as an environment variable TXN_LOAD_<NAME>, e.g. TXN_LOAD_MODE):
-//!   --bootstrap HOST:PORT   (required)
+//!   --bootstrap HOST:PORT   (without it: a short smoke run of both modes against an embedded Wren)
 //!   --topic NAME            (default bench-txn)
 //!   --records N             records in total (default 1000000)
 //!   --size BYTES            record value size (default 1024)
@@ -107,9 +107,6 @@ fn parse_opts() -> Result<Opts, String> {
             "commit" => o.commit = v,
             _ => return Err(format!("unknown option --{k}")),
         }
-    }
-    if o.bootstrap.is_empty() {
-        return Err("--bootstrap is required".into());
     }
     if !matches!(o.mode.as_str(), "idempotent" | "transactional") {
         return Err(format!("--mode {:?}: idempotent or transactional", o.mode));
@@ -339,13 +336,32 @@ fn run(o: &Opts) -> Result<String, String> {
 }
 
 fn main() {
-    let o = match parse_opts() {
+    let mut o = match parse_opts() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("txn_load: {e}");
             std::process::exit(2);
         }
     };
+    // Without --bootstrap (as `cargo test --all-targets` runs it): a smoke run of both modes
+    // against an embedded Wren, so the generator itself stays tested.
+    if o.bootstrap.is_empty() {
+        let broker = wren::Broker::ephemeral()
+            .start_blocking()
+            .expect("embedded broker");
+        o.bootstrap = broker.bootstrap_servers();
+        o.records = 1_000;
+        for mode in ["idempotent", "transactional"] {
+            o.mode = mode.into();
+            o.topic = format!("smoke-{mode}");
+            if let Err(e) = run(&o) {
+                eprintln!("txn_load: smoke run ({mode}) failed: {e}");
+                std::process::exit(1);
+            }
+        }
+        broker.shutdown();
+        return;
+    }
     match run(&o) {
         Ok(j) => println!("TXN_LOAD_JSON {j}"),
         Err(e) => {
