@@ -3,12 +3,14 @@
 
 mod bad_input;
 mod embedding;
+mod group_offsets;
 mod groups;
 mod groups_rdkafka;
 mod idempotence;
 mod protocol;
 mod raw;
 mod rdkafka_client;
+mod topic_configs;
 mod transactions;
 mod txn_protocol;
 mod versions;

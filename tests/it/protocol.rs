@@ -15,7 +15,7 @@ use kafka_protocol::records::{
 
 use crate::raw::RawClient;
 
-fn name(s: &str) -> TopicName {
+pub(crate) fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
 }
 
@@ -51,7 +51,11 @@ pub fn batch(first_ts: i64, n: usize, compression: Compression) -> Bytes {
     buf.freeze()
 }
 
-async fn create_topic(c: &mut RawClient, topic: &str, partitions: i32) -> CreateTopicsResponse {
+pub(crate) async fn create_topic(
+    c: &mut RawClient,
+    topic: &str,
+    partitions: i32,
+) -> CreateTopicsResponse {
     let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
         .with_name(name(topic))
         .with_num_partitions(partitions)
@@ -65,7 +69,7 @@ async fn create_topic(c: &mut RawClient, topic: &str, partitions: i32) -> Create
     r
 }
 
-async fn produce(
+pub(crate) async fn produce(
     c: &mut RawClient,
     topic: &str,
     partition: i32,
@@ -88,7 +92,7 @@ async fn produce(
     r.responses[0].partition_responses[0].clone()
 }
 
-fn fetch_request(topic: &str, offset: i64) -> FetchRequest {
+pub(crate) fn fetch_request(topic: &str, offset: i64) -> FetchRequest {
     FetchRequest::default()
         .with_max_wait_ms(0)
         .with_max_bytes(1 << 20)
@@ -101,7 +105,7 @@ fn fetch_request(topic: &str, offset: i64) -> FetchRequest {
                 .with_partition_max_bytes(1 << 20)])])
 }
 
-async fn fetch(c: &mut RawClient, req: FetchRequest) -> FetchResponse {
+pub(crate) async fn fetch(c: &mut RawClient, req: FetchRequest) -> FetchResponse {
     let ResponseKind::Fetch(r) = c.request(ApiKey::Fetch, 12, RequestKind::Fetch(req)).await else {
         panic!()
     };
@@ -502,166 +506,4 @@ async fn topics_and_records_survive_a_restart() {
             .base_offset,
         5
     );
-}
-
-#[tokio::test]
-async fn log_append_time_topics_stamp_batches_and_validate_only_creates_nothing() {
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
-    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
-    let create = |name_: &str, validate_only: bool| {
-        RequestKind::CreateTopics(
-            CreateTopicsRequest::default()
-                .with_validate_only(validate_only)
-                .with_topics(vec![CreatableTopic::default()
-                    .with_name(name(name_))
-                    .with_num_partitions(1)
-                    .with_replication_factor(1)
-                    .with_configs(vec![CreatableTopicConfig::default()
-                        .with_name(StrBytes::from_static_str("message.timestamp.type"))
-                        .with_value(Some(StrBytes::from_static_str("LogAppendTime")))])]),
-        )
-    };
-    let ResponseKind::CreateTopics(r) = c
-        .request(ApiKey::CreateTopics, 7, create("lat", true))
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(r.topics[0].error_code, 0);
-    let ResponseKind::Metadata(m) = c
-        .request(
-            ApiKey::Metadata,
-            12,
-            RequestKind::Metadata(
-                MetadataRequest::default()
-                    .with_allow_auto_topic_creation(false)
-                    .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
-                    )
-                    .with_name(Some(name("lat")))])),
-            ),
-        )
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(
-        m.topics[0].error_code,
-        ResponseError::UnknownTopicOrPartition.code(),
-        "validate_only created nothing"
-    );
-
-    c.request(ApiKey::CreateTopics, 7, create("lat", false))
-        .await;
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let p = produce(&mut c, "lat", 0, batch(1000, 3, Compression::None)).await;
-    assert!(
-        p.log_append_time_ms >= before,
-        "produce answers the broker's append time"
-    );
-    let r = fetch(&mut c, fetch_request("lat", 0)).await;
-    let data = r.responses[0].partitions[0].records.clone().unwrap();
-    let view = wren_protocol::record_batch::BatchView::parse(&data).unwrap();
-    view.validate()
-        .expect("the rewritten batch has a valid CRC");
-    assert_eq!(
-        view.attributes() & 0x08,
-        0x08,
-        "timestamp type LogAppendTime"
-    );
-    assert_eq!(view.max_timestamp(), p.log_append_time_ms);
-}
-
-#[tokio::test]
-async fn compacted_topics_reject_records_without_keys() {
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
-    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
-    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-        .with_name(name("compacted"))
-        .with_num_partitions(1)
-        .with_replication_factor(1)
-        .with_configs(vec![CreatableTopicConfig::default()
-            .with_name(StrBytes::from_static_str("cleanup.policy"))
-            .with_value(Some(StrBytes::from_static_str("compact")))])]);
-    c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await;
-    let records: Vec<Record> = (0..4)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32 - 1,
-            timestamp: 1,
-            key: (i % 2 == 0).then(|| Bytes::from(format!("k{i}"))),
-            value: Some(Bytes::from_static(b"v")),
-            headers: Default::default(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::Lz4,
-        },
-    )
-    .unwrap();
-    let r = produce(&mut c, "compacted", 0, buf.freeze()).await;
-    assert_eq!(r.error_code, ResponseError::InvalidRecord.code());
-    assert_eq!(
-        r.record_errors
-            .iter()
-            .map(|e| e.batch_index)
-            .collect::<Vec<_>>(),
-        vec![1, 3]
-    );
-    let ok = produce(&mut c, "compacted", 0, batch(1, 3, Compression::None)).await;
-    assert_eq!(
-        (ok.error_code, ok.base_offset),
-        (0, 0),
-        "keyed records are accepted; nothing was written before"
-    );
-}
-
-#[tokio::test]
-async fn topic_compression_type_recompresses_batches() {
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
-    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
-    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-        .with_name(name("z"))
-        .with_num_partitions(1)
-        .with_replication_factor(1)
-        .with_configs(vec![CreatableTopicConfig::default()
-            .with_name(StrBytes::from_static_str("compression.type"))
-            .with_value(Some(StrBytes::from_static_str("zstd")))])]);
-    let ResponseKind::CreateTopics(r) = c
-        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(r.topics[0].error_code, 0);
-    let sent = batch(500, 20, Compression::Gzip);
-    assert_eq!(produce(&mut c, "z", 0, sent.clone()).await.base_offset, 0);
-    let r = fetch(&mut c, fetch_request("z", 0)).await;
-    let mut stored = r.responses[0].partitions[0].records.clone().unwrap();
-    let view = wren_protocol::record_batch::BatchView::parse(&stored).unwrap();
-    view.validate().unwrap();
-    assert_eq!(view.compression(), 4, "stored as zstd");
-    let mut original = sent.clone();
-    let want = kafka_protocol::records::RecordBatchDecoder::decode(&mut original)
-        .unwrap()
-        .records;
-    let got = kafka_protocol::records::RecordBatchDecoder::decode(&mut stored)
-        .unwrap()
-        .records;
-    assert_eq!(got, want, "same records, offsets, timestamps and keys");
 }
