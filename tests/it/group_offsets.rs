@@ -10,11 +10,7 @@ async fn offsets_commit_fetch_and_survive_a_restart() {
     // of all partitions with metadata, UNKNOWN_TOPIC_OR_PARTITION per partition, and the
     // offsets back after a broker restart on the same data dir.
     let dir = tempfile::tempdir().unwrap();
-    let config = || wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        ..Default::default()
-    };
+    let config = || crate::support::persistent_config(dir.path());
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let mut c = connect(&broker).await;
     create_topic(&mut c, "o", 3).await;

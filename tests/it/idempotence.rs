@@ -5,17 +5,16 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 use crate::raw::RawClient;
+use crate::support::{encode, record};
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
@@ -23,34 +22,20 @@ fn name(s: &str) -> TopicName {
 
 /// A batch of `n` records from producer `pid` at `epoch`, sequences `first_seq..`.
 fn idem_batch(pid: i64, epoch: i16, first_seq: i32, n: i32) -> Bytes {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_seq.wrapping_add(i),
-            timestamp: 1_000 + i as i64,
-            key: Some(Bytes::from(format!("k{first_seq}-{i}"))),
-            value: Some(Bytes::from_static(b"v")),
-            headers: Default::default(),
+    let records: Vec<_> = (0..n)
+        .map(|i| {
+            let key = Some(Bytes::from(format!("k{first_seq}-{i}")));
+            record(
+                i as i64,
+                first_seq.wrapping_add(i),
+                (pid, epoch),
+                1_000 + i as i64,
+                key,
+                Bytes::from_static(b"v"),
+            )
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    encode(&records, Compression::None)
 }
 
 async fn setup(c: &mut RawClient) {
@@ -118,11 +103,7 @@ const OK: i16 = 0;
 #[tokio::test]
 async fn init_producer_id_hands_out_fresh_ids_that_survive_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        ..Default::default()
-    };
+    let config = || crate::support::persistent_config(dir.path());
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     let a = init_pid(&mut c).await;
@@ -216,11 +197,7 @@ async fn sequences_wrap_from_int32_max_to_zero() {
 #[tokio::test]
 async fn duplicates_are_recognised_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        ..Default::default()
-    };
+    let config = || crate::support::persistent_config(dir.path());
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     setup(&mut c).await;

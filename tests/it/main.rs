@@ -10,6 +10,7 @@ mod idempotence;
 mod protocol;
 mod raw;
 mod rdkafka_client;
+mod support;
 mod topic_configs;
 mod transactions;
 mod txn_protocol;

@@ -9,46 +9,31 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 use crate::raw::RawClient;
+use crate::support::{encode, record};
 
 pub(crate) fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
 }
 
 pub fn batch(first_ts: i64, n: usize, compression: Compression) -> Bytes {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // base sequence -1 (not idempotent); the encoder wants offset - sequence constant
-            sequence: i as i32 - 1,
-            timestamp: first_ts + i as i64,
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(Bytes::from(format!("value-{i}"))),
-            headers: Default::default(),
+    let records: Vec<_> = (0..n)
+        .map(|i| {
+            // Base sequence -1 (not idempotent).
+            let key = Some(Bytes::from(format!("key-{i}")));
+            record(
+                i as i64,
+                i as i32 - 1,
+                (-1, -1),
+                first_ts + i as i64,
+                key,
+                Bytes::from(format!("value-{i}")),
+            )
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    encode(&records, compression)
 }
 
 pub(crate) async fn create_topic(
@@ -473,11 +458,7 @@ async fn delete_records_moves_the_log_start_offset() {
 #[tokio::test]
 async fn topics_and_records_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        ..Default::default()
-    };
+    let config = || crate::support::persistent_config(dir.path());
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     create_topic(&mut c, "keep", 2).await;

@@ -254,11 +254,7 @@ async fn rdkafka_round_trip_zstd() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rdkafka_data_survives_a_broker_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let config = || wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        ..Default::default()
-    };
+    let config = || crate::support::persistent_config(dir.path());
     let broker = wren::Broker::new(config()).start().await.unwrap();
     let topic = "restart";
     create_topic(&broker.bootstrap_servers(), topic).await;

@@ -1,17 +1,16 @@
 //! Topic configs that change what the broker stores: LogAppendTime stamping, the compacted-topic
 //! key requirement, compression.type recompression; and CreateTopics validate_only.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 use crate::protocol::{batch, fetch, fetch_request, name, produce};
 use crate::raw::RawClient;
+use crate::support::{encode, record};
 
 #[tokio::test]
 async fn log_append_time_topics_stamp_batches_and_validate_only_creates_nothing() {
@@ -96,34 +95,13 @@ async fn compacted_topics_reject_records_without_keys() {
             .with_value(Some(StrBytes::from_static_str("compact")))])]);
     c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
         .await;
-    let records: Vec<Record> = (0..4)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: i,
-            sequence: i as i32 - 1,
-            timestamp: 1,
-            key: (i % 2 == 0).then(|| Bytes::from(format!("k{i}"))),
-            value: Some(Bytes::from_static(b"v")),
-            headers: Default::default(),
+    let records: Vec<_> = (0..4)
+        .map(|i| {
+            let key = (i % 2 == 0).then(|| Bytes::from(format!("k{i}")));
+            record(i, i as i32 - 1, (-1, -1), 1, key, Bytes::from_static(b"v"))
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::Lz4,
-        },
-    )
-    .unwrap();
-    let r = produce(&mut c, "compacted", 0, buf.freeze()).await;
+    let r = produce(&mut c, "compacted", 0, encode(&records, Compression::Lz4)).await;
     assert_eq!(r.error_code, ResponseError::InvalidRecord.code());
     assert_eq!(
         r.record_errors

@@ -1,17 +1,16 @@
 //! The transaction coordinator's state machine and error codes, request by request
 //! (KAFKA-EOS.md sections 1, 3, 5, 6).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 use crate::raw::RawClient;
+use crate::support::{encode, record};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.into())
@@ -89,32 +88,9 @@ async fn end(c: &mut RawClient, id: &str, pid: i64, epoch: i16, commit: bool) ->
 }
 
 fn txn_batch(pid: i64, epoch: i16, seq: i32) -> Bytes {
-    let r = Record {
-        transactional: true,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: 0,
-        producer_id: pid,
-        producer_epoch: epoch,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: seq,
-        timestamp: 1,
-        key: None,
-        value: Some(Bytes::from_static(b"v")),
-        headers: Default::default(),
-    };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        [&r],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    let mut r = record(0, seq, (pid, epoch), 1, None, Bytes::from_static(b"v"));
+    r.transactional = true;
+    encode(&[r], Compression::None)
 }
 
 async fn produce(c: &mut RawClient, id: &str, topic: &str, batch: Bytes) -> i16 {
