@@ -414,10 +414,6 @@ pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogCo
     }
 }
 
-pub fn is_log_append_time(defaults: &TopicDefaults, overrides: &TopicOverrides) -> bool {
-    topic_config_value(defaults, overrides, "message.timestamp.type").0 == "LogAppendTime"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,24 +44,34 @@ impl Topic {
     pub fn partition_count(&self) -> i32 {
         self.partitions.read().len() as i32
     }
-    /// The codec the topic recompresses batches to, if its `compression.type` is not `producer`.
-    pub fn codec(&self) -> Option<i16> {
-        self.overrides
-            .read()
-            .get("compression.type")
-            .and_then(|v| config::topic_codec(v))
-            .flatten()
+    /// What produce needs to know about the topic's configs, from one read of its overrides
+    /// and without allocating (this runs for every produced batch).
+    pub fn produce_policy(&self, defaults: &TopicDefaults) -> ProducePolicy {
+        let overrides = self.overrides.read();
+        ProducePolicy {
+            codec: overrides
+                .get("compression.type")
+                .and_then(|v| config::topic_codec(v))
+                .flatten(),
+            compacted: overrides
+                .get("cleanup.policy")
+                .is_some_and(|p| p.split(',').any(|x| x.trim() == "compact")),
+            log_append_time: match overrides.get("message.timestamp.type") {
+                Some(v) => v == "LogAppendTime",
+                None => defaults.log_append_time,
+            },
+        }
     }
-    /// `cleanup.policy` includes `compact` (records must have keys).
-    pub fn is_compacted(&self) -> bool {
-        self.overrides
-            .read()
-            .get("cleanup.policy")
-            .is_some_and(|p| p.split(',').any(|x| x.trim() == "compact"))
-    }
-    pub fn log_append_time(&self, defaults: &TopicDefaults) -> bool {
-        config::is_log_append_time(defaults, &self.overrides.read())
-    }
+}
+
+/// A topic's produce-time rules (see [`Topic::produce_policy`]).
+pub struct ProducePolicy {
+    /// The codec batches are recompressed to, if `compression.type` is not `producer`.
+    pub codec: Option<i16>,
+    /// `cleanup.policy` includes `compact`: records must have keys.
+    pub compacted: bool,
+    /// `message.timestamp.type=LogAppendTime`: the broker stamps batches.
+    pub log_append_time: bool,
 }
 
 #[derive(Serialize, Deserialize)]

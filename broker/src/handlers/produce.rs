@@ -176,7 +176,8 @@ fn produce_partition(
             Some("record batch has no records".into()),
         ));
     }
-    if topic.is_compacted() {
+    let policy = topic.produce_policy(state.topics.defaults());
+    if policy.compacted {
         let keyless = keyless_records(&records)?;
         if !keyless.is_empty() {
             let msg = format!(
@@ -209,12 +210,11 @@ fn produce_partition(
     }
     // A topic with its own compression.type gets the batch re-encoded with that codec, as Kafka
     // does; every other topic stores the producer's bytes untouched.
-    let records = match topic.codec() {
+    let records = match policy.codec {
         Some(codec) if codec != batch.compression() => recompress(&records, codec)?,
         _ => records,
     };
-    let log_append_time = topic.log_append_time(state.topics.defaults());
-    let appended = if log_append_time {
+    let appended = if policy.log_append_time {
         let now = now_ms();
         let mut copy = records.to_vec();
         set_log_append_time(&mut copy, now);
