@@ -51,6 +51,11 @@ pub struct TopicDefaults {
     pub flush_messages: u64,
     pub flush_ms: u64,
     pub log_append_time: bool,
+    /// `log.message.timestamp.before.max.ms`: how old a CreateTime timestamp may be.
+    pub timestamp_before_max_ms: i64,
+    /// `log.message.timestamp.after.max.ms`: how far ahead a CreateTime timestamp may be
+    /// (Kafka 4: one hour).
+    pub timestamp_after_max_ms: i64,
     pub producer_id_expiration_ms: i64,
 }
 
@@ -75,6 +80,8 @@ impl Default for TopicDefaults {
             flush_messages: u64::MAX,
             flush_ms: u64::MAX,
             log_append_time: false,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
             producer_id_expiration_ms: log.producer_id_expiration_ms,
         }
     }
@@ -195,6 +202,12 @@ impl BrokerConfig {
             "producer.id.expiration.ms" => {
                 d.producer_id_expiration_ms = value.parse().map_err(|_| bad())?
             }
+            "log.message.timestamp.before.max.ms" => {
+                d.timestamp_before_max_ms = value.parse().map_err(|_| bad())?
+            }
+            "log.message.timestamp.after.max.ms" => {
+                d.timestamp_after_max_ms = value.parse().map_err(|_| bad())?
+            }
             "log.message.timestamp.type" => {
                 d.log_append_time = parse_timestamp_type(value).ok_or_else(bad)?
             }
@@ -251,6 +264,8 @@ pub const TOPIC_CONFIG_KEYS: &[&str] = &[
     "flush.ms",
     "index.interval.bytes",
     "max.message.bytes",
+    "message.timestamp.after.max.ms",
+    "message.timestamp.before.max.ms",
     "message.timestamp.type",
     "min.insync.replicas",
     "retention.bytes",
@@ -271,8 +286,6 @@ pub const TOPIC_CONFIG_KEYS_STORED: &[(&str, ConfigKind)] = &[
     ("local.retention.ms", ConfigKind::Long),
     ("max.compaction.lag.ms", ConfigKind::Long),
     ("message.downconversion.enable", ConfigKind::Bool),
-    ("message.timestamp.after.max.ms", ConfigKind::Long),
-    ("message.timestamp.before.max.ms", ConfigKind::Long),
     ("message.timestamp.difference.max.ms", ConfigKind::Long),
     ("min.cleanable.dirty.ratio", ConfigKind::Double),
     ("min.compaction.lag.ms", ConfigKind::Long),
@@ -313,6 +326,14 @@ pub fn validate_topic_config(key: &str, value: &str) -> Result<(), String> {
         "message.timestamp.type" => parse_timestamp_type(value).map(|_| ()).ok_or_else(|| {
             format!("Invalid value {value} for configuration message.timestamp.type")
         }),
+        "message.timestamp.before.max.ms" | "message.timestamp.after.max.ms" => {
+            match value.parse::<i64>() {
+                Ok(v) if v >= 0 => Ok(()),
+                _ => Err(format!(
+                    "Invalid value {value} for configuration {key}: Value must be at least 0"
+                )),
+            }
+        }
         "segment.bytes" => match value.parse::<i64>() {
             Ok(v) if v >= 14 => Ok(()),
             _ => Err(format!(
@@ -366,6 +387,8 @@ pub fn topic_config_value(
         "flush.ms" => clamp_i64(defaults.flush_ms).to_string(),
         "index.interval.bytes" => defaults.index_interval_bytes.to_string(),
         "max.message.bytes" => defaults.message_max_bytes.to_string(),
+        "message.timestamp.after.max.ms" => defaults.timestamp_after_max_ms.to_string(),
+        "message.timestamp.before.max.ms" => defaults.timestamp_before_max_ms.to_string(),
         "message.timestamp.type" => if defaults.log_append_time {
             "LogAppendTime"
         } else {

@@ -48,6 +48,12 @@ impl Topic {
     /// and without allocating (this runs for every produced batch).
     pub fn produce_policy(&self, defaults: &TopicDefaults) -> ProducePolicy {
         let overrides = self.overrides.read();
+        let long = |key: &str, default: i64| {
+            overrides
+                .get(key)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(default)
+        };
         ProducePolicy {
             codec: overrides
                 .get("compression.type")
@@ -60,6 +66,16 @@ impl Topic {
                 Some(v) => v == "LogAppendTime",
                 None => defaults.log_append_time,
             },
+            timestamp_before_max_ms: long(
+                "message.timestamp.before.max.ms",
+                defaults.timestamp_before_max_ms,
+            ),
+            timestamp_after_max_ms: long(
+                "message.timestamp.after.max.ms",
+                defaults.timestamp_after_max_ms,
+            ),
+            max_message_bytes: long("max.message.bytes", defaults.message_max_bytes as i64)
+                .clamp(0, u32::MAX as i64) as u64,
         }
     }
 }
@@ -72,6 +88,11 @@ pub struct ProducePolicy {
     pub compacted: bool,
     /// `message.timestamp.type=LogAppendTime`: the broker stamps batches.
     pub log_append_time: bool,
+    /// `message.timestamp.before.max.ms` / `after.max.ms`: CreateTime bounds around now.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
+    /// `max.message.bytes`: bounds decompression too.
+    pub max_message_bytes: u64,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -4,11 +4,17 @@
 //! - [`request`]: request header and body decoding that never panics on client bytes.
 //! - [`response`]: response encoding with the right header version.
 //! - [`record_batch`]: a zero-copy view of record-batch v2 headers with CRC-32C checks.
+//! - [`record_validation`]: Kafka's LogValidator, record by record, on the produce path.
+//! - [`record_reader`]: reads v2 records one at a time without allocating.
+//! - [`compression`]: the batch codecs as bounded streams.
 //! - [`error`]: wire errors (they close the connection) kept apart from domain errors.
 
+pub mod compression;
 pub mod error;
 pub mod frame;
 pub mod record_batch;
+pub mod record_reader;
+pub mod record_validation;
 pub mod request;
 pub mod response;
 

@@ -138,6 +138,9 @@ impl<'a> BatchView<'a> {
     pub fn compression(&self) -> i16 {
         self.attributes() & COMPRESSION_MASK
     }
+    pub fn is_log_append_time(&self) -> bool {
+        self.attributes() & TIMESTAMP_TYPE_LOG_APPEND != 0
+    }
     pub fn is_transactional(&self) -> bool {
         self.attributes() & TRANSACTIONAL != 0
     }
@@ -196,6 +199,30 @@ pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
     batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
     let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
     batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Rewrites a batch's max timestamp (Kafka sets it to the largest record timestamp), then the
+/// CRC over the changed bytes.
+pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) {
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&max_timestamp.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
+/// Replaces a batch's records section with `records` compressed as `codec` (0-4): attributes,
+/// batch length and CRC follow. Header fields (producer, sequence, timestamps) are kept.
+pub fn with_records(batch: &[u8], codec: i16, records: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_BYTES + records.len());
+    out.extend_from_slice(&batch[..HEADER_BYTES]);
+    out.extend_from_slice(records);
+    let attributes =
+        (i16_at(batch, ATTRIBUTES_AT) & !COMPRESSION_MASK) | (codec & COMPRESSION_MASK);
+    out[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    let batch_length = (out.len() - LOG_OVERHEAD) as i32;
+    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
+    let crc = crc32c::crc32c(&out[ATTRIBUTES_AT..]);
+    out[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    out
 }
 
 #[cfg(test)]

@@ -83,6 +83,14 @@ fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
             d.index_interval_bytes.to_string(),
         ),
         (
+            "log.message.timestamp.after.max.ms",
+            d.timestamp_after_max_ms.to_string(),
+        ),
+        (
+            "log.message.timestamp.before.max.ms",
+            d.timestamp_before_max_ms.to_string(),
+        ),
+        (
             "log.message.timestamp.type",
             if d.log_append_time {
                 "LogAppendTime"

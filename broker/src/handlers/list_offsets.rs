@@ -5,7 +5,8 @@ use kafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
-use kafka_protocol::records::RecordBatchDecoder;
+use wren_protocol::record_batch::BatchView;
+use wren_protocol::record_validation::{self, decompressed_max_bytes};
 use wren_storage::PartitionLog;
 
 use crate::error::storage_error_code;
@@ -44,7 +45,18 @@ pub fn handle(
                             .with_timestamp(-1)
                             .with_offset(-1);
                     };
-                    match lookup(&partition.log, p.timestamp, read_committed) {
+                    // Batches are read as the topic's produce path bounds them.
+                    let decompressed_max = topic.as_ref().map_or(0, |t| {
+                        decompressed_max_bytes(
+                            t.produce_policy(state.topics.defaults()).max_message_bytes,
+                        )
+                    });
+                    match lookup(
+                        &partition.log,
+                        p.timestamp,
+                        read_committed,
+                        decompressed_max,
+                    ) {
                         Ok(Some((timestamp, offset))) => {
                             resp.with_timestamp(timestamp).with_offset(offset)
                         }
@@ -69,6 +81,7 @@ fn lookup(
     log: &PartitionLog,
     target: i64,
     read_committed: bool,
+    decompressed_max: u64,
 ) -> Result<Option<(i64, i64)>, ResponseError> {
     match target {
         // read_committed consumers' "latest" is the last stable offset.
@@ -80,18 +93,19 @@ fn lookup(
                 return Ok(None);
             };
             // The exact record carrying the max timestamp (Kafka >= 3.8 answers the same).
-            first_record_at_or_after(log, max_ts)
+            first_record_at_or_after(log, max_ts, decompressed_max)
         }
-        ts if ts >= 0 => first_record_at_or_after(log, ts),
+        ts if ts >= 0 => first_record_at_or_after(log, ts, decompressed_max),
         _ => Err(ResponseError::InvalidRequest),
     }
 }
 
 /// The first record with timestamp >= `ts`: the storage finds the batch from its time index,
-/// then this decodes that one batch to find the record within it.
+/// then its records are read (streaming, nothing kept) to find the record within it.
 fn first_record_at_or_after(
     log: &PartitionLog,
     ts: i64,
+    decompressed_max: u64,
 ) -> Result<Option<(i64, i64)>, ResponseError> {
     let batch = log
         .find_batch_by_timestamp(ts)
@@ -99,19 +113,12 @@ fn first_record_at_or_after(
     let Some(batch) = batch else {
         return Ok(None);
     };
-    let view = wren_protocol::record_batch::BatchView::parse(&batch)
-        .map_err(|_| ResponseError::CorruptMessage)?;
+    let view = BatchView::parse(&batch).map_err(|_| ResponseError::CorruptMessage)?;
     let fallback = (view.max_timestamp(), view.base_offset());
-    let mut buf = batch.clone();
-    match RecordBatchDecoder::decode(&mut buf) {
-        Ok(set) => Ok(set
-            .records
-            .iter()
-            .find(|r| r.timestamp >= ts)
-            .map(|r| (r.timestamp, r.offset))
-            .or(Some(fallback))),
+    match record_validation::first_record_at_or_after(&view, ts, decompressed_max) {
+        Ok(found) => Ok(found.or(Some(fallback))),
         Err(e) => {
-            tracing::warn!(error = %e, "could not decode batch for timestamp lookup; answering its base offset");
+            tracing::warn!(error = %e.message, "could not read batch for timestamp lookup; answering its base offset");
             Ok(Some(fallback))
         }
     }

@@ -1,5 +1,6 @@
-//! Produce (0): validate each partition's batch header and CRC, then append the client's bytes
-//! as they came (the log writes the base offset in place). No record is decoded.
+//! Produce (0): validate each partition's batch as Kafka's LogValidator does (record by record,
+//! streaming, see `wren_protocol::record_validation`), then append the client's bytes as they
+//! came (the log writes the base offset in place).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_request::PartitionProduceData;
@@ -7,10 +8,9 @@ use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
-use kafka_protocol::records::{
-    Compression, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-};
-use wren_protocol::record_batch::{set_log_append_time, BatchError, BatchView};
+use wren_protocol::compression::Codec;
+use wren_protocol::record_batch::{set_log_append_time, set_max_timestamp, BatchView};
+use wren_protocol::record_validation::{self, decompressed_max_bytes, Rejection, ValidationRules};
 
 use super::str_bytes;
 use crate::error::storage_error_code;
@@ -40,7 +40,7 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
                     let index = p.index;
                     match produce_partition(state, topic.as_deref(), p, transactional) {
                         Ok(ok) => ok,
-                        Err((e, msg)) => rejected(index, e, msg),
+                        Err(refusal) => rejected(index, refusal),
                     }
                 })
                 .collect();
@@ -58,86 +58,50 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
     ProduceOutcome::Respond(ProduceResponse::default().with_responses(responses))
 }
 
-type PartitionError = (ResponseError, Option<String>);
+/// A refused partition: its error, message and (for per-record problems) record errors.
+struct Refusal {
+    error: ResponseError,
+    message: Option<String>,
+    record_errors: Vec<BatchIndexAndErrorMessage>,
+}
 
-fn rejected(index: i32, e: ResponseError, msg: Option<String>) -> PartitionProduceResponse {
+impl Refusal {
+    fn new(error: ResponseError, message: Option<String>) -> Self {
+        Refusal {
+            error,
+            message,
+            record_errors: Vec::new(),
+        }
+    }
+}
+
+impl From<Rejection> for Refusal {
+    fn from(r: Rejection) -> Self {
+        Refusal {
+            error: r.error,
+            message: Some(r.message),
+            record_errors: r
+                .record_errors
+                .into_iter()
+                .map(|e| {
+                    BatchIndexAndErrorMessage::default()
+                        .with_batch_index(e.batch_index)
+                        .with_batch_index_error_message(Some(str_bytes(&e.message)))
+                })
+                .collect(),
+        }
+    }
+}
+
+fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
     PartitionProduceResponse::default()
         .with_index(index)
-        .with_error_code(e.code())
-        .with_error_message(msg.map(str_bytes))
+        .with_error_code(refusal.error.code())
+        .with_error_message(refusal.message.map(str_bytes))
+        .with_record_errors(refusal.record_errors)
         .with_base_offset(-1)
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
-}
-
-fn recompress(records: &bytes::Bytes, codec: i16) -> Result<bytes::Bytes, PartitionError> {
-    let mut buf = records.clone();
-    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-        (
-            ResponseError::CorruptMessage,
-            Some(format!("undecodable batch: {e:#}")),
-        )
-    })?;
-    let compression = match codec {
-        1 => Compression::Gzip,
-        2 => Compression::Snappy,
-        3 => Compression::Lz4,
-        4 => Compression::Zstd,
-        _ => Compression::None,
-    };
-    let mut out = bytes::BytesMut::with_capacity(records.len());
-    RecordBatchEncoder::encode(
-        &mut out,
-        &set.records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .map_err(|e| {
-        (
-            ResponseError::CorruptMessage,
-            Some(format!("cannot re-encode batch: {e:#}")),
-        )
-    })?;
-    Ok(out.freeze())
-}
-
-/// Kafka's LogValidator rule for compacted topics: every record needs a key. Only compacted
-/// topics pay for decoding the batch; the answer lists each keyless record's index.
-fn keyless_records(
-    records: &bytes::Bytes,
-) -> Result<Vec<BatchIndexAndErrorMessage>, PartitionError> {
-    let mut buf = records.clone();
-    let set = RecordBatchDecoder::decode(&mut buf).map_err(|e| {
-        (
-            ResponseError::CorruptMessage,
-            Some(format!("undecodable batch: {e:#}")),
-        )
-    })?;
-    Ok(set
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.key.is_none())
-        .map(|(i, _)| {
-            BatchIndexAndErrorMessage::default()
-                .with_batch_index(i as i32)
-                .with_batch_index_error_message(Some(str_bytes(
-                    "Compacted topic cannot accept message without key.",
-                )))
-        })
-        .collect())
-}
-
-fn batch_error(e: BatchError) -> PartitionError {
-    let code = match e {
-        BatchError::UnsupportedMagic { .. } | BatchError::BadRecordCount { .. } => {
-            ResponseError::InvalidRecord
-        }
-        _ => ResponseError::CorruptMessage,
-    };
-    (code, Some(e.to_string()))
 }
 
 fn produce_partition(
@@ -145,53 +109,39 @@ fn produce_partition(
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
-) -> Result<PartitionProduceResponse, PartitionError> {
-    let topic = topic.ok_or((ResponseError::UnknownTopicOrPartition, None))?;
-    let partition = topic
-        .partition(data.index)
-        .ok_or((ResponseError::UnknownTopicOrPartition, None))?;
-    let records = data.records.ok_or((
-        ResponseError::CorruptMessage,
-        Some("null record set".into()),
-    ))?;
-    let batch = BatchView::parse(&records).map_err(batch_error)?;
+) -> Result<PartitionProduceResponse, Refusal> {
+    let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
+    let topic = topic.ok_or_else(unknown)?;
+    let partition = topic.partition(data.index).ok_or_else(unknown)?;
+    let records = data.records.ok_or_else(|| {
+        Refusal::new(
+            ResponseError::CorruptMessage,
+            Some("null record set".into()),
+        )
+    })?;
+    let batch = BatchView::parse(&records).map_err(Rejection::from)?;
     if batch.size() != records.len() {
         // Kafka: produce v3+ carries exactly one batch per partition.
-        return Err((
+        return Err(Refusal::new(
             ResponseError::InvalidRecord,
             Some("Produce requests with version 3+ may contain exactly one record batch per partition".into()),
         ));
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
-    batch.validate().map_err(batch_error)?;
-    if batch.is_control() {
-        return Err((
-            ResponseError::InvalidRecord,
-            Some("clients may not send control batches".into()),
-        ));
-    }
-    if batch.record_count() == 0 {
-        return Err((
-            ResponseError::InvalidRecord,
-            Some("record batch has no records".into()),
-        ));
-    }
     let policy = topic.produce_policy(state.topics.defaults());
-    if policy.compacted {
-        let keyless = keyless_records(&records)?;
-        if !keyless.is_empty() {
-            let msg = format!(
-                "Compacted topic cannot accept message without key in topic partition {}-{}.",
-                topic.name, data.index
-            );
-            return Ok(
-                rejected(data.index, ResponseError::InvalidRecord, Some(msg))
-                    .with_record_errors(keyless),
-            );
-        }
-    }
+    let now = now_ms();
+    let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
+    let rules = ValidationRules {
+        compacted: policy.compacted,
+        log_append_time: policy.log_append_time,
+        timestamp_before_max_ms: policy.timestamp_before_max_ms,
+        timestamp_after_max_ms: policy.timestamp_after_max_ms,
+        now_ms: now,
+        decompressed_max_bytes: decompressed_max,
+    };
+    let validated = record_validation::validate(&batch, &rules)?;
     if batch.is_transactional() != transactional {
-        return Err((
+        return Err(Refusal::new(
             ResponseError::InvalidRecord,
             Some("transactional batches need a transactional id and only those".into()),
         ));
@@ -206,25 +156,42 @@ fn produce_partition(
                 &topic.name,
                 data.index,
             )
-            .map_err(|e| (e, None))?;
+            .map_err(|e| Refusal::new(e, None))?;
     }
-    // A topic with its own compression.type gets the batch re-encoded with that codec, as Kafka
-    // does; every other topic stores the producer's bytes untouched.
-    let records = match policy.codec {
-        Some(codec) if codec != batch.compression() => recompress(&records, codec)?,
-        _ => records,
+    // Most batches are stored exactly as they came. A topic with its own compression.type gets
+    // the batch re-encoded with that codec, a LogAppendTime topic gets it stamped, and a batch
+    // whose max timestamp is not its records' largest gets that field corrected, as Kafka does.
+    let rewritten = match policy.codec {
+        Some(codec) if codec != batch.compression() => {
+            let target = Codec::from_id(codec).expect("topic codecs are validated");
+            Some(record_validation::recompress(
+                &batch,
+                target,
+                decompressed_max,
+            )?)
+        }
+        _ => None,
     };
-    let appended = if policy.log_append_time {
-        let now = now_ms();
-        let mut copy = records.to_vec();
+    let mut append_time = -1;
+    let rewritten = if policy.log_append_time {
+        let mut copy = rewritten.unwrap_or_else(|| records.to_vec());
         set_log_append_time(&mut copy, now);
-        partition.log.append(&copy).map(|info| (info, now))
+        append_time = now;
+        Some(copy)
+    } else if validated.max_timestamp != batch.max_timestamp() {
+        let mut copy = rewritten.unwrap_or_else(|| records.to_vec());
+        set_max_timestamp(&mut copy, validated.max_timestamp);
+        Some(copy)
     } else {
-        partition.log.append(&records).map(|info| (info, -1))
+        rewritten
     };
-    let (info, append_time) = appended.map_err(|e| {
+    let appended = match &rewritten {
+        Some(bytes) => partition.log.append(bytes),
+        None => partition.log.append(&records),
+    };
+    let info = appended.map_err(|e| {
         tracing::warn!(topic = %topic.name, partition = data.index, error = %e, "append failed");
-        (storage_error_code(&e), Some(e.to_string()))
+        Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
     if !info.duplicate {
         partition.appended.notify_waiters();
