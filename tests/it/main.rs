@@ -7,6 +7,7 @@ mod group_offsets;
 mod groups;
 mod groups_rdkafka;
 mod idempotence;
+mod produce_validation;
 mod protocol;
 mod raw;
 mod rdkafka_client;
