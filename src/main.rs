@@ -43,6 +43,36 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("wren")
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        // Before anything is created: a SIGTERM from now on (during startup, or the instant the
+        // ready line is out) is caught and ends in a clean stop with exit status 0.
+        let mut stop = StopSignals::install().context("installing signal handlers")?;
+        let config = config_from(args)?;
+        let handle = Broker::new(config)
+            .start()
+            .await
+            .context("starting the broker")?;
+        {
+            use std::io::Write;
+            // A closed stdout is no reason to stop serving.
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "wren listening on {}", handle.local_addr());
+            let _ = out.flush();
+        }
+        stop.wait().await;
+        tracing::info!("shutting down");
+        // Flushes, closes every log, then removes an ephemeral data directory.
+        handle.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
     let mut config = match &args.config {
         Some(path) => BrokerConfig::from_properties_file(path)?,
         None => BrokerConfig::default(),
@@ -59,33 +89,28 @@ fn main() -> anyhow::Result<()> {
     }
     config.ephemeral |= args.ephemeral;
     config.faults.drop_produce_response_every = args.fault_drop_produce_response_every;
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("wren")
-        .build()
-        .context("starting the runtime")?;
-    runtime.block_on(async move {
-        let handle = Broker::new(config)
-            .start()
-            .await
-            .context("starting the broker")?;
-        println!("wren listening on {}", handle.local_addr());
-        use std::io::Write;
-        std::io::stdout().flush().ok();
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        handle.shutdown().await;
-        anyhow::Ok(())
-    })
+    Ok(config)
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, caught from `install` on (a signal that arrives before `wait` is kept).
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }

@@ -22,6 +22,10 @@ pub struct BrokerConfig {
     pub num_partitions: i32,
     pub auto_create_topics: bool,
     pub socket_request_max_bytes: usize,
+    /// `queued.max.request.bytes`: request bytes being read or waiting to be handled, broker
+    /// wide, before connections stop reading. `None`: twice `socket.request.max.bytes`; a value
+    /// of 0 or less: no limit (Kafka's default, -1). See [`BrokerConfig::request_bytes_pool`].
+    pub queued_max_request_bytes: Option<i64>,
     pub max_connections: usize,
     pub connections_max_idle_ms: u64,
     /// How often time-based roll and retention run (Kafka: every 5 minutes).
@@ -98,6 +102,7 @@ impl Default for BrokerConfig {
             num_partitions: 1,
             auto_create_topics: true,
             socket_request_max_bytes: wren_protocol::frame::DEFAULT_FRAME_BYTES_MAX,
+            queued_max_request_bytes: None,
             max_connections: 10_000,
             connections_max_idle_ms: 600_000,
             retention_check_interval_ms: 300_000,
@@ -145,6 +150,31 @@ impl BrokerConfig {
         Ok(())
     }
 
+    /// The size of the broker-wide pool of request bytes, `None` when unlimited.
+    pub fn request_bytes_pool(&self) -> Option<usize> {
+        match self.queued_max_request_bytes {
+            None => Some(self.socket_request_max_bytes.saturating_mul(2)),
+            Some(bytes) if bytes <= 0 => None,
+            Some(bytes) => Some(usize::try_from(bytes).unwrap_or(usize::MAX)),
+        }
+    }
+
+    /// Checks what no single key can: as in Kafka, a bounded `queued.max.request.bytes` must
+    /// hold at least one request of `socket.request.max.bytes`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(pool) = self.request_bytes_pool() {
+            if pool < self.socket_request_max_bytes {
+                return Err(ConfigError::Conflict {
+                    reason: format!(
+                        "queued.max.request.bytes ({pool}) must be at least socket.request.max.bytes ({})",
+                        self.socket_request_max_bytes
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Sets one Kafka key. Unknown keys are an error so typos do not pass silently.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let bad = || ConfigError::InvalidValue {
@@ -168,6 +198,9 @@ impl BrokerConfig {
             }
             "socket.request.max.bytes" => {
                 self.socket_request_max_bytes = value.parse().map_err(|_| bad())?
+            }
+            "queued.max.request.bytes" => {
+                self.queued_max_request_bytes = Some(value.parse().map_err(|_| bad())?)
             }
             "max.connections" => self.max_connections = value.parse().map_err(|_| bad())?,
             "connections.max.idle.ms" => {
@@ -483,6 +516,23 @@ mod tests {
         assert_eq!(c.num_partitions, 4);
         let bad = c.apply_env([("WREN_NUM_PARTITIONS".to_owned(), "many".to_owned())].into_iter());
         assert!(matches!(bad, Err(ConfigError::InvalidValue { .. })));
+    }
+
+    #[test]
+    fn queued_request_bytes_default_limit_and_kafka_rules() {
+        let mut c = BrokerConfig::default();
+        assert_eq!(c.request_bytes_pool(), Some(2 * 100 * 1024 * 1024));
+        c.set("socket.request.max.bytes", "1000").unwrap();
+        assert_eq!(c.request_bytes_pool(), Some(2000), "follows socket.request.max.bytes");
+        c.set("queued.max.request.bytes", "1000").unwrap();
+        assert_eq!(c.request_bytes_pool(), Some(1000));
+        assert!(c.validate().is_ok(), "exactly one request's worth is allowed");
+        c.set("queued.max.request.bytes", "999").unwrap();
+        assert!(matches!(c.validate(), Err(ConfigError::Conflict { .. })));
+        c.set("queued.max.request.bytes", "-1").unwrap();
+        assert_eq!(c.request_bytes_pool(), None, "-1 is Kafka's unlimited");
+        assert!(c.validate().is_ok());
+        assert!(c.set("queued.max.request.bytes", "lots").is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! One client connection. Like Kafka, a connection's requests are handled one at a time, in
 //! order (clients pipeline up to 5; answers keep that order). Answers are written by a separate
 //! task, so sending one response overlaps with reading and handling the next request.
-//! A bad frame closes this connection only.
+//! A bad frame closes this connection only. Request bytes count against the broker-wide
+//! `queued.max.request.bytes` from their frame's header until the request is handled.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,8 @@ const QUEUED_RESPONSES_MAX: usize = 8;
 
 pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>) {
     let (reader, writer) = socket.into_split();
-    let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes);
+    let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
+        .with_pool(state.request_bytes.clone());
     let (responses, queue) = mpsc::channel(QUEUED_RESPONSES_MAX);
     let writer_task = tokio::spawn(write_responses(writer, queue, peer));
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
@@ -49,6 +51,8 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 }
             },
         };
+        // The frame's share of `queued.max.request.bytes` is given back once it is handled.
+        let (frame, pooled) = frame.into_parts();
         let request = match parse_frame(frame) {
             Ok(r) => r,
             Err(e) => {
@@ -57,10 +61,11 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
             }
         };
         // The peer's address is what DescribeGroups reports as a member's client host.
-        match crate::group::PEER_IP
+        let outcome = crate::group::PEER_IP
             .scope(peer.ip(), dispatch::handle(&state, request))
-            .await
-        {
+            .await;
+        drop(pooled);
+        match outcome {
             Outcome::Respond(bytes) => {
                 if responses.send(bytes).await.is_err() {
                     break; // the writer failed: the peer is gone

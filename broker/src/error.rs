@@ -19,6 +19,8 @@ pub enum ConfigError {
     UnknownKey { key: String },
     #[error("invalid value {value:?} for {key}")]
     InvalidValue { key: String, value: String },
+    #[error("{reason}")]
+    Conflict { reason: String },
 }
 
 #[derive(Debug, Error)]

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::ephemeral::{self, EphemeralDir};
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 
@@ -40,26 +41,7 @@ impl Broker {
     /// Binds, opens (and recovers) the data dir, and starts serving.
     pub async fn start(self) -> Result<BrokerHandle, BrokerError> {
         let config = self.config;
-        let temp_dir = if config.ephemeral {
-            let base = if std::path::Path::new("/dev/shm").is_dir() {
-                std::path::PathBuf::from("/dev/shm")
-            } else {
-                std::env::temp_dir()
-            };
-            Some(
-                tempfile::Builder::new()
-                    .prefix("wren-")
-                    .tempdir_in(&base)
-                    .map_err(|source| BrokerError::DataDir { path: base, source })?,
-            )
-        } else {
-            None
-        };
-        let data_dir = temp_dir
-            .as_ref()
-            .map(|d| d.path().to_owned())
-            .unwrap_or_else(|| config.data_dir.clone());
-
+        config.validate()?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -73,25 +55,31 @@ impl Broker {
         })?;
         let advertised = advertised_address(&config, local_addr);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let open_config = config.clone();
-        let open_dir = data_dir.clone();
         let open_rx = shutdown_rx.clone();
         // Opening recovers every partition log: blocking file work, off the async threads.
         let state = tokio::task::spawn_blocking(move || {
-            BrokerState::open(open_config, &open_dir, advertised, open_rx)
+            let base = ephemeral::base_dir();
+            ephemeral::remove_stale(&base);
+            let ephemeral_dir = match config.ephemeral {
+                true => Some(
+                    EphemeralDir::create_in(&base)
+                        .map_err(|source| BrokerError::DataDir { path: base, source })?,
+                ),
+                false => None,
+            };
+            BrokerState::open(config, ephemeral_dir, advertised, open_rx)
         })
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
-        tokio::spawn(crate::group::run_timers(state.clone()));
-        let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx));
-        tracing::info!(%local_addr, data_dir = %data_dir.display(), "wren listening");
+        let timers = tokio::spawn(crate::group::run_timers(state.clone()));
+        let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx, timers));
+        tracing::info!(%local_addr, data_dir = %state.data_dir.display(), "wren listening");
         Ok(BrokerHandle {
             local_addr,
-            state,
+            state: Some(state),
             shutdown: shutdown_tx,
             task: Some(task),
-            _temp_dir: temp_dir,
         })
     }
 }
@@ -118,9 +106,12 @@ async fn serve(
     listener: TcpListener,
     state: Arc<BrokerState>,
     mut shutdown: watch::Receiver<bool>,
+    timers: JoinHandle<()>,
 ) {
     let permits = Arc::new(Semaphore::new(state.config.max_connections));
     let mut connections = tokio::task::JoinSet::new();
+    // Periodic blocking work, joined before the final flush so nothing writes after it.
+    let mut background = tokio::task::JoinSet::new();
     let period = Duration::from_millis(state.config.retention_check_interval_ms);
     let mut housekeeping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let txn_period = Duration::from_millis(state.config.transaction_abort_interval_ms);
@@ -131,11 +122,13 @@ async fn serve(
             _ = shutdown.changed() => break,
             _ = txn_timeouts.tick() => {
                 let state = state.clone();
-                tokio::task::spawn_blocking(move || state.txn.abort_timed_out(&state.topics));
+                background.spawn_blocking(move || {
+                    state.txn.abort_timed_out(&state.topics);
+                });
             }
             _ = housekeeping.tick() => {
                 let state = state.clone();
-                tokio::task::spawn_blocking(move || state.topics.housekeeping());
+                background.spawn_blocking(move || state.topics.housekeeping());
             }
             accepted = listener.accept() => {
                 let (socket, peer) = match accepted {
@@ -159,27 +152,33 @@ async fn serve(
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(_) = background.join_next(), if !background.is_empty() => {}
         }
     }
     drop(listener);
     // In-flight requests finish: each connection stops after its current request.
     while connections.join_next().await.is_some() {}
-    let flush_state = state.clone();
+    while background.join_next().await.is_some() {}
+    let _ = timers.await;
+    // The final flush, then (if this was the last holder) the logs close and an ephemeral
+    // directory goes: all blocking work, off the async threads.
     let _ = tokio::task::spawn_blocking(move || {
-        flush_state.topics.flush_all();
-        flush_state.groups.flush();
+        state.flush();
+        drop(state);
     })
     .await;
     tracing::info!("wren stopped");
 }
 
-/// A running broker. Dropping it stops the broker (without waiting); `shutdown()` waits.
+/// A running broker. Dropping it stops the broker without waiting; `shutdown()` waits. Either
+/// way the final flush runs, the logs close and only then is an ephemeral directory removed: by
+/// whoever lets go of the broker's state last (the accept loop, or the runtime tearing it down).
 pub struct BrokerHandle {
     local_addr: SocketAddr,
-    state: Arc<BrokerState>,
+    /// `Some` until `shutdown` lets go of it.
+    state: Option<Arc<BrokerState>>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
-    _temp_dir: Option<tempfile::TempDir>,
 }
 
 impl BrokerHandle {
@@ -189,19 +188,20 @@ impl BrokerHandle {
 
     /// `host:port` to give a client's `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
-        format!(
-            "{}:{}",
-            self.state.advertised_host, self.state.advertised_port
-        )
+        let state = self.state();
+        format!("{}:{}", state.advertised_host, state.advertised_port)
     }
 
     pub fn state(&self) -> &Arc<BrokerState> {
-        &self.state
+        self.state.as_ref().expect("present until shutdown")
     }
 
-    /// Stops accepting, lets in-flight requests finish, flushes every log.
+    /// Stops accepting, lets in-flight requests finish, flushes every log, closes them, and
+    /// removes an ephemeral data directory (unless a clone of [`Self::state`] is still held).
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        // Let go first, so the accept loop holds the last reference and closes everything.
+        drop(self.state.take());
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }

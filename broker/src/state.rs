@@ -1,12 +1,14 @@
 //! What every handler shares: the config, the topic registry, identity, and the coordinators.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use wren_protocol::frame::RequestBytesPool;
 
 use crate::config::BrokerConfig;
+use crate::ephemeral::EphemeralDir;
 use crate::error::BrokerError;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
@@ -31,15 +33,28 @@ pub struct BrokerState {
     pub shutdown: watch::Receiver<bool>,
     /// Counts produce requests for the test-only fault hook.
     pub produce_requests: AtomicU64,
+    /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
+    pub request_bytes: Option<RequestBytesPool>,
+    pub data_dir: PathBuf,
+    /// Set by the final flush of a clean stop; dropping the state flushes otherwise.
+    flushed: AtomicBool,
+    /// Last field: removed only after everything above (every log) is closed.
+    ephemeral_dir: Option<EphemeralDir>,
 }
 
 impl BrokerState {
+    /// Opens (and recovers) the data in `ephemeral_dir` when given, else `config.data_dir`.
     pub fn open(
         config: BrokerConfig,
-        data_dir: &Path,
+        ephemeral_dir: Option<EphemeralDir>,
         advertised: (String, i32),
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, BrokerError> {
+        let data_dir = ephemeral_dir
+            .as_ref()
+            .map(|d| d.path().to_owned())
+            .unwrap_or_else(|| config.data_dir.clone());
+        let data_dir = data_dir.as_path();
         std::fs::create_dir_all(data_dir).map_err(|source| BrokerError::DataDir {
             path: data_dir.to_owned(),
             source,
@@ -76,6 +91,10 @@ impl BrokerState {
             groups,
             shutdown,
             produce_requests: AtomicU64::new(0),
+            request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
+            data_dir: data_dir.to_owned(),
+            flushed: AtomicBool::new(false),
+            ephemeral_dir,
             config,
         };
         // Transactions caught between Prepare and Complete by a crash finish now.
@@ -89,6 +108,13 @@ impl BrokerState {
         Ok(state)
     }
 
+    /// The final flush of a stop: every partition log and the group coordinator's state.
+    pub fn flush(&self) {
+        self.topics.flush_all();
+        self.groups.flush();
+        self.flushed.store(true, Ordering::Release);
+    }
+
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
@@ -100,6 +126,17 @@ impl BrokerState {
                 (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(n)
             }
             _ => false,
+        }
+    }
+}
+
+impl Drop for BrokerState {
+    /// The last holder of the state is gone, so nothing writes any more. A broker stopped
+    /// without its final flush (its runtime torn down first) flushes here, before the logs
+    /// close; an ephemeral directory is removed after them (field order), never during a flush.
+    fn drop(&mut self) {
+        if self.ephemeral_dir.is_none() && !self.flushed.load(Ordering::Acquire) {
+            self.flush();
         }
     }
 }

@@ -1,0 +1,174 @@
+//! Ephemeral data directories: `<base>/wren-<pid>-<random>`, where the base is `/dev/shm` when
+//! it exists (data in RAM) and the system temp directory otherwise.
+//!
+//! The owner holds an exclusive lock on `<dir>/.lock` for the directory's life, and removes the
+//! directory when [`EphemeralDir`] is dropped. A process killed with SIGKILL removes nothing, so
+//! every broker start calls [`remove_stale`]: a directory is removed when the process named in
+//! its name is gone *and* its lock is free. The pid alone could name a new process (pids are
+//! reused) or a process in another pid namespace; the lock alone is not yet held in the instant
+//! between creating a directory and locking it. Both together never remove a live broker's data.
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+
+const PREFIX: &str = "wren-";
+const LOCK_FILE: &str = ".lock";
+
+/// Where ephemeral directories are made.
+pub fn base_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// A locked temporary data directory, removed on drop.
+#[derive(Debug)]
+pub struct EphemeralDir {
+    dir: Option<tempfile::TempDir>,
+    /// Held (and so locked) until the directory is gone.
+    _lock: File,
+}
+
+impl EphemeralDir {
+    /// Creates `<base>/wren-<our pid>-<random>` and locks it.
+    pub fn create_in(base: &Path) -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{PREFIX}{}-", std::process::id()))
+            .tempdir_in(base)?;
+        let lock = File::create(dir.path().join(LOCK_FILE))?;
+        lock.try_lock().map_err(|e| match e {
+            TryLockError::Error(e) => e,
+            TryLockError::WouldBlock => std::io::Error::other("a new directory is already locked"),
+        })?;
+        Ok(EphemeralDir {
+            dir: Some(dir),
+            _lock: lock,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().expect("present until dropped").path()
+    }
+}
+
+impl Drop for EphemeralDir {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_owned();
+            if let Err(e) = dir.close() {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove the ephemeral data directory");
+            }
+        }
+    }
+}
+
+/// The pid in an ephemeral directory's name, if the name is one of ours.
+fn owner_pid(name: &str) -> Option<u32> {
+    let (pid, _random) = name.strip_prefix(PREFIX)?.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Whether a process with this pid exists. Without `/proc` there is no telling, so every
+/// process counts as alive and nothing is removed.
+fn process_exists(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
+
+/// Removes the ephemeral directories under `base` left by Wren processes that are gone.
+/// Returns how many were removed. Problems are logged, never fatal: this is housekeeping.
+pub fn remove_stale(base: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(owner_pid) else {
+            continue;
+        };
+        if pid == std::process::id() || process_exists(pid) {
+            continue;
+        }
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        // A lock file that cannot be opened (gone already, or another user's) is left alone
+        // unless it is missing: a directory whose owner died before locking it.
+        let lock = match File::open(path.join(LOCK_FILE)) {
+            Ok(lock) => Some(lock),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(_) => continue,
+        };
+        if let Some(lock) = &lock {
+            if lock.try_lock().is_err() {
+                continue; // someone holds it: a live owner we cannot see
+            }
+        }
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {
+                removed += 1;
+                tracing::info!(path = %path.display(), pid, "removed the ephemeral data directory of a Wren process that is gone");
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove a stale ephemeral data directory")
+            }
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pid of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn names_carry_the_owner_pid() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = EphemeralDir::create_in(base.path()).unwrap();
+        let name = dir.path().file_name().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(owner_pid(&name), Some(std::process::id()));
+        assert_eq!(owner_pid("wren-abc123"), None, "an older random-only name");
+        assert_eq!(owner_pid("other-1-x"), None);
+        let path = dir.path().to_owned();
+        drop(dir);
+        assert!(!path.exists(), "removed on drop");
+    }
+
+    #[test]
+    fn removes_only_dirs_of_dead_unlocked_owners() {
+        let base = tempfile::tempdir().unwrap();
+        let dead = dead_pid();
+        let stale = base.path().join(format!("wren-{dead}-stale"));
+        std::fs::create_dir_all(stale.join("topic-0")).unwrap();
+        std::fs::write(stale.join(LOCK_FILE), b"").unwrap();
+        let never_locked = base.path().join(format!("wren-{dead}-nolock"));
+        std::fs::create_dir(&never_locked).unwrap();
+        // Dead pid, but the lock is held (an owner in another pid namespace, say).
+        let locked = base.path().join(format!("wren-{dead}-locked"));
+        std::fs::create_dir(&locked).unwrap();
+        let held = File::create(locked.join(LOCK_FILE)).unwrap();
+        held.try_lock().unwrap();
+        let ours = EphemeralDir::create_in(base.path()).unwrap();
+        let old_style = base.path().join("wren-a1b2c3");
+        std::fs::create_dir(&old_style).unwrap();
+
+        assert_eq!(remove_stale(base.path()), 2);
+        assert!(!stale.exists() && !never_locked.exists());
+        assert!(locked.exists(), "a held lock means a live owner");
+        assert!(ours.path().exists(), "this process is alive");
+        assert!(old_style.exists(), "no pid, no way to tell: left alone");
+    }
+}
