@@ -523,10 +523,17 @@ mod tests {
         let mut c = BrokerConfig::default();
         assert_eq!(c.request_bytes_pool(), Some(2 * 100 * 1024 * 1024));
         c.set("socket.request.max.bytes", "1000").unwrap();
-        assert_eq!(c.request_bytes_pool(), Some(2000), "follows socket.request.max.bytes");
+        assert_eq!(
+            c.request_bytes_pool(),
+            Some(2000),
+            "follows socket.request.max.bytes"
+        );
         c.set("queued.max.request.bytes", "1000").unwrap();
         assert_eq!(c.request_bytes_pool(), Some(1000));
-        assert!(c.validate().is_ok(), "exactly one request's worth is allowed");
+        assert!(
+            c.validate().is_ok(),
+            "exactly one request's worth is allowed"
+        );
         c.set("queued.max.request.bytes", "999").unwrap();
         assert!(matches!(c.validate(), Err(ConfigError::Conflict { .. })));
         c.set("queued.max.request.bytes", "-1").unwrap();

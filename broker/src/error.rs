@@ -37,6 +37,8 @@ pub enum BrokerError {
         #[source]
         source: std::io::Error,
     },
+    #[error("data directory {path} is in use by another broker (its .lock is held)")]
+    DataDirInUse { path: PathBuf },
     #[error("metadata file {path} is corrupt: {reason}")]
     CorruptMetadata { path: PathBuf, reason: String },
     #[error("partition log {topic}-{partition}")]

@@ -8,12 +8,12 @@
 //!   [`fetch_session`]: incremental fetch sessions.
 //! - [`group`]: the group coordinator (consumer groups, committed offsets).
 //! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
-//! - [`ephemeral`]: temporary data directories, and removing those of dead processes.
+//! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes.
 
 pub mod config;
 pub mod connection;
+pub mod data_dir;
 pub mod dispatch;
-pub mod ephemeral;
 pub mod error;
 pub mod fetch_session;
 pub mod group;

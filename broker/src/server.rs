@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::BrokerConfig;
 use crate::connection;
-use crate::ephemeral::{self, EphemeralDir};
+use crate::data_dir::{self, EphemeralDir};
 use crate::error::BrokerError;
 use crate::state::BrokerState;
 
@@ -58,13 +58,10 @@ impl Broker {
         let open_rx = shutdown_rx.clone();
         // Opening recovers every partition log: blocking file work, off the async threads.
         let state = tokio::task::spawn_blocking(move || {
-            let base = ephemeral::base_dir();
-            ephemeral::remove_stale(&base);
+            let base = data_dir::base_dir();
+            data_dir::remove_stale(&base);
             let ephemeral_dir = match config.ephemeral {
-                true => Some(
-                    EphemeralDir::create_in(&base)
-                        .map_err(|source| BrokerError::DataDir { path: base, source })?,
-                ),
+                true => Some(EphemeralDir::create_in(&base)?),
                 false => None,
             };
             BrokerState::open(config, ephemeral_dir, advertised, open_rx)

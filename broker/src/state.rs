@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use wren_protocol::frame::RequestBytesPool;
 
 use crate::config::BrokerConfig;
-use crate::ephemeral::EphemeralDir;
+use crate::data_dir::{DataDirLock, EphemeralDir};
 use crate::error::BrokerError;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
@@ -38,8 +38,15 @@ pub struct BrokerState {
     pub data_dir: PathBuf,
     /// Set by the final flush of a clean stop; dropping the state flushes otherwise.
     flushed: AtomicBool,
-    /// Last field: removed only after everything above (every log) is closed.
-    ephemeral_dir: Option<EphemeralDir>,
+    /// Last field: unlocked (and an ephemeral dir removed) only after everything above, every
+    /// log, is closed.
+    data_dir_guard: DataDirGuard,
+}
+
+/// What keeps a data dir this broker's: its lock, or the ephemeral dir (locked) itself.
+enum DataDirGuard {
+    Locked { _lock: DataDirLock },
+    Ephemeral { _dir: EphemeralDir },
 }
 
 impl BrokerState {
@@ -55,6 +62,12 @@ impl BrokerState {
             .map(|d| d.path().to_owned())
             .unwrap_or_else(|| config.data_dir.clone());
         let data_dir = data_dir.as_path();
+        let data_dir_guard = match ephemeral_dir {
+            Some(dir) => DataDirGuard::Ephemeral { _dir: dir },
+            None => DataDirGuard::Locked {
+                _lock: DataDirLock::acquire(data_dir)?,
+            },
+        };
         std::fs::create_dir_all(data_dir).map_err(|source| BrokerError::DataDir {
             path: data_dir.to_owned(),
             source,
@@ -94,7 +107,7 @@ impl BrokerState {
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),
             flushed: AtomicBool::new(false),
-            ephemeral_dir,
+            data_dir_guard,
             config,
         };
         // Transactions caught between Prepare and Complete by a crash finish now.
@@ -135,7 +148,8 @@ impl Drop for BrokerState {
     /// without its final flush (its runtime torn down first) flushes here, before the logs
     /// close; an ephemeral directory is removed after them (field order), never during a flush.
     fn drop(&mut self) {
-        if self.ephemeral_dir.is_none() && !self.flushed.load(Ordering::Acquire) {
+        let ephemeral = matches!(self.data_dir_guard, DataDirGuard::Ephemeral { .. });
+        if !ephemeral && !self.flushed.load(Ordering::Acquire) {
             self.flush();
         }
     }

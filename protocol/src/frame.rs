@@ -84,7 +84,9 @@ pub struct Frame {
 
 /// A frame's share of the request pool; dropping it gives the bytes back.
 #[derive(Debug)]
-pub struct PooledBytes(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+pub struct PooledBytes {
+    _permit: Option<OwnedSemaphorePermit>,
+}
 
 impl std::ops::Deref for Frame {
     type Target = [u8];
@@ -100,7 +102,12 @@ impl Frame {
 
     /// The body to decode, and the pool share to hold until the request has been handled.
     pub fn into_parts(self) -> (Bytes, PooledBytes) {
-        (self.body, PooledBytes(self.pooled))
+        (
+            self.body,
+            PooledBytes {
+                _permit: self.pooled,
+            },
+        )
     }
 }
 
@@ -286,7 +293,13 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, WireError::FrameTooLarge { size: 1001, limit: 1000 }),
+            matches!(
+                err,
+                WireError::FrameTooLarge {
+                    size: 1001,
+                    limit: 1000
+                }
+            ),
             "{err}"
         );
     }
@@ -310,7 +323,10 @@ mod tests {
         let mut r = FrameReader::new(&input[..], DEFAULT_FRAME_BYTES_MAX);
         assert!(matches!(r.next_frame().await, Err(WireError::Io(_))));
         let held = r.buffer_bytes_held();
-        assert!(held >= sent && held <= 2 * sent, "holds {held} for {sent} bytes");
+        assert!(
+            held >= sent && held <= 2 * sent,
+            "holds {held} for {sent} bytes"
+        );
     }
 
     #[tokio::test]
@@ -343,7 +359,11 @@ mod tests {
         let held = r.buffer_bytes_held();
         assert!(held > medium && held <= BUFFER_RETAINED_BYTES_MAX, "{held}");
         drop(r.next_frame().await.unwrap().unwrap());
-        assert_eq!(r.buffer_bytes_held(), held, "the same allocation serves the next frame");
+        assert_eq!(
+            r.buffer_bytes_held(),
+            held,
+            "the same allocation serves the next frame"
+        );
     }
 
     #[tokio::test]
@@ -356,12 +376,16 @@ mod tests {
 
         // A second 600-byte frame waits for the pool, its bytes already on the socket.
         let second = frame(&[2u8; 600]);
-        let mut b = FrameReader::new(std::io::Cursor::new(second), 1000).with_pool(Some(pool.clone()));
+        let mut b =
+            FrameReader::new(std::io::Cursor::new(second), 1000).with_pool(Some(pool.clone()));
         let waiting = tokio::spawn(async move { b.next_frame().await.unwrap().unwrap() });
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
-        assert!(!waiting.is_finished(), "the second frame waits for the pool");
+        assert!(
+            !waiting.is_finished(),
+            "the second frame waits for the pool"
+        );
 
         drop(held);
         let got = waiting.await.unwrap();

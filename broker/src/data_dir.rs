@@ -1,8 +1,14 @@
-//! Ephemeral data directories: `<base>/wren-<pid>-<random>`, where the base is `/dev/shm` when
-//! it exists (data in RAM) and the system temp directory otherwise.
+//! Where a broker's data lives.
 //!
-//! The owner holds an exclusive lock on `<dir>/.lock` for the directory's life, and removes the
-//! directory when [`EphemeralDir`] is dropped. A process killed with SIGKILL removes nothing, so
+//! - [`DataDirLock`]: a broker holds an exclusive lock on `<data dir>/.lock` (an advisory
+//!   `flock`, as Kafka locks its log dirs) for as long as it uses the directory, so a second
+//!   broker, in this process or another, cannot open the same data. The kernel releases it when
+//!   the process dies, however it dies.
+//! - [`EphemeralDir`]: `<base>/wren-<pid>-<random>`, where the base is `/dev/shm` when it exists
+//!   (data in RAM) and the system temp directory otherwise; locked like any data dir, and
+//!   removed when dropped.
+//!
+//! The owner of an ephemeral directory removes it when [`EphemeralDir`] is dropped. A process killed with SIGKILL removes nothing, so
 //! every broker start calls [`remove_stale`]: a directory is removed when the process named in
 //! its name is gone *and* its lock is free. The pid alone could name a new process (pids are
 //! reused) or a process in another pid namespace; the lock alone is not yet held in the instant
@@ -11,8 +17,36 @@
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 
+use crate::error::BrokerError;
+
 const PREFIX: &str = "wren-";
-const LOCK_FILE: &str = ".lock";
+/// The lock file in every data dir (Kafka's name).
+pub const LOCK_FILE: &str = ".lock";
+
+/// The exclusive lock on a data directory; released when dropped.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    /// Creates `dir` if needed and locks it, or says who has it.
+    pub fn acquire(dir: &Path) -> Result<Self, BrokerError> {
+        let io = |source| BrokerError::DataDir {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let file = File::create(dir.join(LOCK_FILE)).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(BrokerError::DataDirInUse {
+                path: dir.to_owned(),
+            }),
+            Err(TryLockError::Error(source)) => Err(io(source)),
+        }
+    }
+}
 
 /// Where ephemeral directories are made.
 pub fn base_dir() -> PathBuf {
@@ -28,21 +62,21 @@ pub fn base_dir() -> PathBuf {
 #[derive(Debug)]
 pub struct EphemeralDir {
     dir: Option<tempfile::TempDir>,
-    /// Held (and so locked) until the directory is gone.
-    _lock: File,
+    /// Held until the directory is gone.
+    _lock: DataDirLock,
 }
 
 impl EphemeralDir {
     /// Creates `<base>/wren-<our pid>-<random>` and locks it.
-    pub fn create_in(base: &Path) -> std::io::Result<Self> {
+    pub fn create_in(base: &Path) -> Result<Self, BrokerError> {
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{}-", std::process::id()))
-            .tempdir_in(base)?;
-        let lock = File::create(dir.path().join(LOCK_FILE))?;
-        lock.try_lock().map_err(|e| match e {
-            TryLockError::Error(e) => e,
-            TryLockError::WouldBlock => std::io::Error::other("a new directory is already locked"),
-        })?;
+            .tempdir_in(base)
+            .map_err(|source| BrokerError::DataDir {
+                path: base.to_owned(),
+                source,
+            })?;
+        let lock = DataDirLock::acquire(dir.path())?;
         Ok(EphemeralDir {
             dir: Some(dir),
             _lock: lock,
@@ -145,6 +179,18 @@ mod tests {
         let path = dir.path().to_owned();
         drop(dir);
         assert!(!path.exists(), "removed on drop");
+    }
+
+    #[test]
+    fn a_data_dir_is_locked_while_its_lock_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = DataDirLock::acquire(dir.path()).unwrap();
+        assert!(matches!(
+            DataDirLock::acquire(dir.path()),
+            Err(BrokerError::DataDirInUse { .. })
+        ));
+        drop(lock);
+        DataDirLock::acquire(dir.path()).expect("free again");
     }
 
     #[test]
