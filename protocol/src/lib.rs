@@ -1,6 +1,7 @@
 //! Wren's wire layer, on top of the `kafka-protocol` crate.
 //!
-//! - [`frame`]: the 4-byte length prefix, with the size limit checked before allocating.
+//! - [`frame`]: the 4-byte length prefix, the size limit checked before allocating, a buffer that
+//!   grows as bytes arrive, and the broker-wide pool of request bytes.
 //! - [`request`]: request header and body decoding that never panics on client bytes.
 //! - [`response`]: response encoding with the right header version.
 //! - [`record_batch`]: a zero-copy view of record-batch v2 headers with CRC-32C checks.
