@@ -148,6 +148,10 @@ pub fn remove_stale(base: &Path) -> usize {
                 removed += 1;
                 tracing::info!(path = %path.display(), pid, "removed the ephemeral data directory of a Wren process that is gone");
             }
+            // Another user's directory in a shared /dev/shm: theirs to remove.
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                tracing::debug!(path = %path.display(), error = %e, "stale ephemeral data directory not ours to remove")
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "could not remove a stale ephemeral data directory")
             }
