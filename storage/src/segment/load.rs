@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -13,19 +14,18 @@ use crate::batch;
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
-use crate::mmap::{map_read_only, WritableMap};
+use crate::mmap::{map_read_only, ActiveFile};
 use crate::recovery::{scan, RecoveryReport, Stop};
 use crate::time_index::TimeIndex;
 use crate::txn_index::TxnIndex;
 
 impl Segment {
-    /// A new, empty active segment preallocated to `capacity` bytes.
+    /// A new, empty active segment with `capacity` bytes of address space mapped (file space
+    /// is reserved as appends need it).
     pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
         let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, true)?;
-        file.set_len(capacity)
-            .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, 0)
+        let file = Arc::new(open_rw(&path, true)?);
+        let map = ActiveFile::new(Arc::clone(&file), map_err_len(&path, capacity)?, 0, 0)
             .map_err(StorageError::io("mmap", &path))?;
         for ext in ["index", "timeindex"] {
             fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
@@ -41,8 +41,9 @@ impl Segment {
         })
     }
 
-    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix,
-    /// rebuild its indexes, preallocate to `capacity` and map it for append.
+    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix
+    /// (which also drops space reserved ahead of the writer before a crash), rebuild its
+    /// indexes and map `capacity` bytes of address space for append.
     pub(crate) fn recover(
         dir: &Path,
         base_offset: i64,
@@ -73,18 +74,24 @@ impl Segment {
                 .get_or_insert_with(|| format!("{}: {reason} at byte {position}", path.display()));
             report.bytes_truncated += file_len - outcome.valid_len as u64;
         }
-        // Cut whatever follows the valid prefix (nothing is mapped now), then preallocate: the
-        // region past the data reads as zeros again.
+        // Cut whatever follows the valid prefix (nothing is mapped now): a torn tail, or zeros
+        // reserved ahead of the writer.
         let valid = outcome.valid_len as u64;
-        file.set_len(valid)
-            .map_err(StorageError::io("truncate", &path))?;
+        if valid < file_len {
+            file.set_len(valid)
+                .map_err(StorageError::io("truncate", &path))?;
+        }
         let capacity = capacity.max(valid);
-        file.set_len(capacity)
-            .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, outcome.valid_len)
-            .map_err(StorageError::io("mmap", &path))?;
+        let file = Arc::new(file);
+        let map = ActiveFile::new(
+            Arc::clone(&file),
+            map_err_len(&path, capacity)?,
+            outcome.valid_len,
+            valid,
+        )
+        .map_err(StorageError::io("mmap", &path))?;
         inner.data = Data::Active(map);
-        inner.file_len = capacity;
+        inner.file_len = valid;
         inner
             .index
             .rewrite(&segment_file(dir, base_offset, "index"), false)?;
@@ -183,7 +190,7 @@ impl Segment {
         Ok(Some(Segment {
             base_offset,
             dir: dir.to_path_buf(),
-            file,
+            file: Arc::new(file),
             inner: RwLock::new(inner),
             synced: AtomicUsize::new(valid),
         }))
