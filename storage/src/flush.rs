@@ -179,12 +179,17 @@ mod tests {
         });
         assert!(matches!(err, Err(StorageError::Io { .. })));
         // A later sync might succeed without the lost pages: no one is told their data is safe.
-        let err = g.wait_for(5, &|| panic!("no fsync after a failed one")).unwrap_err();
+        let err = g
+            .wait_for(5, &|| panic!("no fsync after a failed one"))
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "log /d is offline after a failed fsync: fdatasync /d/x: EIO"
         );
-        assert!(matches!(g.check_online(), Err(StorageError::Offline { .. })));
+        assert!(matches!(
+            g.check_online(),
+            Err(StorageError::Offline { .. })
+        ));
         // What was durable before the failure stays so.
         g.wait_for(0, &|| panic!("already durable")).unwrap();
     }

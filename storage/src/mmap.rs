@@ -212,7 +212,12 @@ impl ActiveFile {
     fn reserve(&self, reserved: u64, want: u64, need: u64) -> Result<u64, Errno> {
         let grow = |to: u64| {
             rustix::io::retry_on_intr(|| {
-                fallocate(&*self.file, FallocateFlags::empty(), reserved, to - reserved)
+                fallocate(
+                    &*self.file,
+                    FallocateFlags::empty(),
+                    reserved,
+                    to - reserved,
+                )
             })
         };
         match grow(want) {
@@ -269,7 +274,10 @@ fn write_all_patched(
         let mut slices = [IoSlice::new(&[]); 2 * PATCHES_PER_WRITE + 1];
         let mut n = 0;
         for (pos, bytes) in chunk {
-            assert!(*pos >= from && pos + 8 <= data.len(), "patches are in order");
+            assert!(
+                *pos >= from && pos + 8 <= data.len(),
+                "patches are in order"
+            );
             slices[n] = IoSlice::new(&data[from..*pos]);
             slices[n + 1] = IoSlice::new(bytes);
             n += 2;

@@ -292,6 +292,7 @@ impl PartitionLog {
     /// Seal the active segment and start a new one at the log end offset. The producer
     /// snapshot for the new base offset is written first, the old segment is fsynced.
     pub(super) fn roll_locked(&self, app: &mut Appender) -> Result<()> {
+        self.commit.check_online()?;
         if app.active.is_empty() {
             return Ok(());
         }

@@ -388,3 +388,6 @@ impl PartitionLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -92,12 +92,7 @@ impl Segment {
         .map_err(StorageError::io("mmap", &path))?;
         inner.data = Data::Active(map);
         inner.file_len = valid;
-        inner
-            .index
-            .rewrite(&segment_file(dir, base_offset, "index"), false)?;
-        inner
-            .time_index
-            .rewrite(&segment_file(dir, base_offset, "timeindex"), false)?;
+        rewrite_indexes(&mut inner, dir, base_offset, false);
         inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
         Ok(Segment {
             base_offset,
@@ -178,12 +173,7 @@ impl Segment {
         }
         if rebuild {
             report.indexes_rebuilt += 1;
-            inner
-                .index
-                .rewrite(&segment_file(dir, base_offset, "index"), true)?;
-            inner
-                .time_index
-                .rewrite(&segment_file(dir, base_offset, "timeindex"), true)?;
+            rewrite_indexes(&mut inner, dir, base_offset, true);
         }
         inner.data = Data::Sealed(buf);
         inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
@@ -194,6 +184,23 @@ impl Segment {
             inner: RwLock::new(inner),
             synced: AtomicUsize::new(valid),
         }))
+    }
+}
+
+/// Write rebuilt indexes. They are derived data, so a log opens even when they cannot be
+/// written (a full disk): the in-memory index serves reads, a file that could not be written
+/// is removed, and it is written whole by the next flush (active segment) or rebuilt at the
+/// next open (sealed one).
+fn rewrite_indexes(inner: &mut Inner, dir: &Path, base_offset: i64, sync: bool) {
+    let index = segment_file(dir, base_offset, "index");
+    let time_index = segment_file(dir, base_offset, "timeindex");
+    for written in [
+        inner.index.rewrite(&index, sync),
+        inner.time_index.rewrite(&time_index, sync),
+    ] {
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not write a rebuilt index; it is kept in memory");
+        }
     }
 }
 

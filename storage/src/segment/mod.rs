@@ -413,8 +413,8 @@ impl Segment {
         }
         self.persist_indexes(true)?;
         let size = map.published();
-        let read_only =
-            map_read_only(&self.file, size, false).map_err(StorageError::io("mmap", self.path()))?;
+        let read_only = map_read_only(&self.file, size, false)
+            .map_err(StorageError::io("mmap", self.path()))?;
         let file_len = self
             .file
             .metadata()
