@@ -57,7 +57,7 @@
 //! }
 //! pub struct AppendInfo { pub base_offset: i64, pub last_offset: i64, pub max_timestamp: i64 }
 //! pub struct ReadResult { pub data: Bytes, pub high_watermark: i64, pub log_start_offset: i64 }
-//! pub enum StorageError { OffsetOutOfRange{..}, BatchTooLarge{..}, InvalidBatch{..}, Io{..}, Corrupt{..}, ... }
+//! pub enum StorageError { OffsetOutOfRange{..}, BatchTooLarge{..}, InvalidBatch{..}, Io{..}, Corrupt{..}, Offline{..}, ... }
 //! ```
 
 pub mod batch;

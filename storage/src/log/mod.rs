@@ -352,8 +352,8 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Flush, seal the active segment (trimming its preallocation once no read view of it is
-    /// alive) and release the directory.
+    /// Flush, seal the active segment (trimming the space reserved ahead of the writer) and
+    /// release the directory.
     pub fn close(self) -> Result<()> {
         self.flush()?;
         let active = Arc::clone(&self.appender.lock().active);

@@ -105,7 +105,7 @@ impl Segment {
 
     /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
     /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
-    /// find the end and trim a leftover preallocated tail. `None`: the segment is damaged and
+    /// find the end and trim a leftover reserved tail. `None`: the segment is damaged and
     /// must be recovered with a full scan.
     pub(crate) fn open_sealed(
         dir: &Path,
@@ -164,7 +164,7 @@ impl Segment {
         }
         let valid = outcome.valid_len;
         if (valid as u64) < file_len {
-            // A preallocated tail left by a crash before the trim: unmap, trim, map again.
+            // A reserved tail left by a crash before the trim: unmap, trim, map again.
             drop(buf);
             file.set_len(valid as u64)
                 .map_err(StorageError::io("truncate", &path))?;
