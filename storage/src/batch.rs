@@ -105,7 +105,7 @@ impl BatchHeader {
 pub enum Frame {
     /// A structurally valid batch (length, magic, offset delta); CRC not checked.
     Batch(BatchHeader),
-    /// Nothing (end of buffer) or zeros: the preallocated tail of a segment.
+    /// Nothing (end of buffer) or zeros: the reserved (fallocated) tail of a segment.
     End,
     /// Bytes that are not a batch.
     Invalid(&'static str),

@@ -78,6 +78,11 @@ pub enum StorageError {
         #[source]
         source: Option<io::Error>,
     },
+    /// An fsync of the log's data failed earlier: what it covered may be lost (the kernel
+    /// may have dropped the dirty pages), so the log refuses appends and flushes until it is
+    /// reopened, which recovers the active segment by CRC. Reads keep working.
+    #[error("log {path} is offline after a failed fsync: {reason}")]
+    Offline { path: PathBuf, reason: String },
     /// Assigning offsets would overflow `i64`.
     #[error("offset overflow: log end offset {log_end_offset} cannot grow by {records}")]
     OffsetOverflow { log_end_offset: i64, records: i64 },

@@ -2,32 +2,45 @@
 //! the first one to find no fsync in progress becomes the flusher and syncs for everyone who
 //! finished copying before it started. Appends copy under the log's append lock and wait here
 //! outside it, so many appends share one fsync.
+//!
+//! A failed fsync is final: Linux reports a writeback error once and may drop the dirty pages,
+//! so a later fsync that succeeds proves nothing about the data the failed one covered. Every
+//! waiter then gets an error (none is acknowledged), and so does every later wait, until the
+//! log is reopened (Kafka marks the log directory offline in the same case).
 #![forbid(unsafe_code)]
+
+use std::path::PathBuf;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
-use crate::error::Result;
+use crate::error::{Result, StorageError};
 
 #[derive(Debug)]
 struct State {
     /// Every offset below this is on disk.
     durable_offset: i64,
     flushing: bool,
+    /// Why the log went offline: set by the first failed fsync, never cleared.
+    failed: Option<String>,
 }
 
 /// Coordinates fsyncs between concurrent appenders.
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
+    /// The log directory, for errors.
+    path: PathBuf,
     state: Mutex<State>,
     done: Condvar,
 }
 
 impl GroupCommit {
-    pub(crate) fn new(durable_offset: i64) -> Self {
+    pub(crate) fn new(durable_offset: i64, path: PathBuf) -> Self {
         GroupCommit {
+            path,
             state: Mutex::new(State {
                 durable_offset,
                 flushing: false,
+                failed: None,
             }),
             done: Condvar::new(),
         }
@@ -36,6 +49,28 @@ impl GroupCommit {
     #[cfg(test)]
     pub(crate) fn durable_offset(&self) -> i64 {
         self.state.lock().durable_offset
+    }
+
+    /// `Err(Offline)` once an fsync has failed.
+    pub(crate) fn check_online(&self) -> Result<()> {
+        match &self.state.lock().failed {
+            None => Ok(()),
+            Some(reason) => Err(self.offline(reason)),
+        }
+    }
+
+    fn offline(&self, reason: &str) -> StorageError {
+        StorageError::Offline {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Take the log offline after an fsync outside `wait_for` (a roll's) failed.
+    pub(crate) fn fail(&self, error: &StorageError) {
+        let mut s = self.state.lock();
+        s.failed.get_or_insert_with(|| describe(error));
+        self.done.notify_all();
     }
 
     /// Record that offsets below `offset` are durable (a segment was synced at roll).
@@ -54,6 +89,9 @@ impl GroupCommit {
             if s.durable_offset >= end_offset {
                 return Ok(());
             }
+            if let Some(reason) = &s.failed {
+                return Err(self.offline(reason));
+            }
             if s.flushing {
                 self.done.wait(&mut s);
                 continue;
@@ -64,10 +102,25 @@ impl GroupCommit {
             self.done.notify_all();
             match result {
                 Ok(covered) => s.durable_offset = s.durable_offset.max(covered),
-                Err(e) => return Err(e),
+                Err(e) => {
+                    s.failed.get_or_insert_with(|| describe(&e));
+                    return Err(e);
+                }
             }
         }
     }
+}
+
+/// The error with its causes, for `Offline`'s reason.
+fn describe(error: &StorageError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -79,7 +132,7 @@ mod tests {
 
     #[test]
     fn already_durable_returns_without_syncing() {
-        let g = GroupCommit::new(10);
+        let g = GroupCommit::new(10, "/d".into());
         g.wait_for(10, &|| panic!("no sync needed")).unwrap();
         g.mark_durable(20);
         assert_eq!(g.durable_offset(), 20);
@@ -87,7 +140,7 @@ mod tests {
 
     #[test]
     fn concurrent_waiters_share_fsyncs() {
-        let g = Arc::new(GroupCommit::new(0));
+        let g = Arc::new(GroupCommit::new(0, "/d".into()));
         let end = Arc::new(AtomicI64::new(0));
         let syncs = Arc::new(AtomicU32::new(0));
         let threads: Vec<_> = (0..8)
@@ -116,14 +169,51 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_sync_is_reported_and_the_next_waiter_retries() {
-        let g = GroupCommit::new(0);
+    fn a_failed_sync_takes_the_log_offline_and_is_never_retried() {
+        let g = GroupCommit::new(0, "/d".into());
+        g.check_online().unwrap();
         let err = g.wait_for(5, &|| {
-            Err(crate::error::StorageError::io("fsync", "/x")(
+            Err(crate::error::StorageError::io("fdatasync", "/d/x")(
                 std::io::Error::other("EIO"),
             ))
         });
-        assert!(err.is_err());
-        g.wait_for(5, &|| Ok(5)).unwrap();
+        assert!(matches!(err, Err(StorageError::Io { .. })));
+        // A later sync might succeed without the lost pages: no one is told their data is safe.
+        let err = g
+            .wait_for(5, &|| panic!("no fsync after a failed one"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "log /d is offline after a failed fsync: fdatasync /d/x: EIO"
+        );
+        assert!(matches!(
+            g.check_online(),
+            Err(StorageError::Offline { .. })
+        ));
+        // What was durable before the failure stays so.
+        g.wait_for(0, &|| panic!("already durable")).unwrap();
+    }
+
+    #[test]
+    fn waiters_behind_a_failed_sync_all_get_an_error() {
+        let g = Arc::new(GroupCommit::new(0, "/d".into()));
+        let started = Arc::new(std::sync::Barrier::new(2));
+        let flusher = {
+            let (g, started) = (g.clone(), started.clone());
+            std::thread::spawn(move || {
+                g.wait_for(1, &|| {
+                    started.wait();
+                    std::thread::sleep(Duration::from_millis(50));
+                    Err(crate::error::StorageError::io("fdatasync", "/d/x")(
+                        std::io::Error::other("EIO"),
+                    ))
+                })
+            })
+        };
+        started.wait();
+        // This waiter finds the flush running and waits for it; it must not sync again.
+        let waiter = g.wait_for(2, &|| panic!("no fsync after a failed one"));
+        assert!(matches!(waiter, Err(StorageError::Offline { .. })));
+        assert!(flusher.join().unwrap().is_err());
     }
 }

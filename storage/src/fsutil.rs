@@ -30,15 +30,19 @@ pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Append `bytes` to the file (creating it).
+/// Append `bytes` to the file (creating it). A failed write (a full disk) is cut off again,
+/// so a retry does not append after a torn entry.
 pub(crate) fn append(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(StorageError::io("open", path))?;
-    f.write_all(bytes)
-        .map_err(StorageError::io("write", path))?;
+    let len = f.metadata().map_err(StorageError::io("stat", path))?.len();
+    if let Err(e) = f.write_all(bytes) {
+        let _ = f.set_len(len);
+        return Err(StorageError::io("write", path)(e));
+    }
     if sync {
         f.sync_data().map_err(StorageError::io("fsync", path))?;
     }

@@ -1,13 +1,15 @@
-//! Wren's storage: one append-only, memory-mapped segment log per topic-partition.
+//! Wren's storage: one append-only segment log per topic-partition, written with `pwritev`
+//! into space reserved with `fallocate` and read through memory mappings.
 //!
 //! Map of the crate (on-disk formats and invariants: docs/design.md):
 //! - [`log`]: [`PartitionLog`], append / read / roll / retention / DeleteRecords.
-//! - `segment`: one `<base>.log` with its indexes; active (writable map) or sealed.
+//! - `segment`: one `<base>.log` with its indexes; active (written, mapped for reads) or sealed.
 //! - [`index`], [`time_index`], [`txn_index`]: `.index`, `.timeindex`, `.txnindex`.
 //! - [`producer_snapshot`]: header-only producer state and its `.snapshot` file.
 //! - [`recovery`]: the batch-by-batch scan (framing, contiguous offsets, CRC-32C).
 //! - `open`: opening a directory: sealed segments, recovery of the active one, snapshots.
-//! - `flush`: group commit; `retention`: which segments go.
+//! - `flush`: group commit; `retention`: which segments go; [`reserve`]: how far ahead file
+//!   space is allocated.
 //! - [`batch`]: v2 header layout; `mmap`: the only `unsafe`; [`testing`]: batch builders.
 //!
 //! API CONTRACT (the broker codes against exactly this; see docs/design.md for the formats):
@@ -32,8 +34,8 @@
 //!     pub fn ephemeral(config: LogConfig) -> Result<PartitionLog>; // temp dir (tmpfs if any) removed on drop
 //!     /// `batches`: one or more concatenated, already-validated v2 record batches. The log
 //!     /// writes base offsets in place (first batch gets log_end_offset, the next follows its
-//!     /// last offset delta) and copies the bytes once into the mapping.
-//!     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo>; // input untouched; offsets written in the mapping
+//!     /// last offset delta) and writes the bytes once into the segment file (pwritev).
+//!     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo>; // input untouched; no space -> StorageError::Io
 //!     /// Whole batches from the batch containing `from_offset`, stopping before `max_bytes`
 //!     /// would be exceeded (but at least one batch if `min_one_batch`), only batches whose
 //!     /// base offset < `upper_bound_offset`, from a single segment; zero-copy `Bytes`.
@@ -50,12 +52,12 @@
 //!     pub fn flush(&self) -> Result<()>;
 //!     pub fn maybe_roll_and_retain(&self) -> Result<()>; // time-based roll + retention; broker calls periodically
 //!     pub fn size_bytes(&self) -> u64;
-//!     pub fn close(self) -> Result<()>;     // flush, trim preallocation, unmap
+//!     pub fn close(self) -> Result<()>;     // flush, trim the reserved tail, unmap
 //!     pub fn delete(self) -> Result<()>;    // unmap and remove the directory (DeleteTopics)
 //! }
 //! pub struct AppendInfo { pub base_offset: i64, pub last_offset: i64, pub max_timestamp: i64 }
 //! pub struct ReadResult { pub data: Bytes, pub high_watermark: i64, pub log_start_offset: i64 }
-//! pub enum StorageError { OffsetOutOfRange{..}, BatchTooLarge{..}, InvalidBatch{..}, Io{..}, Corrupt{..}, ... }
+//! pub enum StorageError { OffsetOutOfRange{..}, BatchTooLarge{..}, InvalidBatch{..}, Io{..}, Corrupt{..}, Offline{..}, ... }
 //! ```
 
 pub mod batch;
@@ -69,10 +71,10 @@ pub mod index;
 pub mod log;
 mod mmap;
 mod open;
-mod prefault;
 pub mod producer_snapshot;
 pub mod producer_state;
 pub mod recovery;
+pub mod reserve;
 mod retention;
 mod segment;
 pub mod testing;

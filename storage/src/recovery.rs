@@ -8,7 +8,7 @@ use crate::batch::{self, BatchHeader, Frame};
 /// Why a scan stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stop {
-    /// End of the data or the zeroed preallocated tail.
+    /// End of the data or the zeroed tail reserved ahead of the writer.
     Clean,
     /// Bytes at `position` are not the next valid batch (torn, corrupt or foreign).
     Invalid { position: usize, reason: String },

@@ -105,7 +105,12 @@ impl TimeIndex {
     }
 
     pub fn rewrite(&mut self, path: &Path, sync: bool) -> Result<()> {
-        fsutil::overwrite(path, &Self::encode(&self.entries), sync)?;
+        if let Err(e) = fsutil::overwrite(path, &Self::encode(&self.entries), sync) {
+            // A torn file must not be appended to: the next persist writes it whole.
+            self.persisted = 0;
+            let _ = fsutil::remove_if_exists(path);
+            return Err(e);
+        }
         self.persisted = self.entries.len();
         Ok(())
     }

@@ -207,7 +207,7 @@ fn close_and_reopen_keeps_everything() {
 }
 
 #[test]
-fn reopen_after_drop_without_close_recovers_the_preallocated_segment() {
+fn reopen_after_drop_without_close_recovers_the_reserved_segment() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
     for _ in 0..10 {
@@ -217,7 +217,11 @@ fn reopen_after_drop_without_close_recovers_the_preallocated_segment() {
     let len = std::fs::metadata(dir.path().join("00000000000000000000.log"))
         .unwrap()
         .len();
-    assert_eq!(len, 1 << 30, "still preallocated after a crash-like drop");
+    assert_eq!(
+        len,
+        wren_storage::reserve::RESERVE_MIN_BYTES,
+        "one reservation step, not the segment size, after a crash-like drop"
+    );
     let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
     assert_eq!(log.log_end_offset(), 10);
     assert_eq!(log.recovery_report().bytes_scanned, 910);
@@ -226,6 +230,11 @@ fn reopen_after_drop_without_close_recovers_the_preallocated_segment() {
         None,
         "a zero tail is not damage"
     );
+    let len = std::fs::metadata(dir.path().join("00000000000000000000.log"))
+        .unwrap()
+        .len();
+    assert_eq!(len, 910, "recovery cuts the reserved tail");
+    log.close().unwrap();
 }
 
 #[test]

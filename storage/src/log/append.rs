@@ -1,4 +1,4 @@
-//! The write path: validate, assign offsets, copy, group-commit; rolling.
+//! The write path: validate, assign offsets, write, group-commit; rolling.
 #![forbid(unsafe_code)]
 
 use std::sync::atomic::Ordering;
@@ -18,9 +18,12 @@ use crate::segment::{Segment, NO_TIMESTAMP};
 
 impl PartitionLog {
     /// Append one or more concatenated v2 batches. Validates framing (length, magic, offset
-    /// delta) and `max_batch_bytes` first: on error nothing is written. Then copies the bytes
-    /// once into the mapping and writes each base offset in place there; `batches` itself is
-    /// not modified, so the caller can pass a slice of the request it received.
+    /// delta) and `max_batch_bytes` first: on error nothing is written. Then writes the bytes
+    /// once to the segment file with each base offset in place (`batches` itself is neither
+    /// modified nor copied, so the caller can pass a slice of the request it received).
+    ///
+    /// A full disk (no space to reserve), a failed write or an earlier failed fsync give an
+    /// error with nothing written: `StorageError::Io` or `StorageError::Offline`.
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
         let total = batches.len();
         if total == 0 {
@@ -68,6 +71,7 @@ impl PartitionLog {
         }
 
         let mut app = self.appender.lock();
+        self.commit.check_online()?;
         // Sequence checks run under the appender lock: check and append are one step, so two
         // connections racing with the same producer id cannot both append.
         if let Some(original) = self.check_producers(&headers)? {
@@ -103,8 +107,9 @@ impl PartitionLog {
             max_timestamp = max_timestamp.max(h.max_timestamp);
         }
         debug_assert_eq!(next, end_offset);
+        // Nothing is visible until this succeeds; on error the log is as it was.
         app.active
-            .append(batches, &headers, config.index_interval_bytes, now);
+            .append(batches, &headers, config.index_interval_bytes, now)?;
         // The order below keeps the last stable offset honest for concurrent readers (LSO =
         // first offset of the earliest open transaction, read after the high watermark):
         // transactions open before their data becomes visible, an ABORT is in the aborted-
@@ -253,10 +258,29 @@ impl PartitionLog {
             // old segment, so everything below `covered` is either there or in `active`.
             let covered = self.log_end_offset.load(Ordering::Acquire);
             let active = Arc::clone(self.segments.read().last().expect("a log has a segment"));
-            active.sync_data()?;
-            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            self.sync_segment(&active)?;
             Ok(covered)
         })
+    }
+
+    /// fdatasync a segment's data (the test hook can make it fail).
+    fn sync_segment(&self, segment: &Segment) -> Result<()> {
+        #[cfg(test)]
+        if self.fail_syncs.load(Ordering::Relaxed) {
+            return Err(crate::error::StorageError::io(
+                "fdatasync",
+                segment_file(&self.dir, segment.base_offset(), "log"),
+            )(std::io::Error::from_raw_os_error(5)));
+        }
+        segment.sync_data()?;
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Test hook: from now on every data fsync fails with EIO.
+    #[cfg(test)]
+    pub(crate) fn fail_syncs(&self) {
+        self.fail_syncs.store(true, Ordering::Relaxed);
     }
 
     pub(super) fn segment_expired(&self, segment: &Segment, now: i64) -> bool {
@@ -268,12 +292,18 @@ impl PartitionLog {
     /// Seal the active segment and start a new one at the log end offset. The producer
     /// snapshot for the new base offset is written first, the old segment is fsynced.
     pub(super) fn roll_locked(&self, app: &mut Appender) -> Result<()> {
+        self.commit.check_online()?;
         if app.active.is_empty() {
             return Ok(());
         }
         let new_base = self.log_end_offset.load(Ordering::Acquire);
         let snapshot = self.producers.lock().clone();
         write_snapshot(&segment_file(&self.dir, new_base, "snapshot"), &snapshot)?;
+        // The old segment's data is synced first; a failure takes the log offline (see flush.rs).
+        if let Err(e) = self.sync_segment(&app.active) {
+            self.commit.fail(&e);
+            return Err(e);
+        }
         let new = Arc::new(Segment::create(
             &self.dir,
             new_base,

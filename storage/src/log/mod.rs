@@ -1,6 +1,6 @@
-//! `PartitionLog`: one topic-partition's log. Appends are serialized by one mutex (copy into
-//! the mapping, then publish); reads take the segment list's read lock only long enough to
-//! clone an `Arc`, so they never wait behind an append's copy or fsync.
+//! `PartitionLog`: one topic-partition's log. Appends are serialized by one mutex (write to
+//! the segment file, then publish); reads take the segment list's read lock only long enough
+//! to clone an `Arc`, so they never wait behind an append's write or fsync.
 #![forbid(unsafe_code)]
 
 mod append;
@@ -68,6 +68,9 @@ pub struct PartitionLog {
     commit: GroupCommit,
     fsyncs: AtomicU64,
     recovery: RecoveryReport,
+    /// Test hook: make data fsyncs fail as a dying disk's would.
+    #[cfg(test)]
+    fail_syncs: std::sync::atomic::AtomicBool,
     _lock: File,
     /// Ephemeral logs own their temp directory; declared last so it is removed last.
     _temp_dir: Option<tempfile::TempDir>,
@@ -163,10 +166,12 @@ impl PartitionLog {
             producers: Mutex::new(opened.producers),
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(opened.log_start_offset),
-            commit: GroupCommit::new(active.base_offset()),
+            commit: GroupCommit::new(active.base_offset(), dir.to_path_buf()),
             fsyncs: AtomicU64::new(0),
             recovery: opened.report,
             config: RwLock::new(config),
+            #[cfg(test)]
+            fail_syncs: std::sync::atomic::AtomicBool::new(false),
             _lock: lock,
             _temp_dir: temp_dir,
         })
@@ -347,8 +352,8 @@ impl PartitionLog {
         Ok(())
     }
 
-    /// Flush, seal the active segment (trimming its preallocation once no read view of it is
-    /// alive) and release the directory.
+    /// Flush, seal the active segment (trimming the space reserved ahead of the writer) and
+    /// release the directory.
     pub fn close(self) -> Result<()> {
         self.flush()?;
         let active = Arc::clone(&self.appender.lock().active);
@@ -383,3 +388,6 @@ impl PartitionLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

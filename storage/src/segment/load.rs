@@ -4,6 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -13,19 +14,18 @@ use crate::batch;
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
-use crate::mmap::{map_read_only, WritableMap};
+use crate::mmap::{map_read_only, ActiveFile};
 use crate::recovery::{scan, RecoveryReport, Stop};
 use crate::time_index::TimeIndex;
 use crate::txn_index::TxnIndex;
 
 impl Segment {
-    /// A new, empty active segment preallocated to `capacity` bytes.
+    /// A new, empty active segment with `capacity` bytes of address space mapped (file space
+    /// is reserved as appends need it).
     pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
         let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, true)?;
-        file.set_len(capacity)
-            .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, 0)
+        let file = Arc::new(open_rw(&path, true)?);
+        let map = ActiveFile::new(Arc::clone(&file), map_err_len(&path, capacity)?, 0, 0)
             .map_err(StorageError::io("mmap", &path))?;
         for ext in ["index", "timeindex"] {
             fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
@@ -41,8 +41,9 @@ impl Segment {
         })
     }
 
-    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix,
-    /// rebuild its indexes, preallocate to `capacity` and map it for append.
+    /// Recover a segment as the active one: CRC-scan it, cut the file to the valid prefix
+    /// (which also drops space reserved ahead of the writer before a crash), rebuild its
+    /// indexes and map `capacity` bytes of address space for append.
     pub(crate) fn recover(
         dir: &Path,
         base_offset: i64,
@@ -73,24 +74,25 @@ impl Segment {
                 .get_or_insert_with(|| format!("{}: {reason} at byte {position}", path.display()));
             report.bytes_truncated += file_len - outcome.valid_len as u64;
         }
-        // Cut whatever follows the valid prefix (nothing is mapped now), then preallocate: the
-        // region past the data reads as zeros again.
+        // Cut whatever follows the valid prefix (nothing is mapped now): a torn tail, or zeros
+        // reserved ahead of the writer.
         let valid = outcome.valid_len as u64;
-        file.set_len(valid)
-            .map_err(StorageError::io("truncate", &path))?;
+        if valid < file_len {
+            file.set_len(valid)
+                .map_err(StorageError::io("truncate", &path))?;
+        }
         let capacity = capacity.max(valid);
-        file.set_len(capacity)
-            .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&file, map_err_len(&path, capacity)?, outcome.valid_len)
-            .map_err(StorageError::io("mmap", &path))?;
+        let file = Arc::new(file);
+        let map = ActiveFile::new(
+            Arc::clone(&file),
+            map_err_len(&path, capacity)?,
+            outcome.valid_len,
+            valid,
+        )
+        .map_err(StorageError::io("mmap", &path))?;
         inner.data = Data::Active(map);
-        inner.file_len = capacity;
-        inner
-            .index
-            .rewrite(&segment_file(dir, base_offset, "index"), false)?;
-        inner
-            .time_index
-            .rewrite(&segment_file(dir, base_offset, "timeindex"), false)?;
+        inner.file_len = valid;
+        rewrite_indexes(&mut inner, dir, base_offset, false);
         inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
         Ok(Segment {
             base_offset,
@@ -103,7 +105,7 @@ impl Segment {
 
     /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
     /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
-    /// find the end and trim a leftover preallocated tail. `None`: the segment is damaged and
+    /// find the end and trim a leftover reserved tail. `None`: the segment is damaged and
     /// must be recovered with a full scan.
     pub(crate) fn open_sealed(
         dir: &Path,
@@ -162,7 +164,7 @@ impl Segment {
         }
         let valid = outcome.valid_len;
         if (valid as u64) < file_len {
-            // A preallocated tail left by a crash before the trim: unmap, trim, map again.
+            // A reserved tail left by a crash before the trim: unmap, trim, map again.
             drop(buf);
             file.set_len(valid as u64)
                 .map_err(StorageError::io("truncate", &path))?;
@@ -171,22 +173,34 @@ impl Segment {
         }
         if rebuild {
             report.indexes_rebuilt += 1;
-            inner
-                .index
-                .rewrite(&segment_file(dir, base_offset, "index"), true)?;
-            inner
-                .time_index
-                .rewrite(&segment_file(dir, base_offset, "timeindex"), true)?;
+            rewrite_indexes(&mut inner, dir, base_offset, true);
         }
         inner.data = Data::Sealed(buf);
         inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
         Ok(Some(Segment {
             base_offset,
             dir: dir.to_path_buf(),
-            file,
+            file: Arc::new(file),
             inner: RwLock::new(inner),
             synced: AtomicUsize::new(valid),
         }))
+    }
+}
+
+/// Write rebuilt indexes. They are derived data, so a log opens even when they cannot be
+/// written (a full disk): the in-memory index serves reads, a file that could not be written
+/// is removed, and it is written whole by the next flush (active segment) or rebuilt at the
+/// next open (sealed one).
+fn rewrite_indexes(inner: &mut Inner, dir: &Path, base_offset: i64, sync: bool) {
+    let index = segment_file(dir, base_offset, "index");
+    let time_index = segment_file(dir, base_offset, "timeindex");
+    for written in [
+        inner.index.rewrite(&index, sync),
+        inner.time_index.rewrite(&time_index, sync),
+    ] {
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "could not write a rebuilt index; it is kept in memory");
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! One segment: `<base>.log` plus its `.index`, `.timeindex` and `.txnindex`.
 //!
-//! The active segment is a preallocated [`WritableMap`]; sealing syncs it, switches reads to a
-//! read-only mapping of exactly the data, and trims the file once no view of the writable
-//! mapping is alive (a file is never shrunk under a live mapping).
+//! The active segment is an [`ActiveFile`] (appended with `pwritev` into space reserved ahead
+//! with `fallocate`, read through a mapping); sealing syncs it, switches reads to a read-only
+//! mapping of exactly the data and trims the reserved tail (views of the old mapping only
+//! cover published bytes, which stay inside the file).
 #![forbid(unsafe_code)]
 
 mod load;
@@ -10,7 +11,7 @@ mod load;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -19,7 +20,7 @@ use crate::batch::{self, BatchHeader};
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
-use crate::mmap::{map_read_only, WritableMap};
+use crate::mmap::{map_read_only, ActiveFile, AppendError};
 use crate::time_index::TimeIndex;
 use crate::txn_index::{AbortedTxn, TxnIndex};
 
@@ -27,13 +28,13 @@ use crate::txn_index::{AbortedTxn, TxnIndex};
 pub(crate) const NO_TIMESTAMP: i64 = -1;
 
 enum Data {
-    Active(Arc<WritableMap>),
+    Active(Arc<ActiveFile>),
     Sealed(Bytes),
 }
 
 /// Where a reader takes bytes from, cloned out of the lock.
 enum Source {
-    Map(Arc<WritableMap>),
+    Map(Arc<ActiveFile>),
     Bytes(Bytes),
 }
 
@@ -87,8 +88,7 @@ struct Inner {
     tracker: Tracker,
     /// Clock time of the first append in this process: what `segment.ms` is measured from.
     first_append_ms: Option<i64>,
-    /// Writable mappings this segment had; the file is trimmed only once all are gone.
-    retired: Vec<Weak<WritableMap>>,
+    /// Length of the file of a sealed segment (what `try_trim` cuts to the data).
     file_len: u64,
 }
 
@@ -101,7 +101,6 @@ impl Inner {
             txn_index: TxnIndex::default(),
             tracker: Tracker::new(base_offset),
             first_append_ms: None,
-            retired: Vec::new(),
             file_len,
         }
     }
@@ -156,7 +155,7 @@ impl Inner {
 pub(crate) struct Segment {
     base_offset: i64,
     dir: PathBuf,
-    file: File,
+    file: Arc<File>,
     inner: RwLock<Inner>,
     /// Bytes `[0, synced)` of the active mapping are known to be on disk.
     synced: AtomicUsize,
@@ -214,9 +213,9 @@ impl Segment {
             .map_or(NO_TIMESTAMP, |d| d.as_millis() as i64)
     }
 
-    /// Make room for `need` more bytes in the active segment (only needed when a batch is
-    /// larger than `segment.bytes`). The file only grows; the old mapping stays valid for its
-    /// outstanding views.
+    /// Make room for `need` more bytes in the active segment's mapping (only needed when a
+    /// batch is larger than `segment.bytes`): map a larger range of the same file. The old
+    /// mapping stays valid for its outstanding views.
     pub(crate) fn ensure_capacity(&self, need: usize) -> Result<()> {
         let mut inner = self.inner.write();
         let Data::Active(old) = &inner.data else {
@@ -225,47 +224,61 @@ impl Segment {
         if old.remaining() >= need {
             return Ok(());
         }
-        let path = segment_file(&self.dir, self.base_offset, "log");
-        let published = old.published();
-        let capacity = old.capacity().max(published + need);
-        self.file
-            .set_len(capacity as u64)
-            .map_err(StorageError::io("preallocate", &path))?;
-        let map = WritableMap::new(&self.file, capacity, published)
-            .map_err(StorageError::io("mmap", &path))?;
-        let old = Arc::downgrade(old);
-        inner.retired.push(old);
+        let capacity = old.capacity().max(old.published() + need);
+        let map = old
+            .remap(capacity)
+            .map_err(StorageError::io("mmap", self.path()))?;
         inner.data = Data::Active(map);
-        inner.file_len = capacity as u64;
         Ok(())
     }
 
-    /// Copy `data` (whole, validated batches) into the mapping, writing each batch's assigned
-    /// base offset into the copy, then index it. `headers` are `data`'s batches (position in
-    /// `data`, header with the assigned base offset).
+    fn path(&self) -> PathBuf {
+        segment_file(&self.dir, self.base_offset, "log")
+    }
+
+    /// Write `data` (whole, validated batches) to the file with each batch's assigned base
+    /// offset in place of the one `data` carries, then index it. `headers` are `data`'s
+    /// batches (position in `data`, header with the assigned base offset). On error (no disk
+    /// space, a failed write) nothing is published or indexed.
     pub(crate) fn append(
         &self,
         data: &[u8],
         headers: &[(usize, BatchHeader)],
         interval: u32,
         now_ms: i64,
-    ) {
+    ) -> Result<()> {
         let map = match &self.inner.read().data {
             Data::Active(m) => Arc::clone(m),
             Data::Sealed(_) => panic!("only the active segment is appended to"),
         };
-        let at = map
-            .append_patched(data, |copy| {
-                for (pos, h) in headers {
-                    batch::set_base_offset(&mut copy[*pos..], h.base_offset);
-                }
-            })
-            .expect("the log made room before appending");
+        let at = match headers {
+            [(pos, h)] => map.append_patched(data, &[(*pos, h.base_offset.to_be_bytes())], now_ms),
+            _ => {
+                let patches: Vec<(usize, [u8; 8])> = headers
+                    .iter()
+                    .map(|(pos, h)| (*pos, h.base_offset.to_be_bytes()))
+                    .collect();
+                map.append_patched(data, &patches, now_ms)
+            }
+        }
+        .map_err(|e| match e {
+            AppendError::Reserve(source) => StorageError::Io {
+                op: "reserve space in",
+                path: self.path(),
+                source,
+            },
+            AppendError::Write(source) => StorageError::Io {
+                op: "write",
+                path: self.path(),
+                source,
+            },
+        })?;
         let mut inner = self.inner.write();
         inner.first_append_ms.get_or_insert(now_ms);
         for (pos, h) in headers {
             inner.record(self.base_offset, at + pos, h, interval, true);
         }
+        Ok(())
     }
 
     /// Whole batches from the one containing `from_offset`; see `PartitionLog::read`.
@@ -347,18 +360,18 @@ impl Segment {
         }
     }
 
-    /// fsync the active segment's unsynced bytes (no-op for a sealed one).
+    /// fdatasync the active segment if it has unsynced bytes (no-op for a sealed one).
     pub(crate) fn sync_data(&self) -> Result<()> {
         let map = match &self.inner.read().data {
             Data::Active(m) => Arc::clone(m),
             Data::Sealed(_) => return Ok(()),
         };
         let end = map.published();
-        let start = self.synced.load(Ordering::Acquire).min(end);
-        map.sync_range(start, end).map_err(StorageError::io(
-            "msync",
-            segment_file(&self.dir, self.base_offset, "log"),
-        ))?;
+        if self.synced.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        map.sync_data()
+            .map_err(StorageError::io("fdatasync", self.path()))?;
         self.synced.fetch_max(end, Ordering::AcqRel);
         Ok(())
     }
@@ -380,21 +393,17 @@ impl Segment {
     }
 
     /// Seal the active segment: fsync data, add the final time-index entry, persist and fsync
-    /// the indexes, serve reads from a read-only mapping, trim if no view is outstanding.
+    /// the indexes, serve reads from a read-only mapping of exactly the data, trim the file's
+    /// reserved tail. Everything that can fail happens before the switch, so a failed seal
+    /// leaves an active segment that can still be appended to.
     pub(crate) fn seal(&self) -> Result<()> {
-        let path = segment_file(&self.dir, self.base_offset, "log");
         self.sync_data()?;
         let map = match &self.inner.read().data {
             Data::Active(m) => Arc::clone(m),
             Data::Sealed(_) => return Ok(()),
         };
-        let size = map.published();
-        let read_only =
-            map_read_only(&self.file, size, false).map_err(StorageError::io("mmap", &path))?;
         {
             let mut inner = self.inner.write();
-            inner.data = Data::Sealed(read_only);
-            inner.retired.push(Arc::downgrade(&map));
             let t = inner.tracker.clone();
             if t.max_timestamp > NO_TIMESTAMP {
                 let rel =
@@ -402,14 +411,30 @@ impl Segment {
                 inner.time_index.maybe_push(t.max_timestamp, rel);
             }
         }
-        drop(map);
         self.persist_indexes(true)?;
-        self.try_trim()?;
+        let size = map.published();
+        let read_only = map_read_only(&self.file, size, false)
+            .map_err(StorageError::io("mmap", self.path()))?;
+        let file_len = self
+            .file
+            .metadata()
+            .map_err(StorageError::io("stat", self.path()))?
+            .len();
+        {
+            let mut inner = self.inner.write();
+            inner.data = Data::Sealed(read_only);
+            inner.file_len = file_len;
+        }
+        if let Err(e) = self.try_trim() {
+            // The segment is sealed either way; maintenance retries the trim.
+            tracing::warn!(error = %e, "could not trim a sealed segment");
+        }
         Ok(())
     }
 
-    /// Shrink a sealed segment's file to its data once no writable mapping of it is alive.
-    /// Returns whether the file is now trimmed.
+    /// Shrink a sealed segment's file to its data (cutting the space reserved ahead of the
+    /// writer). Safe under live views of its old active mapping: they only cover published
+    /// bytes, which stay inside the file. Returns whether the file is now trimmed.
     pub(crate) fn try_trim(&self) -> Result<bool> {
         let mut inner = self.inner.write();
         if matches!(inner.data, Data::Active(_)) {
@@ -419,14 +444,9 @@ impl Segment {
         if inner.file_len == size {
             return Ok(true);
         }
-        if inner.retired.iter().any(|w| w.strong_count() > 0) {
-            return Ok(false);
-        }
-        let path = segment_file(&self.dir, self.base_offset, "log");
         self.file
             .set_len(size)
-            .map_err(StorageError::io("trim", &path))?;
-        inner.retired.clear();
+            .map_err(StorageError::io("trim", self.path()))?;
         inner.file_len = size;
         Ok(true)
     }

@@ -85,3 +85,52 @@ pub fn append_assigned(
     }
     Ok(info)
 }
+
+/// A size-limited tmpfs mounted on a temporary directory and unmounted on drop: a small disk
+/// to fill. `None` (the reason printed) only when this process may not mount, i.e. it is not
+/// root; as root a failed mount is a test failure.
+pub struct SmallFs {
+    dir: tempfile::TempDir,
+}
+
+impl SmallFs {
+    pub fn mount(size: &str) -> Option<SmallFs> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        let root = std::fs::read_to_string("/proc/self/status")
+            .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
+            .unwrap_or(false);
+        match out {
+            Ok(o) if o.status.success() => Some(SmallFs { dir }),
+            Ok(o) if !root => {
+                eprintln!(
+                    "SKIPPED: not root, cannot mount a small tmpfs: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) if !root => {
+                eprintln!("SKIPPED: not root, cannot run mount: {e}");
+                None
+            }
+            other => panic!("mount -t tmpfs failed as root: {other:?}"),
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        // Lazy: a log still open elsewhere in a failing test must not keep it mounted.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

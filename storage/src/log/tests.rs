@@ -1,0 +1,96 @@
+//! Faults the log must survive without a panic: a failed fsync, an unreadable segment.
+
+use super::*;
+use crate::testing::BatchBuilder;
+
+fn one_record() -> Vec<u8> {
+    BatchBuilder::new(1).timestamps(1, 1).payload(10).build()
+}
+
+#[test]
+fn a_failed_fsync_takes_the_log_offline() {
+    let log = PartitionLog::ephemeral(LogConfig {
+        flush: FlushPolicy::EveryAppend,
+        ..LogConfig::default()
+    })
+    .unwrap();
+    log.append(&one_record()).unwrap();
+    log.fail_syncs();
+    // The append was written but its fsync failed: it is not acknowledged.
+    let err = log.append(&one_record()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::Io {
+                op: "fdatasync",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Nothing later is acknowledged either, even if the disk came back.
+    log.fail_syncs.store(false, Ordering::Relaxed);
+    assert!(matches!(
+        log.append(&one_record()),
+        Err(StorageError::Offline { .. })
+    ));
+    assert!(matches!(log.flush(), Err(StorageError::Offline { .. })));
+    assert!(matches!(log.roll(), Err(StorageError::Offline { .. })));
+    // Reads keep working.
+    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
+    assert!(!read.data.is_empty());
+}
+
+#[test]
+fn a_failed_fsync_at_a_roll_takes_the_log_offline() {
+    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    log.append(&one_record()).unwrap();
+    log.fail_syncs();
+    assert!(matches!(log.roll(), Err(StorageError::Io { .. })));
+    assert_eq!(
+        log.segment_base_offsets(),
+        vec![0],
+        "the old segment stays active"
+    );
+    log.fail_syncs.store(false, Ordering::Relaxed);
+    assert!(matches!(
+        log.append(&one_record()),
+        Err(StorageError::Offline { .. })
+    ));
+}
+
+#[test]
+fn a_log_reopened_after_a_failed_fsync_is_online_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        flush: FlushPolicy::EveryAppend,
+        ..LogConfig::default()
+    };
+    let log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+    log.append(&one_record()).unwrap();
+    log.fail_syncs();
+    assert!(log.append(&one_record()).is_err());
+    drop(log);
+    let log = PartitionLog::open(dir.path(), config).unwrap();
+    // The unacknowledged record was written before its fsync failed, and it is intact: recovery
+    // keeps it (it was never promised, but it is not damage).
+    assert_eq!(log.log_end_offset(), 2);
+    log.append(&one_record()).unwrap();
+    assert_eq!(log.log_end_offset(), 3);
+}
+
+#[test]
+fn an_unreadable_segment_is_an_error_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    log.append(&one_record()).unwrap();
+    log.roll().unwrap();
+    log.append(&one_record()).unwrap();
+    log.close().unwrap();
+    // The first segment's file is replaced by something that cannot be opened as one.
+    let first = crate::fsutil::segment_file(dir.path(), 0, "log");
+    std::fs::remove_file(&first).unwrap();
+    std::fs::create_dir(&first).unwrap();
+    let err = PartitionLog::open(dir.path(), LogConfig::default()).unwrap_err();
+    assert!(matches!(err, StorageError::Io { op: "open", .. }), "{err}");
+}
