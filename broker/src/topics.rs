@@ -285,8 +285,13 @@ impl TopicRegistry {
         Ok(topic)
     }
 
-    /// Removes a topic and deletes its partition directories.
-    pub fn delete(&self, name: &str) -> Result<Option<Arc<Topic>>, BrokerError> {
+    /// Removes a topic and deletes its partition directories; `on_deleted` runs once it is gone,
+    /// before the name can be created again (the group coordinator drops its offsets there).
+    pub fn delete(
+        &self,
+        name: &str,
+        on_deleted: impl FnOnce(&Topic),
+    ) -> Result<Option<Arc<Topic>>, BrokerError> {
         let _admin = self.admin.lock();
         let Some((_, topic)) = self.topics.remove(name) else {
             return Ok(None);
@@ -303,6 +308,7 @@ impl TopicRegistry {
             }
         }
         tracing::info!(topic = name, "deleted topic");
+        on_deleted(&topic);
         Ok(Some(topic))
     }
 
@@ -408,7 +414,9 @@ mod tests {
         assert_eq!(t.id, id);
         assert_eq!(t.partition_count(), 3);
         assert_eq!(t.overrides.read().get("retention.ms").unwrap(), "1000");
-        reg.delete("t").unwrap();
+        let mut seen = None;
+        reg.delete("t", |t| seen = Some(t.name.clone())).unwrap();
+        assert_eq!(seen.as_deref(), Some("t"), "the hook saw the deleted topic");
         assert!(reg.get("t").is_none());
         assert!(!dir.path().join("t-0").exists());
     }

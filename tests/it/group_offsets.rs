@@ -179,8 +179,15 @@ async fn require_stable_sees_staged_transactional_offsets() {
         metadata: String::new(),
         commit_timestamp_ms: 0,
     };
+    let committer = wren::wren_broker::group::admin::Committer {
+        group_id: "tg",
+        generation_id: -1,
+        member_id: "",
+        instance_id: None,
+        api_version: 9,
+    };
     groups
-        .stage_txn_offsets(5, "tg", vec![(("x".into(), 0), staged)])
+        .stage_txn_offsets(&committer, 5, vec![(("x".into(), 0), staged)])
         .unwrap();
     let stable = fetch(&mut c, "tg", Some(&[("x", 0), ("x", 1)]), true).await;
     assert_eq!(stable[0].4, 88);

@@ -2,9 +2,11 @@
 //! in-process broker on 127.0.0.1:0 with a temporary data dir.
 
 mod bad_input;
+mod create_partitions;
 mod disk_full;
 mod embedding;
 mod group_offsets;
+mod group_txn_offsets;
 mod groups;
 mod groups_rdkafka;
 mod idempotence;
@@ -16,6 +18,7 @@ mod rdkafka_client;
 mod request_limits;
 mod support;
 mod topic_configs;
+mod topic_deletion;
 mod transactions;
 mod txn_protocol;
 mod versions;

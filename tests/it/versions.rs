@@ -1,6 +1,7 @@
 //! Every version of every API that ApiVersions advertises gets a well-formed answer to a request
 //! with real content (a field set in a version that lacks it would fail the encoder and close
-//! the connection; clients pinned to old versions depend on this).
+//! the connection; clients pinned to old versions depend on this), and a success carries the
+//! error message Kafka's does (mostly null, never a stray "").
 
 use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
@@ -141,7 +142,9 @@ fn request(
             RequestKind::CreatePartitions(CreatePartitionsRequest::default().with_topics(vec![
                 create_partitions_request::CreatePartitionsTopic::default()
                     .with_name(name(topic))
-                    .with_count(2 + v as i32),
+                    .with_count(2 + v as i32)
+                    // Null: no manual assignment (an empty list names none for the new one).
+                    .with_assignments(None),
             ]))
         }
         ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(
@@ -428,6 +431,81 @@ fn unexpected_errors(resp: &ResponseKind) -> Vec<i16> {
     .collect()
 }
 
+/// The error_message fields of the successful entries of a response, where `v` has them.
+fn success_messages(resp: &ResponseKind, v: i16) -> Vec<Option<String>> {
+    let text = |m: &Option<StrBytes>| m.as_ref().map(|m| m.to_string());
+    match resp {
+        ResponseKind::Produce(r) if v >= 8 => r
+            .responses
+            .iter()
+            .flat_map(|t| t.partition_responses.iter())
+            .filter(|p| p.error_code == 0)
+            .map(|p| text(&p.error_message))
+            .collect(),
+        ResponseKind::CreateTopics(r) if v >= 1 => r
+            .topics
+            .iter()
+            .filter(|t| t.error_code == 0)
+            .map(|t| text(&t.error_message))
+            .collect(),
+        ResponseKind::DeleteTopics(r) if v >= 5 => r
+            .responses
+            .iter()
+            .filter(|t| t.error_code == 0)
+            .map(|t| text(&t.error_message))
+            .collect(),
+        ResponseKind::DescribeConfigs(r) => r
+            .results
+            .iter()
+            .filter(|x| x.error_code == 0)
+            .map(|x| text(&x.error_message))
+            .collect(),
+        ResponseKind::CreatePartitions(r) => r
+            .results
+            .iter()
+            .filter(|x| x.error_code == 0)
+            .map(|x| text(&x.error_message))
+            .collect(),
+        ResponseKind::IncrementalAlterConfigs(r) => r
+            .responses
+            .iter()
+            .filter(|x| x.error_code == 0)
+            .map(|x| text(&x.error_message))
+            .collect(),
+        ResponseKind::DescribeCluster(r) if r.error_code == 0 => vec![text(&r.error_message)],
+        ResponseKind::DescribeProducers(r) => r
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .filter(|p| p.error_code == 0)
+            .map(|p| text(&p.error_message))
+            .collect(),
+        ResponseKind::FindCoordinator(r) if v >= 4 => r
+            .coordinators
+            .iter()
+            .filter(|x| x.error_code == 0)
+            .map(|x| text(&x.error_message))
+            .collect(),
+        ResponseKind::FindCoordinator(r) if v >= 1 && r.error_code == 0 => {
+            vec![text(&r.error_message)]
+        }
+        _ => vec![],
+    }
+}
+
+/// What Kafka 4 puts in a successful entry's error_message: null where its code sets it (or
+/// the schema defaults to null), "" where it leaves the generated default of a field without
+/// one (DescribeConfigs results, FindCoordinator v4 coordinators), and `Errors.NONE.message()`,
+/// "NONE", where it copies that (FindCoordinator v1-3).
+fn kafka_success_message(api: ApiKey, v: i16) -> Option<&'static str> {
+    match api {
+        ApiKey::DescribeConfigs => Some(""),
+        ApiKey::FindCoordinator if v >= 4 => Some(""),
+        ApiKey::FindCoordinator => Some("NONE"),
+        _ => None,
+    }
+}
+
 #[tokio::test]
 async fn every_advertised_version_of_every_api_answers() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
@@ -468,6 +546,7 @@ async fn every_advertised_version_of_every_api_answers() {
     assert_eq!(init.error_code, 0);
     let txn = (init.producer_id.0, init.producer_epoch);
     // CreateTopics runs before DeleteTopics in the table, so every deletion has a target.
+    let mut checked = std::collections::BTreeSet::new();
     for api in APIS {
         for v in api.min..=api.max {
             let resp = c
@@ -479,6 +558,29 @@ async fn every_advertised_version_of_every_api_answers() {
                 "{:?} v{v} answered error codes {errors:?}: {resp:?}",
                 api.key
             );
+            let expected = kafka_success_message(api.key, v).map(str::to_owned);
+            for message in success_messages(&resp, v) {
+                checked.insert(api.key as i16);
+                assert_eq!(
+                    message, expected,
+                    "{:?} v{v}: a success's error_message differs from Kafka's",
+                    api.key
+                );
+            }
         }
+    }
+    for api in [
+        ApiKey::CreateTopics,
+        ApiKey::DeleteTopics,
+        ApiKey::DescribeConfigs,
+        ApiKey::CreatePartitions,
+        ApiKey::IncrementalAlterConfigs,
+        ApiKey::DescribeCluster,
+        ApiKey::FindCoordinator,
+    ] {
+        assert!(
+            checked.contains(&(api as i16)),
+            "no successful {api:?} answer had its error message checked"
+        );
     }
 }

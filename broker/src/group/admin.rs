@@ -50,8 +50,11 @@ pub struct GroupDescription {
     pub members: Vec<MemberDescription>,
 }
 
-/// Kafka's `validateOffsetCommit` for classic groups.
-fn validate_commit(group: &Group, c: &Committer) -> Result<(), ResponseError> {
+/// Kafka's `ClassicGroup.validateOffsetCommit`. Transactional commits (TxnOffsetCommit) are
+/// exempt from two rules: without member id and generation they are accepted while the group
+/// has members (kafkajs and aiokafka send them that way), and a rebalance in progress does not
+/// refuse them.
+fn validate_commit(group: &Group, c: &Committer, transactional: bool) -> Result<(), ResponseError> {
     if group.is(GroupState::Dead) {
         return Err(ResponseError::CoordinatorNotAvailable);
     }
@@ -72,10 +75,10 @@ fn validate_commit(group: &Group, c: &Committer) -> Result<(), ResponseError> {
         if c.generation_id != group.generation_id {
             return Err(ResponseError::IllegalGeneration);
         }
-    } else if !group.is(GroupState::Empty) {
+    } else if !transactional && !group.is(GroupState::Empty) {
         return Err(ResponseError::UnknownMemberId);
     }
-    if group.is(GroupState::CompletingRebalance) {
+    if !transactional && group.is(GroupState::CompletingRebalance) {
         return Err(ResponseError::RebalanceInProgress);
     }
     Ok(())
@@ -96,7 +99,7 @@ impl GroupCoordinator {
         } = &mut *inner;
         match groups.get_mut(c.group_id) {
             Some(group) => {
-                validate_commit(group, c)?;
+                validate_commit(group, c, false)?;
                 if let Some(m) = group.members.get_mut(c.member_id) {
                     m.heartbeat(Instant::now());
                 }
@@ -191,12 +194,14 @@ impl GroupCoordinator {
         Ok(errors)
     }
 
-    /// Stages transactional offsets (what TxnOffsetCommit will call): kept apart from the
-    /// committed offsets until [`Self::end_txn_offsets`].
+    /// TxnOffsetCommit: validates the committer like Kafka's `validateTransactionalOffsetCommit`
+    /// (an unknown group is created for generation -1, ILLEGAL_GENERATION otherwise) and stages
+    /// the offsets for `producer_id`'s transaction: kept apart from the committed offsets until
+    /// [`Self::end_txn_offsets`].
     pub fn stage_txn_offsets(
         &self,
+        c: &Committer,
         producer_id: i64,
-        group_id: &str,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
     ) -> Result<(), ResponseError> {
         let mut inner = self.inner.lock();
@@ -205,35 +210,22 @@ impl GroupCoordinator {
             offsets: store,
             ..
         } = &mut *inner;
-        groups
-            .entry(group_id.to_owned())
-            .or_insert_with(|| Group::new(group_id));
-        store
-            .stage_txn_offsets(producer_id, group_id, offsets)
-            .map_err(|e| {
-                tracing::error!(group = group_id, error = %e, "could not stage transactional offsets");
-                ResponseError::CoordinatorNotAvailable
-            })
-    }
-
-    /// TxnOffsetCommit: validates the committer like OffsetCommit (KIP-447: generation, member
-    /// and instance id of v3+ requests) and stages the offsets for `producer_id`'s transaction.
-    pub fn stage_txn_offsets_checked(
-        &self,
-        c: &Committer,
-        producer_id: i64,
-        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), ResponseError> {
-        {
-            let inner = self.inner.lock();
-            if let Some(group) = inner.groups.get(c.group_id) {
-                validate_commit(group, c)?;
+        match groups.get(c.group_id) {
+            Some(group) => validate_commit(group, c, true)?,
+            None if c.generation_id < 0 => {
+                groups.insert(c.group_id.to_owned(), Group::new(c.group_id));
             }
+            None => return Err(ResponseError::IllegalGeneration),
         }
         if offsets.is_empty() {
             return Ok(());
         }
-        self.stage_txn_offsets(producer_id, c.group_id, offsets)
+        store
+            .stage_txn_offsets(producer_id, c.group_id, offsets)
+            .map_err(|e| {
+                tracing::error!(group = c.group_id, error = %e, "could not stage transactional offsets");
+                ResponseError::CoordinatorNotAvailable
+            })
     }
 
     /// Ends the producer's transaction for its staged offsets: committed (`commit`) or dropped.
@@ -319,6 +311,19 @@ impl GroupCoordinator {
         }
     }
 
+    /// A topic was deleted: its offsets leave every group, committed and staged, with
+    /// tombstones in the group log (Kafka's `onPartitionsDeleted`). A failed append is logged;
+    /// the topic is gone either way.
+    pub fn delete_topic_offsets(&self, topic: &str) {
+        match self.inner.lock().offsets.delete_topic(topic) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(topic, offsets = n, "deleted the topic's committed offsets"),
+            Err(e) => {
+                tracing::error!(topic, error = %e, "could not delete the topic's committed offsets")
+            }
+        }
+    }
+
     /// DeleteGroups for one group: only empty groups can go; their offsets go with them.
     pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
         let mut inner = self.inner.lock();
@@ -399,5 +404,103 @@ impl GroupCoordinator {
                 groups.remove(&id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::group::member::Member;
+
+    /// A group in `state` with one member "m" at generation 3.
+    fn group(state: GroupState) -> Group {
+        let now = Instant::now();
+        let mut g = Group::new("g");
+        g.add_member(Member {
+            id: "m".into(),
+            instance_id: None,
+            client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
+            session_timeout: Duration::from_secs(10),
+            rebalance_timeout: Duration::from_secs(10),
+            protocol_type: "consumer".into(),
+            protocols: vec![("range".into(), Bytes::new())],
+            assignment: Bytes::new(),
+            awaiting_join: None,
+            awaiting_sync: None,
+            is_new: false,
+            joined_at: now,
+            heartbeat_deadline: now + Duration::from_secs(10),
+        });
+        g.generation_id = 3;
+        g.state = state;
+        g
+    }
+
+    fn committer(member_id: &str, generation_id: i32) -> Committer<'_> {
+        Committer {
+            group_id: "g",
+            generation_id,
+            member_id,
+            instance_id: None,
+            api_version: 9,
+        }
+    }
+
+    #[test]
+    fn commits_without_membership_are_refused_by_a_group_with_members_unless_transactional() {
+        for state in [
+            GroupState::PreparingRebalance,
+            GroupState::CompletingRebalance,
+            GroupState::Stable,
+        ] {
+            let g = group(state);
+            let anonymous = committer("", -1);
+            assert_eq!(
+                validate_commit(&g, &anonymous, false),
+                Err(ResponseError::UnknownMemberId),
+                "{state:?}"
+            );
+            assert_eq!(validate_commit(&g, &anonymous, true), Ok(()), "{state:?}");
+        }
+        let empty = Group::new("g");
+        assert_eq!(validate_commit(&empty, &committer("", -1), false), Ok(()));
+        assert_eq!(validate_commit(&empty, &committer("", -1), true), Ok(()));
+    }
+
+    #[test]
+    fn member_and_generation_are_checked_for_both_kinds_of_commit() {
+        for transactional in [false, true] {
+            let g = group(GroupState::Stable);
+            assert_eq!(
+                validate_commit(&g, &committer("m", 3), transactional),
+                Ok(())
+            );
+            assert_eq!(
+                validate_commit(&g, &committer("m", 2), transactional),
+                Err(ResponseError::IllegalGeneration)
+            );
+            assert_eq!(
+                validate_commit(&g, &committer("other", 3), transactional),
+                Err(ResponseError::UnknownMemberId)
+            );
+            assert_eq!(
+                validate_commit(&g, &committer("", 3), transactional),
+                Err(ResponseError::UnknownMemberId),
+                "a generation without a member id"
+            );
+        }
+    }
+
+    #[test]
+    fn only_plain_commits_wait_for_the_sync_phase() {
+        let g = group(GroupState::CompletingRebalance);
+        assert_eq!(
+            validate_commit(&g, &committer("m", 3), false),
+            Err(ResponseError::RebalanceInProgress)
+        );
+        assert_eq!(validate_commit(&g, &committer("m", 3), true), Ok(()));
     }
 }

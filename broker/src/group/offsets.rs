@@ -5,7 +5,7 @@
 //! OffsetFetch (which answers UNSTABLE_OFFSET_COMMIT under require_stable for a partition with
 //! staged offsets), then committed or aborted by a marker record when the transaction ends.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use bytes::BytesMut;
@@ -122,10 +122,18 @@ impl OffsetStore {
                 partition,
                 value: None,
             } => {
+                // As in Kafka, a tombstone also drops the partition's staged offsets of every
+                // open transaction (the transactions themselves stay open).
+                let tp = (topic, partition);
                 if let Some(offsets) = self.committed.get_mut(&group) {
-                    offsets.remove(&(topic, partition));
+                    offsets.remove(&tp);
                     if offsets.is_empty() {
                         self.committed.remove(&group);
+                    }
+                }
+                for groups in self.pending.values_mut() {
+                    if let Some(staged) = groups.get_mut(&group) {
+                        staged.remove(&tp);
                     }
                 }
             }
@@ -251,11 +259,12 @@ impl OffsetStore {
         self.committed.keys()
     }
 
-    /// Deletes the listed offsets (OffsetDelete, expiry): tombstones, then the map.
+    /// Deletes the listed offsets, committed or staged (OffsetDelete, expiry): tombstones,
+    /// then the map.
     pub fn delete(&mut self, group: &str, tps: &[TopicPartition]) -> Result<(), StorageError> {
         let records = tps
             .iter()
-            .filter(|tp| self.fetch(group, tp).is_some())
+            .filter(|tp| self.fetch(group, tp).is_some() || self.has_pending(group, tp))
             .map(|(topic, partition)| GroupLogRecord::Offset {
                 group: group.to_owned(),
                 topic: topic.clone(),
@@ -266,12 +275,22 @@ impl OffsetStore {
         self.write(records)
     }
 
-    /// Deletes every offset of a group and its metadata (DeleteGroups, expiry of an empty group).
+    /// Deletes every offset of a group, committed or staged, and its metadata (DeleteGroups,
+    /// expiry of an empty group).
     pub fn delete_group(&mut self, group: &str) -> Result<(), StorageError> {
-        let mut records: Vec<GroupLogRecord> = self
+        let mut tps: BTreeSet<TopicPartition> = self
             .group_offsets(group)
             .into_iter()
-            .map(|((topic, partition), _)| GroupLogRecord::Offset {
+            .map(|(tp, _)| tp)
+            .collect();
+        tps.extend(
+            self.staged_partitions(|g, _| g == group)
+                .into_iter()
+                .map(|(_, tp)| tp),
+        );
+        let mut records: Vec<GroupLogRecord> = tps
+            .into_iter()
+            .map(|(topic, partition)| GroupLogRecord::Offset {
                 group: group.to_owned(),
                 topic,
                 partition,
@@ -283,6 +302,54 @@ impl OffsetStore {
             value: None,
         });
         self.write(records)
+    }
+
+    /// Deletes a deleted topic's offsets, committed or staged, from every group (Kafka's
+    /// `onPartitionsDeleted`), so a topic re-created under the name starts without them.
+    /// Returns how many (group, partition) offsets went.
+    pub fn delete_topic(&mut self, topic: &str) -> Result<usize, StorageError> {
+        let mut doomed: BTreeSet<(String, TopicPartition)> = self
+            .committed
+            .iter()
+            .flat_map(|(group, offsets)| {
+                offsets
+                    .keys()
+                    .filter(|(t, _)| t == topic)
+                    .map(move |tp| (group.clone(), tp.clone()))
+            })
+            .collect();
+        doomed.extend(self.staged_partitions(|_, (t, _)| t == topic));
+        let n = doomed.len();
+        let records = doomed
+            .into_iter()
+            .map(|(group, (topic, partition))| GroupLogRecord::Offset {
+                group,
+                topic,
+                partition,
+                value: None,
+            })
+            .collect();
+        self.write(records)?;
+        Ok(n)
+    }
+
+    /// (group, partition) of every staged offset that `keep` selects.
+    fn staged_partitions(
+        &self,
+        keep: impl Fn(&str, &TopicPartition) -> bool,
+    ) -> Vec<(String, TopicPartition)> {
+        let mut out = Vec::new();
+        for groups in self.pending.values() {
+            for (group, staged) in groups {
+                out.extend(
+                    staged
+                        .keys()
+                        .filter(|tp| keep(group, tp))
+                        .map(|tp| (group.clone(), tp.clone())),
+                );
+            }
+        }
+        out
     }
 
     /// Records a group's generation, protocol and leader.
@@ -441,6 +508,47 @@ mod tests {
         assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(1)));
         // Ending a transaction with nothing staged writes nothing and is not an error.
         s.commit_txn_offsets(99).unwrap();
+    }
+
+    #[test]
+    fn deleting_a_topic_drops_its_offsets_from_every_group_and_stays_deleted_after_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut s = OffsetStore::open(dir.path()).unwrap();
+            s.commit("g", vec![(tp("t", 0), om(5)), (tp("u", 0), om(6))])
+                .unwrap();
+            s.commit("h", vec![(tp("t", 1), om(7))]).unwrap();
+            s.stage_txn_offsets(9, "k", vec![(tp("t", 2), om(8)), (tp("u", 1), om(9))])
+                .unwrap();
+            assert_eq!(s.delete_topic("t").unwrap(), 3);
+            assert_eq!(s.fetch("g", &tp("t", 0)), None);
+            assert_eq!(s.fetch("h", &tp("t", 1)), None);
+            assert!(!s.has_pending("k", &tp("t", 2)));
+            assert_eq!(s.fetch("g", &tp("u", 0)), Some(&om(6)), "other topics stay");
+            assert!(s.has_pending("k", &tp("u", 1)));
+            assert_eq!(s.delete_topic("t").unwrap(), 0, "nothing left to delete");
+            // The transaction stays open; its commit makes only what is still staged visible.
+            s.commit_txn_offsets(9).unwrap();
+            assert_eq!(s.fetch("k", &tp("t", 2)), None);
+            assert_eq!(s.fetch("k", &tp("u", 1)), Some(&om(9)));
+        }
+        let s = OffsetStore::open(dir.path()).unwrap();
+        assert_eq!(s.fetch("g", &tp("t", 0)), None);
+        assert_eq!(s.fetch("h", &tp("t", 1)), None);
+        assert_eq!(s.fetch("k", &tp("t", 2)), None);
+        assert_eq!(s.fetch("g", &tp("u", 0)), Some(&om(6)));
+        assert_eq!(s.fetch("k", &tp("u", 1)), Some(&om(9)));
+    }
+
+    #[test]
+    fn deleting_a_group_drops_its_staged_offsets_too() {
+        let mut s = OffsetStore::ephemeral().unwrap();
+        s.stage_txn_offsets(4, "g", vec![(tp("t", 0), om(3))])
+            .unwrap();
+        s.delete_group("g").unwrap();
+        assert!(!s.has_pending("g", &tp("t", 0)));
+        s.commit_txn_offsets(4).unwrap();
+        assert_eq!(s.fetch("g", &tp("t", 0)), None);
     }
 
     #[test]

@@ -45,7 +45,10 @@ pub fn find_coordinator(
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
+    // Kafka sets `Errors.NONE.message()` here, which is "NONE" (v1-3); v4+ coordinators keep the
+    // generated default "" (Kafka never sets it on success).
     FindCoordinatorResponse::default()
+        .with_error_message(Some(str_bytes("NONE")))
         .with_node_id(BrokerId(state.node_id))
         .with_host(host)
         .with_port(state.advertised_port)

@@ -128,6 +128,8 @@ pub fn describe(
                     .as_ref()
                     .is_none_or(|keys| keys.iter().any(|k| k.as_str() == key))
             };
+            // A success keeps the generated default error message "", as Kafka's does
+            // (ConfigHelperUtils.createResponseConfig never sets it).
             let result = DescribeConfigsResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
@@ -218,7 +220,8 @@ pub fn incremental_alter(
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
             match alter_one(state, &r, request.validate_only) {
-                Ok(()) => response,
+                // Kafka's controller: ApiError.NONE, whose message is null.
+                Ok(()) => response.with_error_message(None),
                 Err((e, msg)) => response
                     .with_error_code(e.code())
                     .with_error_message(Some(str_bytes(msg))),

@@ -24,18 +24,41 @@ pub fn handle(state: &BrokerState, request: CreatePartitionsRequest) -> CreatePa
                 );
             };
             let current = topic.partition_count();
-            if t.count <= current {
+            if t.count == current {
                 return fail(
                     ResponseError::InvalidPartitions,
-                    format!("Topic currently has {current} partitions, which is higher than or equal to the requested {}.", t.count),
+                    format!("Topic already has {current} partition(s)."),
                 );
+            }
+            if t.count < current {
+                return fail(
+                    ResponseError::InvalidPartitions,
+                    format!(
+                        "The topic {} currently has {current} partition(s); {} would not be an increase.",
+                        t.name.as_str(),
+                        t.count
+                    ),
+                );
+            }
+            let additional = i64::from(t.count) - i64::from(current);
+            if let Some(assignments) = &t.assignments {
+                if assignments.len() as i64 != additional {
+                    return fail(
+                        ResponseError::InvalidReplicaAssignment,
+                        format!(
+                            "Attempted to add {additional} additional partition(s), but only {} assignment(s) were specified.",
+                            assignments.len()
+                        ),
+                    );
+                }
             }
             if t.count > PARTITIONS_PER_TOPIC_MAX {
                 return fail(ResponseError::InvalidPartitions, format!("At most {PARTITIONS_PER_TOPIC_MAX} partitions"));
             }
-            if let Some(assignments) = &t.assignments {
-                if assignments.iter().any(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id)) {
-                    return fail(ResponseError::InvalidReplicaAssignment, "Unknown broker in assignment".into());
+            for a in t.assignments.iter().flatten() {
+                let replicas: Vec<i32> = a.broker_ids.iter().map(|b| b.0).collect();
+                if let Err(msg) = validate_manual_assignment(replicas, state.node_id) {
+                    return fail(ResponseError::InvalidReplicaAssignment, msg);
                 }
             }
             if request.validate_only {
@@ -48,4 +71,51 @@ pub fn handle(state: &BrokerState, request: CreatePartitionsRequest) -> CreatePa
         })
         .collect();
     CreatePartitionsResponse::default().with_results(results)
+}
+
+/// Kafka's `validateManualPartitionAssignment` for a one-broker cluster. Its last check (as many
+/// replicas as the topic's other partitions, here 1) cannot fail once these pass: a list of two or
+/// more names another broker or this one twice.
+fn validate_manual_assignment(mut replicas: Vec<i32>, node_id: i32) -> Result<(), String> {
+    if replicas.is_empty() {
+        return Err("The manual partition assignment includes an empty replica list.".into());
+    }
+    replicas.sort_unstable();
+    let mut previous = None;
+    for &broker in &replicas {
+        if broker != node_id {
+            return Err(format!(
+                "The manual partition assignment includes broker {broker}, but no such broker is registered."
+            ));
+        }
+        if previous == Some(broker) {
+            return Err(format!(
+                "The manual partition assignment includes the broker {broker} more than once."
+            ));
+        }
+        previous = Some(broker);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_manual_assignment;
+
+    #[test]
+    fn manual_assignments_follow_kafkas_checks_in_kafkas_order() {
+        assert_eq!(validate_manual_assignment(vec![0], 0), Ok(()));
+        assert_eq!(
+            validate_manual_assignment(vec![], 0).unwrap_err(),
+            "The manual partition assignment includes an empty replica list."
+        );
+        assert_eq!(
+            validate_manual_assignment(vec![7, 0], 0).unwrap_err(),
+            "The manual partition assignment includes broker 7, but no such broker is registered."
+        );
+        assert_eq!(
+            validate_manual_assignment(vec![0, 0], 0).unwrap_err(),
+            "The manual partition assignment includes the broker 0 more than once."
+        );
+    }
 }

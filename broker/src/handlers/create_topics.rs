@@ -118,7 +118,11 @@ fn create_one(
             }
         }
     };
-    let mut result = CreatableTopicResult::default().with_name(name);
+    // Kafka's controller answers a created topic with a null error message (the generated
+    // default is "").
+    let mut result = CreatableTopicResult::default()
+        .with_name(name)
+        .with_error_message(None);
     if version >= 7 {
         result = result.with_topic_id(topic_id);
     }

@@ -39,7 +39,10 @@ pub fn handle(
             let result = result
                 .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
                 .with_topic_id(topic.id);
-            match state.topics.delete(&topic.name) {
+            match state
+                .topics
+                .delete(&topic.name, |t| state.groups.delete_topic_offsets(&t.name))
+            {
                 Ok(_) => result,
                 Err(e) => {
                     tracing::error!(topic = %topic.name, error = %e, "delete topic failed");

@@ -53,7 +53,7 @@ pub fn handle(
         generation_id: r.generation_id,
         member_id: r.member_id.as_str(),
         instance_id: r.group_instance_id.as_ref().map(|s| s.as_str()),
-        // Generation/member checks behave like the newest OffsetCommit.
+        // Only OffsetCommit reads it (GROUP_ID_NOT_FOUND for v9+); TxnOffsetCommit has its own rule.
         api_version: 9,
     };
     let result = if r.group_id.is_empty() {
@@ -78,7 +78,7 @@ pub fn handle(
             .and_then(|()| {
                 state
                     .groups
-                    .stage_txn_offsets_checked(&committer, r.producer_id.0, offsets)
+                    .stage_txn_offsets(&committer, r.producer_id.0, offsets)
             })
     };
     let group_error = result.err().map_or(0, |e| e.code());

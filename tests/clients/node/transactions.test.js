@@ -1,7 +1,8 @@
 'use strict'
 // kafkajs transactions against Wren: a commit across 2 topics x 3 partitions is visible to a
 // read_committed reader, an abort is not (a read_uncommitted reader sees it), and kafkajs's own
-// Batch filtering drops aborted records using the broker's aborted-transaction list.
+// Batch filtering drops aborted records using the broker's aborted-transaction list; sendOffsets
+// commits a group's offsets while the group has an active member.
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -102,6 +103,49 @@ test('kafkajs transactions: commit visible at once, abort never', { timeout: 120
     assert.deepEqual(seen, want, 'read_committed: exactly the committed records')
     const all = new Set(await readValues(broker.bootstrap, topics, 0))
     for (const r of aborted) assert.ok(all.has(r.value), `read_uncommitted sees aborted ${r.value}`)
+  } finally {
+    const code = await broker.stop()
+    broker.cleanup()
+    assert.equal(code, 0, 'clean exit on SIGTERM')
+  }
+})
+
+// sendOffsets carries no member id or generation (TxnOffsetCommit with "" and -1); Kafka accepts
+// that while the group has members, so consume-transform-produce works with a live consumer.
+test('kafkajs sendOffsets commits while the group has an active member', { timeout: 120000 }, async () => {
+  const broker = new H.WrenBroker()
+  await broker.start()
+  try {
+    const kafka = new Kafka({ clientId: 'wren-kafkajs-txn-offsets', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING })
+    const topic = H.uniqueTopic('kjs-ctp')
+    const groupId = H.uniqueTopic('kjs-ctp-g')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] })
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 500 })
+    let assigned = false
+    consumer.on(consumer.events.GROUP_JOIN, e => { assigned = (e.payload.memberAssignment[topic] || []).length > 0 })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({ autoCommit: false, eachMessage: async () => {} })
+    const deadline = Date.now() + 60000
+    while (!assigned) {
+      if (Date.now() > deadline) throw new Error('the consumer never got its partition')
+      await new Promise(r => setTimeout(r, 50))
+    }
+    assert.equal((await admin.describeGroups([groupId])).groups[0].state, 'Stable')
+
+    const producer = kafka.producer({ transactionalId: 'kjs-ctp-txn', idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    const tx = await producer.transaction()
+    await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic, partitions: [{ partition: 0, offset: '42' }] }] })
+    await tx.commit()
+    await producer.disconnect()
+
+    const offsets = await admin.fetchOffsets({ groupId, topics: [topic] })
+    assert.equal(offsets[0].partitions.find(p => p.partition === 0).offset, '42')
+    await consumer.disconnect()
+    await admin.disconnect()
   } finally {
     const code = await broker.stop()
     broker.cleanup()

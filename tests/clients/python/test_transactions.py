@@ -1,6 +1,7 @@
 """Transactions with every Python client: a commit across 2 topics x 3 partitions becomes visible
 to read_committed consumers all at once, an abort never does (read_uncommitted sees it), and a
-second instance of a transactional id fences the first."""
+second instance of a transactional id fences the first; send_offsets_to_transaction commits a group's
+offsets while the group has an active member."""
 
 import asyncio
 import time
@@ -131,3 +132,64 @@ def test_aiokafka_transactions(broker):
         asyncio.run(go())
 
     check_commit_and_abort(broker.bootstrap, topics, run_txn)
+
+
+# Consume-transform-produce: aiokafka's send_offsets_to_transaction and kafka-python's
+# send_offsets_to_transaction send TxnOffsetCommit without member id or generation. Kafka accepts
+# that while the group has members (it exempts transactional commits), so the offsets commit
+# with a live consumer in the group.
+def active_member(bootstrap, group, topic):
+    """A librdkafka consumer that owns the topic's partition (it heartbeats in the background)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    deadline = time.time() + 30
+    while not c.assignment():
+        assert time.time() < deadline, "the consumer never got its partition"
+        c.poll(0.1)
+    return c
+
+
+def committed_offset(consumer, topic):
+    return consumer.committed([TopicPartition(topic, 0)], 10)[0].offset
+
+
+def test_aiokafka_send_offsets_while_the_group_has_a_member(broker):
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import TopicPartition as AioTopicPartition
+
+    topic, group = unique_topic("aioctp"), unique_topic("aioctp-g")
+    create_topics(broker.bootstrap, topic)
+    member = active_member(broker.bootstrap, group, topic)
+
+    async def go():
+        p = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="aio-ctp")
+        await p.start()
+        try:
+            await p.begin_transaction()
+            await p.send_offsets_to_transaction({AioTopicPartition(topic, 0): 42}, group)
+            await p.commit_transaction()
+        finally:
+            await p.stop()
+
+    asyncio.run(go())
+    assert committed_offset(member, topic) == 42
+    member.close()
+
+
+def test_kafka_python_send_offsets_while_the_group_has_a_member(broker):
+    from kafka import KafkaProducer
+    from kafka import TopicPartition as KpTopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    topic, group = unique_topic("kpctp"), unique_topic("kpctp-g")
+    create_topics(broker.bootstrap, topic)
+    member = active_member(broker.bootstrap, group, topic)
+    p = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id="kp-ctp")
+    p.init_transactions()
+    p.begin_transaction()
+    p.send_offsets_to_transaction({KpTopicPartition(topic, 0): OffsetAndMetadata(42, "", -1)}, group)
+    p.commit_transaction()
+    p.close()
+    assert committed_offset(member, topic) == 42
+    member.close()
