@@ -122,8 +122,13 @@ impl BrokerConfig {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_properties(&text)
+    }
+
+    /// `server.properties` text on top of the defaults (the file's contents, already read).
+    pub fn from_properties(text: &str) -> Result<Self, ConfigError> {
         let mut config = BrokerConfig::default();
-        for (key, value) in parse_properties(&text) {
+        for (key, value) in parse_properties(text) {
             config.set(&key, &value)?;
         }
         Ok(config)
