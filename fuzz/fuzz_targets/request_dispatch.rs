@@ -46,19 +46,35 @@ fuzz_target!(|data: &[u8]| {
         Some(api) if (api.min..=api.max).contains(&version) => version,
         // KIP-511: an unsupported ApiVersions version is answered at v0.
         _ => {
-            assert_eq!(api_key, ApiKey::ApiVersions, "only ApiVersions answers an unsupported version");
+            assert_eq!(
+                api_key,
+                ApiKey::ApiVersions,
+                "only ApiVersions answers an unsupported version"
+            );
             0
         }
     };
     let mut frame = Bytes::from(frame.to_vec());
     assert!(frame.len() >= 4, "response without a size prefix");
     let size = i32::from_be_bytes(frame[..4].try_into().unwrap());
-    assert_eq!(size as usize, frame.len() - 4, "size prefix disagrees with the frame");
+    assert_eq!(
+        size as usize,
+        frame.len() - 4,
+        "size prefix disagrees with the frame"
+    );
     let _ = frame.split_to(4);
-    let header = ResponseHeader::decode(&mut frame, api_key.response_header_version(answered_version))
-        .expect("response header decodes");
+    let header = ResponseHeader::decode(
+        &mut frame,
+        api_key.response_header_version(answered_version),
+    )
+    .expect("response header decodes");
     assert_eq!(header.correlation_id, correlation_id);
-    ResponseKind::decode(api_key, &mut frame, answered_version)
-        .unwrap_or_else(|e| panic!("{api_key:?} v{answered_version} response does not decode: {e}"));
-    assert!(frame.is_empty(), "{} bytes left after the response body", frame.len());
+    ResponseKind::decode(api_key, &mut frame, answered_version).unwrap_or_else(|e| {
+        panic!("{api_key:?} v{answered_version} response does not decode: {e}")
+    });
+    assert!(
+        frame.is_empty(),
+        "{} bytes left after the response body",
+        frame.len()
+    );
 });

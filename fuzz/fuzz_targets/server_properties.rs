@@ -20,9 +20,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = validate_topic_config(key, value);
         let _ = BrokerConfig::default().set(key, value);
     }
-    let vars = pairs
-        .into_iter()
-        .map(|(k, v)| (format!("WREN_{}", k.to_ascii_uppercase().replace('.', "_")), v));
+    let vars = pairs.into_iter().map(|(k, v)| {
+        (
+            format!("WREN_{}", k.to_ascii_uppercase().replace('.', "_")),
+            v,
+        )
+    });
     let _ = BrokerConfig::default().apply_env(vars);
     // Topic overrides that pass validation, as CreateTopics would store them.
     let overrides = parse_properties(&text)

@@ -85,6 +85,14 @@ fuzz_target!(|data: &[u8]| {
     log.close().expect("close");
 
     let reopened = PartitionLog::open(dir.path(), config()).expect("reopen a cleanly closed log");
-    assert_eq!(reopened.log_end_offset(), end + 2, "reopen keeps the log end");
-    assert_eq!(reopened.log_start_offset(), start, "reopen keeps the log start");
+    assert_eq!(
+        reopened.log_end_offset(),
+        end + 2,
+        "reopen keeps the log end"
+    );
+    assert_eq!(
+        reopened.log_start_offset(),
+        start,
+        "reopen keeps the log start"
+    );
 });

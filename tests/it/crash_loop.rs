@@ -33,11 +33,14 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 const TOPIC: &str = "crash";
 const PARTITIONS: i32 = 3;
-const CYCLES: usize = 10;
+const CYCLES: usize = 20;
 /// Records of one transaction in each partition.
 const TXN_RECORDS_PER_PARTITION: usize = 5;
 /// The idempotent producer stops sending here, so the final check stays small.
-const IDEMPOTENT_RECORDS_MAX: u64 = 60_000;
+const IDEMPOTENT_RECORDS_MAX: u64 = 200_000;
+/// It sends this many records, then pauses 10 ms: at most ~10k records/s, enough to keep
+/// records in flight at every kill without growing the final check past need.
+const IDEMPOTENT_BURST: u64 = 100;
 /// Records the idempotent producer keeps unacknowledged at most.
 const IN_FLIGHT_MAX: i32 = 500;
 /// Failure bounds, never expected to be reached.
@@ -83,7 +86,9 @@ impl WrenProcess {
                 eprintln!("wren exited before it was ready ({status}); retrying");
                 None
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!("wren not ready after {STARTUP_BOUND:?}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("wren not ready after {STARTUP_BOUND:?}")
+            }
         }
     }
 
@@ -193,7 +198,14 @@ fn run_idempotent(bootstrap: String, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
         .expect("idempotent producer");
     let mut next_seq = [0u64; PARTITIONS as usize];
     let mut sent = 0u64;
-    while !stop.load(Ordering::SeqCst) && sent < IDEMPOTENT_RECORDS_MAX {
+    while !stop.load(Ordering::SeqCst) {
+        if sent >= IDEMPOTENT_RECORDS_MAX {
+            std::thread::sleep(Duration::from_millis(10));
+            continue;
+        }
+        if sent % IDEMPOTENT_BURST == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         if producer.in_flight_count() >= IN_FLIGHT_MAX {
             std::thread::sleep(Duration::from_millis(2));
             continue;
@@ -367,7 +379,9 @@ fn read_committed(bootstrap: &str) -> BTreeMap<i32, Vec<(i64, String)>> {
             Some(Err(e)) => eprintln!("consumer: {e}"),
             Some(Ok(m)) => {
                 let value = String::from_utf8(m.payload().expect("payload").to_vec()).unwrap();
-                out.entry(m.partition()).or_default().push((m.offset(), value));
+                out.entry(m.partition())
+                    .or_default()
+                    .push((m.offset(), value));
             }
         }
     }
@@ -379,7 +393,10 @@ fn read_committed(bootstrap: &str) -> BTreeMap<i32, Vec<(i64, String)>> {
 fn wait_for_progress(what: &str, since: u64, producers: &[JoinHandle<()>], f: impl Fn() -> u64) {
     let deadline = Instant::now() + PROGRESS_BOUND;
     while f() <= since {
-        assert!(Instant::now() < deadline, "no new {what} after {PROGRESS_BOUND:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no new {what} after {PROGRESS_BOUND:?}"
+        );
         assert!(
             !producers.iter().any(JoinHandle::is_finished),
             "a producer thread ended early while waiting for {what}"
@@ -436,15 +453,20 @@ fn kill9_loop_loses_no_acknowledged_record_and_tears_no_transaction() {
         wait_for_progress("transaction commits", txn_since, &producers, || {
             committed.load(Ordering::SeqCst)
         });
-        wait_for_progress("idempotent acknowledgements", idem_since, &producers, || {
-            let n = acks.count.load(Ordering::SeqCst);
-            // Past its cap the idempotent producer sends nothing more.
-            if n >= IDEMPOTENT_RECORDS_MAX {
-                u64::MAX
-            } else {
-                n
-            }
-        });
+        wait_for_progress(
+            "idempotent acknowledgements",
+            idem_since,
+            &producers,
+            || {
+                let n = acks.count.load(Ordering::SeqCst);
+                // Past its cap the idempotent producer sends nothing more.
+                if n >= IDEMPOTENT_RECORDS_MAX {
+                    u64::MAX
+                } else {
+                    n
+                }
+            },
+        );
         // Then a random moment, while both keep writing.
         std::thread::sleep(Duration::from_millis(rng.random_range(0..300)));
         wren.kill9();
@@ -485,7 +507,10 @@ fn kill9_loop_loses_no_acknowledged_record_and_tears_no_transaction() {
         let mut last_idem: Option<u64> = None;
         let mut last_txn: Option<(u64, usize)> = None;
         for (offset, value) in records {
-            assert!(*offset > last_offset, "offsets increase in partition {partition}");
+            assert!(
+                *offset > last_offset,
+                "offsets increase in partition {partition}"
+            );
             last_offset = *offset;
             if let Some((p, seq)) = parse_idempotent(value) {
                 assert_eq!(p, partition, "{value} in partition {partition}");
@@ -547,8 +572,14 @@ fn kill9_loop_loses_no_acknowledged_record_and_tears_no_transaction() {
          {} aborted, {} unknown; all checks hold",
         acked.len(),
         committed_txns.len(),
-        outcomes.values().filter(|o| **o == TxnOutcome::Aborted).count(),
-        outcomes.values().filter(|o| **o == TxnOutcome::Unknown).count(),
+        outcomes
+            .values()
+            .filter(|o| **o == TxnOutcome::Aborted)
+            .count(),
+        outcomes
+            .values()
+            .filter(|o| **o == TxnOutcome::Unknown)
+            .count(),
     );
     drop(wren);
 }

@@ -1,5 +1,6 @@
 //! Writes the seed corpora under `fuzz/seeds/<target>/` (checked in; `scripts/fuzz.sh` copies them
-//! into a scratch corpus). Run from `fuzz/`: `cargo run --example make_seeds`.
+//! into a scratch corpus). Not a fuzz target: `cargo fuzz build` builds it with the targets,
+//! then run `$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/make_seeds`.
 //!
 //! - request_dispatch: a request of every served API at its lowest and highest version, plus
 //!   requests that reach the data path (Produce with a real batch, Fetch, ListOffsets, ...).
@@ -25,7 +26,7 @@ use kafka_protocol::records::{
 use wren_broker::dispatch::APIS;
 use wren_fuzz::broker::{batch_of, TOPIC};
 use wren_storage::testing::BatchBuilder;
-use wren_storage::{AbortedTxn, LogConfig, PartitionLog, TxnMarker};
+use wren_storage::{LogConfig, PartitionLog, TxnMarker};
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
@@ -61,7 +62,9 @@ fn name(s: &str) -> TopicName {
 fn dispatch_seeds(dir: &Path) -> std::io::Result<()> {
     for api in APIS {
         for version in [api.min, api.max] {
-            let Ok(body) = default_request(api.key) else { continue };
+            let Ok(body) = default_request(api.key) else {
+                continue;
+            };
             if let Some(f) = frame(api.key, version, &body) {
                 write(dir, &format!("{:?}-v{version}", api.key), &f)?;
             }
@@ -89,19 +92,19 @@ fn dispatch_seeds(dir: &Path) -> std::io::Result<()> {
                     .with_fetch_offset(2)
                     .with_partition_max_bytes(1 << 20)])]),
     );
-    let list_offsets = RequestKind::ListOffsets(
-        ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+    let list_offsets = RequestKind::ListOffsets(ListOffsetsRequest::default().with_topics(
+        vec![ListOffsetsTopic::default()
             .with_name(name(TOPIC))
             .with_partitions(vec![ListOffsetsPartition::default()
                 .with_partition_index(0)
-                .with_timestamp(1_700_000_001_000)])]),
-    );
+                .with_timestamp(1_700_000_001_000)])],
+    ));
     let metadata = RequestKind::Metadata(MetadataRequest::default().with_topics(Some(vec![
         MetadataRequestTopic::default().with_name(Some(name(TOPIC))),
         MetadataRequestTopic::default().with_name(Some(name("auto-created"))),
     ])));
-    let create = RequestKind::CreateTopics(
-        CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+    let create = RequestKind::CreateTopics(CreateTopicsRequest::default().with_topics(
+        vec![CreatableTopic::default()
             .with_name(name("compacted"))
             .with_num_partitions(2)
             .with_replication_factor(1)
@@ -112,8 +115,8 @@ fn dispatch_seeds(dir: &Path) -> std::io::Result<()> {
                 CreatableTopicConfig::default()
                     .with_name(StrBytes::from_static_str("segment.bytes"))
                     .with_value(Some(StrBytes::from_static_str("1048576"))),
-            ])]),
-    );
+            ])],
+    ));
     let init_pid = RequestKind::InitProducerId(
         InitProducerIdRequest::default()
             .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("t1"))))
@@ -127,9 +130,10 @@ fn dispatch_seeds(dir: &Path) -> std::io::Result<()> {
             .with_session_timeout_ms(10_000)
             .with_rebalance_timeout_ms(10_000)
             .with_protocol_type(StrBytes::from_static_str("consumer"))
-            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default()
-                .with_name(StrBytes::from_static_str("range"))
-                .with_metadata(Bytes::from_static(b"\0\0\0\0\0\x01\0\x04fuzz\0\0\0\0"))]),
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(StrBytes::from_static_str("range"))
+            .with_metadata(Bytes::from_static(b"\0\0\0\0\0\x01\0\x04fuzz\0\0\0\0"))]),
     );
     for (label, key, body) in [
         ("data-produce", ApiKey::Produce, produce),
@@ -165,9 +169,7 @@ fn default_request(key: ApiKey) -> Result<RequestKind, ()> {
         ApiKey::InitProducerId => RequestKind::InitProducerId(Default::default()),
         ApiKey::DescribeConfigs => RequestKind::DescribeConfigs(Default::default()),
         ApiKey::CreatePartitions => RequestKind::CreatePartitions(Default::default()),
-        ApiKey::IncrementalAlterConfigs => {
-            RequestKind::IncrementalAlterConfigs(Default::default())
-        }
+        ApiKey::IncrementalAlterConfigs => RequestKind::IncrementalAlterConfigs(Default::default()),
         ApiKey::DescribeCluster => RequestKind::DescribeCluster(Default::default()),
         ApiKey::DescribeProducers => RequestKind::DescribeProducers(Default::default()),
         ApiKey::AddPartitionsToTxn => RequestKind::AddPartitionsToTxn(Default::default()),
@@ -219,9 +221,12 @@ fn records(n: i64, producer: (i64, i16), transactional: bool) -> Vec<Record> {
             timestamp: 1_700_000_000_000 + i,
             key: (i % 2 == 0).then(|| Bytes::from(format!("key-{i}"))),
             value: Some(Bytes::from("v".repeat(10 + i as usize))),
-            headers: [(StrBytes::from_static_str("h"), Some(Bytes::from_static(b"x")))]
-                .into_iter()
-                .collect(),
+            headers: [(
+                StrBytes::from_static_str("h"),
+                Some(Bytes::from_static(b"x")),
+            )]
+            .into_iter()
+            .collect(),
         })
         .collect()
 }
@@ -234,7 +239,11 @@ fn batch_seeds(dir: &Path) -> std::io::Result<()> {
         ("lz4", Compression::Lz4),
         ("zstd", Compression::Zstd),
     ] {
-        write(dir, label, &encode_batch(&records(5, (-1, -1), false), codec))?;
+        write(
+            dir,
+            label,
+            &encode_batch(&records(5, (-1, -1), false), codec),
+        )?;
     }
     write(
         dir,
@@ -247,7 +256,10 @@ fn batch_seeds(dir: &Path) -> std::io::Result<()> {
         &encode_batch(&records(3, (1001, 2), true), Compression::None),
     )?;
     let mut set = encode_batch(&records(2, (-1, -1), false), Compression::None).to_vec();
-    set.extend_from_slice(&encode_batch(&records(4, (-1, -1), false), Compression::Lz4));
+    set.extend_from_slice(&encode_batch(
+        &records(4, (-1, -1), false),
+        Compression::Lz4,
+    ));
     write(dir, "two-batches", &set)?;
     Ok(())
 }
@@ -264,28 +276,32 @@ fn storage_seeds(dir: &Path) -> std::io::Result<()> {
     let log_dir = scratch.path().join("multi");
     let log = PartitionLog::open(&log_dir, config.clone()).expect("open");
     for i in 0..12u8 {
-        log.append(&BatchBuilder::new(3).timestamps(1000 + i64::from(i), 1002 + i64::from(i)).payload(100).seed(i).build())
-            .expect("append");
-    }
-    let first = log
-        .append(&BatchBuilder::new(2).producer(7, 0, 0).transactional(true).payload(50).build())
+        log.append(
+            &BatchBuilder::new(3)
+                .timestamps(1000 + i64::from(i), 1002 + i64::from(i))
+                .payload(100)
+                .seed(i)
+                .build(),
+        )
         .expect("append");
-    let marker = log
-        .append_marker(&TxnMarker {
-            producer_id: 7,
-            producer_epoch: 0,
-            commit: false,
-            coordinator_epoch: 0,
-            timestamp_ms: 2000,
-        })
-        .expect("marker");
-    log.append_aborted_txn(AbortedTxn {
+    }
+    log.append(
+        &BatchBuilder::new(2)
+            .producer(7, 0, 0)
+            .transactional(true)
+            .payload(50)
+            .build(),
+    )
+    .expect("append");
+    // The abort marker also records the transaction in the .txnindex.
+    log.append_marker(&TxnMarker {
         producer_id: 7,
-        first_offset: first.base_offset,
-        last_offset: marker.last_offset,
-        last_stable_offset: marker.last_offset + 1,
+        producer_epoch: 0,
+        commit: false,
+        coordinator_epoch: 0,
+        timestamp_ms: 2000,
     })
-    .expect("aborted txn");
+    .expect("marker");
     log.append(&BatchBuilder::new(4).producer(8, 1, 0).payload(30).build())
         .expect("append");
     log.roll().expect("roll");
@@ -295,13 +311,34 @@ fn storage_seeds(dir: &Path) -> std::io::Result<()> {
     write(dir, "multi-segment", &wren_fuzz::log_dir::pack(&log_dir)?)?;
 
     let one = scratch.path().join("one");
-    let log = PartitionLog::open(&one, LogConfig { segment_bytes: 1 << 20, ..config }).expect("open");
+    let log = PartitionLog::open(
+        &one,
+        LogConfig {
+            segment_bytes: 4096,
+            ..config
+        },
+    )
+    .expect("open");
     for i in 0..4 {
-        log.append(&BatchBuilder::new(2).timestamps(i, i + 1).payload(20).build())
-            .expect("append");
+        log.append(
+            &BatchBuilder::new(2)
+                .timestamps(i, i + 1)
+                .payload(20)
+                .build(),
+        )
+        .expect("append");
     }
-    drop(log); // not closed: the preallocated tail stays, as after a crash
-    write(dir, "one-segment-unclosed", &wren_fuzz::log_dir::pack(&one)?)?;
+    drop(log); // not closed: a preallocated tail stays, as after a crash
+               // Keep 4 KiB of that zeroed tail, not the whole preallocation, so the seed stays small.
+    let path = one.join(format!("{:020}.log", 0));
+    let bytes = std::fs::read(&path)?;
+    let data_end = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+    std::fs::write(&path, &bytes[..(data_end + 4096).min(bytes.len())])?;
+    write(
+        dir,
+        "one-segment-unclosed",
+        &wren_fuzz::log_dir::pack(&one)?,
+    )?;
     Ok(())
 }
 
