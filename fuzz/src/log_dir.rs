@@ -2,11 +2,12 @@
 //! and which files exist together. Entries, until the input ends:
 //!
 //! ```text
-//! kind: u8 (mod 6) | base offset: u32 BE | length: u16 BE | bytes (cut short at the input's end)
+//! kind: u8 (mod 6) | base offset: u64 BE | length: u16 BE | bytes (cut short at the input's end)
 //! ```
 //! Kinds 0-4 are `<base>.log`, `.index`, `.timeindex`, `.txnindex`, `.snapshot`; kind 5 is the
 //! log start offset checkpoint (base ignored). Entries naming the same file are concatenated,
-//! so a file may be larger than one entry.
+//! so a file may be larger than one entry. Base offsets past `i64::MAX` give names the log
+//! must ignore as foreign.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,7 +20,7 @@ const ENTRY_BYTES_MAX: usize = u16::MAX as usize;
 /// File name -> contents.
 pub type Files = BTreeMap<String, Vec<u8>>;
 
-fn file_name(kind: u8, base: u32) -> String {
+fn file_name(kind: u8, base: u64) -> String {
     match EXTENSIONS.get(usize::from(kind % 6)) {
         // Kafka's names: the base offset zero-padded to 20 digits.
         Some(ext) => format!("{base:020}.{ext}"),
@@ -29,11 +30,11 @@ fn file_name(kind: u8, base: u32) -> String {
 
 pub fn unpack(mut input: &[u8]) -> Files {
     let mut files = Files::new();
-    while input.len() >= 7 {
+    while input.len() >= 11 {
         let kind = input[0];
-        let base = u32::from_be_bytes(input[1..5].try_into().expect("4 bytes"));
-        let len = usize::from(u16::from_be_bytes([input[5], input[6]]));
-        input = &input[7..];
+        let base = u64::from_be_bytes(input[1..9].try_into().expect("8 bytes"));
+        let len = usize::from(u16::from_be_bytes([input[9], input[10]]));
+        input = &input[11..];
         let take = len.min(input.len());
         files
             .entry(file_name(kind, base))
@@ -52,14 +53,14 @@ pub fn pack(dir: &Path) -> std::io::Result<Vec<u8>> {
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         let (kind, base) = if name == LOG_START_CHECKPOINT {
-            (5u8, 0u32)
+            (5u8, 0u64)
         } else {
             let Some((stem, ext)) = name.split_once('.') else {
                 continue;
             };
             let (Some(kind), Ok(base)) = (
                 EXTENSIONS.iter().position(|e| *e == ext),
-                stem.parse::<u32>(),
+                stem.parse::<u64>(),
             ) else {
                 continue;
             };

@@ -203,7 +203,7 @@ fn run_idempotent(bootstrap: String, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
-        if sent % IDEMPOTENT_BURST == 0 {
+        if sent.is_multiple_of(IDEMPOTENT_BURST) {
             std::thread::sleep(Duration::from_millis(10));
         }
         if producer.in_flight_count() >= IN_FLIGHT_MAX {
@@ -334,7 +334,7 @@ fn run_transactional(
                 }
             }
         }
-        let commit = !send_failed && txn % 4 != 0;
+        let commit = !send_failed && !txn.is_multiple_of(4);
         let outcome = finish(&producer, commit);
         outcomes.lock().unwrap().insert(txn, outcome);
         match outcome {
