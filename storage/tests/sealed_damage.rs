@@ -25,7 +25,10 @@ fn closed_log(dir: &Path) -> Vec<(usize, i64)> {
     for i in 0..30 {
         append_assigned(&log, &mut batch(3, 100, i)).unwrap();
     }
-    assert!(log.segment_base_offsets().len() > 1, "the first segment is sealed");
+    assert!(
+        log.segment_base_offsets().len() > 1,
+        "the first segment is sealed"
+    );
     log.close().unwrap();
     let bytes = std::fs::read(dir.join(format!("{:020}.log", 0))).unwrap();
     let mut batches = Vec::new();
