@@ -37,7 +37,7 @@ impl FuzzBroker {
             ..BrokerConfig::default()
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let state = BrokerState::open(config, dir.path(), ("127.0.0.1".into(), 9092), shutdown_rx)
+        let state = BrokerState::open(config, None, ("127.0.0.1".into(), 9092), shutdown_rx)
             .expect("open a broker state in a fresh directory");
         let topic = state
             .topics
