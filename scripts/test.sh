@@ -28,3 +28,6 @@ WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
 echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
 scripts/build-librdkafka.sh
 WREN_BIN="$PWD/target/debug/wren" scripts/librdkafka-suite.sh
+
+echo "== fuzzing: every target for 60 s (scripts/fuzz.sh)"
+scripts/fuzz.sh 60

@@ -122,8 +122,13 @@ impl BrokerConfig {
             path: path.to_owned(),
             source,
         })?;
+        Self::from_properties(&text)
+    }
+
+    /// `server.properties` text on top of the defaults (the file's contents, already read).
+    pub fn from_properties(text: &str) -> Result<Self, ConfigError> {
         let mut config = BrokerConfig::default();
-        for (key, value) in parse_properties(&text) {
+        for (key, value) in parse_properties(text) {
             config.set(&key, &value)?;
         }
         Ok(config)
@@ -217,14 +222,10 @@ impl BrokerConfig {
             }
             "log.segment.bytes" => d.segment_bytes = value.parse().map_err(|_| bad())?,
             "log.roll.ms" => d.segment_ms = value.parse().map_err(|_| bad())?,
-            "log.roll.hours" => d.segment_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000,
+            "log.roll.hours" => d.segment_ms = in_ms(value, HOUR_MS).ok_or_else(bad)?,
             "log.retention.ms" => d.retention_ms = value.parse().map_err(|_| bad())?,
-            "log.retention.minutes" => {
-                d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 60_000
-            }
-            "log.retention.hours" => {
-                d.retention_ms = value.parse::<i64>().map_err(|_| bad())? * 3_600_000
-            }
+            "log.retention.minutes" => d.retention_ms = in_ms(value, MINUTE_MS).ok_or_else(bad)?,
+            "log.retention.hours" => d.retention_ms = in_ms(value, HOUR_MS).ok_or_else(bad)?,
             "log.retention.bytes" => d.retention_bytes = value.parse().map_err(|_| bad())?,
             "message.max.bytes" => d.message_max_bytes = value.parse().map_err(|_| bad())?,
             "log.index.interval.bytes" => {
@@ -253,6 +254,15 @@ impl BrokerConfig {
         }
         Ok(())
     }
+}
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// A count of `unit_ms` units in milliseconds; `None` if it is not a number or the product
+/// overflows (`log.roll.hours=16111111111111` once wrapped to a negative time).
+fn in_ms(value: &str, unit_ms: i64) -> Option<i64> {
+    value.parse::<i64>().ok()?.checked_mul(unit_ms)
 }
 
 fn strip_scheme(listener: &str) -> &str {
@@ -473,6 +483,33 @@ pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogCo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `server_properties` fuzz target: the hour and minute keys multiplied
+    /// without a bound (a panic in debug builds, a wrapped negative time in release).
+    #[test]
+    fn hours_and_minutes_that_overflow_milliseconds_are_invalid_values() {
+        let text = "log.roll.hours=16111111111111\n";
+        assert!(matches!(
+            BrokerConfig::from_properties(text),
+            Err(ConfigError::InvalidValue { .. })
+        ));
+        for key in [
+            "log.retention.hours",
+            "log.retention.minutes",
+            "log.roll.hours",
+        ] {
+            let err = BrokerConfig::default().set(key, &i64::MAX.to_string());
+            assert!(
+                matches!(err, Err(ConfigError::InvalidValue { .. })),
+                "{key}"
+            );
+        }
+        let mut config = BrokerConfig::default();
+        config.set("log.roll.hours", "2").unwrap();
+        config.set("log.retention.minutes", "3").unwrap();
+        assert_eq!(config.topic_defaults.segment_ms, 7_200_000);
+        assert_eq!(config.topic_defaults.retention_ms, 180_000);
+    }
 
     #[test]
     fn reads_kafka_server_properties() {

@@ -308,6 +308,12 @@ impl Segment {
             }
         };
         let start = pos;
+        // Offsets are contiguous, so the first batch ending at or after `from_offset` starts at
+        // or before it. One that starts later is damage that opening a sealed segment does not
+        // walk (it trusts the index): answering it would skip records or read as empty.
+        if first.base_offset > from_offset {
+            return Err(self.corrupt(start, "batch starts past the offset read (offset gap)"));
+        }
         if first.base_offset >= upper_bound || (first.total_len() > max_bytes && !min_one) {
             return Ok(Bytes::new());
         }
