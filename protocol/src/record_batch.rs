@@ -125,8 +125,10 @@ impl<'a> BatchView<'a> {
     pub fn base_offset(&self) -> i64 {
         i64_at(self.bytes, 0)
     }
+    /// Saturates rather than overflowing: the base offset of an unvalidated batch is any i64.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset() + self.last_offset_delta() as i64
+        self.base_offset()
+            .saturating_add(self.last_offset_delta() as i64)
     }
     pub fn crc(&self) -> u32 {
         i32_at(self.bytes, CRC_AT) as u32
@@ -324,6 +326,13 @@ mod tests {
             view.attributes() & TIMESTAMP_TYPE_LOG_APPEND,
             TIMESTAMP_TYPE_LOG_APPEND
         );
+    }
+
+    #[test]
+    fn last_offset_of_a_batch_at_the_end_of_the_offset_space_does_not_overflow() {
+        let mut bytes = encode(&[record(0), record(1)], Compression::None);
+        bytes[..8].copy_from_slice(&i64::MAX.to_be_bytes());
+        assert_eq!(BatchView::parse(&bytes).unwrap().last_offset(), i64::MAX);
     }
 
     proptest::proptest! {
