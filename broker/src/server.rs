@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use wren_storage::{Clock, SystemClock};
 
 use crate::config::BrokerConfig;
 use crate::connection;
@@ -18,11 +19,15 @@ use crate::state::BrokerState;
 /// A broker not yet started. Build the config, then `start()`.
 pub struct Broker {
     config: BrokerConfig,
+    clock: Arc<dyn Clock>,
 }
 
 impl Broker {
     pub fn new(config: BrokerConfig) -> Self {
-        Broker { config }
+        Broker {
+            config,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// A broker on 127.0.0.1 with a free port and a temporary data dir: what a test wants.
@@ -38,9 +43,21 @@ impl Broker {
         &mut self.config
     }
 
+    /// Reads time from `clock` instead of the system clock: record timestamps (LogAppendTime,
+    /// timestamp bounds, markers), segment roll and retention, producer-id expiration, group
+    /// sessions, join/sync phases, offset expiry, transaction timeouts and fetch sessions. The
+    /// timer tasks keep their real-time cadence (group deadlines every 100 ms, transaction
+    /// timeouts and retention at their configured intervals) and compare against this clock, so
+    /// a test that advances a [`wren_storage::ManualClock`] sees a timeout fire within one
+    /// period. Network waits (fetch `max.wait.ms`, idle connections) stay on real time.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Binds, opens (and recovers) the data dir, and starts serving.
     pub async fn start(self) -> Result<BrokerHandle, BrokerError> {
-        let config = self.config;
+        let Broker { config, clock } = self;
         config.validate()?;
         let listener =
             TcpListener::bind(config.listen)
@@ -64,7 +81,7 @@ impl Broker {
                 true => Some(EphemeralDir::create_in(&base)?),
                 false => None,
             };
-            BrokerState::open(config, ephemeral_dir, advertised, open_rx)
+            BrokerState::open(config, ephemeral_dir, advertised, clock, open_rx)
         })
         .await
         .expect("broker state open task panicked")?;
@@ -191,6 +208,11 @@ impl BrokerHandle {
 
     pub fn state(&self) -> &Arc<BrokerState> {
         self.state.as_ref().expect("present until shutdown")
+    }
+
+    /// The clock the broker reads (the one given to [`Broker::with_clock`], else the system's).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.state().clock
     }
 
     /// Stops accepting, lets in-flight requests finish, flushes every log, closes them, and

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use wren_protocol::frame::RequestBytesPool;
+use wren_storage::Clock;
 
 use crate::config::BrokerConfig;
 use crate::data_dir::{DataDirLock, EphemeralDir};
@@ -23,6 +24,8 @@ pub struct BrokerState {
     /// Host and port clients are told to use (Metadata, FindCoordinator, DescribeCluster).
     pub advertised_host: String,
     pub advertised_port: i32,
+    /// The one clock every timestamp and timeout reads (see [`crate::server::Broker::with_clock`]).
+    pub clock: Arc<dyn Clock>,
     pub topics: TopicRegistry,
     pub producer_ids: ProducerIdAllocator,
     pub fetch_sessions: FetchSessionCache,
@@ -55,6 +58,7 @@ impl BrokerState {
         config: BrokerConfig,
         ephemeral_dir: Option<EphemeralDir>,
         advertised: (String, i32),
+        clock: Arc<dyn Clock>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, BrokerError> {
         let data_dir = ephemeral_dir
@@ -73,7 +77,7 @@ impl BrokerState {
             source,
         })?;
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
-        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone())?;
+        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
         let txn = TxnCoordinator::open(
             &data_dir.join("__wren_meta"),
@@ -81,10 +85,12 @@ impl BrokerState {
                 max_timeout_ms: config.transaction_max_timeout_ms,
                 halt_before_markers: config.faults.halt_txn_before_markers,
             },
+            clock.clone(),
         )?;
         let groups = GroupCoordinator::open(
             &data_dir.join("__wren_meta").join("__consumer_offsets-0"),
             config.groups.clone(),
+            clock.clone(),
         )
         .map_err(|source| BrokerError::Storage {
             topic: "__consumer_offsets".into(),
@@ -99,7 +105,8 @@ impl BrokerState {
             advertised_port: advertised.1,
             topics,
             producer_ids,
-            fetch_sessions: FetchSessionCache::default(),
+            fetch_sessions: FetchSessionCache::new(clock.clone()),
+            clock,
             txn,
             groups,
             shutdown,

@@ -10,7 +10,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use uuid::Uuid;
-use wren_storage::PartitionLog;
+use wren_storage::{Clock, PartitionLog};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
@@ -134,6 +134,8 @@ pub struct TopicRegistry {
     by_id: DashMap<Uuid, Arc<Topic>>,
     /// Serialises create/delete/alter so the files and the maps never disagree.
     admin: parking_lot::Mutex<()>,
+    /// The broker's clock, handed to every partition log (roll, retention, producer expiry).
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug)]
@@ -144,13 +146,18 @@ pub enum CreateError {
 
 impl TopicRegistry {
     /// Loads every topic recorded under the data dir, recovering each partition log.
-    pub fn open(data_dir: &Path, defaults: TopicDefaults) -> Result<Self, BrokerError> {
+    pub fn open(
+        data_dir: &Path,
+        defaults: TopicDefaults,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BrokerError> {
         let registry = TopicRegistry {
             data_dir: data_dir.to_owned(),
             defaults,
             topics: DashMap::new(),
             by_id: DashMap::new(),
             admin: parking_lot::Mutex::new(()),
+            clock,
         };
         let meta = registry.meta_dir();
         std::fs::create_dir_all(&meta).map_err(|source| BrokerError::DataDir {
@@ -201,7 +208,8 @@ impl TopicRegistry {
         overrides: &TopicOverrides,
     ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
-        let log = PartitionLog::open(&dir, config::log_config(&self.defaults, overrides)).map_err(
+        let config = config::log_config(&self.defaults, overrides);
+        let log = PartitionLog::open_with_clock(&dir, config, self.clock.clone()).map_err(
             |source| BrokerError::Storage {
                 topic: topic.to_owned(),
                 partition: index,
@@ -400,7 +408,7 @@ mod tests {
     #[test]
     fn topics_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default(), Arc::new(wren_storage::SystemClock)).unwrap();
         let mut o = TopicOverrides::new();
         o.insert("retention.ms".into(), "1000".into());
         let id = reg.create("t", 3, o).unwrap().id;
@@ -409,7 +417,7 @@ mod tests {
             Err(CreateError::AlreadyExists)
         ));
         drop(reg);
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default(), Arc::new(wren_storage::SystemClock)).unwrap();
         let t = reg.get("t").unwrap();
         assert_eq!(t.id, id);
         assert_eq!(t.partition_count(), 3);

@@ -8,7 +8,9 @@
 //!   including transactional offsets staged per producer id; [`records`]: the log's records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
-//! checked by one timer task ([`run_timers`]) every [`TICK`].
+//! clock times in ms, read from the broker's clock, and checked by one timer task
+//! ([`run_timers`]) every [`TICK`] of real time: a test that advances a manual clock sees them
+//! pass within one tick.
 
 pub mod admin;
 pub mod coordinator;
@@ -64,6 +66,11 @@ impl Default for GroupConfig {
 }
 
 impl GroupConfig {
+    /// offsets.retention.check.interval.ms as clock milliseconds.
+    pub fn offsets_retention_check_interval(&self) -> i64 {
+        i64::try_from(self.offsets_retention_check_interval_ms).unwrap_or(i64::MAX)
+    }
+
     /// Sets one `group.*` / `offsets.*` key; Ok(false) when the key is not one of these.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, std::num::ParseIntError> {
         fn num<T: std::str::FromStr<Err = std::num::ParseIntError>>(
@@ -108,7 +115,7 @@ pub async fn run_timers(state: Arc<BrokerState>) {
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = tick.tick() => state.groups.tick(std::time::Instant::now()),
+            _ = tick.tick() => state.groups.tick(),
         }
     }
 }

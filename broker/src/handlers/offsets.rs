@@ -18,7 +18,7 @@ use kafka_protocol::messages::{
 
 use super::str_bytes;
 use crate::group::admin::{Committer, FetchedOffset};
-use crate::group::offsets::{now_ms, TopicPartition};
+use crate::group::offsets::TopicPartition;
 use crate::group::records::OffsetAndMetadata;
 use crate::state::BrokerState;
 
@@ -36,7 +36,7 @@ pub fn commit(
 ) -> OffsetCommitResponse {
     let group_id = request.group_id.as_str();
     let max_metadata = state.groups.config.offset_metadata_max_bytes;
-    let now = now_ms();
+    let now = state.clock.now_ms();
     // Per-partition checks first; the partitions that pass are committed together.
     let mut results: Vec<(TopicName, Vec<(i32, i16)>)> = Vec::new();
     let mut accepted: Vec<(TopicPartition, OffsetAndMetadata)> = Vec::new();

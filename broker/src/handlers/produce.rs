@@ -129,7 +129,7 @@ fn produce_partition(
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
     let policy = topic.produce_policy(state.topics.defaults());
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
     let rules = ValidationRules {
         compacted: policy.compacted,
@@ -201,11 +201,4 @@ fn produce_partition(
         .with_base_offset(info.base_offset)
         .with_log_append_time_ms(append_time)
         .with_log_start_offset(partition.log.log_start_offset()))
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -177,7 +177,7 @@ pub fn list(state: &BrokerState, r: ListTransactionsRequest) -> ListTransactions
             None => unknown.push(f.clone()),
         }
     }
-    let now = crate::handlers::produce::now_ms();
+    let now = state.clock.now_ms();
     let listed = state
         .txn
         .all()

@@ -8,7 +8,6 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use crate::group::admin::Committer;
-use crate::group::offsets::now_ms;
 use crate::group::records::OffsetAndMetadata;
 use crate::state::BrokerState;
 
@@ -17,7 +16,7 @@ pub fn handle(
     r: TxnOffsetCommitRequest,
     version: i16,
 ) -> TxnOffsetCommitResponse {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let exists = |t: &str, p: i32| {
         state
             .topics

@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
+use wren_storage::Clock;
 
 use crate::error::BrokerError;
 use crate::producer_ids::ProducerIdAllocator;
@@ -54,6 +55,8 @@ pub struct TxnCoordinator {
     inner: Mutex<Inner>,
     config: TxnConfig,
     offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
+    /// The broker's clock: transaction start and update times, timeouts, marker timestamps.
+    clock: Arc<dyn Clock>,
 }
 
 /// The answer to InitProducerId.
@@ -63,14 +66,14 @@ pub struct ProducerIdAndEpoch {
     pub producer_epoch: i16,
 }
 
-fn now_ms() -> i64 {
-    crate::handlers::produce::now_ms()
-}
-
 impl TxnCoordinator {
     /// Loads the durable state. Transactions caught between Prepare and Complete are finished
     /// by [`TxnCoordinator::recover`] once the topics are open.
-    pub fn open(meta_dir: &Path, config: TxnConfig) -> Result<Self, BrokerError> {
+    pub fn open(
+        meta_dir: &Path,
+        config: TxnConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BrokerError> {
         let (store, txns) = TxnStore::open(meta_dir)?;
         let by_producer = txns
             .values()
@@ -84,6 +87,7 @@ impl TxnCoordinator {
             }),
             config,
             offsets: OnceLock::new(),
+            clock,
         })
     }
 
@@ -150,7 +154,7 @@ impl TxnCoordinator {
                 .map_err(|_| ResponseError::CoordinatorNotAvailable)
         };
         let Some(current) = inner.txns.get(transactional_id).cloned() else {
-            let m = TxnMetadata::new(transactional_id.to_owned(), new_id()?, timeout_ms, now_ms());
+            let m = TxnMetadata::new(transactional_id.to_owned(), new_id()?, timeout_ms, self.clock.now_ms());
             let answer = ProducerIdAndEpoch {
                 producer_id: m.producer_id,
                 producer_epoch: m.producer_epoch,
@@ -200,7 +204,7 @@ impl TxnCoordinator {
                     m.producer_epoch += 1;
                 }
                 m.timeout_ms = timeout_ms;
-                m.last_update_ms = now_ms();
+                m.last_update_ms = self.clock.now_ms();
                 let answer = ProducerIdAndEpoch {
                     producer_id: m.producer_id,
                     producer_epoch: m.producer_epoch,
@@ -269,14 +273,14 @@ impl TxnCoordinator {
             m.state = TxnState::Ongoing;
             m.partitions.clear();
             m.groups.clear();
-            m.start_ms = now_ms();
+            m.start_ms = self.clock.now_ms();
         }
         let before = m.clone();
         change(&mut m);
         if m == before {
             return Ok(()); // nothing new: no write needed
         }
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.clock.now_ms();
         Self::persist(&mut inner, m)
     }
 
@@ -353,7 +357,7 @@ impl TxnCoordinator {
             _ => return Err(ResponseError::InvalidTxnState),
         }
         m.state = preparing;
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.clock.now_ms();
         Self::persist(&mut inner, m)?;
         if self.config.halt_before_markers {
             tracing::warn!(
@@ -374,7 +378,7 @@ impl TxnCoordinator {
         commit: bool,
     ) -> Result<(), TxnError> {
         let mut m = inner.txns[id].clone();
-        if let Err(e) = write_markers(topics, &m, commit) {
+        if let Err(e) = write_markers(topics, &m, commit, self.clock.now_ms()) {
             tracing::error!(transactional_id = id, error = %e, "writing transaction markers failed; will retry");
             return Err(ResponseError::CoordinatorNotAvailable);
         }
@@ -389,7 +393,7 @@ impl TxnCoordinator {
         m.partitions.clear();
         m.groups.clear();
         m.start_ms = -1;
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.clock.now_ms();
         Self::persist(inner, m)
     }
 
@@ -404,7 +408,7 @@ impl TxnCoordinator {
         m.last_producer_epoch = m.producer_epoch;
         m.producer_epoch = m.producer_epoch.saturating_add(1);
         m.state = TxnState::PrepareAbort;
-        m.last_update_ms = now_ms();
+        m.last_update_ms = self.clock.now_ms();
         Self::persist(inner, m)?;
         if self.config.halt_before_markers {
             return Err(ResponseError::CoordinatorNotAvailable);
@@ -415,7 +419,7 @@ impl TxnCoordinator {
     /// Aborts (and fences) transactions older than their timeout and retries unfinished
     /// completions. Returns the ids it aborted.
     pub fn abort_timed_out(&self, topics: &TopicRegistry) -> Vec<String> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let expired: Vec<String> = {
             let inner = self.inner.lock();
             inner

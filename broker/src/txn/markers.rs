@@ -16,13 +16,14 @@ pub fn write_markers(
     topics: &TopicRegistry,
     m: &TxnMetadata,
     commit: bool,
+    now_ms: i64,
 ) -> Result<(), StorageError> {
     let marker = TxnMarker {
         producer_id: m.producer_id,
         producer_epoch: m.producer_epoch,
         commit,
         coordinator_epoch: COORDINATOR_EPOCH,
-        timestamp_ms: crate::handlers::produce::now_ms(),
+        timestamp_ms: now_ms,
     };
     for (topic, index) in &m.partitions {
         let Some(partition) = topics.get(topic).and_then(|t| t.partition(*index)) else {
