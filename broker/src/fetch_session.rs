@@ -75,9 +75,7 @@ impl FetchSessionCache {
     }
 
     fn now(&self) -> (i64, u64) {
-        let use_number = self
-            .uses
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let use_number = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         (self.clock.now_ms(), use_number)
     }
 

@@ -209,13 +209,14 @@ impl TopicRegistry {
     ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
         let config = config::log_config(&self.defaults, overrides);
-        let log = PartitionLog::open_with_clock(&dir, config, self.clock.clone()).map_err(
-            |source| BrokerError::Storage {
-                topic: topic.to_owned(),
-                partition: index,
-                source,
-            },
-        )?;
+        let log =
+            PartitionLog::open_with_clock(&dir, config, self.clock.clone()).map_err(|source| {
+                BrokerError::Storage {
+                    topic: topic.to_owned(),
+                    partition: index,
+                    source,
+                }
+            })?;
         Ok(Arc::new(Partition {
             index,
             log,
@@ -408,7 +409,12 @@ mod tests {
     #[test]
     fn topics_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default(), Arc::new(wren_storage::SystemClock)).unwrap();
+        let reg = TopicRegistry::open(
+            dir.path(),
+            TopicDefaults::default(),
+            Arc::new(wren_storage::SystemClock),
+        )
+        .unwrap();
         let mut o = TopicOverrides::new();
         o.insert("retention.ms".into(), "1000".into());
         let id = reg.create("t", 3, o).unwrap().id;
@@ -417,7 +423,12 @@ mod tests {
             Err(CreateError::AlreadyExists)
         ));
         drop(reg);
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default(), Arc::new(wren_storage::SystemClock)).unwrap();
+        let reg = TopicRegistry::open(
+            dir.path(),
+            TopicDefaults::default(),
+            Arc::new(wren_storage::SystemClock),
+        )
+        .unwrap();
         let t = reg.get("t").unwrap();
         assert_eq!(t.id, id);
         assert_eq!(t.partition_count(), 3);

@@ -88,7 +88,11 @@ async fn a_broker_on_a_manual_clock_reads_time_only_from_it() {
     let mut b = wren::Broker::ephemeral().with_clock(clock.clone());
     b.config_mut().topic_defaults.log_append_time = true;
     let broker = b.start().await.unwrap();
-    assert_eq!(broker.clock().now_ms(), START_MS, "the handle exposes the clock");
+    assert_eq!(
+        broker.clock().now_ms(),
+        START_MS,
+        "the handle exposes the clock"
+    );
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     create_topic(&mut c, "stamped", 1).await;
     let first = produce(&mut c, "stamped", 0, batch(5, 1, Compression::None)).await;
@@ -103,9 +107,21 @@ async fn a_broker_on_a_manual_clock_reads_time_only_from_it() {
     let mut c = RawClient::connect(&create_time.bootstrap_servers()).await;
     create_topic(&mut c, "bounded", 1).await;
     let now = clock.now_ms();
-    let ahead = produce(&mut c, "bounded", 0, batch(now + 7_200_000, 1, Compression::None)).await;
+    let ahead = produce(
+        &mut c,
+        "bounded",
+        0,
+        batch(now + 7_200_000, 1, Compression::None),
+    )
+    .await;
     assert_eq!(ahead.error_code, ResponseError::InvalidTimestamp.code());
-    let in_bounds = produce(&mut c, "bounded", 0, batch(now + 60_000, 1, Compression::None)).await;
+    let in_bounds = produce(
+        &mut c,
+        "bounded",
+        0,
+        batch(now + 60_000, 1, Compression::None),
+    )
+    .await;
     assert_eq!(in_bounds.error_code, 0);
     broker.shutdown().await;
     create_time.shutdown().await;

@@ -48,8 +48,6 @@ pub struct SyncRequest {
 pub(super) struct Inner {
     pub groups: HashMap<String, Group>,
     pub offsets: OffsetStore,
-    /// Clock time (ms) of the next offset expiry run.
-    pub next_offsets_expiry_ms: i64,
 }
 
 pub struct GroupCoordinator {
@@ -84,14 +82,9 @@ impl GroupCoordinator {
                 .entry(id.clone())
                 .or_insert_with(|| Group::new(&id, now));
         }
-        let next_offsets_expiry_ms = now.saturating_add(config.offsets_retention_check_interval());
         Ok(GroupCoordinator {
             config,
-            inner: Mutex::new(Inner {
-                groups,
-                offsets,
-                next_offsets_expiry_ms,
-            }),
+            inner: Mutex::new(Inner { groups, offsets }),
             clock,
         })
     }
@@ -476,22 +469,22 @@ impl GroupCoordinator {
         Ok(errors)
     }
 
-    /// Expires sessions, join/sync phases and (every offsets.retention.check.interval.ms)
-    /// committed offsets, at the clock's time. The timer task calls this every [`super::TICK`].
+    /// Expires sessions and join/sync phases whose deadline the clock has reached. The timer
+    /// task calls this every [`super::TICK`].
     pub fn tick(&self) {
         let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
-        let Inner {
-            groups, offsets, ..
-        } = &mut *inner;
+        let Inner { groups, offsets } = &mut *inner;
         for group in groups.values_mut() {
             group.expire(now, &self.config, offsets);
         }
-        if now >= inner.next_offsets_expiry_ms {
-            inner.next_offsets_expiry_ms =
-                now.saturating_add(self.config.offsets_retention_check_interval());
-            self.expire_offsets(&mut inner, now);
-        }
+    }
+
+    /// Expires committed offsets past offsets.retention.minutes at the clock's time. The timer
+    /// task calls this every offsets.retention.check.interval.ms.
+    pub fn expire_offsets_now(&self) {
+        let now = self.clock.now_ms();
+        self.expire_offsets(&mut self.inner.lock(), now);
     }
 
     pub fn flush(&self) {

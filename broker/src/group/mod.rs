@@ -8,9 +8,10 @@
 //!   including transactional offsets staged per producer id; [`records`]: the log's records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
-//! clock times in ms, read from the broker's clock, and checked by one timer task
-//! ([`run_timers`]) every [`TICK`] of real time: a test that advances a manual clock sees them
-//! pass within one tick.
+//! times in ms on the broker's clock. One timer task ([`run_timers`]) checks them on a real-time
+//! cadence: group deadlines every [`TICK`], offset retention every
+//! offsets.retention.check.interval.ms. A test that advances a manual clock sees a deadline
+//! acted on within one such period.
 
 pub mod admin;
 pub mod coordinator;
@@ -66,11 +67,6 @@ impl Default for GroupConfig {
 }
 
 impl GroupConfig {
-    /// offsets.retention.check.interval.ms as clock milliseconds.
-    pub fn offsets_retention_check_interval(&self) -> i64 {
-        i64::try_from(self.offsets_retention_check_interval_ms).unwrap_or(i64::MAX)
-    }
-
     /// Sets one `group.*` / `offsets.*` key; Ok(false) when the key is not one of these.
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, std::num::ParseIntError> {
         fn num<T: std::str::FromStr<Err = std::num::ParseIntError>>(
@@ -107,15 +103,21 @@ pub fn client_host() -> String {
     PEER_IP.try_with(|ip| format!("/{ip}")).unwrap_or_default()
 }
 
-/// Checks every group's deadlines until the broker shuts down.
+/// Checks every group's deadlines and the offsets' retention until the broker shuts down.
 pub async fn run_timers(state: Arc<BrokerState>) {
     let mut shutdown = state.shutdown.clone();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let expiry_period =
+        Duration::from_millis(state.groups.config.offsets_retention_check_interval_ms);
+    let mut expiry =
+        tokio::time::interval_at(tokio::time::Instant::now() + expiry_period, expiry_period);
+    expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
             _ = tick.tick() => state.groups.tick(),
+            _ = expiry.tick() => state.groups.expire_offsets_now(),
         }
     }
 }

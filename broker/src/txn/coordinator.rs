@@ -154,7 +154,12 @@ impl TxnCoordinator {
                 .map_err(|_| ResponseError::CoordinatorNotAvailable)
         };
         let Some(current) = inner.txns.get(transactional_id).cloned() else {
-            let m = TxnMetadata::new(transactional_id.to_owned(), new_id()?, timeout_ms, self.clock.now_ms());
+            let m = TxnMetadata::new(
+                transactional_id.to_owned(),
+                new_id()?,
+                timeout_ms,
+                self.clock.now_ms(),
+            );
             let answer = ProducerIdAndEpoch {
                 producer_id: m.producer_id,
                 producer_epoch: m.producer_epoch,
