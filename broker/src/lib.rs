@@ -12,6 +12,7 @@
 
 pub mod config;
 pub mod connection;
+pub mod context;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;

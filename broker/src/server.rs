@@ -8,12 +8,15 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
 use wren_storage::{Clock, SystemClock};
 
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::context::Origin;
 use crate::data_dir::{self, EphemeralDir};
 use crate::error::BrokerError;
+use crate::group::{self, GroupCoordinator};
 use crate::state::BrokerState;
 
 /// A broker not yet started. Build the config, then `start()`.
@@ -86,8 +89,14 @@ impl Broker {
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
-        let timers = tokio::spawn(crate::group::run_timers(state.clone()));
-        let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx, timers));
+        let timers = tokio::spawn(group_timers(state.groups.clone(), state.shutdown.clone()));
+        let task = tokio::spawn(serve(
+            listener,
+            local_addr,
+            state.clone(),
+            shutdown_rx,
+            timers,
+        ));
         tracing::info!(%local_addr, data_dir = %state.data_dir.display(), "wren listening");
         Ok(BrokerHandle {
             local_addr,
@@ -95,6 +104,24 @@ impl Broker {
             shutdown: shutdown_tx,
             task: Some(task),
         })
+    }
+}
+
+/// Checks every group's deadlines (every [`group::TICK`]) and the committed offsets' retention
+/// (every offsets.retention.check.interval.ms) until the broker shuts down.
+async fn group_timers(groups: Arc<GroupCoordinator>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(group::TICK);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let expiry_period = Duration::from_millis(groups.config.offsets_retention_check_interval_ms);
+    let mut expiry =
+        tokio::time::interval_at(tokio::time::Instant::now() + expiry_period, expiry_period);
+    expiry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => groups.tick(),
+            _ = expiry.tick() => groups.expire_offsets_now(),
+        }
     }
 }
 
@@ -118,6 +145,7 @@ fn advertised_address(config: &BrokerConfig, local: SocketAddr) -> (String, i32)
 
 async fn serve(
     listener: TcpListener,
+    listener_addr: SocketAddr,
     state: Arc<BrokerState>,
     mut shutdown: watch::Receiver<bool>,
     timers: JoinHandle<()>,
@@ -160,8 +188,9 @@ async fn serve(
                 };
                 let _ = socket.set_nodelay(true);
                 let state = state.clone();
+                let origin = Origin { peer, listener: listener_addr };
                 connections.spawn(async move {
-                    connection::serve(socket, peer, state).await;
+                    connection::serve(socket, origin, state).await;
                     drop(permit);
                 });
             }

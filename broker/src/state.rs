@@ -24,7 +24,7 @@ pub struct BrokerState {
     /// Host and port clients are told to use (Metadata, FindCoordinator, DescribeCluster).
     pub advertised_host: String,
     pub advertised_port: i32,
-    /// The one clock every timestamp and timeout reads (see [`crate::server::Broker::with_clock`]).
+    /// The one clock every timestamp and timeout reads (`Broker::with_clock`, else the system's).
     pub clock: Arc<dyn Clock>,
     pub topics: TopicRegistry,
     pub producer_ids: ProducerIdAllocator,
@@ -158,6 +158,24 @@ impl Drop for BrokerState {
         let ephemeral = matches!(self.data_dir_guard, DataDirGuard::Ephemeral { .. });
         if !ephemeral && !self.flushed.load(Ordering::Acquire) {
             self.flush();
+        }
+    }
+}
+
+/// The transaction coordinator hands finished transactions' staged offsets to the group
+/// coordinator. Wired here so neither coordinator module needs the other.
+impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
+    fn complete(
+        &self,
+        producer_id: i64,
+        groups: &std::collections::BTreeSet<String>,
+        commit: bool,
+    ) {
+        if groups.is_empty() {
+            return;
+        }
+        if let Err(e) = self.end_txn_offsets(producer_id, commit) {
+            tracing::error!(producer_id, error = %e, "could not complete transactional offsets");
         }
     }
 }

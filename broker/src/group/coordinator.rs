@@ -493,20 +493,3 @@ impl GroupCoordinator {
         }
     }
 }
-
-/// The transaction coordinator hands finished transactions' staged offsets here.
-impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
-    fn complete(
-        &self,
-        producer_id: i64,
-        groups: &std::collections::BTreeSet<String>,
-        commit: bool,
-    ) {
-        if groups.is_empty() {
-            return;
-        }
-        if let Err(e) = self.end_txn_offsets(producer_id, commit) {
-            tracing::error!(producer_id, error = %e, "could not complete transactional offsets");
-        }
-    }
-}

@@ -7,13 +7,14 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{
     HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
-    LeaveGroupResponse, RequestHeader, SyncGroupRequest, SyncGroupResponse,
+    LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::oneshot;
 
 use super::str_bytes;
-use crate::group::{self, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
+use crate::context::RequestContext;
+use crate::group::{JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
 use crate::state::BrokerState;
 
 fn string(s: &StrBytes) -> String {
@@ -34,7 +35,7 @@ async fn wait<T>(state: &BrokerState, rx: oneshot::Receiver<T>, fallback: impl F
 
 pub async fn join(
     state: &BrokerState,
-    header: &RequestHeader,
+    ctx: &RequestContext,
     request: JoinGroupRequest,
     version: i16,
 ) -> JoinGroupResponse {
@@ -43,8 +44,8 @@ pub async fn join(
         group_id: string(&request.group_id.0),
         member_id: member_id.clone(),
         instance_id: request.group_instance_id.as_ref().map(string),
-        client_id: header.client_id.as_ref().map(string).unwrap_or_default(),
-        client_host: group::client_host(),
+        client_id: ctx.client_id.clone(),
+        client_host: ctx.client_host(),
         session_timeout_ms: request.session_timeout_ms,
         // v0 has no rebalance timeout: Kafka uses the session timeout.
         rebalance_timeout_ms: if version == 0 {
