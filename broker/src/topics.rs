@@ -8,9 +8,10 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use uuid::Uuid;
-use wren_storage::{Clock, PartitionLog};
+use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
@@ -20,12 +21,40 @@ pub const TOPIC_NAME_CHARS_MAX: usize = 249;
 /// A guard against a client asking for an absurd number of partitions in one topic.
 pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
 
-/// One partition: its log and the waiters woken when the log grows.
+/// One partition: its log and the fetches waiting for it to grow. Writes go through
+/// [`Partition::append`] and [`Partition::append_marker`], which wake those fetches; the log
+/// itself is read directly.
 pub struct Partition {
     pub index: i32,
     pub log: PartitionLog,
     /// Long-polling fetches wait here; every append wakes them.
-    pub appended: Notify,
+    appended: Notify,
+}
+
+impl Partition {
+    /// Appends a client's batch; fetches waiting for data are woken unless it was a duplicate
+    /// (an idempotent retry, which adds nothing).
+    pub fn append(&self, batch: &[u8]) -> Result<AppendInfo, StorageError> {
+        let info = self.log.append(batch)?;
+        if !info.duplicate {
+            self.appended.notify_waiters();
+        }
+        Ok(info)
+    }
+
+    /// Appends a transaction marker; waiting fetches are woken (the marker moves the last
+    /// stable offset).
+    pub fn append_marker(&self, marker: &TxnMarker) -> Result<AppendInfo, StorageError> {
+        let info = self.log.append_marker(marker)?;
+        self.appended.notify_waiters();
+        Ok(info)
+    }
+
+    /// Completes at the next append (or when the partition is deleted). Enable it before
+    /// reading the log, so an append between the read and the wait is not missed.
+    pub fn next_append(&self) -> Notified<'_> {
+        self.appended.notified()
+    }
 }
 
 pub struct Topic {

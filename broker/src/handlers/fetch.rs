@@ -121,7 +121,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         let mut waits: Vec<_> = targets
             .iter()
             .filter_map(|(_, p)| p.as_ref())
-            .map(|p| Box::pin(p.appended.notified()))
+            .map(|p| Box::pin(p.next_append()))
             .collect();
         for w in waits.iter_mut() {
             w.as_mut().enable();

@@ -186,16 +186,13 @@ fn produce_partition(
         rewritten
     };
     let appended = match &rewritten {
-        Some(bytes) => partition.log.append(bytes),
-        None => partition.log.append(&records),
+        Some(bytes) => partition.append(bytes),
+        None => partition.append(&records),
     };
     let info = appended.map_err(|e| {
         tracing::warn!(topic = %topic.name, partition = data.index, error = %e, "append failed");
         Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
-    if !info.duplicate {
-        partition.appended.notify_waiters();
-    }
     Ok(PartitionProduceResponse::default()
         .with_index(data.index)
         .with_base_offset(info.base_offset)

@@ -1,6 +1,6 @@
 //! Writing commit/abort markers: one control batch per partition of the transaction, carrying
-//! the transaction's producer id and (possibly bumped) epoch. Waiting fetches are woken: the
-//! marker moves the partition's last stable offset.
+//! the transaction's producer id and (possibly bumped) epoch. The partition wakes waiting
+//! fetches: the marker moves its last stable offset.
 
 use wren_storage::{StorageError, TxnMarker};
 
@@ -30,8 +30,7 @@ pub fn write_markers(
             tracing::debug!(%topic, partition = index, "no marker for a partition that no longer exists");
             continue;
         };
-        partition.log.append_marker(&marker)?;
-        partition.appended.notify_waiters();
+        partition.append_marker(&marker)?;
     }
     Ok(())
 }
