@@ -7,14 +7,17 @@ use kafka_protocol::messages::describe_producers_response::{
 };
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
 
-pub fn handle(state: &BrokerState, request: DescribeProducersRequest) -> DescribeProducersResponse {
+pub fn handle(
+    topics: &TopicRegistry,
+    request: DescribeProducersRequest,
+) -> DescribeProducersResponse {
     let topics = request
         .topics
         .into_iter()
         .map(|t| {
-            let topic = state.topics.get(t.name.as_str());
+            let topic = topics.get(t.name.as_str());
             let partitions = t
                 .partition_indexes
                 .into_iter()

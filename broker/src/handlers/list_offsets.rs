@@ -10,7 +10,7 @@ use wren_protocol::record_validation::{self, decompressed_max_bytes};
 use wren_storage::PartitionLog;
 
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -18,7 +18,7 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 
 pub fn handle(
-    state: &BrokerState,
+    topics: &TopicRegistry,
     request: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
@@ -29,7 +29,7 @@ pub fn handle(
         .topics
         .into_iter()
         .map(|t| {
-            let topic = state.topics.get(t.name.as_str());
+            let topic = topics.get(t.name.as_str());
             let partitions = t
                 .partitions
                 .into_iter()
@@ -48,7 +48,7 @@ pub fn handle(
                     // Batches are read as the topic's produce path bounds them.
                     let decompressed_max = topic.as_ref().map_or(0, |t| {
                         decompressed_max_bytes(
-                            t.produce_policy(state.topics.defaults()).max_message_bytes,
+                            t.produce_policy(topics.defaults()).max_message_bytes,
                         )
                     });
                     match lookup(
