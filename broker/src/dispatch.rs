@@ -58,14 +58,11 @@ macro_rules! routes {
 // protocol (no KIP-848 ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
-    Produce 3..=11 => match handlers::produce::handle(state, r).await {
+    Produce 3..=11 => match handlers::produce::handle(&state.topics, &state.txn, &*state.clock, r).await {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse,
-        ProduceOutcome::DropConnection => {
-            Outcome::Close("test fault hook: produce appended, response dropped".into())
-        }
     },
-    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(state, r, v).await),
+    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(&state.topics, &state.fetch_sessions, &state.shutdown, r, v).await),
     ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
     Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(state, r, v)),
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(state, r, v)),
@@ -124,10 +121,17 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
         }
         return Outcome::Close(format!("{api_key:?} v{version} is not supported"));
     }
-    match decode_body(api_key, version, body) {
-        Ok(request) => route(state, &ctx, request).await,
-        Err(e) => Outcome::Close(e.to_string()),
+    let request = match decode_body(api_key, version, body) {
+        Ok(request) => request,
+        Err(e) => return Outcome::Close(e.to_string()),
+    };
+    let outcome = route(state, &ctx, request).await;
+    if state.faults.drop_answer(api_key) {
+        return Outcome::Close(format!(
+            "test fault hook: {api_key:?} handled, answer dropped"
+        ));
     }
+    outcome
 }
 
 /// Encodes a handler's response as the concrete message type (sized once, see

@@ -16,6 +16,7 @@ pub mod context;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;
+pub mod faults;
 pub mod fetch_session;
 pub mod group;
 pub mod handlers;

@@ -1,7 +1,7 @@
 //! What every handler shares: the config, the topic registry, identity, and the coordinators.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -11,6 +11,7 @@ use wren_storage::Clock;
 use crate::config::BrokerConfig;
 use crate::data_dir::{DataDirLock, EphemeralDir};
 use crate::error::BrokerError;
+use crate::faults::Faults;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
 use crate::producer_ids::ProducerIdAllocator;
@@ -34,8 +35,8 @@ pub struct BrokerState {
     pub groups: Arc<GroupCoordinator>,
     /// Flips to true when the broker starts shutting down; long polls return early.
     pub shutdown: watch::Receiver<bool>,
-    /// Counts produce requests for the test-only fault hook.
-    pub produce_requests: AtomicU64,
+    /// Test-only faults applied at dispatch.
+    pub faults: Faults,
     /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
     pub request_bytes: Option<RequestBytesPool>,
     pub data_dir: PathBuf,
@@ -110,7 +111,7 @@ impl BrokerState {
             txn,
             groups,
             shutdown,
-            produce_requests: AtomicU64::new(0),
+            faults: Faults::new(&config.faults),
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),
             flushed: AtomicBool::new(false),
@@ -137,16 +138,6 @@ impl BrokerState {
 
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
-    }
-
-    /// True when this produce request should be appended and then left unanswered (fault hook).
-    pub fn should_drop_produce_response(&self) -> bool {
-        match self.config.faults.drop_produce_response_every {
-            Some(n) if n > 0 => {
-                (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(n)
-            }
-            _ => false,
-        }
     }
 }
 

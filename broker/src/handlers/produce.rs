@@ -14,31 +14,37 @@ use wren_protocol::record_validation::{self, decompressed_max_bytes, Rejection, 
 
 use super::str_bytes;
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
 use crate::topics::Topic;
+use crate::topics::TopicRegistry;
+use crate::txn::TxnCoordinator;
+use wren_storage::Clock;
 
 pub enum ProduceOutcome {
     Respond(ProduceResponse),
     /// acks=0: Kafka sends no response.
     NoResponse,
-    /// Test fault hook: the data was appended but the client must not learn it.
-    DropConnection,
 }
 
-pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutcome {
+pub async fn handle(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
+    request: ProduceRequest,
+) -> ProduceOutcome {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     let responses = request
         .topic_data
         .into_iter()
         .map(|topic_data| {
-            let topic = state.topics.get(topic_data.name.as_str());
+            let topic = topics.get(topic_data.name.as_str());
             let partition_responses = topic_data
                 .partition_data
                 .into_iter()
                 .map(|p| {
                     let index = p.index;
-                    match produce_partition(state, topic.as_deref(), p, transactional) {
+                    match produce_partition(topics, txn, clock, topic.as_deref(), p, transactional)
+                    {
                         Ok(ok) => ok,
                         Err(refusal) => rejected(index, refusal),
                     }
@@ -49,9 +55,6 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
                 .with_partition_responses(partition_responses)
         })
         .collect();
-    if state.should_drop_produce_response() {
-        return ProduceOutcome::DropConnection;
-    }
     if acks == 0 {
         return ProduceOutcome::NoResponse;
     }
@@ -105,7 +108,9 @@ fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
 }
 
 fn produce_partition(
-    state: &BrokerState,
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
@@ -128,8 +133,8 @@ fn produce_partition(
         ));
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
-    let policy = topic.produce_policy(state.topics.defaults());
-    let now = state.clock.now_ms();
+    let policy = topic.produce_policy(topics.defaults());
+    let now = clock.now_ms();
     let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
     let rules = ValidationRules {
         compacted: policy.compacted,
@@ -148,15 +153,13 @@ fn produce_partition(
     }
     if batch.is_transactional() {
         // The partition must be in the producer's ongoing transaction (KIP-890 verification).
-        state
-            .txn
-            .check_produce(
-                batch.producer_id(),
-                batch.producer_epoch(),
-                &topic.name,
-                data.index,
-            )
-            .map_err(|e| Refusal::new(e, None))?;
+        txn.check_produce(
+            batch.producer_id(),
+            batch.producer_epoch(),
+            &topic.name,
+            data.index,
+        )
+        .map_err(|e| Refusal::new(e, None))?;
     }
     // Most batches are stored exactly as they came. A topic with its own compression.type gets
     // the batch re-encoded with that codec, a LogAppendTime topic gets it stamped, and a batch
