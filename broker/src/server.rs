@@ -232,7 +232,7 @@ impl BrokerHandle {
     /// `host:port` to give a client's `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
         let state = self.state();
-        format!("{}:{}", state.advertised_host, state.advertised_port)
+        format!("{}:{}", state.identity.host, state.identity.port)
     }
 
     pub fn state(&self) -> &Arc<BrokerState> {

@@ -18,13 +18,19 @@ use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{write_atomically, TopicRegistry};
 use crate::txn::{TxnConfig, TxnCoordinator};
 
-pub struct BrokerState {
-    pub config: BrokerConfig,
+/// Who this broker is to clients (Metadata, FindCoordinator, DescribeCluster, DescribeConfigs).
+#[derive(Clone, Debug)]
+pub struct BrokerIdentity {
     pub node_id: i32,
     pub cluster_id: String,
-    /// Host and port clients are told to use (Metadata, FindCoordinator, DescribeCluster).
-    pub advertised_host: String,
-    pub advertised_port: i32,
+    /// Host and port clients are told to use.
+    pub host: String,
+    pub port: i32,
+}
+
+pub struct BrokerState {
+    pub config: BrokerConfig,
+    pub identity: BrokerIdentity,
     /// The one clock every timestamp and timeout reads (`Broker::with_clock`, else the system's).
     pub clock: Arc<dyn Clock>,
     pub topics: TopicRegistry,
@@ -100,10 +106,12 @@ impl BrokerState {
         })?;
         let groups = Arc::new(groups);
         let state = BrokerState {
-            node_id: config.node_id,
-            cluster_id,
-            advertised_host: advertised.0,
-            advertised_port: advertised.1,
+            identity: BrokerIdentity {
+                node_id: config.node_id,
+                cluster_id,
+                host: advertised.0,
+                port: advertised.1,
+            },
             topics,
             producer_ids,
             fetch_sessions: FetchSessionCache::new(clock.clone()),

@@ -8,12 +8,16 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
-use crate::config::{topic_config_value, validate_topic_config, TopicOverrides, TOPIC_CONFIG_KEYS};
-use crate::state::BrokerState;
-use crate::topics::{validate_topic_name, CreateError, PARTITIONS_PER_TOPIC_MAX};
+use crate::config::{
+    topic_config_value, validate_topic_config, BrokerConfig, TopicOverrides, TOPIC_CONFIG_KEYS,
+};
+use crate::state::BrokerIdentity;
+use crate::topics::{validate_topic_name, CreateError, TopicRegistry, PARTITIONS_PER_TOPIC_MAX};
 
 pub fn handle(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
     request: CreateTopicsRequest,
     version: i16,
 ) -> CreateTopicsResponse {
@@ -21,13 +25,15 @@ pub fn handle(
     let topics = request
         .topics
         .into_iter()
-        .map(|t| create_one(state, t, validate_only, version))
+        .map(|t| create_one(identity, topics, config, t, validate_only, version))
         .collect();
     CreateTopicsResponse::default().with_topics(topics)
 }
 
 fn create_one(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
     req: CreatableTopic,
     validate_only: bool,
     version: i16,
@@ -44,7 +50,7 @@ fn create_one(
     if let Err(msg) = validate_topic_name(name.as_str()) {
         return failed(ResponseError::InvalidTopicException, msg);
     }
-    if state.topics.get(name.as_str()).is_some() {
+    if topics.get(name.as_str()).is_some() {
         return failed(
             ResponseError::TopicAlreadyExists,
             format!("Topic '{}' already exists.", name.as_str()),
@@ -54,19 +60,19 @@ fn create_one(
         if let Some(bad) = req
             .assignments
             .iter()
-            .find(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id))
+            .find(|a| a.broker_ids.iter().any(|b| b.0 != identity.node_id))
         {
             return failed(
                 ResponseError::InvalidReplicaAssignment,
                 format!(
                     "Partition {} is assigned to a broker other than {}",
-                    bad.partition_index, state.node_id
+                    bad.partition_index, identity.node_id
                 ),
             );
         }
         req.assignments.len() as i32
     } else if req.num_partitions == -1 {
-        state.config.num_partitions.max(1)
+        config.num_partitions.max(1)
     } else {
         req.num_partitions
     };
@@ -104,7 +110,7 @@ fn create_one(
     let (topic_id, overrides) = if validate_only {
         (uuid::Uuid::nil(), overrides)
     } else {
-        match state.topics.create(name.as_str(), partitions, overrides) {
+        match topics.create(name.as_str(), partitions, overrides) {
             Ok(t) => (t.id, t.overrides.read().clone()),
             Err(CreateError::AlreadyExists) => {
                 return failed(
@@ -130,7 +136,7 @@ fn create_one(
         result = result
             .with_num_partitions(partitions)
             .with_replication_factor(1);
-        let defaults = state.topics.defaults();
+        let defaults = topics.defaults();
         let configs = TOPIC_CONFIG_KEYS
             .iter()
             .map(|key| {
