@@ -1,4 +1,5 @@
-//! What every handler shares: the config, the topic registry, identity, and the coordinators.
+//! The broker's services, assembled once at start: config, identity, the one clock, the topic
+//! registry, the coordinators, fetch sessions. The route table hands each handler the ones it uses.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
