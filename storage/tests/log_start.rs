@@ -25,7 +25,11 @@ fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
 
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     assert_eq!(log.log_start_offset(), 1000);
-    assert_eq!(log.log_end_offset(), 1000, "offsets below the start are not reused");
+    assert_eq!(
+        log.log_end_offset(),
+        1000,
+        "offsets below the start are not reused"
+    );
     let appended = append_assigned(&log, &mut batch(2, 100, 0)).unwrap();
     assert_eq!(appended.base_offset, 1000);
     log.close().unwrap();
