@@ -206,7 +206,8 @@ async fn offsets_of_a_memberless_group_expire_after_the_retention() {
     // fetched as committed.
     let clock = crate::support::manual_clock();
     let mut b = wren::Broker::ephemeral().with_clock(clock.clone());
-    b.config_mut().groups.offsets_retention_ms = 600;
+    // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+    b.config_mut().groups.offsets_retention_ms = 60_000;
     b.config_mut().groups.offsets_retention_check_interval_ms = 100;
     let broker = b.start().await.unwrap();
     let mut c = connect(&broker).await;
@@ -217,7 +218,7 @@ async fn offsets_of_a_memberless_group_expire_after_the_retention() {
     );
     let before = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
     assert_eq!(before[0].2, 42, "committed and visible");
-    clock.advance(599);
+    clock.advance(59_999);
     tokio::time::sleep(crate::support::SEVERAL_TICKS).await;
     let kept = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
     assert_eq!(kept[0].2, 42, "kept until the retention has passed");

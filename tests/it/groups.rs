@@ -2,7 +2,6 @@
 //! its error codes, committed offsets (durable across a restart), admin APIs, and the staged
 //! transactional offsets OffsetFetch's require_stable sees. Real clients: groups_clients.rs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -267,13 +266,6 @@ pub(crate) async fn connect(broker: &wren::BrokerHandle) -> RawClient {
     RawClient::connect(&broker.bootstrap_servers()).await
 }
 
-/// A broker on `clock` whose session timeouts may be short, for the expiry tests.
-pub(crate) async fn fast_broker(clock: Arc<wren::ManualClock>) -> wren::BrokerHandle {
-    let mut b = wren::Broker::ephemeral().with_clock(clock);
-    b.config_mut().groups.min_session_timeout_ms = 100;
-    b.start().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_lone_member_joins_syncs_and_heartbeats() {
     // Goal: KIP-394's two-step join, then generation 1 with the member as leader, its own
@@ -472,34 +464,42 @@ async fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
 #[tokio::test]
 async fn silent_members_expire_after_the_session_timeout() {
     // Goal: heartbeats extend a member's session; a member that stops heartbeating is removed
-    // once session.timeout.ms passes on the broker's clock, and not before. An empty group is
-    // then Empty with a new generation.
+    // once session.timeout.ms (60 s, far beyond the test's real duration) passes on the
+    // broker's clock, and not before. An empty group is then Empty with a new generation.
     let clock = manual_clock();
-    let broker = fast_broker(clock.clone()).await;
+    let broker = wren::Broker::ephemeral()
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let mut c = connect(&broker).await;
     let mut j = Join::new("g4");
-    j.session_ms = 300;
+    j.session_ms = 60_000;
     let j = join_new(&mut c, j).await;
     let me = j.member_id.to_string();
     sync(&mut c, "g4", 1, &me, &[]).await;
     // Each step stays inside the session the previous heartbeat opened; together they pass
-    // the first session's end (t = 300).
-    clock.advance(200);
-    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 0, "alive at t = 200");
-    clock.advance(200);
+    // the first session's end (t = 60 s).
+    clock.advance(40_000);
     assert_eq!(
         heartbeat(&mut c, "g4", 1, &me).await,
         0,
-        "alive at t = 400: the heartbeat at 200 extended the session"
+        "alive at t = 40 s"
     );
-    // Silence from t = 400; the session ends at t = 700.
-    clock.advance(299);
+    clock.advance(40_000);
+    assert_eq!(
+        heartbeat(&mut c, "g4", 1, &me).await,
+        0,
+        "alive at t = 80 s: the heartbeat at 40 s extended the session"
+    );
+    // Silence from t = 80 s; the session ends at t = 140 s.
+    clock.advance(59_999);
     tokio::time::sleep(SEVERAL_TICKS).await;
     let d = describe(&mut c, "g4").await;
     assert_eq!(
         (d.group_state.as_str(), d.members.len()),
         ("Stable", 1),
-        "alive at t = 699"
+        "alive 1 ms before the session ends"
     );
     clock.advance(1);
     let patience = Patience::new();
@@ -509,7 +509,9 @@ async fn silent_members_expire_after_the_session_timeout() {
             assert!(d.members.is_empty());
             break;
         }
-        patience.wait("the silent member expires at t = 700").await;
+        patience
+            .wait("the silent member expires when its session ends")
+            .await;
     }
     assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 25);
 }

@@ -282,14 +282,15 @@ async fn the_broker_aborts_a_silent_transaction_after_its_timeout() {
     let b = broker.bootstrap_servers();
     create_topics(&b, &["silent"], 2).await;
     blocking(move || {
-        let p = txn_producer(&b, "silent", 1000);
+        // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+        let p = txn_producer(&b, "silent", 60_000);
         p.begin_transaction().unwrap();
         for i in 0..10 {
             send(&p, "silent", i % 2, &format!("lost-{i}"));
         }
         p.flush(T).unwrap();
-        // Past the 1 s timeout on the broker's clock: the broker aborts within a check interval.
-        clock.advance(1001);
+        // Past the timeout on the broker's clock: the broker aborts within a check interval.
+        clock.advance(60_001);
         let c: BaseConsumer = config(&b)
             .set("isolation.level", "read_committed")
             .create()

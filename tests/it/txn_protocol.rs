@@ -419,7 +419,8 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
         .with_replication_factor(1)]);
     c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
         .await;
-    let r = init(&mut c, "slow", 1500, 4, (-1, -1)).await;
+    // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+    let r = init(&mut c, "slow", 60_000, 4, (-1, -1)).await;
     let (pid, ep) = (r.producer_id.0, r.producer_epoch);
     assert_eq!(add_partition(&mut c, "slow", pid, ep, "t", 3).await, 0);
     assert_eq!(produce(&mut c, "slow", "t", txn_batch(pid, ep, 0)).await, 0);
@@ -445,7 +446,7 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
         "the open transaction survived the restart"
     );
     // A transaction times out once more than its timeout has passed since it started.
-    clock.advance(1500);
+    clock.advance(60_000);
     tokio::time::sleep(crate::support::SEVERAL_TICKS).await;
     let ResponseKind::DescribeTransactions(d) = c
         .request(ApiKey::DescribeTransactions, 0, describe("slow"))
