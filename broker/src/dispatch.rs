@@ -41,7 +41,11 @@ macro_rules! routes {
         /// Every API Wren serves.
         pub const APIS: &[Api] = &[$(Api { key: ApiKey::$key, min: $min, max: $max },)*];
 
-        async fn route($state: &BrokerState, $ctx: &RequestContext, request: RequestKind) -> Outcome {
+        async fn route(
+            $state: &BrokerState,
+            $ctx: &RequestContext,
+            request: RequestKind,
+        ) -> Outcome {
             let $version = $ctx.api_version;
             match request {
                 // (ApiVersions' answer does not depend on its request.)
@@ -58,36 +62,66 @@ macro_rules! routes {
 // protocol (no KIP-848 ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
-    Produce 3..=11 => match handlers::produce::handle(&state.topics, &state.txn, &*state.clock, r).await {
+    Produce 3..=11 => match handlers::produce::handle(&state.topics, &state.txn, &*state.clock, r)
+        .await
+    {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse,
     },
-    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(&state.topics, &state.fetch_sessions, &state.shutdown, r, v).await),
+    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(
+        &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
+    ).await),
     ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
-    Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(&state.identity, &state.topics, &state.config, r, v)),
-    FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(&state.identity, r, v)),
+    Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
+        &state.identity, r, v,
+    )),
     ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
-    CreateTopics 2..=7 => respond(ctx, &handlers::create_topics::handle(&state.identity, &state.topics, &state.config, r, v)),
-    DeleteTopics 1..=6 => respond(ctx, &handlers::delete_topics::handle(&state.topics, &state.groups, r, v)),
+    CreateTopics 2..=7 => respond(ctx, &handlers::create_topics::handle(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    DeleteTopics 1..=6 => respond(ctx, &handlers::delete_topics::handle(
+        &state.topics, &state.groups, r, v,
+    )),
     DeleteRecords 0..=2 => respond(ctx, &handlers::delete_records::handle(&state.topics, r)),
-    InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(&state.topics, &state.producer_ids, &state.txn, r, v)),
-    DescribeConfigs 1..=4 => respond(ctx, &handlers::configs::describe(&state.identity, &state.topics, &state.config, r, v)),
-    CreatePartitions 0..=3 => respond(ctx, &handlers::create_partitions::handle(&state.topics, state.identity.node_id, r)),
-    IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(&state.topics, r)),
+    InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(
+        &state.topics, &state.producer_ids, &state.txn, r, v,
+    )),
+    DescribeConfigs 1..=4 => respond(ctx, &handlers::configs::describe(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    CreatePartitions 0..=3 => respond(ctx, &handlers::create_partitions::handle(
+        &state.topics, state.identity.node_id, r,
+    )),
+    IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
+        &state.topics, r,
+    )),
     DescribeCluster 0..=1 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
-    DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(&state.topics, r)),
+    DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
+        &state.topics, r,
+    )),
     AddPartitionsToTxn 0..=3 => respond(ctx, &handlers::txn::add_partitions(state, r, v)),
     AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(state, r, v)),
-    TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(&state.topics, &state.groups, &state.txn, &*state.clock, r, v)),
+    TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
+        &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
+    )),
     EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(state, r, v)),
     DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(state, r)),
     ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(state, r)),
-    OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(&state.topics, &state.groups, &*state.clock, r, v)),
+    OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(
+        &state.topics, &state.groups, &*state.clock, r, v,
+    )),
     OffsetFetch 1..=9 => respond(ctx, &handlers::offsets::fetch(&state.groups, r, v)),
-    JoinGroup 0..=9 => respond(ctx, &handlers::groups::join(&state.groups, &state.shutdown, ctx, r, v).await),
+    JoinGroup 0..=9 => respond(ctx, &handlers::groups::join(
+        &state.groups, &state.shutdown, ctx, r, v,
+    ).await),
     Heartbeat 0..=4 => respond(ctx, &handlers::groups::heartbeat(&state.groups, r)),
     LeaveGroup 0..=5 => respond(ctx, &handlers::groups::leave(&state.groups, r, v)),
-    SyncGroup 0..=5 => respond(ctx, &handlers::groups::sync(&state.groups, &state.shutdown, r, v).await),
+    SyncGroup 0..=5 => respond(ctx, &handlers::groups::sync(
+        &state.groups, &state.shutdown, r, v,
+    ).await),
     DescribeGroups 0..=5 => respond(ctx, &handlers::group_admin::describe(&state.groups, r, v)),
     ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
     DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
