@@ -294,6 +294,9 @@ impl BlockingBrokerHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.handle.as_ref().expect("running").local_addr()
     }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.handle.as_ref().expect("running").clock()
+    }
     pub fn shutdown(mut self) {
         self.stop();
     }

@@ -47,7 +47,17 @@ async fn many_isolated_brokers_in_one_process() {
 
 #[test]
 fn blocking_handle_serves_and_stops() {
-    let broker = wren::Broker::ephemeral().start_blocking().unwrap();
+    let clock = Arc::new(wren::ManualClock::new(7));
+    let broker = wren::Broker::ephemeral()
+        .with_clock(clock.clone())
+        .start_blocking()
+        .unwrap();
+    clock.advance(5);
+    assert_eq!(
+        broker.clock().now_ms(),
+        12,
+        "the blocking handle exposes the clock"
+    );
     let addr = broker.local_addr();
     std::net::TcpStream::connect(addr).expect("accepting");
     broker.shutdown();
