@@ -63,7 +63,9 @@ impl EntryFile<IndexEntry> {
     /// Decode and validate a file image. `data_len` bounds the positions.
     pub fn decode(bytes: &[u8], data_len: u64) -> std::result::Result<Self, String> {
         Self::decode_with(bytes, |last, e| {
-            if last.is_some_and(|l| e.relative_offset <= l.relative_offset || e.position <= l.position) {
+            if last
+                .is_some_and(|l| e.relative_offset <= l.relative_offset || e.position <= l.position)
+            {
                 return Err(format!(
                     "entry ({}, {}) does not increase",
                     e.relative_offset, e.position

@@ -103,7 +103,8 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
     }
     for (i, &base) in bases.iter().enumerate() {
         if let Some(&next_base) = bases.get(i + 1) {
-            if let Some(s) = Segment::open_sealed(io, dir, base, next_base, interval, &mut report)? {
+            if let Some(s) = Segment::open_sealed(io, dir, base, next_base, interval, &mut report)?
+            {
                 segments.push(Arc::new(s));
                 continue;
             }
@@ -116,8 +117,7 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
                 report.segments_dropped += 1;
             }
         }
-        let active =
-            Segment::recover(io, dir, base, config.segment_bytes, interval, &mut report)?;
+        let active = Segment::recover(io, dir, base, config.segment_bytes, interval, &mut report)?;
         segments.push(Arc::new(active));
         break;
     }

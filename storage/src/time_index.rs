@@ -64,7 +64,9 @@ impl EntryFile<TimeEntry> {
     /// Decode and validate; `max_relative_offset` bounds the offsets.
     pub fn decode(bytes: &[u8], max_relative_offset: u32) -> std::result::Result<Self, String> {
         Self::decode_with(bytes, |last, e| {
-            if last.is_some_and(|l| e.timestamp <= l.timestamp || e.relative_offset < l.relative_offset) {
+            if last.is_some_and(|l| {
+                e.timestamp <= l.timestamp || e.relative_offset < l.relative_offset
+            }) {
                 return Err(format!(
                     "entry ({}, {}) is out of order",
                     e.timestamp, e.relative_offset

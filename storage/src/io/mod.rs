@@ -134,7 +134,8 @@ impl IoFile {
     }
 
     pub(crate) fn write_vectored_at(&self, bufs: &[IoSlice<'_>], offset: u64) -> io::Result<usize> {
-        self.io.write_vectored_at(&self.file, &self.path, bufs, offset)
+        self.io
+            .write_vectored_at(&self.file, &self.path, bufs, offset)
     }
 
     pub(crate) fn write_all_at(&self, mut bytes: &[u8], mut offset: u64) -> io::Result<()> {

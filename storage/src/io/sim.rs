@@ -37,18 +37,40 @@ pub enum Loss {
 /// One recorded call, for tests that check order (a sync before an acknowledgement).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Write { path: PathBuf, offset: u64, len: u64 },
-    Allocate { path: PathBuf, end: u64 },
-    SetLen { path: PathBuf, len: u64 },
-    Sync { path: PathBuf },
-    SyncDir { path: PathBuf },
-    Rename { from: PathBuf, to: PathBuf },
-    Remove { path: PathBuf },
+    Write {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
+    Allocate {
+        path: PathBuf,
+        end: u64,
+    },
+    SetLen {
+        path: PathBuf,
+        len: u64,
+    },
+    Sync {
+        path: PathBuf,
+    },
+    SyncDir {
+        path: PathBuf,
+    },
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
+    Remove {
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone)]
 enum Change {
-    Write { at: u64, bytes: Vec<u8> },
+    Write {
+        at: u64,
+        bytes: Vec<u8>,
+    },
     /// `fallocate`: the file is at least this long.
     Grow(u64),
     SetLen(u64),

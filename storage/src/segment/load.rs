@@ -64,8 +64,8 @@ impl Segment {
         let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
         let outcome = {
-            let buf =
-                map_read_only(&file.file, scan_len, true).map_err(StorageError::io("mmap", &path))?;
+            let buf = map_read_only(&file.file, scan_len, true)
+                .map_err(StorageError::io("mmap", &path))?;
             scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
                 inner.record(base_offset, pos, h, interval, true)
             })
@@ -171,8 +171,8 @@ impl Segment {
             drop(buf);
             file.set_len(valid as u64)
                 .map_err(StorageError::io("truncate", &path))?;
-            buf = map_read_only(&file.file, valid, false)
-                .map_err(StorageError::io("mmap", &path))?;
+            buf =
+                map_read_only(&file.file, valid, false).map_err(StorageError::io("mmap", &path))?;
             inner.file_len = valid as u64;
         }
         if rebuild {

@@ -19,10 +19,10 @@ use parking_lot::RwLock;
 use crate::batch::{self, BatchHeader};
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
-use state::{Data, Inner};
 use crate::io::{FileIo, IoFile};
 use crate::mmap::{map_read_only, AppendError};
 use crate::txn_index::AbortedTxn;
+use state::{Data, Inner};
 
 /// Kafka's "no timestamp".
 pub(crate) const NO_TIMESTAMP: i64 = -1;
@@ -266,7 +266,9 @@ impl Segment {
         let mut inner = self.inner.write();
         let path = |ext| segment_file(&self.dir, self.base_offset, ext);
         inner.index.persist(&self.io, &path("index"), sync)?;
-        inner.time_index.persist(&self.io, &path("timeindex"), sync)?;
+        inner
+            .time_index
+            .persist(&self.io, &path("timeindex"), sync)?;
         if sync {
             fsutil::sync_file(&self.io, &path("txnindex"))?;
         }
@@ -366,7 +368,11 @@ impl Segment {
 }
 
 /// Remove every file of the segment at `base_offset`.
-pub(crate) fn delete_segment_files(io: &Arc<dyn FileIo>, dir: &Path, base_offset: i64) -> Result<()> {
+pub(crate) fn delete_segment_files(
+    io: &Arc<dyn FileIo>,
+    dir: &Path,
+    base_offset: i64,
+) -> Result<()> {
     for ext in ["log", "index", "timeindex", "txnindex"] {
         fsutil::remove_if_exists(io, &segment_file(dir, base_offset, ext))?;
     }
