@@ -7,8 +7,9 @@
 //! which writes came after, and can put the directory back in the state a power cut would leave
 //! (see its docs and docs/design.md, "Power-loss testing").
 //!
-//! The log holds an `Arc<dyn FileIo>`: one indirect call next to a system call, on the append
-//! path too (measured with benches/storage_append.rs, no difference).
+//! The log holds an `Arc<dyn FileIo>`: on the append path that is one indirect call next to
+//! the `pwritev` system call it makes anyway (benches/storage_append.rs: no difference beyond
+//! run-to-run noise, figures in docs/design.md).
 #![forbid(unsafe_code)]
 
 mod sim;
