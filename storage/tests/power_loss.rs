@@ -194,3 +194,31 @@ fn appends_during_an_fsync_share_the_next_one() {
     let log = PartitionLog::open(dir.path(), config(FlushPolicy::EveryAppend)).unwrap();
     assert_eq!(log.log_end_offset(), 4);
 }
+
+/// What the log keeps beside the data survives too: the log start DeleteRecords moved (an
+/// atomically replaced checkpoint: the rename only counts once the directory is synced) and
+/// the producer state (snapshots written at each roll, then replayed from the headers).
+#[test]
+fn delete_records_and_producer_state_survive_a_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let cfg = config(FlushPolicy::EveryAppend);
+    let log = open_on(dir.path(), cfg.clone(), &io);
+    for i in 0..30 {
+        let b = wren_storage::testing::BatchBuilder::new(2)
+            .producer(7 + i64::from(i % 2), 0, (i / 2) * 2)
+            .payload(200)
+            .build();
+        log.append(&b).unwrap();
+    }
+    assert!(log.segment_base_offsets().len() > 2, "the appends rolled");
+    let start = log.segment_base_offsets()[1] + 1;
+    assert_eq!(log.advance_log_start_offset(start).unwrap(), start);
+    let producers = log.producer_state();
+    drop(log);
+    io.power_loss(dir.path(), Loss::Unsynced).unwrap();
+    let log = PartitionLog::open(dir.path(), cfg).unwrap();
+    assert_eq!(log.log_start_offset(), start);
+    assert_eq!(log.log_end_offset(), 60);
+    assert_eq!(log.producer_state(), producers);
+}
