@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use proptest::prelude::*;
 use wren_storage::batch::{crc_matches, headers};
-use wren_storage::io::{Loss, SimIo};
+use wren_storage::io::{Event, Loss, SimIo};
 use wren_storage::{FlushPolicy, LogConfig, PartitionLog, SystemClock};
 
 fn open_on(dir: &Path, config: LogConfig, io: &Arc<SimIo>) -> PartitionLog {
@@ -188,7 +188,22 @@ fn appends_during_an_fsync_share_the_next_one() {
         t.join().unwrap();
     }
     assert_eq!(log.fsync_count(), 2);
-    assert_eq!(io.syncs(), 2);
+    // The recorded calls: four writes, then the held sync completing, then one more sync.
+    let segment = dir.path().join(format!("{:020}.log", 0));
+    let at = |sync: bool| -> Vec<usize> {
+        let events = io.events();
+        let on_segment = |e: &Event| match e {
+            Event::Sync { path } => sync && *path == segment,
+            Event::Write { path, .. } => !sync && *path == segment,
+            _ => false,
+        };
+        (0..events.len())
+            .filter(|&i| on_segment(&events[i]))
+            .collect()
+    };
+    let (writes, syncs) = (at(false), at(true));
+    assert_eq!((writes.len(), syncs.len()), (4, 2));
+    assert!(writes[3] < syncs[0]);
     drop(log);
     io.power_loss(dir.path(), Loss::Unsynced).unwrap();
     let log = PartitionLog::open(dir.path(), config(FlushPolicy::EveryAppend)).unwrap();

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use rustix::fs::FallocateFlags;
 
-pub use sim::{Loss, SimIo};
+pub use sim::{Event, Loss, SimIo};
 
 /// How [`FileIo::open`] opens a file (always for reading and writing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -92,8 +92,6 @@ struct State {
     /// The inode each path names after a power cut (as of its directory's last fsync).
     durable_names: BTreeMap<PathBuf, usize>,
     events: Vec<Event>,
-    /// File syncs that succeeded.
-    syncs: u64,
     /// Syncs wait while this is set (a test holds them to line up concurrent appends).
     paused: bool,
     /// Syncs waiting at the pause.
@@ -210,11 +208,6 @@ impl SimIo {
     /// Every call recorded so far, in order.
     pub fn events(&self) -> Vec<Event> {
         self.state.lock().events.clone()
-    }
-
-    /// File syncs that succeeded.
-    pub fn syncs(&self) -> u64 {
-        self.state.lock().syncs
     }
 
     /// Make syncs wait (until [`SimIo::resume_syncs`]).
@@ -352,7 +345,6 @@ impl FileIo for SimIo {
         s.events.push(Event::Sync {
             path: path.to_path_buf(),
         });
-        s.syncs += 1;
         if let Some(id) = s.inode(path) {
             let inode = &mut s.inodes[id];
             for change in std::mem::take(&mut inode.pending) {
