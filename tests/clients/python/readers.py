@@ -116,7 +116,7 @@ def read_values(bootstrap, topics, partitions, isolation, client="confluent"):
 
 
 def last_stable_offset(bootstrap, topic, partition, client="confluent"):
-    """The end offset a read_committed `client` consumer is told (ListOffsets, read_committed)."""
+    """The last stable offset a read_committed `client` consumer is told."""
     if client == "confluent":
         c = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify",
                       "isolation.level": "read_committed"})
@@ -138,12 +138,21 @@ def last_stable_offset(bootstrap, topic, partition, client="confluent"):
     from aiokafka import AIOKafkaConsumer
     from aiokafka.structs import TopicPartition as AioTopicPartition
 
+    # aiokafka's end_offsets() sends ListOffsets v1, which has no isolation level (it answers the
+    # high watermark, from Kafka too); its fetch responses carry the LSO.
     async def go():
-        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+        c = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
+                             enable_auto_commit=False)
         await c.start()
         try:
             tp = AioTopicPartition(topic, partition)
-            return (await c.end_offsets([tp]))[tp]
+            c.assign([tp])
+            await c.seek_to_beginning(tp)
+            deadline = time.time() + DEADLINE_S
+            while c.last_stable_offset(tp) is None:
+                assert time.time() < deadline, "aiokafka fetched no LSO"
+                await c.getmany(tp, timeout_ms=200)
+            return c.last_stable_offset(tp)
         finally:
             await c.stop()
 
