@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use wren_broker::config::{
-    log_config, parse_properties, topic_config_value, validate_topic_config, TOPIC_CONFIG_KEYS,
+    honoured_topic_keys, log_config, parse_properties, topic_config_value, validate_topic_config,
 };
 use wren_broker::{BrokerConfig, TopicDefaults};
 
@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
         .filter(|(k, v)| validate_topic_config(k, v).is_ok())
         .collect();
     let defaults = TopicDefaults::default();
-    for key in TOPIC_CONFIG_KEYS {
+    for key in honoured_topic_keys() {
         let _ = topic_config_value(&defaults, &overrides, key);
     }
     let _ = log_config(&defaults, &overrides).validate();

@@ -3,7 +3,7 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
-    DescribeConfigsResourceResult, DescribeConfigsResult,
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
 use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
@@ -13,103 +13,116 @@ use kafka_protocol::messages::{
 };
 
 use super::str_bytes;
-use crate::config::{topic_config_value, validate_topic_config, BrokerConfig, TOPIC_CONFIG_KEYS};
+use crate::config::topic::{broker_synonyms, source};
+use crate::config::topic_defs::{broker_key_def, DefaultValue};
+use crate::config::{
+    topic_config_def, topic_config_synonyms, topic_config_value, validate_topic_config,
+    BrokerConfig, ConfigType, Synonym, TOPIC_CONFIGS,
+};
 use crate::state::BrokerIdentity;
 use crate::topics::TopicRegistry;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
-/// Config sources, as Kafka numbers them.
-const SOURCE_DYNAMIC_TOPIC: i8 = 1;
-const SOURCE_STATIC_BROKER: i8 = 4;
-const SOURCE_DEFAULT: i8 = 5;
-/// Config types (DescribeConfigs v3+).
-const TYPE_BOOLEAN: i8 = 1;
-const TYPE_STRING: i8 = 2;
-const TYPE_INT: i8 = 3;
-const TYPE_LONG: i8 = 5;
-const TYPE_LIST: i8 = 7;
 
-fn config_type(key: &str) -> i8 {
-    match key {
-        "cleanup.policy" | "listeners" | "advertised.listeners" | "log.dirs" => TYPE_LIST,
-        "compression.type" | "message.timestamp.type" | "log.message.timestamp.type" => TYPE_STRING,
-        "auto.create.topics.enable" => TYPE_BOOLEAN,
-        "max.message.bytes"
-        | "min.insync.replicas"
-        | "segment.bytes"
-        | "index.interval.bytes"
-        | "num.partitions"
-        | "node.id"
-        | "message.max.bytes"
-        | "socket.request.max.bytes"
-        | "max.connections"
-        | "log.segment.bytes"
-        | "log.index.interval.bytes" => TYPE_INT,
-        _ => TYPE_LONG,
-    }
-}
-
-fn broker_configs(identity: &BrokerIdentity, config: &BrokerConfig) -> Vec<(&'static str, String)> {
-    let c: &BrokerConfig = config;
-    let d = &c.topic_defaults;
-    vec![
+/// The broker keys DescribeConfigs lists for the broker, with their values and types: the
+/// broker's own keys, then the topic-default keys from the topic config table.
+fn broker_configs(
+    identity: &BrokerIdentity,
+    config: &BrokerConfig,
+) -> Vec<(&'static str, String, ConfigType)> {
+    let c = config;
+    let mut configs = vec![
         (
             "advertised.listeners",
             format!("PLAINTEXT://{}:{}", identity.host, identity.port),
+            ConfigType::List,
         ),
         (
             "auto.create.topics.enable",
             c.auto_create_topics.to_string(),
+            ConfigType::Boolean,
         ),
         (
             "connections.max.idle.ms",
             c.connections_max_idle_ms.to_string(),
-        ),
-        ("listeners", format!("PLAINTEXT://{}", c.listen)),
-        ("log.dirs", c.data_dir.display().to_string()),
-        (
-            "log.flush.interval.messages",
-            d.flush_messages.min(i64::MAX as u64).to_string(),
+            ConfigType::Long,
         ),
         (
-            "log.flush.interval.ms",
-            d.flush_ms.min(i64::MAX as u64).to_string(),
+            "listeners",
+            format!("PLAINTEXT://{}", c.listen),
+            ConfigType::List,
         ),
         (
-            "log.index.interval.bytes",
-            d.index_interval_bytes.to_string(),
+            "log.dirs",
+            c.data_dir.display().to_string(),
+            ConfigType::List,
         ),
         (
-            "log.message.timestamp.after.max.ms",
-            d.timestamp_after_max_ms.to_string(),
+            "max.connections",
+            c.max_connections.to_string(),
+            ConfigType::Int,
         ),
+        ("node.id", identity.node_id.to_string(), ConfigType::Int),
         (
-            "log.message.timestamp.before.max.ms",
-            d.timestamp_before_max_ms.to_string(),
+            "num.partitions",
+            c.num_partitions.to_string(),
+            ConfigType::Int,
         ),
-        (
-            "log.message.timestamp.type",
-            if d.log_append_time {
-                "LogAppendTime"
-            } else {
-                "CreateTime"
-            }
-            .to_owned(),
-        ),
-        ("log.retention.bytes", d.retention_bytes.to_string()),
-        ("log.retention.ms", d.retention_ms.to_string()),
-        ("log.roll.ms", d.segment_ms.to_string()),
-        ("log.segment.bytes", d.segment_bytes.to_string()),
-        ("max.connections", c.max_connections.to_string()),
-        ("message.max.bytes", d.message_max_bytes.to_string()),
-        ("node.id", identity.node_id.to_string()),
-        ("num.partitions", c.num_partitions.to_string()),
         (
             "socket.request.max.bytes",
             c.socket_request_max_bytes.to_string(),
+            ConfigType::Int,
         ),
-    ]
+    ];
+    // Each topic default under its first broker key Wren reads (`log.roll.ms`, not
+    // `log.roll.hours`), with its effective value.
+    for def in TOPIC_CONFIGS {
+        let (DefaultValue::Broker { get, .. }, Some(primary)) =
+            (&def.default, def.broker_keys.first())
+        else {
+            continue;
+        };
+        configs.push((primary.name, get(&c.topic_defaults), def.kind));
+    }
+    configs.sort_by_key(|(key, _, _)| *key);
+    configs
+}
+
+/// Broker keys every Kafka `server.properties` sets (Wren also takes them from flags), so
+/// Kafka reports them STATIC_BROKER_CONFIG.
+const ALWAYS_SET: &[&str] = &["listeners", "advertised.listeners", "log.dirs", "node.id"];
+
+/// A broker config's synonyms as Kafka's `createBrokerConfigEntry` lists them (per broker).
+fn broker_config_synonyms(
+    identity: &BrokerIdentity,
+    config: &BrokerConfig,
+    key: &str,
+    value: &str,
+) -> Vec<Synonym> {
+    let mut keys_set = config.keys_set.clone();
+    if ALWAYS_SET.contains(&key) {
+        keys_set.entry(key.to_owned()).or_insert_with(|| value.to_owned());
+    }
+    let names: Vec<(&str, Option<String>)> = match broker_key_def(key) {
+        Some((def, _)) => def
+            .broker_keys
+            .iter()
+            .map(|b| (b.name, b.kafka_default.then(|| def.broker_key_default(b)).flatten()))
+            .collect(),
+        None => {
+            let default = (!ALWAYS_SET.contains(&key))
+                .then(|| {
+                    broker_configs(identity, &BrokerConfig::default())
+                        .into_iter()
+                        .find(|(k, _, _)| *k == key)
+                        .map(|(_, v, _)| v)
+                })
+                .flatten();
+            vec![(key, default)]
+        }
+    };
+    broker_synonyms(key, &names, &keys_set)
 }
 
 pub fn describe(
@@ -119,6 +132,9 @@ pub fn describe(
     request: DescribeConfigsRequest,
     version: i16,
 ) -> DescribeConfigsResponse {
+    let include_synonyms = request.include_synonyms;
+    // Documentation and config types are v3+.
+    let include_documentation = request.include_documentation && version >= 3;
     let results = request
         .resources
         .into_iter()
@@ -133,16 +149,39 @@ pub fn describe(
             let result = DescribeConfigsResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
-            let entry = |key: &str, value: String, source: i8| {
+            let entry = |key: &str,
+                         value: String,
+                         kind: ConfigType,
+                         synonyms: Vec<Synonym>,
+                         doc: Option<&str>| {
+                let source = synonyms
+                    .first()
+                    .map_or(source::DEFAULT_CONFIG, |s| s.source);
                 DescribeConfigsResourceResult::default()
                     .with_name(str_bytes(key))
                     .with_value(Some(str_bytes(value)))
                     .with_config_source(source)
-                    // config_type is v3+.
-                    .with_config_type(if version >= 3 { config_type(key) } else { 0 })
-                    .with_read_only(
-                        source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER,
+                    .with_config_type(if version >= 3 { kind.id() } else { 0 })
+                    // Kafka: topic configs are never read-only; Wren's broker configs all
+                    // are (it has no dynamic broker configs).
+                    .with_read_only(r.resource_type == RESOURCE_BROKER)
+                    .with_is_sensitive(false)
+                    .with_documentation(
+                        doc.filter(|_| include_documentation).map(str_bytes),
                     )
+                    .with_synonyms(if include_synonyms {
+                        synonyms
+                            .into_iter()
+                            .map(|s| {
+                                DescribeConfigsSynonym::default()
+                                    .with_name(str_bytes(s.name))
+                                    .with_value(Some(str_bytes(s.value)))
+                                    .with_source(s.source)
+                            })
+                            .collect()
+                    } else {
+                        Vec::new()
+                    })
             };
             match r.resource_type {
                 RESOURCE_TOPIC => {
@@ -155,31 +194,19 @@ pub fn describe(
                             ))));
                     };
                     let overrides = topic.overrides.read().clone();
-                    let configs = TOPIC_CONFIG_KEYS
+                    // The keys Wren acts on, and stored-only Kafka keys when the topic sets
+                    // them (in the table's order).
+                    let configs = TOPIC_CONFIGS
                         .iter()
-                        .filter(|k| wanted(k))
-                        .map(|key| {
-                            let (value, is_override) =
-                                topic_config_value(topics.defaults(), &overrides, key);
-                            entry(
-                                key,
-                                value,
-                                if is_override {
-                                    SOURCE_DYNAMIC_TOPIC
-                                } else {
-                                    SOURCE_DEFAULT
-                                },
-                            )
+                        .filter(|def| def.honoured() || overrides.contains_key(def.key))
+                        .filter(|def| wanted(def.key))
+                        .map(|def| {
+                            let (value, _) =
+                                topic_config_value(topics.defaults(), &overrides, def.key);
+                            let synonyms =
+                                topic_config_synonyms(&config.keys_set, &overrides, def.key);
+                            entry(def.key, value, def.kind, synonyms, Some(def.doc))
                         })
-                        // Stored-only Kafka keys appear when the topic sets them.
-                        .chain(
-                            overrides
-                                .iter()
-                                .filter(|(k, _)| {
-                                    !TOPIC_CONFIG_KEYS.contains(&k.as_str()) && wanted(k)
-                                })
-                                .map(|(k, v)| entry(k, v.clone(), SOURCE_DYNAMIC_TOPIC)),
-                        )
                         .collect();
                     result.with_configs(configs)
                 }
@@ -192,8 +219,12 @@ pub fn describe(
                     }
                     let configs = broker_configs(identity, config)
                         .into_iter()
-                        .filter(|(k, _)| wanted(k))
-                        .map(|(k, v)| entry(k, v, SOURCE_STATIC_BROKER))
+                        .filter(|(k, _, _)| wanted(k))
+                        .map(|(k, v, kind)| {
+                            let synonyms = broker_config_synonyms(identity, config, k, &v);
+                            let doc = broker_key_def(k).map(|(def, _)| def.doc);
+                            entry(k, v, kind, synonyms, doc)
+                        })
                         .collect();
                     result.with_configs(configs)
                 }
@@ -267,19 +298,24 @@ fn alter_one(
         let key = c.name.as_str();
         let value = c.value.as_ref().map(|v| v.as_str()).unwrap_or("");
         let invalid = |msg: String| (ResponseError::InvalidConfig, msg);
+        let def = topic_config_def(key)
+            .ok_or_else(|| invalid(format!("Unknown topic config name: {key}")))?;
         match c.config_operation {
             OP_SET => {
                 validate_topic_config(key, value).map_err(invalid)?;
                 overrides.insert(key.to_owned(), value.to_owned());
             }
             OP_DELETE => {
-                validate_topic_config(key, &topic_config_value(topics.defaults(), &overrides, key).0)
-                    .map_err(invalid)?;
                 overrides.remove(key);
             }
-            OP_APPEND | OP_SUBTRACT if config_type(key) == TYPE_LIST => {
+            OP_APPEND | OP_SUBTRACT if def.kind == ConfigType::List => {
+                // Kafka's controller: the list is the override, else the key's default.
                 let current = topic_config_value(topics.defaults(), &overrides, key).0;
-                let mut items: Vec<String> = current.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+                let mut items: Vec<String> = current
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 for v in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     if c.config_operation == OP_APPEND {
                         if !items.iter().any(|i| i == v) {
@@ -294,9 +330,21 @@ fn alter_one(
                 overrides.insert(key.to_owned(), joined);
             }
             OP_APPEND | OP_SUBTRACT => {
-                return Err(invalid(format!("Config value append/subtract is not allowed for config key {key} since its type is not LIST")))
+                let op = if c.config_operation == OP_APPEND {
+                    "APPEND"
+                } else {
+                    "SUBTRACT"
+                };
+                return Err(invalid(format!(
+                    "Can't {op} to key {key} because its type is not LIST."
+                )));
             }
-            op => return Err((ResponseError::InvalidRequest, format!("Unknown config operation {op}"))),
+            op => {
+                return Err((
+                    ResponseError::InvalidRequest,
+                    format!("Unknown config operation {op}"),
+                ))
+            }
         }
     }
     if validate_only {

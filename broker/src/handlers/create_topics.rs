@@ -9,7 +9,8 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
 use crate::config::{
-    topic_config_value, validate_topic_config, BrokerConfig, TopicOverrides, TOPIC_CONFIG_KEYS,
+    honoured_topic_keys, topic_config_source, topic_config_value, validate_topic_config,
+    BrokerConfig, TopicOverrides,
 };
 use crate::state::BrokerIdentity;
 use crate::topics::{validate_topic_name, CreateError, TopicRegistry, PARTITIONS_PER_TOPIC_MAX};
@@ -137,14 +138,13 @@ fn create_one(
             .with_num_partitions(partitions)
             .with_replication_factor(1);
         let defaults = topics.defaults();
-        let configs = TOPIC_CONFIG_KEYS
-            .iter()
+        let configs = honoured_topic_keys()
             .map(|key| {
-                let (value, is_override) = topic_config_value(defaults, &overrides, key);
+                let (value, _) = topic_config_value(defaults, &overrides, key);
                 CreatableTopicConfigs::default()
-                    .with_name(str_bytes(*key))
+                    .with_name(str_bytes(key))
                     .with_value(Some(str_bytes(value)))
-                    .with_config_source(if is_override { 1 } else { 5 })
+                    .with_config_source(topic_config_source(&config.keys_set, &overrides, key))
             })
             .collect();
         result = result.with_configs(Some(configs));

@@ -1,0 +1,20 @@
+//! Broker configuration: Kafka's `server.properties` key names, `WREN_*` environment overrides,
+//! and the per-topic configs Wren honours.
+//!
+//! - [`broker`]: [`BrokerConfig`] and the broker keys.
+//! - [`env`]: reading a properties file and the environment.
+//! - [`topic_defs`]: the topic config table, each key defined once.
+//! - [`topic`]: a topic's effective values, validation, sources and synonyms.
+
+pub mod broker;
+pub mod env;
+pub mod topic;
+pub mod topic_defs;
+
+pub use broker::{BrokerConfig, FaultConfig};
+pub use env::parse_properties;
+pub use topic::{
+    honoured_topic_keys, log_config, topic_codec, topic_config_source, topic_config_synonyms,
+    topic_config_value, validate_topic_config, BrokerKeysSet, Synonym, TopicOverrides,
+};
+pub use topic_defs::{topic_config_def, ConfigType, TopicConfigDef, TopicDefaults, TOPIC_CONFIGS};
