@@ -209,13 +209,18 @@ fn topic_unit_value(broker_key: &BrokerKey, value: &str) -> Option<String> {
     if broker_key.unit == 1 {
         return Some(value.trim().to_owned());
     }
-    let ms = value.trim().parse::<i64>().ok()?.checked_mul(broker_key.unit)?;
+    let ms = value
+        .trim()
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(broker_key.unit)?;
     Some(ms.max(-1).to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_properties;
 
     /// Found by the `server_properties` fuzz target: the hour and minute keys multiplied
     /// without a bound (a panic in debug builds, a wrapped negative time in release).

@@ -46,7 +46,6 @@ impl BrokerConfig {
         }
         Ok(())
     }
-
 }
 
 /// `key=value` lines; `#`/`!` comments and blank lines skipped.
@@ -60,7 +59,6 @@ pub fn parse_properties(text: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
-
 
 pub(super) fn strip_scheme(listener: &str) -> &str {
     listener.rsplit("://").next().unwrap_or(listener).trim()

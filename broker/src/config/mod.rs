@@ -18,3 +18,6 @@ pub use topic::{
     topic_config_value, validate_topic_config, BrokerKeysSet, Synonym, TopicOverrides,
 };
 pub use topic_defs::{topic_config_def, ConfigType, TopicConfigDef, TopicDefaults, TOPIC_CONFIGS};
+
+#[cfg(test)]
+mod tests;

@@ -34,7 +34,8 @@ pub(super) fn check_value(
     check: Check,
     value: &str,
 ) -> Result<(), String> {
-    let invalid = |reason: String| format!("Invalid value {value} for configuration {key}: {reason}");
+    let invalid =
+        |reason: String| format!("Invalid value {value} for configuration {key}: {reason}");
     let number = match kind {
         ConfigType::Int => Some(
             value
@@ -57,7 +58,9 @@ pub(super) fn check_value(
             None
         }
         ConfigType::Boolean => {
-            if !value.trim().eq_ignore_ascii_case("true") && !value.trim().eq_ignore_ascii_case("false") {
+            if !value.trim().eq_ignore_ascii_case("true")
+                && !value.trim().eq_ignore_ascii_case("false")
+            {
                 return Err(invalid("Expected value to be either true or false".into()));
             }
             None
@@ -74,7 +77,10 @@ pub(super) fn check_value(
             if valid.contains(&value.trim()) {
                 Ok(())
             } else {
-                Err(invalid(format!("String must be one of: {}", valid.join(", "))))
+                Err(invalid(format!(
+                    "String must be one of: {}",
+                    valid.join(", ")
+                )))
             }
         }
         Check::ListOf(valid) => {
@@ -177,7 +183,12 @@ pub fn topic_config_synonyms(
             let names: Vec<(&str, Option<String>)> = def
                 .broker_keys
                 .iter()
-                .map(|b| (b.name, b.kafka_default.then(|| def.broker_key_default(b)).flatten()))
+                .map(|b| {
+                    (
+                        b.name,
+                        b.kafka_default.then(|| def.broker_key_default(b)).flatten(),
+                    )
+                })
                 .collect();
             synonyms.extend(broker_synonyms(primary.name, &names, keys_set));
         }

@@ -163,7 +163,12 @@ fn clamp_i64(v: u64) -> String {
 }
 
 fn timestamp_type(log_append_time: bool) -> String {
-    if log_append_time { "LogAppendTime" } else { "CreateTime" }.to_owned()
+    if log_append_time {
+        "LogAppendTime"
+    } else {
+        "CreateTime"
+    }
+    .to_owned()
 }
 
 /// `message.timestamp.type`'s value as "LogAppendTime?".
@@ -172,6 +177,23 @@ pub fn parse_timestamp_type(value: &str) -> Option<bool> {
         "LogAppendTime" => Some(true),
         "CreateTime" => Some(false),
         _ => None,
+    }
+}
+
+/// A key Wren accepts and stores but does not act on.
+const fn stored(
+    key: &'static str,
+    kind: ConfigType,
+    check: Check,
+    doc: &'static str,
+) -> TopicConfigDef {
+    TopicConfigDef {
+        key,
+        kind,
+        check,
+        default: DefaultValue::Unreported,
+        broker_keys: &[],
+        doc,
     }
 }
 
@@ -210,22 +232,18 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("compression.type")],
         doc: "`producer` stores the producer's batches untouched; a codec re-encodes batches in it",
     },
-    TopicConfigDef {
-        key: "delete.retention.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(0),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no compaction)",
-    },
-    TopicConfigDef {
-        key: "file.delete.delay.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(0),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (segments are deleted at once)",
-    },
+    stored(
+        "delete.retention.ms",
+        ConfigType::Long,
+        Check::AtLeast(0),
+        "stored, not acted on (no compaction)",
+    ),
+    stored(
+        "file.delete.delay.ms",
+        ConfigType::Long,
+        Check::AtLeast(0),
+        "stored, not acted on (segments are deleted at once)",
+    ),
     TopicConfigDef {
         key: "flush.messages",
         kind: ConfigType::Long,
@@ -258,14 +276,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         }],
         doc: "fsync at least this often",
     },
-    TopicConfigDef {
-        key: "follower.replication.throttled.replicas",
-        kind: ConfigType::List,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (one replica)",
-    },
+    stored(
+        "follower.replication.throttled.replicas",
+        ConfigType::List,
+        Check::Type,
+        "stored, not acted on (one replica)",
+    ),
     TopicConfigDef {
         key: "index.interval.bytes",
         kind: ConfigType::Int,
@@ -274,38 +290,30 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("log.index.interval.bytes")],
         doc: "bytes between offset index entries",
     },
-    TopicConfigDef {
-        key: "leader.replication.throttled.replicas",
-        kind: ConfigType::List,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (one replica)",
-    },
-    TopicConfigDef {
-        key: "local.retention.bytes",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(-2),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no tiered storage)",
-    },
-    TopicConfigDef {
-        key: "local.retention.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(-2),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no tiered storage)",
-    },
-    TopicConfigDef {
-        key: "max.compaction.lag.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(1),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no compaction)",
-    },
+    stored(
+        "leader.replication.throttled.replicas",
+        ConfigType::List,
+        Check::Type,
+        "stored, not acted on (one replica)",
+    ),
+    stored(
+        "local.retention.bytes",
+        ConfigType::Long,
+        Check::AtLeast(-2),
+        "stored, not acted on (no tiered storage)",
+    ),
+    stored(
+        "local.retention.ms",
+        ConfigType::Long,
+        Check::AtLeast(-2),
+        "stored, not acted on (no tiered storage)",
+    ),
+    stored(
+        "max.compaction.lag.ms",
+        ConfigType::Long,
+        Check::AtLeast(1),
+        "stored, not acted on (no compaction)",
+    ),
     TopicConfigDef {
         key: "max.message.bytes",
         kind: ConfigType::Int,
@@ -314,14 +322,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("message.max.bytes")],
         doc: "largest batch accepted (also bounds decompression)",
     },
-    TopicConfigDef {
-        key: "message.downconversion.enable",
-        kind: ConfigType::Boolean,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (Kafka 3 key; no down-conversion)",
-    },
+    stored(
+        "message.downconversion.enable",
+        ConfigType::Boolean,
+        Check::Type,
+        "stored, not acted on (Kafka 3 key; no down-conversion)",
+    ),
     TopicConfigDef {
         key: "message.timestamp.after.max.ms",
         kind: ConfigType::Long,
@@ -338,14 +344,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("log.message.timestamp.before.max.ms")],
         doc: "CreateTime records older than now minus this get INVALID_TIMESTAMP",
     },
-    TopicConfigDef {
-        key: "message.timestamp.difference.max.ms",
-        kind: ConfigType::Long,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (Kafka 3 key; see the before/after keys)",
-    },
+    stored(
+        "message.timestamp.difference.max.ms",
+        ConfigType::Long,
+        Check::Type,
+        "stored, not acted on (Kafka 3 key; see the before/after keys)",
+    ),
     TopicConfigDef {
         key: "message.timestamp.type",
         kind: ConfigType::String,
@@ -360,22 +364,18 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("log.message.timestamp.type")],
         doc: "`LogAppendTime` makes the broker stamp batches",
     },
-    TopicConfigDef {
-        key: "min.cleanable.dirty.ratio",
-        kind: ConfigType::Double,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no compaction)",
-    },
-    TopicConfigDef {
-        key: "min.compaction.lag.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(0),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no compaction)",
-    },
+    stored(
+        "min.cleanable.dirty.ratio",
+        ConfigType::Double,
+        Check::Type,
+        "stored, not acted on (no compaction)",
+    ),
+    stored(
+        "min.compaction.lag.ms",
+        ConfigType::Long,
+        Check::AtLeast(0),
+        "stored, not acted on (no compaction)",
+    ),
     TopicConfigDef {
         key: "min.insync.replicas",
         kind: ConfigType::Int,
@@ -384,22 +384,13 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("min.insync.replicas")],
         doc: "informational (a single node)",
     },
-    TopicConfigDef {
-        key: "preallocate",
-        kind: ConfigType::Boolean,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on",
-    },
-    TopicConfigDef {
-        key: "remote.storage.enable",
-        kind: ConfigType::Boolean,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (no tiered storage)",
-    },
+    stored("preallocate", ConfigType::Boolean, Check::Type, "stored, not acted on"),
+    stored(
+        "remote.storage.enable",
+        ConfigType::Boolean,
+        Check::Type,
+        "stored, not acted on (no tiered storage)",
+    ),
     TopicConfigDef {
         key: "retention.bytes",
         kind: ConfigType::Long,
@@ -441,22 +432,13 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         broker_keys: &[key("log.segment.bytes")],
         doc: "roll a segment at this size",
     },
-    TopicConfigDef {
-        key: "segment.index.bytes",
-        kind: ConfigType::Int,
-        check: Check::AtLeast(4),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (indexes grow as needed)",
-    },
-    TopicConfigDef {
-        key: "segment.jitter.ms",
-        kind: ConfigType::Long,
-        check: Check::AtLeast(0),
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on",
-    },
+    stored(
+        "segment.index.bytes",
+        ConfigType::Int,
+        Check::AtLeast(4),
+        "stored, not acted on (indexes grow as needed)",
+    ),
+    stored("segment.jitter.ms", ConfigType::Long, Check::AtLeast(0), "stored, not acted on"),
     TopicConfigDef {
         key: "segment.ms",
         kind: ConfigType::Long,
@@ -476,14 +458,12 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ],
         doc: "roll a segment at this age",
     },
-    TopicConfigDef {
-        key: "unclean.leader.election.enable",
-        kind: ConfigType::Boolean,
-        check: Check::Type,
-        default: DefaultValue::Unreported,
-        broker_keys: &[],
-        doc: "stored, not acted on (one replica)",
-    },
+    stored(
+        "unclean.leader.election.enable",
+        ConfigType::Boolean,
+        Check::Type,
+        "stored, not acted on (one replica)",
+    ),
 ];
 
 /// The definition of a topic config key.

@@ -102,13 +102,20 @@ fn broker_config_synonyms(
 ) -> Vec<Synonym> {
     let mut keys_set = config.keys_set.clone();
     if ALWAYS_SET.contains(&key) {
-        keys_set.entry(key.to_owned()).or_insert_with(|| value.to_owned());
+        keys_set
+            .entry(key.to_owned())
+            .or_insert_with(|| value.to_owned());
     }
     let names: Vec<(&str, Option<String>)> = match broker_key_def(key) {
         Some((def, _)) => def
             .broker_keys
             .iter()
-            .map(|b| (b.name, b.kafka_default.then(|| def.broker_key_default(b)).flatten()))
+            .map(|b| {
+                (
+                    b.name,
+                    b.kafka_default.then(|| def.broker_key_default(b)).flatten(),
+                )
+            })
             .collect(),
         None => {
             let default = (!ALWAYS_SET.contains(&key))
@@ -166,9 +173,7 @@ pub fn describe(
                     // are (it has no dynamic broker configs).
                     .with_read_only(r.resource_type == RESOURCE_BROKER)
                     .with_is_sensitive(false)
-                    .with_documentation(
-                        doc.filter(|_| include_documentation).map(str_bytes),
-                    )
+                    .with_documentation(doc.filter(|_| include_documentation).map(str_bytes))
                     .with_synonyms(if include_synonyms {
                         synonyms
                             .into_iter()
