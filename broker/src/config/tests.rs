@@ -105,7 +105,10 @@ fn sources_and_synonyms_follow_kafkas_order() {
     config.set("log.retention.ms", "60000").unwrap();
     config.set("log.segment.bytes", "1048576").unwrap();
     let set = &config.keys_set;
-    assert_eq!(config.topic_defaults.retention_ms, 60_000, "ms wins over hours");
+    assert_eq!(
+        config.topic_defaults.retention_ms, 60_000,
+        "ms wins over hours"
+    );
     assert_eq!(
         topic_config_synonyms(set, &no_overrides, "retention.ms"),
         vec![
