@@ -176,15 +176,15 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
             respond!(handlers::describe_producers::handle(state, r))
         }
         RequestKind::AddPartitionsToTxn(r) => {
-            respond!(handlers::txn::add_partitions(state, r, version))
+            respond!(handlers::txn::add_partitions(state, r, version).await)
         }
         RequestKind::AddOffsetsToTxn(r) => {
-            respond!(handlers::txn::add_offsets(state, r, version))
+            respond!(handlers::txn::add_offsets(state, r, version).await)
         }
         RequestKind::TxnOffsetCommit(r) => {
             respond!(handlers::txn_offsets::handle(state, r, version))
         }
-        RequestKind::EndTxn(r) => respond!(handlers::txn::end_txn(state, r, version)),
+        RequestKind::EndTxn(r) => respond!(handlers::txn::end_txn(state, r, version).await),
         RequestKind::DescribeTransactions(r) => {
             respond!(handlers::txn::describe(state, r))
         }
@@ -192,7 +192,7 @@ pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
             respond!(handlers::txn::list(state, r))
         }
         RequestKind::InitProducerId(r) => {
-            respond!(handlers::init_producer_id::handle(state, r, version))
+            respond!(handlers::init_producer_id::handle(state, r, version).await)
         }
         other => {
             // Unreachable while APIS and this match agree; a mismatch closes the connection

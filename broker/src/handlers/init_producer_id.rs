@@ -6,7 +6,7 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 
 use crate::state::BrokerState;
 
-pub fn handle(
+pub async fn handle(
     state: &BrokerState,
     request: InitProducerIdRequest,
     version: i16,
@@ -34,15 +34,14 @@ pub fn handle(
             id.as_str(),
             request.transaction_timeout_ms,
             expected,
-        ) {
+        )
+        .await
+        {
             Ok(p) => InitProducerIdResponse::default()
                 .with_producer_id(ProducerId(p.producer_id))
                 .with_producer_epoch(p.producer_epoch),
-            Err(e) => failed(if e == ResponseError::ProducerFenced && version < 4 {
-                ResponseError::InvalidProducerEpoch
-            } else {
-                e
-            }),
+            // PRODUCER_FENCED is known to InitProducerId clients from v4 on.
+            Err(e) => failed(e.code_for(version, 4)),
         };
     }
     match state.producer_ids.next() {

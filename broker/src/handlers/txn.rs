@@ -16,20 +16,14 @@ use super::str_bytes;
 use crate::state::BrokerState;
 use crate::txn::TxnState;
 
-/// Clients before these versions know INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED (Kafka maps it).
-fn for_version(e: ResponseError, version: i16, fenced_since: i16) -> ResponseError {
-    if e == ResponseError::ProducerFenced && version < fenced_since {
-        ResponseError::InvalidProducerEpoch
-    } else {
-        e
-    }
-}
+/// AddPartitionsToTxn, AddOffsetsToTxn and EndTxn know PRODUCER_FENCED from v2 on.
+const FENCED_SINCE: i16 = 2;
 
 fn code(r: Result<(), ResponseError>) -> i16 {
     r.err().map_or(0, |e| e.code())
 }
 
-pub fn add_partitions(
+pub async fn add_partitions(
     state: &BrokerState,
     r: AddPartitionsToTxnRequest,
     version: i16,
@@ -57,12 +51,14 @@ pub fn add_partitions(
         state
             .txn
             .add_partitions(
+                &state.topics,
                 id,
                 r.v3_and_below_producer_id.0,
                 r.v3_and_below_producer_epoch,
                 &partitions,
             )
-            .map_err(|e| for_version(e, version, 2))
+            .await
+            .map_err(|e| e.code_for(version, FENCED_SINCE))
     };
     let results = topics
         .iter()
@@ -92,7 +88,7 @@ pub fn add_partitions(
     AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results)
 }
 
-pub fn add_offsets(
+pub async fn add_offsets(
     state: &BrokerState,
     r: AddOffsetsToTxnRequest,
     version: i16,
@@ -103,17 +99,19 @@ pub fn add_offsets(
         state
             .txn
             .add_offsets(
+                &state.topics,
                 r.transactional_id.as_str(),
                 r.producer_id.0,
                 r.producer_epoch,
                 r.group_id.as_str(),
             )
-            .map_err(|e| for_version(e, version, 2))
+            .await
+            .map_err(|e| e.code_for(version, FENCED_SINCE))
     };
     AddOffsetsToTxnResponse::default().with_error_code(code(result))
 }
 
-pub fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnResponse {
+pub async fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnResponse {
     let result = state
         .txn
         .end_txn(
@@ -123,7 +121,8 @@ pub fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnRes
             r.producer_epoch,
             r.committed,
         )
-        .map_err(|e| for_version(e, version, 2));
+        .await
+        .map_err(|e| e.code_for(version, FENCED_SINCE));
     EndTxnResponse::default()
         .with_error_code(code(result))
         .with_producer_id(ProducerId(-1))
