@@ -383,7 +383,10 @@ fn run(o: &Opts) -> Result<String, String> {
             .collect();
         threads
             .into_iter()
-            .map(|t| t.join().unwrap_or_else(|_| Err("producer thread panicked".into())))
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("producer thread panicked".into()))
+            })
             .collect()
     });
     let mut all = Measured::default();

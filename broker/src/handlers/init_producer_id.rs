@@ -28,14 +28,16 @@ pub async fn handle(
         // v3+ (KIP-360) may carry the producer's current id and epoch to bump.
         let expected =
             (request.producer_id.0 >= 0).then_some((request.producer_id.0, request.producer_epoch));
-        return match state.txn.init_producer_id(
-            &state.topics,
-            &state.producer_ids,
-            id.as_str(),
-            request.transaction_timeout_ms,
-            expected,
-        )
-        .await
+        return match state
+            .txn
+            .init_producer_id(
+                &state.topics,
+                &state.producer_ids,
+                id.as_str(),
+                request.transaction_timeout_ms,
+                expected,
+            )
+            .await
         {
             Ok(p) => InitProducerIdResponse::default()
                 .with_producer_id(ProducerId(p.producer_id))

@@ -296,7 +296,11 @@ impl TxnCoordinator {
     async fn resume_all(&self, topics: &TopicRegistry) -> usize {
         let mut done = 0;
         for slot in self.slots() {
-            let preparing = slot.meta.read().as_ref().is_some_and(|m| m.state.is_preparing());
+            let preparing = slot
+                .meta
+                .read()
+                .as_ref()
+                .is_some_and(|m| m.state.is_preparing());
             if preparing && self.run(slot, topics, Input::Resume, None).await.is_ok() {
                 done += 1;
             }
@@ -317,7 +321,11 @@ impl TxnCoordinator {
     }
 
     fn slots(&self) -> Vec<Arc<Slot>> {
-        self.shared.slots.iter().map(|s| s.value().clone()).collect()
+        self.shared
+            .slots
+            .iter()
+            .map(|s| s.value().clone())
+            .collect()
     }
 
     /// A copy of the state of `id`, if known.

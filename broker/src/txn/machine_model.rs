@@ -17,11 +17,26 @@ const IDS: usize = 3;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Init { id: usize },
-    Add { id: usize, partition: i32, stale: bool },
-    AddOffsets { id: usize, stale: bool },
-    End { id: usize, commit: bool, stale: bool },
-    Advance { ms: i64 },
+    Init {
+        id: usize,
+    },
+    Add {
+        id: usize,
+        partition: i32,
+        stale: bool,
+    },
+    AddOffsets {
+        id: usize,
+        stale: bool,
+    },
+    End {
+        id: usize,
+        commit: bool,
+        stale: bool,
+    },
+    Advance {
+        ms: i64,
+    },
     Tick,
 }
 
@@ -29,11 +44,20 @@ fn op() -> impl Strategy<Value = Op> {
     let id = 0..IDS;
     prop_oneof![
         id.clone().prop_map(|id| Op::Init { id }),
-        (id.clone(), 0..3i32, prop::bool::weighted(0.1))
-            .prop_map(|(id, partition, stale)| Op::Add { id, partition, stale }),
-        (id.clone(), prop::bool::weighted(0.1)).prop_map(|(id, stale)| Op::AddOffsets { id, stale }),
-        (id, any::<bool>(), prop::bool::weighted(0.1))
-            .prop_map(|(id, commit, stale)| Op::End { id, commit, stale }),
+        (id.clone(), 0..3i32, prop::bool::weighted(0.1)).prop_map(|(id, partition, stale)| {
+            Op::Add {
+                id,
+                partition,
+                stale,
+            }
+        }),
+        (id.clone(), prop::bool::weighted(0.1))
+            .prop_map(|(id, stale)| Op::AddOffsets { id, stale }),
+        (id, any::<bool>(), prop::bool::weighted(0.1)).prop_map(|(id, commit, stale)| Op::End {
+            id,
+            commit,
+            stale
+        }),
         (0..700i64).prop_map(|ms| Op::Advance { ms }),
         Just(Op::Tick),
     ]
@@ -51,7 +75,12 @@ struct Model {
 }
 
 /// The model's answer and its next state for `op` on `model`.
-fn expect(model: Option<&Model>, op: &Op, now: i64, next_pid: i64) -> (Result<(), ResponseError>, Option<Model>) {
+fn expect(
+    model: Option<&Model>,
+    op: &Op,
+    now: i64,
+    next_pid: i64,
+) -> (Result<(), ResponseError>, Option<Model>) {
     use ResponseError::*;
     let mut m = model.cloned();
     let owner_check = |stale: bool| -> Result<(), ResponseError> {
@@ -84,7 +113,9 @@ fn expect(model: Option<&Model>, op: &Op, now: i64, next_pid: i64) -> (Result<()
                 Ok(())
             }
         },
-        Op::Add { partition, stale, .. } => owner_check(*stale).map(|()| {
+        Op::Add {
+            partition, stale, ..
+        } => owner_check(*stale).map(|()| {
             let m = m.as_mut().unwrap();
             begin(m, now);
             m.partitions.insert(*partition);
@@ -96,7 +127,11 @@ fn expect(model: Option<&Model>, op: &Op, now: i64, next_pid: i64) -> (Result<()
         }),
         Op::End { commit, stale, .. } => owner_check(*stale).and_then(|()| {
             let m = m.as_mut().unwrap();
-            let complete = if *commit { TxnState::CompleteCommit } else { TxnState::CompleteAbort };
+            let complete = if *commit {
+                TxnState::CompleteCommit
+            } else {
+                TxnState::CompleteAbort
+            };
             match m.state {
                 TxnState::Ongoing => {
                     m.state = complete;
@@ -145,7 +180,13 @@ fn view(meta: &TxnMetadata) -> Model {
 }
 
 /// The shell's success path: persist (checking Kafka's table), then markers, then completion.
-fn drive(meta: &mut Option<TxnMetadata>, id: &str, input: Input<'_>, now: i64, pid: &mut i64) -> Result<Reply, ResponseError> {
+fn drive(
+    meta: &mut Option<TxnMetadata>,
+    id: &str,
+    input: Input<'_>,
+    now: i64,
+    pid: &mut i64,
+) -> Result<Reply, ResponseError> {
     let mut fresh = || {
         *pid += 1;
         Ok(*pid - 1)
@@ -154,9 +195,15 @@ fn drive(meta: &mut Option<TxnMetadata>, id: &str, input: Input<'_>, now: i64, p
     let apply = |next: Option<TxnMetadata>, meta: &mut Option<TxnMetadata>| {
         if let Some(next) = next {
             if let Some(before) = meta.as_ref() {
-                assert!(before.state.can_become(next.state), "{:?} -> {:?}", before.state, next.state);
                 assert!(
-                    next.producer_id != before.producer_id || next.producer_epoch >= before.producer_epoch,
+                    before.state.can_become(next.state),
+                    "{:?} -> {:?}",
+                    before.state,
+                    next.state
+                );
+                assert!(
+                    next.producer_id != before.producer_id
+                        || next.producer_epoch >= before.producer_epoch,
                     "epochs never go back"
                 );
             }
@@ -165,7 +212,15 @@ fn drive(meta: &mut Option<TxnMetadata>, id: &str, input: Input<'_>, now: i64, p
     };
     apply(s.persist, meta);
     if s.markers.is_some() {
-        let done = step(id, meta.as_ref(), Input::MarkersWritten, now, &mut || -> Result<i64, TxnError> { unreachable!("completion allocates no producer id") });
+        let done = step(
+            id,
+            meta.as_ref(),
+            Input::MarkersWritten,
+            now,
+            &mut || -> Result<i64, TxnError> {
+                unreachable!("completion allocates no producer id")
+            },
+        );
         assert!(done.reply.is_ok());
         apply(done.persist, meta);
     }

@@ -4,7 +4,9 @@
 use kafka_protocol::error::ResponseError;
 
 use crate::txn::error::TxnError;
-use crate::txn::machine::{check_produce, step, Input, ProducerIdAndEpoch, Reply, Step, WriteMarkers};
+use crate::txn::machine::{
+    check_produce, step, Input, ProducerIdAndEpoch, Reply, Step, WriteMarkers,
+};
 use crate::txn::state::{TxnMetadata, TxnState};
 
 const MAX_TIMEOUT_MS: i32 = 900_000;
@@ -101,8 +103,13 @@ fn t0() -> Vec<(String, i32)> {
 fn a_new_transactional_id_gets_a_producer_id_at_epoch_0() {
     let mut txn = Txn::new();
     let s = txn.step(init(60_000, None), 5);
-    let persisted = s.persist.expect("the new id is persisted before the answer");
-    assert_eq!((persisted.state, persisted.producer_epoch), (TxnState::Empty, 0));
+    let persisted = s
+        .persist
+        .expect("the new id is persisted before the answer");
+    assert_eq!(
+        (persisted.state, persisted.producer_epoch),
+        (TxnState::Empty, 0)
+    );
     assert_eq!(
         s.reply.unwrap(),
         Reply::ProducerId(ProducerIdAndEpoch {
@@ -116,7 +123,10 @@ fn a_new_transactional_id_gets_a_producer_id_at_epoch_0() {
 fn bad_ids_and_timeouts_get_kafkas_codes() {
     let mut txn = Txn::new();
     txn.id = "";
-    assert_eq!(txn.drive(init(60_000, None), 0), Err(ResponseError::InvalidRequest));
+    assert_eq!(
+        txn.drive(init(60_000, None), 0),
+        Err(ResponseError::InvalidRequest)
+    );
     txn.id = "tx";
     for timeout in [0, -1, MAX_TIMEOUT_MS + 1] {
         assert_eq!(
@@ -138,7 +148,10 @@ fn init_again_bumps_the_epoch_and_empties_a_completed_transaction() {
     assert_eq!((q.producer_id, q.producer_epoch), (p.producer_id, 1));
     assert_eq!(txn.state(), TxnState::Empty);
     // The old instance is fenced.
-    assert_eq!(txn.drive(add(&p, &t0()), 4), Err(ResponseError::ProducerFenced));
+    assert_eq!(
+        txn.drive(add(&p, &t0()), 4),
+        Err(ResponseError::ProducerFenced)
+    );
 }
 
 #[test]
@@ -151,9 +164,18 @@ fn a_commit_goes_through_prepare_and_markers_to_complete() {
     assert_eq!(s.persist.unwrap().state, TxnState::PrepareCommit);
     assert_eq!(s.markers, Some(WriteMarkers { commit: true }));
     // While the markers are written, the producer may not start anything.
-    assert_eq!(txn.drive(add(&p, &t0()), 21), Err(ResponseError::ConcurrentTransactions));
-    assert_eq!(txn.drive(end(&p, true), 21), Err(ResponseError::ConcurrentTransactions));
-    assert_eq!(txn.drive(init(60_000, None), 21), Err(ResponseError::ConcurrentTransactions));
+    assert_eq!(
+        txn.drive(add(&p, &t0()), 21),
+        Err(ResponseError::ConcurrentTransactions)
+    );
+    assert_eq!(
+        txn.drive(end(&p, true), 21),
+        Err(ResponseError::ConcurrentTransactions)
+    );
+    assert_eq!(
+        txn.drive(init(60_000, None), 21),
+        Err(ResponseError::ConcurrentTransactions)
+    );
     let done = txn.step(Input::MarkersWritten, 30);
     let m = done.persist.unwrap();
     assert_eq!(m.state, TxnState::CompleteCommit);
@@ -164,13 +186,19 @@ fn a_commit_goes_through_prepare_and_markers_to_complete() {
 fn end_txn_retries_and_wrong_outcomes() {
     let mut txn = Txn::new();
     let p = txn.init(0).unwrap();
-    assert_eq!(txn.drive(end(&p, true), 1), Err(ResponseError::InvalidTxnState));
+    assert_eq!(
+        txn.drive(end(&p, true), 1),
+        Err(ResponseError::InvalidTxnState)
+    );
     txn.drive(add(&p, &t0()), 1).unwrap();
     txn.drive(end(&p, false), 2).unwrap();
     let retry = txn.step(end(&p, false), 3);
     assert!(retry.persist.is_none() && retry.markers.is_none());
     assert_eq!(retry.reply.unwrap(), Reply::Done);
-    assert_eq!(txn.drive(end(&p, true), 3), Err(ResponseError::InvalidTxnState));
+    assert_eq!(
+        txn.drive(end(&p, true), 3),
+        Err(ResponseError::InvalidTxnState)
+    );
 }
 
 #[test]
@@ -195,10 +223,16 @@ fn unknown_ids_and_foreign_producers_are_refused() {
         producer_id: 7,
         producer_epoch: 0,
     };
-    assert_eq!(txn.drive(add(&p, &t0()), 0), Err(ResponseError::InvalidProducerIdMapping));
+    assert_eq!(
+        txn.drive(add(&p, &t0()), 0),
+        Err(ResponseError::InvalidProducerIdMapping)
+    );
     let real = txn.init(0).unwrap();
     assert_ne!(real.producer_id, 7);
-    assert_eq!(txn.drive(end(&p, true), 0), Err(ResponseError::InvalidProducerIdMapping));
+    assert_eq!(
+        txn.drive(end(&p, true), 0),
+        Err(ResponseError::InvalidProducerIdMapping)
+    );
 }
 
 #[test]
@@ -211,7 +245,10 @@ fn init_during_a_transaction_fences_and_aborts_it() {
     assert_eq!((m.state, m.producer_epoch), (TxnState::PrepareAbort, 1));
     assert_eq!(m.partitions, t0().into_iter().collect());
     assert_eq!(s.markers, Some(WriteMarkers { commit: false }));
-    assert_eq!(s.reply.unwrap_err().code(), ResponseError::ConcurrentTransactions);
+    assert_eq!(
+        s.reply.unwrap_err().code(),
+        ResponseError::ConcurrentTransactions
+    );
     txn.step(Input::MarkersWritten, 3);
     // The client's retry gets the next epoch.
     assert_eq!(txn.init(4).unwrap().producer_epoch, 2);
@@ -222,12 +259,19 @@ fn a_transaction_past_its_timeout_is_aborted_at_the_next_tick() {
     let mut txn = Txn::new();
     let p = txn.init(0).unwrap();
     txn.drive(add(&p, &t0()), 1_000).unwrap();
-    assert_eq!(txn.drive(Input::Tick, 61_000), Ok(Reply::Done), "exactly the timeout");
+    assert_eq!(
+        txn.drive(Input::Tick, 61_000),
+        Ok(Reply::Done),
+        "exactly the timeout"
+    );
     assert_eq!(txn.state(), TxnState::Ongoing);
     assert_eq!(txn.drive(Input::Tick, 61_001), Ok(Reply::Aborted));
     assert_eq!(txn.state(), TxnState::CompleteAbort);
     assert_eq!(txn.meta.as_ref().unwrap().producer_epoch, 1);
-    assert_eq!(txn.drive(end(&p, true), 61_002), Err(ResponseError::ProducerFenced));
+    assert_eq!(
+        txn.drive(end(&p, true), 61_002),
+        Err(ResponseError::ProducerFenced)
+    );
 }
 
 #[test]
@@ -290,7 +334,10 @@ fn produce_needs_the_partition_in_the_ongoing_transaction() {
     assert_eq!(check(&txn, 0, 0), Ok(()));
     assert_eq!(check(&txn, 0, 1), Err(ResponseError::InvalidTxnState));
     // InitProducerId fences epoch 0 and aborts its transaction.
-    assert_eq!(txn.drive(init(60_000, None), 2), Err(ResponseError::ConcurrentTransactions));
+    assert_eq!(
+        txn.drive(init(60_000, None), 2),
+        Err(ResponseError::ConcurrentTransactions)
+    );
     assert_eq!(check(&txn, 0, 0), Err(ResponseError::InvalidProducerEpoch));
     assert_eq!(
         check_produce(None, 5, 0, "t", 0).map_err(|e| e.code()),

@@ -30,7 +30,10 @@ pub fn marker_targets(topics: &TopicRegistry, m: &TxnMetadata) -> Vec<Arc<Partit
 
 /// Appends the marker to every partition. A failure leaves the transaction in its Prepare
 /// state, to be retried by the timer.
-pub fn write_markers(partitions: &[Arc<Partition>], marker: &TxnMarker) -> Result<(), StorageError> {
+pub fn write_markers(
+    partitions: &[Arc<Partition>],
+    marker: &TxnMarker,
+) -> Result<(), StorageError> {
     for partition in partitions {
         partition.log.append_marker(marker)?;
         partition.appended.notify_waiters();
