@@ -13,8 +13,8 @@ compared by that identity, so order does not matter and paths read `topics[oracl
 
 from __future__ import annotations
 
-import fnmatch
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +61,7 @@ class Normaliser:
             for k, v in node.items():
                 if k in DROPPED:
                     continue
-                if k == "errorMessage":
+                if k in ("errorMessage", "batchIndexErrorMessage"):
                     out[k] = None if v is None else "<message>"
                 elif k == "finalizedFeaturesEpoch":
                     out[k] = "<epoch>" if isinstance(v, int) and v >= 0 else v
@@ -155,11 +155,17 @@ class Known:
     used: bool = False
 
     def matches(self, d: Difference) -> bool:
-        return fnmatch.fnmatchcase(d.step, self.step) and fnmatch.fnmatchcase(d.path, self.path)
+        return glob(self.step).fullmatch(d.step) is not None and glob(self.path).fullmatch(d.path) is not None
+
+
+def glob(pattern: str) -> re.Pattern:
+    """`*` matches anything; every other character (brackets too) stands for itself."""
+    return re.compile(".*".join(map(re.escape, pattern.split("*"))))
 
 
 def known_differences(path: Path) -> list[Known]:
-    """Lines `STEP-GLOB  PATH-GLOB  reason...` (blank lines and # comments skipped)."""
+    """Lines `STEP-GLOB  PATH-GLOB  reason...` (blank lines and # comments skipped; `-` is the
+    empty path of a whole step)."""
     known = []
     for line in Path(path).read_text().splitlines():
         line = line.strip()

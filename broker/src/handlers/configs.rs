@@ -140,6 +140,9 @@ pub fn describe(
                     .with_config_source(source)
                     // config_type is v3+.
                     .with_config_type(if version >= 3 { config_type(key) } else { 0 })
+                    // Kafka leaves it null unless include_documentation asks; Wren keeps no
+                    // documentation text, so null either way.
+                    .with_documentation(None)
                     .with_read_only(
                         source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER,
                     )

@@ -165,6 +165,12 @@ final class Scenario {
             }
         }
         s.call("delete-topics", ApiKeys.DELETE_TOPICS, request);
+        if (v >= 6) {
+            DeleteTopicsRequestData byId = new DeleteTopicsRequestData().setTimeoutMs(30_000);
+            byId.topics().add(new DeleteTopicsRequestData.DeleteTopicState().setName(null)
+                    .setTopicId(org.apache.kafka.common.Uuid.fromString("AAAAAAAAAAAAAAAAAAAAAQ")));
+            s.call("delete-topics-unknown-id", ApiKeys.DELETE_TOPICS, byId);
+        }
     }
 
     static void sleep(long ms) {
