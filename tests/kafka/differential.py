@@ -153,6 +153,7 @@ class Known:
     path: str
     reason: str
     used: bool = False
+    optional: bool = False  # Kafka's side depends on its internal state: may not show
 
     def matches(self, d: Difference) -> bool:
         return glob(self.step).fullmatch(d.step) is not None and glob(self.path).fullmatch(d.path) is not None
@@ -165,13 +166,14 @@ def glob(pattern: str) -> re.Pattern:
 
 def known_differences(path: Path) -> list[Known]:
     """Lines `STEP-GLOB  PATH-GLOB  reason...` (blank lines and # comments skipped; `-` is the
-    empty path of a whole step)."""
+    empty path of a whole step; a step glob starting with `?` may match nothing)."""
     known = []
     for line in Path(path).read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             step, where, reason = (line.split(None, 2) + [""])[:3]
-            known.append(Known(step, "" if where == "-" else where, reason))
+            optional = step.startswith("?")
+            known.append(Known(step.lstrip("?"), "" if where == "-" else where, reason, optional=optional))
     return known
 
 
