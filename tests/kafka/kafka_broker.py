@@ -122,8 +122,11 @@ class KafkaBroker:
     """One Kafka process on `workdir` (created; its data survives until the caller removes it)."""
 
     def __init__(self, workdir: Path, fast: bool = True, overrides: dict | None = None,
-                 heap: str = DEFAULT_HEAP):
+                 heap: str = DEFAULT_HEAP, die_with_parent: bool = True):
         self.workdir = Path(workdir)
+        # A test process that dies (an outer timeout) takes its JVM along; the command line's
+        # `start` leaves the JVM running on purpose.
+        self.die_with_parent = die_with_parent
         self.fast = fast
         self.overrides = dict(overrides or {})
         self.heap = heap
@@ -180,7 +183,7 @@ class KafkaBroker:
         self.proc = subprocess.Popen(
             self._java("kafka.Kafka", str(config), heap=self.heap),
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent if self.die_with_parent else None,
         )
         (self.workdir / "pid").write_text(str(self.proc.pid))
         self.bootstrap = f"127.0.0.1:{port}"
@@ -206,6 +209,13 @@ class KafkaBroker:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def die_with_parent() -> None:
+    """Linux: SIGKILL this child when the process that started it dies (PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
 
 
 def stop_pid(pid: int, proc: subprocess.Popen | None = None) -> None:
@@ -244,7 +254,7 @@ def main() -> int:
     if args.dir is None:
         parser.error("DIR is required")
     if args.command == "start":
-        broker = KafkaBroker(args.dir, fast=not args.default_config).start()
+        broker = KafkaBroker(args.dir, fast=not args.default_config, die_with_parent=False).start()
         broker.proc = None  # leave it running; `stop DIR` ends it
         print(f"KAFKA_BOOTSTRAP={broker.bootstrap}")
         print(f"KAFKA_PID={(args.dir / 'pid').read_text()}")

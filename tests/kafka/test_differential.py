@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import differential  # noqa: E402
-from kafka_broker import CACHE, REPO, KafkaBroker, fetch_jars  # noqa: E402
+from kafka_broker import CACHE, REPO, KafkaBroker, die_with_parent, fetch_jars  # noqa: E402
 
 CLASSES = CACHE / "classes"
 REPORT = CACHE / "differential-report.txt"
@@ -63,7 +63,8 @@ def wren(tmp_path_factory):
     stderr = open(work / "stderr.log", "wb")
     proc = subprocess.Popen([str(binary), "--listen", "127.0.0.1:0", "--data-dir", str(work / "data"),
                              "--config", str(config)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True)
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                            preexec_fn=die_with_parent)
     line = proc.stdout.readline().strip()
     match = LISTEN_RE.match(line)
     if not match:
