@@ -114,6 +114,20 @@ pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
         segments.push(Arc::new(active));
         break;
     }
+    let log_end = segments.last().expect("at least one segment").next_offset();
+    if let Some(start) = checkpoint.filter(|&start| start > log_end) {
+        // The log lost its tail after DeleteRecords had moved the start past it (unsynced data
+        // and a crash). Offsets below the checkpoint were handed out and deleted: like Kafka's
+        // LogLoader, restart the log empty at the checkpoint rather than reuse them.
+        report.damage.get_or_insert_with(|| {
+            format!("log end {log_end} is below the log start checkpoint {start}")
+        });
+        report.segments_dropped += segments.len();
+        for segment in segments.drain(..) {
+            delete_segment_files(dir, segment.base_offset())?;
+        }
+        segments.push(Arc::new(Segment::create(dir, start, config.segment_bytes)?));
+    }
     report.segments = segments.len();
     let first_base = segments[0].base_offset();
     let log_end = segments.last().expect("at least one segment").next_offset();

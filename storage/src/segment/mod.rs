@@ -318,11 +318,16 @@ impl Segment {
             return Ok(Bytes::new());
         }
         let mut end = start + first.total_len();
+        let mut next_offset = first.last_offset().saturating_add(1);
         for (pos, h) in batch::headers(buf, end) {
-            if h.base_offset >= upper_bound || pos + h.total_len() - start > max_bytes {
+            // A batch that does not continue the offsets is damage: answer up to it, and the
+            // read that starts there reports it.
+            let fits = pos + h.total_len() - start <= max_bytes;
+            if h.base_offset >= upper_bound || h.base_offset != next_offset || !fits {
                 break;
             }
             end = pos + h.total_len();
+            next_offset = h.last_offset().saturating_add(1);
         }
         Ok(source.view(start, end - start))
     }
