@@ -132,7 +132,8 @@ class KafkaBroker:
         self.heap = heap
         self.proc: subprocess.Popen | None = None
         self.bootstrap = ""
-        self.start_seconds = 0.0
+        self.start_seconds = 0.0  # start() to the first served Metadata
+        self.format_seconds = 0.0  # of which formatting the storage directory
 
     def properties(self, port: int, controller_port: int) -> dict:
         props = {
@@ -174,11 +175,13 @@ class KafkaBroker:
         )
         cluster_id = uuid.uuid4().bytes  # 16 bytes, as `kafka-storage.sh random-uuid`
         cluster = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
+        formatting = time.monotonic()
         subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "--config", str(config),
                        "--cluster-id", cluster, "--ignore-formatted", heap="-Xmx256m"),
             check=True, timeout=120, stdout=subprocess.DEVNULL,
         )
+        self.format_seconds = time.monotonic() - formatting
         log = open(self.workdir / "stdout.log", "wb")
         self.proc = subprocess.Popen(
             self._java("kafka.Kafka", str(config), heap=self.heap),
@@ -259,6 +262,7 @@ def main() -> int:
         print(f"KAFKA_BOOTSTRAP={broker.bootstrap}")
         print(f"KAFKA_PID={(args.dir / 'pid').read_text()}")
         print(f"KAFKA_START_SECONDS={broker.start_seconds:.2f}")
+        print(f"KAFKA_FORMAT_SECONDS={broker.format_seconds:.2f}")
     elif args.command == "env":
         print(f"KAFKA_BOOTSTRAP={(args.dir / 'bootstrap').read_text()}")
         print(f"KAFKA_PID={(args.dir / 'pid').read_text()}")

@@ -45,7 +45,8 @@ WREN_CONFIG = {
 def kafka(tmp_path_factory):
     broker = KafkaBroker(tmp_path_factory.mktemp("kafka")).start()
     pid = broker.proc.pid
-    print(f"\nKafka served {broker.bootstrap} {broker.start_seconds:.1f} s after start()")
+    print(f"\nKafka served {broker.bootstrap} {broker.start_seconds:.1f} s after start() "
+          f"(formatting its storage: {broker.format_seconds:.1f} s)")
     yield broker
     broker.stop()
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), \
