@@ -6,6 +6,7 @@ import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.message.DeleteRecordsRequestData;
 import org.apache.kafka.common.message.FetchRequestData;
 import org.apache.kafka.common.message.ListOffsetsRequestData;
 import org.apache.kafka.common.message.ProduceRequestData;
@@ -36,6 +37,7 @@ final class Records {
         fetch(s, "fetch-gzip", a, 1, 0, 0);
         fetch(s, "fetch-at-end", a, 0, 5, 0);
         fetch(s, "fetch-out-of-range", a, 0, 100, 0);
+        fetch(s, "fetch-out-of-range-read-committed", a, 0, 100, 1);
         fetch(s, "fetch-unknown-partition", a, 9, 0, 0);
         fetch(s, "fetch-unknown-topic-id", Uuid.fromString("AAAAAAAAAAAAAAAAAAAAAQ"), 0, 0, 0);
 
@@ -50,6 +52,20 @@ final class Records {
         }
         listOffsets(s, "list-offsets-unknown-topic", s.max(ApiKeys.LIST_OFFSETS), "oracle-nope", 0, -1L);
         listOffsets(s, "list-offsets-unknown-partition", s.max(ApiKeys.LIST_OFFSETS), Scenario.A, 9, -1L);
+        deleteRecords(s, "delete-records", Scenario.A, 0, 1);
+        fetch(s, "fetch-below-log-start", a, 0, 0, 0);
+        listOffsets(s, "list-offsets-after-delete-records", s.max(ApiKeys.LIST_OFFSETS), Scenario.A, 0, -2L);
+    }
+
+    static void deleteRecords(Session s, String step, String topic, int partition, long before)
+            throws IOException {
+        DeleteRecordsRequestData request = new DeleteRecordsRequestData().setTimeoutMs(30_000);
+        DeleteRecordsRequestData.DeleteRecordsTopic t = new DeleteRecordsRequestData.DeleteRecordsTopic()
+                .setName(topic);
+        t.partitions().add(new DeleteRecordsRequestData.DeleteRecordsPartition().setPartitionIndex(partition)
+                .setOffset(before));
+        request.topics().add(t);
+        s.call(step, ApiKeys.DELETE_RECORDS, request);
     }
 
     static byte[] bytes(String text) {
