@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -63,16 +64,22 @@ STOP_TIMEOUT_S = 30.0
 
 
 def fetch_jars() -> Path:
-    """Copies the pom's dependencies to target/kafka/lib once (a stamp holds the pom's hash)."""
+    """Copies the pom's dependencies to target/kafka/lib once (a stamp holds the pom it was
+    made from; another pom starts from an empty directory, so no old jar stays on the path)."""
     stamp = LIB / ".pom"
     pom = POM.read_bytes()
     if stamp.exists() and stamp.read_bytes() == pom:
         return LIB
-    subprocess.run(
-        ["mvn", "-B", "-q", "-f", str(POM), f"-Dmaven.repo.local={CACHE / 'm2'}",
+    shutil.rmtree(LIB, ignore_errors=True)
+    # Quiet unless it fails (mvn -q still writes terminal resets to stderr).
+    result = subprocess.run(
+        ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), f"-Dmaven.repo.local={CACHE / 'm2'}",
          "dependency:copy-dependencies", f"-DoutputDirectory={LIB}", "-DincludeScope=runtime"],
-        check=True, timeout=900, stdout=subprocess.DEVNULL,
+        timeout=900, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout)
+        raise RuntimeError(f"mvn dependency:copy-dependencies failed ({result.returncode}) for {POM}")
     stamp.write_bytes(pom)
     return LIB
 
