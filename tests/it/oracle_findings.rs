@@ -199,3 +199,81 @@ async fn describe_configs_documentation_is_null() {
         assert_eq!(config.documentation, None, "{}", config.name.as_str());
     }
 }
+
+/// CreatePartitions of an unknown topic: UNKNOWN_TOPIC_OR_PARTITION without a message.
+#[tokio::test]
+async fn create_partitions_of_an_unknown_topic_has_no_message() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = CreatePartitionsRequest::default()
+        .with_topics(vec![
+            create_partitions_request::CreatePartitionsTopic::default()
+                .with_name(name("nope"))
+                .with_count(3)
+                .with_assignments(None),
+        ])
+        .with_timeout_ms(30_000);
+    let ResponseKind::CreatePartitions(r) = c
+        .request(
+            ApiKey::CreatePartitions,
+            3,
+            RequestKind::CreatePartitions(req),
+        )
+        .await
+    else {
+        panic!("not a CreatePartitions response")
+    };
+    assert_eq!(
+        (r.results[0].error_code, r.results[0].error_message.clone()),
+        (ResponseError::UnknownTopicOrPartition.code(), None)
+    );
+}
+
+/// DescribeProducers words an unknown topic (the error's default message), not an unknown
+/// partition of a topic that exists.
+#[tokio::test]
+async fn describe_producers_words_unknown_topics_only() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    create_topic(&mut c, "t", 1).await;
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        describe_producers_request::TopicRequest::default()
+            .with_name(name("t"))
+            .with_partition_indexes(vec![7]),
+        describe_producers_request::TopicRequest::default()
+            .with_name(name("nope"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    let ResponseKind::DescribeProducers(r) = c
+        .request(
+            ApiKey::DescribeProducers,
+            0,
+            RequestKind::DescribeProducers(req),
+        )
+        .await
+    else {
+        panic!("not a DescribeProducers response")
+    };
+    let answers: Vec<_> = r
+        .topics
+        .iter()
+        .map(|t| {
+            let p = &t.partitions[0];
+            (
+                p.error_code,
+                p.error_message.as_ref().map(|m| m.to_string()),
+            )
+        })
+        .collect();
+    let unknown = ResponseError::UnknownTopicOrPartition.code();
+    assert_eq!(
+        answers,
+        vec![
+            (unknown, None),
+            (
+                unknown,
+                Some("This server does not host this topic-partition.".into())
+            )
+        ]
+    );
+}

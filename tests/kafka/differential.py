@@ -22,8 +22,12 @@ DROPPED = {"throttleTimeMs", "clusterId", "controllerId", "host", "port", "clien
 # Identifiers a broker chooses; canonicalised per transcript by order of first appearance.
 RENAMED = {"topicId": "topic-id", "producerId": "pid", "memberId": "member", "leader": "member"}
 ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"
+# Times a broker may take from its own clock (a transaction's start; DescribeProducers' last
+# timestamp, which is a marker's when the producer's last batch was one): compared only as
+# "set or not".
+BROKER_TIMES = {"transactionStartTimeMs", "lastTimestamp"}
 IDENTITY_KEYS = ("name", "apiKey", "partitionIndex", "index", "partition", "groupId", "key",
-                 "coordinatorKey", "resourceName")
+                 "coordinatorKey", "resourceName", "transactionalId", "topicName")
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Normaliser:
                     continue
                 if k in ("errorMessage", "batchIndexErrorMessage"):
                     out[k] = None if v is None else "<message>"
+                elif k in BROKER_TIMES:
+                    out[k] = "<broker time>" if isinstance(v, int) and v > 0 else v
                 elif k == "finalizedFeaturesEpoch":
                     out[k] = "<epoch>" if isinstance(v, int) and v >= 0 else v
                 elif k in RENAMED and not isinstance(v, (dict, list)):

@@ -31,6 +31,8 @@ final class Scenario {
         Records.run(s);
         Producers.run(s);
         Groups.run(s);
+        Admin.run(s);
+        Admin.deleteGroups(s);
         describeConfigs(s);
         deleteTopics(s);
         Groups.afterDelete(s);
