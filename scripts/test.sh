@@ -20,6 +20,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --all-targets
+# --all-targets leaves out doc-tests: the embedding example in the crate docs must compile and run.
+cargo test --workspace --doc
 
 echo "== real clients (Python, Node)"
 cargo build --bin wren
