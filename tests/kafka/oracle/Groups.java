@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import java.io.IOException;
 import java.util.List;
 import org.apache.kafka.common.message.DescribeGroupsRequestData;
-import org.apache.kafka.common.message.FindCoordinatorRequestData;
 import org.apache.kafka.common.message.HeartbeatRequestData;
 import org.apache.kafka.common.message.JoinGroupRequestData;
 import org.apache.kafka.common.message.JoinGroupResponseData;
@@ -20,13 +19,7 @@ final class Groups {
     static final String GROUP = "oracle-group";
 
     static void run(Session s) throws IOException {
-        FindCoordinatorRequestData find = new FindCoordinatorRequestData().setKeyType((byte) 0);
-        if (s.max(ApiKeys.FIND_COORDINATOR) >= 4) {
-            find.setCoordinatorKeys(List.of(GROUP));
-        } else {
-            find.setKey(GROUP);
-        }
-        s.call("find-coordinator-group", ApiKeys.FIND_COORDINATOR, find);
+        Producers.findCoordinator(s, "find-coordinator-group", (byte) 0, GROUP);
 
         JoinGroupResponseData first = join(s, "join-group-no-member-id", "");
         String memberId = first.memberId();

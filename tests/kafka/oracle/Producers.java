@@ -59,14 +59,19 @@ final class Producers {
         Records.fetch(s, "fetch-idempotent", s.topicId(t), 2, 0, 0);
     }
 
-    static void findTxnCoordinator(Session s) throws IOException {
-        FindCoordinatorRequestData request = new FindCoordinatorRequestData().setKeyType((byte) 1);
+    /** FindCoordinator for one key: a group (0) or a transactional id (1). */
+    static void findCoordinator(Session s, String step, byte keyType, String key) throws IOException {
+        FindCoordinatorRequestData request = new FindCoordinatorRequestData().setKeyType(keyType);
         if (s.max(ApiKeys.FIND_COORDINATOR) >= 4) {
-            request.setCoordinatorKeys(List.of(TXN_ID));
+            request.setCoordinatorKeys(List.of(key));
         } else {
-            request.setKey(TXN_ID);
+            request.setKey(key);
         }
-        s.call("find-coordinator-transaction", ApiKeys.FIND_COORDINATOR, request);
+        s.call(step, ApiKeys.FIND_COORDINATOR, request);
+    }
+
+    static void findTxnCoordinator(Session s) throws IOException {
+        findCoordinator(s, "find-coordinator-transaction", (byte) 1, TXN_ID);
     }
 
     static void addPartitions(Session s, String step, long pid, short epoch, int... partitions)
