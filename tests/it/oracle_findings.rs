@@ -277,3 +277,89 @@ async fn describe_producers_words_unknown_topics_only() {
         ]
     );
 }
+
+/// Config sources as Kafka reports them: a topic override is DYNAMIC_TOPIC_CONFIG (1), a topic
+/// default whose broker key the file set is STATIC_BROKER_CONFIG (4), the rest DEFAULT_CONFIG
+/// (5); broker configs are static only when set.
+#[tokio::test]
+async fn config_sources_follow_what_the_file_set() {
+    let mut config = wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ephemeral: true,
+        ..Default::default()
+    };
+    config.set("log.segment.bytes", "1048576").unwrap();
+    let broker = wren::Broker::new(config).start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = CreateTopicsRequest::default().with_topics(vec![topic("t", 1).with_configs(vec![
+        create_topics_request::CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("retention.bytes"))
+            .with_value(Some(StrBytes::from_static_str("1000000"))),
+    ])]);
+    let created = create(&mut c, req).await;
+    let sources = |configs: Vec<(String, i8)>| {
+        let wanted = ["segment.bytes", "retention.ms", "retention.bytes"];
+        let mut found: Vec<_> = configs
+            .into_iter()
+            .filter(|(name, _)| wanted.contains(&name.as_str()))
+            .collect();
+        found.sort();
+        found
+    };
+    let expected = vec![
+        ("retention.bytes".to_string(), 1),
+        ("retention.ms".to_string(), 5),
+        ("segment.bytes".to_string(), 4),
+    ];
+    let from_create = created.topics[0].configs.clone().unwrap_or_default();
+    assert_eq!(
+        sources(
+            from_create
+                .iter()
+                .map(|c| (c.name.to_string(), c.config_source))
+                .collect()
+        ),
+        expected,
+        "CreateTopics v7 results"
+    );
+    let req = DescribeConfigsRequest::default().with_resources(vec![
+        DescribeConfigsResource::default()
+            .with_resource_type(2)
+            .with_resource_name(StrBytes::from_static_str("t"))
+            .with_configuration_keys(None),
+        DescribeConfigsResource::default()
+            .with_resource_type(4)
+            .with_resource_name(StrBytes::from_static_str("1"))
+            .with_configuration_keys(Some(vec![
+                StrBytes::from_static_str("log.segment.bytes"),
+                StrBytes::from_static_str("num.partitions"),
+            ])),
+    ]);
+    let ResponseKind::DescribeConfigs(r) = c
+        .request(
+            ApiKey::DescribeConfigs,
+            4,
+            RequestKind::DescribeConfigs(req),
+        )
+        .await
+    else {
+        panic!("not a DescribeConfigs response")
+    };
+    let of = |i: usize| -> Vec<(String, i8)> {
+        r.results[i]
+            .configs
+            .iter()
+            .map(|c| (c.name.to_string(), c.config_source))
+            .collect()
+    };
+    assert_eq!(sources(of(0)), expected, "DescribeConfigs of the topic");
+    let mut broker_sources = of(1);
+    broker_sources.sort();
+    assert_eq!(
+        broker_sources,
+        vec![
+            ("log.segment.bytes".to_string(), 4),
+            ("num.partitions".to_string(), 5)
+        ]
+    );
+}

@@ -9,6 +9,7 @@ use kafka_protocol::messages::create_topics_response::{
 };
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
+use super::configs::topic_config_source;
 use super::str_bytes;
 use crate::config::{topic_config_value, validate_topic_config, TopicOverrides, TOPIC_CONFIG_KEYS};
 use crate::state::BrokerState;
@@ -159,7 +160,7 @@ fn create_one(
                 CreatableTopicConfigs::default()
                     .with_name(str_bytes(*key))
                     .with_value(Some(str_bytes(value)))
-                    .with_config_source(if is_override { 1 } else { 5 })
+                    .with_config_source(topic_config_source(&state.config, is_override, key))
             })
             .collect();
         result = result.with_configs(Some(configs));
