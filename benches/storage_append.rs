@@ -86,7 +86,8 @@ fn bench_append(c: &mut Criterion) {
                     }
                     elapsed += start.elapsed();
                     done += n;
-                    log.delete().unwrap();
+                    log.delete_files().unwrap();
+                    drop(log);
                 }
                 elapsed
             });

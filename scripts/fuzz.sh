@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every cargo-fuzz target (fuzz/fuzz_targets/) for SECONDS each (default 60),
-# starting from the checked-in seeds (fuzz/seeds/<target>/). Fails if any target crashes; the
-# crashing input is left in fuzz/artifacts/<target>/ (reproduce: cargo fuzz run <target> <file>).
+# starting from the checked-in seeds (fuzz/seeds/<target>/) with a fixed seed (FUZZ_SEED,
+# default 1). Fails if any target crashes; the crashing input is left in
+# fuzz/artifacts/<target>/ (reproduce: cargo fuzz run <target> <file>).
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -46,11 +47,20 @@ for target in "${targets[@]}"; do
   # -rss_limit_mb: a fuzz input may not make the broker hold more than this.
   log="$CARGO_TARGET_DIR/fuzz-$target.log"
   if cargo "${toolchain[@]}" fuzz run -a "$target" "$corpus" "seeds/$target" -- \
-      -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+      -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -rss_limit_mb=2048 -timeout=30 \
+      -print_final_stats=1 \
       >"$log" 2>&1; then
     grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" || tail -n 5 "$log"
   else
-    tail -n 80 "$log"
+    # The panic message and the crashing input first: CI shows only the end of the output.
+    tail -n 40 "$log"
+    grep -E -A12 "panicked at|ERROR: (AddressSanitizer|libFuzzer)" "$log" | head -n 40 || true
+    for input in "artifacts/$target"/*; do
+      # Small inputs are printed whole, so a CI log alone reproduces the crash.
+      if [ -f "$input" ] && [ "$(stat -c %s "$input")" -le 4096 ]; then
+        echo "crashing input $input (base64): $(base64 -w0 "$input")"
+      fi
+    done
     failed+=("$target")
   fi
 done

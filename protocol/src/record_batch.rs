@@ -1,35 +1,22 @@
 //! A zero-copy view of record-batch v2 headers (magic 2), with CRC-32C verification.
 //!
-//! ```text
-//! baseOffset: int64 | batchLength: int32 | partitionLeaderEpoch: int32 | magic: int8 (2)
-//! crc: uint32 (CRC-32C of everything from attributes to the end)
-//! attributes: int16 | lastOffsetDelta: int32 | baseTimestamp: int64 | maxTimestamp: int64
-//! producerId: int64 | producerEpoch: int16 | baseSequence: int32 | recordCount: int32 | records
-//! ```
-//! The producer's bytes are validated here and appended as they came; nothing per record is
-//! decoded.
+//! The header layout (field offsets, attribute bits, CRC range) is defined once, in
+//! `wren_storage::batch`: the log stores exactly the bytes the wire carries. This module adds
+//! what the produce path needs on top: typed errors for client bytes and the rewrites
+//! (LogAppendTime, max timestamp, recompressed records). The producer's bytes are validated
+//! here and appended as they came; nothing per record is decoded.
 
 use thiserror::Error;
+use wren_storage::batch::{
+    be_i16, be_i32, be_i64, update_crc, ATTRIBUTES, ATTR_COMPRESSION_MASK, ATTR_CONTROL,
+    ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL, BASE_OFFSET, BASE_SEQUENCE, BASE_TIMESTAMP,
+    BATCH_LENGTH, CRC, CRC_START, LAST_OFFSET_DELTA, MAGIC, MAGIC_V2, MAX_TIMESTAMP,
+    PRODUCER_EPOCH, PRODUCER_ID, RECORD_COUNT,
+};
 
-/// Bytes before `batchLength`'s payload starts: baseOffset + batchLength.
-pub const LOG_OVERHEAD: usize = 12;
-/// The fixed v2 header, up to and including recordCount.
-pub const HEADER_BYTES: usize = 61;
-const MAGIC_AT: usize = 16;
-const CRC_AT: usize = 17;
-const ATTRIBUTES_AT: usize = 21;
-const LAST_OFFSET_DELTA_AT: usize = 23;
-const BASE_TIMESTAMP_AT: usize = 27;
-const MAX_TIMESTAMP_AT: usize = 35;
-const PRODUCER_ID_AT: usize = 43;
-const PRODUCER_EPOCH_AT: usize = 51;
-const BASE_SEQUENCE_AT: usize = 53;
-const RECORD_COUNT_AT: usize = 57;
-
-const COMPRESSION_MASK: i16 = 0x07;
-const TIMESTAMP_TYPE_LOG_APPEND: i16 = 0x08;
-const TRANSACTIONAL: i16 = 0x10;
-const CONTROL: i16 = 0x20;
+/// The header layout is storage's (`wren_storage::batch`): one definition for the wire and
+/// the log, which store the same bytes.
+pub use wren_storage::batch::{HEADER_LEN as HEADER_BYTES, LOG_OVERHEAD};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BatchError {
@@ -56,16 +43,6 @@ pub struct BatchView<'a> {
     bytes: &'a [u8],
 }
 
-fn i16_at(b: &[u8], at: usize) -> i16 {
-    i16::from_be_bytes([b[at], b[at + 1]])
-}
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-fn i64_at(b: &[u8], at: usize) -> i64 {
-    i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"))
-}
-
 impl<'a> BatchView<'a> {
     /// Views the batch at the front of `bytes`, checking only its framing (length and magic).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, BatchError> {
@@ -75,12 +52,12 @@ impl<'a> BatchView<'a> {
                 needed: HEADER_BYTES,
             });
         }
-        let batch_length = i32_at(bytes, 8);
+        let batch_length = be_i32(bytes, BATCH_LENGTH);
         if batch_length < (HEADER_BYTES - LOG_OVERHEAD) as i32 {
             return Err(BatchError::LengthTooSmall { batch_length });
         }
-        let magic = bytes[MAGIC_AT] as i8;
-        if magic != 2 {
+        let magic = bytes[MAGIC] as i8;
+        if magic != MAGIC_V2 {
             return Err(BatchError::UnsupportedMagic { magic });
         }
         let total = LOG_OVERHEAD + batch_length as usize;
@@ -97,7 +74,7 @@ impl<'a> BatchView<'a> {
 
     /// Framing, CRC-32C and header consistency: what the broker checks before appending.
     pub fn validate(&self) -> Result<(), BatchError> {
-        let computed = crc32c::crc32c(&self.bytes[ATTRIBUTES_AT..]);
+        let computed = crc32c::crc32c(&self.bytes[CRC_START..]);
         if computed != self.crc() {
             return Err(BatchError::CrcMismatch {
                 stored: self.crc(),
@@ -123,7 +100,7 @@ impl<'a> BatchView<'a> {
         self.bytes.len()
     }
     pub fn base_offset(&self) -> i64 {
-        i64_at(self.bytes, 0)
+        be_i64(self.bytes, BASE_OFFSET)
     }
     /// Saturates rather than overflowing: the base offset of an unvalidated batch is any i64.
     pub fn last_offset(&self) -> i64 {
@@ -131,44 +108,44 @@ impl<'a> BatchView<'a> {
             .saturating_add(self.last_offset_delta() as i64)
     }
     pub fn crc(&self) -> u32 {
-        i32_at(self.bytes, CRC_AT) as u32
+        be_i32(self.bytes, CRC) as u32
     }
     pub fn attributes(&self) -> i16 {
-        i16_at(self.bytes, ATTRIBUTES_AT)
+        be_i16(self.bytes, ATTRIBUTES)
     }
     /// 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd.
     pub fn compression(&self) -> i16 {
-        self.attributes() & COMPRESSION_MASK
+        self.attributes() & ATTR_COMPRESSION_MASK
     }
     pub fn is_log_append_time(&self) -> bool {
-        self.attributes() & TIMESTAMP_TYPE_LOG_APPEND != 0
+        self.attributes() & ATTR_LOG_APPEND_TIME != 0
     }
     pub fn is_transactional(&self) -> bool {
-        self.attributes() & TRANSACTIONAL != 0
+        self.attributes() & ATTR_TRANSACTIONAL != 0
     }
     pub fn is_control(&self) -> bool {
-        self.attributes() & CONTROL != 0
+        self.attributes() & ATTR_CONTROL != 0
     }
     pub fn last_offset_delta(&self) -> i32 {
-        i32_at(self.bytes, LAST_OFFSET_DELTA_AT)
+        be_i32(self.bytes, LAST_OFFSET_DELTA)
     }
     pub fn base_timestamp(&self) -> i64 {
-        i64_at(self.bytes, BASE_TIMESTAMP_AT)
+        be_i64(self.bytes, BASE_TIMESTAMP)
     }
     pub fn max_timestamp(&self) -> i64 {
-        i64_at(self.bytes, MAX_TIMESTAMP_AT)
+        be_i64(self.bytes, MAX_TIMESTAMP)
     }
     pub fn producer_id(&self) -> i64 {
-        i64_at(self.bytes, PRODUCER_ID_AT)
+        be_i64(self.bytes, PRODUCER_ID)
     }
     pub fn producer_epoch(&self) -> i16 {
-        i16_at(self.bytes, PRODUCER_EPOCH_AT)
+        be_i16(self.bytes, PRODUCER_EPOCH)
     }
     pub fn base_sequence(&self) -> i32 {
-        i32_at(self.bytes, BASE_SEQUENCE_AT)
+        be_i32(self.bytes, BASE_SEQUENCE)
     }
     pub fn record_count(&self) -> i32 {
-        i32_at(self.bytes, RECORD_COUNT_AT)
+        be_i32(self.bytes, RECORD_COUNT)
     }
 }
 
@@ -195,20 +172,18 @@ pub fn batches(mut records: &[u8]) -> impl Iterator<Item = Result<BatchView<'_>,
 /// Rewrites a batch for a LogAppendTime topic: timestamp type bit, max timestamp (Kafka also sets
 /// the base timestamp to the same value), then the CRC over the changed bytes.
 pub fn set_log_append_time(batch: &mut [u8], now_ms: i64) {
-    let attributes = i16_at(batch, ATTRIBUTES_AT) | TIMESTAMP_TYPE_LOG_APPEND;
-    batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
-    batch[BASE_TIMESTAMP_AT..BASE_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
-    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&now_ms.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
-    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    let attributes = be_i16(batch, ATTRIBUTES) | ATTR_LOG_APPEND_TIME;
+    batch[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[BASE_TIMESTAMP..BASE_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
+    batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
+    update_crc(batch);
 }
 
 /// Rewrites a batch's max timestamp (Kafka sets it to the largest record timestamp), then the
 /// CRC over the changed bytes.
 pub fn set_max_timestamp(batch: &mut [u8], max_timestamp: i64) {
-    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&max_timestamp.to_be_bytes());
-    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
-    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    batch[MAX_TIMESTAMP..MAX_TIMESTAMP + 8].copy_from_slice(&max_timestamp.to_be_bytes());
+    update_crc(batch);
 }
 
 /// Replaces a batch's records section with `records` compressed as `codec` (0-4): attributes,
@@ -218,12 +193,11 @@ pub fn with_records(batch: &[u8], codec: i16, records: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&batch[..HEADER_BYTES]);
     out.extend_from_slice(records);
     let attributes =
-        (i16_at(batch, ATTRIBUTES_AT) & !COMPRESSION_MASK) | (codec & COMPRESSION_MASK);
-    out[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+        (be_i16(batch, ATTRIBUTES) & !ATTR_COMPRESSION_MASK) | (codec & ATTR_COMPRESSION_MASK);
+    out[ATTRIBUTES..ATTRIBUTES + 2].copy_from_slice(&attributes.to_be_bytes());
     let batch_length = (out.len() - LOG_OVERHEAD) as i32;
-    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
-    let crc = crc32c::crc32c(&out[ATTRIBUTES_AT..]);
-    out[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+    out[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    update_crc(&mut out);
     out
 }
 
@@ -299,7 +273,7 @@ mod tests {
             Err(BatchError::Truncated { .. })
         ));
         let mut v1 = bytes.clone();
-        v1[MAGIC_AT] = 1;
+        v1[MAGIC] = 1;
         assert_eq!(
             BatchView::parse(&v1).unwrap_err(),
             BatchError::UnsupportedMagic { magic: 1 }
@@ -323,8 +297,8 @@ mod tests {
         view.validate().unwrap();
         assert_eq!(view.max_timestamp(), 99_000);
         assert_eq!(
-            view.attributes() & TIMESTAMP_TYPE_LOG_APPEND,
-            TIMESTAMP_TYPE_LOG_APPEND
+            view.attributes() & ATTR_LOG_APPEND_TIME,
+            ATTR_LOG_APPEND_TIME
         );
     }
 

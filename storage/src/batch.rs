@@ -1,5 +1,7 @@
-//! The v2 record batch header, read in place. The log never decodes records: it reads the
-//! 61-byte header, checks framing (and, on recovery, the CRC) and writes the base offset.
+//! The v2 record batch header, read in place: the one definition of its layout in Wren
+//! (`wren_protocol::record_batch` builds its wire-side view on these offsets). The log never
+//! decodes records: it reads the 61-byte header, checks framing (and, on recovery, the CRC)
+//! and writes the base offset.
 //!
 //! ```text
 //! 0  baseOffset i64 | 8 batchLength i32 | 12 partitionLeaderEpoch i32 | 16 magic i8
@@ -30,18 +32,25 @@ pub const LOG_OVERHEAD: usize = 12;
 pub const CRC_START: usize = ATTRIBUTES;
 /// The only magic this log stores.
 pub const MAGIC_V2: i8 = 2;
+/// attributes bits 0-2: the compression codec (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
+pub const ATTR_COMPRESSION_MASK: i16 = 0x07;
+/// attributes bit 3: timestamps are the log append time.
+pub const ATTR_LOG_APPEND_TIME: i16 = 0x08;
 /// attributes bit 4: the batch belongs to a transaction.
 pub const ATTR_TRANSACTIONAL: i16 = 0x10;
 /// attributes bit 5: the batch is a control batch (commit/abort marker).
 pub const ATTR_CONTROL: i16 = 0x20;
 
-fn be_i16(b: &[u8], at: usize) -> i16 {
+/// The big-endian `i16` at `at` (the caller checked the bounds).
+pub fn be_i16(b: &[u8], at: usize) -> i16 {
     i16::from_be_bytes([b[at], b[at + 1]])
 }
-fn be_i32(b: &[u8], at: usize) -> i32 {
+/// The big-endian `i32` at `at` (the caller checked the bounds).
+pub fn be_i32(b: &[u8], at: usize) -> i32 {
     i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
-fn be_i64(b: &[u8], at: usize) -> i64 {
+/// The big-endian `i64` at `at` (the caller checked the bounds).
+pub fn be_i64(b: &[u8], at: usize) -> i64 {
     i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
@@ -143,6 +152,12 @@ pub fn frame_at(buf: &[u8], pos: usize) -> Frame {
 /// CRC-32C of the batch (bytes 21..end) equals the stored one.
 pub fn crc_matches(batch: &[u8]) -> bool {
     batch.len() >= HEADER_LEN && crc32c::crc32c(&batch[CRC_START..]) == be_i32(batch, CRC) as u32
+}
+
+/// Store the CRC-32C of the batch's bytes 21..end, after a header field under it changed.
+pub fn update_crc(batch: &mut [u8]) {
+    let crc = crc32c::crc32c(&batch[CRC_START..]);
+    batch[CRC..CRC + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 /// Write the base offset of the batch starting at `buf[0]`.

@@ -83,9 +83,8 @@ pub fn encode_marker(marker: &TxnMarker) -> Vec<u8> {
     put_varint(&mut out, record.len() as i64);
     out.extend(record);
     let batch_length = (out.len() - LOG_OVERHEAD) as i32;
-    out[8..12].copy_from_slice(&batch_length.to_be_bytes());
-    let crc = crc32c::crc32c(&out[21..]);
-    out[17..21].copy_from_slice(&crc.to_be_bytes());
+    out[batch::BATCH_LENGTH..batch::BATCH_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
+    batch::update_crc(&mut out);
     out
 }
 

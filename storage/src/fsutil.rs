@@ -1,11 +1,14 @@
-//! Small file helpers that attach the path and the operation to every I/O error.
+//! Small file helpers over [`FileIo`] that attach the path and the operation to every I/O
+//! error.
 #![forbid(unsafe_code)]
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Result, StorageError};
+use crate::io::{FileIo, IoFile, OpenMode};
 
 /// `<base offset, 20 digits>.<ext>`, the way Kafka names segment files.
 pub(crate) fn segment_file(dir: &Path, base_offset: i64, ext: &str) -> PathBuf {
@@ -32,14 +35,10 @@ pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>> {
 
 /// Append `bytes` to the file (creating it). A failed write (a full disk) is cut off again,
 /// so a retry does not append after a torn entry.
-pub(crate) fn append(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(StorageError::io("open", path))?;
-    let len = f.metadata().map_err(StorageError::io("stat", path))?.len();
-    if let Err(e) = f.write_all(bytes) {
+pub(crate) fn append(io: &Arc<dyn FileIo>, path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    let f = IoFile::open(io, path, OpenMode::Create).map_err(StorageError::io("open", path))?;
+    let len = f.len().map_err(StorageError::io("stat", path))?;
+    if let Err(e) = f.write_all_at(bytes, len) {
         let _ = f.set_len(len);
         return Err(StorageError::io("write", path)(e));
     }
@@ -50,9 +49,9 @@ pub(crate) fn append(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 }
 
 /// Replace the file's contents (truncate and write).
-pub(crate) fn overwrite(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
-    let mut f = File::create(path).map_err(StorageError::io("create", path))?;
-    f.write_all(bytes)
+pub(crate) fn overwrite(io: &Arc<dyn FileIo>, path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    let f = IoFile::open(io, path, OpenMode::Truncate).map_err(StorageError::io("create", path))?;
+    f.write_all_at(bytes, 0)
         .map_err(StorageError::io("write", path))?;
     if sync {
         f.sync_data().map_err(StorageError::io("fsync", path))?;
@@ -61,35 +60,35 @@ pub(crate) fn overwrite(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
 }
 
 /// Atomically replace `path`: write `path.tmp`, fsync, rename, fsync the directory.
-pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_atomically(io: &Arc<dyn FileIo>, path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    overwrite(&tmp, bytes, true)?;
-    fs::rename(&tmp, path).map_err(StorageError::io("rename", path))?;
+    overwrite(io, &tmp, bytes, true)?;
+    io.rename(&tmp, path)
+        .map_err(StorageError::io("rename", path))?;
     if let Some(dir) = path.parent() {
-        sync_dir(dir)?;
+        sync_dir(io, dir)?;
     }
     Ok(())
 }
 
-/// fsync a file by path (indexes are not kept open).
-pub(crate) fn sync_file(path: &Path) -> Result<()> {
-    match File::open(path) {
-        Ok(f) => f.sync_all().map_err(StorageError::io("fsync", path)),
+/// fsync a file by path (indexes are not kept open); a missing file is fine.
+pub(crate) fn sync_file(io: &Arc<dyn FileIo>, path: &Path) -> Result<()> {
+    match IoFile::open(io, path, OpenMode::Existing) {
+        Ok(f) => f.sync_data().map_err(StorageError::io("fsync", path)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(StorageError::io("open", path)(e)),
     }
 }
 
 /// fsync a directory so created, renamed and removed entries survive a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+pub(crate) fn sync_dir(io: &Arc<dyn FileIo>, dir: &Path) -> Result<()> {
+    io.sync_dir(dir)
         .map_err(StorageError::io("fsync directory", dir))
 }
 
 /// Remove a file; a missing file is fine.
-pub(crate) fn remove_if_exists(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
+pub(crate) fn remove_if_exists(io: &Arc<dyn FileIo>, path: &Path) -> Result<()> {
+    match io.remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(StorageError::io("remove", path)(e)),
@@ -120,8 +119,9 @@ mod tests {
     fn replace_is_all_or_nothing_and_leaves_no_tmp() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.checkpoint");
-        replace_atomically(&p, b"one").unwrap();
-        replace_atomically(&p, b"two").unwrap();
+        let io = crate::io::OsIo::shared();
+        replace_atomically(&io, &p, b"one").unwrap();
+        replace_atomically(&io, &p, b"two").unwrap();
         assert_eq!(read_if_exists(&p).unwrap().unwrap(), b"two");
         assert!(!d.path().join("x.tmp").exists());
         assert_eq!(read_if_exists(&d.path().join("none")).unwrap(), None);

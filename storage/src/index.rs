@@ -5,10 +5,7 @@
 //! both fields. Kept in memory as a sorted `Vec` (binary search) and appended to the file.
 #![forbid(unsafe_code)]
 
-use std::path::Path;
-
-use crate::error::Result;
-use crate::fsutil;
+use crate::entry_file::{be_u32, Entry, EntryFile};
 
 pub const INDEX_ENTRY_LEN: usize = 8;
 
@@ -21,24 +18,35 @@ pub struct IndexEntry {
     pub position: u32,
 }
 
-/// In-memory offset index of one segment.
-#[derive(Debug, Default, Clone)]
-pub struct OffsetIndex {
-    entries: Vec<IndexEntry>,
-    /// Entries `[0, persisted)` are in the file.
-    persisted: usize,
+impl Entry for IndexEntry {
+    const LEN: usize = INDEX_ENTRY_LEN;
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend(self.relative_offset.to_be_bytes());
+        out.extend(self.position.to_be_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Self {
+        IndexEntry {
+            relative_offset: be_u32(&b[0..4]),
+            position: be_u32(&b[4..8]),
+        }
+    }
 }
 
-impl OffsetIndex {
+/// In-memory offset index of one segment.
+pub type OffsetIndex = EntryFile<IndexEntry>;
+
+impl EntryFile<IndexEntry> {
     /// Add an entry; both fields must grow.
     pub fn push(&mut self, relative_offset: u32, position: u32) {
-        if let Some(last) = self.entries.last() {
+        if let Some(last) = self.last() {
             assert!(
                 relative_offset > last.relative_offset && position > last.position,
                 "offset index entries strictly increase"
             );
         }
-        self.entries.push(IndexEntry {
+        self.add(IndexEntry {
             relative_offset,
             position,
         });
@@ -47,85 +55,30 @@ impl OffsetIndex {
     /// The entry with the largest relative offset `<= relative_offset`: the batch to start
     /// scanning from. `None` means scan from position 0.
     pub fn lookup(&self, relative_offset: u32) -> Option<IndexEntry> {
-        let i = self
-            .entries
-            .partition_point(|e| e.relative_offset <= relative_offset);
-        i.checked_sub(1).map(|i| self.entries[i])
-    }
-
-    pub fn last(&self) -> Option<IndexEntry> {
-        self.entries.last().copied()
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    pub fn entries(&self) -> &[IndexEntry] {
-        &self.entries
-    }
-
-    /// File encoding of `entries`.
-    pub fn encode(entries: &[IndexEntry]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(entries.len() * INDEX_ENTRY_LEN);
-        for e in entries {
-            out.extend(e.relative_offset.to_be_bytes());
-            out.extend(e.position.to_be_bytes());
-        }
-        out
+        let entries = self.entries();
+        let i = entries.partition_point(|e| e.relative_offset <= relative_offset);
+        i.checked_sub(1).map(|i| entries[i])
     }
 
     /// Decode and validate a file image. `data_len` bounds the positions.
-    pub fn decode(bytes: &[u8], data_len: u64) -> std::result::Result<OffsetIndex, String> {
-        if !bytes.len().is_multiple_of(INDEX_ENTRY_LEN) {
-            return Err(format!("length {} is not a multiple of 8", bytes.len()));
-        }
-        let mut index = OffsetIndex::default();
-        for chunk in bytes.chunks_exact(INDEX_ENTRY_LEN) {
-            let rel = u32::from_be_bytes(chunk[0..4].try_into().expect("4 bytes"));
-            let pos = u32::from_be_bytes(chunk[4..8].try_into().expect("4 bytes"));
-            if let Some(last) = index.last() {
-                if rel <= last.relative_offset || pos <= last.position {
-                    return Err(format!("entry ({rel}, {pos}) does not increase"));
-                }
-            }
-            if u64::from(pos) >= data_len {
+    pub fn decode(bytes: &[u8], data_len: u64) -> std::result::Result<Self, String> {
+        Self::decode_with(bytes, |last, e| {
+            if last
+                .is_some_and(|l| e.relative_offset <= l.relative_offset || e.position <= l.position)
+            {
                 return Err(format!(
-                    "position {pos} is past the data ({data_len} bytes)"
+                    "entry ({}, {}) does not increase",
+                    e.relative_offset, e.position
                 ));
             }
-            index.entries.push(IndexEntry {
-                relative_offset: rel,
-                position: pos,
-            });
-        }
-        index.persisted = index.entries.len();
-        Ok(index)
-    }
-
-    /// Append the entries not yet in the file.
-    pub fn persist(&mut self, path: &Path, sync: bool) -> Result<()> {
-        if self.persisted < self.entries.len() || sync {
-            fsutil::append(path, &Self::encode(&self.entries[self.persisted..]), sync)?;
-            self.persisted = self.entries.len();
-        }
-        Ok(())
-    }
-
-    /// Write the whole index, replacing the file.
-    pub fn rewrite(&mut self, path: &Path, sync: bool) -> Result<()> {
-        if let Err(e) = fsutil::overwrite(path, &Self::encode(&self.entries), sync) {
-            // A torn file must not be appended to: the next persist writes it whole.
-            self.persisted = 0;
-            let _ = fsutil::remove_if_exists(path);
-            return Err(e);
-        }
-        self.persisted = self.entries.len();
-        Ok(())
+            if u64::from(e.position) >= data_len {
+                return Err(format!(
+                    "position {} is past the data ({data_len} bytes)",
+                    e.position
+                ));
+            }
+            Ok(())
+        })
     }
 }
 
@@ -156,10 +109,11 @@ mod tests {
     fn file_round_trip() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("0.index");
+        let io = crate::io::OsIo::shared();
         let mut i = sample();
-        i.persist(&p, false).unwrap();
+        i.persist(&io, &p, false).unwrap();
         i.push(40, 20_000);
-        i.persist(&p, true).unwrap();
+        i.persist(&io, &p, true).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(bytes.len(), 4 * INDEX_ENTRY_LEN);
         let back = OffsetIndex::decode(&bytes, 30_000).unwrap();

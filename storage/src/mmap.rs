@@ -32,9 +32,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::{Advice, MmapOptions, MmapRaw};
 use parking_lot::Mutex;
-use rustix::fs::{fallocate, FallocateFlags};
 use rustix::io::Errno;
 
+use crate::io::IoFile;
 use crate::reserve::Reservation;
 
 /// Map the first `len` bytes of `file` read-only, owned by the returned `Bytes`.
@@ -80,7 +80,7 @@ struct WriteState {
 
 /// The active segment: appended with `pwritev`, read through a shared read-only mapping.
 pub(crate) struct ActiveFile {
-    file: Arc<File>,
+    file: Arc<IoFile>,
     raw: MmapRaw,
     /// Address space mapped; appends never go past it.
     capacity: usize,
@@ -104,7 +104,7 @@ impl ActiveFile {
     /// existing data and which is `file_len` bytes long (allocated: callers pass the length
     /// their own writes or `fallocate` produced, or a length just cut to).
     pub(crate) fn new(
-        file: Arc<File>,
+        file: Arc<IoFile>,
         capacity: usize,
         published: usize,
         file_len: u64,
@@ -114,7 +114,9 @@ impl ActiveFile {
             published as u64 <= file_len,
             "published data is inside the file"
         );
-        let raw = MmapOptions::new().len(capacity).map_raw_read_only(&*file)?;
+        let raw = MmapOptions::new()
+            .len(capacity)
+            .map_raw_read_only(&file.file)?;
         Ok(Arc::new(ActiveFile {
             file,
             raw,
@@ -135,7 +137,7 @@ impl ActiveFile {
         let state = self.state.lock();
         let raw = MmapOptions::new()
             .len(capacity)
-            .map_raw_read_only(&*self.file)?;
+            .map_raw_read_only(&self.file.file)?;
         assert!(state.cursor <= capacity, "published data fits the mapping");
         Ok(Arc::new(ActiveFile {
             file: Arc::clone(&self.file),
@@ -211,14 +213,9 @@ impl ActiveFile {
     /// the whole step. Returns the new reserved length.
     fn reserve(&self, reserved: u64, want: u64, need: u64) -> Result<u64, Errno> {
         let grow = |to: u64| {
-            rustix::io::retry_on_intr(|| {
-                fallocate(
-                    &*self.file,
-                    FallocateFlags::empty(),
-                    reserved,
-                    to - reserved,
-                )
-            })
+            self.file
+                .allocate(reserved, to - reserved)
+                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
         };
         match grow(want) {
             Ok(()) => Ok(want),
@@ -255,13 +252,13 @@ impl ActiveFile {
 
     /// fdatasync the file: everything published before the call is on disk when it returns.
     pub(crate) fn sync_data(&self) -> io::Result<()> {
-        rustix::io::retry_on_intr(|| rustix::fs::fdatasync(&*self.file)).map_err(io::Error::from)
+        self.file.sync_data()
     }
 }
 
 /// `pwritev` all of `data` at `offset`, with `patches` in place of the bytes they cover.
 fn write_all_patched(
-    file: &File,
+    file: &IoFile,
     mut offset: u64,
     data: &[u8],
     patches: &[(usize, [u8; 8])],
@@ -295,11 +292,9 @@ fn write_all_patched(
         let mut todo = &mut slices[..n];
         let mut left: usize = todo.iter().map(|s| s.len()).sum();
         while left > 0 {
-            let written = match rustix::io::pwritev(file, todo, offset) {
-                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
-                Ok(w) => w,
-                Err(e) if e == Errno::INTR => continue,
-                Err(e) => return Err(e.into()),
+            let written = match file.write_vectored_at(todo, offset)? {
+                0 => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                w => w,
             };
             offset += written as u64;
             left -= written;
@@ -328,18 +323,13 @@ impl AsRef<[u8]> for View {
 mod tests {
     use super::*;
 
-    fn file_in(dir: &tempfile::TempDir) -> Arc<File> {
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(dir.path().join("f"))
-            .unwrap();
-        Arc::new(f)
+    fn file_in(dir: &tempfile::TempDir) -> Arc<IoFile> {
+        let io = crate::io::OsIo::shared();
+        let path = dir.path().join("f");
+        Arc::new(IoFile::open(&io, &path, crate::io::OpenMode::Truncate).unwrap())
     }
 
-    fn active(capacity: usize) -> (tempfile::TempDir, Arc<File>, Arc<ActiveFile>) {
+    fn active(capacity: usize) -> (tempfile::TempDir, Arc<IoFile>, Arc<ActiveFile>) {
         let dir = tempfile::tempdir().unwrap();
         let f = file_in(&dir);
         let m = ActiveFile::new(Arc::clone(&f), capacity, 0, 0).unwrap();
@@ -370,7 +360,7 @@ mod tests {
         assert_eq!(m.published_slice(), &want[..]);
         assert_eq!(data[0], 0, "the caller's bytes are untouched");
         let mut on_disk = vec![0; 200];
-        std::os::unix::fs::FileExt::read_exact_at(&*f, &mut on_disk, 0).unwrap();
+        std::os::unix::fs::FileExt::read_exact_at(&f.file, &mut on_disk, 0).unwrap();
         assert_eq!(on_disk, want);
     }
 
@@ -393,9 +383,9 @@ mod tests {
     fn space_is_reserved_ahead_by_a_small_step_not_by_the_capacity() {
         let (_d, f, m) = active(1 << 30);
         m.append(&[7u8; 200], 0).unwrap();
-        let len = f.metadata().unwrap().len();
+        let len = f.file.metadata().unwrap().len();
         assert_eq!(len, crate::reserve::RESERVE_MIN_BYTES);
-        let blocks = std::os::unix::fs::MetadataExt::blocks(&f.metadata().unwrap());
+        let blocks = std::os::unix::fs::MetadataExt::blocks(&f.file.metadata().unwrap());
         assert!(
             blocks * 512 >= crate::reserve::RESERVE_MIN_BYTES,
             "the step is allocated, not sparse: {blocks} blocks"
@@ -428,9 +418,9 @@ mod tests {
         let (_d, f, m) = active(16);
         m.append(b"abcdef", 0).unwrap();
         m.sync_data().unwrap();
-        let ro = map_read_only(&f, 6, false).unwrap();
+        let ro = map_read_only(&f.file, 6, false).unwrap();
         assert_eq!(&ro[..], b"abcdef");
-        assert!(map_read_only(&f, 0, false).unwrap().is_empty());
+        assert!(map_read_only(&f.file, 0, false).unwrap().is_empty());
     }
 
     #[test]
@@ -438,7 +428,7 @@ mod tests {
         let (_d, f, m) = active(1 << 20);
         m.append(b"abcdef", 0).unwrap();
         let v = m.bytes(2, 4);
-        f.set_len(6).unwrap();
+        f.file.set_len(6).unwrap();
         assert_eq!(&v[..], b"cdef");
         assert_eq!(m.published_slice(), b"abcdef");
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::config::LogConfig;
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, parse_segment_file, segment_file};
+use crate::io::FileIo;
 use crate::producer_snapshot::{apply_batch, read_snapshot, ProducerSnapshotEntry};
 use crate::recovery::RecoveryReport;
 use crate::segment::{delete_segment_files, Segment};
@@ -23,10 +24,10 @@ pub(crate) struct Opened {
     pub report: RecoveryReport,
 }
 
-pub(crate) fn write_log_start(dir: &Path, offset: i64) -> Result<()> {
+pub(crate) fn write_log_start(io: &Arc<dyn FileIo>, dir: &Path, offset: i64) -> Result<()> {
     let mut b = offset.to_be_bytes().to_vec();
     b.extend(crc32c::crc32c(&b).to_be_bytes());
-    fsutil::replace_atomically(&dir.join(LOG_START_CHECKPOINT), &b)
+    fsutil::replace_atomically(io, &dir.join(LOG_START_CHECKPOINT), &b)
 }
 
 fn read_log_start(dir: &Path) -> Result<Option<i64>> {
@@ -51,7 +52,7 @@ struct Listing {
     indexes: Vec<(i64, std::path::PathBuf)>,
 }
 
-fn list(dir: &Path) -> Result<Listing> {
+fn list(io: &Arc<dyn FileIo>, dir: &Path) -> Result<Listing> {
     let mut l = Listing::default();
     let entries = std::fs::read_dir(dir).map_err(StorageError::io("list", dir))?;
     for entry in entries {
@@ -62,7 +63,7 @@ fn list(dir: &Path) -> Result<Listing> {
         };
         if name.ends_with(".tmp") {
             // Left by an atomic replace that did not finish.
-            fsutil::remove_if_exists(&path)?;
+            fsutil::remove_if_exists(io, &path)?;
             continue;
         }
         match parse_segment_file(&name) {
@@ -79,12 +80,12 @@ fn list(dir: &Path) -> Result<Listing> {
     Ok(l)
 }
 
-pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
-    let listing = list(dir)?;
+pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> Result<Opened> {
+    let listing = list(io, dir)?;
     let mut report = RecoveryReport::default();
     for (base, path) in &listing.indexes {
         if !listing.logs.contains(base) {
-            fsutil::remove_if_exists(path)?;
+            fsutil::remove_if_exists(io, path)?;
         }
     }
     let interval = config.index_interval_bytes;
@@ -93,11 +94,17 @@ pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
     let mut segments = Vec::with_capacity(bases.len().max(1));
     if bases.is_empty() {
         let base = checkpoint.unwrap_or(0).max(0);
-        segments.push(Arc::new(Segment::create(dir, base, config.segment_bytes)?));
+        segments.push(Arc::new(Segment::create(
+            io,
+            dir,
+            base,
+            config.segment_bytes,
+        )?));
     }
     for (i, &base) in bases.iter().enumerate() {
         if let Some(&next_base) = bases.get(i + 1) {
-            if let Some(s) = Segment::open_sealed(dir, base, next_base, interval, &mut report)? {
+            if let Some(s) = Segment::open_sealed(io, dir, base, next_base, interval, &mut report)?
+            {
                 segments.push(Arc::new(s));
                 continue;
             }
@@ -106,19 +113,38 @@ pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
                 .damage
                 .get_or_insert_with(|| format!("sealed segment {base} is damaged"));
             for &later in &bases[i + 1..] {
-                delete_segment_files(dir, later)?;
+                delete_segment_files(io, dir, later)?;
                 report.segments_dropped += 1;
             }
         }
-        let active = Segment::recover(dir, base, config.segment_bytes, interval, &mut report)?;
+        let active = Segment::recover(io, dir, base, config.segment_bytes, interval, &mut report)?;
         segments.push(Arc::new(active));
         break;
+    }
+    let log_end = segments.last().expect("at least one segment").next_offset();
+    if let Some(start) = checkpoint.filter(|&start| start > log_end) {
+        // The log lost its tail after DeleteRecords had moved the start past it (unsynced data
+        // and a crash). Offsets below the checkpoint were handed out and deleted: like Kafka's
+        // LogLoader, restart the log empty at the checkpoint rather than reuse them.
+        report.damage.get_or_insert_with(|| {
+            format!("log end {log_end} is below the log start checkpoint {start}")
+        });
+        report.segments_dropped += segments.len();
+        for segment in segments.drain(..) {
+            delete_segment_files(io, dir, segment.base_offset())?;
+        }
+        segments.push(Arc::new(Segment::create(
+            io,
+            dir,
+            start,
+            config.segment_bytes,
+        )?));
     }
     report.segments = segments.len();
     let first_base = segments[0].base_offset();
     let log_end = segments.last().expect("at least one segment").next_offset();
     let log_start = checkpoint.unwrap_or(first_base).clamp(first_base, log_end);
-    let producers = load_producers(dir, &listing.snapshots, &segments, first_base, log_end)?;
+    let producers = load_producers(io, dir, &listing.snapshots, &segments, first_base, log_end)?;
     Ok(Opened {
         segments,
         log_start_offset: log_start,
@@ -129,6 +155,7 @@ pub(crate) fn open_dir(dir: &Path, config: &LogConfig) -> Result<Opened> {
 
 /// Latest readable snapshot at or below the log end, then replay the batch headers after it.
 fn load_producers(
+    io: &Arc<dyn FileIo>,
     dir: &Path,
     snapshots: &BTreeSet<i64>,
     segments: &[Arc<Segment>],
@@ -139,7 +166,7 @@ fn load_producers(
     for &offset in snapshots.iter().rev() {
         let path = segment_file(dir, offset, "snapshot");
         if offset > log_end || offset < first_base {
-            fsutil::remove_if_exists(&path)?;
+            fsutil::remove_if_exists(io, &path)?;
             continue;
         }
         if loaded.is_some() {
@@ -149,7 +176,7 @@ fn load_producers(
             Ok(map) => loaded = Some((offset, map)),
             Err(e) => {
                 tracing::warn!(error = %e, "dropping an unreadable producer snapshot");
-                fsutil::remove_if_exists(&path)?;
+                fsutil::remove_if_exists(io, &path)?;
             }
         }
     }

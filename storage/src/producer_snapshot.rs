@@ -13,10 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::batch::BatchHeader;
 use crate::error::{Result, StorageError};
 use crate::fsutil;
+use crate::io::FileIo;
 
 /// Batches remembered per producer for duplicate detection (Kafka keeps 5).
 pub const PRODUCER_BATCHES_MAX: usize = 5;
@@ -187,8 +189,12 @@ pub fn decode_snapshot(
 }
 
 /// Write a snapshot file atomically (tmp + fsync + rename + directory fsync).
-pub fn write_snapshot(path: &Path, map: &BTreeMap<i64, ProducerSnapshotEntry>) -> Result<()> {
-    fsutil::replace_atomically(path, &encode_snapshot(map))
+pub fn write_snapshot(
+    io: &Arc<dyn FileIo>,
+    path: &Path,
+    map: &BTreeMap<i64, ProducerSnapshotEntry>,
+) -> Result<()> {
+    fsutil::replace_atomically(io, path, &encode_snapshot(map))
 }
 
 /// Read a snapshot file; a damaged or foreign file is `StorageError::Corrupt`.
@@ -274,9 +280,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("00000000000000000100.snapshot");
         let m = sample();
-        write_snapshot(&p, &m).unwrap();
+        let io = crate::io::OsIo::shared();
+        write_snapshot(&io, &p, &m).unwrap();
         assert_eq!(read_snapshot(&p).unwrap(), m);
-        write_snapshot(&p, &BTreeMap::new()).unwrap();
+        write_snapshot(&io, &p, &BTreeMap::new()).unwrap();
         assert!(read_snapshot(&p).unwrap().is_empty());
     }
 

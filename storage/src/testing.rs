@@ -96,8 +96,7 @@ impl BatchBuilder {
         b.extend(self.records.to_be_bytes());
         debug_assert_eq!(b.len(), HEADER_LEN);
         b.extend((0..self.payload_len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(self.seed)));
-        let crc = crc32c::crc32c(&b[batch::CRC_START..]);
-        b[batch::CRC..batch::CRC + 4].copy_from_slice(&crc.to_be_bytes());
+        batch::update_crc(&mut b);
         b
     }
 }

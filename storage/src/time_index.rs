@@ -6,10 +6,7 @@
 //! segment's max timestamp grew, and once more when the segment is sealed.
 #![forbid(unsafe_code)]
 
-use std::path::Path;
-
-use crate::error::Result;
-use crate::fsutil;
+use crate::entry_file::{be_i64, be_u32, Entry, EntryFile};
 
 pub const TIME_ENTRY_LEN: usize = 12;
 
@@ -19,16 +16,29 @@ pub struct TimeEntry {
     pub relative_offset: u32,
 }
 
-#[derive(Debug, Default, Clone)]
-pub struct TimeIndex {
-    entries: Vec<TimeEntry>,
-    persisted: usize,
+impl Entry for TimeEntry {
+    const LEN: usize = TIME_ENTRY_LEN;
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend(self.timestamp.to_be_bytes());
+        out.extend(self.relative_offset.to_be_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Self {
+        TimeEntry {
+            timestamp: be_i64(&b[0..8]),
+            relative_offset: be_u32(&b[8..12]),
+        }
+    }
 }
 
-impl TimeIndex {
+/// In-memory time index of one segment.
+pub type TimeIndex = EntryFile<TimeEntry>;
+
+impl EntryFile<TimeEntry> {
     /// Add `(timestamp, relative_offset)` if `timestamp` is larger than the last entry's.
     pub fn maybe_push(&mut self, timestamp: i64, relative_offset: u32) {
-        if let Some(last) = self.entries.last() {
+        if let Some(last) = self.last() {
             if timestamp <= last.timestamp {
                 return;
             }
@@ -37,7 +47,7 @@ impl TimeIndex {
                 "time index offsets never decrease"
             );
         }
-        self.entries.push(TimeEntry {
+        self.add(TimeEntry {
             timestamp,
             relative_offset,
         });
@@ -46,73 +56,27 @@ impl TimeIndex {
     /// The last entry whose timestamp is `< timestamp`: every batch up to (and including) the
     /// one holding its offset has a max timestamp below the target.
     pub fn last_before(&self, timestamp: i64) -> Option<TimeEntry> {
-        let i = self.entries.partition_point(|e| e.timestamp < timestamp);
-        i.checked_sub(1).map(|i| self.entries[i])
-    }
-
-    pub fn last(&self) -> Option<TimeEntry> {
-        self.entries.last().copied()
-    }
-
-    pub fn entries(&self) -> &[TimeEntry] {
-        &self.entries
-    }
-
-    pub fn encode(entries: &[TimeEntry]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(entries.len() * TIME_ENTRY_LEN);
-        for e in entries {
-            out.extend(e.timestamp.to_be_bytes());
-            out.extend(e.relative_offset.to_be_bytes());
-        }
-        out
+        let entries = self.entries();
+        let i = entries.partition_point(|e| e.timestamp < timestamp);
+        i.checked_sub(1).map(|i| entries[i])
     }
 
     /// Decode and validate; `max_relative_offset` bounds the offsets.
-    pub fn decode(
-        bytes: &[u8],
-        max_relative_offset: u32,
-    ) -> std::result::Result<TimeIndex, String> {
-        if !bytes.len().is_multiple_of(TIME_ENTRY_LEN) {
-            return Err(format!("length {} is not a multiple of 12", bytes.len()));
-        }
-        let mut index = TimeIndex::default();
-        for chunk in bytes.chunks_exact(TIME_ENTRY_LEN) {
-            let ts = i64::from_be_bytes(chunk[0..8].try_into().expect("8 bytes"));
-            let rel = u32::from_be_bytes(chunk[8..12].try_into().expect("4 bytes"));
-            if let Some(last) = index.last() {
-                if ts <= last.timestamp || rel < last.relative_offset {
-                    return Err(format!("entry ({ts}, {rel}) is out of order"));
-                }
+    pub fn decode(bytes: &[u8], max_relative_offset: u32) -> std::result::Result<Self, String> {
+        Self::decode_with(bytes, |last, e| {
+            if last.is_some_and(|l| {
+                e.timestamp <= l.timestamp || e.relative_offset < l.relative_offset
+            }) {
+                return Err(format!(
+                    "entry ({}, {}) is out of order",
+                    e.timestamp, e.relative_offset
+                ));
             }
-            if rel > max_relative_offset {
-                return Err(format!("offset {rel} is past the segment"));
+            if e.relative_offset > max_relative_offset {
+                return Err(format!("offset {} is past the segment", e.relative_offset));
             }
-            index.entries.push(TimeEntry {
-                timestamp: ts,
-                relative_offset: rel,
-            });
-        }
-        index.persisted = index.entries.len();
-        Ok(index)
-    }
-
-    pub fn persist(&mut self, path: &Path, sync: bool) -> Result<()> {
-        if self.persisted < self.entries.len() || sync {
-            fsutil::append(path, &Self::encode(&self.entries[self.persisted..]), sync)?;
-            self.persisted = self.entries.len();
-        }
-        Ok(())
-    }
-
-    pub fn rewrite(&mut self, path: &Path, sync: bool) -> Result<()> {
-        if let Err(e) = fsutil::overwrite(path, &Self::encode(&self.entries), sync) {
-            // A torn file must not be appended to: the next persist writes it whole.
-            self.persisted = 0;
-            let _ = fsutil::remove_if_exists(path);
-            return Err(e);
-        }
-        self.persisted = self.entries.len();
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -138,12 +102,13 @@ mod tests {
     fn file_round_trip_and_corruption() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("0.timeindex");
+        let io = crate::io::OsIo::shared();
         let mut t = TimeIndex::default();
         t.maybe_push(-5, 0);
         t.maybe_push(7, 2);
-        t.persist(&p, true).unwrap();
+        t.persist(&io, &p, true).unwrap();
         t.maybe_push(9, 4);
-        t.persist(&p, false).unwrap();
+        t.persist(&io, &p, false).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(TimeIndex::decode(&bytes, 4).unwrap().entries(), t.entries());
         assert!(TimeIndex::decode(&bytes, 3).is_err(), "offset past segment");

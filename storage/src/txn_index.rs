@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::Result;
 use crate::fsutil;
+use crate::io::FileIo;
 
 pub const TXN_ENTRY_LEN: usize = 34;
 const TXN_ENTRY_VERSION: i16 = 0;
@@ -45,10 +47,16 @@ impl TxnIndex {
     }
 
     /// Append to memory and to the file at `path`.
-    pub fn push(&mut self, txn: AbortedTxn, path: &Path, sync: bool) -> Result<()> {
+    pub(crate) fn push(
+        &mut self,
+        txn: AbortedTxn,
+        io: &Arc<dyn FileIo>,
+        path: &Path,
+        sync: bool,
+    ) -> Result<()> {
         let mut buf = Vec::with_capacity(TXN_ENTRY_LEN);
         txn.encode_into(&mut buf);
-        fsutil::append(path, &buf, sync)?;
+        fsutil::append(io, path, &buf, sync)?;
         self.entries.push(txn);
         Ok(())
     }
@@ -113,8 +121,8 @@ impl TxnIndex {
         (index, None)
     }
 
-    pub fn rewrite(&self, path: &Path, sync: bool) -> Result<()> {
-        fsutil::overwrite(path, &Self::encode(&self.entries), sync)
+    pub(crate) fn rewrite(&self, io: &Arc<dyn FileIo>, path: &Path, sync: bool) -> Result<()> {
+        fsutil::overwrite(io, path, &Self::encode(&self.entries), sync)
     }
 }
 
@@ -135,9 +143,10 @@ mod tests {
     fn file_round_trip_is_kafka_sized() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("0.txnindex");
+        let io = crate::io::OsIo::shared();
         let mut t = TxnIndex::default();
-        t.push(txn(1, 0, 10), &p, false).unwrap();
-        t.push(txn(2, 5, 20), &p, true).unwrap();
+        t.push(txn(1, 0, 10), &io, &p, false).unwrap();
+        t.push(txn(2, 5, 20), &io, &p, true).unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(bytes.len(), 2 * TXN_ENTRY_LEN);
         let (back, damage) = TxnIndex::decode(&bytes);

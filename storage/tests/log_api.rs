@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use common::*;
 use wren_storage::testing::BatchBuilder;
-use wren_storage::{AbortedTxn, FlushPolicy, LogConfig, PartitionLog, StorageError};
+use wren_storage::{AbortedTxn, LogConfig, PartitionLog, StorageError};
 
 #[test]
 fn appends_get_consecutive_offsets_written_in_place() {
@@ -391,75 +391,6 @@ fn producer_state_comes_from_headers_and_survives_reopen() {
 }
 
 #[test]
-fn every_append_policy_groups_concurrent_fsyncs() {
-    let log = Arc::new(
-        PartitionLog::ephemeral(LogConfig {
-            flush: FlushPolicy::EveryAppend,
-            ..LogConfig::default()
-        })
-        .unwrap(),
-    );
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for _ in 0..100 {
-                    append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    assert_eq!(log.log_end_offset(), 400);
-    let fsyncs = log.fsync_count();
-    assert!((1..=400).contains(&fsyncs), "{fsyncs}");
-}
-
-#[test]
-fn interval_policy_flushes_every_n_messages() {
-    let log = PartitionLog::ephemeral(LogConfig {
-        flush: FlushPolicy::Interval {
-            messages: 10,
-            ms: 0,
-        },
-        ..LogConfig::default()
-    })
-    .unwrap();
-    for _ in 0..9 {
-        append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
-    }
-    assert_eq!(log.fsync_count(), 0);
-    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
-    assert_eq!(log.fsync_count(), 1);
-    append_assigned(&log, &mut batch(25, 0, 0)).unwrap();
-    assert_eq!(log.fsync_count(), 2);
-}
-
-#[test]
-fn interval_policy_flushes_after_ms() {
-    let clock = manual_clock(0);
-    let log = PartitionLog::ephemeral_with_clock(
-        LogConfig {
-            flush: FlushPolicy::Interval {
-                messages: 0,
-                ms: 100,
-            },
-            ..LogConfig::default()
-        },
-        clock.clone(),
-    )
-    .unwrap();
-    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
-    log.maybe_roll_and_retain().unwrap();
-    assert_eq!(log.fsync_count(), 0);
-    clock.advance(100);
-    log.maybe_roll_and_retain().unwrap();
-    assert_eq!(log.fsync_count(), 1);
-}
-
-#[test]
 fn concurrent_readers_only_see_whole_batches() {
     let log = Arc::new(PartitionLog::ephemeral(small_config()).unwrap());
     let writer = {
@@ -496,7 +427,7 @@ fn writer_done(log: &PartitionLog) -> bool {
 }
 
 #[test]
-fn ephemeral_logs_vanish_on_drop_and_delete_removes_the_dir() {
+fn ephemeral_logs_vanish_on_drop_and_delete_files_removes_the_dir() {
     let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
     let dir = log.dir().to_path_buf();
     if std::path::Path::new("/dev/shm").is_dir() {
@@ -508,9 +439,13 @@ fn ephemeral_logs_vanish_on_drop_and_delete_removes_the_dir() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("topic-0");
     let log = PartitionLog::open(&path, LogConfig::default()).unwrap();
-    append_assigned(&log, &mut batch(1, 0, 0)).unwrap();
-    log.delete().unwrap();
+    let mut b = batch(1, 0, 0);
+    append_assigned(&log, &mut b).unwrap();
+    log.delete_files().unwrap();
     assert!(!path.exists());
+    // Readers holding the log (fetches in flight at DeleteTopics) still read the mapped data.
+    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
+    assert_eq!(bytes_of(&read.data), b);
 }
 
 #[test]

@@ -79,3 +79,21 @@ fn a_batch_whose_base_offset_goes_back_is_corrupt_not_a_skip() {
     set_base_offset(dir.path(), position, 0);
     assert_corrupt_read(dir.path(), offset);
 }
+
+#[test]
+fn a_read_stops_before_a_batch_that_does_not_continue_the_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = closed_log(dir.path());
+    let (position, _) = batches[2];
+    set_base_offset(dir.path(), position, -2_161_446_346_161_127_407);
+    let log = PartitionLog::open(dir.path(), config()).unwrap();
+    let read = log.read(0, 1 << 20, log.log_end_offset(), true).unwrap();
+    let offsets: Vec<i64> = wren_storage::batch::headers(&read.data, 0)
+        .map(|(_, h)| h.base_offset)
+        .collect();
+    assert_eq!(
+        offsets,
+        vec![batches[0].1, batches[1].1],
+        "the valid batches before it"
+    );
+}

@@ -4,8 +4,6 @@
 //! markers still completes the commit, and a randomized exactly-once checker finds no anomaly.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -68,15 +66,51 @@ fn send(p: &TxnProducer, topic: &str, partition: i32, value: &str) {
     }
 }
 
-/// (topic, partition, offset, value) of every record a consumer with `isolation` can read now,
-/// read until `idle` passes without a new record.
+/// Values starting with this are sentinels, not records under test.
+const SENTINEL: &str = "sentinel";
+
+/// One committed record at the end of every partition (a plain producer: committed at once).
+fn write_sentinels(bootstrap: &str, topics: &[&str], partitions: i32) {
+    let p: ThreadedProducer<DefaultProducerContext> = config(bootstrap).create().unwrap();
+    for t in topics {
+        for part in 0..partitions {
+            p.send(
+                BaseRecord::<(), str>::to(t)
+                    .partition(part)
+                    .payload(SENTINEL),
+            )
+            .unwrap();
+        }
+    }
+    p.flush(T).unwrap();
+}
+
+/// (topic, partition, offset, value) of every record a consumer with `isolation` reads before
+/// the sentinel that this first appends to each partition. What came before the sentinel is the
+/// proof: an empty answer cannot mean a consumer that was merely slow. Sentinels of earlier
+/// reads are left out.
 fn read(
     bootstrap: &str,
     topics: &[&str],
     partitions: i32,
     isolation: &str,
-    idle: Duration,
 ) -> Vec<(String, i32, i64, String)> {
+    write_sentinels(bootstrap, topics, partitions);
+    let sentinel_offsets = |isolation: &str| -> BTreeMap<(String, i32), i64> {
+        let c: BaseConsumer = config(bootstrap)
+            .set("isolation.level", isolation)
+            .create()
+            .unwrap();
+        let mut ends = BTreeMap::new();
+        for t in topics {
+            for part in 0..partitions {
+                let (_, end) = c.fetch_watermarks(t, part, T).unwrap();
+                ends.insert((t.to_string(), part), end - 1);
+            }
+        }
+        ends
+    };
+    let mut pending = sentinel_offsets("read_uncommitted");
     let c: BaseConsumer = config(bootstrap)
         .set("group.id", "checker")
         .set("enable.auto.commit", "false")
@@ -91,20 +125,38 @@ fn read(
     }
     c.assign(&tpl).unwrap();
     let mut out = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < idle {
-        if let Some(m) = c.poll(Duration::from_millis(50)) {
-            let m = m.unwrap();
-            out.push((
-                m.topic().to_owned(),
-                m.partition(),
-                m.offset(),
-                String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
-            ));
-            last = Instant::now();
+    let deadline = Instant::now() + T;
+    while !pending.is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{isolation} consumer did not reach the sentinels {pending:?}"
+        );
+        let Some(m) = c.poll(Duration::from_millis(50)) else {
+            continue;
+        };
+        let m = m.unwrap();
+        let key = (m.topic().to_owned(), m.partition());
+        if pending.get(&key) == Some(&m.offset()) {
+            pending.remove(&key);
+        }
+        let value = String::from_utf8(m.payload().unwrap().to_vec()).unwrap();
+        if !value.starts_with(SENTINEL) {
+            out.push((key.0, key.1, m.offset(), value));
         }
     }
     out
+}
+
+/// The last stable offset of each partition, as a read_committed consumer sees it: nothing at
+/// or past it is readable at that isolation level.
+fn last_stable_offsets(bootstrap: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let c: BaseConsumer = config(bootstrap)
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    (0..partitions)
+        .map(|part| c.fetch_watermarks(topic, part, T).unwrap().1)
+        .collect()
 }
 
 fn values(records: &[(String, i32, i64, String)]) -> BTreeSet<String> {
@@ -138,21 +190,23 @@ async fn commits_are_atomic_aborts_invisible_and_open_transactions_hold_the_lso(
             p.flush(T).unwrap();
             sent
         };
-        let idle = Duration::from_millis(1500);
         p.begin_transaction().unwrap();
         let first = batch("c1");
-        assert!(
-            read(&b, &["ta", "tb"], 3, "read_committed", idle).is_empty(),
-            "open transaction: nothing committed yet"
-        );
+        for t in ["ta", "tb"] {
+            assert_eq!(
+                last_stable_offsets(&b, t, 3),
+                vec![0; 3],
+                "open transaction: nothing committed yet in {t}"
+            );
+        }
         assert_eq!(
-            values(&read(&b, &["ta", "tb"], 3, "read_uncommitted", idle)),
+            values(&read(&b, &["ta", "tb"], 3, "read_uncommitted")),
             first,
             "read_uncommitted passes the LSO"
         );
         p.commit_transaction(T).unwrap();
         assert_eq!(
-            values(&read(&b, &["ta", "tb"], 3, "read_committed", idle)),
+            values(&read(&b, &["ta", "tb"], 3, "read_committed")),
             first,
             "all 60 at once"
         );
@@ -164,13 +218,13 @@ async fn commits_are_atomic_aborts_invisible_and_open_transactions_hold_the_lso(
         let second = batch("c2");
         p.commit_transaction(T).unwrap();
         // The aborted records now sit below the LSO: the broker must list them as aborted.
-        let committed = values(&read(&b, &["ta", "tb"], 3, "read_committed", idle));
+        let committed = values(&read(&b, &["ta", "tb"], 3, "read_committed"));
         assert_eq!(
             committed,
             first.union(&second).cloned().collect(),
             "no aborted read, nothing lost"
         );
-        let all = values(&read(&b, &["ta", "tb"], 3, "read_uncommitted", idle));
+        let all = values(&read(&b, &["ta", "tb"], 3, "read_uncommitted"));
         assert!(
             aborted.is_subset(&all),
             "read_uncommitted sees aborted data"
@@ -204,13 +258,7 @@ async fn a_new_instance_fences_the_zombie() {
         new.begin_transaction().unwrap();
         send(&new, "zombie", 0, "from-new");
         new.commit_transaction(T).unwrap();
-        let seen = values(&read(
-            &b,
-            &["zombie"],
-            1,
-            "read_committed",
-            Duration::from_millis(1500),
-        ));
+        let seen = values(&read(&b, &["zombie"], 1, "read_committed"));
         assert_eq!(seen, BTreeSet::from(["from-new".to_owned()]));
     })
     .await
@@ -225,36 +273,44 @@ async fn the_broker_aborts_a_silent_transaction_after_its_timeout() {
         ..Default::default()
     };
     cfg.transaction_abort_interval_ms = 100;
-    let broker = wren::Broker::new(cfg).start().await.unwrap();
+    let clock = crate::support::manual_clock();
+    let broker = wren::Broker::new(cfg)
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let b = broker.bootstrap_servers();
     create_topics(&b, &["silent"], 2).await;
     blocking(move || {
-        let p = txn_producer(&b, "silent", 1000);
+        // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+        let p = txn_producer(&b, "silent", 60_000);
         p.begin_transaction().unwrap();
         for i in 0..10 {
             send(&p, "silent", i % 2, &format!("lost-{i}"));
         }
         p.flush(T).unwrap();
-        std::thread::sleep(Duration::from_millis(2500)); // past the 1 s timeout: the broker aborts
+        // Past the timeout on the broker's clock: the broker aborts within a check interval.
+        clock.advance(60_001);
         let c: BaseConsumer = config(&b)
             .set("isolation.level", "read_committed")
             .create()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
         for part in 0..2 {
-            let (_, committed_end) = c.fetch_watermarks("silent", part, T).unwrap();
-            assert_eq!(
-                committed_end, 6,
-                "LSO passed the 5 aborted records and the marker"
-            );
+            loop {
+                let (_, committed_end) = c.fetch_watermarks("silent", part, T).unwrap();
+                if committed_end == 6 {
+                    break; // the LSO passed the 5 aborted records and the marker
+                }
+                assert_eq!(committed_end, 0, "the LSO waits at the open transaction");
+                assert!(
+                    Instant::now() < deadline,
+                    "the transaction was never aborted"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
-        assert!(read(
-            &b,
-            &["silent"],
-            2,
-            "read_committed",
-            Duration::from_millis(1500)
-        )
-        .is_empty());
+        assert!(read(&b, &["silent"], 2, "read_committed").is_empty());
         assert!(
             p.commit_transaction(T).is_err(),
             "the timed-out producer was fenced"
@@ -293,14 +349,11 @@ async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit()
             p.commit_transaction(Duration::from_secs(2)).is_err(),
             "the coordinator stopped after PrepareCommit"
         );
-        assert!(read(
-            &b,
-            &["crash"],
-            3,
-            "read_committed",
-            Duration::from_millis(800)
-        )
-        .is_empty());
+        assert_eq!(
+            last_stable_offsets(&b, "crash", 3),
+            vec![0; 3],
+            "prepared, not committed: the LSO holds"
+        );
         sent
     })
     .await
@@ -309,17 +362,9 @@ async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit()
 
     let broker = wren::Broker::new(cfg(false)).start().await.unwrap();
     let b = broker.bootstrap_servers();
-    let seen = blocking(move || {
-        values(&read(
-            &b,
-            &["crash"],
-            3,
-            "read_committed",
-            Duration::from_millis(1500),
-        ))
-    })
-    .await
-    .unwrap();
+    let seen = blocking(move || values(&read(&b, &["crash"], 3, "read_committed")))
+        .await
+        .unwrap();
     assert_eq!(seen, sent, "the commit finished after the restart");
 }
 
@@ -332,9 +377,8 @@ async fn exactly_once_checker_finds_no_anomalies() {
     let b = broker.bootstrap_servers();
     let topics = ["eos-a", "eos-b"];
     create_topics(&b, &topics, 2).await;
-    let done = Arc::new(AtomicBool::new(false));
     let live = {
-        let (b, done) = (b.clone(), done.clone());
+        let b = b.clone();
         blocking(move || {
             let c: BaseConsumer = config(&b)
                 .set("group.id", "live")
@@ -350,27 +394,22 @@ async fn exactly_once_checker_finds_no_anomalies() {
                 }
             }
             c.assign(&tpl).unwrap();
+            // Reads until the sentinel written after every producer finished.
             let mut out = Vec::new();
-            let mut idle_since = Instant::now();
-            loop {
-                match c.poll(Duration::from_millis(50)) {
-                    Some(m) => {
-                        let m = m.unwrap();
-                        out.push((
-                            m.topic().to_owned(),
-                            m.partition(),
-                            m.offset(),
-                            String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
-                        ));
-                        idle_since = Instant::now();
-                    }
-                    None if done.load(Ordering::Acquire)
-                        && idle_since.elapsed() > Duration::from_secs(2) =>
-                    {
-                        break
-                    }
-                    None => {}
+            let mut pending = topics.len() * 2;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while pending > 0 {
+                assert!(Instant::now() < deadline, "live consumer missed sentinels");
+                let Some(m) = c.poll(Duration::from_millis(50)) else {
+                    continue;
+                };
+                let m = m.unwrap();
+                let value = String::from_utf8(m.payload().unwrap().to_vec()).unwrap();
+                if value == SENTINEL {
+                    pending -= 1;
+                    continue;
                 }
+                out.push((m.topic().to_owned(), m.partition(), m.offset(), value));
             }
             out
         })
@@ -412,20 +451,15 @@ async fn exactly_once_checker_finds_no_anomalies() {
         committed.extend(c);
         aborted.extend(a);
     }
-    done.store(true, Ordering::Release);
+    let b2 = b.clone();
+    blocking(move || write_sentinels(&b2, &topics, 2))
+        .await
+        .unwrap();
     let live = live.await.unwrap();
     let b2 = b.clone();
-    let uncommitted = blocking(move || {
-        read(
-            &b2,
-            &topics,
-            2,
-            "read_uncommitted",
-            Duration::from_millis(1500),
-        )
-    })
-    .await
-    .unwrap();
+    let uncommitted = blocking(move || read(&b2, &topics, 2, "read_uncommitted"))
+        .await
+        .unwrap();
 
     let mut anomalies = Vec::new();
     let seen = values(&live);
@@ -551,13 +585,7 @@ async fn consume_transform_produce_is_exactly_once_across_processor_crashes() {
         }
         assert!(run(None), "the last incarnation drains the input");
 
-        let out = read(
-            &b,
-            &["ctp-out"],
-            2,
-            "read_committed",
-            Duration::from_millis(1500),
-        );
+        let out = read(&b, &["ctp-out"], 2, "read_committed");
         let mut got: Vec<String> = out.iter().map(|r| r.3.clone()).collect();
         got.sort();
         let mut want: Vec<String> = (0..N).map(|i| format!("out-{i}")).collect();

@@ -101,7 +101,8 @@ fn request(
                     .with_value(Some(s("60000")))])]),
         ),
         ApiKey::DeleteTopics => {
-            let victim = format!("created-v{}", 7 - (v % 6));
+            // CreateTopics v2..=7 made created-v2..7: DeleteTopics v1..=6 each delete another.
+            let victim = format!("created-v{}", v + 1);
             let r = DeleteTopicsRequest::default().with_timeout_ms(1000);
             RequestKind::DeleteTopics(if v >= 6 {
                 r.with_topics(vec![delete_topics_request::DeleteTopicState::default()
@@ -422,13 +423,42 @@ fn unexpected_errors(resp: &ResponseKind) -> Vec<i16> {
                     .flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
             )
             .collect(),
-        // Heartbeat, SyncGroup and LeaveGroup name members that do not exist: only their
-        // encoding is checked here (tests/it/groups.rs checks the answers).
+        // DeleteTopics, Heartbeat, SyncGroup and LeaveGroup are checked by `check_expected_errors`.
         _ => vec![],
     }
     .into_iter()
     .filter(|&c| c != 0)
     .collect()
+}
+
+/// The answers whose requests are meant to fail: DeleteTopics names one topic that never
+/// existed; Heartbeat, SyncGroup and LeaveGroup name member "m", which is in no group
+/// (UNKNOWN_MEMBER_ID, at the top level or, LeaveGroup v3+, per member).
+fn check_expected_errors(resp: &ResponseKind, v: i16) {
+    const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+    const UNKNOWN_MEMBER_ID: i16 = 25;
+    match resp {
+        ResponseKind::DeleteTopics(r) => {
+            assert_eq!(r.responses.len(), if v >= 6 { 1 } else { 2 });
+            for t in &r.responses {
+                let never = t
+                    .name
+                    .as_ref()
+                    .is_some_and(|n| n.0.as_str() == "never-existed");
+                let want = if never { UNKNOWN_TOPIC_OR_PARTITION } else { 0 };
+                assert_eq!(t.error_code, want, "DeleteTopics v{v}: {t:?}");
+            }
+        }
+        ResponseKind::Heartbeat(r) => assert_eq!(r.error_code, UNKNOWN_MEMBER_ID, "v{v}"),
+        ResponseKind::SyncGroup(r) => assert_eq!(r.error_code, UNKNOWN_MEMBER_ID, "v{v}"),
+        ResponseKind::LeaveGroup(r) if v >= 3 => {
+            assert_eq!(r.error_code, 0, "LeaveGroup v{v}");
+            let members: Vec<i16> = r.members.iter().map(|m| m.error_code).collect();
+            assert_eq!(members, vec![UNKNOWN_MEMBER_ID], "LeaveGroup v{v}");
+        }
+        ResponseKind::LeaveGroup(r) => assert_eq!(r.error_code, UNKNOWN_MEMBER_ID, "v{v}"),
+        _ => {}
+    }
 }
 
 /// The error_message fields of the successful entries of a response, where `v` has them.
@@ -552,6 +582,7 @@ async fn every_advertised_version_of_every_api_answers() {
             let resp = c
                 .request(api.key, v, request(api.key, v, topic_id, &records, txn))
                 .await;
+            check_expected_errors(&resp, v);
             let errors = unexpected_errors(&resp);
             assert!(
                 errors.is_empty(),

@@ -15,34 +15,38 @@ use wren_protocol::record_validation::{self, decompressed_max_bytes, Rejection, 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use wren_storage::FlushPolicy;
+use wren_storage::{Clock, FlushPolicy};
 
 use super::str_bytes;
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
-use crate::topics::{Partition, Topic};
+use crate::topics::{Partition, Topic, TopicRegistry};
+use crate::txn::TxnCoordinator;
 
 pub enum ProduceOutcome {
     Respond(ProduceResponse),
     /// acks=0: Kafka sends no response.
     NoResponse,
-    /// Test fault hook: the data was appended but the client must not learn it.
-    DropConnection,
 }
 
-pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutcome {
+pub async fn handle(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
+    request: ProduceRequest,
+) -> ProduceOutcome {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
-        let topic = state.topics.get(topic_data.name.as_str());
+        let topic = topics.get(topic_data.name.as_str());
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let outcome = match prepare_partition(state, topic.as_deref(), p, transactional) {
-                Ok(prepared) => append(prepared).await,
-                Err(refusal) => Err(refusal),
-            };
+            let outcome =
+                match prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional) {
+                    Ok(prepared) => append(prepared).await,
+                    Err(refusal) => Err(refusal),
+                };
             partition_responses.push(outcome.unwrap_or_else(|refusal| rejected(index, refusal)));
         }
         responses.push(
@@ -50,9 +54,6 @@ pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutc
                 .with_name(topic_data.name)
                 .with_partition_responses(partition_responses),
         );
-    }
-    if state.should_drop_produce_response() {
-        return ProduceOutcome::DropConnection;
     }
     if acks == 0 {
         return ProduceOutcome::NoResponse;
@@ -116,7 +117,9 @@ struct Prepared {
 }
 
 fn prepare_partition(
-    state: &BrokerState,
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
@@ -139,8 +142,8 @@ fn prepare_partition(
         ));
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
-    let policy = topic.produce_policy(state.topics.defaults());
-    let now = now_ms();
+    let policy = topic.produce_policy(topics.defaults());
+    let now = clock.now_ms();
     let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
     let rules = ValidationRules {
         compacted: policy.compacted,
@@ -159,15 +162,13 @@ fn prepare_partition(
     }
     if batch.is_transactional() {
         // The partition must be in the producer's ongoing transaction (KIP-890 verification).
-        state
-            .txn
-            .check_produce(
-                batch.producer_id(),
-                batch.producer_epoch(),
-                &topic.name,
-                data.index,
-            )
-            .map_err(|e| Refusal::new(e.code(), None))?;
+        txn.check_produce(
+            batch.producer_id(),
+            batch.producer_epoch(),
+            &topic.name,
+            data.index,
+        )
+        .map_err(|e| Refusal::new(e.code(), None))?;
     }
     // Most batches are stored exactly as they came. A topic with its own compression.type gets
     // the batch re-encoded with that codec, a LogAppendTime topic gets it stamped, and a batch
@@ -214,10 +215,10 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         append_time_ms,
     } = prepared;
     let appended = if partition.log.config().flush == FlushPolicy::Os {
-        partition.log.append(&bytes)
+        partition.append(&bytes)
     } else {
         let partition = partition.clone();
-        tokio::task::spawn_blocking(move || partition.log.append(&bytes))
+        tokio::task::spawn_blocking(move || partition.append(&bytes))
             .await
             .expect("a produce append panicked")
     };
@@ -225,19 +226,9 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         tracing::warn!(%topic, partition = partition.index, error = %e, "append failed");
         Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
-    if !info.duplicate {
-        partition.appended.notify_waiters();
-    }
     Ok(PartitionProduceResponse::default()
         .with_index(partition.index)
         .with_base_offset(info.base_offset)
         .with_log_append_time_ms(append_time_ms)
         .with_log_start_offset(partition.log.log_start_offset()))
-}
-
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

@@ -19,6 +19,7 @@ use std::sync::{Arc, OnceLock};
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use wren_storage::Clock;
 
 use crate::error::BrokerError;
 use crate::producer_ids::ProducerIdAllocator;
@@ -60,15 +61,19 @@ struct Shared {
     by_producer: DashMap<i64, Arc<Slot>>,
     config: TxnConfig,
     offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
+    /// The broker's clock: transaction start and update times, timeouts, marker timestamps.
+    clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    /// The one place the coordinator reads the time.
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
 pub struct TxnCoordinator {
     shared: Arc<Shared>,
-}
-
-/// The one place the coordinator reads the time (the broker's clock will replace it).
-fn now_ms() -> i64 {
-    crate::handlers::produce::now_ms()
 }
 
 fn no_new_producer_id() -> Result<i64, TxnError> {
@@ -78,7 +83,11 @@ fn no_new_producer_id() -> Result<i64, TxnError> {
 impl TxnCoordinator {
     /// Loads the durable state. Transactions caught between Prepare and Complete are finished
     /// by [`TxnCoordinator::recover`] once the topics are open.
-    pub fn open(meta_dir: &Path, config: TxnConfig) -> Result<Self, BrokerError> {
+    pub fn open(
+        meta_dir: &Path,
+        config: TxnConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BrokerError> {
         let (store, txns) = TxnStore::open(meta_dir)?;
         let slots = DashMap::new();
         let by_producer = DashMap::new();
@@ -99,6 +108,7 @@ impl TxnCoordinator {
                 by_producer,
                 config,
                 offsets: OnceLock::new(),
+                clock,
             }),
         })
     }
@@ -141,7 +151,8 @@ impl TxnCoordinator {
             Some(ids) => ids.next().map_err(TxnError::ProducerIdAllocation),
             None => no_new_producer_id(),
         };
-        let step = machine::step(&slot.id, current.as_ref(), input, now_ms(), &mut fresh);
+        let now_ms = self.shared.now_ms();
+        let step = machine::step(&slot.id, current.as_ref(), input, now_ms, &mut fresh);
         let targets = marker_partitions(topics, &step, current.as_ref());
         // A task of its own: if the client goes away, the transition still completes.
         tokio::spawn(apply(self.shared.clone(), slot, turn, step, targets))
@@ -267,7 +278,7 @@ impl TxnCoordinator {
     /// Aborts (and fences) transactions older than their timeout and retries unfinished
     /// completions. Returns the ids it aborted.
     pub async fn abort_timed_out(&self, topics: &TopicRegistry) -> Vec<String> {
-        let now = now_ms();
+        let now = self.shared.now_ms();
         let mut aborted = Vec::new();
         for slot in self.slots() {
             let expired = slot
@@ -387,7 +398,7 @@ async fn apply(
         .read()
         .clone()
         .expect("markers follow a persisted Prepare state");
-    let marker = marker_for(&prepared, markers.commit, now_ms());
+    let marker = marker_for(&prepared, markers.commit, shared.now_ms());
     let sink = shared.offsets.get().cloned();
     let groups = prepared.groups.clone();
     tokio::task::spawn_blocking(move || {
@@ -407,7 +418,7 @@ async fn apply(
         &slot.id,
         Some(&prepared),
         Input::MarkersWritten,
-        now_ms(),
+        shared.now_ms(),
         &mut no_new_producer_id,
     );
     if let Some(m) = done.persist {

@@ -1,6 +1,6 @@
 //! Writing commit/abort markers: one control batch per partition of the transaction, carrying
-//! the transaction's producer id and (possibly bumped) epoch. Waiting fetches are woken: the
-//! marker moves the partition's last stable offset. The appends may fsync (group commit under
+//! the transaction's producer id and (possibly bumped) epoch. The partition wakes waiting
+//! fetches: the marker moves its last stable offset. The appends may fsync (group commit under
 //! `flush.messages=1`), so the shell runs [`write_markers`] on the blocking pool.
 
 use std::sync::Arc;
@@ -35,8 +35,7 @@ pub fn write_markers(
     marker: &TxnMarker,
 ) -> Result<(), StorageError> {
     for partition in partitions {
-        partition.log.append_marker(marker)?;
-        partition.appended.notify_waiters();
+        partition.append_marker(marker)?;
     }
     Ok(())
 }

@@ -263,24 +263,12 @@ impl PartitionLog {
         })
     }
 
-    /// fdatasync a segment's data (the test hook can make it fail).
+    /// fdatasync a segment's data, counted for `fsync_count`.
     fn sync_segment(&self, segment: &Segment) -> Result<()> {
-        #[cfg(test)]
-        if self.fail_syncs.load(Ordering::Relaxed) {
-            return Err(crate::error::StorageError::io(
-                "fdatasync",
-                segment_file(&self.dir, segment.base_offset(), "log"),
-            )(std::io::Error::from_raw_os_error(5)));
+        if segment.sync_data()? {
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
         }
-        segment.sync_data()?;
-        self.fsyncs.fetch_add(1, Ordering::Relaxed);
         Ok(())
-    }
-
-    /// Test hook: from now on every data fsync fails with EIO.
-    #[cfg(test)]
-    pub(crate) fn fail_syncs(&self) {
-        self.fail_syncs.store(true, Ordering::Relaxed);
     }
 
     pub(super) fn segment_expired(&self, segment: &Segment, now: i64) -> bool {
@@ -298,13 +286,18 @@ impl PartitionLog {
         }
         let new_base = self.log_end_offset.load(Ordering::Acquire);
         let snapshot = self.producers.lock().clone();
-        write_snapshot(&segment_file(&self.dir, new_base, "snapshot"), &snapshot)?;
+        write_snapshot(
+            &self.io,
+            &segment_file(&self.dir, new_base, "snapshot"),
+            &snapshot,
+        )?;
         // The old segment's data is synced first; a failure takes the log offline (see flush.rs).
         if let Err(e) = self.sync_segment(&app.active) {
             self.commit.fail(&e);
             return Err(e);
         }
         let new = Arc::new(Segment::create(
+            &self.io,
             &self.dir,
             new_base,
             self.config().segment_bytes,

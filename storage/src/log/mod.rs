@@ -20,6 +20,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{FlushPolicy, LogConfig};
 use crate::error::{Result, StorageError};
 use crate::flush::GroupCommit;
+use crate::io::{FileIo, OsIo};
 use crate::open::open_dir;
 use crate::producer_snapshot::ProducerSnapshotEntry;
 use crate::recovery::RecoveryReport;
@@ -59,6 +60,8 @@ pub struct PartitionLog {
     /// Replaced whole by `set_config` (IncrementalAlterConfigs); readers take a copy.
     config: RwLock<LogConfig>,
     clock: Arc<dyn Clock>,
+    /// Every change to the log's files goes through this (tests record it, see `io`).
+    io: Arc<dyn FileIo>,
     /// Ordered by base offset; the last one is the active segment.
     segments: RwLock<Vec<Arc<Segment>>>,
     appender: Mutex<Appender>,
@@ -68,9 +71,6 @@ pub struct PartitionLog {
     commit: GroupCommit,
     fsyncs: AtomicU64,
     recovery: RecoveryReport,
-    /// Test hook: make data fsyncs fail as a dying disk's would.
-    #[cfg(test)]
-    fail_syncs: std::sync::atomic::AtomicBool,
     _lock: File,
     /// Ephemeral logs own their temp directory; declared last so it is removed last.
     _temp_dir: Option<tempfile::TempDir>,
@@ -101,7 +101,18 @@ impl PartitionLog {
         config: LogConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<PartitionLog> {
-        Self::open_inner(dir, config, clock, None)
+        Self::open_inner(dir, config, clock, OsIo::shared(), None)
+    }
+
+    /// Open on a file backend of the caller's: a test's [`crate::io::SimIo`] records every
+    /// write and sync and can cut the power.
+    pub fn open_with_io(
+        dir: &Path,
+        config: LogConfig,
+        clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
+    ) -> Result<PartitionLog> {
+        Self::open_inner(dir, config, clock, io, None)
     }
 
     /// A log in a fresh temporary directory (under /dev/shm when it exists), removed on drop.
@@ -120,13 +131,14 @@ impl PartitionLog {
         }
         .map_err(StorageError::io("create temp dir", std::env::temp_dir()))?;
         let dir = temp.path().to_path_buf();
-        Self::open_inner(&dir, config, clock, Some(temp))
+        Self::open_inner(&dir, config, clock, OsIo::shared(), Some(temp))
     }
 
     fn open_inner(
         dir: &Path,
         config: LogConfig,
         clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
         temp_dir: Option<tempfile::TempDir>,
     ) -> Result<PartitionLog> {
         config.validate()?;
@@ -148,7 +160,7 @@ impl PartitionLog {
                 })
             }
         }
-        let opened = open_dir(dir, &config)?;
+        let opened = open_dir(&io, dir, &config)?;
         let active = Arc::clone(opened.segments.last().expect("open_dir returns a segment"));
         let log_end = active.next_offset();
         if opened.report.damage.is_some() {
@@ -157,6 +169,7 @@ impl PartitionLog {
         Ok(PartitionLog {
             dir: dir.to_path_buf(),
             clock: Arc::clone(&clock),
+            io,
             segments: RwLock::new(opened.segments),
             appender: Mutex::new(Appender {
                 active: Arc::clone(&active),
@@ -170,8 +183,6 @@ impl PartitionLog {
             fsyncs: AtomicU64::new(0),
             recovery: opened.report,
             config: RwLock::new(config),
-            #[cfg(test)]
-            fail_syncs: std::sync::atomic::AtomicBool::new(false),
             _lock: lock,
             _temp_dir: temp_dir,
         })
@@ -370,22 +381,6 @@ impl PartitionLog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StorageError::io("remove dir", &self.dir)(e)),
         }
-    }
-
-    /// Unmap and remove the whole directory (DeleteTopics).
-    pub fn delete(self) -> Result<()> {
-        let PartitionLog {
-            dir,
-            segments,
-            appender,
-            _temp_dir,
-            ..
-        } = self;
-        drop(appender);
-        drop(segments);
-        std::fs::remove_dir_all(&dir).map_err(StorageError::io("remove dir", &dir))?;
-        drop(_temp_dir);
-        Ok(())
     }
 }
 

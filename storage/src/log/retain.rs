@@ -28,7 +28,7 @@ impl PartitionLog {
         if offset <= log_start {
             return Ok(log_start);
         }
-        write_log_start(&self.dir, offset)?;
+        write_log_start(&self.io, &self.dir, offset)?;
         self.log_start_offset.store(offset, Ordering::Release);
         self.retain_locked(self.clock.now_ms(), false)?;
         Ok(offset)
@@ -116,7 +116,7 @@ impl PartitionLog {
         for segment in &removed {
             segment.delete_files()?;
             let snapshot = segment_file(&self.dir, segment.base_offset(), "snapshot");
-            fsutil::remove_if_exists(&snapshot)?;
+            fsutil::remove_if_exists(&self.io, &snapshot)?;
         }
         tracing::debug!(dir = %self.dir.display(), deleted = n, first_base, "retention deleted segments");
         Ok(())

@@ -1,21 +1,31 @@
 //! Faults the log must survive without a panic: a failed fsync, an unreadable segment.
 
 use super::*;
+use crate::clock::SystemClock;
+use crate::io::SimIo;
 use crate::testing::BatchBuilder;
 
 fn one_record() -> Vec<u8> {
     BatchBuilder::new(1).timestamps(1, 1).payload(10).build()
 }
 
+/// A log on a backend whose syncs the test can make fail.
+fn log_on_sim(dir: &Path, config: LogConfig) -> (PartitionLog, Arc<SimIo>) {
+    let io = Arc::new(SimIo::new());
+    let log = PartitionLog::open_with_io(dir, config, Arc::new(SystemClock), io.clone()).unwrap();
+    (log, io)
+}
+
 #[test]
 fn a_failed_fsync_takes_the_log_offline() {
-    let log = PartitionLog::ephemeral(LogConfig {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
         flush: FlushPolicy::EveryAppend,
         ..LogConfig::default()
-    })
-    .unwrap();
+    };
+    let (log, io) = log_on_sim(dir.path(), config);
     log.append(&one_record()).unwrap();
-    log.fail_syncs();
+    io.fail_syncs(Some("log"));
     // The append was written but its fsync failed: it is not acknowledged.
     let err = log.append(&one_record()).unwrap_err();
     assert!(
@@ -29,7 +39,7 @@ fn a_failed_fsync_takes_the_log_offline() {
         "{err}"
     );
     // Nothing later is acknowledged either, even if the disk came back.
-    log.fail_syncs.store(false, Ordering::Relaxed);
+    io.fail_syncs(None);
     assert!(matches!(
         log.append(&one_record()),
         Err(StorageError::Offline { .. })
@@ -43,16 +53,17 @@ fn a_failed_fsync_takes_the_log_offline() {
 
 #[test]
 fn a_failed_fsync_at_a_roll_takes_the_log_offline() {
-    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, io) = log_on_sim(dir.path(), LogConfig::default());
     log.append(&one_record()).unwrap();
-    log.fail_syncs();
+    io.fail_syncs(Some("log"));
     assert!(matches!(log.roll(), Err(StorageError::Io { .. })));
     assert_eq!(
         log.segment_base_offsets(),
         vec![0],
         "the old segment stays active"
     );
-    log.fail_syncs.store(false, Ordering::Relaxed);
+    io.fail_syncs(None);
     assert!(matches!(
         log.append(&one_record()),
         Err(StorageError::Offline { .. })
@@ -66,9 +77,9 @@ fn a_log_reopened_after_a_failed_fsync_is_online_again() {
         flush: FlushPolicy::EveryAppend,
         ..LogConfig::default()
     };
-    let log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+    let (log, io) = log_on_sim(dir.path(), config.clone());
     log.append(&one_record()).unwrap();
-    log.fail_syncs();
+    io.fail_syncs(Some("log"));
     assert!(log.append(&one_record()).is_err());
     drop(log);
     let log = PartitionLog::open(dir.path(), config).unwrap();

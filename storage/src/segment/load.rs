@@ -1,7 +1,6 @@
 //! Creating, recovering and opening segments from their files.
 #![forbid(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
 use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -14,6 +13,7 @@ use crate::batch;
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
+use crate::io::{FileIo, IoFile, OpenMode};
 use crate::mmap::{map_read_only, ActiveFile};
 use crate::recovery::{scan, RecoveryReport, Stop};
 use crate::time_index::TimeIndex;
@@ -22,19 +22,25 @@ use crate::txn_index::TxnIndex;
 impl Segment {
     /// A new, empty active segment with `capacity` bytes of address space mapped (file space
     /// is reserved as appends need it).
-    pub(crate) fn create(dir: &Path, base_offset: i64, capacity: u64) -> Result<Segment> {
+    pub(crate) fn create(
+        io: &Arc<dyn FileIo>,
+        dir: &Path,
+        base_offset: i64,
+        capacity: u64,
+    ) -> Result<Segment> {
         let path = segment_file(dir, base_offset, "log");
-        let file = Arc::new(open_rw(&path, true)?);
+        let file = Arc::new(open_rw(io, &path, OpenMode::Truncate)?);
         let map = ActiveFile::new(Arc::clone(&file), map_err_len(&path, capacity)?, 0, 0)
             .map_err(StorageError::io("mmap", &path))?;
         for ext in ["index", "timeindex"] {
-            fsutil::overwrite(&segment_file(dir, base_offset, ext), &[], false)?;
+            fsutil::overwrite(io, &segment_file(dir, base_offset, ext), &[], false)?;
         }
-        fsutil::remove_if_exists(&segment_file(dir, base_offset, "txnindex"))?;
-        fsutil::sync_dir(dir)?;
+        fsutil::remove_if_exists(io, &segment_file(dir, base_offset, "txnindex"))?;
+        fsutil::sync_dir(io, dir)?;
         Ok(Segment {
             base_offset,
             dir: dir.to_path_buf(),
+            io: Arc::clone(io),
             file,
             inner: RwLock::new(Inner::empty(base_offset, Data::Active(map), capacity)),
             synced: AtomicUsize::new(0),
@@ -45,6 +51,7 @@ impl Segment {
     /// (which also drops space reserved ahead of the writer before a crash), rebuild its
     /// indexes and map `capacity` bytes of address space for append.
     pub(crate) fn recover(
+        io: &Arc<dyn FileIo>,
         dir: &Path,
         base_offset: i64,
         capacity: u64,
@@ -52,16 +59,13 @@ impl Segment {
         report: &mut RecoveryReport,
     ) -> Result<Segment> {
         let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, false)?;
-        let file_len = file
-            .metadata()
-            .map_err(StorageError::io("stat", &path))?
-            .len();
+        let file = open_rw(io, &path, OpenMode::Existing)?;
+        let file_len = file.len().map_err(StorageError::io("stat", &path))?;
         let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
         let outcome = {
-            let buf =
-                map_read_only(&file, scan_len, true).map_err(StorageError::io("mmap", &path))?;
+            let buf = map_read_only(&file.file, scan_len, true)
+                .map_err(StorageError::io("mmap", &path))?;
             scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
                 inner.record(base_offset, pos, h, interval, true)
             })
@@ -92,11 +96,12 @@ impl Segment {
         .map_err(StorageError::io("mmap", &path))?;
         inner.data = Data::Active(map);
         inner.file_len = valid;
-        rewrite_indexes(&mut inner, dir, base_offset, false);
-        inner.txn_index = load_txn_index(dir, base_offset, inner.tracker.next_offset)?;
+        rewrite_indexes(io, &mut inner, dir, base_offset, false);
+        inner.txn_index = load_txn_index(io, dir, base_offset, inner.tracker.next_offset)?;
         Ok(Segment {
             base_offset,
             dir: dir.to_path_buf(),
+            io: Arc::clone(io),
             file,
             inner: RwLock::new(inner),
             synced: AtomicUsize::new(0),
@@ -108,6 +113,7 @@ impl Segment {
     /// find the end and trim a leftover reserved tail. `None`: the segment is damaged and
     /// must be recovered with a full scan.
     pub(crate) fn open_sealed(
+        io: &Arc<dyn FileIo>,
         dir: &Path,
         base_offset: i64,
         expected_next: i64,
@@ -115,16 +121,13 @@ impl Segment {
         report: &mut RecoveryReport,
     ) -> Result<Option<Segment>> {
         let path = segment_file(dir, base_offset, "log");
-        let file = open_rw(&path, false)?;
-        let file_len = file
-            .metadata()
-            .map_err(StorageError::io("stat", &path))?
-            .len();
+        let file = open_rw(io, &path, OpenMode::Existing)?;
+        let file_len = file.len().map_err(StorageError::io("stat", &path))?;
         let max_rel = expected_next - base_offset - 1;
         if file_len > u64::from(u32::MAX) || max_rel > i64::from(u32::MAX) || max_rel < -1 {
             return Ok(None);
         }
-        let mut buf = map_read_only(&file, map_err_len(&path, file_len)?, false)
+        let mut buf = map_read_only(&file.file, map_err_len(&path, file_len)?, false)
             .map_err(StorageError::io("mmap", &path))?;
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
         let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
@@ -168,18 +171,20 @@ impl Segment {
             drop(buf);
             file.set_len(valid as u64)
                 .map_err(StorageError::io("truncate", &path))?;
-            buf = map_read_only(&file, valid, false).map_err(StorageError::io("mmap", &path))?;
+            buf =
+                map_read_only(&file.file, valid, false).map_err(StorageError::io("mmap", &path))?;
             inner.file_len = valid as u64;
         }
         if rebuild {
             report.indexes_rebuilt += 1;
-            rewrite_indexes(&mut inner, dir, base_offset, true);
+            rewrite_indexes(io, &mut inner, dir, base_offset, true);
         }
         inner.data = Data::Sealed(buf);
-        inner.txn_index = load_txn_index(dir, base_offset, expected_next)?;
+        inner.txn_index = load_txn_index(io, dir, base_offset, expected_next)?;
         Ok(Some(Segment {
             base_offset,
             dir: dir.to_path_buf(),
+            io: Arc::clone(io),
             file: Arc::new(file),
             inner: RwLock::new(inner),
             synced: AtomicUsize::new(valid),
@@ -191,12 +196,18 @@ impl Segment {
 /// written (a full disk): the in-memory index serves reads, a file that could not be written
 /// is removed, and it is written whole by the next flush (active segment) or rebuilt at the
 /// next open (sealed one).
-fn rewrite_indexes(inner: &mut Inner, dir: &Path, base_offset: i64, sync: bool) {
+fn rewrite_indexes(
+    io: &Arc<dyn FileIo>,
+    inner: &mut Inner,
+    dir: &Path,
+    base_offset: i64,
+    sync: bool,
+) {
     let index = segment_file(dir, base_offset, "index");
     let time_index = segment_file(dir, base_offset, "timeindex");
     for written in [
-        inner.index.rewrite(&index, sync),
-        inner.time_index.rewrite(&time_index, sync),
+        inner.index.rewrite(io, &index, sync),
+        inner.time_index.rewrite(io, &time_index, sync),
     ] {
         if let Err(e) = written {
             tracing::warn!(error = %e, "could not write a rebuilt index; it is kept in memory");
@@ -204,14 +215,8 @@ fn rewrite_indexes(inner: &mut Inner, dir: &Path, base_offset: i64, sync: bool) 
     }
 }
 
-fn open_rw(path: &Path, create: bool) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(create)
-        .truncate(create)
-        .open(path)
-        .map_err(StorageError::io("open", path))
+fn open_rw(io: &Arc<dyn FileIo>, path: &Path, mode: OpenMode) -> Result<IoFile> {
+    IoFile::open(io, path, mode).map_err(StorageError::io("open", path))
 }
 
 fn map_err_len(path: &Path, len: u64) -> Result<usize> {
@@ -239,7 +244,12 @@ fn load_indexes(
 }
 
 /// Load a `.txnindex`, keeping its valid prefix and dropping entries at or past `end_offset`.
-fn load_txn_index(dir: &Path, base: i64, end_offset: i64) -> Result<TxnIndex> {
+fn load_txn_index(
+    io: &Arc<dyn FileIo>,
+    dir: &Path,
+    base: i64,
+    end_offset: i64,
+) -> Result<TxnIndex> {
     let path = segment_file(dir, base, "txnindex");
     let Some(bytes) = fsutil::read_if_exists(&path)? else {
         return Ok(TxnIndex::default());
@@ -249,7 +259,7 @@ fn load_txn_index(dir: &Path, base: i64, end_offset: i64) -> Result<TxnIndex> {
         tracing::warn!(path = %path.display(), position, %reason, "keeping the valid prefix of the txn index");
     }
     if index.truncate_to(end_offset) || damage.is_some() {
-        index.rewrite(&path, true)?;
+        index.rewrite(io, &path, true)?;
     }
     Ok(index)
 }

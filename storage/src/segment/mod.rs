@@ -7,8 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod load;
+mod state;
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,143 +19,20 @@ use parking_lot::RwLock;
 use crate::batch::{self, BatchHeader};
 use crate::error::{Result, StorageError};
 use crate::fsutil::{self, segment_file};
-use crate::index::OffsetIndex;
-use crate::mmap::{map_read_only, ActiveFile, AppendError};
-use crate::time_index::TimeIndex;
-use crate::txn_index::{AbortedTxn, TxnIndex};
+use crate::io::{FileIo, IoFile};
+use crate::mmap::{map_read_only, AppendError};
+use crate::txn_index::AbortedTxn;
+use state::{Data, Inner};
 
 /// Kafka's "no timestamp".
 pub(crate) const NO_TIMESTAMP: i64 = -1;
-
-enum Data {
-    Active(Arc<ActiveFile>),
-    Sealed(Bytes),
-}
-
-/// Where a reader takes bytes from, cloned out of the lock.
-enum Source {
-    Map(Arc<ActiveFile>),
-    Bytes(Bytes),
-}
-
-impl Source {
-    fn buf(&self) -> &[u8] {
-        match self {
-            Source::Map(m) => m.published_slice(),
-            Source::Bytes(b) => b,
-        }
-    }
-
-    fn view(&self, start: usize, len: usize) -> Bytes {
-        match self {
-            Source::Map(m) => m.bytes(start, len),
-            Source::Bytes(b) => b.slice(start..start + len),
-        }
-    }
-}
-
-/// Per-batch bookkeeping shared by append, index rebuild and recovery.
-#[derive(Debug, Clone)]
-struct Tracker {
-    size: u32,
-    next_offset: i64,
-    max_timestamp: i64,
-    /// Last offset of the first batch that carried `max_timestamp`.
-    offset_of_max_timestamp: i64,
-    /// Max timestamp of the segment's first batch: what `segment.ms` is measured from.
-    first_batch_timestamp: Option<i64>,
-    bytes_since_index: u32,
-}
-
-impl Tracker {
-    fn new(base_offset: i64) -> Self {
-        Tracker {
-            size: 0,
-            next_offset: base_offset,
-            max_timestamp: NO_TIMESTAMP,
-            offset_of_max_timestamp: base_offset - 1,
-            first_batch_timestamp: None,
-            bytes_since_index: 0,
-        }
-    }
-}
-
-struct Inner {
-    data: Data,
-    index: OffsetIndex,
-    time_index: TimeIndex,
-    txn_index: TxnIndex,
-    tracker: Tracker,
-    /// Clock time of the first append in this process: what `segment.ms` is measured from.
-    first_append_ms: Option<i64>,
-    /// Length of the file of a sealed segment (what `try_trim` cuts to the data).
-    file_len: u64,
-}
-
-impl Inner {
-    fn empty(base_offset: i64, data: Data, file_len: u64) -> Self {
-        Inner {
-            data,
-            index: OffsetIndex::default(),
-            time_index: TimeIndex::default(),
-            txn_index: TxnIndex::default(),
-            tracker: Tracker::new(base_offset),
-            first_append_ms: None,
-            file_len,
-        }
-    }
-
-    /// Account for the batch at `position`; with `indexing`, add index entries every
-    /// `interval` bytes.
-    fn record(
-        &mut self,
-        base: i64,
-        position: usize,
-        h: &BatchHeader,
-        interval: u32,
-        indexing: bool,
-    ) {
-        let t = &mut self.tracker;
-        assert_eq!(
-            h.base_offset, t.next_offset,
-            "offsets in a segment are contiguous"
-        );
-        if h.max_timestamp > t.max_timestamp {
-            t.max_timestamp = h.max_timestamp;
-            t.offset_of_max_timestamp = h.last_offset();
-        }
-        if t.first_batch_timestamp.is_none() {
-            t.first_batch_timestamp = Some(h.max_timestamp);
-        }
-        let position = u32::try_from(position).expect("segment positions fit u32");
-        if indexing && t.bytes_since_index >= interval {
-            let rel = u32::try_from(h.base_offset - base).expect("relative offsets fit u32");
-            self.index.push(rel, position);
-            if t.max_timestamp > NO_TIMESTAMP {
-                let rel_max = u32::try_from(t.offset_of_max_timestamp - base).expect("fits u32");
-                self.time_index.maybe_push(t.max_timestamp, rel_max);
-            }
-            t.bytes_since_index = 0;
-        }
-        let len = h.total_len() as u32;
-        t.bytes_since_index = t.bytes_since_index.saturating_add(len);
-        t.size = position + len;
-        t.next_offset = h.last_offset() + 1;
-    }
-
-    fn source(&self) -> Source {
-        match &self.data {
-            Data::Active(m) => Source::Map(Arc::clone(m)),
-            Data::Sealed(b) => Source::Bytes(b.clone()),
-        }
-    }
-}
 
 /// One segment of a partition log.
 pub(crate) struct Segment {
     base_offset: i64,
     dir: PathBuf,
-    file: Arc<File>,
+    io: Arc<dyn FileIo>,
+    file: Arc<IoFile>,
     inner: RwLock<Inner>,
     /// Bytes `[0, synced)` of the active mapping are known to be on disk.
     synced: AtomicUsize,
@@ -206,6 +83,7 @@ impl Segment {
             return ts;
         }
         self.file
+            .file
             .metadata()
             .and_then(|m| m.modified())
             .ok()
@@ -318,11 +196,16 @@ impl Segment {
             return Ok(Bytes::new());
         }
         let mut end = start + first.total_len();
+        let mut next_offset = first.last_offset().saturating_add(1);
         for (pos, h) in batch::headers(buf, end) {
-            if h.base_offset >= upper_bound || pos + h.total_len() - start > max_bytes {
+            // A batch that does not continue the offsets is damage: answer up to it, and the
+            // read that starts there reports it.
+            let fits = pos + h.total_len() - start <= max_bytes;
+            if h.base_offset >= upper_bound || h.base_offset != next_offset || !fits {
                 break;
             }
             end = pos + h.total_len();
+            next_offset = h.last_offset().saturating_add(1);
         }
         Ok(source.view(start, end - start))
     }
@@ -367,33 +250,32 @@ impl Segment {
     }
 
     /// fdatasync the active segment if it has unsynced bytes (no-op for a sealed one).
-    pub(crate) fn sync_data(&self) -> Result<()> {
+    /// Returns whether it synced.
+    pub(crate) fn sync_data(&self) -> Result<bool> {
         let map = match &self.inner.read().data {
             Data::Active(m) => Arc::clone(m),
-            Data::Sealed(_) => return Ok(()),
+            Data::Sealed(_) => return Ok(false),
         };
         let end = map.published();
         if self.synced.load(Ordering::Acquire) >= end {
-            return Ok(());
+            return Ok(false);
         }
         map.sync_data()
             .map_err(StorageError::io("fdatasync", self.path()))?;
         self.synced.fetch_max(end, Ordering::AcqRel);
-        Ok(())
+        Ok(true)
     }
 
     /// Write pending index entries (and fsync them with `sync`).
     pub(crate) fn persist_indexes(&self, sync: bool) -> Result<()> {
         let mut inner = self.inner.write();
+        let path = |ext| segment_file(&self.dir, self.base_offset, ext);
+        inner.index.persist(&self.io, &path("index"), sync)?;
         inner
-            .index
-            .persist(&segment_file(&self.dir, self.base_offset, "index"), sync)?;
-        inner.time_index.persist(
-            &segment_file(&self.dir, self.base_offset, "timeindex"),
-            sync,
-        )?;
+            .time_index
+            .persist(&self.io, &path("timeindex"), sync)?;
         if sync {
-            fsutil::sync_file(&segment_file(&self.dir, self.base_offset, "txnindex"))?;
+            fsutil::sync_file(&self.io, &path("txnindex"))?;
         }
         Ok(())
     }
@@ -419,13 +301,12 @@ impl Segment {
         }
         self.persist_indexes(true)?;
         let size = map.published();
-        let read_only = map_read_only(&self.file, size, false)
+        let read_only = map_read_only(&self.file.file, size, false)
             .map_err(StorageError::io("mmap", self.path()))?;
         let file_len = self
             .file
-            .metadata()
-            .map_err(StorageError::io("stat", self.path()))?
-            .len();
+            .len()
+            .map_err(StorageError::io("stat", self.path()))?;
         {
             let mut inner = self.inner.write();
             inner.data = Data::Sealed(read_only);
@@ -469,11 +350,8 @@ impl Segment {
                 });
             }
         }
-        inner.txn_index.push(
-            txn,
-            &segment_file(&self.dir, self.base_offset, "txnindex"),
-            sync,
-        )
+        let path = segment_file(&self.dir, self.base_offset, "txnindex");
+        inner.txn_index.push(txn, &self.io, &path, sync)
     }
 
     pub(crate) fn collect_aborted(
@@ -490,14 +368,18 @@ impl Segment {
 
     /// Remove the segment's files (the mappings stay valid until dropped).
     pub(crate) fn delete_files(&self) -> Result<()> {
-        delete_segment_files(&self.dir, self.base_offset)
+        delete_segment_files(&self.io, &self.dir, self.base_offset)
     }
 }
 
 /// Remove every file of the segment at `base_offset`.
-pub(crate) fn delete_segment_files(dir: &Path, base_offset: i64) -> Result<()> {
+pub(crate) fn delete_segment_files(
+    io: &Arc<dyn FileIo>,
+    dir: &Path,
+    base_offset: i64,
+) -> Result<()> {
     for ext in ["log", "index", "timeindex", "txnindex"] {
-        fsutil::remove_if_exists(&segment_file(dir, base_offset, ext))?;
+        fsutil::remove_if_exists(io, &segment_file(dir, base_offset, ext))?;
     }
     Ok(())
 }

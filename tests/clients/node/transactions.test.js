@@ -18,8 +18,28 @@ const socketFactory = require('kafkajs/src/network/socketFactory')
 const PARTITIONS = 3
 const PER_PARTITION = 20
 
-/** Every value readable with `isolation` (0 uncommitted, 1 committed), until 1 s passes idle. */
-async function readValues(bootstrap, topics, isolation) {
+const SENTINEL = 'sentinel'
+
+/** One committed `sentinel` record at the end of every partition: Map `topic/partition` -> offset. */
+async function writeSentinels(kafka, topics) {
+  const producer = kafka.producer()
+  await producer.connect()
+  try {
+    const offsets = new Map()
+    for (const topic of topics) {
+      const meta = await producer.send({ topic, acks: -1, messages: [...Array(PARTITIONS).keys()].map(partition => ({ partition, value: SENTINEL })) })
+      for (const m of meta) offsets.set(`${m.topicName}/${m.partition}`, Number(m.baseOffset))
+    }
+    return offsets
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/** Every value readable with `isolation` (0 uncommitted, 1 committed) before a sentinel this first
+ *  appends to each partition: what came before the sentinel is the proof, not a quiet second. */
+async function readValues(kafka, bootstrap, topics, isolation) {
+  const sentinels = await writeSentinels(kafka, topics)
   const cluster = new Cluster({
     logger: createLogger({ level: LEVELS.ERROR, logCreator: LoggerConsole }),
     socketFactory: socketFactory(),
@@ -39,8 +59,9 @@ async function readValues(bootstrap, topics, isolation) {
     const next = new Map()
     for (const t of topics) for (let p = 0; p < PARTITIONS; p++) next.set(`${t}/${p}`, 0)
     const values = []
-    let idleSince = Date.now()
-    while (Date.now() - idleSince < 1000) {
+    const deadline = Date.now() + 30000
+    while ([...sentinels].some(([key, offset]) => next.get(key) <= offset)) {
+      if (Date.now() > deadline) throw new Error(`isolation ${isolation}: sentinels not reached ${JSON.stringify([...next])}`)
       // One broker leads everything.
       const nodeId = Object.keys(cluster.findLeaderForPartitions(topics[0], [0]))[0]
       const broker = await cluster.findBroker({ nodeId })
@@ -48,21 +69,18 @@ async function readValues(bootstrap, topics, isolation) {
         maxWaitTime: 100, minBytes: 1, maxBytes: 10485760, isolationLevel: isolation,
         topics: topics.map(t => ({ topic: t, partitions: [...Array(PARTITIONS).keys()].map(p => ({ partition: p, fetchOffset: String(next.get(`${t}/${p}`)), maxBytes: 1048576 })) })),
       })
-      let got = false
       for (const { topicName, partitions } of responses) {
         for (const pd of partitions) {
           assert.equal(pd.errorCode, 0)
           const batch = new Batch(topicName, String(next.get(`${topicName}/${pd.partition}`)), pd)
-          for (const m of batch.messages) values.push(m.value.toString())
+          for (const m of batch.messages) if (m.value.toString() !== SENTINEL) values.push(m.value.toString())
           // Step past everything fetched, markers and aborted records included.
           const last = batch.lastOffset()
           if (Number(last) + 1 > next.get(`${topicName}/${pd.partition}`) && !batch.isEmptyIncludingFiltered()) {
             next.set(`${topicName}/${pd.partition}`, Number(last) + 1)
-            got = true
           }
         }
       }
-      if (got) idleSince = Date.now()
     }
     return values
   } finally {
@@ -99,10 +117,10 @@ test('kafkajs transactions: commit visible at once, abort never', { timeout: 120
     await producer.disconnect()
 
     const want = [...committed, ...records('commit2')].map(r => r.value).sort()
-    const seen = (await readValues(broker.bootstrap, topics, 1)).sort()
+    const seen = (await readValues(kafka, broker.bootstrap, topics, 1)).sort()
     assert.deepEqual(seen, want, 'read_committed: exactly the committed records')
-    const all = new Set(await readValues(broker.bootstrap, topics, 0))
-    for (const r of aborted) assert.ok(all.has(r.value), `read_uncommitted sees aborted ${r.value}`)
+    const all = (await readValues(kafka, broker.bootstrap, topics, 0)).sort()
+    assert.deepEqual(all, [...want, ...aborted.map(r => r.value)].sort(), 'read_uncommitted: committed and aborted')
   } finally {
     const code = await broker.stop()
     broker.cleanup()

@@ -62,7 +62,7 @@ def produce_all(bootstrap, topic, recs, codec):
 def consumer_for(bootstrap):
     return KafkaConsumer(
         bootstrap_servers=bootstrap,
-        group_id=None,  # no group membership: Wren has no group coordinator yet
+        group_id=None,  # assign() + explicit offsets; groups: test_groups_clients.py
         enable_auto_commit=False,
         auto_offset_reset="none",
         fetch_max_wait_ms=100,

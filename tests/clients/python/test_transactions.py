@@ -1,7 +1,11 @@
-"""Transactions with every Python client: a commit across 2 topics x 3 partitions becomes visible
-to read_committed consumers all at once, an abort never does (read_uncommitted sees it), and a
-second instance of a transactional id fences the first; send_offsets_to_transaction commits a group's
-offsets while the group has an active member."""
+"""Transactions with every Python client, each also as the consumer that checks them: a commit
+across 2 topics x 3 partitions becomes visible to read_committed consumers all at once, an abort
+never does (read_uncommitted sees it), an open transaction holds read_committed consumers at the
+last stable offset, and a second instance of a transactional id fences the first;
+send_offsets_to_transaction commits a group's offsets while the group has an active member.
+
+Every "not visible" is proven by reading up to a committed sentinel (readers.py), never by a
+consumer that stayed quiet for a while."""
 
 import asyncio
 import time
@@ -11,6 +15,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from common import unique_topic
+from readers import last_stable_offset, read_values
 
 PARTITIONS = 3
 PER_PARTITION = 20
@@ -22,35 +27,48 @@ def create_topics(bootstrap, *topics):
         f.result(30)
 
 
-def read_values(bootstrap, topics, isolation, idle_s=1.5):
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False,
-                  "isolation.level": isolation})
-    c.assign([TopicPartition(t, p, 0) for t in topics for p in range(PARTITIONS)])
-    out = []
-    last = time.time()
-    while time.time() - last < idle_s:
-        for m in c.consume(500, 0.2):
-            assert not m.error(), m.error()
-            out.append(m.value().decode())
-            last = time.time()
-    c.close()
-    return out
-
-
 def payload(tag, topics):
     return [(t, p, f"{tag}-{t}-{p}-{i}") for t in topics for p in range(PARTITIONS) for i in range(PER_PARTITION)]
 
 
-def check_commit_and_abort(bootstrap, topics, run_txn):
-    """run_txn(records, commit) produces `records` in one transaction and commits or aborts it."""
+def check_commit_and_abort(bootstrap, topics, run_txn, client):
+    """run_txn(records, commit) produces `records` in one transaction and commits or aborts it;
+    a `client` consumer checks the outcome."""
     committed = payload("commit", topics)
     run_txn(committed, True)
     aborted = payload("abort", topics)
     run_txn(aborted, False)
-    seen = read_values(bootstrap, topics, "read_committed")
+    seen = read_values(bootstrap, topics, PARTITIONS, "read_committed", client)
     assert sorted(seen) == sorted(v for _, _, v in committed), "exactly the committed records, no aborted reads"
-    everything = set(read_values(bootstrap, topics, "read_uncommitted"))
-    assert {v for _, _, v in aborted} <= everything, "read_uncommitted sees aborted records"
+    everything = read_values(bootstrap, topics, PARTITIONS, "read_uncommitted", client)
+    assert sorted(everything) == sorted(v for _, _, v in committed + aborted), \
+        "read_uncommitted sees committed and aborted records"
+
+
+def check_open_transaction_holds_the_lso(bootstrap, client):
+    """An open transaction's first offset is the LSO: a read_committed `client` is told so and
+    reads its records only after the commit; read_uncommitted reads them at once."""
+    topic = unique_topic("lso")
+    create_topics(bootstrap, topic)
+    read_values(bootstrap, [topic], PARTITIONS, "read_committed", client)  # one sentinel each
+    offsets = []
+    p = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"lso-{client}"})
+    p.init_transactions(30)
+    p.begin_transaction()
+    p.produce(topic, value=b"pending", partition=0,
+              on_delivery=lambda err, msg: offsets.append(msg.offset()))
+    p.flush(30)
+    assert offsets == [1], "after the first sentinel"
+    assert last_stable_offset(bootstrap, topic, 0, client) == 1, "the open transaction holds the LSO"
+    assert "pending" in read_values(bootstrap, [topic], PARTITIONS, "read_uncommitted", client)
+    p.commit_transaction(30)
+    assert last_stable_offset(bootstrap, topic, 0, client) > 2
+    assert read_values(bootstrap, [topic], PARTITIONS, "read_committed", client) == ["pending"]
+
+
+@pytest.mark.parametrize("client", ["confluent", "kafka-python", "aiokafka"])
+def test_an_open_transaction_holds_read_committed_consumers(broker, client):
+    check_open_transaction_holds_the_lso(broker.bootstrap, client)
 
 
 def test_confluent_kafka_transactions(broker):
@@ -69,21 +87,18 @@ def test_confluent_kafka_transactions(broker):
         else:
             p.abort_transaction(30)
 
-    check_commit_and_abort(broker.bootstrap, topics, run_txn)
-
-    # An open transaction holds read_committed consumers back; read_uncommitted passes it.
-    p.begin_transaction()
-    p.produce(topics[0], value=b"pending", partition=0)
-    p.flush(30)
-    assert "pending" not in read_values(broker.bootstrap, topics, "read_committed", idle_s=1.0)
-    assert "pending" in read_values(broker.bootstrap, topics, "read_uncommitted", idle_s=1.0)
+    check_commit_and_abort(broker.bootstrap, topics, run_txn, "confluent")
 
     # A second instance fences this one: its commit fails and its record never shows.
+    p.begin_transaction()
+    p.produce(topics[0], value=b"zombie", partition=0)
+    p.flush(30)
     p2 = Producer({"bootstrap.servers": broker.bootstrap, "transactional.id": "ck-txn"})
     p2.init_transactions(30)
     with pytest.raises(KafkaException):
         p.commit_transaction(10)
-    assert "pending" not in read_values(broker.bootstrap, topics, "read_committed", idle_s=1.0)
+    assert "zombie" not in read_values(broker.bootstrap, topics, PARTITIONS, "read_committed")
+    assert "zombie" in read_values(broker.bootstrap, topics, PARTITIONS, "read_uncommitted")
 
 
 def test_kafka_python_transactions(broker):
@@ -104,7 +119,7 @@ def test_kafka_python_transactions(broker):
         else:
             p.abort_transaction()
 
-    check_commit_and_abort(broker.bootstrap, topics, run_txn)
+    check_commit_and_abort(broker.bootstrap, topics, run_txn, "kafka-python")
     p.close()
 
 
@@ -131,7 +146,7 @@ def test_aiokafka_transactions(broker):
 
         asyncio.run(go())
 
-    check_commit_and_abort(broker.bootstrap, topics, run_txn)
+    check_commit_and_abort(broker.bootstrap, topics, run_txn, "aiokafka")
 
 
 # Consume-transform-produce: aiokafka's send_offsets_to_transaction and kafka-python's

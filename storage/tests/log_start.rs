@@ -1,0 +1,53 @@
+//! The log start checkpoint (written by DeleteRecords) against a log that lost its tail.
+
+mod common;
+
+use common::{append_assigned, batch, small_config};
+use wren_storage::PartitionLog;
+
+/// `offset i64 BE | crc32c u32 BE`, the checkpoint's format (docs/design.md).
+fn write_checkpoint(dir: &std::path::Path, offset: i64) {
+    let mut b = offset.to_be_bytes().to_vec();
+    b.extend(crc32c::crc32c(&b).to_be_bytes());
+    std::fs::write(dir.join("log-start-offset.checkpoint"), b).unwrap();
+}
+
+#[test]
+fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for _ in 0..5 {
+        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
+    }
+    log.close().unwrap();
+    // DeleteRecords moved the start to 1000, then the records up to there were lost.
+    write_checkpoint(dir.path(), 1000);
+
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(log.log_start_offset(), 1000);
+    assert_eq!(
+        log.log_end_offset(),
+        1000,
+        "offsets below the start are not reused"
+    );
+    let appended = append_assigned(&log, &mut batch(2, 100, 0)).unwrap();
+    assert_eq!(appended.base_offset, 1000);
+    log.close().unwrap();
+
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(log.log_start_offset(), 1000, "reopen keeps the start");
+    assert_eq!(log.log_end_offset(), 1002, "reopen keeps the append");
+}
+
+#[test]
+fn a_checkpoint_inside_the_log_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for _ in 0..5 {
+        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
+    }
+    log.close().unwrap();
+    write_checkpoint(dir.path(), 3);
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 5));
+}

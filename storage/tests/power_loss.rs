@@ -1,0 +1,254 @@
+//! Power cuts, simulated: the log runs on `SimIo`, which records every write and sync; a power
+//! cut rewrites the directory to what the disk would hold (only synced data, or synced data
+//! plus a torn or scattered part of what came after), and reopening the log recovers it.
+//! What each flush policy promises is checked against what survives.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use proptest::prelude::*;
+use wren_storage::batch::{crc_matches, headers, set_base_offset};
+use wren_storage::io::{Event, Loss, SimIo};
+use wren_storage::{FlushPolicy, LogConfig, PartitionLog, SystemClock};
+
+fn open_on(dir: &Path, config: LogConfig, io: &Arc<SimIo>) -> PartitionLog {
+    PartitionLog::open_with_io(dir, config, Arc::new(SystemClock), io.clone()).unwrap()
+}
+
+fn config(flush: FlushPolicy) -> LogConfig {
+    LogConfig {
+        segment_bytes: 2048,
+        index_interval_bytes: 256,
+        flush,
+        ..LogConfig::default()
+    }
+}
+
+fn loss_strategy() -> impl Strategy<Value = Loss> {
+    prop_oneof![
+        Just(Loss::Unsynced),
+        any::<u64>().prop_map(|seed| Loss::TornTail { seed }),
+        any::<u64>().prop_map(|seed| Loss::Scattered { seed }),
+    ]
+}
+
+/// `(records, payload bytes)` per append.
+fn appends_strategy() -> impl Strategy<Value = Vec<(i32, usize)>> {
+    prop::collection::vec((1..5i32, 0..400usize), 1..40)
+}
+
+/// Everything the reopened log holds, as batch bytes.
+fn recovered(dir: &Path, config: LogConfig) -> Vec<Vec<u8>> {
+    let log = PartitionLog::open(dir, config).unwrap();
+    read_all(&log).into_iter().map(|(_, b)| b).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// fsync before every acknowledgement (`flush.messages=1`): every acknowledged append is
+    /// there after the cut, byte for byte. With `unacked_tail`, one more append is written but
+    /// its fsync fails (not acknowledged): it may survive whole or not at all, never torn, and
+    /// never at the cost of an acknowledged one.
+    #[test]
+    fn every_acknowledged_append_survives_a_power_cut(
+        appends in appends_strategy(),
+        loss in loss_strategy(),
+        interval in any::<bool>(),
+        unacked_tail in any::<bool>(),
+    ) {
+        let flush = if interval {
+            FlushPolicy::Interval { messages: 1, ms: 0 }
+        } else {
+            FlushPolicy::EveryAppend
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let io = Arc::new(SimIo::new());
+        let log = open_on(dir.path(), config(flush), &io);
+        let mut acked = Vec::new();
+        for (i, (records, payload)) in appends.iter().enumerate() {
+            let mut b = batch(*records, *payload, i as i64);
+            append_assigned(&log, &mut b).unwrap();
+            acked.push(b);
+        }
+        let mut unacked = batch(3, 300, -1);
+        if unacked_tail {
+            io.fail_syncs(Some("log"));
+            set_base_offset(&mut unacked, log.log_end_offset());
+            prop_assert!(log.append(&unacked).is_err());
+        }
+        drop(log);
+        io.power_loss(dir.path(), loss).unwrap();
+        let got = recovered(dir.path(), config(flush));
+        if got.len() == acked.len() + 1 && unacked_tail {
+            prop_assert_eq!(&got[acked.len()], &unacked);
+            prop_assert_eq!(&got[..acked.len()], &acked[..]);
+        } else {
+            prop_assert_eq!(got, acked);
+        }
+    }
+
+    /// OS flushing: what survives is a clean prefix of what was appended (whole batches with
+    /// good CRCs, offsets contiguous from 0), and it reaches at least the last explicit flush
+    /// or roll (both fsync).
+    #[test]
+    fn os_flushing_recovers_a_clean_prefix(
+        appends in appends_strategy(),
+        flush_every in 0..6usize,
+        loss in loss_strategy(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let io = Arc::new(SimIo::new());
+        let log = open_on(dir.path(), config(FlushPolicy::Os), &io);
+        let mut written = Vec::new();
+        let mut durable_end = 0;
+        for (i, (records, payload)) in appends.iter().enumerate() {
+            let mut b = batch(*records, *payload, i as i64);
+            append_assigned(&log, &mut b).unwrap();
+            written.push(b);
+            if flush_every > 0 && i % flush_every == 0 {
+                log.flush().unwrap();
+                durable_end = log.log_end_offset();
+            }
+            // A roll fsyncs the sealed segment.
+            durable_end = durable_end.max(*log.segment_base_offsets().last().unwrap());
+        }
+        drop(log);
+        io.power_loss(dir.path(), loss).unwrap();
+        let got = recovered(dir.path(), config(FlushPolicy::Os));
+        prop_assert!(got.len() <= written.len());
+        prop_assert_eq!(&got[..], &written[..got.len()]);
+        for b in &got {
+            prop_assert!(crc_matches(b));
+        }
+        let end = got
+            .last()
+            .map_or(0, |b| headers(b, 0).next().unwrap().1.last_offset() + 1);
+        prop_assert!(end >= durable_end, "recovered to {end}, {durable_end} was synced");
+    }
+}
+
+/// Does the durable image of the log's files hold the batch ending at `last_offset`, intact?
+fn durably_holds(io: &SimIo, log: &PartitionLog, last_offset: i64) -> bool {
+    log.segment_base_offsets().iter().any(|&base| {
+        let path = log.dir().join(format!("{base:020}.log"));
+        io.durable_contents(&path).is_some_and(|image| {
+            headers(&image, 0).any(|(pos, h)| {
+                h.last_offset() == last_offset && crc_matches(&image[pos..pos + h.total_len()])
+            })
+        })
+    })
+}
+
+/// Group commit: appenders share fsyncs, and each is acknowledged only once a sync has made
+/// its batch durable (checked against the recorder's durable image at the moment of the ack).
+#[test]
+fn a_grouped_commit_acknowledges_only_after_a_sync_that_covers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let log = Arc::new(open_on(dir.path(), config(FlushPolicy::EveryAppend), &io));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (log, io) = (log.clone(), io.clone());
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    let info = log.append(&batch(1 + (t + i) % 3, 50, 0)).unwrap();
+                    assert!(
+                        durably_holds(&io, &log, info.last_offset),
+                        "offset {} acknowledged before a sync covered it",
+                        info.last_offset
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(log.log_end_offset() >= 200);
+}
+
+/// Wait for `cond` with a generous deadline (the machine may be loaded).
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// With one fsync in progress, appends that arrive meanwhile are all covered by exactly one
+/// more fsync: 4 appends, 2 fsyncs, whatever the timing.
+#[test]
+fn appends_during_an_fsync_share_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let log = Arc::new(open_on(dir.path(), config(FlushPolicy::EveryAppend), &io));
+    io.pause_syncs();
+    let append = |log: &Arc<PartitionLog>| {
+        let log = log.clone();
+        std::thread::spawn(move || log.append(&batch(1, 10, 0)).unwrap())
+    };
+    let first = append(&log);
+    wait_until("the first append's fsync", || io.blocked_syncs() == 1);
+    let rest: Vec<_> = (0..3).map(|_| append(&log)).collect();
+    wait_until("three more appends written", || log.log_end_offset() == 4);
+    io.resume_syncs();
+    first.join().unwrap();
+    for t in rest {
+        t.join().unwrap();
+    }
+    assert_eq!(log.fsync_count(), 2);
+    // The recorded calls: four writes, then the held sync completing, then one more sync.
+    let segment = dir.path().join(format!("{:020}.log", 0));
+    let at = |sync: bool| -> Vec<usize> {
+        let events = io.events();
+        let on_segment = |e: &Event| match e {
+            Event::Sync { path } => sync && *path == segment,
+            Event::Write { path, .. } => !sync && *path == segment,
+            _ => false,
+        };
+        (0..events.len())
+            .filter(|&i| on_segment(&events[i]))
+            .collect()
+    };
+    let (writes, syncs) = (at(false), at(true));
+    assert_eq!((writes.len(), syncs.len()), (4, 2));
+    assert!(writes[3] < syncs[0]);
+    drop(log);
+    io.power_loss(dir.path(), Loss::Unsynced).unwrap();
+    let log = PartitionLog::open(dir.path(), config(FlushPolicy::EveryAppend)).unwrap();
+    assert_eq!(log.log_end_offset(), 4);
+}
+
+/// What the log keeps beside the data survives too: the log start DeleteRecords moved (an
+/// atomically replaced checkpoint: the rename only counts once the directory is synced) and
+/// the producer state (snapshots written at each roll, then replayed from the headers).
+#[test]
+fn delete_records_and_producer_state_survive_a_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let cfg = config(FlushPolicy::EveryAppend);
+    let log = open_on(dir.path(), cfg.clone(), &io);
+    for i in 0..30 {
+        let b = wren_storage::testing::BatchBuilder::new(2)
+            .producer(7 + i64::from(i % 2), 0, (i / 2) * 2)
+            .payload(200)
+            .build();
+        log.append(&b).unwrap();
+    }
+    assert!(log.segment_base_offsets().len() > 2, "the appends rolled");
+    let start = log.segment_base_offsets()[1] + 1;
+    assert_eq!(log.advance_log_start_offset(start).unwrap(), start);
+    let producers = log.producer_state();
+    drop(log);
+    io.power_loss(dir.path(), Loss::Unsynced).unwrap();
+    let log = PartitionLog::open(dir.path(), cfg).unwrap();
+    assert_eq!(log.log_start_offset(), start);
+    assert_eq!(log.log_end_offset(), 60);
+    assert_eq!(log.producer_state(), producers);
+}
