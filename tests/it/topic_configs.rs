@@ -423,6 +423,7 @@ async fn synonyms_follow_sets_deletes_appends_and_subtracts() {
             Some("Unknown topic config name: no.such.key".into())
         )
     );
+}
 
 /// Goal: a topic that fsyncs every append (`flush.messages=1`) takes produce as any other; its
 /// group-commit wait runs on the blocking pool (the handler awaits it), here on a runtime with
@@ -451,5 +452,4 @@ async fn flush_messages_1_topics_append_and_acknowledge_in_order() {
     }
     let r = fetch(&mut c, fetch_request("synced", 0)).await;
     assert_eq!(r.responses[0].partitions[0].high_watermark, 10);
-
 }
