@@ -1,8 +1,8 @@
 //! Offsets and administration on the coordinator: OffsetCommit / OffsetFetch / OffsetDelete
 //! validation and storage, ListGroups, DescribeGroups, DeleteGroups, and offset expiry.
 
+use super::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::error::ResponseError;
 
 use super::coordinator::{GroupCoordinator, Inner};
 use super::group::{Group, GroupState};
@@ -22,7 +22,7 @@ pub struct Committer<'a> {
 pub struct FetchedOffset {
     pub tp: TopicPartition,
     pub offset: Option<OffsetAndMetadata>,
-    pub error: i16,
+    pub error: Option<GroupError>,
 }
 
 pub struct GroupListing {
@@ -52,32 +52,24 @@ pub struct GroupDescription {
 /// exempt from two rules: without member id and generation they are accepted while the group
 /// has members (kafkajs and aiokafka send them that way), and a rebalance in progress does not
 /// refuse them.
-fn validate_commit(group: &Group, c: &Committer, transactional: bool) -> Result<(), ResponseError> {
+fn validate_commit(group: &Group, c: &Committer, transactional: bool) -> Result<(), GroupError> {
     if group.is(GroupState::Dead) {
-        return Err(ResponseError::CoordinatorNotAvailable);
+        return Err(GroupError::GroupDead);
     }
     if c.generation_id < 0 && group.is(GroupState::Empty) {
         // Admin clients and assign()-only consumers: allowed while the group has no members.
         return Ok(());
     }
     if c.generation_id >= 0 || !c.member_id.is_empty() || c.instance_id.is_some() {
-        group
-            .validate_member(c.member_id, c.instance_id)
-            .map_err(|code| {
-                if code == ResponseError::FencedInstanceId.code() {
-                    ResponseError::FencedInstanceId
-                } else {
-                    ResponseError::UnknownMemberId
-                }
-            })?;
+        group.validate_member(c.member_id, c.instance_id)?;
         if c.generation_id != group.generation_id {
-            return Err(ResponseError::IllegalGeneration);
+            return Err(GroupError::IllegalGeneration);
         }
     } else if !transactional && !group.is(GroupState::Empty) {
-        return Err(ResponseError::UnknownMemberId);
+        return Err(GroupError::UnknownMemberId);
     }
     if !transactional && group.is(GroupState::CompletingRebalance) {
-        return Err(ResponseError::RebalanceInProgress);
+        return Err(GroupError::RebalanceInProgress);
     }
     Ok(())
 }
@@ -88,7 +80,7 @@ impl GroupCoordinator {
         &self,
         c: &Committer,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<(), GroupError> {
         let mut inner = self.inner.lock();
         let Inner {
             groups,
@@ -106,15 +98,15 @@ impl GroupCoordinator {
                 let now = self.clock.now_ms();
                 groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
             }
-            None if c.api_version >= 9 => return Err(ResponseError::GroupIdNotFound),
-            None => return Err(ResponseError::IllegalGeneration),
+            None if c.api_version >= 9 => return Err(GroupError::GroupIdNotFound),
+            None => return Err(GroupError::IllegalGeneration),
         }
         if offsets.is_empty() {
             return Ok(());
         }
         store.commit(c.group_id, offsets).map_err(|e| {
             tracing::error!(group = c.group_id, error = %e, "could not append offsets to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })
     }
 
@@ -143,14 +135,14 @@ impl GroupCoordinator {
                     return FetchedOffset {
                         tp,
                         offset: None,
-                        error: ResponseError::UnstableOffsetCommit.code(),
+                        error: Some(GroupError::UnstableOffsetCommit),
                     };
                 }
                 let offset = store.fetch(group_id, &tp).cloned();
                 FetchedOffset {
                     tp,
                     offset,
-                    error: 0,
+                    error: None,
                 }
             })
             .collect()
@@ -161,34 +153,34 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         partitions: &[TopicPartition],
-    ) -> Result<Vec<i16>, ResponseError> {
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         let mut inner = self.inner.lock();
         let Inner {
             groups, offsets, ..
         } = &mut *inner;
         let Some(group) = groups.get(group_id) else {
-            return Err(ResponseError::GroupIdNotFound);
+            return Err(GroupError::GroupIdNotFound);
         };
         let active = !group.is(GroupState::Empty) && !group.members.is_empty();
         if group.is(GroupState::Dead) {
-            return Err(ResponseError::GroupIdNotFound);
+            return Err(GroupError::GroupIdNotFound);
         }
         if active && !group.is_consumer_group() {
-            return Err(ResponseError::NonEmptyGroup);
+            return Err(GroupError::NonEmptyGroup);
         }
         let mut errors = Vec::with_capacity(partitions.len());
         let mut deletable = Vec::new();
         for tp in partitions {
             if active && group.is_subscribed_to(&tp.0) {
-                errors.push(ResponseError::GroupSubscribedToTopic.code());
+                errors.push(Err(GroupError::GroupSubscribedToTopic));
             } else {
                 deletable.push(tp.clone());
-                errors.push(0);
+                errors.push(Ok(()));
             }
         }
         offsets.delete(group_id, &deletable).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })?;
         Ok(errors)
     }
@@ -202,7 +194,7 @@ impl GroupCoordinator {
         c: &Committer,
         producer_id: i64,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), ResponseError> {
+    ) -> Result<(), GroupError> {
         let mut inner = self.inner.lock();
         let Inner {
             groups,
@@ -215,7 +207,7 @@ impl GroupCoordinator {
                 let now = self.clock.now_ms();
                 groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
             }
-            None => return Err(ResponseError::IllegalGeneration),
+            None => return Err(GroupError::IllegalGeneration),
         }
         if offsets.is_empty() {
             return Ok(());
@@ -224,12 +216,12 @@ impl GroupCoordinator {
             .stage_txn_offsets(producer_id, c.group_id, offsets)
             .map_err(|e| {
                 tracing::error!(group = c.group_id, error = %e, "could not stage transactional offsets");
-                ResponseError::CoordinatorNotAvailable
+                GroupError::from(e)
             })
     }
 
     /// Ends the producer's transaction for its staged offsets: committed (`commit`) or dropped.
-    pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), ResponseError> {
+    pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), GroupError> {
         let mut inner = self.inner.lock();
         let result = if commit {
             inner.offsets.commit_txn_offsets(producer_id)
@@ -238,7 +230,7 @@ impl GroupCoordinator {
         };
         result.map_err(|e| {
             tracing::error!(producer_id, error = %e, "could not end transactional offsets");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })
     }
 
@@ -325,22 +317,22 @@ impl GroupCoordinator {
     }
 
     /// DeleteGroups for one group: only empty groups can go; their offsets go with them.
-    pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
+    pub fn delete_group(&self, group_id: &str) -> Result<(), GroupError> {
         let mut inner = self.inner.lock();
         let Inner {
             groups, offsets, ..
         } = &mut *inner;
         let Some(group) = groups.get(group_id) else {
-            return Err(ResponseError::GroupIdNotFound);
+            return Err(GroupError::GroupIdNotFound);
         };
         match group.state {
-            GroupState::Dead => return Err(ResponseError::GroupIdNotFound),
+            GroupState::Dead => return Err(GroupError::GroupIdNotFound),
             GroupState::Empty => {}
-            _ => return Err(ResponseError::NonEmptyGroup),
+            _ => return Err(GroupError::NonEmptyGroup),
         }
         offsets.delete_group(group_id).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })?;
         groups.remove(group_id);
         tracing::info!(group = group_id, "deleted group");
@@ -458,7 +450,7 @@ mod tests {
             let anonymous = committer("", -1);
             assert_eq!(
                 validate_commit(&g, &anonymous, false),
-                Err(ResponseError::UnknownMemberId),
+                Err(GroupError::UnknownMemberId),
                 "{state:?}"
             );
             assert_eq!(validate_commit(&g, &anonymous, true), Ok(()), "{state:?}");
@@ -478,15 +470,15 @@ mod tests {
             );
             assert_eq!(
                 validate_commit(&g, &committer("m", 2), transactional),
-                Err(ResponseError::IllegalGeneration)
+                Err(GroupError::IllegalGeneration)
             );
             assert_eq!(
                 validate_commit(&g, &committer("other", 3), transactional),
-                Err(ResponseError::UnknownMemberId)
+                Err(GroupError::UnknownMemberId)
             );
             assert_eq!(
                 validate_commit(&g, &committer("", 3), transactional),
-                Err(ResponseError::UnknownMemberId),
+                Err(GroupError::UnknownMemberId),
                 "a generation without a member id"
             );
         }
@@ -497,7 +489,7 @@ mod tests {
         let g = group(GroupState::CompletingRebalance);
         assert_eq!(
             validate_commit(&g, &committer("m", 3), false),
-            Err(ResponseError::RebalanceInProgress)
+            Err(GroupError::RebalanceInProgress)
         );
         assert_eq!(validate_commit(&g, &committer("m", 3), true), Ok(()));
     }

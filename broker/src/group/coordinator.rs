@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use wren_storage::{Clock, StorageError};
@@ -57,10 +57,6 @@ pub struct GroupCoordinator {
     pub(super) clock: Arc<dyn Clock>,
 }
 
-fn code(e: ResponseError) -> i16 {
-    e.code()
-}
-
 impl GroupCoordinator {
     /// Opens the group log in `dir`, replays it, and recreates every group it names (empty:
     /// members rejoin after a restart).
@@ -91,16 +87,16 @@ impl GroupCoordinator {
 
     pub fn join(&self, req: JoinRequest, tx: oneshot::Sender<JoinOutcome>) {
         let now = self.clock.now_ms();
-        let fail = |tx: oneshot::Sender<JoinOutcome>, e: ResponseError, member_id: &str| {
-            let _ = tx.send(JoinOutcome::error(code(e), member_id));
+        let fail = |tx: oneshot::Sender<JoinOutcome>, e: GroupError, member_id: &str| {
+            let _ = tx.send(JoinOutcome::error(e, member_id));
         };
         if req.group_id.is_empty() {
-            return fail(tx, ResponseError::InvalidGroupId, &req.member_id);
+            return fail(tx, GroupError::InvalidGroupId, &req.member_id);
         }
         if !(self.config.min_session_timeout_ms..=self.config.max_session_timeout_ms)
             .contains(&req.session_timeout_ms)
         {
-            return fail(tx, ResponseError::InvalidSessionTimeout, &req.member_id);
+            return fail(tx, GroupError::InvalidSessionTimeout, &req.member_id);
         }
         let mut inner = self.inner.lock();
         let Inner {
@@ -108,7 +104,7 @@ impl GroupCoordinator {
         } = &mut *inner;
         if !groups.contains_key(&req.group_id) {
             if !req.member_id.is_empty() {
-                return fail(tx, ResponseError::UnknownMemberId, &req.member_id);
+                return fail(tx, GroupError::UnknownMemberId, &req.member_id);
             }
             groups.insert(req.group_id.clone(), Group::new(&req.group_id, now));
         }
@@ -116,7 +112,7 @@ impl GroupCoordinator {
         let is_member = group.members.contains_key(&req.member_id)
             || group.pending_members.contains_key(&req.member_id);
         if !is_member && group.members.len() >= self.config.max_size {
-            return fail(tx, ResponseError::GroupMaxSizeReached, &req.member_id);
+            return fail(tx, GroupError::GroupMaxSizeReached, &req.member_id);
         }
         if req.member_id.is_empty() {
             self.join_new_member(group, req, tx, now);
@@ -136,7 +132,7 @@ impl GroupCoordinator {
         let names: Vec<&str> = req.protocols.iter().map(|(n, _)| n.as_str()).collect();
         if !group.supports_protocols(&req.protocol_type, &names) {
             let _ = tx.send(JoinOutcome::error(
-                code(ResponseError::InconsistentGroupProtocol),
+                GroupError::InconsistentGroupProtocol,
                 "",
             ));
             return;
@@ -151,10 +147,7 @@ impl GroupCoordinator {
             None if req.require_known_member_id => {
                 let deadline = now.saturating_add(i64::from(req.session_timeout_ms));
                 group.pending_members.insert(member_id.clone(), deadline);
-                let _ = tx.send(JoinOutcome::error(
-                    code(ResponseError::MemberIdRequired),
-                    &member_id,
-                ));
+                let _ = tx.send(JoinOutcome::error(GroupError::MemberIdRequired, &member_id));
             }
             None => self.add_member_and_rebalance(group, member_id, req, tx, now),
         }
@@ -169,26 +162,26 @@ impl GroupCoordinator {
     ) {
         let id = req.member_id.clone();
         let names: Vec<&str> = req.protocols.iter().map(|(n, _)| n.as_str()).collect();
-        let fail = |tx: oneshot::Sender<JoinOutcome>, e: ResponseError| {
-            let _ = tx.send(JoinOutcome::error(code(e), &id));
+        let fail = |tx: oneshot::Sender<JoinOutcome>, e: GroupError| {
+            let _ = tx.send(JoinOutcome::error(e, &id));
         };
         if group.pending_members.contains_key(&id) {
             // The second join of KIP-394: the member id we handed out.
             if !group.supports_protocols(&req.protocol_type, &names) {
-                return fail(tx, ResponseError::InconsistentGroupProtocol);
+                return fail(tx, GroupError::InconsistentGroupProtocol);
             }
             return self.add_member_and_rebalance(group, id.clone(), req, tx, now);
         }
         let instance = req.instance_id.as_deref();
         if group.is_fenced(instance, &id) {
-            return fail(tx, ResponseError::FencedInstanceId);
+            return fail(tx, GroupError::FencedInstanceId);
         }
         let unknown_instance = instance.is_some_and(|i| !group.static_members.contains_key(i));
         if !group.members.contains_key(&id) || unknown_instance {
-            return fail(tx, ResponseError::UnknownMemberId);
+            return fail(tx, GroupError::UnknownMemberId);
         }
         if !group.supports_protocols(&req.protocol_type, &names) {
-            return fail(tx, ResponseError::InconsistentGroupProtocol);
+            return fail(tx, GroupError::InconsistentGroupProtocol);
         }
         let member = &group.members[&id];
         let unchanged = member.matches(&req.protocols);
@@ -206,7 +199,7 @@ impl GroupCoordinator {
                 let _ = tx.send(group.join_outcome(&id, false));
             }
             GroupState::Stable => self.update_member_and_rebalance(group, req, tx, now),
-            GroupState::Empty | GroupState::Dead => fail(tx, ResponseError::UnknownMemberId),
+            GroupState::Empty | GroupState::Dead => fail(tx, GroupError::UnknownMemberId),
         }
     }
 
@@ -255,7 +248,7 @@ impl GroupCoordinator {
         member.rebalance_timeout_ms = i64::from(req.rebalance_timeout_ms.max(0));
         if let Some(old) = member.awaiting_join.replace(tx) {
             let _ = old.send(JoinOutcome::error(
-                code(ResponseError::RebalanceInProgress),
+                GroupError::RebalanceInProgress,
                 &req.member_id,
             ));
         }
@@ -277,8 +270,8 @@ impl GroupCoordinator {
             .members
             .shift_remove(&old_id)
             .expect("static members are members");
-        let fenced = code(ResponseError::FencedInstanceId);
-        member.complete_join(JoinOutcome::error(fenced, &old_id));
+        let fenced = GroupError::FencedInstanceId;
+        member.complete_join(JoinOutcome::error(fenced.clone(), &old_id));
         member.complete_sync(SyncOutcome::error(fenced));
         member.id = new_id.clone();
         member.client_id = req.client_id;
@@ -313,24 +306,24 @@ impl GroupCoordinator {
 
     pub fn sync(&self, req: SyncRequest, tx: oneshot::Sender<SyncOutcome>) {
         let now = self.clock.now_ms();
-        let fail = |tx: oneshot::Sender<SyncOutcome>, e: ResponseError| {
-            let _ = tx.send(SyncOutcome::error(code(e)));
+        let fail = |tx: oneshot::Sender<SyncOutcome>, e: GroupError| {
+            let _ = tx.send(SyncOutcome::error(e));
         };
         if req.group_id.is_empty() {
-            return fail(tx, ResponseError::InvalidGroupId);
+            return fail(tx, GroupError::InvalidGroupId);
         }
         let mut inner = self.inner.lock();
         let Some(group) = inner.groups.get_mut(&req.group_id) else {
-            return fail(tx, ResponseError::UnknownMemberId);
+            return fail(tx, GroupError::UnknownMemberId);
         };
         if group.is_fenced(req.instance_id.as_deref(), &req.member_id) {
-            return fail(tx, ResponseError::FencedInstanceId);
+            return fail(tx, GroupError::FencedInstanceId);
         }
         if !group.members.contains_key(&req.member_id) {
-            return fail(tx, ResponseError::UnknownMemberId);
+            return fail(tx, GroupError::UnknownMemberId);
         }
         if req.generation_id != group.generation_id {
-            return fail(tx, ResponseError::IllegalGeneration);
+            return fail(tx, GroupError::IllegalGeneration);
         }
         let mismatch = |asked: &Option<String>, have: &Option<String>| {
             asked.as_ref().is_some_and(|a| Some(a) != have.as_ref())
@@ -338,17 +331,17 @@ impl GroupCoordinator {
         if mismatch(&req.protocol_type, &group.protocol_type)
             || mismatch(&req.protocol_name, &group.protocol_name)
         {
-            return fail(tx, ResponseError::InconsistentGroupProtocol);
+            return fail(tx, GroupError::InconsistentGroupProtocol);
         }
         match group.state {
-            GroupState::Empty | GroupState::Dead => fail(tx, ResponseError::UnknownMemberId),
-            GroupState::PreparingRebalance => fail(tx, ResponseError::RebalanceInProgress),
+            GroupState::Empty | GroupState::Dead => fail(tx, GroupError::UnknownMemberId),
+            GroupState::PreparingRebalance => fail(tx, GroupError::RebalanceInProgress),
             GroupState::Stable => {
                 group.pending_sync.remove(&req.member_id);
                 let m = group.members.get_mut(&req.member_id).expect("checked");
                 m.heartbeat(now);
                 let _ = tx.send(SyncOutcome {
-                    error: 0,
+                    error: None,
                     protocol_type: group.protocol_type.clone(),
                     protocol_name: group.protocol_name.clone(),
                     assignment: m.assignment.clone(),
@@ -358,7 +351,7 @@ impl GroupCoordinator {
                 group.pending_sync.remove(&req.member_id);
                 let m = group.members.get_mut(&req.member_id).expect("checked");
                 if let Some(old) = m.awaiting_sync.replace(tx) {
-                    let _ = old.send(SyncOutcome::error(code(ResponseError::RebalanceInProgress)));
+                    let _ = old.send(SyncOutcome::error(GroupError::RebalanceInProgress));
                 }
                 if group.leader_id.as_deref() != Some(req.member_id.as_str()) {
                     return;
@@ -369,7 +362,7 @@ impl GroupCoordinator {
                 for m in group.members.values_mut() {
                     m.assignment = assignments.remove(&m.id).unwrap_or_default();
                     let outcome = SyncOutcome {
-                        error: 0,
+                        error: None,
                         protocol_type: protocol_type.clone(),
                         protocol_name: protocol_name.clone(),
                         assignment: m.assignment.clone(),
@@ -390,46 +383,46 @@ impl GroupCoordinator {
         member_id: &str,
         instance_id: Option<&str>,
         generation_id: i32,
-    ) -> i16 {
+    ) -> Result<(), GroupError> {
         if group_id.is_empty() {
-            return code(ResponseError::InvalidGroupId);
+            return Err(GroupError::InvalidGroupId);
         }
         let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
         let Some(group) = inner.groups.get_mut(group_id) else {
-            return code(ResponseError::UnknownMemberId);
+            return Err(GroupError::UnknownMemberId);
         };
         if group.is_fenced(instance_id, member_id) {
-            return code(ResponseError::FencedInstanceId);
+            return Err(GroupError::FencedInstanceId);
         }
         let state = group.state;
         let Some(member) = group.members.get_mut(member_id) else {
-            return code(ResponseError::UnknownMemberId);
+            return Err(GroupError::UnknownMemberId);
         };
         if generation_id != group.generation_id {
-            return code(ResponseError::IllegalGeneration);
+            return Err(GroupError::IllegalGeneration);
         }
         match state {
-            GroupState::Empty | GroupState::Dead => code(ResponseError::UnknownMemberId),
+            GroupState::Empty | GroupState::Dead => Err(GroupError::UnknownMemberId),
             GroupState::PreparingRebalance => {
                 member.heartbeat(now);
-                code(ResponseError::RebalanceInProgress)
+                Err(GroupError::RebalanceInProgress)
             }
             GroupState::CompletingRebalance | GroupState::Stable => {
                 member.heartbeat(now);
-                0
+                Ok(())
             }
         }
     }
 
-    /// LeaveGroup for each (member id, instance id): per-member error codes, or a group error.
+    /// LeaveGroup for each (member id, instance id): per-member results, or a group error.
     pub fn leave(
         &self,
         group_id: &str,
         leaving: &[(String, Option<String>)],
-    ) -> Result<Vec<i16>, i16> {
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         if group_id.is_empty() {
-            return Err(code(ResponseError::InvalidGroupId));
+            return Err(GroupError::InvalidGroupId);
         }
         let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
@@ -437,33 +430,33 @@ impl GroupCoordinator {
             groups, offsets, ..
         } = &mut *inner;
         let Some(group) = groups.get_mut(group_id) else {
-            return Ok(vec![code(ResponseError::UnknownMemberId); leaving.len()]);
+            return Ok(vec![Err(GroupError::UnknownMemberId); leaving.len()]);
         };
         let mut errors = Vec::with_capacity(leaving.len());
         for (member_id, instance_id) in leaving {
             let target = match instance_id {
                 Some(instance) => match group.static_members.get(instance) {
-                    None => Err(ResponseError::UnknownMemberId),
+                    None => Err(GroupError::UnknownMemberId),
                     Some(registered) if !member_id.is_empty() && registered != member_id => {
-                        Err(ResponseError::FencedInstanceId)
+                        Err(GroupError::FencedInstanceId)
                     }
                     Some(registered) => Ok(registered.clone()),
                 },
                 None if group.pending_members.remove(member_id).is_some() => {
                     group.try_complete_join(now, &self.config, offsets);
-                    errors.push(0);
+                    errors.push(Ok(()));
                     continue;
                 }
                 None if group.members.contains_key(member_id) => Ok(member_id.clone()),
-                None => Err(ResponseError::UnknownMemberId),
+                None => Err(GroupError::UnknownMemberId),
             };
             match target {
                 Ok(id) => {
                     tracing::info!(group = %group_id, member = %id, "member left the group");
                     group.remove_member(&id, now, &self.config, offsets, "a member left the group");
-                    errors.push(0);
+                    errors.push(Ok(()));
                 }
-                Err(e) => errors.push(code(e)),
+                Err(e) => errors.push(Err(e)),
             }
         }
         Ok(errors)

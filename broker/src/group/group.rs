@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::error::GroupError;
 use indexmap::IndexMap;
-use kafka_protocol::error::ResponseError;
 
 use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
 use super::offsets::OffsetStore;
@@ -118,16 +118,20 @@ impl Group {
 
     /// Kafka's `validateMember`: the instance id (if any) must be registered to this member id,
     /// and the member must exist.
-    pub fn validate_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<(), i16> {
+    pub fn validate_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), GroupError> {
         if let Some(instance) = instance_id {
             match self.static_members.get(instance) {
-                None => return Err(ResponseError::UnknownMemberId.code()),
-                Some(m) if m != member_id => return Err(ResponseError::FencedInstanceId.code()),
+                None => return Err(GroupError::UnknownMemberId),
+                Some(m) if m != member_id => return Err(GroupError::FencedInstanceId),
                 Some(_) => {}
             }
         }
         if !self.members.contains_key(member_id) {
-            return Err(ResponseError::UnknownMemberId.code());
+            return Err(GroupError::UnknownMemberId);
         }
         Ok(())
     }
@@ -216,7 +220,7 @@ impl Group {
     pub fn join_outcome(&self, member_id: &str, skip_assignment: bool) -> JoinOutcome {
         let is_leader = self.leader_id.as_deref() == Some(member_id);
         JoinOutcome {
-            error: 0,
+            error: None,
             generation_id: self.generation_id,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol_name.clone(),
@@ -259,9 +263,7 @@ impl Group {
             // The assignment being synced is void: parked SyncGroups learn that now.
             for m in self.members.values_mut() {
                 m.assignment = Default::default();
-                m.complete_sync(SyncOutcome::error(
-                    ResponseError::RebalanceInProgress.code(),
-                ));
+                m.complete_sync(SyncOutcome::error(GroupError::RebalanceInProgress));
             }
         }
         self.pending_sync.clear();
@@ -366,11 +368,15 @@ impl Group {
     }
 
     /// Removes a member from the maps; a parked request gets `parked_error` (if any).
-    fn detach_member(&mut self, member_id: &str, parked_error: Option<i16>) -> Option<Member> {
+    fn detach_member(
+        &mut self,
+        member_id: &str,
+        parked_error: Option<GroupError>,
+    ) -> Option<Member> {
         let mut member = self.members.shift_remove(member_id)?;
-        if let Some(code) = parked_error {
-            member.complete_join(JoinOutcome::error(code, member_id));
-            member.complete_sync(SyncOutcome::error(code));
+        if let Some(e) = parked_error {
+            member.complete_join(JoinOutcome::error(e.clone(), member_id));
+            member.complete_sync(SyncOutcome::error(e));
         }
         if let Some(instance) = &member.instance_id {
             if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
@@ -394,7 +400,7 @@ impl Group {
         reason: &str,
     ) {
         if self
-            .detach_member(member_id, Some(ResponseError::UnknownMemberId.code()))
+            .detach_member(member_id, Some(GroupError::UnknownMemberId))
             .is_none()
         {
             return;
@@ -463,7 +469,7 @@ impl Group {
             if !late.is_empty() {
                 for id in &late {
                     tracing::info!(group = %self.id, member = %id, "no SyncGroup before the rebalance timeout; member removed");
-                    self.detach_member(id, Some(ResponseError::UnknownMemberId.code()));
+                    self.detach_member(id, Some(GroupError::UnknownMemberId));
                 }
                 self.prepare_rebalance(now, config, "members did not sync in time");
             }

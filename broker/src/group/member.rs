@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use super::error::GroupError;
+
 /// How long a brand-new member may wait in a join phase before it is dropped (Kafka's
 /// `GroupCoordinator.NewMemberJoinTimeoutMs`).
 pub const NEW_MEMBER_JOIN_TIMEOUT_MS: i64 = 300_000;
@@ -10,7 +12,7 @@ pub const NEW_MEMBER_JOIN_TIMEOUT_MS: i64 = 300_000;
 /// What a JoinGroup is answered with (the handler turns it into the versioned response).
 #[derive(Clone, Debug, Default)]
 pub struct JoinOutcome {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub generation_id: i32,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
@@ -22,9 +24,9 @@ pub struct JoinOutcome {
 }
 
 impl JoinOutcome {
-    pub fn error(error: i16, member_id: &str) -> JoinOutcome {
+    pub fn error(error: GroupError, member_id: &str) -> JoinOutcome {
         JoinOutcome {
-            error,
+            error: Some(error),
             generation_id: -1,
             member_id: member_id.to_owned(),
             ..JoinOutcome::default()
@@ -42,16 +44,16 @@ pub struct JoinedMember {
 /// What a SyncGroup is answered with.
 #[derive(Clone, Debug, Default)]
 pub struct SyncOutcome {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     pub assignment: Bytes,
 }
 
 impl SyncOutcome {
-    pub fn error(error: i16) -> SyncOutcome {
+    pub fn error(error: GroupError) -> SyncOutcome {
         SyncOutcome {
-            error,
+            error: Some(error),
             ..SyncOutcome::default()
         }
     }

@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod coordinator;
+pub mod error;
 #[allow(clippy::module_inception)]
 pub mod group;
 pub mod member;
@@ -24,6 +25,7 @@ pub mod records;
 use std::time::Duration;
 
 pub use coordinator::{GroupCoordinator, JoinRequest, SyncRequest};
+pub use error::GroupError;
 pub use member::{JoinOutcome, SyncOutcome};
 
 /// How often the timer task checks group deadlines.

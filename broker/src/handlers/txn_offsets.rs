@@ -77,7 +77,11 @@ pub fn handle(
                 e
             }
         })
-        .and_then(|()| groups.stage_txn_offsets(&committer, r.producer_id.0, offsets))
+        .and_then(|()| {
+            groups
+                .stage_txn_offsets(&committer, r.producer_id.0, offsets)
+                .map_err(|e| e.response_error())
+        })
     };
     let group_error = result.err().map_or(0, |e| e.code());
     let topics = r
