@@ -8,7 +8,7 @@ use super::error::GroupError;
 use indexmap::IndexMap;
 
 use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
-use super::offsets::OffsetStore;
+use super::membership::{Effect, ParkId};
 use super::records::StoredGroup;
 use super::GroupConfig;
 
@@ -30,6 +30,18 @@ impl GroupState {
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
             GroupState::Dead => "Dead",
+        }
+    }
+
+    /// Kafka's `ClassicGroupState` table: the states a group may enter this one from.
+    pub fn valid_previous_states(self) -> &'static [GroupState] {
+        use GroupState::*;
+        match self {
+            Empty => &[PreparingRebalance],
+            PreparingRebalance => &[Stable, CompletingRebalance, Empty],
+            CompletingRebalance => &[PreparingRebalance],
+            Stable => &[CompletingRebalance],
+            Dead => &[Stable, PreparingRebalance, CompletingRebalance, Empty, Dead],
         }
     }
 }
@@ -61,6 +73,8 @@ pub struct Group {
     pub sync_deadline_ms: Option<i64>,
     /// Topics the members subscribe to (consumer protocol only; None when unknown).
     pub subscribed_topics: Option<HashSet<String>>,
+    /// Effects of the step in progress, drained by [`super::membership::step`].
+    pub(super) effects: Vec<Effect>,
 }
 
 impl Group {
@@ -82,6 +96,7 @@ impl Group {
             new_member_added: false,
             sync_deadline_ms: None,
             subscribed_topics: None,
+            effects: Vec::new(),
         }
     }
 
@@ -96,9 +111,27 @@ impl Group {
         g
     }
 
+    /// Moves to `state`. Every caller checks the state first, so a move outside Kafka's table
+    /// is a bug in this module, never a client's doing.
     pub fn transition(&mut self, state: GroupState, now_ms: i64) {
+        assert!(
+            state.valid_previous_states().contains(&self.state),
+            "group {}: {:?} -> {:?} is not in Kafka's ClassicGroupState table",
+            self.id,
+            self.state,
+            state
+        );
         self.state = state;
         self.state_timestamp_ms = now_ms;
+    }
+
+    /// Answers a JoinGroup (just received or parked).
+    pub(super) fn answer_join(&mut self, park: ParkId, outcome: JoinOutcome) {
+        self.effects.push(Effect::Join(park, outcome));
+    }
+
+    pub(super) fn answer_sync(&mut self, park: ParkId, outcome: SyncOutcome) {
+        self.effects.push(Effect::Sync(park, outcome));
     }
 
     pub fn is(&self, state: GroupState) -> bool {
@@ -289,7 +322,7 @@ impl Group {
     }
 
     /// Completes the join phase when it can be (everyone rejoined, or its deadline passed).
-    pub fn try_complete_join(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
+    pub fn try_complete_join(&mut self, now: i64, config: &GroupConfig) {
         if !self.is(GroupState::PreparingRebalance) {
             return;
         }
@@ -309,12 +342,12 @@ impl Group {
         } else if !expired && !self.all_members_joined() {
             return;
         }
-        self.complete_join(now, store);
+        self.complete_join(now);
     }
 
     /// Kafka's `onCompleteJoin`: drop members that did not rejoin, start the next generation,
     /// answer every parked JoinGroup.
-    fn complete_join(&mut self, now: i64, store: &mut OffsetStore) {
+    fn complete_join(&mut self, now: i64) {
         let missing: Vec<String> = self
             .members
             .values()
@@ -348,7 +381,7 @@ impl Group {
             for id in &ids {
                 let outcome = self.join_outcome(id, false);
                 let m = self.members.get_mut(id).expect("listed member");
-                m.complete_join(outcome);
+                self.effects.extend(m.complete_join(outcome));
                 m.is_new = false;
                 m.heartbeat(now);
             }
@@ -362,9 +395,7 @@ impl Group {
             protocol = ?self.protocol_name,
             "join phase complete"
         );
-        if let Err(e) = store.store_group(&self.id, self.stored()) {
-            tracing::error!(group = %self.id, error = %e, "could not record the group's new generation");
-        }
+        self.effects.push(Effect::StoreGroup(self.stored()));
     }
 
     /// Removes a member from the maps; a parked request gets `parked_error` (if any).
@@ -374,9 +405,18 @@ impl Group {
         parked_error: Option<GroupError>,
     ) -> Option<Member> {
         let mut member = self.members.shift_remove(member_id)?;
-        if let Some(e) = parked_error {
-            member.complete_join(JoinOutcome::error(e.clone(), member_id));
-            member.complete_sync(SyncOutcome::error(e));
+        match parked_error {
+            Some(e) => {
+                let join = member.complete_join(JoinOutcome::error(e.clone(), member_id));
+                let sync = member.complete_sync(SyncOutcome::error(e));
+                self.effects.extend(join.into_iter().chain(sync));
+            }
+            None => {
+                // Dropped unanswered: the waiting handler answers COORDINATOR_NOT_AVAILABLE.
+                let parked = member.awaiting_join.take().into_iter();
+                let parked = parked.chain(member.awaiting_sync.take());
+                self.effects.extend(parked.map(Effect::Forget));
+            }
         }
         if let Some(instance) = &member.instance_id {
             if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
@@ -391,14 +431,7 @@ impl Group {
     }
 
     /// A member leaves (LeaveGroup) or dies (session expiry): rebalance the rest.
-    pub fn remove_member(
-        &mut self,
-        member_id: &str,
-        now: i64,
-        config: &GroupConfig,
-        store: &mut OffsetStore,
-        reason: &str,
-    ) {
+    pub fn remove_member(&mut self, member_id: &str, now: i64, config: &GroupConfig, reason: &str) {
         if self
             .detach_member(member_id, Some(GroupError::UnknownMemberId))
             .is_none()
@@ -408,9 +441,9 @@ impl Group {
         match self.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(now, config, reason);
-                self.try_complete_join(now, config, store);
+                self.try_complete_join(now, config);
             }
-            GroupState::PreparingRebalance => self.try_complete_join(now, config, store),
+            GroupState::PreparingRebalance => self.try_complete_join(now, config),
             GroupState::Empty | GroupState::Dead => {}
         }
     }
@@ -442,11 +475,11 @@ impl Group {
     }
 
     /// Session, pending-member, join and sync deadlines (called by the timer task).
-    pub fn expire(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
+    pub fn expire(&mut self, now: i64, config: &GroupConfig) {
         let before = self.pending_members.len();
         self.pending_members.retain(|_, deadline| now < *deadline);
         if self.pending_members.len() != before {
-            self.try_complete_join(now, config, store);
+            self.try_complete_join(now, config);
         }
         let dead: Vec<String> = self
             .members
@@ -456,7 +489,7 @@ impl Group {
             .collect();
         for id in dead {
             tracing::info!(group = %self.id, member = %id, "session timed out; member removed");
-            self.remove_member(&id, now, config, store, "member's session timed out");
+            self.remove_member(&id, now, config, "member's session timed out");
         }
         if self.sync_deadline_ms.is_some_and(|d| now >= d)
             && matches!(
@@ -474,7 +507,7 @@ impl Group {
                 self.prepare_rebalance(now, config, "members did not sync in time");
             }
         }
-        self.try_complete_join(now, config, store);
+        self.try_complete_join(now, config);
     }
 }
 

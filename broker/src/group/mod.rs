@@ -19,14 +19,18 @@ pub mod error;
 #[allow(clippy::module_inception)]
 pub mod group;
 pub mod member;
+pub mod membership;
+#[cfg(test)]
+mod membership_tests;
 pub mod offsets;
 pub mod records;
 
 use std::time::Duration;
 
-pub use coordinator::{GroupCoordinator, JoinRequest, SyncRequest};
+pub use coordinator::GroupCoordinator;
 pub use error::GroupError;
 pub use member::{JoinOutcome, SyncOutcome};
+pub use membership::{JoinRequest, SyncRequest};
 
 /// How often the timer task checks group deadlines.
 pub const TICK: Duration = Duration::from_millis(100);
