@@ -448,32 +448,6 @@ impl Group {
         }
     }
 
-    /// Consumer-protocol subscriptions of every member (the v0 prefix of every version).
-    fn compute_subscribed_topics(&self) -> Option<HashSet<String>> {
-        if !self.is_consumer_group() {
-            return None;
-        }
-        let protocol = self.protocol_name.as_deref()?;
-        let mut topics = HashSet::new();
-        for m in self.members.values() {
-            let mut buf = m.metadata(protocol);
-            topics.extend(parse_subscription_topics(&mut buf)?);
-        }
-        Some(topics)
-    }
-
-    /// Kafka's `isSubscribedToTopic`: unknown subscriptions count as subscribed for consumer
-    /// groups.
-    pub fn is_subscribed_to(&self, topic: &str) -> bool {
-        if self.members.is_empty() {
-            return false;
-        }
-        match &self.subscribed_topics {
-            Some(t) => t.contains(topic),
-            None => self.is_consumer_group(),
-        }
-    }
-
     /// Session, pending-member, join and sync deadlines (called by the timer task).
     pub fn expire(&mut self, now: i64, config: &GroupConfig) {
         let before = self.pending_members.len();
@@ -514,26 +488,4 @@ impl Group {
 /// group.initial.rebalance.delay.ms as clock milliseconds.
 fn initial_delay_ms(config: &GroupConfig) -> i64 {
     i64::try_from(config.initial_rebalance_delay_ms).unwrap_or(i64::MAX)
-}
-
-/// Topics of a ConsumerProtocolSubscription (i16 version, then the v0 fields).
-pub fn parse_subscription_topics(buf: &mut bytes::Bytes) -> Option<Vec<String>> {
-    use bytes::Buf;
-    if buf.remaining() < 6 {
-        return None;
-    }
-    let _version = buf.get_i16();
-    let n = buf.get_i32();
-    let mut topics = Vec::new();
-    for _ in 0..n.max(0) {
-        if buf.remaining() < 2 {
-            return None;
-        }
-        let len = buf.get_i16();
-        if len < 0 || buf.remaining() < len as usize {
-            return None;
-        }
-        topics.push(String::from_utf8(buf.split_to(len as usize).to_vec()).ok()?);
-    }
-    Some(topics)
 }
