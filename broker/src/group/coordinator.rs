@@ -1,14 +1,19 @@
-//! The group coordinator: every classic group and the offset store behind one lock, and the
+//! The group coordinator's I/O shell around [`membership::step`]: each group behind its own
+//! lock (independent groups proceed in parallel), the offset store behind another, and the
 //! membership requests (JoinGroup, SyncGroup, Heartbeat, LeaveGroup). JoinGroup and SyncGroup
-//! answers go through a oneshot channel: answered at once, or parked on the member until the
+//! answers go through a oneshot channel: answered at once, or parked on the group until the
 //! phase completes (another request, or the timer task, completes it).
+//!
+//! Lock order (docs/design.md, "Threads, tasks and locks"): the group map, then one group,
+//! then the offset store. The map's lock is never held while waiting for a group's, except by
+//! DeleteGroups and offset expiry, which remove groups.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 use wren_storage::{Clock, StorageError};
 
@@ -19,17 +24,31 @@ use super::membership::{self, validate_join, Effect, Input, JoinRequest, ParkId,
 use super::offsets::OffsetStore;
 use super::GroupConfig;
 
-pub(super) struct Inner {
-    pub groups: HashMap<String, Group>,
-    pub offsets: OffsetStore,
-    /// Answer channels of JoinGroups and SyncGroups the groups have parked.
+/// One group and the answer channels of the requests it has parked.
+pub(super) struct GroupSlot {
+    pub group: Group,
     parked_joins: HashMap<ParkId, oneshot::Sender<JoinOutcome>>,
     parked_syncs: HashMap<ParkId, oneshot::Sender<SyncOutcome>>,
 }
 
+impl GroupSlot {
+    pub(super) fn new(group: Group) -> Arc<Mutex<GroupSlot>> {
+        Arc::new(Mutex::new(GroupSlot {
+            group,
+            parked_joins: HashMap::new(),
+            parked_syncs: HashMap::new(),
+        }))
+    }
+}
+
+pub(super) type GroupMap = HashMap<String, Arc<Mutex<GroupSlot>>>;
+
 pub struct GroupCoordinator {
     pub config: GroupConfig,
-    pub(super) inner: Mutex<Inner>,
+    /// group id -> the group; held only to find, add or remove a group.
+    pub(super) groups: RwLock<GroupMap>,
+    /// Committed offsets and the group log.
+    pub(super) offsets: Mutex<OffsetStore>,
     /// The broker's clock: every session, join, sync and retention deadline is read from it.
     pub(super) clock: Arc<dyn Clock>,
     /// The next [`ParkId`].
@@ -59,15 +78,37 @@ impl GroupCoordinator {
         }
         Ok(GroupCoordinator {
             config,
-            inner: Mutex::new(Inner {
-                groups,
-                offsets,
-                parked_joins: HashMap::new(),
-                parked_syncs: HashMap::new(),
-            }),
+            groups: RwLock::new(
+                groups
+                    .into_iter()
+                    .map(|(id, group)| (id, GroupSlot::new(group)))
+                    .collect(),
+            ),
+            offsets: Mutex::new(offsets),
             clock,
             next_park: AtomicU64::new(0),
         })
+    }
+
+    /// The group, if it exists.
+    pub(super) fn group(&self, group_id: &str) -> Option<Arc<Mutex<GroupSlot>>> {
+        self.groups.read().get(group_id).cloned()
+    }
+
+    /// The group, created Empty if it does not exist.
+    pub(super) fn group_or_create(&self, group_id: &str, now: i64) -> Arc<Mutex<GroupSlot>> {
+        if let Some(slot) = self.group(group_id) {
+            return slot;
+        }
+        self.groups
+            .write()
+            .entry(group_id.to_owned())
+            .or_insert_with(|| GroupSlot::new(Group::new(group_id, now)))
+            .clone()
+    }
+
+    fn next_park(&self) -> ParkId {
+        self.next_park.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn join(&self, req: JoinRequest, tx: oneshot::Sender<JoinOutcome>) {
@@ -76,29 +117,28 @@ impl GroupCoordinator {
             return;
         }
         let now = self.clock.now_ms();
-        let mut inner = self.inner.lock();
-        if !inner.groups.contains_key(&req.group_id) {
-            if !req.member_id.is_empty() {
+        let slot = match self.group(&req.group_id) {
+            Some(slot) => slot,
+            None if !req.member_id.is_empty() => {
                 let _ = tx.send(JoinOutcome::error(
                     GroupError::UnknownMemberId,
                     &req.member_id,
                 ));
                 return;
             }
-            let group = Group::new(&req.group_id, now);
-            inner.groups.insert(req.group_id.clone(), group);
-        }
-        let park = self.next_park.fetch_add(1, Ordering::Relaxed);
-        inner.parked_joins.insert(park, tx);
+            None => self.group_or_create(&req.group_id, now),
+        };
+        let mut slot = slot.lock();
+        let park = self.next_park();
+        slot.parked_joins.insert(park, tx);
         let prefix = req.instance_id.as_deref().unwrap_or(&req.client_id);
         let new_member_id = format!("{prefix}-{}", uuid::Uuid::new_v4());
-        let group_id = req.group_id.clone();
         let input = Input::Join {
             req,
             park,
             new_member_id,
         };
-        self.step(&mut inner, &group_id, input, now);
+        self.step(&mut slot, input, now);
     }
 
     pub fn sync(&self, req: SyncRequest, tx: oneshot::Sender<SyncOutcome>) {
@@ -107,15 +147,14 @@ impl GroupCoordinator {
             return;
         }
         let now = self.clock.now_ms();
-        let mut inner = self.inner.lock();
-        if !inner.groups.contains_key(&req.group_id) {
+        let Some(slot) = self.group(&req.group_id) else {
             let _ = tx.send(SyncOutcome::error(GroupError::UnknownMemberId));
             return;
-        }
-        let park = self.next_park.fetch_add(1, Ordering::Relaxed);
-        inner.parked_syncs.insert(park, tx);
-        let group_id = req.group_id.clone();
-        self.step(&mut inner, &group_id, Input::Sync { req, park }, now);
+        };
+        let mut slot = slot.lock();
+        let park = self.next_park();
+        slot.parked_syncs.insert(park, tx);
+        self.step(&mut slot, Input::Sync { req, park }, now);
     }
 
     pub fn heartbeat(
@@ -129,16 +168,14 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let now = self.clock.now_ms();
-        let mut inner = self.inner.lock();
-        if !inner.groups.contains_key(group_id) {
-            return Err(GroupError::UnknownMemberId);
-        }
+        let slot = self.group(group_id).ok_or(GroupError::UnknownMemberId)?;
         let input = Input::Heartbeat {
             member_id: member_id.to_owned(),
             instance_id: instance_id.map(str::to_owned),
             generation_id,
         };
-        match self.step(&mut inner, group_id, input, now) {
+        let answer = self.step(&mut slot.lock(), input, now);
+        match answer {
             Some(Effect::Heartbeat(result)) => result,
             _ => unreachable!("a heartbeat step answers the heartbeat"),
         }
@@ -154,59 +191,56 @@ impl GroupCoordinator {
             return Err(GroupError::InvalidGroupId);
         }
         let now = self.clock.now_ms();
-        let mut inner = self.inner.lock();
-        if !inner.groups.contains_key(group_id) {
+        let Some(slot) = self.group(group_id) else {
             return Ok(vec![Err(GroupError::UnknownMemberId); leaving.len()]);
-        }
+        };
         let input = Input::Leave {
             members: leaving.to_vec(),
         };
-        match self.step(&mut inner, group_id, input, now) {
+        let answer = self.step(&mut slot.lock(), input, now);
+        match answer {
             Some(Effect::Leave(results)) => Ok(results),
             _ => unreachable!("a leave step answers the leave"),
         }
     }
 
-    /// Expires sessions and join/sync phases whose deadline the clock has reached. The timer
-    /// task calls this every [`super::TICK`].
+    /// Expires sessions and join/sync phases whose deadline the clock has reached, one group
+    /// at a time. The timer task calls this every [`super::TICK`].
     pub fn tick(&self) {
         let now = self.clock.now_ms();
-        let mut inner = self.inner.lock();
-        let ids: Vec<String> = inner.groups.keys().cloned().collect();
-        for id in ids {
-            self.step(&mut inner, &id, Input::Tick, now);
+        let slots: Vec<Arc<Mutex<GroupSlot>>> = self.groups.read().values().cloned().collect();
+        for slot in slots {
+            self.step(&mut slot.lock(), Input::Tick, now);
         }
     }
 
     /// Runs one step of the group's state machine and performs its effects: parked answers
     /// are sent, new generations written to the group log. Returns the heartbeat or leave
     /// answer, if the step made one.
-    fn step(&self, inner: &mut Inner, group_id: &str, input: Input, now: i64) -> Option<Effect> {
-        let group = inner
-            .groups
-            .get_mut(group_id)
-            .expect("callers look the group up");
-        let effects = membership::step(group, input, now, &self.config);
+    fn step(&self, slot: &mut GroupSlot, input: Input, now: i64) -> Option<Effect> {
+        let effects = membership::step(&mut slot.group, input, now, &self.config);
         let mut answer = None;
         for effect in effects {
             match effect {
                 Effect::Join(park, outcome) => {
-                    if let Some(tx) = inner.parked_joins.remove(&park) {
+                    if let Some(tx) = slot.parked_joins.remove(&park) {
                         // A closed connection just drops the answer.
                         let _ = tx.send(outcome);
                     }
                 }
                 Effect::Sync(park, outcome) => {
-                    if let Some(tx) = inner.parked_syncs.remove(&park) {
+                    if let Some(tx) = slot.parked_syncs.remove(&park) {
                         let _ = tx.send(outcome);
                     }
                 }
                 Effect::Forget(park) => {
-                    inner.parked_joins.remove(&park);
-                    inner.parked_syncs.remove(&park);
+                    slot.parked_joins.remove(&park);
+                    slot.parked_syncs.remove(&park);
                 }
                 Effect::StoreGroup(stored) => {
-                    if let Err(e) = inner.offsets.store_group(group_id, stored) {
+                    // Under the group's lock, so a group's generations reach the log in order.
+                    let group_id = &slot.group.id;
+                    if let Err(e) = self.offsets.lock().store_group(group_id, stored) {
                         tracing::error!(group = %group_id, error = %e, "could not record the group's new generation");
                     }
                 }
@@ -219,12 +253,11 @@ impl GroupCoordinator {
     /// Expires committed offsets past offsets.retention.minutes at the clock's time. The timer
     /// task calls this every offsets.retention.check.interval.ms.
     pub fn expire_offsets_now(&self) {
-        let now = self.clock.now_ms();
-        self.expire_offsets(&mut self.inner.lock(), now);
+        self.expire_offsets(self.clock.now_ms());
     }
 
     pub fn flush(&self) {
-        if let Err(e) = self.inner.lock().offsets.flush() {
+        if let Err(e) = self.offsets.lock().flush() {
             tracing::error!(error = %e, "could not flush the group log");
         }
     }
