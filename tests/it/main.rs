@@ -13,6 +13,7 @@ mod groups;
 mod groups_rdkafka;
 mod idempotence;
 mod lifecycle;
+mod oracle_findings;
 mod produce_validation;
 mod protocol;
 mod raw;

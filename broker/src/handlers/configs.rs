@@ -50,6 +50,55 @@ fn config_type(key: &str) -> i8 {
     }
 }
 
+/// The broker keys a topic config falls back to (Kafka's synonyms for it).
+fn broker_synonyms(topic_key: &str) -> &'static [&'static str] {
+    match topic_key {
+        "segment.bytes" => &["log.segment.bytes"],
+        "segment.ms" => &["log.roll.ms", "log.roll.hours"],
+        "retention.ms" => &[
+            "log.retention.ms",
+            "log.retention.minutes",
+            "log.retention.hours",
+        ],
+        "retention.bytes" => &["log.retention.bytes"],
+        "max.message.bytes" => &["message.max.bytes"],
+        "index.interval.bytes" => &["log.index.interval.bytes"],
+        "flush.messages" => &["log.flush.interval.messages"],
+        "flush.ms" => &["log.flush.interval.ms"],
+        "message.timestamp.type" => &["log.message.timestamp.type"],
+        "message.timestamp.before.max.ms" => &["log.message.timestamp.before.max.ms"],
+        "message.timestamp.after.max.ms" => &["log.message.timestamp.after.max.ms"],
+        _ => &[],
+    }
+}
+
+/// Where a topic config's value comes from: the topic, a broker key the file set, or the
+/// default (Kafka's DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG).
+pub(crate) fn topic_config_source(config: &BrokerConfig, is_override: bool, key: &str) -> i8 {
+    if is_override {
+        SOURCE_DYNAMIC_TOPIC
+    } else if broker_synonyms(key)
+        .iter()
+        .any(|k| config.keys_set.contains(*k))
+    {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    }
+}
+
+/// A broker config is STATIC_BROKER_CONFIG when the file set it, else DEFAULT_CONFIG. The
+/// listener, data directory and node id are always in a Kafka server.properties (Wren also
+/// takes them from flags), so they are always static.
+fn broker_config_source(config: &BrokerConfig, key: &str) -> i8 {
+    const ALWAYS_SET: &[&str] = &["listeners", "advertised.listeners", "log.dirs", "node.id"];
+    if ALWAYS_SET.contains(&key) || config.keys_set.contains(key) {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    }
+}
+
 fn broker_configs(identity: &BrokerIdentity, config: &BrokerConfig) -> Vec<(&'static str, String)> {
     let c: &BrokerConfig = config;
     let d = &c.topic_defaults;
@@ -140,6 +189,9 @@ pub fn describe(
                     .with_config_source(source)
                     // config_type is v3+.
                     .with_config_type(if version >= 3 { config_type(key) } else { 0 })
+                    // Kafka leaves it null unless include_documentation asks; Wren keeps no
+                    // documentation text, so null either way.
+                    .with_documentation(None)
                     .with_read_only(
                         source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER,
                     )
@@ -161,15 +213,7 @@ pub fn describe(
                         .map(|key| {
                             let (value, is_override) =
                                 topic_config_value(topics.defaults(), &overrides, key);
-                            entry(
-                                key,
-                                value,
-                                if is_override {
-                                    SOURCE_DYNAMIC_TOPIC
-                                } else {
-                                    SOURCE_DEFAULT
-                                },
-                            )
+                            entry(key, value, topic_config_source(config, is_override, key))
                         })
                         // Stored-only Kafka keys appear when the topic sets them.
                         .chain(
@@ -193,7 +237,7 @@ pub fn describe(
                     let configs = broker_configs(identity, config)
                         .into_iter()
                         .filter(|(k, _)| wanted(k))
-                        .map(|(k, v)| entry(k, v, SOURCE_STATIC_BROKER))
+                        .map(|(k, v)| entry(k, v, broker_config_source(config, k)))
                         .collect();
                     result.with_configs(configs)
                 }

@@ -22,10 +22,10 @@ pub fn handle(
                 result.clone().with_error_code(e.code()).with_error_message(Some(str_bytes(msg)))
             };
             let Some(topic) = topics.get(t.name.as_str()) else {
-                return fail(
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("The topic '{}' does not exist.", t.name.as_str()),
-                );
+                // Kafka's controller answers an unknown topic without a message.
+                return result
+                    .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                    .with_error_message(None);
             };
             let current = topic.partition_count();
             if t.count == current {

@@ -31,12 +31,21 @@ pub fn handle(
                 .with_name(name.clone())
                 .with_topic_id(id);
             let Some(topic) = topic else {
-                let err = if name.is_some() {
-                    ResponseError::UnknownTopicOrPartition
+                // Kafka's controller answers with the error's default message.
+                let (err, message) = if name.is_some() {
+                    (
+                        ResponseError::UnknownTopicOrPartition,
+                        "This server does not host this topic-partition.",
+                    )
                 } else {
-                    ResponseError::UnknownTopicId
+                    (
+                        ResponseError::UnknownTopicId,
+                        "This server does not host this topic ID.",
+                    )
                 };
-                return result.with_error_code(err.code());
+                return result
+                    .with_error_code(err.code())
+                    .with_error_message(Some(str_bytes(message)));
             };
             let result = result
                 .with_name(Some(TopicName(str_bytes(topic.name.clone()))))

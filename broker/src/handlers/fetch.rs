@@ -285,8 +285,13 @@ fn read_all(
                     if !matches!(e, StorageError::OffsetOutOfRange { .. }) {
                         tracing::warn!(topic = %sp.topic, partition = sp.partition, error = %e, "read failed");
                     }
+                    // As Kafka's ReplicaManager.createLogReadResult: a failed read (also
+                    // OFFSET_OUT_OF_RANGE) answers no offsets and no aborted-transaction list.
                     base.with_error_code(storage_error_code(&e).code())
-                        .with_log_start_offset(log.log_start_offset())
+                        .with_high_watermark(-1)
+                        .with_last_stable_offset(-1)
+                        .with_log_start_offset(-1)
+                        .with_aborted_transactions(None)
                         .with_records(Some(bytes::Bytes::new()))
                 }
             }

@@ -22,7 +22,8 @@ pub fn handle(
     request: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
-    // leader_epoch exists from v4; older versions must leave it at its default.
+    // leader_epoch exists from v4; older versions must leave it at its default. Kafka sets it
+    // only on a found offset: errors and "no such record" carry -1 (UNKNOWN_EPOCH).
     let leader_epoch = if version >= 4 { 0 } else { -1 };
     let read_committed = request.isolation_level == 1;
     let topics = request
@@ -36,7 +37,7 @@ pub fn handle(
                 .map(|p| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
-                        .with_leader_epoch(leader_epoch);
+                        .with_leader_epoch(-1);
                     let Some(partition) =
                         topic.as_ref().and_then(|t| t.partition(p.partition_index))
                     else {
@@ -57,9 +58,10 @@ pub fn handle(
                         read_committed,
                         decompressed_max,
                     ) {
-                        Ok(Some((timestamp, offset))) => {
-                            resp.with_timestamp(timestamp).with_offset(offset)
-                        }
+                        Ok(Some((timestamp, offset))) => resp
+                            .with_timestamp(timestamp)
+                            .with_offset(offset)
+                            .with_leader_epoch(leader_epoch),
                         Ok(None) => resp.with_timestamp(-1).with_offset(-1),
                         Err(e) => resp
                             .with_error_code(e.code())
