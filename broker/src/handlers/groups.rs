@@ -2,6 +2,8 @@
 //! membership protocol. JoinGroup and SyncGroup long-poll: they wait (without blocking a
 //! thread) until the coordinator completes the phase, or the broker shuts down.
 
+use std::sync::Arc;
+
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{
@@ -22,6 +24,19 @@ fn string(s: &StrBytes) -> String {
     s.as_str().to_owned()
 }
 
+/// Runs a JoinGroup or SyncGroup step on the blocking pool: completing a phase appends the
+/// group's new generation to the group log, which is file I/O. If the pool is gone (the
+/// runtime shuts down) the answer channel is dropped and the waiter answers its fallback.
+async fn off_worker(
+    groups: &Arc<GroupCoordinator>,
+    work: impl FnOnce(&GroupCoordinator) + Send + 'static,
+) {
+    let groups = groups.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || work(&groups)).await {
+        tracing::error!(error = %e, "group request step failed");
+    }
+}
+
 /// Waits for a parked answer; a shutdown (or a dropped sender) answers `fallback`.
 async fn wait<T>(
     shutdown: &watch::Receiver<bool>,
@@ -39,7 +54,7 @@ async fn wait<T>(
 }
 
 pub async fn join(
-    groups: &GroupCoordinator,
+    groups: &Arc<GroupCoordinator>,
     shutdown: &watch::Receiver<bool>,
     ctx: &RequestContext,
     request: JoinGroupRequest,
@@ -69,7 +84,7 @@ pub async fn join(
         supports_skip_assignment: version >= 9,
     };
     let (tx, rx) = oneshot::channel();
-    groups.join(req, tx);
+    off_worker(groups, move |groups| groups.join(req, tx)).await;
     let outcome = wait(shutdown, rx, || {
         JoinOutcome::error(GroupError::ShuttingDown, &member_id)
     })
@@ -113,7 +128,7 @@ fn join_response(o: JoinOutcome, version: i16) -> JoinGroupResponse {
 }
 
 pub async fn sync(
-    groups: &GroupCoordinator,
+    groups: &Arc<GroupCoordinator>,
     shutdown: &watch::Receiver<bool>,
     request: SyncGroupRequest,
     version: i16,
@@ -132,7 +147,7 @@ pub async fn sync(
             .collect(),
     };
     let (tx, rx) = oneshot::channel();
-    groups.sync(req, tx);
+    off_worker(groups, move |groups| groups.sync(req, tx)).await;
     let o = wait(shutdown, rx, || {
         SyncOutcome::error(GroupError::ShuttingDown)
     })
