@@ -1,7 +1,7 @@
 //! Consumer groups: Kafka's classic group membership protocol and committed offsets.
 //!
-//! - [`coordinator`]: [`GroupCoordinator`], every group behind one lock; JoinGroup, SyncGroup,
-//!   Heartbeat, LeaveGroup.
+//! - [`coordinator`]: [`GroupCoordinator`], the I/O shell: each group behind its own lock, the
+//!   offset store behind another; JoinGroup, SyncGroup, Heartbeat, LeaveGroup.
 //! - [`group`]: one group's state and its join/sync completion; [`member`]: a member.
 //! - [`membership`]: the membership protocol as a pure state machine (input at a clock time ->
 //!   effects); [`error`]: [`GroupError`], the coordinator's errors and their Kafka codes.
