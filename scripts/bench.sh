@@ -11,7 +11,7 @@
 # profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
-#                         [--no-readme]
+#                         [--no-readme] [--txn-scaling]
 #   --quick       one repetition of 200k records, no profile, README untouched (a smoke test)
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
 #   --records N   1 KiB records per produce run (default 1000000)
@@ -19,6 +19,9 @@
 #                 i.e. 2,000 transactions; at most --records)
 #   --no-profile  skip the perf/strace profile of Wren
 #   --no-readme   write docs/bench/ only
+#   --txn-scaling only the transaction scaling scenario (scripts/bench/txn_scaling.py: 1, 4 and
+#                 16 concurrent producers, transactional against idempotent, one Wren; writes
+#                 docs/bench/txn_scaling.md). A full run ends with it too.
 # Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
 # benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
 # (Wren's data directory parent).
@@ -40,7 +43,7 @@ REPO="$PWD"
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
-REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1
+REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 TXN_SCALING_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 ;;
@@ -49,7 +52,8 @@ while [ $# -gt 0 ]; do
     --txn-records) TXN_RECORDS="$2"; shift ;;
     --no-profile) PROFILE=0 ;;
     --no-readme) README=0 ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    --txn-scaling) TXN_SCALING_ONLY=1 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -88,6 +92,17 @@ for line in sys.stdin:
 print(exe)') || die "cargo build --bench txn_load failed"
 fi
 [ -x "$TXN_LOAD_BIN" ] || die "txn_load binary not found: '$TXN_LOAD_BIN'"
+
+txn_scaling() {
+  local reps=1; [ "$REPS" -gt 1 ] && reps=3
+  python3 "$REPO/scripts/bench/txn_scaling.py" --wren-bin "$WREN_BIN" --txn-load-bin "$TXN_LOAD_BIN" \
+    --records "$(( TXN_RECORDS < 160000 ? TXN_RECORDS : 160000 ))" --reps "$reps" \
+    --data-root "${BENCH_DATA_ROOT:-target/bench-data}" --out "$REPO/docs/bench"
+}
+if [ "$TXN_SCALING_ONLY" = 1 ]; then
+  txn_scaling
+  exit 0
+fi
 
 # ---- rdkafka_performance ------------------------------------------------------------------------
 build_own_librdkafka() {
@@ -177,9 +192,10 @@ if [ "$PROFILE" = 1 ]; then
 fi
 
 README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
-exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
+python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
   --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}"
+txn_scaling

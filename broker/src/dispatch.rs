@@ -88,7 +88,7 @@ routes! {
     DeleteRecords 0..=2 => respond(ctx, &handlers::delete_records::handle(&state.topics, r)),
     InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(
         &state.topics, &state.producer_ids, &state.txn, r, v,
-    )),
+    ).await),
     DescribeConfigs 1..=4 => respond(ctx, &handlers::configs::describe(
         &state.identity, &state.topics, &state.config, r, v,
     )),
@@ -102,14 +102,20 @@ routes! {
     DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
         &state.topics, r,
     )),
-    AddPartitionsToTxn 0..=3 => respond(ctx, &handlers::txn::add_partitions(state, r, v)),
-    AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(state, r, v)),
+    AddPartitionsToTxn 0..=3 => respond(ctx, &handlers::txn::add_partitions(
+        &state.topics, &state.txn, r, v,
+    ).await),
+    AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(
+        &state.topics, &state.txn, r, v,
+    ).await),
     TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
         &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
     )),
-    EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(state, r, v)),
-    DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(state, r)),
-    ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(state, r)),
+    EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
+        &state.topics, &state.txn, r, v,
+    ).await),
+    DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(&state.txn, r)),
+    ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(&state.txn, &*state.clock, r)),
     OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(
         &state.topics, &state.groups, &*state.clock, r, v,
     )),

@@ -173,8 +173,8 @@ async fn serve(
             _ = shutdown.changed() => break,
             _ = txn_timeouts.tick() => {
                 let state = state.clone();
-                background.spawn_blocking(move || {
-                    state.txn.abort_timed_out(&state.topics);
+                background.spawn(async move {
+                    state.txn.abort_timed_out(&state.topics).await;
                 });
             }
             _ = housekeeping.tick() => {

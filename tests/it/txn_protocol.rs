@@ -257,10 +257,9 @@ async fn init_while_ongoing_aborts_fences_and_asks_to_retry() {
     else {
         panic!()
     };
-    assert_eq!(
-        d.transaction_states[0].transaction_state.as_str(),
-        "CompleteAbort"
-    );
+    // The fenced transaction was aborted (CompleteAbort); the retry's epoch bump then moved the
+    // id to Empty, as Kafka's prepareIncrementProducerEpoch does.
+    assert_eq!(d.transaction_states[0].transaction_state.as_str(), "Empty");
     assert_eq!(
         d.transaction_states[1].error_code,
         E::TransactionalIdNotFound.code()

@@ -12,12 +12,15 @@ use wren_protocol::compression::Codec;
 use wren_protocol::record_batch::{set_log_append_time, set_max_timestamp, BatchView};
 use wren_protocol::record_validation::{self, decompressed_max_bytes, Rejection, ValidationRules};
 
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wren_storage::{Clock, FlushPolicy};
+
 use super::str_bytes;
 use crate::error::storage_error_code;
-use crate::topics::Topic;
-use crate::topics::TopicRegistry;
+use crate::topics::{Partition, Topic, TopicRegistry};
 use crate::txn::TxnCoordinator;
-use wren_storage::Clock;
 
 pub enum ProduceOutcome {
     Respond(ProduceResponse),
@@ -33,28 +36,25 @@ pub async fn handle(
 ) -> ProduceOutcome {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
-    let responses = request
-        .topic_data
-        .into_iter()
-        .map(|topic_data| {
-            let topic = topics.get(topic_data.name.as_str());
-            let partition_responses = topic_data
-                .partition_data
-                .into_iter()
-                .map(|p| {
-                    let index = p.index;
-                    match produce_partition(topics, txn, clock, topic.as_deref(), p, transactional)
-                    {
-                        Ok(ok) => ok,
-                        Err(refusal) => rejected(index, refusal),
-                    }
-                })
-                .collect();
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let topic = topics.get(topic_data.name.as_str());
+        let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
+        for p in topic_data.partition_data {
+            let index = p.index;
+            let outcome =
+                match prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional) {
+                    Ok(prepared) => append(prepared).await,
+                    Err(refusal) => Err(refusal),
+                };
+            partition_responses.push(outcome.unwrap_or_else(|refusal| rejected(index, refusal)));
+        }
+        responses.push(
             TopicProduceResponse::default()
                 .with_name(topic_data.name)
-                .with_partition_responses(partition_responses)
-        })
-        .collect();
+                .with_partition_responses(partition_responses),
+        );
+    }
     if acks == 0 {
         return ProduceOutcome::NoResponse;
     }
@@ -107,14 +107,23 @@ fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
         .with_log_start_offset(-1)
 }
 
-fn produce_partition(
+/// A validated batch, ready to append.
+struct Prepared {
+    topic: String,
+    partition: Arc<Partition>,
+    /// The client's bytes, or the batch re-encoded or restamped.
+    bytes: Bytes,
+    append_time_ms: i64,
+}
+
+fn prepare_partition(
     topics: &TopicRegistry,
     txn: &TxnCoordinator,
     clock: &dyn Clock,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
-) -> Result<PartitionProduceResponse, Refusal> {
+) -> Result<Prepared, Refusal> {
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
     let partition = topic.partition(data.index).ok_or_else(unknown)?;
@@ -159,7 +168,7 @@ fn produce_partition(
             &topic.name,
             data.index,
         )
-        .map_err(|e| Refusal::new(e, None))?;
+        .map_err(|e| Refusal::new(e.code(), None))?;
     }
     // Most batches are stored exactly as they came. A topic with its own compression.type gets
     // the batch re-encoded with that codec, a LogAppendTime topic gets it stamped, and a batch
@@ -188,17 +197,38 @@ fn produce_partition(
     } else {
         rewritten
     };
-    let appended = match &rewritten {
-        Some(bytes) => partition.append(bytes),
-        None => partition.append(&records),
+    Ok(Prepared {
+        topic: topic.name.clone(),
+        partition,
+        bytes: rewritten.map_or(records, Bytes::from),
+        append_time_ms: append_time,
+    })
+}
+
+/// Appends a validated batch. A log that fsyncs before acknowledging (`flush.messages`,
+/// `flush.ms`) waits for its group commit on the blocking pool, never on a tokio worker.
+async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal> {
+    let Prepared {
+        topic,
+        partition,
+        bytes,
+        append_time_ms,
+    } = prepared;
+    let appended = if partition.log.config().flush == FlushPolicy::Os {
+        partition.append(&bytes)
+    } else {
+        let partition = partition.clone();
+        tokio::task::spawn_blocking(move || partition.append(&bytes))
+            .await
+            .expect("a produce append panicked")
     };
     let info = appended.map_err(|e| {
-        tracing::warn!(topic = %topic.name, partition = data.index, error = %e, "append failed");
+        tracing::warn!(%topic, partition = partition.index, error = %e, "append failed");
         Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
     Ok(PartitionProduceResponse::default()
-        .with_index(data.index)
+        .with_index(partition.index)
         .with_base_offset(info.base_offset)
-        .with_log_append_time_ms(append_time)
+        .with_log_append_time_ms(append_time_ms)
         .with_log_start_offset(partition.log.log_start_offset()))
 }

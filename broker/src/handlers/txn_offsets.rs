@@ -69,14 +69,8 @@ pub fn handle(
             r.producer_epoch,
             r.group_id.as_str(),
         )
-        .map_err(|e| {
-            // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED.
-            if e == ResponseError::ProducerFenced && version < 3 {
-                ResponseError::InvalidProducerEpoch
-            } else {
-                e
-            }
-        })
+        // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
+        .map_err(|e| e.code_for(version, 3))
         .and_then(|()| {
             groups
                 .stage_txn_offsets(&committer, r.producer_id.0, offsets)
