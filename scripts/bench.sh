@@ -17,7 +17,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
 #                         [--no-readme] [--baseline-bin PATH [--baseline-label TEXT]]
-#                         [--brokers LIST] [--no-footprint | --footprint-only]
+#                         [--brokers LIST] [--no-footprint | --footprint-only] [--out DIR]
 #   --quick       one repetition of 200k records, no profile, no footprint, README untouched
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
 #   --records N   1 KiB records per produce run (default 1000000)
@@ -33,6 +33,8 @@
 #   --no-footprint  skip the footprint benchmark
 #   --footprint-only  only the footprint benchmark; the throughput part of the report is
 #                 re-rendered from docs/bench/results.json
+#   --out DIR     write the report there instead of docs/bench/ (implies --no-readme); e.g. an
+#                 A/B-only run: --brokers wren,wren_base --no-footprint --out target/bench/ab
 # Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
 # benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
 # (Wren's data directory parent), WREN_BASELINE_BIN (as --baseline-bin).
@@ -55,7 +57,7 @@ log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
 REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 FOOTPRINT=1 FOOTPRINT_ONLY=0
-BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS=""
+BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS="" OUT=docs/bench
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 FOOTPRINT=0 ;;
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
     --brokers) BROKERS="$2"; shift ;;
     --no-footprint) FOOTPRINT=0 ;;
     --footprint-only) FOOTPRINT_ONLY=1 ;;
+    --out) OUT="$2"; README=0; shift ;;
     -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -110,7 +113,8 @@ README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
 if [ "$FOOTPRINT_ONLY" = 1 ]; then
   exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
     --rdkafka-performance "" --tansu-bin "" --mock-python "$MOCK_PYTHON" --mock-script "" \
-    --data-root "${BENCH_DATA_ROOT:-target/bench-data}" --footprint-only "${README_ARGS[@]}"
+    --data-root "${BENCH_DATA_ROOT:-target/bench-data}" --out "$OUT" --footprint-only \
+    "${README_ARGS[@]}"
 fi
 
 # ---- benches/txn_load.rs (rdkafka crate load generator) ------------------------------------------
@@ -215,4 +219,5 @@ exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" 
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
   --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
+  --out "$OUT" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}" "${EXTRA_ARGS[@]}"

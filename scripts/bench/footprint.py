@@ -66,23 +66,39 @@ def recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def sampler(bootstrap: str, stop, out) -> None:
-    """Send Metadata requests back to back until `stop` is set; send [(start, seconds, bytes)]."""
+def sampler(bootstrap: str, interval: float, stop, out) -> None:
+    """Send a Metadata request every `interval` seconds until `stop` is set, one at a time on one
+    connection; send [(scheduled, latency, service, bytes)] back.
+
+    Latency counts from the request's scheduled time, not from when it could be sent. When an
+    answer comes after later slots have passed, those slots are recorded as requests that would
+    have waited until then (service None) and the next request takes the next free slot: a stall
+    of S seconds shows as S / interval slow requests, not as one (no coordinated omission), and
+    the sampler never falls behind its schedule. `service` is the round trip from send to answer."""
     host, port = bootstrap.rsplit(":", 1)
     samples = []
-    with socket.create_connection((host, int(port)), timeout=30) as s:
+    with socket.create_connection((host, int(port)), timeout=600) as s:
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        cid = 0
+        start = time.monotonic()
+        k = 0
         while not stop.is_set():
-            cid += 1
+            scheduled = start + k * interval
+            k += 1
+            now = time.monotonic()
+            if now < scheduled:
+                time.sleep(scheduled - now)
             t0 = time.monotonic()
-            s.sendall(metadata_request(cid))
+            s.sendall(metadata_request(k))
             size = struct.unpack(">i", recv_exact(s, 4))[0]
             resp = recv_exact(s, size)
             t1 = time.monotonic()
-            if struct.unpack(">i", resp[:4])[0] != cid:
+            if struct.unpack(">i", resp[:4])[0] != k:
                 raise RuntimeError("metadata answer with another correlation id")
-            samples.append((t0, t1 - t0, size))
+            samples.append((scheduled, t1 - scheduled, t1 - t0, size))
+            while start + k * interval < t1:  # slots that passed while this one was out
+                missed = start + k * interval
+                samples.append((missed, t1 - missed, None, 0))
+                k += 1
     out.send(samples)
 
 
@@ -95,11 +111,14 @@ def percentile(xs: list[float], p: float) -> float:
     return ys[k]
 
 
-def latency_stats(samples: list[tuple[float, float, int]]) -> dict:
-    ms = [d * 1000 for _, d, _ in samples]
-    return dict(requests=len(ms), p50_ms=round(percentile(ms, 50), 2),
+def latency_stats(samples: list[tuple[float, float, float, int]]) -> dict:
+    ms = [d * 1000 for _, d, _, _ in samples]
+    service = [d * 1000 for _, _, d, _ in samples if d is not None]
+    return dict(slots=len(ms), requests=len(service), p50_ms=round(percentile(ms, 50), 2),
                 p99_ms=round(percentile(ms, 99), 2), max_ms=round(max(ms), 2) if ms else None,
-                answer_bytes_max=max((b for _, _, b in samples), default=0))
+                service_p99_ms=round(percentile(service, 99), 2),
+                service_max_ms=round(max(service), 2) if service else None,
+                answer_bytes_max=max((b for _, _, _, b in samples), default=0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,7 +199,8 @@ def measure(a, proc, bootstrap, data_dir, data_fs, Producer, AdminClient, NewTop
     ctx = mp.get_context("fork")
     stop = ctx.Event()
     recv_end, send_end = ctx.Pipe(duplex=False)
-    sp = ctx.Process(target=sampler, args=(bootstrap, stop, send_end), daemon=True)
+    sp = ctx.Process(target=sampler, args=(bootstrap, a.metadata_interval_ms / 1000, stop,
+                                           send_end), daemon=True)
     sp.start()
 
     names = [f"footprint-{i:03}" for i in range(a.topics)]
@@ -233,26 +253,32 @@ def measure(a, proc, bootstrap, data_dir, data_fs, Producer, AdminClient, NewTop
         rss_file_mb=round(after.get("RssFile", 0) * 1024 / MB, 1),
         rss_anon_mb=round(after.get("RssAnon", 0) * 1024 / MB, 1),
         threads=after.get("Threads"), settle_s=a.settle,
+        metadata_interval_ms=a.metadata_interval_ms,
         disk_mb=round(disk["allocated_bytes"] / MB, 1),
         disk_apparent_mb=round(disk["apparent_bytes"] / MB, 1), files=disk["files"],
         metadata_during=latency_stats(during), metadata_creating=latency_stats(creating),
         metadata_writes=latency_stats(writes),
         metadata_all=latency_stats(samples),
     )
+    lim = TARGETS["metadata_p99_ms"]
     res["targets"] = [
         dict(label="broker RSS (VmHWM, peak)", value=res["hwm_mb"], unit="MB",
              limit=TARGETS["rss_mb"], met=res["hwm_mb"] < TARGETS["rss_mb"]),
         dict(label="data directory on disk (allocated)", value=res["disk_mb"], unit="MB",
              limit=TARGETS["disk_mb"], met=res["disk_mb"] < TARGETS["disk_mb"]),
-        dict(label="Metadata p99 while creating and writing", unit="ms",
-             value=res["metadata_during"]["p99_ms"], limit=TARGETS["metadata_p99_ms"],
-             met=res["metadata_during"]["p99_ms"] < TARGETS["metadata_p99_ms"]),
+        dict(label="Metadata p99 while the partitions are written", unit="ms",
+             value=res["metadata_writes"]["p99_ms"], limit=lim,
+             met=res["metadata_writes"]["p99_ms"] < lim),
+        dict(label="Metadata p99 while the partitions are created (one CreateTopics request; "
+             "same bound, not one of issue 9's targets)", unit="ms",
+             value=res["metadata_creating"]["p99_ms"], limit=lim,
+             met=res["metadata_creating"]["p99_ms"] < lim, informational=True),
     ]
     return res
 
 
 def summary(r: dict) -> str:
-    m = r["metadata_during"]
+    w, c = r["metadata_writes"], r["metadata_creating"]
     lines = [
         f"{r['partitions']} partitions ({r['topics']} topics), {r['records_per_partition']} x "
         f"{r['record_size']} B each, data on {r['data_fs']}: created in {r['create_s']} s, "
@@ -260,11 +286,11 @@ def summary(r: dict) -> str:
         f"RSS {r['rss_mb']} MB (peak {r['hwm_mb']} MB; idle before {r['rss_idle_mb']} MB); "
         f"disk {r['disk_mb']} MB allocated ({r['disk_apparent_mb']} MB apparent, "
         f"{r['files']} files)",
-        f"Metadata (all topics) while creating and writing: {m['requests']} requests, p50 "
-        f"{m['p50_ms']} ms, p99 {m['p99_ms']} ms, max {m['max_ms']} ms; writes only: "
-        f"{r['metadata_writes']['requests']} requests, p99 {r['metadata_writes']['p99_ms']} ms; "
-        f"while creating: {r['metadata_creating']['requests']} requests, longest "
-        f"{r['metadata_creating']['max_ms']} ms",
+        f"Metadata (all topics, one every {r['metadata_interval_ms']} ms) while writing: "
+        f"{w['slots']} slots ({w['requests']} sent), p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms, "
+        f"max {w['max_ms']} ms; while creating: {c['slots']} slots ({c['requests']} sent), p50 "
+        f"{c['p50_ms']} ms, "
+        f"p99 {c['p99_ms']} ms, max {c['max_ms']} ms (longest round trip {c['service_max_ms']} ms)",
     ]
     for t in r["targets"]:
         lines.append(f"  {t['label']}: {t['value']} {t['unit']} (< {t['limit']:.0f}) "
@@ -274,15 +300,17 @@ def summary(r: dict) -> str:
 
 def markdown(r: dict) -> str:
     """The footprint section of the report (report.py)."""
-    m, w, c = r["metadata_during"], r["metadata_writes"], r["metadata_creating"]
+    w, c = r["metadata_writes"], r["metadata_creating"]
     lines = [
         f"{r['partitions']:,} partitions ({r['topics']} topics x "
-        f"{r['partitions'] // r['topics']}) created with CreateTopics, then {r['records_per_partition']} "
-        f"records of {r['record_size']} B written to each (acks=all, one flush per topic), on a "
-        f"fresh Wren with its data directory on {r['data_fs']}: created in {r['create_s']} s, "
-        f"written in {r['write_s']} s. Meanwhile a separate process sends Metadata requests for "
-        f"every topic back to back over one connection (v4; the answer lists all partitions, "
-        f"{r['metadata_all']['answer_bytes_max']:,} B). RSS and disk are read "
+        f"{r['partitions'] // r['topics']}) created with one CreateTopics request, then "
+        f"{r['records_per_partition']} records of {r['record_size']} B written to each (acks=all, "
+        f"one flush per topic), on a fresh Wren with its data directory on {r['data_fs']}: "
+        f"created in {r['create_s']} s, written in {r['write_s']} s. Meanwhile a separate process "
+        f"sends a Metadata request for every topic (v4; the answer lists all partitions, "
+        f"{r['metadata_all']['answer_bytes_max']:,} B) every {r['metadata_interval_ms']} ms on one "
+        f"connection, one at a time; latency counts from the request's scheduled time, so a "
+        f"request stuck behind a slow one counts as late too. RSS and disk are read "
         f"{r.get('settle_s', 1)} s after the last acknowledgement.", "",
         "| target | measured | limit | |", "|---|---:|---:|---|"]
     for t in r["targets"]:
@@ -292,11 +320,13 @@ def markdown(r: dict) -> str:
         "", f"RSS: {r['rss_mb']} MB after the writes ({r['rss_anon_mb']} MB anonymous, "
         f"{r['rss_file_mb']} MB file-backed), peak {r['hwm_mb']} MB, {r['rss_idle_mb']} MB idle "
         f"before the topics. Disk: {r['disk_mb']} MB allocated (`du -B1`), {r['disk_apparent_mb']} "
-        f"MB apparent, {r['files']:,} files. Metadata: {m['requests']} requests while creating "
-        f"and writing, p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms, max {m['max_ms']} ms; of "
-        f"them {w['requests']} while writing (p99 {w['p99_ms']} ms, max {w['max_ms']} ms) and "
-        f"{c['requests']} while creating (longest {c['max_ms']} ms; the CreateTopics request "
-        f"took {r['create_s']} s)."]
+        f"MB apparent, {r['files']:,} files. Metadata while writing: {w['slots']:,} scheduled "
+        f"({w['requests']:,} sent), "
+        f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms, max {w['max_ms']} ms. While creating: "
+        f"{c['slots']:,} scheduled ({c['requests']:,} sent), p50 {c['p50_ms']} ms, p99 "
+        f"{c['p99_ms']} ms, max "
+        f"{c['max_ms']} ms; the longest single round trip was {c['service_max_ms']:,} ms of the "
+        f"{r['create_s']} s the CreateTopics request took."]
     return "\n".join(lines)
 
 
@@ -310,6 +340,8 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=100, help="record value bytes")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds after the last acknowledgement before RSS and disk are read")
+    ap.add_argument("--metadata-interval-ms", type=float, default=0.5,
+                    help="one Metadata request scheduled every this many ms")
     ap.add_argument("--log", default="", help="append the broker's stderr here")
     ap.add_argument("--json", action="store_true", help="also print FOOTPRINT_JSON {...}")
     a = ap.parse_args()
@@ -317,7 +349,7 @@ def main() -> int:
     print(summary(r), flush=True)
     if a.json:
         print("FOOTPRINT_JSON " + json.dumps(r), flush=True)
-    return 0 if all(t["met"] for t in r["targets"]) else 1
+    return 0 if all(t["met"] for t in r["targets"] if not t.get("informational")) else 1
 
 
 if __name__ == "__main__":
