@@ -347,9 +347,8 @@ def readme_block(doc, scenarios, brokers, table, cores):
         "",
         ratio_table(doc["ratios"]),
         "",
-    ] + extra_sections(doc, "####") + (
-        [txn_table(doc, brokers, scenarios, i), ""] if txn_table(doc, brokers, scenarios, i)
-        else []) + [
+    ] + ([txn_table(doc, brokers, scenarios, i), ""] if txn_table(doc, brokers, scenarios, i)
+         else []) + [
         "![throughput chart](docs/bench/throughput.svg)",
         "",
         "What bounds each figure:",
@@ -358,6 +357,8 @@ def readme_block(doc, scenarios, brokers, table, cores):
         "",
         method_text(doc) + " Details, raw numbers and profiles: "
         "[docs/bench/results.md](docs/bench/results.md).",
+        "",
+    ] + extra_sections(doc, "###")[:-1] + [
         END,
     ])
 
