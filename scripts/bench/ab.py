@@ -59,3 +59,19 @@ def summary(rows: list[dict]) -> list[str]:
             f"(range {r['ratio_min']:.3f}-{r['ratio_max']:.3f}, {r['pairs']} pairs)"
             + ("" if r["met"] is None else (" met" if r["met"] else " NOT MET"))
             for r in rows]
+
+
+def rep_order(brokers: list, rep: int) -> list:
+    """Rotate the order per repetition so background noise hits every broker alike; Wren and its
+    baseline stay next to each other, alternating which goes first (the A/B pairs in ab.py)."""
+    units: list[list] = []
+    for b in brokers:
+        if b.key == "wren_base" and units and units[0][0].key == "wren":
+            units[0].append(b)
+        else:
+            units.append([b])
+    units = units[rep % len(units):] + units[:rep % len(units)]
+    out = []
+    for u in units:
+        out += u[::-1] if (len(u) == 2 and rep % 2) else u
+    return out

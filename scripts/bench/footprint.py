@@ -4,11 +4,12 @@
 Starts the release `wren` binary on a fresh data directory on the normal disk, creates
 --topics x --partitions partitions (default 20 x 100 = 2,000) with CreateTopics, writes
 --records records of --size bytes to every partition (acks=all, one flush per topic), and
-meanwhile sends Metadata requests back to back from a separate process. Then it reports
+meanwhile sends a Metadata request every --metadata-interval-ms from a separate process. Then it
+reports
 
-  - Metadata latency (p50/p99/max) of the requests sent while the partitions were created and
-    written, and of all requests; a request asks for every topic (Metadata v4, topics = null),
-    so each answer lists all the partitions;
+  - Metadata latency (p50/p99/max, counted from each request's scheduled time: see sampler())
+    while the partitions were written, and apart from it while they were created; a request asks
+    for every topic (Metadata v4, topics = null), so each answer lists all the partitions;
   - the broker's VmRSS and VmHWM (/proc/<pid>/status) once the writes are acknowledged;
   - the data directory's disk use: allocated blocks (`du -sB1`), and the apparent size beside it;
 
@@ -296,6 +297,23 @@ def summary(r: dict) -> str:
         lines.append(f"  {t['label']}: {t['value']} {t['unit']} (< {t['limit']:.0f}) "
                      f"{'met' if t['met'] else 'NOT MET'}")
     return "\n".join(lines)
+
+
+def run_subprocess(repo: Path, python: str, wren_bin: str, data_root: Path, work: Path,
+                   log) -> dict:
+    """scripts/bench/footprint.py with the python that has confluent-kafka; its JSON line."""
+    log("footprint: 2,000 partitions written once each (scripts/bench/footprint.py)")
+    r = subprocess.run([python, str(Path(__file__).resolve()), "--wren-bin", wren_bin,
+                        "--data-root", str(data_root), "--log", str(work / "footprint.log"),
+                        "--json"], capture_output=True, text=True, timeout=900, cwd=repo)
+    m = re.search(r"^FOOTPRINT_JSON (\{.*\})\s*$", r.stdout, re.M)
+    if not m:
+        raise RuntimeError(f"footprint.py failed ({r.returncode}):\n{r.stdout[-2000:]}"
+                           f"{r.stderr[-2000:]}")
+    for line in r.stdout.splitlines():
+        if not line.startswith("FOOTPRINT_JSON"):
+            log(f"footprint: {line}")
+    return json.loads(m.group(1))
 
 
 def markdown(r: dict) -> str:

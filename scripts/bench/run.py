@@ -49,6 +49,8 @@ from typing import Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import ab  # noqa: E402  (scripts/bench/ab.py)
+import footprint  # noqa: E402  (scripts/bench/footprint.py)
 import report  # noqa: E402  (scripts/bench/report.py)
 
 
@@ -322,22 +324,6 @@ class Mock(Broker):
 
 ALL_BROKERS = [Wren, WrenBaseline, Tansu, Mock]
 BROKERS = [Wren, Tansu, Mock]  # main() narrows or extends this (--brokers, --baseline-bin)
-
-
-def rep_order(brokers: list, rep: int) -> list:
-    """Rotate the order per repetition so background noise hits every broker alike; Wren and its
-    baseline stay next to each other, alternating which goes first (the A/B pairs in ab.py)."""
-    units: list[list] = []
-    for b in brokers:
-        if b.key == "wren_base" and units and units[0][0].key == "wren":
-            units[0].append(b)
-        else:
-            units.append([b])
-    units = units[rep % len(units):] + units[:rep % len(units)]
-    out = []
-    for u in units:
-        out += u[::-1] if (len(u) == 2 and rep % 2) else u
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -685,7 +671,7 @@ def run_all(ctx: Ctx) -> dict:
         lb = loopback(ctx)
         results["loopback"].append(lb)
         log(f"rep {rep + 1}/{ctx.reps}: loopback {lb['mb_per_s']} MB/s")
-        order = rep_order(brokers, rep)
+        order = ab.rep_order(brokers, rep)
         for b in order:
             b.start()
             try:
@@ -736,22 +722,6 @@ def failure_reason(text: str) -> str:
     if lines and lines[0].startswith("client timed out"):
         return lines[0].split(":")[0]
     return (lines[-1] if lines else text)[:160]
-
-
-def run_footprint(repo: Path, python: str, wren_bin: str, data_root: Path, work: Path) -> dict:
-    """scripts/bench/footprint.py with the python that has confluent-kafka; its JSON line."""
-    log("footprint: 2,000 partitions written once each (scripts/bench/footprint.py)")
-    r = subprocess.run([python, str(HERE / "footprint.py"), "--wren-bin", wren_bin,
-                        "--data-root", str(data_root), "--log", str(work / "footprint.log"),
-                        "--json"], capture_output=True, text=True, timeout=900, cwd=repo)
-    m = re.search(r"^FOOTPRINT_JSON (\{.*\})\s*$", r.stdout, re.M)
-    if not m:
-        raise RuntimeError(f"footprint.py failed ({r.returncode}):\n{r.stdout[-2000:]}"
-                           f"{r.stderr[-2000:]}")
-    for line in r.stdout.splitlines():
-        if not line.startswith("FOOTPRINT_JSON"):
-            log(f"footprint: {line}")
-    return json.loads(m.group(1))
 
 
 def git_describe(repo: Path) -> str:
@@ -840,8 +810,8 @@ def main() -> int:
         if a.footprint_only:
             data_root = (repo / a.data_root).resolve()
             (repo / a.work).mkdir(parents=True, exist_ok=True)
-            old["results"]["footprint"] = run_footprint(repo, a.mock_python, a.wren_bin,
-                                                        data_root, (repo / a.work).resolve())
+            old["results"]["footprint"] = footprint.run_subprocess(
+                repo, a.mock_python, a.wren_bin, data_root, (repo / a.work).resolve(), log)
             old["info"]["footprint_date"] = dt.datetime.now(dt.timezone.utc).strftime(
                 "%Y-%m-%d %H:%M UTC")
             old["info"]["footprint_git"] = git_describe(repo)
@@ -883,7 +853,8 @@ def main() -> int:
     results["profile"] = profile_wren(ctx) if ctx.profile and any(
         b.key == "wren" for b in BROKERS) else None
     if a.footprint:
-        results["footprint"] = run_footprint(repo, ctx.mock_python, ctx.wren_bin, data_root, work)
+        results["footprint"] = footprint.run_subprocess(repo, ctx.mock_python, ctx.wren_bin,
+                                                          data_root, work, log)
         info["footprint_date"], info["footprint_git"] = info["date"], info["git"]
     info["duration_s"] = round(time.monotonic() - t0)
     info["loadavg_after"] = subprocess.run("cut -d' ' -f1-3 /proc/loadavg", shell=True,
