@@ -1,7 +1,11 @@
-//! End-to-end load generator for the transactions scenario of `scripts/bench.sh` (not a
-//! criterion benchmark: `harness = false`, plain `main`). It produces 1 KiB records to partition 0
-//! of one topic with the rdkafka crate (librdkafka), either idempotently or in transactions, and
-//! prints a human summary plus one JSON line (`TXN_LOAD_JSON {...}`) for scripts/bench/run.py.
+//! End-to-end load generator for the transactions scenarios of `scripts/bench.sh` (not a
+//! criterion benchmark: `harness = false`, plain `main`). It produces 1 KiB records with the
+//! rdkafka crate (librdkafka), either idempotently or in transactions, from `--producers N`
+//! concurrent producers (thread and producer each; producer i writes partition i, transactional
+//! id `<txn-id>-i`), and prints a human summary plus one JSON line (`TXN_LOAD_JSON {...}`) for
+//! scripts/bench/run.py and scripts/bench/txn_scaling.py. Throughput is the records of all
+//! producers over the time from their common start to the last one's end; EndTxn percentiles
+//! are over every transaction of every producer.
 //!
 //! Build and run (the driver does this; `--message-format=json` names the executable):
 //!   cargo build --release --bench txn_load
@@ -16,7 +20,9 @@
 //!   --mode idempotent|transactional (default idempotent)
 //!   --txn-size N            records per transaction (default 100)
 //!   --linger-ms MS          (default 5)
-//!   --txn-id ID             transactional.id (default txn-load-<pid>)
+//!   --txn-id ID             transactional.id (default txn-load-<pid>; -<i> appended when N > 1)
+//!   --producers N           concurrent producers, one partition each (default 1; N > 1 creates
+//!                           the topic with N partitions)
 //!   --commit crate|split    transactional mode only, how each transaction is ended (default split):
 //!       split: wait until every record of the transaction is acknowledged (our own wait on the
 //!              delivery reports), then time `commit_transaction` alone: the EndTxn round trip as
@@ -33,7 +39,7 @@
 //! transactional API error, makes the exit status non-zero.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -54,6 +60,7 @@ struct Opts {
     linger_ms: u64,
     txn_id: String,
     commit: String,
+    producers: u64,
 }
 
 fn parse_opts() -> Result<Opts, String> {
@@ -92,6 +99,7 @@ fn parse_opts() -> Result<Opts, String> {
         linger_ms: 5,
         txn_id: format!("txn-load-{}", std::process::id()),
         commit: "split".into(),
+        producers: 1,
     };
     let num = |n: &str, v: &str| v.parse::<u64>().map_err(|e| format!("--{n} {v:?}: {e}"));
     for (k, v) in kv {
@@ -105,6 +113,7 @@ fn parse_opts() -> Result<Opts, String> {
             "linger-ms" => o.linger_ms = num(&k, &v)?,
             "txn-id" => o.txn_id = v,
             "commit" => o.commit = v,
+            "producers" => o.producers = num(&k, &v)?,
             _ => return Err(format!("unknown option --{k}")),
         }
     }
@@ -114,8 +123,8 @@ fn parse_opts() -> Result<Opts, String> {
     if !matches!(o.commit.as_str(), "split" | "crate") {
         return Err(format!("--commit {:?}: split or crate", o.commit));
     }
-    if o.txn_size == 0 || o.records == 0 {
-        return Err("--records and --txn-size must be positive".into());
+    if o.txn_size == 0 || o.records == 0 || o.producers == 0 {
+        return Err("--records, --txn-size and --producers must be positive".into());
     }
     Ok(o)
 }
@@ -173,9 +182,9 @@ fn wait_empty(p: &P) {
     }
 }
 
-fn send(p: &P, topic: &str, payload: &[u8]) -> Result<(), String> {
+fn send(p: &P, topic: &str, partition: i32, payload: &[u8]) -> Result<(), String> {
     let mut rec = BaseRecord::<(), [u8]>::to(topic)
-        .partition(0)
+        .partition(partition)
         .payload(payload);
     loop {
         match p.send(rec) {
@@ -215,7 +224,66 @@ fn lat_json(xs: &mut [f64]) -> String {
     )
 }
 
-fn run(o: &Opts) -> Result<String, String> {
+/// What one producer measured.
+#[derive(Default)]
+struct Measured {
+    timed: u64,
+    failed: u64,
+    first_error: Option<String>,
+    init_ms: f64,
+    txns: u64,
+    commit_ms: Vec<f64>,       // commit_transaction (split: after our wait)
+    flush_commit_ms: Vec<f64>, // from the last send to commit's return
+    secs: f64,
+}
+
+/// Creates the topic with one partition per producer (a single producer uses the broker's
+/// auto-created partition 0).
+fn create_topic(o: &Opts) -> Result<(), String> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    if o.producers <= 1 {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &o.bootstrap)
+        .create()
+        .map_err(|e| format!("admin client: {e}"))?;
+    let topic = NewTopic::new(&o.topic, o.producers as i32, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new().operation_timeout(Some(API_TIMEOUT));
+    let results = futures_executor(admin.create_topics([&topic], &opts))
+        .map_err(|e| format!("create topic: {e}"))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("create topic {t}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Polls a future to completion on this thread (rdkafka's admin futures need no runtime).
+fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park_timeout(Duration::from_millis(10));
+    }
+}
+
+/// One producer on `partition`, `records` records; waits at `start` after its untimed setup.
+fn produce(o: &Opts, partition: i32, records: u64, start: &Barrier) -> Result<Measured, String> {
     let txn = o.mode == "transactional";
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", &o.bootstrap)
@@ -224,7 +292,12 @@ fn run(o: &Opts) -> Result<String, String> {
         .set("linger.ms", o.linger_ms.to_string())
         .set("log_level", "3");
     if txn {
-        cfg.set("transactional.id", &o.txn_id)
+        let id = if o.producers > 1 {
+            format!("{}-{partition}", o.txn_id)
+        } else {
+            o.txn_id.clone()
+        };
+        cfg.set("transactional.id", id)
             .set("batch.num.messages", o.txn_size.to_string());
     }
     let p: P = cfg
@@ -232,6 +305,7 @@ fn run(o: &Opts) -> Result<String, String> {
         .map_err(|e| format!("create producer: {e}"))?;
     let ctx = p.context();
     let payload = vec![b'x'; o.size];
+    let send_one = |p: &P| send(p, &o.topic, partition, &payload);
 
     // Not timed: acquiring the producer id (and the connection, metadata) first. Transactional:
     // init_transactions; idempotent: one record, delivered (it counts in neither the timed
@@ -242,31 +316,33 @@ fn run(o: &Opts) -> Result<String, String> {
         p.init_transactions(API_TIMEOUT)
             .map_err(|e| format!("init_transactions: {e}"))?;
     } else {
-        send(&p, &o.topic, &payload)?;
+        send_one(&p)?;
         sent = 1;
         ctx.wait_all(sent, API_TIMEOUT)?;
     }
-    let init_ms = t.elapsed().as_secs_f64() * 1e3;
+    let mut m = Measured {
+        init_ms: t.elapsed().as_secs_f64() * 1e3,
+        ..Measured::default()
+    };
     let untimed = sent;
-    let mut commit_ms: Vec<f64> = Vec::new(); // commit_transaction (split: after our wait)
-    let mut flush_commit_ms: Vec<f64> = Vec::new(); // from the last send to commit's return
-    let mut txns = 0u64;
+    let records = records + untimed;
+    start.wait();
     let t0 = Instant::now();
     if !txn {
-        while sent < o.records {
-            send(&p, &o.topic, &payload)?;
+        while sent < records {
+            send_one(&p)?;
             sent += 1;
         }
         ctx.wait_all(sent, API_TIMEOUT * 5)?;
         wait_empty(&p);
         p.flush(API_TIMEOUT).map_err(|e| format!("flush: {e}"))?;
     } else {
-        while sent < o.records {
-            let n = o.txn_size.min(o.records - sent);
+        while sent < records {
+            let n = o.txn_size.min(records - sent);
             p.begin_transaction()
                 .map_err(|e| format!("begin_transaction: {e}"))?;
             for _ in 0..n {
-                send(&p, &o.topic, &payload)?;
+                send_one(&p)?;
             }
             sent += n;
             let t_last = Instant::now();
@@ -278,20 +354,61 @@ fn run(o: &Opts) -> Result<String, String> {
             p.commit_transaction(API_TIMEOUT)
                 .map_err(|e| format!("commit_transaction: {e}"))?;
             let t_end = Instant::now();
-            commit_ms.push((t_end - t_commit).as_secs_f64() * 1e3);
-            flush_commit_ms.push((t_end - t_last).as_secs_f64() * 1e3);
-            txns += 1;
+            m.commit_ms.push((t_end - t_commit).as_secs_f64() * 1e3);
+            m.flush_commit_ms.push((t_end - t_last).as_secs_f64() * 1e3);
+            m.txns += 1;
         }
         ctx.wait_all(sent, API_TIMEOUT)?;
     }
-    let secs = t0.elapsed().as_secs_f64();
-    let failed = ctx.failed.load(Ordering::Relaxed);
-    let timed = sent - untimed;
+    m.secs = t0.elapsed().as_secs_f64();
+    m.timed = sent - untimed;
+    m.failed = ctx.failed.load(Ordering::Relaxed);
+    m.first_error = ctx.first_error.lock().unwrap().clone();
+    Ok(m)
+}
+
+fn run(o: &Opts) -> Result<String, String> {
+    let txn = o.mode == "transactional";
+    create_topic(o)?;
+    let n = o.producers;
+    let start = Barrier::new(n as usize);
+    // Every producer gets records / n (the first ones one more when it does not divide).
+    let share = |i: u64| o.records / n + u64::from(i < o.records % n);
+    let per_producer: Vec<Result<Measured, String>> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..n)
+            .map(|i| {
+                let start = &start;
+                s.spawn(move || produce(o, i as i32, share(i), start))
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err("producer thread panicked".into()))
+            })
+            .collect()
+    });
+    let mut all = Measured::default();
+    for m in per_producer {
+        let m = m?;
+        all.timed += m.timed;
+        all.failed += m.failed;
+        all.first_error = all.first_error.or(m.first_error);
+        all.init_ms = all.init_ms.max(m.init_ms);
+        all.txns += m.txns;
+        all.commit_ms.extend(m.commit_ms);
+        all.flush_commit_ms.extend(m.flush_commit_ms);
+        // Producers start together; the run lasts until the last one is done.
+        all.secs = all.secs.max(m.secs);
+    }
+    let (timed, failed, secs) = (all.timed, all.failed, all.secs);
     let bytes = timed * o.size as u64;
     let mbps = bytes as f64 / secs / 1e6;
     let msgs = timed as f64 / secs;
     eprintln!(
-        "txn_load: {} records ({} bytes) {} in {:.0} ms: {:.0} msgs/s and {:.2} MB/s, {} failed{}",
+        "txn_load: {} producer(s), {} records ({} bytes) {} in {:.0} ms: {:.0} msgs/s and {:.2} MB/s, {} failed{}",
+        n,
         timed,
         bytes,
         o.mode,
@@ -300,37 +417,38 @@ fn run(o: &Opts) -> Result<String, String> {
         mbps,
         failed,
         if txn {
-            format!(", {txns} transactions of {}", o.txn_size)
+            format!(", {} transactions of {}", all.txns, o.txn_size)
         } else {
             String::new()
         }
     );
     let mut j = format!(
-        "{{\"mode\":\"{}\",\"records\":{},\"bytes\":{},\"ms\":{},\"msgs_per_s\":{:.0},\"mb_per_s\":{:.2},\"failed\":{},\"init_ms\":{:.3}",
+        "{{\"mode\":\"{}\",\"producers\":{},\"records\":{},\"bytes\":{},\"ms\":{},\"msgs_per_s\":{:.0},\"mb_per_s\":{:.2},\"failed\":{},\"init_ms\":{:.3}",
         o.mode,
+        n,
         timed.saturating_sub(failed),
         bytes,
         (secs * 1e3).round() as u64,
         msgs,
         mbps,
         failed,
-        init_ms
+        all.init_ms
     );
     if txn {
         j += &format!(
             ",\"txn_size\":{},\"transactions\":{},\"commit\":\"{}\",\"commit_ms\":{},\"flush_commit_ms\":{}",
             o.txn_size,
-            txns,
+            all.txns,
             o.commit,
-            lat_json(&mut commit_ms),
-            lat_json(&mut flush_commit_ms)
+            lat_json(&mut all.commit_ms),
+            lat_json(&mut all.flush_commit_ms)
         );
     }
     j.push('}');
     if failed > 0 {
-        let e = ctx.first_error.lock().unwrap().clone().unwrap_or_default();
         println!("TXN_LOAD_JSON {j}");
-        return Err(format!("{failed} of {sent} records failed (first: {e})"));
+        let e = all.first_error.unwrap_or_default();
+        return Err(format!("{failed} of {timed} records failed (first: {e})"));
     }
     Ok(j)
 }
@@ -351,6 +469,7 @@ fn main() {
             .expect("embedded broker");
         o.bootstrap = broker.bootstrap_servers();
         o.records = 1_000;
+        o.producers = 2; // also exercises the concurrent path and topic creation
         for mode in ["idempotent", "transactional"] {
             o.mode = mode.into();
             o.topic = format!("smoke-{mode}");

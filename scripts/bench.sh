@@ -16,7 +16,7 @@
 # profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
-#                         [--no-readme] [--baseline-bin PATH [--baseline-label TEXT]]
+#                         [--no-readme] [--txn-scaling] [--baseline-bin PATH [--baseline-label TEXT]]
 #                         [--brokers LIST] [--no-footprint | --footprint-only] [--out DIR]
 #   --quick       one repetition of 200k records, no profile, no footprint, README untouched
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
@@ -35,6 +35,9 @@
 #                 re-rendered from docs/bench/results.json
 #   --out DIR     write the report there instead of docs/bench/ (implies --no-readme); e.g. an
 #                 A/B-only run: --brokers wren,wren_base --no-footprint --out target/bench/ab
+#   --txn-scaling only the transaction scaling scenario (scripts/bench/txn_scaling.py: 1, 4 and
+#                 16 concurrent producers, transactional against idempotent, one Wren; writes
+#                 docs/bench/txn_scaling.md). A full run ends with it too.
 # Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
 # benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
 # (Wren's data directory parent), WREN_BASELINE_BIN (as --baseline-bin).
@@ -57,7 +60,7 @@ log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
 REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 FOOTPRINT=1 FOOTPRINT_ONLY=0
-BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS="" OUT=docs/bench
+BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS="" OUT=docs/bench TXN_SCALING_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 FOOTPRINT=0 ;;
@@ -72,7 +75,8 @@ while [ $# -gt 0 ]; do
     --no-footprint) FOOTPRINT=0 ;;
     --footprint-only) FOOTPRINT_ONLY=1 ;;
     --out) OUT="$2"; README=0; shift ;;
-    -h|--help) sed -n '2,52p' "$0"; exit 0 ;;
+    --txn-scaling) TXN_SCALING_ONLY=1 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -134,6 +138,17 @@ for line in sys.stdin:
 print(exe)') || die "cargo build --bench txn_load failed"
 fi
 [ -x "$TXN_LOAD_BIN" ] || die "txn_load binary not found: '$TXN_LOAD_BIN'"
+
+txn_scaling() {
+  local reps=1; [ "$REPS" -gt 1 ] && reps=3
+  python3 "$REPO/scripts/bench/txn_scaling.py" --wren-bin "$WREN_BIN" --txn-load-bin "$TXN_LOAD_BIN" \
+    --records "$(( TXN_RECORDS < 160000 ? TXN_RECORDS : 160000 ))" --reps "$reps" \
+    --data-root "${BENCH_DATA_ROOT:-target/bench-data}" --out "$REPO/docs/bench"
+}
+if [ "$TXN_SCALING_ONLY" = 1 ]; then
+  txn_scaling
+  exit 0
+fi
 
 # ---- rdkafka_performance ------------------------------------------------------------------------
 build_own_librdkafka() {
@@ -214,10 +229,12 @@ EXTRA_ARGS=()
 [ -n "$BASELINE_BIN" ] && EXTRA_ARGS+=(--baseline-bin "$BASELINE_BIN" \
   --baseline-label "${BASELINE_LABEL:-$BASELINE_BIN}")
 [ -n "$BROKERS" ] && EXTRA_ARGS+=(--brokers "$BROKERS")
-exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
+python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
   --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
   --out "$OUT" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}" "${EXTRA_ARGS[@]}"
+# The transaction scaling scenario belongs to a full run (not to an A/B or --out run).
+if [ "$OUT" = docs/bench ] && [ -z "$BROKERS" ]; then txn_scaling; fi

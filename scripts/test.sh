@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
-# crate), the Python and Node real-client suites against the wren binary, then librdkafka's own
-# test suite (allow-listed tests) against it.
+# crate), the Python and Node real-client suites against the wren binary, the differential tests
+# against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,9 @@ cargo test --workspace --doc
 echo "== real clients (Python, Node)"
 cargo build --bin wren
 WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
+
+echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh
 
 echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
 scripts/build-librdkafka.sh

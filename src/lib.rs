@@ -18,4 +18,7 @@ pub use wren_broker::{
     BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError,
     FaultConfig, TopicDefaults,
 };
+/// The broker's time source ([`Broker::with_clock`]): a test runs a broker on a
+/// [`ManualClock`] and advances it to reach timeouts without waiting for them.
+pub use wren_storage::{Clock, ManualClock, SystemClock};
 pub use {wren_broker, wren_protocol, wren_storage};

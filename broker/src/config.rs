@@ -1,7 +1,7 @@
 //! Broker configuration: Kafka's `server.properties` key names, `WREN_*` environment overrides,
 //! and the per-topic configs Wren honours.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +41,9 @@ pub struct BrokerConfig {
     pub groups: crate::group::GroupConfig,
     /// Test-only fault injection; never set by the binary unless a hidden flag asks.
     pub faults: FaultConfig,
+    /// The Kafka keys the properties file or the environment set, as written: DescribeConfigs
+    /// reports them (and topic configs that default to them) as STATIC_BROKER_CONFIG.
+    pub keys_set: BTreeSet<String>,
 }
 
 /// Defaults applied to every topic unless the topic overrides them.
@@ -111,6 +114,7 @@ impl Default for BrokerConfig {
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
             faults: FaultConfig::default(),
+            keys_set: BTreeSet::new(),
         }
     }
 }
@@ -252,6 +256,7 @@ impl BrokerConfig {
                 })
             }
         }
+        self.keys_set.insert(key.to_owned());
         Ok(())
     }
 }

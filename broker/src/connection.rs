@@ -16,13 +16,15 @@ use tokio::sync::mpsc;
 use wren_protocol::frame::FrameReader;
 use wren_protocol::request::parse_frame;
 
+use crate::context::Origin;
 use crate::dispatch::{self, Outcome};
 use crate::state::BrokerState;
 
 /// Answers waiting for the socket per connection; beyond this the handler waits (backpressure).
 const QUEUED_RESPONSES_MAX: usize = 8;
 
-pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>) {
+pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
+    let peer = origin.peer;
     let (reader, writer) = socket.into_split();
     let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
         .with_pool(state.request_bytes.clone());
@@ -60,10 +62,7 @@ pub async fn serve(socket: TcpStream, peer: SocketAddr, state: Arc<BrokerState>)
                 break;
             }
         };
-        // The peer's address is what DescribeGroups reports as a member's client host.
-        let outcome = crate::group::PEER_IP
-            .scope(peer.ip(), dispatch::handle(&state, request))
-            .await;
+        let outcome = dispatch::handle(&state, origin, request).await;
         drop(pooled);
         match outcome {
             Outcome::Respond(bytes) => {

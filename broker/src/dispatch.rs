@@ -1,14 +1,17 @@
-//! The one table of implemented APIs and the one `match` that routes requests to handlers.
-//! ApiVersions is answered from this table, so Wren never advertises what it does not serve.
+//! The route table: every API Wren serves, the versions of it, and its handler, in one list.
+//! ApiVersions is answered from it and requests are routed by it, so Wren never advertises what
+//! it does not serve and never serves what it does not advertise.
 
 use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind};
+use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::protocol::Encodable;
-use wren_protocol::request::{api_name, decode_body, RequestFrame};
+use wren_protocol::request::{decode_body, RequestFrame};
 use wren_protocol::response::encode_response;
 
+use crate::context::{Origin, RequestContext};
 use crate::handlers;
+use crate::handlers::produce::ProduceOutcome;
 use crate::state::BrokerState;
 
 /// What the connection does with a request's result.
@@ -27,188 +30,154 @@ pub struct Api {
     pub max: i16,
 }
 
-const fn api(key: ApiKey, min: i16, max: i16) -> Api {
-    Api { key, min, max }
+/// Builds [`APIS`] and [`route`] from one list of `Key min..=max => handler`. A handler is an
+/// expression over the broker state, the request context, the decoded request and its version
+/// (named by the first line) that gives the [`Outcome`].
+macro_rules! routes {
+    (
+        |$state:ident, $ctx:ident, $request:ident, $version:ident|
+        $($key:ident $min:literal ..= $max:literal => $handler:expr,)*
+    ) => {
+        /// Every API Wren serves.
+        pub const APIS: &[Api] = &[$(Api { key: ApiKey::$key, min: $min, max: $max },)*];
+
+        async fn route(
+            $state: &BrokerState,
+            $ctx: &RequestContext,
+            request: RequestKind,
+        ) -> Outcome {
+            let $version = $ctx.api_version;
+            match request {
+                // (ApiVersions' answer does not depend on its request.)
+                $(#[allow(unused_variables)] RequestKind::$key($request) => $handler,)*
+                // Only APIs of the table are decoded (see `handle`), so this is not reached.
+                other => Outcome::Close(format!("no route for {other:?}")),
+            }
+        }
+    };
 }
 
-/// Every API Wren serves. Produce stops at v11 and no `transaction.version` feature is advertised:
-/// v12+ belongs to transactions v2 (KIP-890), which Wren does not implement.
-pub const APIS: &[Api] = &[
-    api(ApiKey::Produce, 3, 11),
-    api(ApiKey::Fetch, 4, 16),
-    api(ApiKey::ListOffsets, 1, 8),
-    api(ApiKey::Metadata, 0, 12),
-    api(ApiKey::FindCoordinator, 0, 4),
-    api(ApiKey::ApiVersions, 0, 4),
-    api(ApiKey::CreateTopics, 2, 7),
-    api(ApiKey::DeleteTopics, 1, 6),
-    api(ApiKey::DeleteRecords, 0, 2),
-    api(ApiKey::InitProducerId, 0, 4),
-    api(ApiKey::DescribeConfigs, 1, 4),
-    api(ApiKey::CreatePartitions, 0, 3),
-    api(ApiKey::IncrementalAlterConfigs, 0, 1),
-    api(ApiKey::DescribeCluster, 0, 1),
-    api(ApiKey::DescribeProducers, 0, 0),
-    api(ApiKey::AddPartitionsToTxn, 0, 3),
-    api(ApiKey::AddOffsetsToTxn, 0, 3),
-    api(ApiKey::TxnOffsetCommit, 0, 3),
-    api(ApiKey::EndTxn, 0, 3),
-    api(ApiKey::DescribeTransactions, 0, 0),
-    api(ApiKey::ListTransactions, 0, 1),
-    // Consumer groups (classic protocol; no KIP-848 ConsumerGroupHeartbeat).
-    api(ApiKey::OffsetCommit, 2, 9),
-    api(ApiKey::OffsetFetch, 1, 9),
-    api(ApiKey::JoinGroup, 0, 9),
-    api(ApiKey::Heartbeat, 0, 4),
-    api(ApiKey::LeaveGroup, 0, 5),
-    api(ApiKey::SyncGroup, 0, 5),
-    api(ApiKey::DescribeGroups, 0, 5),
-    api(ApiKey::ListGroups, 0, 5),
-    api(ApiKey::DeleteGroups, 0, 2),
-    api(ApiKey::OffsetDelete, 0, 0),
-];
+// Produce stops at v11 and no `transaction.version` feature is advertised: v12+ belongs to
+// transactions v2 (KIP-890), which Wren does not implement. Consumer groups are the classic
+// protocol (no KIP-848 ConsumerGroupHeartbeat).
+routes! {
+    |state, ctx, r, v|
+    Produce 3..=11 => match handlers::produce::handle(&state.topics, &state.txn, &*state.clock, r)
+        .await
+    {
+        ProduceOutcome::Respond(body) => respond(ctx, &body),
+        ProduceOutcome::NoResponse => Outcome::NoResponse,
+    },
+    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(
+        &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
+    ).await),
+    ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
+    Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
+        &state.identity, r, v,
+    )),
+    ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
+    CreateTopics 2..=7 => respond(ctx, &handlers::create_topics::handle(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    DeleteTopics 1..=6 => respond(ctx, &handlers::delete_topics::handle(
+        &state.topics, &state.groups, r, v,
+    )),
+    DeleteRecords 0..=2 => respond(ctx, &handlers::delete_records::handle(&state.topics, r)),
+    InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(
+        &state.topics, &state.producer_ids, &state.txn, r, v,
+    ).await),
+    DescribeConfigs 1..=4 => respond(ctx, &handlers::configs::describe(
+        &state.identity, &state.topics, &state.config, r, v,
+    )),
+    CreatePartitions 0..=3 => respond(ctx, &handlers::create_partitions::handle(
+        &state.topics, state.identity.node_id, r,
+    )),
+    IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
+        &state.topics, r,
+    )),
+    DescribeCluster 0..=1 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
+    DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
+        &state.topics, r,
+    )),
+    AddPartitionsToTxn 0..=3 => respond(ctx, &handlers::txn::add_partitions(
+        &state.topics, &state.txn, r, v,
+    ).await),
+    AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(
+        &state.topics, &state.txn, r, v,
+    ).await),
+    TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
+        &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
+    )),
+    EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
+        &state.topics, &state.txn, r, v,
+    ).await),
+    DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(&state.txn, r)),
+    ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(&state.txn, &*state.clock, r)),
+    OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(
+        &state.topics, &state.groups, &*state.clock, r, v,
+    )),
+    OffsetFetch 1..=9 => respond(ctx, &handlers::offsets::fetch(&state.groups, r, v)),
+    JoinGroup 0..=9 => respond(ctx, &handlers::groups::join(
+        &state.groups, &state.shutdown, ctx, r, v,
+    ).await),
+    Heartbeat 0..=4 => respond(ctx, &handlers::groups::heartbeat(&state.groups, r)),
+    LeaveGroup 0..=5 => respond(ctx, &handlers::groups::leave(&state.groups, r, v)),
+    SyncGroup 0..=5 => respond(ctx, &handlers::groups::sync(
+        &state.groups, &state.shutdown, r, v,
+    ).await),
+    DescribeGroups 0..=5 => respond(ctx, &handlers::group_admin::describe(&state.groups, r, v)),
+    ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
+    DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
+    OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
+}
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {
     APIS.iter().find(|a| a.key == key)
 }
 
-pub async fn handle(state: &BrokerState, request: RequestFrame) -> Outcome {
+/// Decodes a request of a served API and version and routes it; anything else closes the
+/// connection (except ApiVersions, see below).
+pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) -> Outcome {
     let RequestFrame {
         api_key,
         header,
         body,
     } = request;
-    let version = header.request_api_version;
-    let Some(api) = supported(api_key).filter(|a| (a.min..=a.max).contains(&version)) else {
+    let ctx = RequestContext::new(origin, api_key, &header);
+    let version = ctx.api_version;
+    if supported(api_key).is_none_or(|a| !(a.min..=a.max).contains(&version)) {
         if api_key == ApiKey::ApiVersions {
             // KIP-511: answer an unknown ApiVersions version with v0 and UNSUPPORTED_VERSION so
             // the client can retry with a version from the list.
-            let body = handlers::api_versions::response(ResponseError::UnsupportedVersion.code());
-            return encode(api_key, 0, &header, &body);
+            let ctx = RequestContext {
+                api_version: 0,
+                ..ctx
+            };
+            let error = ResponseError::UnsupportedVersion.code();
+            return respond(&ctx, &handlers::api_versions::response(error, advertised()));
         }
-        return Outcome::Close(format!("{} v{version} is not supported", api_name(api_key)));
-    };
-    debug_assert_eq!(api.key, api_key);
+        return Outcome::Close(format!("{api_key:?} v{version} is not supported"));
+    }
     let request = match decode_body(api_key, version, body) {
-        Ok(r) => r,
+        Ok(request) => request,
         Err(e) => return Outcome::Close(e.to_string()),
     };
-    // Encodes a handler's response as the concrete message type (sized once, see
-    // `encode_response`).
-    macro_rules! respond {
-        ($body:expr) => {
-            encode(api_key, version, &header, &$body)
-        };
+    let outcome = route(state, &ctx, request).await;
+    if state.faults.drop_answer(api_key) {
+        return Outcome::Close(format!(
+            "test fault hook: {api_key:?} handled, answer dropped"
+        ));
     }
-    match request {
-        RequestKind::ApiVersions(_) => {
-            respond!(handlers::api_versions::response(0))
-        }
-        RequestKind::Metadata(r) => {
-            respond!(handlers::metadata::handle(state, r, version))
-        }
-        RequestKind::Produce(r) => match handlers::produce::handle(state, r).await {
-            handlers::produce::ProduceOutcome::Respond(resp) => respond!(resp),
-            handlers::produce::ProduceOutcome::NoResponse => Outcome::NoResponse,
-            handlers::produce::ProduceOutcome::DropConnection => {
-                Outcome::Close("test fault hook: produce appended, response dropped".into())
-            }
-        },
-        RequestKind::Fetch(r) => {
-            respond!(handlers::fetch::handle(state, r, version).await)
-        }
-        RequestKind::ListOffsets(r) => {
-            respond!(handlers::list_offsets::handle(state, r, version))
-        }
-        RequestKind::CreateTopics(r) => {
-            respond!(handlers::create_topics::handle(state, r, version))
-        }
-        RequestKind::DeleteTopics(r) => {
-            respond!(handlers::delete_topics::handle(state, r, version))
-        }
-        RequestKind::CreatePartitions(r) => {
-            respond!(handlers::create_partitions::handle(state, r))
-        }
-        RequestKind::DeleteRecords(r) => {
-            respond!(handlers::delete_records::handle(state, r))
-        }
-        RequestKind::DescribeConfigs(r) => {
-            respond!(handlers::configs::describe(state, r, version))
-        }
-        RequestKind::IncrementalAlterConfigs(r) => {
-            respond!(handlers::configs::incremental_alter(state, r))
-        }
-        RequestKind::DescribeCluster(r) => {
-            respond!(handlers::cluster::describe(state, r))
-        }
-        RequestKind::FindCoordinator(r) => {
-            respond!(handlers::cluster::find_coordinator(state, r, version))
-        }
-        RequestKind::JoinGroup(r) => {
-            respond!(handlers::groups::join(state, &header, r, version).await)
-        }
-        RequestKind::SyncGroup(r) => {
-            respond!(handlers::groups::sync(state, r, version).await)
-        }
-        RequestKind::Heartbeat(r) => respond!(handlers::groups::heartbeat(state, r)),
-        RequestKind::LeaveGroup(r) => {
-            respond!(handlers::groups::leave(state, r, version))
-        }
-        RequestKind::OffsetCommit(r) => {
-            respond!(handlers::offsets::commit(state, r, version))
-        }
-        RequestKind::OffsetFetch(r) => {
-            respond!(handlers::offsets::fetch(state, r, version))
-        }
-        RequestKind::OffsetDelete(r) => {
-            respond!(handlers::offsets::delete(state, r))
-        }
-        RequestKind::ListGroups(r) => {
-            respond!(handlers::group_admin::list(state, r, version))
-        }
-        RequestKind::DescribeGroups(r) => {
-            respond!(handlers::group_admin::describe(state, r, version))
-        }
-        RequestKind::DeleteGroups(r) => {
-            respond!(handlers::group_admin::delete(state, r))
-        }
-        RequestKind::DescribeProducers(r) => {
-            respond!(handlers::describe_producers::handle(state, r))
-        }
-        RequestKind::AddPartitionsToTxn(r) => {
-            respond!(handlers::txn::add_partitions(state, r, version))
-        }
-        RequestKind::AddOffsetsToTxn(r) => {
-            respond!(handlers::txn::add_offsets(state, r, version))
-        }
-        RequestKind::TxnOffsetCommit(r) => {
-            respond!(handlers::txn_offsets::handle(state, r, version))
-        }
-        RequestKind::EndTxn(r) => respond!(handlers::txn::end_txn(state, r, version)),
-        RequestKind::DescribeTransactions(r) => {
-            respond!(handlers::txn::describe(state, r))
-        }
-        RequestKind::ListTransactions(r) => {
-            respond!(handlers::txn::list(state, r))
-        }
-        RequestKind::InitProducerId(r) => {
-            respond!(handlers::init_producer_id::handle(state, r, version))
-        }
-        other => {
-            // Unreachable while APIS and this match agree; a mismatch closes the connection
-            // rather than panicking.
-            Outcome::Close(format!("no handler for {other:?}"))
-        }
-    }
+    outcome
 }
 
-fn encode<M: Encodable>(
-    api_key: ApiKey,
-    version: i16,
-    header: &RequestHeader,
-    body: &M,
-) -> Outcome {
-    match encode_response(api_key, version, header.correlation_id, body) {
+/// Encodes a handler's response as the concrete message type (sized once, see
+/// `encode_response`).
+fn respond<M: Encodable>(ctx: &RequestContext, body: &M) -> Outcome {
+    match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
         Ok(bytes) => Outcome::Respond(bytes),
         Err(e) => Outcome::Close(e.to_string()),
     }
@@ -224,4 +193,57 @@ pub fn advertised() -> Vec<kafka_protocol::messages::api_versions_response::ApiV
                 .with_max_version(a.max)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advertised_versions_are_within_what_the_codec_supports() {
+        for api in APIS {
+            let valid = api.key.valid_versions();
+            assert!(
+                api.min >= valid.min && api.max <= valid.max,
+                "{:?} {}..{} vs codec {:?}",
+                api.key,
+                api.min,
+                api.max,
+                valid
+            );
+        }
+    }
+
+    /// The README's "Implemented APIs" paragraph: (name, min, max) for every `Name vN-M`.
+    fn readme_apis() -> Vec<(String, i16, i16)> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("the README");
+        let start = readme
+            .find("Implemented APIs")
+            .expect("the README lists the implemented APIs");
+        let end = start + readme[start..].find("Not yet:").expect("the list ends");
+        let words: Vec<&str> = readme[start..end].split_whitespace().collect();
+        words
+            .windows(2)
+            .filter_map(|w| {
+                let versions = w[1].strip_prefix('v')?.trim_end_matches([',', ';']);
+                let (min, max) = versions.split_once('-').unwrap_or((versions, versions));
+                let name = w[0].trim_start_matches('(');
+                name.starts_with(char::is_uppercase)
+                    .then(|| Some((name.to_owned(), min.parse().ok()?, max.parse().ok()?)))?
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_exactly_the_route_table() {
+        let mut listed = readme_apis();
+        listed.sort();
+        let mut table: Vec<(String, i16, i16)> = APIS
+            .iter()
+            .map(|a| (format!("{:?}", a.key), a.min, a.max))
+            .collect();
+        table.sort();
+        assert_eq!(listed, table);
+    }
 }

@@ -3,11 +3,12 @@
 //! partitions with news.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 use uuid::Uuid;
+use wren_storage::Clock;
 
 /// Kafka's `max.incremental.fetch.session.cache.slots` default.
 pub const SESSIONS_MAX: usize = 1000;
@@ -33,7 +34,9 @@ struct Session {
     /// The epoch the next incremental request must carry.
     next_epoch: i32,
     partitions: IndexMap<PartitionKey, SessionPartition>,
-    last_used: Instant,
+    /// When the session was last used: clock time (ms), then the cache's use counter to order
+    /// uses within one millisecond. The least recently used session is evicted first.
+    last_used: (i64, u64),
 }
 
 /// How a request relates to sessions.
@@ -55,12 +58,27 @@ pub enum SessionError {
     InvalidEpoch,
 }
 
-#[derive(Default)]
 pub struct FetchSessionCache {
     sessions: Mutex<HashMap<i32, Session>>,
+    /// Counts session uses (the tie-breaker of `Session::last_used`).
+    uses: std::sync::atomic::AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 impl FetchSessionCache {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        FetchSessionCache {
+            sessions: Mutex::new(HashMap::new()),
+            uses: Default::default(),
+            clock,
+        }
+    }
+
+    fn now(&self) -> (i64, u64) {
+        let use_number = self.uses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (self.clock.now_ms(), use_number)
+    }
+
     /// Applies a request to the cache and returns the session mode plus the partitions to fetch.
     /// `requested` are the partitions in the request (already resolved to names), `forgotten` the
     /// ones to drop from an incremental session.
@@ -86,7 +104,7 @@ impl FetchSessionCache {
                 Session {
                     next_epoch: 1,
                     partitions,
-                    last_used: Instant::now(),
+                    last_used: self.now(),
                 },
             );
             return Ok((SessionMode::Full { id }, requested));
@@ -108,7 +126,7 @@ impl FetchSessionCache {
             return Err(SessionError::InvalidEpoch);
         }
         session.next_epoch = if epoch == i32::MAX { 1 } else { epoch + 1 };
-        session.last_used = Instant::now();
+        session.last_used = self.now();
         for key in forgotten {
             session.partitions.shift_remove(&key);
         }
@@ -198,7 +216,7 @@ mod tests {
 
     #[test]
     fn full_then_incremental_keeps_partitions_and_checks_epochs() {
-        let cache = FetchSessionCache::default();
+        let cache = FetchSessionCache::new(Arc::new(wren_storage::SystemClock));
         let (mode, parts) = cache
             .begin(0, 0, vec![part("a", 0, 0), part("a", 1, 0)], vec![])
             .unwrap();
@@ -226,7 +244,7 @@ mod tests {
 
     #[test]
     fn unchanged_partitions_are_not_news() {
-        let cache = FetchSessionCache::default();
+        let cache = FetchSessionCache::new(Arc::new(wren_storage::SystemClock));
         let (SessionMode::Full { id }, _) =
             cache.begin(0, 0, vec![part("a", 0, 0)], vec![]).unwrap()
         else {

@@ -1,20 +1,30 @@
 //! Wren's broker: a Kafka wire-protocol server over the storage crate's partition logs.
 //!
-//! - [`server`]: the embedding API (`Broker`, `BrokerHandle`) and the accept loop.
+//! The request path, outside in (docs/design.md, "The request path"):
+//! - [`server`]: the embedding API (`Broker`, `BrokerHandle`, `Broker::with_clock`), the accept
+//!   loop and the timer tasks (group deadlines, transaction timeouts, retention).
 //! - [`connection`]: one client connection, requests answered in order.
-//! - [`dispatch`]: the table of implemented APIs (ApiVersions is built from it) and the routing.
-//! - [`handlers`]: one module per API family; handlers never touch the socket.
-//! - [`topics`]: the durable topic registry; [`producer_ids`]: the producer id allocator;
-//!   [`fetch_session`]: incremental fetch sessions.
-//! - [`group`]: the group coordinator (consumer groups, committed offsets).
+//! - [`dispatch`]: the route table (API key, versions, handler) from which ApiVersions is
+//!   answered and requests are routed; [`context`]: what a handler knows about a request (peer,
+//!   listener, client id, version); [`faults`]: the test-only fault hook at dispatch.
+//! - [`handlers`]: one module per API family; each gets the services it uses, never the socket.
+//!
+//! The services, assembled by [`state`] (`BrokerState`, which owns the one clock):
+//! - [`topics`]: the durable topic registry and each partition's log (appends wake fetches).
+//! - [`group`]: the group coordinator (consumer groups, committed offsets, the group log).
+//! - [`txn`]: the transaction coordinator; [`producer_ids`]: the producer id allocator.
+//! - [`fetch_session`]: incremental fetch sessions.
 //! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
-//! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes.
+//! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
+//!   [`error`]: the broker's error types.
 
 pub mod config;
 pub mod connection;
+pub mod context;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;
+pub mod faults;
 pub mod fetch_session;
 pub mod group;
 pub mod handlers;
@@ -27,3 +37,4 @@ pub mod txn;
 pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
 pub use error::{BrokerError, ConfigError};
 pub use server::{BlockingBrokerHandle, Broker, BrokerHandle};
+pub use wren_storage::{Clock, ManualClock, SystemClock};

@@ -8,21 +8,29 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+use wren_storage::{Clock, SystemClock};
 
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::context::Origin;
 use crate::data_dir::{self, EphemeralDir};
 use crate::error::BrokerError;
+use crate::group::{self, GroupCoordinator};
 use crate::state::BrokerState;
 
 /// A broker not yet started. Build the config, then `start()`.
 pub struct Broker {
     config: BrokerConfig,
+    clock: Arc<dyn Clock>,
 }
 
 impl Broker {
     pub fn new(config: BrokerConfig) -> Self {
-        Broker { config }
+        Broker {
+            config,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// A broker on 127.0.0.1 with a free port and a temporary data dir: what a test wants.
@@ -38,9 +46,21 @@ impl Broker {
         &mut self.config
     }
 
+    /// Reads time from `clock` instead of the system clock: record timestamps (LogAppendTime,
+    /// timestamp bounds, markers), segment roll and retention, producer-id expiration, group
+    /// sessions, join/sync phases, offset expiry, transaction timeouts and fetch sessions. The
+    /// timer tasks keep their real-time cadence (group deadlines every 100 ms, transaction
+    /// timeouts and retention at their configured intervals) and compare against this clock, so
+    /// a test that advances a [`wren_storage::ManualClock`] sees a timeout fire within one
+    /// period. Network waits (fetch `max.wait.ms`, idle connections) stay on real time.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Binds, opens (and recovers) the data dir, and starts serving.
     pub async fn start(self) -> Result<BrokerHandle, BrokerError> {
-        let config = self.config;
+        let Broker { config, clock } = self;
         config.validate()?;
         let listener =
             TcpListener::bind(config.listen)
@@ -64,13 +84,19 @@ impl Broker {
                 true => Some(EphemeralDir::create_in(&base)?),
                 false => None,
             };
-            BrokerState::open(config, ephemeral_dir, advertised, open_rx)
+            BrokerState::open(config, ephemeral_dir, advertised, clock, open_rx)
         })
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
-        let timers = tokio::spawn(crate::group::run_timers(state.clone()));
-        let task = tokio::spawn(serve(listener, state.clone(), shutdown_rx, timers));
+        let timers = tokio::spawn(group_timers(state.groups.clone(), state.shutdown.clone()));
+        let task = tokio::spawn(serve(
+            listener,
+            local_addr,
+            state.clone(),
+            shutdown_rx,
+            timers,
+        ));
         tracing::info!(%local_addr, data_dir = %state.data_dir.display(), "wren listening");
         Ok(BrokerHandle {
             local_addr,
@@ -78,6 +104,24 @@ impl Broker {
             shutdown: shutdown_tx,
             task: Some(task),
         })
+    }
+}
+
+/// Checks every group's deadlines (every [`group::TICK`]) and the committed offsets' retention
+/// (every offsets.retention.check.interval.ms) until the broker shuts down.
+async fn group_timers(groups: Arc<GroupCoordinator>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(group::TICK);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let expiry_period = Duration::from_millis(groups.config.offsets_retention_check_interval_ms);
+    let mut expiry =
+        tokio::time::interval_at(tokio::time::Instant::now() + expiry_period, expiry_period);
+    expiry.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => groups.tick(),
+            _ = expiry.tick() => groups.expire_offsets_now(),
+        }
     }
 }
 
@@ -101,6 +145,7 @@ fn advertised_address(config: &BrokerConfig, local: SocketAddr) -> (String, i32)
 
 async fn serve(
     listener: TcpListener,
+    listener_addr: SocketAddr,
     state: Arc<BrokerState>,
     mut shutdown: watch::Receiver<bool>,
     timers: JoinHandle<()>,
@@ -119,8 +164,8 @@ async fn serve(
             _ = shutdown.changed() => break,
             _ = txn_timeouts.tick() => {
                 let state = state.clone();
-                background.spawn_blocking(move || {
-                    state.txn.abort_timed_out(&state.topics);
+                background.spawn(async move {
+                    state.txn.abort_timed_out(&state.topics).await;
                 });
             }
             _ = housekeeping.tick() => {
@@ -143,8 +188,9 @@ async fn serve(
                 };
                 let _ = socket.set_nodelay(true);
                 let state = state.clone();
+                let origin = Origin { peer, listener: listener_addr };
                 connections.spawn(async move {
-                    connection::serve(socket, peer, state).await;
+                    connection::serve(socket, origin, state).await;
                     drop(permit);
                 });
             }
@@ -186,11 +232,16 @@ impl BrokerHandle {
     /// `host:port` to give a client's `bootstrap.servers`.
     pub fn bootstrap_servers(&self) -> String {
         let state = self.state();
-        format!("{}:{}", state.advertised_host, state.advertised_port)
+        format!("{}:{}", state.identity.host, state.identity.port)
     }
 
     pub fn state(&self) -> &Arc<BrokerState> {
         self.state.as_ref().expect("present until shutdown")
+    }
+
+    /// The clock the broker reads (the one given to [`Broker::with_clock`], else the system's).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.state().clock
     }
 
     /// Stops accepting, lets in-flight requests finish, flushes every log, closes them, and
@@ -242,6 +293,9 @@ impl BlockingBrokerHandle {
     }
     pub fn local_addr(&self) -> SocketAddr {
         self.handle.as_ref().expect("running").local_addr()
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.handle.as_ref().expect("running").clock()
     }
     pub fn shutdown(mut self) {
         self.stop();

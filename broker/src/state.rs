@@ -1,28 +1,39 @@
-//! What every handler shares: the config, the topic registry, identity, and the coordinators.
+//! The broker's services, assembled once at start: config, identity, the one clock, the topic
+//! registry, the coordinators, fetch sessions. The route table hands each handler the ones it uses.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
 use wren_protocol::frame::RequestBytesPool;
+use wren_storage::Clock;
 
 use crate::config::BrokerConfig;
 use crate::data_dir::{DataDirLock, EphemeralDir};
 use crate::error::BrokerError;
+use crate::faults::Faults;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{write_atomically, TopicRegistry};
 use crate::txn::{TxnConfig, TxnCoordinator};
 
-pub struct BrokerState {
-    pub config: BrokerConfig,
+/// Who this broker is to clients (Metadata, FindCoordinator, DescribeCluster, DescribeConfigs).
+#[derive(Clone, Debug)]
+pub struct BrokerIdentity {
     pub node_id: i32,
     pub cluster_id: String,
-    /// Host and port clients are told to use (Metadata, FindCoordinator, DescribeCluster).
-    pub advertised_host: String,
-    pub advertised_port: i32,
+    /// Host and port clients are told to use.
+    pub host: String,
+    pub port: i32,
+}
+
+pub struct BrokerState {
+    pub config: BrokerConfig,
+    pub identity: BrokerIdentity,
+    /// The one clock every timestamp and timeout reads (`Broker::with_clock`, else the system's).
+    pub clock: Arc<dyn Clock>,
     pub topics: TopicRegistry,
     pub producer_ids: ProducerIdAllocator,
     pub fetch_sessions: FetchSessionCache,
@@ -31,8 +42,8 @@ pub struct BrokerState {
     pub groups: Arc<GroupCoordinator>,
     /// Flips to true when the broker starts shutting down; long polls return early.
     pub shutdown: watch::Receiver<bool>,
-    /// Counts produce requests for the test-only fault hook.
-    pub produce_requests: AtomicU64,
+    /// Test-only faults applied at dispatch.
+    pub faults: Faults,
     /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
     pub request_bytes: Option<RequestBytesPool>,
     pub data_dir: PathBuf,
@@ -55,6 +66,7 @@ impl BrokerState {
         config: BrokerConfig,
         ephemeral_dir: Option<EphemeralDir>,
         advertised: (String, i32),
+        clock: Arc<dyn Clock>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Self, BrokerError> {
         let data_dir = ephemeral_dir
@@ -73,7 +85,7 @@ impl BrokerState {
             source,
         })?;
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
-        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone())?;
+        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
         let txn = TxnCoordinator::open(
             &data_dir.join("__wren_meta"),
@@ -81,10 +93,12 @@ impl BrokerState {
                 max_timeout_ms: config.transaction_max_timeout_ms,
                 halt_before_markers: config.faults.halt_txn_before_markers,
             },
+            clock.clone(),
         )?;
         let groups = GroupCoordinator::open(
             &data_dir.join("__wren_meta").join("__consumer_offsets-0"),
             config.groups.clone(),
+            clock.clone(),
         )
         .map_err(|source| BrokerError::Storage {
             topic: "__consumer_offsets".into(),
@@ -93,17 +107,20 @@ impl BrokerState {
         })?;
         let groups = Arc::new(groups);
         let state = BrokerState {
-            node_id: config.node_id,
-            cluster_id,
-            advertised_host: advertised.0,
-            advertised_port: advertised.1,
+            identity: BrokerIdentity {
+                node_id: config.node_id,
+                cluster_id,
+                host: advertised.0,
+                port: advertised.1,
+            },
             topics,
             producer_ids,
-            fetch_sessions: FetchSessionCache::default(),
+            fetch_sessions: FetchSessionCache::new(clock.clone()),
+            clock,
             txn,
             groups,
             shutdown,
-            produce_requests: AtomicU64::new(0),
+            faults: Faults::new(&config.faults),
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),
             flushed: AtomicBool::new(false),
@@ -131,16 +148,6 @@ impl BrokerState {
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
-
-    /// True when this produce request should be appended and then left unanswered (fault hook).
-    pub fn should_drop_produce_response(&self) -> bool {
-        match self.config.faults.drop_produce_response_every {
-            Some(n) if n > 0 => {
-                (self.produce_requests.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(n)
-            }
-            _ => false,
-        }
-    }
 }
 
 impl Drop for BrokerState {
@@ -151,6 +158,24 @@ impl Drop for BrokerState {
         let ephemeral = matches!(self.data_dir_guard, DataDirGuard::Ephemeral { .. });
         if !ephemeral && !self.flushed.load(Ordering::Acquire) {
             self.flush();
+        }
+    }
+}
+
+/// The transaction coordinator hands finished transactions' staged offsets to the group
+/// coordinator. Wired here so neither coordinator module needs the other.
+impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
+    fn complete(
+        &self,
+        producer_id: i64,
+        groups: &std::collections::BTreeSet<String>,
+        commit: bool,
+    ) {
+        if groups.is_empty() {
+            return;
+        }
+        if let Err(e) = self.end_txn_offsets(producer_id, commit) {
+            tracing::error!(producer_id, error = %e, "could not complete transactional offsets");
         }
     }
 }

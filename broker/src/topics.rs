@@ -8,9 +8,10 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
+use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use uuid::Uuid;
-use wren_storage::PartitionLog;
+use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
@@ -20,12 +21,40 @@ pub const TOPIC_NAME_CHARS_MAX: usize = 249;
 /// A guard against a client asking for an absurd number of partitions in one topic.
 pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
 
-/// One partition: its log and the waiters woken when the log grows.
+/// One partition: its log and the fetches waiting for it to grow. Writes go through
+/// [`Partition::append`] and [`Partition::append_marker`], which wake those fetches; the log
+/// itself is read directly.
 pub struct Partition {
     pub index: i32,
     pub log: PartitionLog,
     /// Long-polling fetches wait here; every append wakes them.
-    pub appended: Notify,
+    appended: Notify,
+}
+
+impl Partition {
+    /// Appends a client's batch; fetches waiting for data are woken unless it was a duplicate
+    /// (an idempotent retry, which adds nothing).
+    pub fn append(&self, batch: &[u8]) -> Result<AppendInfo, StorageError> {
+        let info = self.log.append(batch)?;
+        if !info.duplicate {
+            self.appended.notify_waiters();
+        }
+        Ok(info)
+    }
+
+    /// Appends a transaction marker; waiting fetches are woken (the marker moves the last
+    /// stable offset).
+    pub fn append_marker(&self, marker: &TxnMarker) -> Result<AppendInfo, StorageError> {
+        let info = self.log.append_marker(marker)?;
+        self.appended.notify_waiters();
+        Ok(info)
+    }
+
+    /// Completes at the next append (or when the partition is deleted). Enable it before
+    /// reading the log, so an append between the read and the wait is not missed.
+    pub fn next_append(&self) -> Notified<'_> {
+        self.appended.notified()
+    }
 }
 
 pub struct Topic {
@@ -134,6 +163,8 @@ pub struct TopicRegistry {
     by_id: DashMap<Uuid, Arc<Topic>>,
     /// Serialises create/delete/alter so the files and the maps never disagree.
     admin: parking_lot::Mutex<()>,
+    /// The broker's clock, handed to every partition log (roll, retention, producer expiry).
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Debug)]
@@ -144,13 +175,18 @@ pub enum CreateError {
 
 impl TopicRegistry {
     /// Loads every topic recorded under the data dir, recovering each partition log.
-    pub fn open(data_dir: &Path, defaults: TopicDefaults) -> Result<Self, BrokerError> {
+    pub fn open(
+        data_dir: &Path,
+        defaults: TopicDefaults,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BrokerError> {
         let registry = TopicRegistry {
             data_dir: data_dir.to_owned(),
             defaults,
             topics: DashMap::new(),
             by_id: DashMap::new(),
             admin: parking_lot::Mutex::new(()),
+            clock,
         };
         let meta = registry.meta_dir();
         std::fs::create_dir_all(&meta).map_err(|source| BrokerError::DataDir {
@@ -201,13 +237,15 @@ impl TopicRegistry {
         overrides: &TopicOverrides,
     ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
-        let log = PartitionLog::open(&dir, config::log_config(&self.defaults, overrides)).map_err(
-            |source| BrokerError::Storage {
-                topic: topic.to_owned(),
-                partition: index,
-                source,
-            },
-        )?;
+        let config = config::log_config(&self.defaults, overrides);
+        let log =
+            PartitionLog::open_with_clock(&dir, config, self.clock.clone()).map_err(|source| {
+                BrokerError::Storage {
+                    topic: topic.to_owned(),
+                    partition: index,
+                    source,
+                }
+            })?;
         Ok(Arc::new(Partition {
             index,
             log,
@@ -400,7 +438,12 @@ mod tests {
     #[test]
     fn topics_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let reg = TopicRegistry::open(
+            dir.path(),
+            TopicDefaults::default(),
+            Arc::new(wren_storage::SystemClock),
+        )
+        .unwrap();
         let mut o = TopicOverrides::new();
         o.insert("retention.ms".into(), "1000".into());
         let id = reg.create("t", 3, o).unwrap().id;
@@ -409,7 +452,12 @@ mod tests {
             Err(CreateError::AlreadyExists)
         ));
         drop(reg);
-        let reg = TopicRegistry::open(dir.path(), TopicDefaults::default()).unwrap();
+        let reg = TopicRegistry::open(
+            dir.path(),
+            TopicDefaults::default(),
+            Arc::new(wren_storage::SystemClock),
+        )
+        .unwrap();
         let t = reg.get("t").unwrap();
         assert_eq!(t.id, id);
         assert_eq!(t.partition_count(), 3);

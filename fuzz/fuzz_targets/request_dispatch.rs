@@ -12,6 +12,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, ResponseHeader, ResponseKind};
 use kafka_protocol::protocol::Decodable;
 use libfuzzer_sys::fuzz_target;
+use wren_broker::context::Origin;
 use wren_broker::dispatch::{self, Outcome};
 use wren_fuzz::broker::FuzzBroker;
 use wren_protocol::request::parse_frame;
@@ -25,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let correlation_id = request.header.correlation_id;
     let broker = FuzzBroker::start();
     let outcome = broker.run(|state, shutdown| async move {
-        let handled = dispatch::handle(&state, request);
+        let handled = dispatch::handle(&state, broker_origin(), request);
         tokio::pin!(handled);
         // Time is paused: this sleep ends as soon as the handler is parked with nothing else
         // to run (JoinGroup waiting for a rebalance, Fetch long-polling). Shutting down must
@@ -78,3 +79,11 @@ fuzz_target!(|data: &[u8]| {
         frame.len()
     );
 });
+
+/// A client on localhost talking to the broker's default listener.
+fn broker_origin() -> Origin {
+    Origin {
+        peer: "127.0.0.1:40000".parse().expect("static address"),
+        listener: "127.0.0.1:9092".parse().expect("static address"),
+    }
+}

@@ -37,7 +37,10 @@ impl FuzzBroker {
             ..BrokerConfig::default()
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let state = BrokerState::open(config, None, ("127.0.0.1".into(), 9092), shutdown_rx)
+        // A fixed clock: an input replays the same way whenever it runs.
+        let clock = Arc::new(wren_storage::ManualClock::new(1_700_000_010_000));
+        let advertised = ("127.0.0.1".into(), 9092);
+        let state = BrokerState::open(config, None, advertised, clock, shutdown_rx)
             .expect("open a broker state in a fresh directory");
         let topic = state
             .topics

@@ -19,16 +19,16 @@ pub enum WireError {
         #[source]
         source: anyhow_compat::Error,
     },
-    #[error("malformed {api} v{api_version} request body")]
+    #[error("malformed {api:?} v{api_version} request body")]
     MalformedBody {
-        api: &'static str,
+        api: kafka_protocol::messages::ApiKey,
         api_version: i16,
         #[source]
         source: anyhow_compat::Error,
     },
-    #[error("could not encode {api} v{api_version} response")]
+    #[error("could not encode {api:?} v{api_version} response")]
     Encode {
-        api: &'static str,
+        api: kafka_protocol::messages::ApiKey,
         api_version: i16,
         #[source]
         source: anyhow_compat::Error,

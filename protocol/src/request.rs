@@ -60,57 +60,11 @@ pub fn decode_body(
 ) -> Result<RequestKind, WireError> {
     RequestKind::decode(api_key, &mut body, api_version).map_err(|source| {
         WireError::MalformedBody {
-            api: api_name(api_key),
+            api: api_key,
             api_version,
             source: source.into(),
         }
     })
-}
-
-/// A static name for logs and errors.
-pub fn api_name(api_key: ApiKey) -> &'static str {
-    // `ApiKey`'s Debug output is its variant name; leak-free because the set is finite.
-    macro_rules! names {
-        ($($k:ident),* $(,)?) => {
-            match api_key { $(ApiKey::$k => stringify!($k),)* _ => "Other" }
-        };
-    }
-    names!(
-        Produce,
-        Fetch,
-        ListOffsets,
-        Metadata,
-        OffsetCommit,
-        OffsetFetch,
-        FindCoordinator,
-        JoinGroup,
-        Heartbeat,
-        LeaveGroup,
-        SyncGroup,
-        DescribeGroups,
-        ListGroups,
-        ApiVersions,
-        CreateTopics,
-        DeleteTopics,
-        DeleteRecords,
-        InitProducerId,
-        AddPartitionsToTxn,
-        AddOffsetsToTxn,
-        EndTxn,
-        TxnOffsetCommit,
-        DescribeConfigs,
-        AlterConfigs,
-        CreatePartitions,
-        IncrementalAlterConfigs,
-        DescribeCluster,
-        DescribeProducers,
-        DescribeTransactions,
-        ListTransactions,
-        OffsetDelete,
-        DeleteGroups,
-        SaslHandshake,
-        OffsetForLeaderEpoch,
-    )
 }
 
 #[cfg(test)]

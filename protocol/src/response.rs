@@ -4,7 +4,6 @@ use bytes::{BufMut, BytesMut};
 use kafka_protocol::messages::{ApiKey, ResponseHeader};
 use kafka_protocol::protocol::Encodable;
 
-use crate::request::api_name;
 use crate::WireError;
 
 /// Encodes a whole response frame, size prefix included, ready to write to the socket.
@@ -15,7 +14,7 @@ pub fn encode_response<M: Encodable>(
     body: &M,
 ) -> Result<BytesMut, WireError> {
     let encode_err = |source: anyhow::Error| WireError::Encode {
-        api: api_name(api_key),
+        api: api_key,
         api_version,
         source: source.into(),
     };

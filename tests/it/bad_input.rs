@@ -98,24 +98,54 @@ proptest::proptest! {
 
 #[tokio::test]
 async fn max_connections_and_idle_timeout_are_enforced() {
-    let mut config = wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ephemeral: true,
-        ..Default::default()
+    // Goal: a connection beyond max.connections is closed at accept; a connection idle for
+    // connections.max.idle.ms (real time: a network timeout, not the broker's clock) is
+    // closed, and its slot serves the next client.
+    let config = |max_connections: usize, idle_ms: u64| {
+        let mut config = wren::BrokerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ephemeral: true,
+            ..Default::default()
+        };
+        config.max_connections = max_connections;
+        config.connections_max_idle_ms = idle_ms;
+        config
     };
-    config.max_connections = 2;
-    config.connections_max_idle_ms = 300;
-    let broker = wren::Broker::new(config).start().await.unwrap();
+    let metadata = || RequestKind::Metadata(MetadataRequest::default());
+    let broker = wren::Broker::new(config(2, 600_000)).start().await.unwrap();
     let bootstrap = broker.bootstrap_servers();
-    let _a = RawClient::connect(&bootstrap).await;
-    let _b = RawClient::connect(&bootstrap).await;
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let mut a = RawClient::connect(&bootstrap).await;
+    let mut b = RawClient::connect(&bootstrap).await;
+    // An answer on each proves both hold a slot.
+    a.request(ApiKey::Metadata, 12, metadata()).await;
+    b.request(ApiKey::Metadata, 12, metadata()).await;
     let mut third = RawClient::connect(&bootstrap).await;
     assert!(
         third.is_closed().await,
         "a third connection is refused at max.connections=2"
     );
-    // The first two go idle and are closed, which frees their slots.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    still_serves(&bootstrap).await;
+    broker.shutdown().await;
+
+    let broker = wren::Broker::new(config(1, 300)).start().await.unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    let mut idle = RawClient::connect(&bootstrap).await;
+    idle.request(ApiKey::Metadata, 12, metadata()).await;
+    assert!(
+        idle.is_closed_within(std::time::Duration::from_secs(30))
+            .await,
+        "the idle connection is closed"
+    );
+    // Its slot is given back just after the socket closes.
+    let patience = crate::support::Patience::new();
+    loop {
+        let mut next = RawClient::connect(&bootstrap).await;
+        if next
+            .try_request(ApiKey::Metadata, 12, metadata())
+            .await
+            .is_some()
+        {
+            break;
+        }
+        patience.wait("the freed slot serves a new client").await;
+    }
 }

@@ -62,7 +62,7 @@ async fn create_partitions_checks_counts_and_assignments_like_kafka() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = connect(&broker).await;
     create_topic(&mut c, "cp", 1).await;
-    let node = broker.state().node_id;
+    let node = broker.state().identity.node_id;
     assert_eq!(
         grow(&mut c, 2, Some(&[&[node], &[node]]), false).await,
         refused(
@@ -133,7 +133,7 @@ async fn rdkafka_admin_sees_invalid_replica_assignment() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = connect(&broker).await;
     create_topic(&mut c, "cp", 1).await;
-    let node = broker.state().node_id;
+    let node = broker.state().identity.node_id;
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap_servers())
         .set("log_level", "3")

@@ -202,9 +202,12 @@ async fn require_stable_sees_staged_transactional_offsets() {
 #[tokio::test]
 async fn offsets_of_a_memberless_group_expire_after_the_retention() {
     // Goal: offsets.retention.minutes: committed offsets of a group without members expire once
-    // the retention has passed since their commit; until then they are fetched as committed.
-    let mut b = wren::Broker::ephemeral();
-    b.config_mut().groups.offsets_retention_ms = 600;
+    // the retention has passed on the broker's clock since their commit; until then they are
+    // fetched as committed.
+    let clock = crate::support::manual_clock();
+    let mut b = wren::Broker::ephemeral().with_clock(clock.clone());
+    // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+    b.config_mut().groups.offsets_retention_ms = 60_000;
     b.config_mut().groups.offsets_retention_check_interval_ms = 100;
     let broker = b.start().await.unwrap();
     let mut c = connect(&broker).await;
@@ -215,7 +218,15 @@ async fn offsets_of_a_memberless_group_expire_after_the_retention() {
     );
     let before = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
     assert_eq!(before[0].2, 42, "committed and visible");
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let after = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
-    assert_eq!(after[0].2, -1, "expired after the retention");
+    clock.advance(59_999);
+    tokio::time::sleep(crate::support::SEVERAL_TICKS).await;
+    let kept = fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await;
+    assert_eq!(kept[0].2, 42, "kept until the retention has passed");
+    clock.advance(1);
+    let patience = crate::support::Patience::new();
+    while fetch(&mut c, "lonely", Some(&[("exp", 0)]), false).await[0].2 != -1 {
+        patience
+            .wait("the offsets expire after the retention")
+            .await;
+    }
 }

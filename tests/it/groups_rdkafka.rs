@@ -3,7 +3,7 @@
 //! (also across a broker restart), static membership, and a lone consumer's first record.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -212,28 +212,45 @@ async fn three_members_share_partitions_and_take_over_when_one_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_members_partitions_move_after_its_session_timeout() {
     // Goal: a member that stops heartbeating without leaving (a killed process) keeps its
-    // partitions until its session.timeout.ms (6 s) passes; then the librdkafka survivor owns
-    // them all again. The dead member is a raw protocol client that joins, syncs, and goes
-    // silent (a librdkafka client cannot be made to stop heartbeating in-process).
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    // partitions until its session.timeout.ms (60 s) passes on the broker's clock; then the
+    // librdkafka survivor owns them all again. The dead member is a raw protocol client that
+    // joins, syncs, and goes silent (a librdkafka client cannot be made to stop heartbeating
+    // in-process). The broker runs on a manual clock: the session ends when the test says so.
+    let clock = crate::support::manual_clock();
+    let broker = wren::Broker::ephemeral()
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let bootstrap = broker.bootstrap_servers();
     create_topic(&bootstrap, "killed").await;
     let b = bootstrap.clone();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel();
+    // Set just before the clock reaches the end of the dead member's session.
+    let session_over = Arc::new(AtomicBool::new(false));
+    let over = session_over.clone();
     let survivor = tokio::task::spawn_blocking(move || {
         let (survivor, _) = member(&b, "dies", "killed", &[]);
         await_balanced(&[&survivor]);
         ready_tx.send(()).unwrap();
         // Wait to lose partitions to the newcomer, then to get them all back.
         let deadline = Instant::now() + TIMEOUT;
-        let mut lost_at = None;
+        let mut lost_tx = Some(lost_tx);
         loop {
             survivor.poll(Duration::from_millis(20));
             let n = assigned(&survivor).len();
-            match lost_at {
-                None if n > 0 && n < PARTITIONS as usize => lost_at = Some(Instant::now()),
-                Some(at) if n == PARTITIONS as usize => return at.elapsed(),
-                _ => {}
+            if n > 0 && n < PARTITIONS as usize {
+                if let Some(tx) = lost_tx.take() {
+                    tx.send(()).unwrap();
+                }
+            }
+            if lost_tx.is_none() && n == PARTITIONS as usize {
+                assert!(
+                    over.load(Ordering::SeqCst),
+                    "partitions moved back before the session timeout"
+                );
+                return;
             }
             assert!(
                 Instant::now() < deadline,
@@ -244,7 +261,7 @@ async fn a_dead_members_partitions_move_after_its_session_timeout() {
     ready_rx.await.unwrap();
     let mut dead = crate::raw::RawClient::connect(&bootstrap).await;
     let mut j = crate::groups::Join::new("dies");
-    j.session_ms = 6000;
+    j.session_ms = 60_000;
     j.protocols = vec![("range", crate::groups::subscription(&["killed"]))];
     let joined = crate::groups::join_new(&mut dead, j).await;
     assert_eq!(joined.error_code, 0);
@@ -255,12 +272,13 @@ async fn a_dead_members_partitions_move_after_its_session_timeout() {
         !synced.assignment.is_empty(),
         "the leader gave the newcomer partitions"
     );
-    // Silence. The survivor gets everything back once the session times out.
-    let held_for = survivor.await.unwrap();
-    assert!(
-        held_for >= Duration::from_millis(5000),
-        "partitions moved after {held_for:?}, before the session timeout"
-    );
+    // Silence from here. Just short of the session timeout the partitions stay where they are.
+    lost_rx.await.expect("the survivor gave partitions up");
+    clock.advance(59_999);
+    tokio::time::sleep(crate::support::SEVERAL_TICKS).await;
+    session_over.store(true, Ordering::SeqCst);
+    clock.advance(1);
+    survivor.await.unwrap();
     broker.shutdown().await;
 }
 
@@ -287,7 +305,26 @@ async fn committed_offsets_survive_a_broker_restart_and_consumers_resume_there()
         let (c, _) = member(&b, "resumer", "resume", &auto);
         let got = consume(&[&c], 120);
         assert_exactly(&got, 0, 120);
-        std::thread::sleep(Duration::from_millis(300));
+        // Auto-commit stores the consumed positions: the broker answers them back.
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let committed: i64 = c
+                .committed(TIMEOUT)
+                .unwrap()
+                .elements()
+                .iter()
+                .filter_map(|e| e.offset().to_raw())
+                .filter(|o| *o >= 0)
+                .sum();
+            if committed == 120 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "auto-committed {committed} of 120"
+            );
+            c.poll(Duration::from_millis(50));
+        }
         drop(c); // commits what was consumed, then leaves
     })
     .await
@@ -356,10 +393,16 @@ async fn a_static_member_restarting_keeps_its_partitions_without_a_rebalance() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lone_consumer_gets_its_first_record_within_a_second() {
-    // Goal: with librdkafka's defaults (and group.initial.rebalance.delay.ms = 0) a single
-    // subscriber is assigned and fetching in well under a second.
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
+async fn a_lone_consumer_gets_its_first_record_without_waiting_on_a_broker_timer() {
+    // Goal: with librdkafka's defaults (and group.initial.rebalance.delay.ms = 0) nothing on a
+    // single subscriber's way to its first record waits for time to pass on the broker: it
+    // gets there on a broker whose clock never moves. How long it took is printed (a figure,
+    // not a pass condition: a loaded debug build can be slow for reasons of its own).
+    let broker = wren::Broker::ephemeral()
+        .with_clock(crate::support::manual_clock())
+        .start()
+        .await
+        .unwrap();
     let bootstrap = broker.bootstrap_servers();
     create_topic(&bootstrap, "quick").await;
     produce(&bootstrap, "quick", 0, 6).await;
@@ -378,12 +421,8 @@ async fn a_lone_consumer_gets_its_first_record_within_a_second() {
             }
             assert!(started.elapsed() < TIMEOUT, "no record");
         };
-        let elapsed = started.elapsed();
         assert!(first.payload().is_some());
-        assert!(
-            elapsed < Duration::from_secs(1),
-            "first record after {elapsed:?}"
-        );
+        eprintln!("first record after {:?}", started.elapsed());
     })
     .await
     .unwrap();

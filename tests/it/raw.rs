@@ -32,11 +32,17 @@ impl RawClient {
         self.stream.write_all(bytes).await.expect("write");
     }
 
-    /// True when the broker closed the connection (EOF or reset) within the timeout.
+    /// True when the broker closed the connection (EOF or reset) within 5 s.
     pub async fn is_closed(&mut self) -> bool {
+        self.is_closed_within(std::time::Duration::from_secs(5))
+            .await
+    }
+
+    /// True when the broker closed the connection (EOF or reset) within `limit`.
+    pub async fn is_closed_within(&mut self, limit: std::time::Duration) -> bool {
         let mut b = [0u8; 1];
         matches!(
-            tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut b)).await,
+            tokio::time::timeout(limit, self.stream.read(&mut b)).await,
             Ok(Ok(0)) | Ok(Err(_))
         )
     }
@@ -47,6 +53,19 @@ impl RawClient {
         version: i16,
         body: RequestKind,
     ) -> ResponseKind {
+        self.try_request(api_key, version, body)
+            .await
+            .expect("an answer, not a closed connection")
+    }
+
+    /// Like [`Self::request`], but `None` when the broker closed the connection instead of
+    /// answering.
+    pub async fn try_request(
+        &mut self,
+        api_key: ApiKey,
+        version: i16,
+        body: RequestKind,
+    ) -> Option<ResponseKind> {
         self.correlation_id += 1;
         let header = RequestHeader::default()
             .with_request_api_key(api_key as i16)
@@ -58,15 +77,21 @@ impl RawClient {
             .encode(&mut buf, api_key.request_header_version(version))
             .unwrap();
         body.encode(&mut buf, version).unwrap();
-        self.send_raw(&buf).await;
-        let mut frame = self.read_frame().await;
+        let mut frame = BytesMut::new();
+        frame.put_i32(buf.len() as i32);
+        frame.extend_from_slice(&buf);
+        self.stream.write_all(&frame).await.ok()?;
+        let size = self.stream.read_i32().await.ok()? as usize;
+        let mut frame = vec![0u8; size];
+        self.stream.read_exact(&mut frame).await.ok()?;
+        let mut frame = bytes::Bytes::from(frame);
         let header =
             ResponseHeader::decode(&mut frame, api_key.response_header_version(version)).unwrap();
         assert_eq!(
             header.correlation_id, self.correlation_id,
             "answers come in order"
         );
-        ResponseKind::decode(api_key, &mut frame, version).unwrap()
+        Some(ResponseKind::decode(api_key, &mut frame, version).unwrap())
     }
 
     pub async fn read_frame(&mut self) -> bytes::Bytes {

@@ -2,11 +2,45 @@
 //! tests) and v2 record batches built with kafka-protocol's encoder.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
+
+/// A manual clock for a broker whose timeouts a test reaches by advancing it. It starts at the
+/// system time, so records real clients stamp fall inside the broker's timestamp bounds.
+pub fn manual_clock() -> Arc<wren::ManualClock> {
+    use wren::Clock;
+    Arc::new(wren::ManualClock::new(wren::SystemClock.now_ms()))
+}
+
+/// Real time for the broker's timer tasks to run several times (group deadlines are checked
+/// every 100 ms, and the tests set the other check intervals to 100 ms): a deadline that must
+/// not have passed yet would have been acted on by then.
+pub const SEVERAL_TICKS: Duration = Duration::from_millis(400);
+
+/// Waits for something that must happen, however loaded the machine: polls until the caller's
+/// condition holds, and fails the test only after 30 s.
+pub struct Patience {
+    until: Instant,
+}
+
+impl Patience {
+    pub fn new() -> Self {
+        Patience {
+            until: Instant::now() + Duration::from_secs(30),
+        }
+    }
+
+    /// Sleeps before the next look; panics with `what` once the 30 s are over.
+    pub async fn wait(&self, what: &str) {
+        assert!(Instant::now() < self.until, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
 
 /// A broker on 127.0.0.1:0 keeping its data in `dir`, so a second broker can reopen it.
 pub fn persistent_config(dir: &Path) -> wren::BrokerConfig {

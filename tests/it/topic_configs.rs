@@ -1,5 +1,6 @@
 //! Topic configs that change what the broker stores: LogAppendTime stamping, the compacted-topic
-//! key requirement, compression.type recompression; and CreateTopics validate_only.
+//! key requirement, compression.type recompression, flush.messages=1; and CreateTopics
+//! validate_only.
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -151,4 +152,33 @@ async fn topic_compression_type_recompresses_batches() {
         .unwrap()
         .records;
     assert_eq!(got, want, "same records, offsets, timestamps and keys");
+}
+
+/// Goal: a topic that fsyncs every append (`flush.messages=1`) takes produce as any other; its
+/// group-commit wait runs on the blocking pool (the handler awaits it), here on a runtime with
+/// a single worker thread, which a blocking wait would have to share with the broker's tasks.
+#[tokio::test(flavor = "current_thread")]
+async fn flush_messages_1_topics_append_and_acknowledge_in_order() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let create = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(name("synced"))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(vec![CreatableTopicConfig::default()
+            .with_name(StrBytes::from_static_str("flush.messages"))
+            .with_value(Some(StrBytes::from_static_str("1")))])]);
+    let ResponseKind::CreateTopics(r) = c
+        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(create))
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(r.topics[0].error_code, 0);
+    for i in 0..5i64 {
+        let p = produce(&mut c, "synced", 0, batch(1000 + i, 2, Compression::None)).await;
+        assert_eq!((p.error_code, p.base_offset), (0, 2 * i));
+    }
+    let r = fetch(&mut c, fetch_request("synced", 0)).await;
+    assert_eq!(r.responses[0].partitions[0].high_watermark, 10);
 }

@@ -273,27 +273,42 @@ async fn the_broker_aborts_a_silent_transaction_after_its_timeout() {
         ..Default::default()
     };
     cfg.transaction_abort_interval_ms = 100;
-    let broker = wren::Broker::new(cfg).start().await.unwrap();
+    let clock = crate::support::manual_clock();
+    let broker = wren::Broker::new(cfg)
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
     let b = broker.bootstrap_servers();
     create_topics(&b, &["silent"], 2).await;
     blocking(move || {
-        let p = txn_producer(&b, "silent", 1000);
+        // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+        let p = txn_producer(&b, "silent", 60_000);
         p.begin_transaction().unwrap();
         for i in 0..10 {
             send(&p, "silent", i % 2, &format!("lost-{i}"));
         }
         p.flush(T).unwrap();
-        std::thread::sleep(Duration::from_millis(2500)); // past the 1 s timeout: the broker aborts
+        // Past the timeout on the broker's clock: the broker aborts within a check interval.
+        clock.advance(60_001);
         let c: BaseConsumer = config(&b)
             .set("isolation.level", "read_committed")
             .create()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
         for part in 0..2 {
-            let (_, committed_end) = c.fetch_watermarks("silent", part, T).unwrap();
-            assert_eq!(
-                committed_end, 6,
-                "LSO passed the 5 aborted records and the marker"
-            );
+            loop {
+                let (_, committed_end) = c.fetch_watermarks("silent", part, T).unwrap();
+                if committed_end == 6 {
+                    break; // the LSO passed the 5 aborted records and the marker
+                }
+                assert_eq!(committed_end, 0, "the LSO waits at the open transaction");
+                assert!(
+                    Instant::now() < deadline,
+                    "the transaction was never aborted"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         assert!(read(&b, &["silent"], 2, "read_committed").is_empty());
         assert!(

@@ -257,10 +257,9 @@ async fn init_while_ongoing_aborts_fences_and_asks_to_retry() {
     else {
         panic!()
     };
-    assert_eq!(
-        d.transaction_states[0].transaction_state.as_str(),
-        "CompleteAbort"
-    );
+    // The fenced transaction was aborted (CompleteAbort); the retry's epoch bump then moved the
+    // id to Empty, as Kafka's prepareIncrementProducerEpoch does.
+    assert_eq!(d.transaction_states[0].transaction_state.as_str(), "Empty");
     assert_eq!(
         d.transaction_states[1].error_code,
         E::TransactionalIdNotFound.code()
@@ -392,7 +391,11 @@ async fn transactional_offsets_stay_pending_until_the_commit_marker() {
 
 #[tokio::test]
 async fn an_ongoing_transaction_still_times_out_after_a_restart() {
+    // Goal: an Ongoing transaction's start time survives a restart, and the restarted broker
+    // aborts it (fencing the producer) once its timeout has passed on the broker's clock, and
+    // not before.
     let dir = tempfile::tempdir().unwrap();
+    let clock = crate::support::manual_clock();
     let config = || {
         let mut c = wren::BrokerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -402,7 +405,12 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
         c.transaction_abort_interval_ms = 100;
         c
     };
-    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let start = || {
+        wren::Broker::new(config())
+            .with_clock(clock.clone())
+            .start()
+    };
+    let broker = start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
         .with_name(TopicName(s("t")))
@@ -410,14 +418,15 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
         .with_replication_factor(1)]);
     c.request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
         .await;
-    let r = init(&mut c, "slow", 1500, 4, (-1, -1)).await;
+    // 60 s: far beyond the test's real duration, so only the broker's clock can reach it.
+    let r = init(&mut c, "slow", 60_000, 4, (-1, -1)).await;
     let (pid, ep) = (r.producer_id.0, r.producer_epoch);
     assert_eq!(add_partition(&mut c, "slow", pid, ep, "t", 3).await, 0);
     assert_eq!(produce(&mut c, "slow", "t", txn_batch(pid, ep, 0)).await, 0);
     drop(c);
     broker.shutdown().await;
 
-    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let broker = start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     let describe = |id: &str| {
         RequestKind::DescribeTransactions(
@@ -435,7 +444,9 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
         "Ongoing",
         "the open transaction survived the restart"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // A transaction times out once more than its timeout has passed since it started.
+    clock.advance(60_000);
+    tokio::time::sleep(crate::support::SEVERAL_TICKS).await;
     let ResponseKind::DescribeTransactions(d) = c
         .request(ApiKey::DescribeTransactions, 0, describe("slow"))
         .await
@@ -444,8 +455,30 @@ async fn an_ongoing_transaction_still_times_out_after_a_restart() {
     };
     assert_eq!(
         d.transaction_states[0].transaction_state.as_str(),
+        "Ongoing",
+        "not aborted at exactly its timeout"
+    );
+    clock.advance(1);
+    let patience = crate::support::Patience::new();
+    let d = loop {
+        let ResponseKind::DescribeTransactions(d) = c
+            .request(ApiKey::DescribeTransactions, 0, describe("slow"))
+            .await
+        else {
+            panic!()
+        };
+        let state = d.transaction_states[0].transaction_state.as_str();
+        if !matches!(state, "Ongoing" | "PrepareAbort") {
+            break d;
+        }
+        patience
+            .wait("the transaction is aborted past its timeout")
+            .await;
+    };
+    assert_eq!(
+        d.transaction_states[0].transaction_state.as_str(),
         "CompleteAbort",
-        "aborted at its timeout"
+        "aborted past its timeout"
     );
     assert_eq!(
         d.transaction_states[0].producer_epoch,

@@ -1,8 +1,6 @@
 //! Offsets and administration on the coordinator: OffsetCommit / OffsetFetch / OffsetDelete
 //! validation and storage, ListGroups, DescribeGroups, DeleteGroups, and offset expiry.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 
@@ -101,11 +99,12 @@ impl GroupCoordinator {
             Some(group) => {
                 validate_commit(group, c, false)?;
                 if let Some(m) = group.members.get_mut(c.member_id) {
-                    m.heartbeat(Instant::now());
+                    m.heartbeat(self.clock.now_ms());
                 }
             }
             None if c.generation_id < 0 => {
-                groups.insert(c.group_id.to_owned(), Group::new(c.group_id));
+                let now = self.clock.now_ms();
+                groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
             }
             None if c.api_version >= 9 => return Err(ResponseError::GroupIdNotFound),
             None => return Err(ResponseError::IllegalGeneration),
@@ -213,7 +212,8 @@ impl GroupCoordinator {
         match groups.get(c.group_id) {
             Some(group) => validate_commit(group, c, true)?,
             None if c.generation_id < 0 => {
-                groups.insert(c.group_id.to_owned(), Group::new(c.group_id));
+                let now = self.clock.now_ms();
+                groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
             }
             None => return Err(ResponseError::IllegalGeneration),
         }
@@ -409,30 +409,28 @@ impl GroupCoordinator {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use super::*;
     use crate::group::member::Member;
 
     /// A group in `state` with one member "m" at generation 3.
     fn group(state: GroupState) -> Group {
-        let now = Instant::now();
-        let mut g = Group::new("g");
+        let now = 1_000;
+        let mut g = Group::new("g", now);
         g.add_member(Member {
             id: "m".into(),
             instance_id: None,
             client_id: "c".into(),
             client_host: "/127.0.0.1".into(),
-            session_timeout: Duration::from_secs(10),
-            rebalance_timeout: Duration::from_secs(10),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
             protocol_type: "consumer".into(),
             protocols: vec![("range".into(), Bytes::new())],
             assignment: Bytes::new(),
             awaiting_join: None,
             awaiting_sync: None,
             is_new: false,
-            joined_at: now,
-            heartbeat_deadline: now + Duration::from_secs(10),
+            joined_at_ms: now,
+            heartbeat_deadline_ms: now + 10_000,
         });
         g.generation_id = 3;
         g.state = state;
@@ -465,7 +463,7 @@ mod tests {
             );
             assert_eq!(validate_commit(&g, &anonymous, true), Ok(()), "{state:?}");
         }
-        let empty = Group::new("g");
+        let empty = Group::new("g", 0);
         assert_eq!(validate_commit(&empty, &committer("", -1), false), Ok(()));
         assert_eq!(validate_commit(&empty, &committer("", -1), true), Ok(()));
     }

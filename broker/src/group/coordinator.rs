@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
-use wren_storage::StorageError;
+use wren_storage::{Clock, StorageError};
 
 use super::group::{Group, GroupState};
 use super::member::{JoinOutcome, Member, SyncOutcome};
@@ -48,12 +48,13 @@ pub struct SyncRequest {
 pub(super) struct Inner {
     pub groups: HashMap<String, Group>,
     pub offsets: OffsetStore,
-    pub next_offsets_expiry: Instant,
 }
 
 pub struct GroupCoordinator {
     pub config: GroupConfig,
     pub(super) inner: Mutex<Inner>,
+    /// The broker's clock: every session, join, sync and retention deadline is read from it.
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 fn code(e: ResponseError) -> i16 {
@@ -63,38 +64,33 @@ fn code(e: ResponseError) -> i16 {
 impl GroupCoordinator {
     /// Opens the group log in `dir`, replays it, and recreates every group it names (empty:
     /// members rejoin after a restart).
-    pub fn open(dir: &Path, config: GroupConfig) -> Result<GroupCoordinator, StorageError> {
-        Ok(Self::with_store(OffsetStore::open(dir)?, config))
-    }
-
-    pub fn ephemeral(config: GroupConfig) -> Result<GroupCoordinator, StorageError> {
-        Ok(Self::with_store(OffsetStore::ephemeral()?, config))
-    }
-
-    fn with_store(mut offsets: OffsetStore, config: GroupConfig) -> GroupCoordinator {
+    pub fn open(
+        dir: &Path,
+        config: GroupConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<GroupCoordinator, StorageError> {
+        let mut offsets = OffsetStore::open(dir, clock.clone())?;
+        let now = clock.now_ms();
         let mut groups: HashMap<String, Group> = offsets
             .take_loaded_groups()
             .iter()
-            .map(|(id, stored)| (id.clone(), Group::from_stored(id, stored)))
+            .map(|(id, stored)| (id.clone(), Group::from_stored(id, stored, now)))
             .collect();
         let with_offsets: Vec<String> = offsets.groups().cloned().collect();
         for id in with_offsets {
-            groups.entry(id.clone()).or_insert_with(|| Group::new(&id));
+            groups
+                .entry(id.clone())
+                .or_insert_with(|| Group::new(&id, now));
         }
-        let next_offsets_expiry =
-            Instant::now() + Duration::from_millis(config.offsets_retention_check_interval_ms);
-        GroupCoordinator {
+        Ok(GroupCoordinator {
             config,
-            inner: Mutex::new(Inner {
-                groups,
-                offsets,
-                next_offsets_expiry,
-            }),
-        }
+            inner: Mutex::new(Inner { groups, offsets }),
+            clock,
+        })
     }
 
     pub fn join(&self, req: JoinRequest, tx: oneshot::Sender<JoinOutcome>) {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let fail = |tx: oneshot::Sender<JoinOutcome>, e: ResponseError, member_id: &str| {
             let _ = tx.send(JoinOutcome::error(code(e), member_id));
         };
@@ -114,7 +110,7 @@ impl GroupCoordinator {
             if !req.member_id.is_empty() {
                 return fail(tx, ResponseError::UnknownMemberId, &req.member_id);
             }
-            groups.insert(req.group_id.clone(), Group::new(&req.group_id));
+            groups.insert(req.group_id.clone(), Group::new(&req.group_id, now));
         }
         let group = groups.get_mut(&req.group_id).expect("inserted above");
         let is_member = group.members.contains_key(&req.member_id)
@@ -135,7 +131,7 @@ impl GroupCoordinator {
         group: &mut Group,
         req: JoinRequest,
         tx: oneshot::Sender<JoinOutcome>,
-        now: Instant,
+        now: i64,
     ) {
         let names: Vec<&str> = req.protocols.iter().map(|(n, _)| n.as_str()).collect();
         if !group.supports_protocols(&req.protocol_type, &names) {
@@ -153,7 +149,7 @@ impl GroupCoordinator {
                 None => self.add_member_and_rebalance(group, member_id, req, tx, now),
             },
             None if req.require_known_member_id => {
-                let deadline = now + Duration::from_millis(req.session_timeout_ms as u64);
+                let deadline = now.saturating_add(i64::from(req.session_timeout_ms));
                 group.pending_members.insert(member_id.clone(), deadline);
                 let _ = tx.send(JoinOutcome::error(
                     code(ResponseError::MemberIdRequired),
@@ -169,7 +165,7 @@ impl GroupCoordinator {
         group: &mut Group,
         req: JoinRequest,
         tx: oneshot::Sender<JoinOutcome>,
-        now: Instant,
+        now: i64,
     ) {
         let id = req.member_id.clone();
         let names: Vec<&str> = req.protocols.iter().map(|(n, _)| n.as_str()).collect();
@@ -220,25 +216,25 @@ impl GroupCoordinator {
         member_id: String,
         req: JoinRequest,
         tx: oneshot::Sender<JoinOutcome>,
-        now: Instant,
+        now: i64,
     ) {
-        let session_timeout = Duration::from_millis(req.session_timeout_ms as u64);
+        let session_timeout_ms = i64::from(req.session_timeout_ms);
         group.pending_members.remove(&member_id);
         group.add_member(Member {
             id: member_id,
             instance_id: req.instance_id,
             client_id: req.client_id,
             client_host: req.client_host,
-            session_timeout,
-            rebalance_timeout: Duration::from_millis(req.rebalance_timeout_ms.max(0) as u64),
+            session_timeout_ms,
+            rebalance_timeout_ms: i64::from(req.rebalance_timeout_ms.max(0)),
             protocol_type: req.protocol_type,
             protocols: req.protocols,
             assignment: Bytes::new(),
             awaiting_join: Some(tx),
             awaiting_sync: None,
             is_new: true,
-            joined_at: now,
-            heartbeat_deadline: now + session_timeout,
+            joined_at_ms: now,
+            heartbeat_deadline_ms: now.saturating_add(session_timeout_ms),
         });
         group.maybe_prepare_rebalance(now, &self.config, "a new member joined");
     }
@@ -248,15 +244,15 @@ impl GroupCoordinator {
         group: &mut Group,
         req: JoinRequest,
         tx: oneshot::Sender<JoinOutcome>,
-        now: Instant,
+        now: i64,
     ) {
         let member = group
             .members
             .get_mut(&req.member_id)
             .expect("caller checked membership");
         member.protocols = req.protocols;
-        member.session_timeout = Duration::from_millis(req.session_timeout_ms as u64);
-        member.rebalance_timeout = Duration::from_millis(req.rebalance_timeout_ms.max(0) as u64);
+        member.session_timeout_ms = i64::from(req.session_timeout_ms);
+        member.rebalance_timeout_ms = i64::from(req.rebalance_timeout_ms.max(0));
         if let Some(old) = member.awaiting_join.replace(tx) {
             let _ = old.send(JoinOutcome::error(
                 code(ResponseError::RebalanceInProgress),
@@ -275,7 +271,7 @@ impl GroupCoordinator {
         new_id: String,
         req: JoinRequest,
         tx: oneshot::Sender<JoinOutcome>,
-        now: Instant,
+        now: i64,
     ) {
         let mut member = group
             .members
@@ -288,8 +284,8 @@ impl GroupCoordinator {
         member.client_id = req.client_id;
         member.client_host = req.client_host;
         member.protocols = req.protocols;
-        member.session_timeout = Duration::from_millis(req.session_timeout_ms as u64);
-        member.rebalance_timeout = Duration::from_millis(req.rebalance_timeout_ms.max(0) as u64);
+        member.session_timeout_ms = i64::from(req.session_timeout_ms);
+        member.rebalance_timeout_ms = i64::from(req.rebalance_timeout_ms.max(0));
         member.heartbeat(now);
         if group.pending_sync.remove(&old_id) {
             group.pending_sync.insert(new_id.clone());
@@ -316,7 +312,7 @@ impl GroupCoordinator {
     }
 
     pub fn sync(&self, req: SyncRequest, tx: oneshot::Sender<SyncOutcome>) {
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let fail = |tx: oneshot::Sender<SyncOutcome>, e: ResponseError| {
             let _ = tx.send(SyncOutcome::error(code(e)));
         };
@@ -382,8 +378,7 @@ impl GroupCoordinator {
                         m.heartbeat(now);
                     }
                 }
-                group.state = GroupState::Stable;
-                group.state_timestamp_ms = super::offsets::now_ms();
+                group.transition(GroupState::Stable, now);
                 tracing::info!(group = %group.id, generation = group.generation_id, "group is stable");
             }
         }
@@ -399,7 +394,7 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return code(ResponseError::InvalidGroupId);
         }
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
         let Some(group) = inner.groups.get_mut(group_id) else {
             return code(ResponseError::UnknownMemberId);
@@ -436,7 +431,7 @@ impl GroupCoordinator {
         if group_id.is_empty() {
             return Err(code(ResponseError::InvalidGroupId));
         }
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
         let Inner {
             groups, offsets, ..
@@ -474,44 +469,27 @@ impl GroupCoordinator {
         Ok(errors)
     }
 
-    /// Expires sessions, join/sync phases and (every offsets.retention.check.interval.ms)
-    /// committed offsets. The timer task calls this; tests may call it with a later `now`.
-    pub fn tick(&self, now: Instant) {
+    /// Expires sessions and join/sync phases whose deadline the clock has reached. The timer
+    /// task calls this every [`super::TICK`].
+    pub fn tick(&self) {
+        let now = self.clock.now_ms();
         let mut inner = self.inner.lock();
-        let Inner {
-            groups, offsets, ..
-        } = &mut *inner;
+        let Inner { groups, offsets } = &mut *inner;
         for group in groups.values_mut() {
             group.expire(now, &self.config, offsets);
         }
-        if now >= inner.next_offsets_expiry {
-            inner.next_offsets_expiry =
-                now + Duration::from_millis(self.config.offsets_retention_check_interval_ms);
-            let now_ms = super::offsets::now_ms();
-            self.expire_offsets(&mut inner, now_ms);
-        }
+    }
+
+    /// Expires committed offsets past offsets.retention.minutes at the clock's time. The timer
+    /// task calls this every offsets.retention.check.interval.ms.
+    pub fn expire_offsets_now(&self) {
+        let now = self.clock.now_ms();
+        self.expire_offsets(&mut self.inner.lock(), now);
     }
 
     pub fn flush(&self) {
         if let Err(e) = self.inner.lock().offsets.flush() {
             tracing::error!(error = %e, "could not flush the group log");
-        }
-    }
-}
-
-/// The transaction coordinator hands finished transactions' staged offsets here.
-impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
-    fn complete(
-        &self,
-        producer_id: i64,
-        groups: &std::collections::BTreeSet<String>,
-        commit: bool,
-    ) {
-        if groups.is_empty() {
-            return;
-        }
-        if let Err(e) = self.end_txn_offsets(producer_id, commit) {
-            tracing::error!(producer_id, error = %e, "could not complete transactional offsets");
         }
     }
 }

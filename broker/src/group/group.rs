@@ -3,13 +3,12 @@
 //! PreparingRebalance whenever membership or subscriptions change.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 use kafka_protocol::error::ResponseError;
 
 use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
-use super::offsets::{now_ms, OffsetStore};
+use super::offsets::OffsetStore;
 use super::records::StoredGroup;
 use super::GroupConfig;
 
@@ -38,7 +37,7 @@ impl GroupState {
 pub struct Group {
     pub id: String,
     pub state: GroupState,
-    /// Wall-clock ms of the last state change (offset expiry of empty groups starts here).
+    /// Clock time (ms) of the last state change (offset expiry of empty groups starts here).
     pub state_timestamp_ms: i64,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
@@ -47,27 +46,29 @@ pub struct Group {
     pub members: IndexMap<String, Member>,
     /// group.instance.id -> member id (KIP-345).
     pub static_members: HashMap<String, String>,
-    /// Member ids handed out with MEMBER_ID_REQUIRED and not yet used (KIP-394), with the time
-    /// they are forgotten.
-    pub pending_members: HashMap<String, Instant>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED and not yet used (KIP-394), with the clock
+    /// time (ms) they are forgotten.
+    pub pending_members: HashMap<String, i64>,
     /// Members of the current generation that have not sent SyncGroup yet.
     pub pending_sync: HashSet<String>,
-    pub join_deadline: Option<Instant>,
+    /// Clock time (ms) the join phase completes at the latest.
+    pub join_deadline_ms: Option<i64>,
     /// Set while the initial (group.initial.rebalance.delay.ms) join phase runs: how much of
-    /// the rebalance timeout is left for extending it.
-    pub initial_join_remaining: Option<Duration>,
+    /// the rebalance timeout (ms) is left for extending it.
+    pub initial_join_remaining_ms: Option<i64>,
     pub new_member_added: bool,
-    pub sync_deadline: Option<Instant>,
+    /// Clock time (ms) by which every member must have sent SyncGroup.
+    pub sync_deadline_ms: Option<i64>,
     /// Topics the members subscribe to (consumer protocol only; None when unknown).
     pub subscribed_topics: Option<HashSet<String>>,
 }
 
 impl Group {
-    pub fn new(id: &str) -> Group {
+    pub fn new(id: &str, now_ms: i64) -> Group {
         Group {
             id: id.to_owned(),
             state: GroupState::Empty,
-            state_timestamp_ms: now_ms(),
+            state_timestamp_ms: now_ms,
             protocol_type: None,
             protocol_name: None,
             generation_id: 0,
@@ -76,17 +77,17 @@ impl Group {
             static_members: HashMap::new(),
             pending_members: HashMap::new(),
             pending_sync: HashSet::new(),
-            join_deadline: None,
-            initial_join_remaining: None,
+            join_deadline_ms: None,
+            initial_join_remaining_ms: None,
             new_member_added: false,
-            sync_deadline: None,
+            sync_deadline_ms: None,
             subscribed_topics: None,
         }
     }
 
     /// An empty group as the group log remembers it.
-    pub fn from_stored(id: &str, stored: &StoredGroup) -> Group {
-        let mut g = Group::new(id);
+    pub fn from_stored(id: &str, stored: &StoredGroup, now_ms: i64) -> Group {
+        let mut g = Group::new(id, now_ms);
         g.protocol_type = Some(stored.protocol_type.clone()).filter(|t| !t.is_empty());
         g.generation_id = stored.generation_id;
         if stored.state_timestamp_ms > 0 {
@@ -95,9 +96,9 @@ impl Group {
         g
     }
 
-    fn transition(&mut self, state: GroupState) {
+    pub fn transition(&mut self, state: GroupState, now_ms: i64) {
         self.state = state;
-        self.state_timestamp_ms = now_ms();
+        self.state_timestamp_ms = now_ms;
     }
 
     pub fn is(&self, state: GroupState) -> bool {
@@ -178,10 +179,10 @@ impl Group {
         self.pending_members.is_empty() && self.members.values().all(|m| m.awaiting_join.is_some())
     }
 
-    fn rebalance_timeout(&self) -> Duration {
+    fn rebalance_timeout_ms(&self) -> i64 {
         self.members
             .values()
-            .map(|m| m.rebalance_timeout)
+            .map(|m| m.rebalance_timeout_ms)
             .max()
             .unwrap_or_default()
     }
@@ -204,7 +205,7 @@ impl Group {
             self.static_members
                 .insert(instance.clone(), member.id.clone());
         }
-        if self.is(GroupState::PreparingRebalance) && self.initial_join_remaining.is_some() {
+        if self.is(GroupState::PreparingRebalance) && self.initial_join_remaining_ms.is_some() {
             self.new_member_added = true;
         }
         self.members.insert(member.id.clone(), member);
@@ -253,7 +254,7 @@ impl Group {
     }
 
     /// Starts a join phase (Kafka's `prepareRebalance`).
-    pub fn prepare_rebalance(&mut self, now: Instant, config: &GroupConfig, reason: &str) {
+    pub fn prepare_rebalance(&mut self, now: i64, config: &GroupConfig, reason: &str) {
         if self.is(GroupState::CompletingRebalance) {
             // The assignment being synced is void: parked SyncGroups learn that now.
             for m in self.members.values_mut() {
@@ -264,48 +265,43 @@ impl Group {
             }
         }
         self.pending_sync.clear();
-        self.sync_deadline = None;
-        let timeout = self.rebalance_timeout();
+        self.sync_deadline_ms = None;
+        let timeout = self.rebalance_timeout_ms();
         if self.is(GroupState::Empty) {
-            let delay = Duration::from_millis(config.initial_rebalance_delay_ms);
-            self.join_deadline = Some(now + delay);
-            self.initial_join_remaining = Some(timeout.saturating_sub(delay));
+            let delay = initial_delay_ms(config);
+            self.join_deadline_ms = Some(now.saturating_add(delay));
+            self.initial_join_remaining_ms = Some(timeout.saturating_sub(delay).max(0));
             self.new_member_added = false;
         } else {
-            self.join_deadline = Some(now + timeout);
-            self.initial_join_remaining = None;
+            self.join_deadline_ms = Some(now.saturating_add(timeout));
+            self.initial_join_remaining_ms = None;
         }
         tracing::info!(group = %self.id, generation = self.generation_id, reason, "preparing to rebalance");
-        self.transition(GroupState::PreparingRebalance);
+        self.transition(GroupState::PreparingRebalance, now);
     }
 
-    pub fn maybe_prepare_rebalance(&mut self, now: Instant, config: &GroupConfig, reason: &str) {
+    pub fn maybe_prepare_rebalance(&mut self, now: i64, config: &GroupConfig, reason: &str) {
         if self.can_rebalance() {
             self.prepare_rebalance(now, config, reason);
         }
     }
 
     /// Completes the join phase when it can be (everyone rejoined, or its deadline passed).
-    pub fn try_complete_join(
-        &mut self,
-        now: Instant,
-        config: &GroupConfig,
-        store: &mut OffsetStore,
-    ) {
+    pub fn try_complete_join(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
         if !self.is(GroupState::PreparingRebalance) {
             return;
         }
-        let expired = self.join_deadline.is_none_or(|d| now >= d);
-        if let Some(remaining) = self.initial_join_remaining {
+        let expired = self.join_deadline_ms.is_none_or(|d| now >= d);
+        if let Some(remaining) = self.initial_join_remaining_ms {
             // The initial delayed join never completes early; each new member extends it.
             if !expired {
                 return;
             }
-            if self.new_member_added && !remaining.is_zero() {
-                let delay = Duration::from_millis(config.initial_rebalance_delay_ms).min(remaining);
+            if self.new_member_added && remaining > 0 {
+                let delay = initial_delay_ms(config).min(remaining);
                 self.new_member_added = false;
-                self.initial_join_remaining = Some(remaining - delay);
-                self.join_deadline = Some(now + delay);
+                self.initial_join_remaining_ms = Some(remaining - delay);
+                self.join_deadline_ms = Some(now.saturating_add(delay));
                 return;
             }
         } else if !expired && !self.all_members_joined() {
@@ -316,7 +312,7 @@ impl Group {
 
     /// Kafka's `onCompleteJoin`: drop members that did not rejoin, start the next generation,
     /// answer every parked JoinGroup.
-    fn complete_join(&mut self, now: Instant, store: &mut OffsetStore) {
+    fn complete_join(&mut self, now: i64, store: &mut OffsetStore) {
         let missing: Vec<String> = self
             .members
             .values()
@@ -334,18 +330,18 @@ impl Group {
         {
             self.leader_id = self.members.keys().next().cloned();
         }
-        self.join_deadline = None;
-        self.initial_join_remaining = None;
+        self.join_deadline_ms = None;
+        self.initial_join_remaining_ms = None;
         self.new_member_added = false;
         self.generation_id += 1;
         if self.members.is_empty() {
             self.protocol_name = None;
             self.subscribed_topics = None;
-            self.transition(GroupState::Empty);
+            self.transition(GroupState::Empty, now);
         } else {
             self.protocol_name = self.select_protocol();
             self.subscribed_topics = self.compute_subscribed_topics();
-            self.transition(GroupState::CompletingRebalance);
+            self.transition(GroupState::CompletingRebalance, now);
             let ids: Vec<String> = self.members.keys().cloned().collect();
             for id in &ids {
                 let outcome = self.join_outcome(id, false);
@@ -355,7 +351,7 @@ impl Group {
                 m.heartbeat(now);
             }
             self.pending_sync = ids.into_iter().collect();
-            self.sync_deadline = Some(now + self.rebalance_timeout());
+            self.sync_deadline_ms = Some(now.saturating_add(self.rebalance_timeout_ms()));
         }
         tracing::info!(
             group = %self.id,
@@ -392,7 +388,7 @@ impl Group {
     pub fn remove_member(
         &mut self,
         member_id: &str,
-        now: Instant,
+        now: i64,
         config: &GroupConfig,
         store: &mut OffsetStore,
         reason: &str,
@@ -440,7 +436,7 @@ impl Group {
     }
 
     /// Session, pending-member, join and sync deadlines (called by the timer task).
-    pub fn expire(&mut self, now: Instant, config: &GroupConfig, store: &mut OffsetStore) {
+    pub fn expire(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
         let before = self.pending_members.len();
         self.pending_members.retain(|_, deadline| now < *deadline);
         if self.pending_members.len() != before {
@@ -456,13 +452,13 @@ impl Group {
             tracing::info!(group = %self.id, member = %id, "session timed out; member removed");
             self.remove_member(&id, now, config, store, "member's session timed out");
         }
-        if self.sync_deadline.is_some_and(|d| now >= d)
+        if self.sync_deadline_ms.is_some_and(|d| now >= d)
             && matches!(
                 self.state,
                 GroupState::CompletingRebalance | GroupState::Stable
             )
         {
-            self.sync_deadline = None;
+            self.sync_deadline_ms = None;
             let late: Vec<String> = self.pending_sync.drain().collect();
             if !late.is_empty() {
                 for id in &late {
@@ -474,6 +470,11 @@ impl Group {
         }
         self.try_complete_join(now, config, store);
     }
+}
+
+/// group.initial.rebalance.delay.ms as clock milliseconds.
+fn initial_delay_ms(config: &GroupConfig) -> i64 {
+    i64::try_from(config.initial_rebalance_delay_ms).unwrap_or(i64::MAX)
 }
 
 /// Topics of a ConsumerProtocolSubscription (i16 version, then the v0 fields).

@@ -1,13 +1,11 @@
 //! One member of a classic group and the answers its parked JoinGroup / SyncGroup get.
 
-use std::time::{Duration, Instant};
-
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
 /// How long a brand-new member may wait in a join phase before it is dropped (Kafka's
 /// `GroupCoordinator.NewMemberJoinTimeoutMs`).
-pub const NEW_MEMBER_JOIN_TIMEOUT: Duration = Duration::from_secs(300);
+pub const NEW_MEMBER_JOIN_TIMEOUT_MS: i64 = 300_000;
 
 /// What a JoinGroup is answered with (the handler turns it into the versioned response).
 #[derive(Clone, Debug, Default)]
@@ -64,8 +62,8 @@ pub struct Member {
     pub instance_id: Option<String>,
     pub client_id: String,
     pub client_host: String,
-    pub session_timeout: Duration,
-    pub rebalance_timeout: Duration,
+    pub session_timeout_ms: i64,
+    pub rebalance_timeout_ms: i64,
     pub protocol_type: String,
     /// (name, metadata) in the member's order of preference.
     pub protocols: Vec<(String, Bytes)>,
@@ -74,8 +72,10 @@ pub struct Member {
     pub awaiting_sync: Option<oneshot::Sender<SyncOutcome>>,
     /// Joined but never completed a join phase yet.
     pub is_new: bool,
-    pub joined_at: Instant,
-    pub heartbeat_deadline: Instant,
+    /// Clock time (ms) of the first join.
+    pub joined_at_ms: i64,
+    /// Clock time (ms) the session ends unless a heartbeat comes first.
+    pub heartbeat_deadline_ms: i64,
 }
 
 impl Member {
@@ -106,16 +106,16 @@ impl Member {
 
     /// Kafka's `shouldKeepAlive`: members parked in a join or sync phase are bounded by that
     /// phase's timeout, not by their session (new members by NEW_MEMBER_JOIN_TIMEOUT).
-    pub fn is_alive(&self, now: Instant) -> bool {
+    pub fn is_alive(&self, now_ms: i64) -> bool {
         if self.awaiting_join.is_some() {
-            !self.is_new || now < self.joined_at + NEW_MEMBER_JOIN_TIMEOUT
+            !self.is_new || now_ms < self.joined_at_ms.saturating_add(NEW_MEMBER_JOIN_TIMEOUT_MS)
         } else {
-            self.awaiting_sync.is_some() || now < self.heartbeat_deadline
+            self.awaiting_sync.is_some() || now_ms < self.heartbeat_deadline_ms
         }
     }
 
-    pub fn heartbeat(&mut self, now: Instant) {
-        self.heartbeat_deadline = now + self.session_timeout;
+    pub fn heartbeat(&mut self, now_ms: i64) {
+        self.heartbeat_deadline_ms = now_ms.saturating_add(self.session_timeout_ms);
     }
 
     /// Answers a parked JoinGroup, if any (a closed connection just drops the answer).

@@ -8,7 +8,10 @@
 //!   including transactional offsets staged per producer id; [`records`]: the log's records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
-//! checked by one timer task ([`run_timers`]) every [`TICK`].
+//! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
+//! cadence: group deadlines every [`TICK`], offset retention every
+//! offsets.retention.check.interval.ms. A test that advances a manual clock sees a deadline
+//! acted on within one such period.
 
 pub mod admin;
 pub mod coordinator;
@@ -18,13 +21,10 @@ pub mod member;
 pub mod offsets;
 pub mod records;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 pub use coordinator::{GroupCoordinator, JoinRequest, SyncRequest};
 pub use member::{JoinOutcome, SyncOutcome};
-
-use crate::state::BrokerState;
 
 /// How often the timer task checks group deadlines.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -86,29 +86,5 @@ impl GroupConfig {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-}
-
-tokio::task_local! {
-    /// The peer address of the connection whose request is being handled (DescribeGroups
-    /// reports it as the member's client host).
-    pub static PEER_IP: std::net::IpAddr;
-}
-
-/// Kafka's client host format: "/127.0.0.1".
-pub fn client_host() -> String {
-    PEER_IP.try_with(|ip| format!("/{ip}")).unwrap_or_default()
-}
-
-/// Checks every group's deadlines until the broker shuts down.
-pub async fn run_timers(state: Arc<BrokerState>) {
-    let mut shutdown = state.shutdown.clone();
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => break,
-            _ = tick.tick() => state.groups.tick(std::time::Instant::now()),
-        }
     }
 }

@@ -7,12 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use wren_storage::{LogConfig, PartitionLog, StorageError};
+use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
 
 use super::records::{GroupLogRecord, OffsetAndMetadata, StoredGroup};
 
@@ -31,6 +32,8 @@ pub struct OffsetStore {
     pending: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
     /// Group metadata found while replaying; taken once by the coordinator at startup.
     loaded_groups: HashMap<String, StoredGroup>,
+    /// Timestamps of the group log's records.
+    clock: Arc<dyn Clock>,
 }
 
 /// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
@@ -45,25 +48,29 @@ fn log_config() -> LogConfig {
 
 impl OffsetStore {
     /// Opens (or creates) the group log in `dir` and replays it.
-    pub fn open(dir: &Path) -> Result<OffsetStore, StorageError> {
-        Self::replay(PartitionLog::open(dir, log_config())?, dir.to_owned())
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<OffsetStore, StorageError> {
+        let log = PartitionLog::open_with_clock(dir, log_config(), clock.clone())?;
+        Self::replay(log, dir.to_owned(), clock)
     }
 
     /// A store on a temporary log, for tests.
-    pub fn ephemeral() -> Result<OffsetStore, StorageError> {
-        Self::replay(
-            PartitionLog::ephemeral(log_config())?,
-            PathBuf::from("(ephemeral)"),
-        )
+    pub fn ephemeral(clock: Arc<dyn Clock>) -> Result<OffsetStore, StorageError> {
+        let log = PartitionLog::ephemeral_with_clock(log_config(), clock.clone())?;
+        Self::replay(log, PathBuf::from("(ephemeral)"), clock)
     }
 
-    fn replay(log: PartitionLog, dir: PathBuf) -> Result<OffsetStore, StorageError> {
+    fn replay(
+        log: PartitionLog,
+        dir: PathBuf,
+        clock: Arc<dyn Clock>,
+    ) -> Result<OffsetStore, StorageError> {
         let mut store = OffsetStore {
             log,
             dir,
             committed: HashMap::new(),
             pending: HashMap::new(),
             loaded_groups: HashMap::new(),
+            clock,
         };
         let mut next = store.log.log_start_offset();
         let end = store.log.log_end_offset();
@@ -180,7 +187,7 @@ impl OffsetStore {
         if records.is_empty() {
             return Ok(());
         }
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let encoded: Vec<Record> = records
             .iter()
             .enumerate()
@@ -424,16 +431,13 @@ impl OffsetStore {
     }
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(wren_storage::SystemClock)
+    }
 
     fn om(offset: i64) -> OffsetAndMetadata {
         OffsetAndMetadata {
@@ -452,7 +456,7 @@ mod tests {
     fn commits_and_deletions_survive_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut s = OffsetStore::open(dir.path()).unwrap();
+            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
             s.commit("g", vec![(tp("t", 0), om(5)), (tp("t", 1), om(6))])
                 .unwrap();
             s.commit("g", vec![(tp("t", 0), om(8))]).unwrap();
@@ -472,7 +476,7 @@ mod tests {
             .unwrap();
             s.flush().unwrap();
         }
-        let mut s = OffsetStore::open(dir.path()).unwrap();
+        let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
         assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(8)));
         assert_eq!(s.fetch("g", &tp("t", 1)), None);
         assert!(!s.has_offsets("h"));
@@ -482,7 +486,7 @@ mod tests {
 
     #[test]
     fn staged_offsets_are_invisible_until_committed() {
-        let mut s = OffsetStore::ephemeral().unwrap();
+        let mut s = OffsetStore::ephemeral(clock()).unwrap();
         s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
         s.stage_txn_offsets(42, "g", vec![(tp("t", 0), om(10)), (tp("t", 1), om(11))])
             .unwrap();
@@ -499,7 +503,7 @@ mod tests {
 
     #[test]
     fn aborted_offsets_are_dropped() {
-        let mut s = OffsetStore::ephemeral().unwrap();
+        let mut s = OffsetStore::ephemeral(clock()).unwrap();
         s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
         s.stage_txn_offsets(7, "g", vec![(tp("t", 0), om(10))])
             .unwrap();
@@ -514,7 +518,7 @@ mod tests {
     fn deleting_a_topic_drops_its_offsets_from_every_group_and_stays_deleted_after_a_reopen() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut s = OffsetStore::open(dir.path()).unwrap();
+            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
             s.commit("g", vec![(tp("t", 0), om(5)), (tp("u", 0), om(6))])
                 .unwrap();
             s.commit("h", vec![(tp("t", 1), om(7))]).unwrap();
@@ -532,7 +536,7 @@ mod tests {
             assert_eq!(s.fetch("k", &tp("t", 2)), None);
             assert_eq!(s.fetch("k", &tp("u", 1)), Some(&om(9)));
         }
-        let s = OffsetStore::open(dir.path()).unwrap();
+        let s = OffsetStore::open(dir.path(), clock()).unwrap();
         assert_eq!(s.fetch("g", &tp("t", 0)), None);
         assert_eq!(s.fetch("h", &tp("t", 1)), None);
         assert_eq!(s.fetch("k", &tp("t", 2)), None);
@@ -542,7 +546,7 @@ mod tests {
 
     #[test]
     fn deleting_a_group_drops_its_staged_offsets_too() {
-        let mut s = OffsetStore::ephemeral().unwrap();
+        let mut s = OffsetStore::ephemeral(clock()).unwrap();
         s.stage_txn_offsets(4, "g", vec![(tp("t", 0), om(3))])
             .unwrap();
         s.delete_group("g").unwrap();
@@ -555,7 +559,7 @@ mod tests {
     fn staged_offsets_and_markers_replay_from_the_log() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let mut s = OffsetStore::open(dir.path()).unwrap();
+            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
             s.stage_txn_offsets(1, "g", vec![(tp("t", 0), om(10))])
                 .unwrap();
             s.stage_txn_offsets(2, "g", vec![(tp("t", 1), om(20))])
@@ -565,7 +569,7 @@ mod tests {
             s.commit_txn_offsets(1).unwrap();
             s.abort_txn_offsets(2).unwrap();
         }
-        let s = OffsetStore::open(dir.path()).unwrap();
+        let s = OffsetStore::open(dir.path(), clock()).unwrap();
         assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(10)));
         assert_eq!(s.fetch("g", &tp("t", 1)), None);
         assert_eq!(s.fetch("g", &tp("t", 2)), None);

@@ -7,12 +7,15 @@ use kafka_protocol::messages::{
 };
 
 use super::{str_bytes, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS};
-use crate::state::BrokerState;
+use crate::state::BrokerIdentity;
 
-pub fn describe(state: &BrokerState, request: DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn describe(
+    identity: &BrokerIdentity,
+    request: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     DescribeClusterResponse::default()
-        .with_cluster_id(str_bytes(state.cluster_id.clone()))
-        .with_controller_id(BrokerId(state.node_id))
+        .with_cluster_id(str_bytes(identity.cluster_id.clone()))
+        .with_controller_id(BrokerId(identity.node_id))
         .with_endpoint_type(1)
         .with_cluster_authorized_operations(if request.include_cluster_authorized_operations {
             CLUSTER_AUTHORIZED_OPERATIONS
@@ -20,17 +23,17 @@ pub fn describe(state: &BrokerState, request: DescribeClusterRequest) -> Describ
             AUTHORIZED_OPERATIONS_OMITTED
         })
         .with_brokers(vec![DescribeClusterBroker::default()
-            .with_broker_id(BrokerId(state.node_id))
-            .with_host(str_bytes(state.advertised_host.clone()))
-            .with_port(state.advertised_port)])
+            .with_broker_id(BrokerId(identity.node_id))
+            .with_host(str_bytes(identity.host.clone()))
+            .with_port(identity.port)])
 }
 
 pub fn find_coordinator(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
     request: FindCoordinatorRequest,
     version: i16,
 ) -> FindCoordinatorResponse {
-    let host = str_bytes(state.advertised_host.clone());
+    let host = str_bytes(identity.host.clone());
     if version >= 4 {
         let coordinators = request
             .coordinator_keys
@@ -38,9 +41,9 @@ pub fn find_coordinator(
             .map(|key| {
                 Coordinator::default()
                     .with_key(key)
-                    .with_node_id(BrokerId(state.node_id))
+                    .with_node_id(BrokerId(identity.node_id))
                     .with_host(host.clone())
-                    .with_port(state.advertised_port)
+                    .with_port(identity.port)
             })
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
@@ -49,7 +52,7 @@ pub fn find_coordinator(
     // generated default "" (Kafka never sets it on success).
     FindCoordinatorResponse::default()
         .with_error_message(Some(str_bytes("NONE")))
-        .with_node_id(BrokerId(state.node_id))
+        .with_node_id(BrokerId(identity.node_id))
         .with_host(host)
-        .with_port(state.advertised_port)
+        .with_port(identity.port)
 }

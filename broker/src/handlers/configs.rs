@@ -14,7 +14,8 @@ use kafka_protocol::messages::{
 
 use super::str_bytes;
 use crate::config::{topic_config_value, validate_topic_config, BrokerConfig, TOPIC_CONFIG_KEYS};
-use crate::state::BrokerState;
+use crate::state::BrokerIdentity;
+use crate::topics::TopicRegistry;
 
 const RESOURCE_TOPIC: i8 = 2;
 const RESOURCE_BROKER: i8 = 4;
@@ -49,16 +50,62 @@ fn config_type(key: &str) -> i8 {
     }
 }
 
-fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
-    let c: &BrokerConfig = &state.config;
+/// The broker keys a topic config falls back to (Kafka's synonyms for it).
+fn broker_synonyms(topic_key: &str) -> &'static [&'static str] {
+    match topic_key {
+        "segment.bytes" => &["log.segment.bytes"],
+        "segment.ms" => &["log.roll.ms", "log.roll.hours"],
+        "retention.ms" => &[
+            "log.retention.ms",
+            "log.retention.minutes",
+            "log.retention.hours",
+        ],
+        "retention.bytes" => &["log.retention.bytes"],
+        "max.message.bytes" => &["message.max.bytes"],
+        "index.interval.bytes" => &["log.index.interval.bytes"],
+        "flush.messages" => &["log.flush.interval.messages"],
+        "flush.ms" => &["log.flush.interval.ms"],
+        "message.timestamp.type" => &["log.message.timestamp.type"],
+        "message.timestamp.before.max.ms" => &["log.message.timestamp.before.max.ms"],
+        "message.timestamp.after.max.ms" => &["log.message.timestamp.after.max.ms"],
+        _ => &[],
+    }
+}
+
+/// Where a topic config's value comes from: the topic, a broker key the file set, or the
+/// default (Kafka's DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG).
+pub(crate) fn topic_config_source(config: &BrokerConfig, is_override: bool, key: &str) -> i8 {
+    if is_override {
+        SOURCE_DYNAMIC_TOPIC
+    } else if broker_synonyms(key)
+        .iter()
+        .any(|k| config.keys_set.contains(*k))
+    {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    }
+}
+
+/// A broker config is STATIC_BROKER_CONFIG when the file set it, else DEFAULT_CONFIG. The
+/// listener, data directory and node id are always in a Kafka server.properties (Wren also
+/// takes them from flags), so they are always static.
+fn broker_config_source(config: &BrokerConfig, key: &str) -> i8 {
+    const ALWAYS_SET: &[&str] = &["listeners", "advertised.listeners", "log.dirs", "node.id"];
+    if ALWAYS_SET.contains(&key) || config.keys_set.contains(key) {
+        SOURCE_STATIC_BROKER
+    } else {
+        SOURCE_DEFAULT
+    }
+}
+
+fn broker_configs(identity: &BrokerIdentity, config: &BrokerConfig) -> Vec<(&'static str, String)> {
+    let c: &BrokerConfig = config;
     let d = &c.topic_defaults;
     vec![
         (
             "advertised.listeners",
-            format!(
-                "PLAINTEXT://{}:{}",
-                state.advertised_host, state.advertised_port
-            ),
+            format!("PLAINTEXT://{}:{}", identity.host, identity.port),
         ),
         (
             "auto.create.topics.enable",
@@ -105,7 +152,7 @@ fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
         ("log.segment.bytes", d.segment_bytes.to_string()),
         ("max.connections", c.max_connections.to_string()),
         ("message.max.bytes", d.message_max_bytes.to_string()),
-        ("node.id", state.node_id.to_string()),
+        ("node.id", identity.node_id.to_string()),
         ("num.partitions", c.num_partitions.to_string()),
         (
             "socket.request.max.bytes",
@@ -115,7 +162,9 @@ fn broker_configs(state: &BrokerState) -> Vec<(&'static str, String)> {
 }
 
 pub fn describe(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
     request: DescribeConfigsRequest,
     version: i16,
 ) -> DescribeConfigsResponse {
@@ -140,13 +189,16 @@ pub fn describe(
                     .with_config_source(source)
                     // config_type is v3+.
                     .with_config_type(if version >= 3 { config_type(key) } else { 0 })
+                    // Kafka leaves it null unless include_documentation asks; Wren keeps no
+                    // documentation text, so null either way.
+                    .with_documentation(None)
                     .with_read_only(
                         source != SOURCE_DYNAMIC_TOPIC && r.resource_type == RESOURCE_BROKER,
                     )
             };
             match r.resource_type {
                 RESOURCE_TOPIC => {
-                    let Some(topic) = state.topics.get(r.resource_name.as_str()) else {
+                    let Some(topic) = topics.get(r.resource_name.as_str()) else {
                         return result
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                             .with_error_message(Some(str_bytes(format!(
@@ -160,16 +212,8 @@ pub fn describe(
                         .filter(|k| wanted(k))
                         .map(|key| {
                             let (value, is_override) =
-                                topic_config_value(state.topics.defaults(), &overrides, key);
-                            entry(
-                                key,
-                                value,
-                                if is_override {
-                                    SOURCE_DYNAMIC_TOPIC
-                                } else {
-                                    SOURCE_DEFAULT
-                                },
-                            )
+                                topic_config_value(topics.defaults(), &overrides, key);
+                            entry(key, value, topic_config_source(config, is_override, key))
                         })
                         // Stored-only Kafka keys appear when the topic sets them.
                         .chain(
@@ -185,15 +229,15 @@ pub fn describe(
                 }
                 RESOURCE_BROKER => {
                     let name = r.resource_name.as_str();
-                    if !name.is_empty() && name != state.node_id.to_string() {
+                    if !name.is_empty() && name != identity.node_id.to_string() {
                         return result
                             .with_error_code(ResponseError::InvalidRequest.code())
                             .with_error_message(Some(str_bytes(format!("Unknown broker {name}"))));
                     }
-                    let configs = broker_configs(state)
+                    let configs = broker_configs(identity, config)
                         .into_iter()
                         .filter(|(k, _)| wanted(k))
-                        .map(|(k, v)| entry(k, v, SOURCE_STATIC_BROKER))
+                        .map(|(k, v)| entry(k, v, broker_config_source(config, k)))
                         .collect();
                     result.with_configs(configs)
                 }
@@ -209,7 +253,7 @@ pub fn describe(
 }
 
 pub fn incremental_alter(
-    state: &BrokerState,
+    topics: &TopicRegistry,
     request: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let responses = request
@@ -219,7 +263,7 @@ pub fn incremental_alter(
             let response = AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
-            match alter_one(state, &r, request.validate_only) {
+            match alter_one(topics, &r, request.validate_only) {
                 // Kafka's controller: ApiError.NONE, whose message is null.
                 Ok(()) => response.with_error_message(None),
                 Err((e, msg)) => response
@@ -237,7 +281,7 @@ const OP_APPEND: i8 = 2;
 const OP_SUBTRACT: i8 = 3;
 
 fn alter_one(
-    state: &BrokerState,
+    topics: &TopicRegistry,
     r: &AlterConfigsResource,
     validate_only: bool,
 ) -> Result<(), (ResponseError, String)> {
@@ -256,7 +300,7 @@ fn alter_one(
             ))
         }
     }
-    let topic = state.topics.get(r.resource_name.as_str()).ok_or_else(|| {
+    let topic = topics.get(r.resource_name.as_str()).ok_or_else(|| {
         (
             ResponseError::UnknownTopicOrPartition,
             format!("Topic {} does not exist", r.resource_name.as_str()),
@@ -273,12 +317,12 @@ fn alter_one(
                 overrides.insert(key.to_owned(), value.to_owned());
             }
             OP_DELETE => {
-                validate_topic_config(key, &topic_config_value(state.topics.defaults(), &overrides, key).0)
+                validate_topic_config(key, &topic_config_value(topics.defaults(), &overrides, key).0)
                     .map_err(invalid)?;
                 overrides.remove(key);
             }
             OP_APPEND | OP_SUBTRACT if config_type(key) == TYPE_LIST => {
-                let current = topic_config_value(state.topics.defaults(), &overrides, key).0;
+                let current = topic_config_value(topics.defaults(), &overrides, key).0;
                 let mut items: Vec<String> = current.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
                 for v in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     if c.config_operation == OP_APPEND {
@@ -302,8 +346,7 @@ fn alter_one(
     if validate_only {
         return Ok(());
     }
-    state
-        .topics
+    topics
         .set_overrides(&topic, overrides)
         .map_err(|e| (ResponseError::KafkaStorageError, e.to_string()))
 }

@@ -5,10 +5,14 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::str_bytes;
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
 use crate::topics::PARTITIONS_PER_TOPIC_MAX;
 
-pub fn handle(state: &BrokerState, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub fn handle(
+    topics: &TopicRegistry,
+    node_id: i32,
+    request: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
     let results = request
         .topics
         .into_iter()
@@ -17,11 +21,11 @@ pub fn handle(state: &BrokerState, request: CreatePartitionsRequest) -> CreatePa
             let fail = |e: ResponseError, msg: String| {
                 result.clone().with_error_code(e.code()).with_error_message(Some(str_bytes(msg)))
             };
-            let Some(topic) = state.topics.get(t.name.as_str()) else {
-                return fail(
-                    ResponseError::UnknownTopicOrPartition,
-                    format!("The topic '{}' does not exist.", t.name.as_str()),
-                );
+            let Some(topic) = topics.get(t.name.as_str()) else {
+                // Kafka's controller answers an unknown topic without a message.
+                return result
+                    .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                    .with_error_message(None);
             };
             let current = topic.partition_count();
             if t.count == current {
@@ -57,14 +61,14 @@ pub fn handle(state: &BrokerState, request: CreatePartitionsRequest) -> CreatePa
             }
             for a in t.assignments.iter().flatten() {
                 let replicas: Vec<i32> = a.broker_ids.iter().map(|b| b.0).collect();
-                if let Err(msg) = validate_manual_assignment(replicas, state.node_id) {
+                if let Err(msg) = validate_manual_assignment(replicas, node_id) {
                     return fail(ResponseError::InvalidReplicaAssignment, msg);
                 }
             }
             if request.validate_only {
                 return result;
             }
-            match state.topics.add_partitions(&topic, t.count) {
+            match topics.add_partitions(&topic, t.count) {
                 Ok(()) => result,
                 Err(e) => fail(ResponseError::KafkaStorageError, e.to_string()),
             }

@@ -1,5 +1,7 @@
 //! CreateTopics (19): partitions, configs, validate_only, Kafka's error codes.
 
+use std::collections::HashSet;
+
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::create_topics_response::{
@@ -7,27 +9,52 @@ use kafka_protocol::messages::create_topics_response::{
 };
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
+use super::configs::topic_config_source;
 use super::str_bytes;
-use crate::config::{topic_config_value, validate_topic_config, TopicOverrides, TOPIC_CONFIG_KEYS};
-use crate::state::BrokerState;
-use crate::topics::{validate_topic_name, CreateError, PARTITIONS_PER_TOPIC_MAX};
+use crate::config::{
+    topic_config_value, validate_topic_config, BrokerConfig, TopicOverrides, TOPIC_CONFIG_KEYS,
+};
+use crate::state::BrokerIdentity;
+use crate::topics::{validate_topic_name, CreateError, TopicRegistry, PARTITIONS_PER_TOPIC_MAX};
 
 pub fn handle(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
     request: CreateTopicsRequest,
     version: i16,
 ) -> CreateTopicsResponse {
     let validate_only = request.validate_only;
-    let topics = request
+    // A name given twice is refused for every copy and answered once, as Kafka's
+    // ControllerApis.createTopics does ("Duplicate topic name.", INVALID_REQUEST).
+    let mut seen = HashSet::new();
+    let mut duplicates = Vec::new();
+    for t in &request.topics {
+        if !seen.insert(t.name.as_str()) && !duplicates.contains(&t.name) {
+            duplicates.push(t.name.clone());
+        }
+    }
+    let mut results: Vec<CreatableTopicResult> = request
         .topics
-        .into_iter()
-        .map(|t| create_one(state, t, validate_only, version))
+        .iter()
+        .filter(|t| !duplicates.contains(&t.name))
+        .map(|t| create_one(identity, topics, config, t.clone(), validate_only, version))
         .collect();
-    CreateTopicsResponse::default().with_topics(topics)
+    results.extend(duplicates.into_iter().map(|name| {
+        CreatableTopicResult::default()
+            .with_name(name)
+            .with_error_code(ResponseError::InvalidRequest.code())
+            .with_error_message(Some(str_bytes("Duplicate topic name.")))
+            .with_num_partitions(-1)
+            .with_replication_factor(-1)
+    }));
+    CreateTopicsResponse::default().with_topics(results)
 }
 
 fn create_one(
-    state: &BrokerState,
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
     req: CreatableTopic,
     validate_only: bool,
     version: i16,
@@ -44,7 +71,7 @@ fn create_one(
     if let Err(msg) = validate_topic_name(name.as_str()) {
         return failed(ResponseError::InvalidTopicException, msg);
     }
-    if state.topics.get(name.as_str()).is_some() {
+    if topics.get(name.as_str()).is_some() {
         return failed(
             ResponseError::TopicAlreadyExists,
             format!("Topic '{}' already exists.", name.as_str()),
@@ -54,19 +81,19 @@ fn create_one(
         if let Some(bad) = req
             .assignments
             .iter()
-            .find(|a| a.broker_ids.iter().any(|b| b.0 != state.node_id))
+            .find(|a| a.broker_ids.iter().any(|b| b.0 != identity.node_id))
         {
             return failed(
                 ResponseError::InvalidReplicaAssignment,
                 format!(
                     "Partition {} is assigned to a broker other than {}",
-                    bad.partition_index, state.node_id
+                    bad.partition_index, identity.node_id
                 ),
             );
         }
         req.assignments.len() as i32
     } else if req.num_partitions == -1 {
-        state.config.num_partitions.max(1)
+        config.num_partitions.max(1)
     } else {
         req.num_partitions
     };
@@ -102,9 +129,10 @@ fn create_one(
         overrides.insert(c.name.to_string(), value.to_string());
     }
     let (topic_id, overrides) = if validate_only {
-        (uuid::Uuid::nil(), overrides)
+        // Kafka's controller draws the id before it knows the request only validates.
+        (uuid::Uuid::new_v4(), overrides)
     } else {
-        match state.topics.create(name.as_str(), partitions, overrides) {
+        match topics.create(name.as_str(), partitions, overrides) {
             Ok(t) => (t.id, t.overrides.read().clone()),
             Err(CreateError::AlreadyExists) => {
                 return failed(
@@ -130,7 +158,7 @@ fn create_one(
         result = result
             .with_num_partitions(partitions)
             .with_replication_factor(1);
-        let defaults = state.topics.defaults();
+        let defaults = topics.defaults();
         let configs = TOPIC_CONFIG_KEYS
             .iter()
             .map(|key| {
@@ -138,7 +166,7 @@ fn create_one(
                 CreatableTopicConfigs::default()
                     .with_name(str_bytes(*key))
                     .with_value(Some(str_bytes(value)))
-                    .with_config_source(if is_override { 1 } else { 5 })
+                    .with_config_source(topic_config_source(config, is_override, key))
             })
             .collect();
         result = result.with_configs(Some(configs));

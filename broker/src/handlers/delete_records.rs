@@ -7,14 +7,14 @@ use kafka_protocol::messages::delete_records_response::{
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
 
-pub fn handle(state: &BrokerState, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub fn handle(topics: &TopicRegistry, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
     let topics = request
         .topics
         .into_iter()
         .map(|t| {
-            let topic = state.topics.get(t.name.as_str());
+            let topic = topics.get(t.name.as_str());
             let partitions = t
                 .partitions
                 .into_iter()

@@ -5,10 +5,12 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 
 use super::str_bytes;
-use crate::state::BrokerState;
+use crate::group::GroupCoordinator;
+use crate::topics::TopicRegistry;
 
 pub fn handle(
-    state: &BrokerState,
+    topics: &TopicRegistry,
+    groups: &GroupCoordinator,
     request: DeleteTopicsRequest,
     version: i16,
 ) -> DeleteTopicsResponse {
@@ -22,27 +24,33 @@ pub fn handle(
         .into_iter()
         .map(|(name, id)| {
             let topic = match &name {
-                Some(n) => state.topics.get(n.as_str()),
-                None => state.topics.get_by_id(&id),
+                Some(n) => topics.get(n.as_str()),
+                None => topics.get_by_id(&id),
             };
             let result = DeletableTopicResult::default()
                 .with_name(name.clone())
                 .with_topic_id(id);
             let Some(topic) = topic else {
-                let err = if name.is_some() {
-                    ResponseError::UnknownTopicOrPartition
+                // Kafka's controller answers with the error's default message.
+                let (err, message) = if name.is_some() {
+                    (
+                        ResponseError::UnknownTopicOrPartition,
+                        "This server does not host this topic-partition.",
+                    )
                 } else {
-                    ResponseError::UnknownTopicId
+                    (
+                        ResponseError::UnknownTopicId,
+                        "This server does not host this topic ID.",
+                    )
                 };
-                return result.with_error_code(err.code());
+                return result
+                    .with_error_code(err.code())
+                    .with_error_message(Some(str_bytes(message)));
             };
             let result = result
                 .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
                 .with_topic_id(topic.id);
-            match state
-                .topics
-                .delete(&topic.name, |t| state.groups.delete_topic_offsets(&t.name))
-            {
+            match topics.delete(&topic.name, |t| groups.delete_topic_offsets(&t.name)) {
                 Ok(_) => result,
                 Err(e) => {
                     tracing::error!(topic = %topic.name, error = %e, "delete topic failed");

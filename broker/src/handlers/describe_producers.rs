@@ -7,21 +7,32 @@ use kafka_protocol::messages::describe_producers_response::{
 };
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
-use crate::state::BrokerState;
+use super::str_bytes;
+use crate::topics::TopicRegistry;
 
-pub fn handle(state: &BrokerState, request: DescribeProducersRequest) -> DescribeProducersResponse {
+pub fn handle(
+    topics: &TopicRegistry,
+    request: DescribeProducersRequest,
+) -> DescribeProducersResponse {
     let topics = request
         .topics
         .into_iter()
         .map(|t| {
-            let topic = state.topics.get(t.name.as_str());
+            let topic = topics.get(t.name.as_str());
             let partitions = t
                 .partition_indexes
                 .into_iter()
                 .map(|index| {
                     let resp = PartitionResponse::default().with_partition_index(index);
                     let Some(partition) = topic.as_ref().and_then(|t| t.partition(index)) else {
-                        return resp.with_error_code(ResponseError::UnknownTopicOrPartition.code());
+                        // Kafka 4.4 words an unknown topic (the error's default message) but
+                        // not an unknown partition of a topic it has.
+                        let message = topic
+                            .is_none()
+                            .then(|| str_bytes("This server does not host this topic-partition."));
+                        return resp
+                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                            .with_error_message(message);
                     };
                     let producers = partition
                         .log

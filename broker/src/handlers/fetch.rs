@@ -14,24 +14,32 @@ use wren_storage::StorageError;
 
 use super::str_bytes;
 use crate::error::storage_error_code;
+use crate::fetch_session::FetchSessionCache;
 use crate::fetch_session::{SessionError, SessionMode, SessionPartition};
-use crate::state::BrokerState;
 use crate::topics::Partition;
+use crate::topics::TopicRegistry;
+use tokio::sync::watch;
 
 /// Kafka caps `max_wait_ms`; so does Wren, so a bad client cannot park a connection for ever.
 const MAX_WAIT_MS_MAX: i32 = 60_000;
 const READ_UNCOMMITTED: i8 = 0;
 
-pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) -> FetchResponse {
+pub async fn handle(
+    topics: &TopicRegistry,
+    fetch_sessions: &FetchSessionCache,
+    shutdown: &watch::Receiver<bool>,
+    request: FetchRequest,
+    version: i16,
+) -> FetchResponse {
     let by_id = version >= 13;
     let isolation = request.isolation_level;
     let mut unknown: Vec<FetchableTopicResponse> = Vec::new();
     let mut requested = Vec::new();
     for topic in request.topics {
         let resolved = if by_id {
-            state.topics.get_by_id(&topic.topic_id)
+            topics.get_by_id(&topic.topic_id)
         } else {
-            state.topics.get(topic.topic.as_str())
+            topics.get(topic.topic.as_str())
         };
         let Some(resolved) = resolved else {
             let code = if by_id {
@@ -69,10 +77,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         .into_iter()
         .filter_map(|f| {
             let name = if by_id {
-                state
-                    .topics
-                    .get_by_id(&f.topic_id)
-                    .map(|t| t.name.clone())?
+                topics.get_by_id(&f.topic_id).map(|t| t.name.clone())?
             } else {
                 f.topic.to_string()
             };
@@ -80,7 +85,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         })
         .flatten()
         .collect();
-    let (mode, wanted) = match state.fetch_sessions.begin(
+    let (mode, wanted) = match fetch_sessions.begin(
         request.session_id,
         request.session_epoch,
         requested,
@@ -99,8 +104,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
     let targets: Vec<(SessionPartition, Option<Arc<Partition>>)> = wanted
         .into_iter()
         .map(|sp| {
-            let p = state
-                .topics
+            let p = topics
                 .get(&sp.topic)
                 .and_then(|t| t.partition(sp.partition));
             (sp, p)
@@ -121,7 +125,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
         let mut waits: Vec<_> = targets
             .iter()
             .filter_map(|(_, p)| p.as_ref())
-            .map(|p| Box::pin(p.appended.notified()))
+            .map(|p| Box::pin(p.next_append()))
             .collect();
         for w in waits.iter_mut() {
             w.as_mut().enable();
@@ -133,11 +137,11 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
             || has_error
             || now >= deadline
             || waits.is_empty()
-            || state.is_shutting_down()
+            || *shutdown.borrow()
         {
             break results;
         }
-        let mut shutdown = state.shutdown.clone();
+        let mut shutdown = shutdown.clone();
         tokio::select! {
             _ = select_all(waits.into_iter().map(|w| w.boxed())) => {}
             _ = tokio::time::sleep_until((deadline).into()) => {}
@@ -148,7 +152,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     for ((sp, _), data) in targets.iter().zip(results) {
         if let SessionMode::Incremental { id } = mode {
-            let news = state.fetch_sessions.record_sent(
+            let news = fetch_sessions.record_sent(
                 id,
                 &(sp.topic.clone(), sp.partition),
                 (
@@ -162,7 +166,7 @@ pub async fn handle(state: &BrokerState, request: FetchRequest, version: i16) ->
                 continue;
             }
         } else if let SessionMode::Full { id } = mode {
-            state.fetch_sessions.record_sent(
+            fetch_sessions.record_sent(
                 id,
                 &(sp.topic.clone(), sp.partition),
                 (
@@ -281,8 +285,13 @@ fn read_all(
                     if !matches!(e, StorageError::OffsetOutOfRange { .. }) {
                         tracing::warn!(topic = %sp.topic, partition = sp.partition, error = %e, "read failed");
                     }
+                    // As Kafka's ReplicaManager.createLogReadResult: a failed read (also
+                    // OFFSET_OUT_OF_RANGE) answers no offsets and no aborted-transaction list.
                     base.with_error_code(storage_error_code(&e).code())
-                        .with_log_start_offset(log.log_start_offset())
+                        .with_high_watermark(-1)
+                        .with_last_stable_offset(-1)
+                        .with_log_start_offset(-1)
+                        .with_aborted_transactions(None)
                         .with_records(Some(bytes::Bytes::new()))
                 }
             }

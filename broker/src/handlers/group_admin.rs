@@ -9,7 +9,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{str_bytes, AUTHORIZED_OPERATIONS_OMITTED};
-use crate::state::BrokerState;
+use crate::group::GroupCoordinator;
 
 /// Operations allowed on a group when asked (DescribeGroups v3+): with no authorizer, every
 /// operation the group resource supports: READ (3), DELETE (6), DESCRIBE (8).
@@ -18,7 +18,11 @@ pub(crate) const GROUP_AUTHORIZED_OPERATIONS: i32 = 1 << 3 | 1 << 6 | 1 << 8;
 /// The only group type Wren has (ListGroups v5 `types_filter`).
 const CLASSIC: &str = "classic";
 
-pub fn list(state: &BrokerState, request: ListGroupsRequest, version: i16) -> ListGroupsResponse {
+pub fn list(
+    groups: &GroupCoordinator,
+    request: ListGroupsRequest,
+    version: i16,
+) -> ListGroupsResponse {
     let states: Vec<String> = if version >= 4 {
         request
             .states_filter
@@ -35,7 +39,7 @@ pub fn list(state: &BrokerState, request: ListGroupsRequest, version: i16) -> Li
             .iter()
             .any(|t| t.as_str().eq_ignore_ascii_case(CLASSIC));
     let groups = if classic_wanted {
-        state.groups.list_groups(&states)
+        groups.list_groups(&states)
     } else {
         Vec::new()
     };
@@ -62,7 +66,7 @@ pub fn list(state: &BrokerState, request: ListGroupsRequest, version: i16) -> Li
 }
 
 pub fn describe(
-    state: &BrokerState,
+    groups: &GroupCoordinator,
     request: DescribeGroupsRequest,
     version: i16,
 ) -> DescribeGroupsResponse {
@@ -75,7 +79,7 @@ pub fn describe(
         .groups
         .iter()
         .map(|id| {
-            let d = state.groups.describe_group(id.as_str());
+            let d = groups.describe_group(id.as_str());
             DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_group_state(str_bytes(d.state))
@@ -105,12 +109,12 @@ pub fn describe(
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-pub fn delete(state: &BrokerState, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub fn delete(groups: &GroupCoordinator, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
     let results = request
         .groups_names
         .into_iter()
         .map(|id| {
-            let error = match state.groups.delete_group(id.as_str()) {
+            let error = match groups.delete_group(id.as_str()) {
                 Ok(()) => 0,
                 Err(e) => e.code(),
             };

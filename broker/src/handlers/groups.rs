@@ -7,23 +7,27 @@ use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{
     HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
-    LeaveGroupResponse, RequestHeader, SyncGroupRequest, SyncGroupResponse,
+    LeaveGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::StrBytes;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::str_bytes;
-use crate::group::{self, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
-use crate::state::BrokerState;
+use crate::context::RequestContext;
+use crate::group::{GroupCoordinator, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
 
 fn string(s: &StrBytes) -> String {
     s.as_str().to_owned()
 }
 
 /// Waits for a parked answer; a shutdown (or a dropped sender) answers `fallback`.
-async fn wait<T>(state: &BrokerState, rx: oneshot::Receiver<T>, fallback: impl FnOnce() -> T) -> T {
-    let mut shutdown = state.shutdown.clone();
-    if state.is_shutting_down() {
+async fn wait<T>(
+    shutdown: &watch::Receiver<bool>,
+    rx: oneshot::Receiver<T>,
+    fallback: impl FnOnce() -> T,
+) -> T {
+    let mut shutdown = shutdown.clone();
+    if *shutdown.borrow() {
         return fallback();
     }
     tokio::select! {
@@ -33,8 +37,9 @@ async fn wait<T>(state: &BrokerState, rx: oneshot::Receiver<T>, fallback: impl F
 }
 
 pub async fn join(
-    state: &BrokerState,
-    header: &RequestHeader,
+    groups: &GroupCoordinator,
+    shutdown: &watch::Receiver<bool>,
+    ctx: &RequestContext,
     request: JoinGroupRequest,
     version: i16,
 ) -> JoinGroupResponse {
@@ -43,8 +48,8 @@ pub async fn join(
         group_id: string(&request.group_id.0),
         member_id: member_id.clone(),
         instance_id: request.group_instance_id.as_ref().map(string),
-        client_id: header.client_id.as_ref().map(string).unwrap_or_default(),
-        client_host: group::client_host(),
+        client_id: ctx.client_id.clone(),
+        client_host: ctx.client_host(),
         session_timeout_ms: request.session_timeout_ms,
         // v0 has no rebalance timeout: Kafka uses the session timeout.
         rebalance_timeout_ms: if version == 0 {
@@ -62,8 +67,8 @@ pub async fn join(
         supports_skip_assignment: version >= 9,
     };
     let (tx, rx) = oneshot::channel();
-    state.groups.join(req, tx);
-    let outcome = wait(state, rx, || {
+    groups.join(req, tx);
+    let outcome = wait(shutdown, rx, || {
         JoinOutcome::error(ResponseError::CoordinatorNotAvailable.code(), &member_id)
     })
     .await;
@@ -106,7 +111,8 @@ fn join_response(o: JoinOutcome, version: i16) -> JoinGroupResponse {
 }
 
 pub async fn sync(
-    state: &BrokerState,
+    groups: &GroupCoordinator,
+    shutdown: &watch::Receiver<bool>,
     request: SyncGroupRequest,
     version: i16,
 ) -> SyncGroupResponse {
@@ -124,8 +130,8 @@ pub async fn sync(
             .collect(),
     };
     let (tx, rx) = oneshot::channel();
-    state.groups.sync(req, tx);
-    let o = wait(state, rx, || {
+    groups.sync(req, tx);
+    let o = wait(shutdown, rx, || {
         SyncOutcome::error(ResponseError::CoordinatorNotAvailable.code())
     })
     .await;
@@ -144,8 +150,8 @@ pub async fn sync(
         .with_assignment(o.assignment)
 }
 
-pub fn heartbeat(state: &BrokerState, request: HeartbeatRequest) -> HeartbeatResponse {
-    let error = state.groups.heartbeat(
+pub fn heartbeat(groups: &GroupCoordinator, request: HeartbeatRequest) -> HeartbeatResponse {
+    let error = groups.heartbeat(
         request.group_id.as_str(),
         request.member_id.as_str(),
         request.group_instance_id.as_ref().map(|s| s.as_str()),
@@ -154,7 +160,11 @@ pub fn heartbeat(state: &BrokerState, request: HeartbeatRequest) -> HeartbeatRes
     HeartbeatResponse::default().with_error_code(error)
 }
 
-pub fn leave(state: &BrokerState, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
+pub fn leave(
+    groups: &GroupCoordinator,
+    request: LeaveGroupRequest,
+    version: i16,
+) -> LeaveGroupResponse {
     // v0-2 name one member; v3+ (KIP-345) a batch, possibly by group.instance.id.
     let leaving: Vec<(String, Option<String>)> = if version >= 3 {
         request
@@ -170,7 +180,7 @@ pub fn leave(state: &BrokerState, request: LeaveGroupRequest, version: i16) -> L
     } else {
         vec![(string(&request.member_id), None)]
     };
-    match state.groups.leave(request.group_id.as_str(), &leaving) {
+    match groups.leave(request.group_id.as_str(), &leaving) {
         Err(error) => LeaveGroupResponse::default().with_error_code(error),
         Ok(errors) if version >= 3 => LeaveGroupResponse::default().with_members(
             leaving

@@ -4,10 +4,14 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
-use crate::state::BrokerState;
+use crate::producer_ids::ProducerIdAllocator;
+use crate::topics::TopicRegistry;
+use crate::txn::TxnCoordinator;
 
-pub fn handle(
-    state: &BrokerState,
+pub async fn handle(
+    topics: &TopicRegistry,
+    producer_ids: &ProducerIdAllocator,
+    txn: &TxnCoordinator,
     request: InitProducerIdRequest,
     version: i16,
 ) -> InitProducerIdResponse {
@@ -28,24 +32,24 @@ pub fn handle(
         // v3+ (KIP-360) may carry the producer's current id and epoch to bump.
         let expected =
             (request.producer_id.0 >= 0).then_some((request.producer_id.0, request.producer_epoch));
-        return match state.txn.init_producer_id(
-            &state.topics,
-            &state.producer_ids,
-            id.as_str(),
-            request.transaction_timeout_ms,
-            expected,
-        ) {
+        return match txn
+            .init_producer_id(
+                topics,
+                producer_ids,
+                id.as_str(),
+                request.transaction_timeout_ms,
+                expected,
+            )
+            .await
+        {
             Ok(p) => InitProducerIdResponse::default()
                 .with_producer_id(ProducerId(p.producer_id))
                 .with_producer_epoch(p.producer_epoch),
-            Err(e) => failed(if e == ResponseError::ProducerFenced && version < 4 {
-                ResponseError::InvalidProducerEpoch
-            } else {
-                e
-            }),
+            // PRODUCER_FENCED is known to InitProducerId clients from v4 on.
+            Err(e) => failed(e.code_for(version, 4)),
         };
     }
-    match state.producer_ids.next() {
+    match producer_ids.next() {
         Ok(id) => InitProducerIdResponse::default()
             .with_producer_id(ProducerId(id))
             .with_producer_epoch(0),

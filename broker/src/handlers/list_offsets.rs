@@ -10,7 +10,7 @@ use wren_protocol::record_validation::{self, decompressed_max_bytes};
 use wren_storage::PartitionLog;
 
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -18,25 +18,26 @@ const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 
 pub fn handle(
-    state: &BrokerState,
+    topics: &TopicRegistry,
     request: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
-    // leader_epoch exists from v4; older versions must leave it at its default.
+    // leader_epoch exists from v4; older versions must leave it at its default. Kafka sets it
+    // only on a found offset: errors and "no such record" carry -1 (UNKNOWN_EPOCH).
     let leader_epoch = if version >= 4 { 0 } else { -1 };
     let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
         .into_iter()
         .map(|t| {
-            let topic = state.topics.get(t.name.as_str());
+            let topic = topics.get(t.name.as_str());
             let partitions = t
                 .partitions
                 .into_iter()
                 .map(|p| {
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
-                        .with_leader_epoch(leader_epoch);
+                        .with_leader_epoch(-1);
                     let Some(partition) =
                         topic.as_ref().and_then(|t| t.partition(p.partition_index))
                     else {
@@ -48,7 +49,7 @@ pub fn handle(
                     // Batches are read as the topic's produce path bounds them.
                     let decompressed_max = topic.as_ref().map_or(0, |t| {
                         decompressed_max_bytes(
-                            t.produce_policy(state.topics.defaults()).max_message_bytes,
+                            t.produce_policy(topics.defaults()).max_message_bytes,
                         )
                     });
                     match lookup(
@@ -57,9 +58,10 @@ pub fn handle(
                         read_committed,
                         decompressed_max,
                     ) {
-                        Ok(Some((timestamp, offset))) => {
-                            resp.with_timestamp(timestamp).with_offset(offset)
-                        }
+                        Ok(Some((timestamp, offset))) => resp
+                            .with_timestamp(timestamp)
+                            .with_offset(offset)
+                            .with_leader_epoch(leader_epoch),
                         Ok(None) => resp.with_timestamp(-1).with_offset(-1),
                         Err(e) => resp
                             .with_error_code(e.code())

@@ -13,10 +13,17 @@ use super::{
     str_bytes, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS,
     TOPIC_AUTHORIZED_OPERATIONS,
 };
-use crate::state::BrokerState;
-use crate::topics::{validate_topic_name, CreateError, Topic};
+use crate::config::BrokerConfig;
+use crate::state::BrokerIdentity;
+use crate::topics::{validate_topic_name, CreateError, Topic, TopicRegistry};
 
-pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> MetadataResponse {
+pub fn handle(
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
+    request: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     // v0: an empty list means every topic; v1+: null means every topic, empty means none.
     let wanted = match request.topics {
         None => None,
@@ -35,20 +42,15 @@ pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> Me
         AUTHORIZED_OPERATIONS_OMITTED
     };
     let may_create =
-        state.config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
+        config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     let topics: Vec<MetadataResponseTopic> = match wanted {
-        None => state
-            .topics
-            .all()
-            .iter()
-            .map(|t| describe(state, t))
-            .collect(),
+        None => topics.all().iter().map(|t| describe(identity, t)).collect(),
         Some(requested) => requested
             .into_iter()
             .map(|r| match (r.name, r.topic_id) {
-                (Some(name), _) => lookup_by_name(state, name, may_create),
-                (None, id) => match state.topics.get_by_id(&id) {
-                    Some(t) => describe(state, &t),
+                (Some(name), _) => lookup_by_name(identity, topics, config, name, may_create),
+                (None, id) => match topics.get_by_id(&id) {
+                    Some(t) => describe(identity, &t),
                     None => MetadataResponseTopic::default()
                         .with_topic_id(id)
                         .with_error_code(ResponseError::UnknownTopicId.code()),
@@ -58,11 +60,11 @@ pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> Me
     };
     MetadataResponse::default()
         .with_brokers(vec![MetadataResponseBroker::default()
-            .with_node_id(BrokerId(state.node_id))
-            .with_host(str_bytes(state.advertised_host.clone()))
-            .with_port(state.advertised_port)])
-        .with_cluster_id(Some(str_bytes(state.cluster_id.clone())))
-        .with_controller_id(BrokerId(state.node_id))
+            .with_node_id(BrokerId(identity.node_id))
+            .with_host(str_bytes(identity.host.clone()))
+            .with_port(identity.port)])
+        .with_cluster_id(Some(str_bytes(identity.cluster_id.clone())))
+        .with_controller_id(BrokerId(identity.node_id))
         .with_cluster_authorized_operations(cluster_ops)
         .with_topics(
             topics
@@ -78,15 +80,21 @@ pub fn handle(state: &BrokerState, request: MetadataRequest, version: i16) -> Me
         )
 }
 
-fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> MetadataResponseTopic {
+fn lookup_by_name(
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
+    name: TopicName,
+    may_create: bool,
+) -> MetadataResponseTopic {
     let failed = |e: ResponseError| {
         MetadataResponseTopic::default()
             .with_name(Some(name.clone()))
             .with_topic_id(Uuid::nil())
             .with_error_code(e.code())
     };
-    if let Some(topic) = state.topics.get(name.as_str()) {
-        return describe(state, &topic);
+    if let Some(topic) = topics.get(name.as_str()) {
+        return describe(identity, &topic);
     }
     if validate_topic_name(name.as_str()).is_err() {
         return failed(ResponseError::InvalidTopicException);
@@ -94,14 +102,11 @@ fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> Met
     if !may_create {
         return failed(ResponseError::UnknownTopicOrPartition);
     }
-    let partitions = state.config.num_partitions.max(1);
-    match state
-        .topics
-        .create(name.as_str(), partitions, Default::default())
-    {
-        Ok(topic) => describe(state, &topic),
-        Err(CreateError::AlreadyExists) => match state.topics.get(name.as_str()) {
-            Some(topic) => describe(state, &topic),
+    let partitions = config.num_partitions.max(1);
+    match topics.create(name.as_str(), partitions, Default::default()) {
+        Ok(topic) => describe(identity, &topic),
+        Err(CreateError::AlreadyExists) => match topics.get(name.as_str()) {
+            Some(topic) => describe(identity, &topic),
             None => failed(ResponseError::UnknownTopicOrPartition),
         },
         Err(CreateError::Storage(e)) => {
@@ -111,8 +116,8 @@ fn lookup_by_name(state: &BrokerState, name: TopicName, may_create: bool) -> Met
     }
 }
 
-pub(crate) fn describe(state: &BrokerState, topic: &Arc<Topic>) -> MetadataResponseTopic {
-    let node = BrokerId(state.node_id);
+pub(crate) fn describe(identity: &BrokerIdentity, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    let node = BrokerId(identity.node_id);
     let partitions = (0..topic.partition_count())
         .map(|index| {
             MetadataResponsePartition::default()

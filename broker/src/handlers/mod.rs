@@ -1,5 +1,6 @@
-//! One module per API family. Handlers never touch the socket: they take the decoded request and
-//! return the response body.
+//! One module per API family. Handlers never touch the socket: they take the services they use
+//! (from the route table in `dispatch`), the request context when they need it, and the decoded
+//! request, and return the response body.
 
 pub mod api_versions;
 pub mod cluster;

@@ -18,25 +18,28 @@ use kafka_protocol::messages::{
 
 use super::str_bytes;
 use crate::group::admin::{Committer, FetchedOffset};
-use crate::group::offsets::{now_ms, TopicPartition};
+use crate::group::offsets::TopicPartition;
 use crate::group::records::OffsetAndMetadata;
-use crate::state::BrokerState;
+use crate::group::GroupCoordinator;
+use crate::topics::TopicRegistry;
+use wren_storage::Clock;
 
-fn partition_exists(state: &BrokerState, topic: &str, partition: i32) -> bool {
-    state
-        .topics
+fn partition_exists(topics: &TopicRegistry, topic: &str, partition: i32) -> bool {
+    topics
         .get(topic)
         .is_some_and(|t| t.partition(partition).is_some())
 }
 
 pub fn commit(
-    state: &BrokerState,
+    topics: &TopicRegistry,
+    groups: &GroupCoordinator,
+    clock: &dyn Clock,
     request: OffsetCommitRequest,
     version: i16,
 ) -> OffsetCommitResponse {
     let group_id = request.group_id.as_str();
-    let max_metadata = state.groups.config.offset_metadata_max_bytes;
-    let now = now_ms();
+    let max_metadata = groups.config.offset_metadata_max_bytes;
+    let now = clock.now_ms();
     // Per-partition checks first; the partitions that pass are committed together.
     let mut results: Vec<(TopicName, Vec<(i32, i16)>)> = Vec::new();
     let mut accepted: Vec<(TopicPartition, OffsetAndMetadata)> = Vec::new();
@@ -48,7 +51,7 @@ pub fn commit(
                 .as_ref()
                 .map(|m| m.as_str())
                 .unwrap_or("");
-            let error = if !partition_exists(state, t.name.as_str(), p.partition_index) {
+            let error = if !partition_exists(topics, t.name.as_str(), p.partition_index) {
                 ResponseError::UnknownTopicOrPartition.code()
             } else if metadata.len() > max_metadata {
                 ResponseError::OffsetMetadataTooLarge.code()
@@ -79,8 +82,7 @@ pub fn commit(
         instance_id: request.group_instance_id.as_ref().map(|s| s.as_str()),
         api_version: version,
     };
-    let group_error = state
-        .groups
+    let group_error = groups
         .commit_offsets(&committer, accepted)
         .err()
         .map(|e| e.code());
@@ -134,7 +136,7 @@ fn by_topic(fetched: Vec<FetchedOffset>) -> Vec<(String, Vec<FetchedOffset>)> {
 }
 
 pub fn fetch(
-    state: &BrokerState,
+    groups: &GroupCoordinator,
     request: OffsetFetchRequest,
     version: i16,
 ) -> OffsetFetchResponse {
@@ -155,10 +157,7 @@ pub fn fetch(
                         })
                         .collect()
                 });
-                let fetched =
-                    state
-                        .groups
-                        .fetch_offsets(g.group_id.as_str(), partitions, require_stable);
+                let fetched = groups.fetch_offsets(g.group_id.as_str(), partitions, require_stable);
                 let topics = by_topic(fetched)
                     .into_iter()
                     .map(|(topic, parts)| {
@@ -199,9 +198,7 @@ pub fn fetch(
             })
             .collect()
     });
-    let fetched = state
-        .groups
-        .fetch_offsets(request.group_id.as_str(), partitions, require_stable);
+    let fetched = groups.fetch_offsets(request.group_id.as_str(), partitions, require_stable);
     let topics = by_topic(fetched)
         .into_iter()
         .map(|(topic, parts)| {
@@ -226,7 +223,11 @@ pub fn fetch(
     OffsetFetchResponse::default().with_topics(topics)
 }
 
-pub fn delete(state: &BrokerState, request: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub fn delete(
+    topics: &TopicRegistry,
+    groups: &GroupCoordinator,
+    request: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     // Whether each requested partition exists, decided once.
     let exists: Vec<Vec<bool>> = request
         .topics
@@ -234,7 +235,7 @@ pub fn delete(state: &BrokerState, request: OffsetDeleteRequest) -> OffsetDelete
         .map(|t| {
             t.partitions
                 .iter()
-                .map(|p| partition_exists(state, t.name.as_str(), p.partition_index))
+                .map(|p| partition_exists(topics, t.name.as_str(), p.partition_index))
                 .collect()
         })
         .collect();
@@ -250,10 +251,7 @@ pub fn delete(state: &BrokerState, request: OffsetDeleteRequest) -> OffsetDelete
                 .map(|(p, _)| (t.name.as_str().to_owned(), p.partition_index))
         })
         .collect();
-    let errors = match state
-        .groups
-        .delete_offsets(request.group_id.as_str(), &known)
-    {
+    let errors = match groups.delete_offsets(request.group_id.as_str(), &known) {
         Ok(errors) => errors,
         Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
     };

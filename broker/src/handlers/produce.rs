@@ -12,45 +12,48 @@ use wren_protocol::compression::Codec;
 use wren_protocol::record_batch::{set_log_append_time, set_max_timestamp, BatchView};
 use wren_protocol::record_validation::{self, decompressed_max_bytes, Rejection, ValidationRules};
 
+use std::sync::Arc;
+
+use bytes::Bytes;
+use wren_storage::{Clock, FlushPolicy};
+
 use super::str_bytes;
 use crate::error::storage_error_code;
-use crate::state::BrokerState;
-use crate::topics::Topic;
+use crate::topics::{Partition, Topic, TopicRegistry};
+use crate::txn::TxnCoordinator;
 
 pub enum ProduceOutcome {
     Respond(ProduceResponse),
     /// acks=0: Kafka sends no response.
     NoResponse,
-    /// Test fault hook: the data was appended but the client must not learn it.
-    DropConnection,
 }
 
-pub async fn handle(state: &BrokerState, request: ProduceRequest) -> ProduceOutcome {
+pub async fn handle(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
+    request: ProduceRequest,
+) -> ProduceOutcome {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
-    let responses = request
-        .topic_data
-        .into_iter()
-        .map(|topic_data| {
-            let topic = state.topics.get(topic_data.name.as_str());
-            let partition_responses = topic_data
-                .partition_data
-                .into_iter()
-                .map(|p| {
-                    let index = p.index;
-                    match produce_partition(state, topic.as_deref(), p, transactional) {
-                        Ok(ok) => ok,
-                        Err(refusal) => rejected(index, refusal),
-                    }
-                })
-                .collect();
+    let mut responses = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let topic = topics.get(topic_data.name.as_str());
+        let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
+        for p in topic_data.partition_data {
+            let index = p.index;
+            let outcome =
+                match prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional) {
+                    Ok(prepared) => append(prepared).await,
+                    Err(refusal) => Err(refusal),
+                };
+            partition_responses.push(outcome.unwrap_or_else(|refusal| rejected(index, refusal)));
+        }
+        responses.push(
             TopicProduceResponse::default()
                 .with_name(topic_data.name)
-                .with_partition_responses(partition_responses)
-        })
-        .collect();
-    if state.should_drop_produce_response() {
-        return ProduceOutcome::DropConnection;
+                .with_partition_responses(partition_responses),
+        );
     }
     if acks == 0 {
         return ProduceOutcome::NoResponse;
@@ -104,12 +107,23 @@ fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
         .with_log_start_offset(-1)
 }
 
-fn produce_partition(
-    state: &BrokerState,
+/// A validated batch, ready to append.
+struct Prepared {
+    topic: String,
+    partition: Arc<Partition>,
+    /// The client's bytes, or the batch re-encoded or restamped.
+    bytes: Bytes,
+    append_time_ms: i64,
+}
+
+fn prepare_partition(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
-) -> Result<PartitionProduceResponse, Refusal> {
+) -> Result<Prepared, Refusal> {
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
     let partition = topic.partition(data.index).ok_or_else(unknown)?;
@@ -128,8 +142,8 @@ fn produce_partition(
         ));
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
-    let policy = topic.produce_policy(state.topics.defaults());
-    let now = now_ms();
+    let policy = topic.produce_policy(topics.defaults());
+    let now = clock.now_ms();
     let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
     let rules = ValidationRules {
         compacted: policy.compacted,
@@ -148,15 +162,13 @@ fn produce_partition(
     }
     if batch.is_transactional() {
         // The partition must be in the producer's ongoing transaction (KIP-890 verification).
-        state
-            .txn
-            .check_produce(
-                batch.producer_id(),
-                batch.producer_epoch(),
-                &topic.name,
-                data.index,
-            )
-            .map_err(|e| Refusal::new(e, None))?;
+        txn.check_produce(
+            batch.producer_id(),
+            batch.producer_epoch(),
+            &topic.name,
+            data.index,
+        )
+        .map_err(|e| Refusal::new(e.code(), None))?;
     }
     // Most batches are stored exactly as they came. A topic with its own compression.type gets
     // the batch re-encoded with that codec, a LogAppendTime topic gets it stamped, and a batch
@@ -185,27 +197,38 @@ fn produce_partition(
     } else {
         rewritten
     };
-    let appended = match &rewritten {
-        Some(bytes) => partition.log.append(bytes),
-        None => partition.log.append(&records),
-    };
-    let info = appended.map_err(|e| {
-        tracing::warn!(topic = %topic.name, partition = data.index, error = %e, "append failed");
-        Refusal::new(storage_error_code(&e), Some(e.to_string()))
-    })?;
-    if !info.duplicate {
-        partition.appended.notify_waiters();
-    }
-    Ok(PartitionProduceResponse::default()
-        .with_index(data.index)
-        .with_base_offset(info.base_offset)
-        .with_log_append_time_ms(append_time)
-        .with_log_start_offset(partition.log.log_start_offset()))
+    Ok(Prepared {
+        topic: topic.name.clone(),
+        partition,
+        bytes: rewritten.map_or(records, Bytes::from),
+        append_time_ms: append_time,
+    })
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+/// Appends a validated batch. A log that fsyncs before acknowledging (`flush.messages`,
+/// `flush.ms`) waits for its group commit on the blocking pool, never on a tokio worker.
+async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal> {
+    let Prepared {
+        topic,
+        partition,
+        bytes,
+        append_time_ms,
+    } = prepared;
+    let appended = if partition.log.config().flush == FlushPolicy::Os {
+        partition.append(&bytes)
+    } else {
+        let partition = partition.clone();
+        tokio::task::spawn_blocking(move || partition.append(&bytes))
+            .await
+            .expect("a produce append panicked")
+    };
+    let info = appended.map_err(|e| {
+        tracing::warn!(%topic, partition = partition.index, error = %e, "append failed");
+        Refusal::new(storage_error_code(&e), Some(e.to_string()))
+    })?;
+    Ok(PartitionProduceResponse::default()
+        .with_index(partition.index)
+        .with_base_offset(info.base_offset)
+        .with_log_append_time_ms(append_time_ms)
+        .with_log_start_offset(partition.log.log_start_offset()))
 }

@@ -13,24 +13,21 @@ use kafka_protocol::messages::{
 };
 
 use super::str_bytes;
-use crate::state::BrokerState;
+use crate::topics::TopicRegistry;
+use crate::txn::TxnCoordinator;
 use crate::txn::TxnState;
+use wren_storage::Clock;
 
-/// Clients before these versions know INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED (Kafka maps it).
-fn for_version(e: ResponseError, version: i16, fenced_since: i16) -> ResponseError {
-    if e == ResponseError::ProducerFenced && version < fenced_since {
-        ResponseError::InvalidProducerEpoch
-    } else {
-        e
-    }
-}
+/// AddPartitionsToTxn, AddOffsetsToTxn and EndTxn know PRODUCER_FENCED from v2 on.
+const FENCED_SINCE: i16 = 2;
 
 fn code(r: Result<(), ResponseError>) -> i16 {
     r.err().map_or(0, |e| e.code())
 }
 
-pub fn add_partitions(
-    state: &BrokerState,
+pub async fn add_partitions(
+    registry: &TopicRegistry,
+    txn: &TxnCoordinator,
     r: AddPartitionsToTxnRequest,
     version: i16,
 ) -> AddPartitionsToTxnResponse {
@@ -39,8 +36,7 @@ pub fn add_partitions(
     // Unknown partitions fail the request: they get UNKNOWN_TOPIC_OR_PARTITION, the rest
     // OPERATION_NOT_ATTEMPTED, as Kafka answers.
     let exists = |t: &str, p: i32| {
-        state
-            .topics
+        registry
             .get(t)
             .is_some_and(|topic| topic.partition(p).is_some())
     };
@@ -54,15 +50,15 @@ pub fn add_partitions(
             .iter()
             .flat_map(|t| t.partitions.iter().map(move |&p| (t.name.to_string(), p)))
             .collect();
-        state
-            .txn
-            .add_partitions(
-                id,
-                r.v3_and_below_producer_id.0,
-                r.v3_and_below_producer_epoch,
-                &partitions,
-            )
-            .map_err(|e| for_version(e, version, 2))
+        txn.add_partitions(
+            registry,
+            id,
+            r.v3_and_below_producer_id.0,
+            r.v3_and_below_producer_epoch,
+            &partitions,
+        )
+        .await
+        .map_err(|e| e.code_for(version, FENCED_SINCE))
     };
     let results = topics
         .iter()
@@ -92,38 +88,44 @@ pub fn add_partitions(
     AddPartitionsToTxnResponse::default().with_results_by_topic_v3_and_below(results)
 }
 
-pub fn add_offsets(
-    state: &BrokerState,
+pub async fn add_offsets(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
     r: AddOffsetsToTxnRequest,
     version: i16,
 ) -> AddOffsetsToTxnResponse {
     let result = if r.group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
     } else {
-        state
-            .txn
-            .add_offsets(
-                r.transactional_id.as_str(),
-                r.producer_id.0,
-                r.producer_epoch,
-                r.group_id.as_str(),
-            )
-            .map_err(|e| for_version(e, version, 2))
+        txn.add_offsets(
+            topics,
+            r.transactional_id.as_str(),
+            r.producer_id.0,
+            r.producer_epoch,
+            r.group_id.as_str(),
+        )
+        .await
+        .map_err(|e| e.code_for(version, FENCED_SINCE))
     };
     AddOffsetsToTxnResponse::default().with_error_code(code(result))
 }
 
-pub fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnResponse {
-    let result = state
-        .txn
+pub async fn end_txn(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    r: EndTxnRequest,
+    version: i16,
+) -> EndTxnResponse {
+    let result = txn
         .end_txn(
-            &state.topics,
+            topics,
             r.transactional_id.as_str(),
             r.producer_id.0,
             r.producer_epoch,
             r.committed,
         )
-        .map_err(|e| for_version(e, version, 2));
+        .await
+        .map_err(|e| e.code_for(version, FENCED_SINCE));
     EndTxnResponse::default()
         .with_error_code(code(result))
         .with_producer_id(ProducerId(-1))
@@ -131,7 +133,7 @@ pub fn end_txn(state: &BrokerState, r: EndTxnRequest, version: i16) -> EndTxnRes
 }
 
 pub fn describe(
-    state: &BrokerState,
+    txn: &TxnCoordinator,
     r: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
     let states = r
@@ -140,7 +142,7 @@ pub fn describe(
         .map(|id| {
             let out = describe_transactions_response::TransactionState::default()
                 .with_transactional_id(id.clone());
-            let Some(m) = state.txn.describe(id.as_str()) else {
+            let Some(m) = txn.describe(id.as_str()) else {
                 return out
                     .with_error_code(ResponseError::TransactionalIdNotFound.code())
                     .with_producer_id(ProducerId(-1))
@@ -168,7 +170,11 @@ pub fn describe(
     DescribeTransactionsResponse::default().with_transaction_states(states)
 }
 
-pub fn list(state: &BrokerState, r: ListTransactionsRequest) -> ListTransactionsResponse {
+pub fn list(
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
+    r: ListTransactionsRequest,
+) -> ListTransactionsResponse {
     let mut unknown = Vec::new();
     let mut states = Vec::new();
     for f in &r.state_filters {
@@ -177,9 +183,8 @@ pub fn list(state: &BrokerState, r: ListTransactionsRequest) -> ListTransactions
             None => unknown.push(f.clone()),
         }
     }
-    let now = crate::handlers::produce::now_ms();
-    let listed = state
-        .txn
+    let now = clock.now_ms();
+    let listed = txn
         .all()
         .into_iter()
         .filter(|m| states.is_empty() || states.contains(&m.state))

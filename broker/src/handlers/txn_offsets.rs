@@ -8,19 +8,23 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use crate::group::admin::Committer;
-use crate::group::offsets::now_ms;
 use crate::group::records::OffsetAndMetadata;
-use crate::state::BrokerState;
+use crate::group::GroupCoordinator;
+use crate::topics::TopicRegistry;
+use crate::txn::TxnCoordinator;
+use wren_storage::Clock;
 
 pub fn handle(
-    state: &BrokerState,
+    topics: &TopicRegistry,
+    groups: &GroupCoordinator,
+    txn: &TxnCoordinator,
+    clock: &dyn Clock,
     r: TxnOffsetCommitRequest,
     version: i16,
 ) -> TxnOffsetCommitResponse {
-    let now = now_ms();
+    let now = clock.now_ms();
     let exists = |t: &str, p: i32| {
-        state
-            .topics
+        topics
             .get(t)
             .is_some_and(|topic| topic.partition(p).is_some())
     };
@@ -59,27 +63,15 @@ pub fn handle(
     let result = if r.group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
     } else {
-        state
-            .txn
-            .check_offsets(
-                r.transactional_id.as_str(),
-                r.producer_id.0,
-                r.producer_epoch,
-                r.group_id.as_str(),
-            )
-            .map_err(|e| {
-                // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED.
-                if e == ResponseError::ProducerFenced && version < 3 {
-                    ResponseError::InvalidProducerEpoch
-                } else {
-                    e
-                }
-            })
-            .and_then(|()| {
-                state
-                    .groups
-                    .stage_txn_offsets(&committer, r.producer_id.0, offsets)
-            })
+        txn.check_offsets(
+            r.transactional_id.as_str(),
+            r.producer_id.0,
+            r.producer_epoch,
+            r.group_id.as_str(),
+        )
+        // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
+        .map_err(|e| e.code_for(version, 3))
+        .and_then(|()| groups.stage_txn_offsets(&committer, r.producer_id.0, offsets))
     };
     let group_error = result.err().map_or(0, |e| e.code());
     let topics = r

@@ -1,23 +1,34 @@
-//! The transaction state machine. Every transition is persisted before the caller is answered;
-//! markers are written between the Prepare and Complete states, so a restart in between finishes
-//! the transaction (see [`TxnCoordinator::open`]).
+//! The transaction coordinator's I/O shell around [`crate::txn::machine`]. Each transactional
+//! id has its own [`Slot`]: an async "turn" lock that orders that id's requests, and the last
+//! persisted state, which produce-time checks and Describe/ListTransactions read without
+//! waiting. A request takes its id's turn, runs one pure step, and hands the step's effects to a
+//! spawned task (so a client that disconnects cannot stop a transaction half-way): persist the
+//! new state (the txn log's flusher thread, shared fsyncs), write the markers (blocking pool),
+//! persist the completion. Nothing here blocks a tokio worker, and no lock other ids need is
+//! held while waiting: independent transactions proceed in parallel.
+//!
+//! Lock order (see docs/design.md, "Threads, tasks and locks"): a `DashMap` shard lock is held
+//! only to clone an `Arc<Slot>` out; then a slot's `turn` (async, held across the effects); then
+//! the slot's `meta` (a short read or write, never across an await); the partition logs' locks
+//! and the txn log's queue are taken last and never lead back here.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use kafka_protocol::error::ResponseError;
-use parking_lot::Mutex;
+use dashmap::DashMap;
+use parking_lot::RwLock;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use wren_storage::Clock;
 
 use crate::error::BrokerError;
 use crate::producer_ids::ProducerIdAllocator;
-use crate::topics::TopicRegistry;
-use crate::txn::markers::write_markers;
-use crate::txn::state::{TxnMetadata, TxnState};
+use crate::topics::{Partition, TopicRegistry};
+use crate::txn::error::TxnError;
+use crate::txn::machine::{self, Input, ProducerIdAndEpoch, Reply, Step};
+use crate::txn::markers::{marker_for, marker_targets, write_markers};
+use crate::txn::state::TxnMetadata;
 use crate::txn::store::TxnStore;
-
-/// Kafka error codes are the coordinator's error type: handlers put them in responses as is.
-pub type TxnError = ResponseError;
 
 #[derive(Clone, Debug)]
 pub struct TxnConfig {
@@ -28,109 +39,129 @@ pub struct TxnConfig {
     pub halt_before_markers: bool,
 }
 
-impl Default for TxnConfig {
-    fn default() -> Self {
-        TxnConfig {
-            max_timeout_ms: 900_000,
-            halt_before_markers: false,
-        }
-    }
-}
-
 /// Where a finished transaction's staged consumer offsets go (the group coordinator).
 pub trait TxnOffsetSink: Send + Sync {
     /// Makes the offsets `producer_id` staged for `groups` visible (commit) or drops them.
     fn complete(&self, producer_id: i64, groups: &BTreeSet<String>, commit: bool);
 }
 
-struct Inner {
-    txns: HashMap<String, TxnMetadata>,
-    /// producer id -> transactional id, for produce-time checks.
-    by_producer: HashMap<i64, String>,
+/// One transactional id.
+struct Slot {
+    id: String,
+    /// Held by the request being applied for this id (its step and all of its effects).
+    turn: Arc<Mutex<()>>,
+    /// The last persisted state; `None` until the first InitProducerId is persisted.
+    meta: RwLock<Option<TxnMetadata>>,
+}
+
+struct Shared {
     store: TxnStore,
+    slots: DashMap<String, Arc<Slot>>,
+    /// producer id -> its transactional id's slot, for produce-time checks.
+    by_producer: DashMap<i64, Arc<Slot>>,
+    config: TxnConfig,
+    offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
+    /// The broker's clock: transaction start and update times, timeouts, marker timestamps.
+    clock: Arc<dyn Clock>,
+}
+
+impl Shared {
+    /// The one place the coordinator reads the time.
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
 pub struct TxnCoordinator {
-    inner: Mutex<Inner>,
-    config: TxnConfig,
-    offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
+    shared: Arc<Shared>,
 }
 
-/// The answer to InitProducerId.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ProducerIdAndEpoch {
-    pub producer_id: i64,
-    pub producer_epoch: i16,
-}
-
-fn now_ms() -> i64 {
-    crate::handlers::produce::now_ms()
+fn no_new_producer_id() -> Result<i64, TxnError> {
+    unreachable!("only InitProducerId allocates producer ids")
 }
 
 impl TxnCoordinator {
     /// Loads the durable state. Transactions caught between Prepare and Complete are finished
     /// by [`TxnCoordinator::recover`] once the topics are open.
-    pub fn open(meta_dir: &Path, config: TxnConfig) -> Result<Self, BrokerError> {
+    pub fn open(
+        meta_dir: &Path,
+        config: TxnConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, BrokerError> {
         let (store, txns) = TxnStore::open(meta_dir)?;
-        let by_producer = txns
-            .values()
-            .map(|m| (m.producer_id, m.transactional_id.clone()))
-            .collect();
+        let slots = DashMap::new();
+        let by_producer = DashMap::new();
+        for (id, m) in txns {
+            let slot = Arc::new(Slot {
+                id: id.clone(),
+                turn: Arc::default(),
+                meta: RwLock::new(None),
+            });
+            by_producer.insert(m.producer_id, slot.clone());
+            *slot.meta.write() = Some(m);
+            slots.insert(id, slot);
+        }
         Ok(TxnCoordinator {
-            inner: Mutex::new(Inner {
-                txns,
-                by_producer,
+            shared: Arc::new(Shared {
                 store,
+                slots,
+                by_producer,
+                config,
+                offsets: OnceLock::new(),
+                clock,
             }),
-            config,
-            offsets: OnceLock::new(),
         })
     }
 
     /// Connects the group coordinator's transactional offset store.
     pub fn set_offset_sink(&self, sink: Arc<dyn TxnOffsetSink>) {
-        let _ = self.offsets.set(sink);
+        let _ = self.shared.offsets.set(sink);
     }
 
-    /// Finishes every transaction left in PrepareCommit/PrepareAbort (after a restart, or when a
-    /// marker write failed). Returns how many were finished.
-    pub fn recover(&self, topics: &TopicRegistry) -> usize {
-        let mut inner = self.inner.lock();
-        let pending: Vec<String> = inner
-            .txns
-            .values()
-            .filter(|m| m.state.is_preparing())
-            .map(|m| m.transactional_id.clone())
-            .collect();
-        let mut done = 0;
-        for id in pending {
-            let commit = inner.txns[&id].state == TxnState::PrepareCommit;
-            if self
-                .complete_locked(&mut inner, topics, &id, commit)
-                .is_ok()
-            {
-                done += 1;
-            }
+    fn slot(&self, id: &str) -> Option<Arc<Slot>> {
+        self.shared.slots.get(id).map(|s| s.value().clone())
+    }
+
+    fn slot_or_new(&self, id: &str) -> Arc<Slot> {
+        if let Some(slot) = self.slot(id) {
+            return slot;
         }
-        done
+        let slot = self.shared.slots.entry(id.to_owned()).or_insert_with(|| {
+            Arc::new(Slot {
+                id: id.to_owned(),
+                turn: Arc::default(),
+                meta: RwLock::new(None),
+            })
+        });
+        slot.value().clone()
     }
 
-    fn persist(inner: &mut Inner, m: TxnMetadata) -> Result<(), TxnError> {
-        let Inner {
-            txns,
-            by_producer,
-            store,
-        } = inner;
-        by_producer.insert(m.producer_id, m.transactional_id.clone());
-        txns.insert(m.transactional_id.clone(), m.clone());
-        store.persist(&m, txns).map_err(|e| {
-            tracing::error!(error = %e, "cannot persist transaction state");
-            ResponseError::CoordinatorNotAvailable
-        })
+    /// Takes `slot`'s turn, runs one step and applies its effects.
+    async fn run(
+        &self,
+        slot: Arc<Slot>,
+        topics: &TopicRegistry,
+        input: Input<'_>,
+        ids: Option<&ProducerIdAllocator>,
+    ) -> Result<Reply, TxnError> {
+        let turn = slot.turn.clone().lock_owned().await;
+        let current = slot.meta.read().clone();
+        // ProducerIdAllocator::next writes a file once per 1000 ids; rare enough to run here.
+        let mut fresh = || match ids {
+            Some(ids) => ids.next().map_err(TxnError::ProducerIdAllocation),
+            None => no_new_producer_id(),
+        };
+        let now_ms = self.shared.now_ms();
+        let step = machine::step(&slot.id, current.as_ref(), input, now_ms, &mut fresh);
+        let targets = marker_partitions(topics, &step, current.as_ref());
+        // A task of its own: if the client goes away, the transition still completes.
+        tokio::spawn(apply(self.shared.clone(), slot, turn, step, targets))
+            .await
+            .expect("applying a transaction step panicked")
     }
 
     /// InitProducerId with a transactional id (KIP-98, KIP-360 for v3+ `expected`).
-    pub fn init_producer_id(
+    pub async fn init_producer_id(
         &self,
         topics: &TopicRegistry,
         ids: &ProducerIdAllocator,
@@ -138,150 +169,82 @@ impl TxnCoordinator {
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
     ) -> Result<ProducerIdAndEpoch, TxnError> {
+        let input = Input::InitProducerId {
+            timeout_ms,
+            max_timeout_ms: self.shared.config.max_timeout_ms,
+            expected,
+        };
         if transactional_id.is_empty() {
-            return Err(ResponseError::InvalidRequest);
+            return Err(TxnError::EmptyTransactionalId);
         }
-        if timeout_ms <= 0 || timeout_ms > self.config.max_timeout_ms {
-            return Err(ResponseError::InvalidTransactionTimeout);
+        let slot = self.slot_or_new(transactional_id);
+        match self.run(slot, topics, input, Some(ids)).await? {
+            Reply::ProducerId(p) => Ok(p),
+            other => unreachable!("InitProducerId answers a producer id, not {other:?}"),
         }
-        let mut inner = self.inner.lock();
-        let new_id = || {
-            ids.next()
-                .map_err(|_| ResponseError::CoordinatorNotAvailable)
-        };
-        let Some(current) = inner.txns.get(transactional_id).cloned() else {
-            let m = TxnMetadata::new(transactional_id.to_owned(), new_id()?, timeout_ms, now_ms());
-            let answer = ProducerIdAndEpoch {
-                producer_id: m.producer_id,
-                producer_epoch: m.producer_epoch,
-            };
-            Self::persist(&mut inner, m)?;
-            return Ok(answer);
-        };
-        if let Some((pid, epoch)) = expected {
-            if pid != current.producer_id {
-                return Err(ResponseError::ProducerFenced);
-            }
-            if epoch == current.last_producer_epoch && epoch != current.producer_epoch {
-                // A retry of a bump that already happened: answer it again.
-                return Ok(ProducerIdAndEpoch {
-                    producer_id: pid,
-                    producer_epoch: current.producer_epoch,
-                });
-            }
-            if epoch != current.producer_epoch {
-                return Err(ResponseError::ProducerFenced);
-            }
-        }
-        match current.state {
-            TxnState::PrepareCommit | TxnState::PrepareAbort => {
-                Err(ResponseError::ConcurrentTransactions)
-            }
-            TxnState::Ongoing => {
-                // Fence the previous instance and abort its transaction; the client retries.
-                self.fence_and_abort_locked(&mut inner, topics, transactional_id)?;
-                Err(ResponseError::ConcurrentTransactions)
-            }
-            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
-                let mut m = current;
-                if m.producer_epoch >= i16::MAX - 1 {
-                    // Epoch exhausted: a new producer id at epoch 0.
-                    m.producer_id = new_id()?;
-                    m.producer_epoch = 0;
-                    m.last_producer_epoch = -1;
-                } else {
-                    // Kafka's prepareIncrementProducerEpoch: only a bump the client asked for by
-                    // naming its epoch (KIP-360) remembers the previous epoch for retries.
-                    m.last_producer_epoch = if expected.is_some() {
-                        m.producer_epoch
-                    } else {
-                        -1
-                    };
-                    m.producer_epoch += 1;
-                }
-                m.timeout_ms = timeout_ms;
-                m.last_update_ms = now_ms();
-                let answer = ProducerIdAndEpoch {
-                    producer_id: m.producer_id,
-                    producer_epoch: m.producer_epoch,
-                };
-                Self::persist(&mut inner, m)?;
-                Ok(answer)
-            }
-        }
-    }
-
-    /// The checks AddPartitionsToTxn, AddOffsetsToTxn and EndTxn share.
-    fn check_producer(
-        m: Option<&TxnMetadata>,
-        producer_id: i64,
-        epoch: i16,
-    ) -> Result<TxnMetadata, TxnError> {
-        let m = m.ok_or(ResponseError::InvalidProducerIdMapping)?;
-        if m.producer_id != producer_id {
-            return Err(ResponseError::InvalidProducerIdMapping);
-        }
-        if m.producer_epoch != epoch {
-            return Err(ResponseError::ProducerFenced);
-        }
-        Ok(m.clone())
     }
 
     /// Starts the transaction if needed and adds `partitions` (which the caller checked exist).
-    pub fn add_partitions(
+    pub async fn add_partitions(
         &self,
+        topics: &TopicRegistry,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         partitions: &[(String, i32)],
     ) -> Result<(), TxnError> {
-        self.add(transactional_id, producer_id, epoch, |m| {
-            m.partitions.extend(partitions.iter().cloned())
-        })
+        let slot = self
+            .slot(transactional_id)
+            .ok_or(TxnError::UnknownTransactionalId)?;
+        let input = Input::AddPartitions {
+            producer_id,
+            epoch,
+            partitions,
+        };
+        self.run(slot, topics, input, None).await.map(drop)
     }
 
     /// AddOffsetsToTxn: the transaction will commit `group`'s offsets.
-    pub fn add_offsets(
+    pub async fn add_offsets(
         &self,
+        topics: &TopicRegistry,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         group: &str,
     ) -> Result<(), TxnError> {
-        self.add(transactional_id, producer_id, epoch, |m| {
-            m.groups.insert(group.to_owned());
-        })
+        let slot = self
+            .slot(transactional_id)
+            .ok_or(TxnError::UnknownTransactionalId)?;
+        let input = Input::AddOffsets {
+            producer_id,
+            epoch,
+            group,
+        };
+        self.run(slot, topics, input, None).await.map(drop)
     }
 
-    fn add(
+    /// EndTxn: commit or abort the ongoing transaction.
+    pub async fn end_txn(
         &self,
-        id: &str,
+        topics: &TopicRegistry,
+        transactional_id: &str,
         producer_id: i64,
         epoch: i16,
-        change: impl FnOnce(&mut TxnMetadata),
+        commit: bool,
     ) -> Result<(), TxnError> {
-        let mut inner = self.inner.lock();
-        let mut m = Self::check_producer(inner.txns.get(id), producer_id, epoch)?;
-        if m.state.is_preparing() {
-            return Err(ResponseError::ConcurrentTransactions);
-        }
-        if m.state != TxnState::Ongoing {
-            m.state = TxnState::Ongoing;
-            m.partitions.clear();
-            m.groups.clear();
-            m.start_ms = now_ms();
-        }
-        let before = m.clone();
-        change(&mut m);
-        if m == before {
-            return Ok(()); // nothing new: no write needed
-        }
-        m.last_update_ms = now_ms();
-        Self::persist(&mut inner, m)
+        let slot = self
+            .slot(transactional_id)
+            .ok_or(TxnError::UnknownTransactionalId)?;
+        let input = Input::EndTxn {
+            producer_id,
+            epoch,
+            commit,
+        };
+        self.run(slot, topics, input, None).await.map(drop)
     }
 
-    /// TxnOffsetCommit's producer checks: the producer owns the transactional id at this epoch
-    /// and its ongoing transaction added `group` (AddOffsetsToTxn).
+    /// TxnOffsetCommit's producer checks (see [`machine::check_offsets`]).
     pub fn check_offsets(
         &self,
         transactional_id: &str,
@@ -289,16 +252,13 @@ impl TxnCoordinator {
         epoch: i16,
         group: &str,
     ) -> Result<(), TxnError> {
-        let inner = self.inner.lock();
-        let m = Self::check_producer(inner.txns.get(transactional_id), producer_id, epoch)?;
-        if m.state != TxnState::Ongoing || !m.groups.contains(group) {
-            return Err(ResponseError::InvalidTxnState);
-        }
-        Ok(())
+        let slot = self.slot(transactional_id);
+        let meta = slot.as_ref().and_then(|s| s.meta.read().clone());
+        machine::check_offsets(meta.as_ref(), producer_id, epoch, group)
     }
 
-    /// Whether `producer_id` may write transactional data with `epoch` to the partition now:
-    /// the partition must have been added to its ongoing transaction (else INVALID_TXN_STATE).
+    /// Whether `producer_id` may write transactional data with `epoch` to the partition now
+    /// (see [`machine::check_produce`]).
     pub fn check_produce(
         &self,
         producer_id: i64,
@@ -306,155 +266,178 @@ impl TxnCoordinator {
         topic: &str,
         partition: i32,
     ) -> Result<(), TxnError> {
-        let inner = self.inner.lock();
-        let m = inner
+        let slot = self
+            .shared
             .by_producer
             .get(&producer_id)
-            .and_then(|id| inner.txns.get(id))
-            .filter(|m| m.producer_id == producer_id)
-            .ok_or(ResponseError::InvalidTxnState)?;
-        if epoch < m.producer_epoch {
-            return Err(ResponseError::InvalidProducerEpoch);
-        }
-        if m.state != TxnState::Ongoing
-            || epoch != m.producer_epoch
-            || !m.partitions.contains(&(topic.to_owned(), partition))
-        {
-            return Err(ResponseError::InvalidTxnState);
-        }
-        Ok(())
-    }
-
-    /// EndTxn: commit or abort the ongoing transaction.
-    pub fn end_txn(
-        &self,
-        topics: &TopicRegistry,
-        transactional_id: &str,
-        producer_id: i64,
-        epoch: i16,
-        commit: bool,
-    ) -> Result<(), TxnError> {
-        let mut inner = self.inner.lock();
-        let mut m = Self::check_producer(inner.txns.get(transactional_id), producer_id, epoch)?;
-        let wanted = if commit {
-            TxnState::CompleteCommit
-        } else {
-            TxnState::CompleteAbort
-        };
-        let preparing = if commit {
-            TxnState::PrepareCommit
-        } else {
-            TxnState::PrepareAbort
-        };
-        match m.state {
-            TxnState::Ongoing => {}
-            s if s == wanted => return Ok(()), // a retry after completion
-            s if s == preparing => return Err(ResponseError::ConcurrentTransactions),
-            _ => return Err(ResponseError::InvalidTxnState),
-        }
-        m.state = preparing;
-        m.last_update_ms = now_ms();
-        Self::persist(&mut inner, m)?;
-        if self.config.halt_before_markers {
-            tracing::warn!(
-                transactional_id,
-                "test hook: halting between Prepare and the markers"
-            );
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        self.complete_locked(&mut inner, topics, transactional_id, commit)
-    }
-
-    /// Writes the markers and the staged offsets of a Prepare* transaction, then completes it.
-    fn complete_locked(
-        &self,
-        inner: &mut Inner,
-        topics: &TopicRegistry,
-        id: &str,
-        commit: bool,
-    ) -> Result<(), TxnError> {
-        let mut m = inner.txns[id].clone();
-        if let Err(e) = write_markers(topics, &m, commit) {
-            tracing::error!(transactional_id = id, error = %e, "writing transaction markers failed; will retry");
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        if let Some(sink) = self.offsets.get() {
-            sink.complete(m.producer_id, &m.groups, commit);
-        }
-        m.state = if commit {
-            TxnState::CompleteCommit
-        } else {
-            TxnState::CompleteAbort
-        };
-        m.partitions.clear();
-        m.groups.clear();
-        m.start_ms = -1;
-        m.last_update_ms = now_ms();
-        Self::persist(inner, m)
-    }
-
-    /// Bumps the epoch (fencing the current producer instance) and aborts its transaction.
-    fn fence_and_abort_locked(
-        &self,
-        inner: &mut Inner,
-        topics: &TopicRegistry,
-        id: &str,
-    ) -> Result<(), TxnError> {
-        let mut m = inner.txns[id].clone();
-        m.last_producer_epoch = m.producer_epoch;
-        m.producer_epoch = m.producer_epoch.saturating_add(1);
-        m.state = TxnState::PrepareAbort;
-        m.last_update_ms = now_ms();
-        Self::persist(inner, m)?;
-        if self.config.halt_before_markers {
-            return Err(ResponseError::CoordinatorNotAvailable);
-        }
-        self.complete_locked(inner, topics, id, false)
+            .map(|s| s.value().clone());
+        let meta = slot.as_ref().and_then(|s| s.meta.read().clone());
+        machine::check_produce(meta.as_ref(), producer_id, epoch, topic, partition)
     }
 
     /// Aborts (and fences) transactions older than their timeout and retries unfinished
     /// completions. Returns the ids it aborted.
-    pub fn abort_timed_out(&self, topics: &TopicRegistry) -> Vec<String> {
-        let now = now_ms();
-        let expired: Vec<String> = {
-            let inner = self.inner.lock();
-            inner
-                .txns
-                .values()
-                .filter(|m| {
-                    m.state == TxnState::Ongoing && now - m.start_ms > i64::from(m.timeout_ms)
-                })
-                .map(|m| m.transactional_id.clone())
-                .collect()
-        };
+    pub async fn abort_timed_out(&self, topics: &TopicRegistry) -> Vec<String> {
+        let now = self.shared.now_ms();
         let mut aborted = Vec::new();
-        for id in expired {
-            let mut inner = self.inner.lock();
-            // Re-check under the lock: the producer may have ended it meanwhile.
-            let still = inner
-                .txns
-                .get(&id)
-                .is_some_and(|m| m.state == TxnState::Ongoing);
-            if still && self.fence_and_abort_locked(&mut inner, topics, &id).is_ok() {
-                tracing::info!(transactional_id = %id, "aborted a transaction past its timeout");
-                aborted.push(id);
+        for slot in self.slots() {
+            let expired = slot
+                .meta
+                .read()
+                .as_ref()
+                .is_some_and(|m| machine::timed_out(m, now));
+            // The step re-checks under the id's turn: the producer may have ended it meanwhile.
+            if expired
+                && matches!(
+                    self.run(slot.clone(), topics, Input::Tick, None).await,
+                    Ok(Reply::Aborted)
+                )
+            {
+                tracing::info!(transactional_id = %slot.id, "aborted a transaction past its timeout");
+                aborted.push(slot.id.clone());
             }
         }
-        if !self.config.halt_before_markers {
-            self.recover(topics);
+        if !self.shared.config.halt_before_markers {
+            self.resume_all(topics).await;
         }
         aborted
     }
 
+    /// Finishes every transaction left in PrepareCommit/PrepareAbort. Returns how many.
+    async fn resume_all(&self, topics: &TopicRegistry) -> usize {
+        let mut done = 0;
+        for slot in self.slots() {
+            let preparing = slot
+                .meta
+                .read()
+                .as_ref()
+                .is_some_and(|m| m.state.is_preparing());
+            if preparing && self.run(slot, topics, Input::Resume, None).await.is_ok() {
+                done += 1;
+            }
+        }
+        done
+    }
+
+    /// [`Self::resume_all`] for opening the broker (a thread outside the async runtime):
+    /// finishes the transactions a crash left between Prepare and Complete.
+    pub fn recover(&self, topics: &TopicRegistry) -> usize {
+        match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(runtime) => runtime.block_on(self.resume_all(topics)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a runtime to recover transactions; the timer will");
+                0
+            }
+        }
+    }
+
+    fn slots(&self) -> Vec<Arc<Slot>> {
+        self.shared
+            .slots
+            .iter()
+            .map(|s| s.value().clone())
+            .collect()
+    }
+
     /// A copy of the state of `id`, if known.
     pub fn describe(&self, id: &str) -> Option<TxnMetadata> {
-        self.inner.lock().txns.get(id).cloned()
+        self.slot(id).and_then(|s| s.meta.read().clone())
     }
 
     /// Every transactional id's state.
     pub fn all(&self) -> Vec<TxnMetadata> {
-        let mut all: Vec<_> = self.inner.lock().txns.values().cloned().collect();
+        let mut all: Vec<_> = self
+            .slots()
+            .iter()
+            .filter_map(|s| s.meta.read().clone())
+            .collect();
         all.sort_by(|a, b| a.transactional_id.cmp(&b.transactional_id));
         all
     }
+}
+
+/// The partitions a step's markers go to: those of the state it persists (or, resuming, of
+/// the persisted Prepare state). Looked up before the effects run, while `topics` is at hand.
+fn marker_partitions(
+    topics: &TopicRegistry,
+    step: &Step,
+    current: Option<&TxnMetadata>,
+) -> Vec<Arc<Partition>> {
+    match (&step.markers, step.persist.as_ref().or(current)) {
+        (Some(_), Some(m)) => marker_targets(topics, m),
+        _ => Vec::new(),
+    }
+}
+
+/// Carries out a step's effects in order while holding the id's turn: persist, markers (and
+/// the groups' staged offsets), then the completion the markers allow.
+async fn apply(
+    shared: Arc<Shared>,
+    slot: Arc<Slot>,
+    _turn: OwnedMutexGuard<()>,
+    step: Step,
+    targets: Vec<Arc<Partition>>,
+) -> Result<Reply, TxnError> {
+    let Step {
+        persist,
+        markers,
+        reply,
+    } = step;
+    if let Some(m) = persist {
+        persist_and_publish(&shared, &slot, m).await?;
+    }
+    let Some(markers) = markers else {
+        return reply;
+    };
+    if shared.config.halt_before_markers {
+        tracing::warn!(transactional_id = %slot.id, "test hook: halting between Prepare and the markers");
+        return Err(TxnError::Halted);
+    }
+    let prepared = slot
+        .meta
+        .read()
+        .clone()
+        .expect("markers follow a persisted Prepare state");
+    let marker = marker_for(&prepared, markers.commit, shared.now_ms());
+    let sink = shared.offsets.get().cloned();
+    let groups = prepared.groups.clone();
+    tokio::task::spawn_blocking(move || {
+        write_markers(&targets, &marker)?;
+        if let Some(sink) = sink {
+            sink.complete(marker.producer_id, &groups, marker.commit);
+        }
+        Ok(())
+    })
+    .await
+    .expect("writing transaction markers panicked")
+    .map_err(|e| {
+        tracing::error!(transactional_id = %slot.id, error = %e, "writing transaction markers failed; will retry");
+        TxnError::Markers(e)
+    })?;
+    let done = machine::step(
+        &slot.id,
+        Some(&prepared),
+        Input::MarkersWritten,
+        shared.now_ms(),
+        &mut no_new_producer_id,
+    );
+    if let Some(m) = done.persist {
+        persist_and_publish(&shared, &slot, m).await?;
+    }
+    done.reply?;
+    reply
+}
+
+async fn persist_and_publish(
+    shared: &Shared,
+    slot: &Arc<Slot>,
+    m: TxnMetadata,
+) -> Result<(), TxnError> {
+    shared.store.persist(&m).await.map_err(|e| {
+        tracing::error!(transactional_id = %slot.id, error = %e, "cannot persist transaction state");
+        TxnError::Log(e)
+    })?;
+    shared.by_producer.insert(m.producer_id, slot.clone());
+    *slot.meta.write() = Some(m);
+    Ok(())
 }

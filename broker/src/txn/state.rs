@@ -1,10 +1,11 @@
-//! A transactional id's state, as persisted and as DescribeTransactions reports it.
+//! A transactional id's state, as persisted and as DescribeTransactions reports it, and Kafka's
+//! table of which state may follow which (`TransactionState.VALID_PREVIOUS_STATES`).
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TxnState {
     Empty,
     Ongoing,
@@ -12,16 +13,25 @@ pub enum TxnState {
     PrepareAbort,
     CompleteCommit,
     CompleteAbort,
+    /// Kafka's state for an expired transactional id about to be removed. Wren does not expire
+    /// transactional ids yet, so nothing enters it; it is listed so that the table and the
+    /// ListTransactions state filter ("Dead" is a known state) match Kafka's.
+    Dead,
+    /// Between fencing a producer (epoch bumped) and aborting its transaction; never persisted:
+    /// the same step moves on to PrepareAbort, as Kafka's timeout and InitProducerId paths do.
+    PrepareEpochFence,
 }
 
 impl TxnState {
-    pub const ALL: [TxnState; 6] = [
+    pub const ALL: [TxnState; 8] = [
         TxnState::Empty,
         TxnState::Ongoing,
         TxnState::PrepareCommit,
         TxnState::PrepareAbort,
         TxnState::CompleteCommit,
         TxnState::CompleteAbort,
+        TxnState::Dead,
+        TxnState::PrepareEpochFence,
     ];
 
     /// Kafka's name for the state (DescribeTransactions, ListTransactions filters).
@@ -33,6 +43,8 @@ impl TxnState {
             TxnState::PrepareAbort => "PrepareAbort",
             TxnState::CompleteCommit => "CompleteCommit",
             TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::Dead => "Dead",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
         }
     }
 
@@ -40,8 +52,34 @@ impl TxnState {
         TxnState::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// Markers are being written: the state a restart or a timer tick must finish.
     pub fn is_preparing(self) -> bool {
         matches!(self, TxnState::PrepareCommit | TxnState::PrepareAbort)
+    }
+
+    /// The states this one may be entered from (Kafka's `validPreviousStates`).
+    pub fn valid_previous(self) -> &'static [TxnState] {
+        use TxnState::*;
+        match self {
+            Empty => &[Empty, CompleteCommit, CompleteAbort],
+            Ongoing => &[Ongoing, Empty, CompleteCommit, CompleteAbort],
+            PrepareCommit => &[Ongoing],
+            PrepareAbort => &[
+                Ongoing,
+                PrepareEpochFence,
+                Empty,
+                CompleteCommit,
+                CompleteAbort,
+            ],
+            CompleteCommit => &[PrepareCommit],
+            CompleteAbort => &[PrepareAbort],
+            Dead => &[Empty, CompleteAbort, CompleteCommit],
+            PrepareEpochFence => &[Ongoing],
+        }
+    }
+
+    pub fn can_become(self, next: TxnState) -> bool {
+        next.valid_previous().contains(&self)
     }
 }
 
@@ -77,6 +115,27 @@ impl TxnMetadata {
             groups: BTreeSet::new(),
             start_ms: -1,
             last_update_ms: now_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_kafkas() {
+        use TxnState::*;
+        // Spot checks of Kafka's VALID_PREVIOUS_STATES, both ways.
+        assert!(Ongoing.can_become(PrepareCommit));
+        assert!(!Empty.can_become(PrepareCommit));
+        assert!(PrepareEpochFence.can_become(PrepareAbort));
+        assert!(!PrepareCommit.can_become(CompleteAbort));
+        assert!(!CompleteCommit.can_become(CompleteCommit));
+        assert!(CompleteCommit.can_become(Empty));
+        assert!(!Dead.can_become(Empty));
+        for s in TxnState::ALL {
+            assert_eq!(TxnState::parse(s.name()), Some(s));
         }
     }
 }

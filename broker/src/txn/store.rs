@@ -3,11 +3,22 @@
 //! last line per transactional id wins; a torn last line (crash mid-write) is ignored. When the
 //! file holds many more lines than live ids it is compacted: rewritten with one line per id to
 //! a temporary file, fsynced, and renamed over the old one.
+//!
+//! Writes go through one flusher thread (group commit): it takes every line queued while the
+//! previous fsync ran, writes them, fsyncs once and completes each writer's future. So no tokio
+//! worker waits on the disk, transactions of different ids share fsyncs, and a writer waits
+//! only for the fsync that covers its own line. A failed write or fsync is final (the pages it
+//! covered may be gone): that and every later write get the error, as the partition logs do.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
 
 use crate::error::BrokerError;
 use crate::topics::write_atomically;
@@ -15,11 +26,20 @@ use crate::txn::state::TxnMetadata;
 
 /// Compact once the file holds this many lines beyond twice the live ids.
 const LINES_BEFORE_COMPACTION: usize = 10_000;
+/// Lines written (and covered by one fsync) at most per round, so a flood cannot starve acks.
+const LINES_PER_FSYNC_MAX: usize = 4096;
+
+type Done = oneshot::Sender<Result<(), Arc<std::io::Error>>>;
+
+struct Write1 {
+    id: String,
+    line: Vec<u8>,
+    done: Done,
+}
 
 pub struct TxnStore {
-    path: PathBuf,
-    file: File,
-    lines: usize,
+    queue: Option<mpsc::Sender<Write1>>,
+    flusher: Option<JoinHandle<()>>,
 }
 
 impl TxnStore {
@@ -32,13 +52,11 @@ impl TxnStore {
         std::fs::create_dir_all(meta_dir).map_err(io(meta_dir))?;
         let path = meta_dir.join("transactions.log");
         let mut states = HashMap::new();
-        let mut lines = 0;
         if let Ok(file) = File::open(&path) {
             for line in BufReader::new(file).lines() {
                 let Ok(line) = line else { break };
                 match serde_json::from_str::<TxnMetadata>(&line) {
                     Ok(m) => {
-                        lines += 1;
                         states.insert(m.transactional_id.clone(), m);
                     }
                     // Only a torn final write can be unreadable: stop there.
@@ -49,52 +67,139 @@ impl TxnStore {
                 }
             }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        let mut store = TxnStore { path, file, lines };
+        let latest: HashMap<String, Vec<u8>> = states
+            .iter()
+            .map(|(id, m)| (id.clone(), line_of(m)))
+            .collect();
         // Rewrite on open too: drops a torn tail so later appends start on a clean line.
-        store.compact(&states)?;
+        let file = compact(&path, &latest).map_err(io(&path))?;
+        let (queue, rx) = mpsc::channel();
+        let flusher = Flusher {
+            path: path.clone(),
+            file,
+            lines: latest.len(),
+            latest,
+            failed: None,
+        };
+        let flusher = std::thread::Builder::new()
+            .name("wren-txn-log".into())
+            .spawn(move || flusher.run(rx))
+            .map_err(io(&path))?;
+        let store = TxnStore {
+            queue: Some(queue),
+            flusher: Some(flusher),
+        };
         Ok((store, states))
     }
 
-    /// Durably records one transactional id's new state.
+    /// Queues `m`'s new state; the returned future completes once it is on disk.
     pub fn persist(
-        &mut self,
+        &self,
         m: &TxnMetadata,
-        all: &HashMap<String, TxnMetadata>,
-    ) -> Result<(), BrokerError> {
-        let mut line = serde_json::to_vec(m).expect("transaction metadata serialises");
-        line.push(b'\n');
-        let path = self.path.clone();
-        let io = move |source| BrokerError::DataDir { path, source };
-        self.file.write_all(&line).map_err(io.clone())?;
-        self.file.sync_data().map_err(io)?;
-        self.lines += 1;
-        if self.lines > LINES_BEFORE_COMPACTION + 2 * all.len() {
-            self.compact(all)?;
+    ) -> impl std::future::Future<Output = Result<(), Arc<std::io::Error>>> + Send + 'static {
+        let (done, rx) = oneshot::channel();
+        let write = Write1 {
+            id: m.transactional_id.clone(),
+            line: line_of(m),
+            done,
+        };
+        let queued = self.queue.as_ref().map(|q| q.send(write));
+        async move {
+            if !matches!(queued, Some(Ok(()))) {
+                return Err(stopped());
+            }
+            rx.await.unwrap_or_else(|_| Err(stopped()))
         }
-        Ok(())
     }
 
-    fn compact(&mut self, all: &HashMap<String, TxnMetadata>) -> Result<(), BrokerError> {
-        let mut text = Vec::new();
-        for m in all.values() {
-            text.extend(serde_json::to_vec(m).expect("transaction metadata serialises"));
-            text.push(b'\n');
+    /// [`TxnStore::persist`] for threads outside the async runtime (opening, recovery).
+    pub fn persist_blocking(&self, m: &TxnMetadata) -> Result<(), Arc<std::io::Error>> {
+        futures::executor::block_on(self.persist(m))
+    }
+}
+
+impl Drop for TxnStore {
+    fn drop(&mut self) {
+        // Closing the queue stops the flusher once it has written what was queued.
+        drop(self.queue.take());
+        if let Some(flusher) = self.flusher.take() {
+            let _ = flusher.join();
         }
-        let path = self.path.clone();
-        write_atomically(&self.path, &text).map_err(|source| BrokerError::DataDir {
-            path: path.clone(),
-            source,
-        })?;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .map_err(|source| BrokerError::DataDir { path, source })?;
-        self.lines = all.len();
+    }
+}
+
+fn stopped() -> Arc<std::io::Error> {
+    Arc::new(std::io::Error::other("the transaction log flusher stopped"))
+}
+
+fn line_of(m: &TxnMetadata) -> Vec<u8> {
+    let mut line = serde_json::to_vec(m).expect("transaction metadata serialises");
+    line.push(b'\n');
+    line
+}
+
+/// Rewrites the file with one line per id and reopens it for appending.
+fn compact(path: &Path, latest: &HashMap<String, Vec<u8>>) -> std::io::Result<File> {
+    let text: Vec<u8> = latest.values().flatten().copied().collect();
+    write_atomically(path, &text)?;
+    OpenOptions::new().append(true).open(path)
+}
+
+struct Flusher {
+    path: PathBuf,
+    file: File,
+    /// Lines in the file, for compaction.
+    lines: usize,
+    /// Each id's last line: what a compaction writes.
+    latest: HashMap<String, Vec<u8>>,
+    failed: Option<Arc<std::io::Error>>,
+}
+
+impl Flusher {
+    fn run(mut self, rx: mpsc::Receiver<Write1>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter().take(LINES_PER_FSYNC_MAX - 1));
+            let result = self.write(&batch);
+            if let Err(e) = &result {
+                tracing::error!(path = %self.path.display(), error = %e, "transaction log write failed; the coordinator is unavailable until restart");
+            }
+            for w in batch {
+                let _ = w.done.send(result.clone());
+            }
+        }
+    }
+
+    fn write(&mut self, batch: &[Write1]) -> Result<(), Arc<std::io::Error>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let text: Vec<u8> = batch.iter().flat_map(|w| &w.line).copied().collect();
+        let written = self
+            .file
+            .write_all(&text)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            let e = Arc::new(e);
+            self.failed = Some(e.clone());
+            return Err(e);
+        }
+        self.lines += batch.len();
+        for w in batch {
+            self.latest.insert(w.id.clone(), w.line.clone());
+        }
+        if self.lines > LINES_BEFORE_COMPACTION + 2 * self.latest.len() {
+            // A failed compaction leaves the old file (rename is atomic): keep appending to it.
+            match compact(&self.path, &self.latest) {
+                Ok(file) => {
+                    self.file = file;
+                    self.lines = self.latest.len();
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "transaction log compaction failed")
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -107,16 +212,13 @@ mod tests {
     #[test]
     fn last_state_per_id_wins_and_a_torn_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut store, states) = TxnStore::open(dir.path()).unwrap();
+        let (store, states) = TxnStore::open(dir.path()).unwrap();
         assert!(states.is_empty());
-        let mut all = HashMap::new();
         let mut m = TxnMetadata::new("a".into(), 1, 60_000, 0);
-        all.insert("a".into(), m.clone());
-        store.persist(&m, &all).unwrap();
+        store.persist_blocking(&m).unwrap();
         m.state = TxnState::Ongoing;
         m.partitions.insert(("t".into(), 0));
-        all.insert("a".into(), m.clone());
-        store.persist(&m, &all).unwrap();
+        store.persist_blocking(&m).unwrap();
         drop(store);
         let mut f = OpenOptions::new()
             .append(true)
@@ -126,5 +228,37 @@ mod tests {
         drop(f);
         let (_, states) = TxnStore::open(dir.path()).unwrap();
         assert_eq!(states.get("a"), Some(&m));
+    }
+
+    #[test]
+    fn concurrent_writers_are_all_durable_and_compaction_keeps_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = TxnStore::open(dir.path()).unwrap();
+        let store = Arc::new(store);
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut m = TxnMetadata::new(format!("id-{w}"), w, 60_000, 0);
+                    // Enough lines in all to pass the compaction threshold.
+                    for epoch in 0..1_300 {
+                        m.producer_epoch = epoch;
+                        store.persist_blocking(&m).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        drop(store);
+        let lines = std::fs::read_to_string(dir.path().join("transactions.log"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(lines < 10_400, "compacted: {lines} lines");
+        let (_, states) = TxnStore::open(dir.path()).unwrap();
+        assert_eq!(states.len(), 8);
+        assert!(states.values().all(|m| m.producer_epoch == 1_299));
     }
 }
