@@ -45,7 +45,16 @@ fn allocated_bytes(dir: &Path) -> u64 {
 /// Two 100-byte records without a producer id, as one v2 batch.
 fn two_records() -> Bytes {
     let records: Vec<_> = (0..2)
-        .map(|i| record(i, -1, (-1, -1), 1_000 + i, None, Bytes::from(vec![b'x'; 100])))
+        .map(|i| {
+            record(
+                i,
+                i as i32 - 1,
+                (-1, -1),
+                1_000 + i,
+                None,
+                Bytes::from(vec![b'x'; 100]),
+            )
+        })
         .collect();
     encode(&records, Compression::None)
 }
