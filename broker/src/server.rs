@@ -108,7 +108,8 @@ impl Broker {
 }
 
 /// Checks every group's deadlines (every [`group::TICK`]) and the committed offsets' retention
-/// (every offsets.retention.check.interval.ms) until the broker shuts down.
+/// (every offsets.retention.check.interval.ms) until the broker shuts down. Both take group
+/// locks and append to the group log, so they run on a blocking thread, not a tokio worker.
 async fn group_timers(groups: Arc<GroupCoordinator>, mut shutdown: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(group::TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -119,9 +120,17 @@ async fn group_timers(groups: Arc<GroupCoordinator>, mut shutdown: watch::Receiv
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = tick.tick() => groups.tick(),
-            _ = expiry.tick() => groups.expire_offsets_now(),
+            _ = tick.tick() => off_worker(&groups, GroupCoordinator::tick).await,
+            _ = expiry.tick() => off_worker(&groups, GroupCoordinator::expire_offsets_now).await,
         }
+    }
+}
+
+/// Runs `work` on tokio's blocking pool and waits for it.
+async fn off_worker(groups: &Arc<GroupCoordinator>, work: fn(&GroupCoordinator)) {
+    let groups = groups.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || work(&groups)).await {
+        tracing::error!(error = %e, "group timer work failed");
     }
 }
 

@@ -1,12 +1,12 @@
 //! Offsets and administration on the coordinator: OffsetCommit / OffsetFetch / OffsetDelete
 //! validation and storage, ListGroups, DescribeGroups, DeleteGroups, and offset expiry.
 
+use super::error::GroupError;
 use bytes::Bytes;
-use kafka_protocol::error::ResponseError;
 
-use super::coordinator::{GroupCoordinator, Inner};
+use super::coordinator::GroupCoordinator;
 use super::group::{Group, GroupState};
-use super::offsets::TopicPartition;
+use super::offsets::{OffsetStore, TopicPartition};
 use super::records::OffsetAndMetadata;
 
 /// Who commits: the classic-group fields of OffsetCommit.
@@ -22,7 +22,7 @@ pub struct Committer<'a> {
 pub struct FetchedOffset {
     pub tp: TopicPartition,
     pub offset: Option<OffsetAndMetadata>,
-    pub error: i16,
+    pub error: Option<GroupError>,
 }
 
 pub struct GroupListing {
@@ -52,34 +52,34 @@ pub struct GroupDescription {
 /// exempt from two rules: without member id and generation they are accepted while the group
 /// has members (kafkajs and aiokafka send them that way), and a rebalance in progress does not
 /// refuse them.
-fn validate_commit(group: &Group, c: &Committer, transactional: bool) -> Result<(), ResponseError> {
+fn validate_commit(group: &Group, c: &Committer, transactional: bool) -> Result<(), GroupError> {
     if group.is(GroupState::Dead) {
-        return Err(ResponseError::CoordinatorNotAvailable);
+        return Err(GroupError::GroupDead);
     }
     if c.generation_id < 0 && group.is(GroupState::Empty) {
         // Admin clients and assign()-only consumers: allowed while the group has no members.
         return Ok(());
     }
     if c.generation_id >= 0 || !c.member_id.is_empty() || c.instance_id.is_some() {
-        group
-            .validate_member(c.member_id, c.instance_id)
-            .map_err(|code| {
-                if code == ResponseError::FencedInstanceId.code() {
-                    ResponseError::FencedInstanceId
-                } else {
-                    ResponseError::UnknownMemberId
-                }
-            })?;
+        group.validate_member(c.member_id, c.instance_id)?;
         if c.generation_id != group.generation_id {
-            return Err(ResponseError::IllegalGeneration);
+            return Err(GroupError::IllegalGeneration);
         }
     } else if !transactional && !group.is(GroupState::Empty) {
-        return Err(ResponseError::UnknownMemberId);
+        return Err(GroupError::UnknownMemberId);
     }
     if !transactional && group.is(GroupState::CompletingRebalance) {
-        return Err(ResponseError::RebalanceInProgress);
+        return Err(GroupError::RebalanceInProgress);
     }
     Ok(())
+}
+
+/// An empty group with no offsets, committed or staged, is forgotten by offset expiry.
+fn is_forgettable(group: &Group, offsets: &OffsetStore) -> bool {
+    group.is(GroupState::Empty)
+        && group.pending_members.is_empty()
+        && !offsets.has_offsets(&group.id)
+        && !offsets.group_has_pending(&group.id)
 }
 
 impl GroupCoordinator {
@@ -88,33 +88,27 @@ impl GroupCoordinator {
         &self,
         c: &Committer,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), ResponseError> {
-        let mut inner = self.inner.lock();
-        let Inner {
-            groups,
-            offsets: store,
-            ..
-        } = &mut *inner;
-        match groups.get_mut(c.group_id) {
-            Some(group) => {
-                validate_commit(group, c, false)?;
-                if let Some(m) = group.members.get_mut(c.member_id) {
-                    m.heartbeat(self.clock.now_ms());
-                }
-            }
-            None if c.generation_id < 0 => {
-                let now = self.clock.now_ms();
-                groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
-            }
-            None if c.api_version >= 9 => return Err(ResponseError::GroupIdNotFound),
-            None => return Err(ResponseError::IllegalGeneration),
+    ) -> Result<(), GroupError> {
+        let now = self.clock.now_ms();
+        let slot = match self.group(c.group_id) {
+            Some(slot) => slot,
+            None if c.generation_id < 0 => self.group_or_create(c.group_id, now),
+            None if c.api_version >= 9 => return Err(GroupError::GroupIdNotFound),
+            None => return Err(GroupError::IllegalGeneration),
+        };
+        let mut slot = slot.lock();
+        let group = &mut slot.group;
+        validate_commit(group, c, false)?;
+        if let Some(m) = group.members.get_mut(c.member_id) {
+            m.heartbeat(now);
         }
         if offsets.is_empty() {
             return Ok(());
         }
-        store.commit(c.group_id, offsets).map_err(|e| {
+        // Under the group's lock: a group deleted meanwhile gets no offsets back.
+        self.offsets.lock().commit(c.group_id, offsets).map_err(|e| {
             tracing::error!(group = c.group_id, error = %e, "could not append offsets to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })
     }
 
@@ -127,8 +121,7 @@ impl GroupCoordinator {
         partitions: Option<Vec<TopicPartition>>,
         require_stable: bool,
     ) -> Vec<FetchedOffset> {
-        let inner = self.inner.lock();
-        let store = &inner.offsets;
+        let store = self.offsets.lock();
         let partitions = partitions.unwrap_or_else(|| {
             store
                 .group_offsets(group_id)
@@ -143,14 +136,14 @@ impl GroupCoordinator {
                     return FetchedOffset {
                         tp,
                         offset: None,
-                        error: ResponseError::UnstableOffsetCommit.code(),
+                        error: Some(GroupError::UnstableOffsetCommit),
                     };
                 }
                 let offset = store.fetch(group_id, &tp).cloned();
                 FetchedOffset {
                     tp,
                     offset,
-                    error: 0,
+                    error: None,
                 }
             })
             .collect()
@@ -161,34 +154,30 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         partitions: &[TopicPartition],
-    ) -> Result<Vec<i16>, ResponseError> {
-        let mut inner = self.inner.lock();
-        let Inner {
-            groups, offsets, ..
-        } = &mut *inner;
-        let Some(group) = groups.get(group_id) else {
-            return Err(ResponseError::GroupIdNotFound);
-        };
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
+        let slot = self.group(group_id).ok_or(GroupError::GroupIdNotFound)?;
+        let slot = slot.lock();
+        let group = &slot.group;
         let active = !group.is(GroupState::Empty) && !group.members.is_empty();
         if group.is(GroupState::Dead) {
-            return Err(ResponseError::GroupIdNotFound);
+            return Err(GroupError::GroupIdNotFound);
         }
         if active && !group.is_consumer_group() {
-            return Err(ResponseError::NonEmptyGroup);
+            return Err(GroupError::NonEmptyGroup);
         }
         let mut errors = Vec::with_capacity(partitions.len());
         let mut deletable = Vec::new();
         for tp in partitions {
             if active && group.is_subscribed_to(&tp.0) {
-                errors.push(ResponseError::GroupSubscribedToTopic.code());
+                errors.push(Err(GroupError::GroupSubscribedToTopic));
             } else {
                 deletable.push(tp.clone());
-                errors.push(0);
+                errors.push(Ok(()));
             }
         }
-        offsets.delete(group_id, &deletable).map_err(|e| {
+        self.offsets.lock().delete(group_id, &deletable).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })?;
         Ok(errors)
     }
@@ -202,62 +191,56 @@ impl GroupCoordinator {
         c: &Committer,
         producer_id: i64,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), ResponseError> {
-        let mut inner = self.inner.lock();
-        let Inner {
-            groups,
-            offsets: store,
-            ..
-        } = &mut *inner;
-        match groups.get(c.group_id) {
-            Some(group) => validate_commit(group, c, true)?,
-            None if c.generation_id < 0 => {
-                let now = self.clock.now_ms();
-                groups.insert(c.group_id.to_owned(), Group::new(c.group_id, now));
-            }
-            None => return Err(ResponseError::IllegalGeneration),
-        }
+    ) -> Result<(), GroupError> {
+        let slot = match self.group(c.group_id) {
+            Some(slot) => slot,
+            None if c.generation_id < 0 => self.group_or_create(c.group_id, self.clock.now_ms()),
+            None => return Err(GroupError::IllegalGeneration),
+        };
+        let slot = slot.lock();
+        validate_commit(&slot.group, c, true)?;
         if offsets.is_empty() {
             return Ok(());
         }
-        store
+        self.offsets
+            .lock()
             .stage_txn_offsets(producer_id, c.group_id, offsets)
             .map_err(|e| {
                 tracing::error!(group = c.group_id, error = %e, "could not stage transactional offsets");
-                ResponseError::CoordinatorNotAvailable
+                GroupError::from(e)
             })
     }
 
     /// Ends the producer's transaction for its staged offsets: committed (`commit`) or dropped.
-    pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), ResponseError> {
-        let mut inner = self.inner.lock();
+    pub fn end_txn_offsets(&self, producer_id: i64, commit: bool) -> Result<(), GroupError> {
+        let mut store = self.offsets.lock();
         let result = if commit {
-            inner.offsets.commit_txn_offsets(producer_id)
+            store.commit_txn_offsets(producer_id)
         } else {
-            inner.offsets.abort_txn_offsets(producer_id)
+            store.abort_txn_offsets(producer_id)
         };
         result.map_err(|e| {
             tracing::error!(producer_id, error = %e, "could not end transactional offsets");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })
     }
 
     /// ListGroups, filtered by state names (case-insensitive; empty = all).
     pub fn list_groups(&self, states: &[String]) -> Vec<GroupListing> {
-        let inner = self.inner.lock();
-        let mut out: Vec<GroupListing> = inner
-            .groups
-            .values()
-            .filter(|g| {
+        let slots: Vec<_> = self.groups.read().values().cloned().collect();
+        let mut out: Vec<GroupListing> = slots
+            .iter()
+            .map(|slot| slot.lock())
+            .filter(|slot| {
                 states.is_empty()
                     || states
                         .iter()
-                        .any(|s| s.eq_ignore_ascii_case(g.state.name()))
+                        .any(|s| s.eq_ignore_ascii_case(slot.group.state.name()))
             })
-            .map(|g| GroupListing {
-                group_id: g.id.clone(),
-                protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state.name(),
+            .map(|slot| GroupListing {
+                group_id: slot.group.id.clone(),
+                protocol_type: slot.group.protocol_type.clone().unwrap_or_default(),
+                state: slot.group.state.name(),
             })
             .collect();
         out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
@@ -266,8 +249,7 @@ impl GroupCoordinator {
 
     /// DescribeGroups for one group; an unknown group is described as Dead (Kafka's answer).
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
-        let inner = self.inner.lock();
-        let Some(g) = inner.groups.get(group_id) else {
+        let Some(slot) = self.group(group_id) else {
             return GroupDescription {
                 group_id: group_id.to_owned(),
                 state: GroupState::Dead.name(),
@@ -276,6 +258,8 @@ impl GroupCoordinator {
                 members: Vec::new(),
             };
         };
+        let slot = slot.lock();
+        let g = &slot.group;
         // Like Kafka, metadata and assignments are only shown once the group is Stable.
         let stable = g.is(GroupState::Stable);
         let protocol = g.protocol_name.clone().unwrap_or_default();
@@ -315,7 +299,7 @@ impl GroupCoordinator {
     /// tombstones in the group log (Kafka's `onPartitionsDeleted`). A failed append is logged;
     /// the topic is gone either way.
     pub fn delete_topic_offsets(&self, topic: &str) {
-        match self.inner.lock().offsets.delete_topic(topic) {
+        match self.offsets.lock().delete_topic(topic) {
             Ok(0) => {}
             Ok(n) => tracing::info!(topic, offsets = n, "deleted the topic's committed offsets"),
             Err(e) => {
@@ -325,22 +309,22 @@ impl GroupCoordinator {
     }
 
     /// DeleteGroups for one group: only empty groups can go; their offsets go with them.
-    pub fn delete_group(&self, group_id: &str) -> Result<(), ResponseError> {
-        let mut inner = self.inner.lock();
-        let Inner {
-            groups, offsets, ..
-        } = &mut *inner;
-        let Some(group) = groups.get(group_id) else {
-            return Err(ResponseError::GroupIdNotFound);
-        };
-        match group.state {
-            GroupState::Dead => return Err(ResponseError::GroupIdNotFound),
+    pub fn delete_group(&self, group_id: &str) -> Result<(), GroupError> {
+        // The map's lock first (lock order): the group leaves the map with its offsets.
+        let mut groups = self.groups.write();
+        let slot = groups
+            .get(group_id)
+            .ok_or(GroupError::GroupIdNotFound)?
+            .clone();
+        let slot = slot.lock();
+        match slot.group.state {
+            GroupState::Dead => return Err(GroupError::GroupIdNotFound),
             GroupState::Empty => {}
-            _ => return Err(ResponseError::NonEmptyGroup),
+            _ => return Err(GroupError::NonEmptyGroup),
         }
-        offsets.delete_group(group_id).map_err(|e| {
+        self.offsets.lock().delete_group(group_id).map_err(|e| {
             tracing::error!(group = group_id, error = %e, "could not append tombstones to the group log");
-            ResponseError::CoordinatorNotAvailable
+            GroupError::from(e)
         })?;
         groups.remove(group_id);
         tracing::info!(group = group_id, "deleted group");
@@ -352,13 +336,14 @@ impl GroupCoordinator {
     /// without membership) that long after their commit; a stable consumer group's offsets for
     /// topics it no longer subscribes to, that long after their commit. Empty groups left
     /// without offsets are deleted.
-    pub(super) fn expire_offsets(&self, inner: &mut Inner, now_ms: i64) {
+    pub(super) fn expire_offsets(&self, now_ms: i64) {
         let retention = self.config.offsets_retention_ms;
-        let Inner {
-            groups, offsets, ..
-        } = inner;
+        let slots: Vec<_> = self.groups.read().values().cloned().collect();
         let mut dead = Vec::new();
-        for group in groups.values() {
+        for slot in slots {
+            let slot = slot.lock();
+            let group = &slot.group;
+            let mut offsets = self.offsets.lock();
             let base = |o: &OffsetAndMetadata, topic: &str| -> Option<i64> {
                 match (&group.protocol_type, group.state) {
                     (None, _) => Some(o.commit_timestamp_ms),
@@ -391,16 +376,23 @@ impl GroupCoordinator {
                     continue;
                 }
             }
-            if group.is(GroupState::Empty)
-                && group.pending_members.is_empty()
-                && !offsets.has_offsets(&group.id)
-                && !offsets.group_has_pending(&group.id)
-            {
+            if is_forgettable(group, &offsets) {
                 dead.push(group.id.clone());
             }
         }
+        if dead.is_empty() {
+            return;
+        }
+        // The map's lock first (lock order), then each group again: a member may have joined
+        // or an offset been committed since the check above.
+        let mut groups = self.groups.write();
         for id in dead {
-            if offsets.delete_group(&id).is_ok() {
+            let Some(slot) = groups.get(&id).cloned() else {
+                continue;
+            };
+            let slot = slot.lock();
+            let mut offsets = self.offsets.lock();
+            if is_forgettable(&slot.group, &offsets) && offsets.delete_group(&id).is_ok() {
                 groups.remove(&id);
             }
         }
@@ -458,7 +450,7 @@ mod tests {
             let anonymous = committer("", -1);
             assert_eq!(
                 validate_commit(&g, &anonymous, false),
-                Err(ResponseError::UnknownMemberId),
+                Err(GroupError::UnknownMemberId),
                 "{state:?}"
             );
             assert_eq!(validate_commit(&g, &anonymous, true), Ok(()), "{state:?}");
@@ -478,15 +470,15 @@ mod tests {
             );
             assert_eq!(
                 validate_commit(&g, &committer("m", 2), transactional),
-                Err(ResponseError::IllegalGeneration)
+                Err(GroupError::IllegalGeneration)
             );
             assert_eq!(
                 validate_commit(&g, &committer("other", 3), transactional),
-                Err(ResponseError::UnknownMemberId)
+                Err(GroupError::UnknownMemberId)
             );
             assert_eq!(
                 validate_commit(&g, &committer("", 3), transactional),
-                Err(ResponseError::UnknownMemberId),
+                Err(GroupError::UnknownMemberId),
                 "a generation without a member id"
             );
         }
@@ -497,7 +489,7 @@ mod tests {
         let g = group(GroupState::CompletingRebalance);
         assert_eq!(
             validate_commit(&g, &committer("m", 3), false),
-            Err(ResponseError::RebalanceInProgress)
+            Err(GroupError::RebalanceInProgress)
         );
         assert_eq!(validate_commit(&g, &committer("m", 3), true), Ok(()));
     }

@@ -4,11 +4,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::error::GroupError;
 use indexmap::IndexMap;
-use kafka_protocol::error::ResponseError;
 
 use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
-use super::offsets::OffsetStore;
+use super::membership::{Effect, ParkId};
 use super::records::StoredGroup;
 use super::GroupConfig;
 
@@ -30,6 +30,18 @@ impl GroupState {
             GroupState::CompletingRebalance => "CompletingRebalance",
             GroupState::Stable => "Stable",
             GroupState::Dead => "Dead",
+        }
+    }
+
+    /// Kafka's `ClassicGroupState` table: the states a group may enter this one from.
+    pub fn valid_previous_states(self) -> &'static [GroupState] {
+        use GroupState::*;
+        match self {
+            Empty => &[PreparingRebalance],
+            PreparingRebalance => &[Stable, CompletingRebalance, Empty],
+            CompletingRebalance => &[PreparingRebalance],
+            Stable => &[CompletingRebalance],
+            Dead => &[Stable, PreparingRebalance, CompletingRebalance, Empty, Dead],
         }
     }
 }
@@ -61,6 +73,8 @@ pub struct Group {
     pub sync_deadline_ms: Option<i64>,
     /// Topics the members subscribe to (consumer protocol only; None when unknown).
     pub subscribed_topics: Option<HashSet<String>>,
+    /// Effects of the step in progress, drained by [`super::membership::step`].
+    pub(super) effects: Vec<Effect>,
 }
 
 impl Group {
@@ -82,6 +96,7 @@ impl Group {
             new_member_added: false,
             sync_deadline_ms: None,
             subscribed_topics: None,
+            effects: Vec::new(),
         }
     }
 
@@ -96,9 +111,27 @@ impl Group {
         g
     }
 
+    /// Moves to `state`. Every caller checks the state first, so a move outside Kafka's table
+    /// is a bug in this module, never a client's doing.
     pub fn transition(&mut self, state: GroupState, now_ms: i64) {
+        assert!(
+            state.valid_previous_states().contains(&self.state),
+            "group {}: {:?} -> {:?} is not in Kafka's ClassicGroupState table",
+            self.id,
+            self.state,
+            state
+        );
         self.state = state;
         self.state_timestamp_ms = now_ms;
+    }
+
+    /// Answers a JoinGroup (just received or parked).
+    pub(super) fn answer_join(&mut self, park: ParkId, outcome: JoinOutcome) {
+        self.effects.push(Effect::Join(park, outcome));
+    }
+
+    pub(super) fn answer_sync(&mut self, park: ParkId, outcome: SyncOutcome) {
+        self.effects.push(Effect::Sync(park, outcome));
     }
 
     pub fn is(&self, state: GroupState) -> bool {
@@ -118,16 +151,20 @@ impl Group {
 
     /// Kafka's `validateMember`: the instance id (if any) must be registered to this member id,
     /// and the member must exist.
-    pub fn validate_member(&self, member_id: &str, instance_id: Option<&str>) -> Result<(), i16> {
+    pub fn validate_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), GroupError> {
         if let Some(instance) = instance_id {
             match self.static_members.get(instance) {
-                None => return Err(ResponseError::UnknownMemberId.code()),
-                Some(m) if m != member_id => return Err(ResponseError::FencedInstanceId.code()),
+                None => return Err(GroupError::UnknownMemberId),
+                Some(m) if m != member_id => return Err(GroupError::FencedInstanceId),
                 Some(_) => {}
             }
         }
         if !self.members.contains_key(member_id) {
-            return Err(ResponseError::UnknownMemberId.code());
+            return Err(GroupError::UnknownMemberId);
         }
         Ok(())
     }
@@ -216,7 +253,7 @@ impl Group {
     pub fn join_outcome(&self, member_id: &str, skip_assignment: bool) -> JoinOutcome {
         let is_leader = self.leader_id.as_deref() == Some(member_id);
         JoinOutcome {
-            error: 0,
+            error: None,
             generation_id: self.generation_id,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol_name.clone(),
@@ -259,9 +296,7 @@ impl Group {
             // The assignment being synced is void: parked SyncGroups learn that now.
             for m in self.members.values_mut() {
                 m.assignment = Default::default();
-                m.complete_sync(SyncOutcome::error(
-                    ResponseError::RebalanceInProgress.code(),
-                ));
+                m.complete_sync(SyncOutcome::error(GroupError::RebalanceInProgress));
             }
         }
         self.pending_sync.clear();
@@ -287,7 +322,7 @@ impl Group {
     }
 
     /// Completes the join phase when it can be (everyone rejoined, or its deadline passed).
-    pub fn try_complete_join(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
+    pub fn try_complete_join(&mut self, now: i64, config: &GroupConfig) {
         if !self.is(GroupState::PreparingRebalance) {
             return;
         }
@@ -307,12 +342,12 @@ impl Group {
         } else if !expired && !self.all_members_joined() {
             return;
         }
-        self.complete_join(now, store);
+        self.complete_join(now);
     }
 
     /// Kafka's `onCompleteJoin`: drop members that did not rejoin, start the next generation,
     /// answer every parked JoinGroup.
-    fn complete_join(&mut self, now: i64, store: &mut OffsetStore) {
+    fn complete_join(&mut self, now: i64) {
         let missing: Vec<String> = self
             .members
             .values()
@@ -346,7 +381,7 @@ impl Group {
             for id in &ids {
                 let outcome = self.join_outcome(id, false);
                 let m = self.members.get_mut(id).expect("listed member");
-                m.complete_join(outcome);
+                self.effects.extend(m.complete_join(outcome));
                 m.is_new = false;
                 m.heartbeat(now);
             }
@@ -360,17 +395,28 @@ impl Group {
             protocol = ?self.protocol_name,
             "join phase complete"
         );
-        if let Err(e) = store.store_group(&self.id, self.stored()) {
-            tracing::error!(group = %self.id, error = %e, "could not record the group's new generation");
-        }
+        self.effects.push(Effect::StoreGroup(self.stored()));
     }
 
     /// Removes a member from the maps; a parked request gets `parked_error` (if any).
-    fn detach_member(&mut self, member_id: &str, parked_error: Option<i16>) -> Option<Member> {
+    fn detach_member(
+        &mut self,
+        member_id: &str,
+        parked_error: Option<GroupError>,
+    ) -> Option<Member> {
         let mut member = self.members.shift_remove(member_id)?;
-        if let Some(code) = parked_error {
-            member.complete_join(JoinOutcome::error(code, member_id));
-            member.complete_sync(SyncOutcome::error(code));
+        match parked_error {
+            Some(e) => {
+                let join = member.complete_join(JoinOutcome::error(e.clone(), member_id));
+                let sync = member.complete_sync(SyncOutcome::error(e));
+                self.effects.extend(join.into_iter().chain(sync));
+            }
+            None => {
+                // Dropped unanswered: the waiting handler answers COORDINATOR_NOT_AVAILABLE.
+                let parked = member.awaiting_join.take().into_iter();
+                let parked = parked.chain(member.awaiting_sync.take());
+                self.effects.extend(parked.map(Effect::Forget));
+            }
         }
         if let Some(instance) = &member.instance_id {
             if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
@@ -385,16 +431,9 @@ impl Group {
     }
 
     /// A member leaves (LeaveGroup) or dies (session expiry): rebalance the rest.
-    pub fn remove_member(
-        &mut self,
-        member_id: &str,
-        now: i64,
-        config: &GroupConfig,
-        store: &mut OffsetStore,
-        reason: &str,
-    ) {
+    pub fn remove_member(&mut self, member_id: &str, now: i64, config: &GroupConfig, reason: &str) {
         if self
-            .detach_member(member_id, Some(ResponseError::UnknownMemberId.code()))
+            .detach_member(member_id, Some(GroupError::UnknownMemberId))
             .is_none()
         {
             return;
@@ -402,45 +441,19 @@ impl Group {
         match self.state {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 self.prepare_rebalance(now, config, reason);
-                self.try_complete_join(now, config, store);
+                self.try_complete_join(now, config);
             }
-            GroupState::PreparingRebalance => self.try_complete_join(now, config, store),
+            GroupState::PreparingRebalance => self.try_complete_join(now, config),
             GroupState::Empty | GroupState::Dead => {}
         }
     }
 
-    /// Consumer-protocol subscriptions of every member (the v0 prefix of every version).
-    fn compute_subscribed_topics(&self) -> Option<HashSet<String>> {
-        if !self.is_consumer_group() {
-            return None;
-        }
-        let protocol = self.protocol_name.as_deref()?;
-        let mut topics = HashSet::new();
-        for m in self.members.values() {
-            let mut buf = m.metadata(protocol);
-            topics.extend(parse_subscription_topics(&mut buf)?);
-        }
-        Some(topics)
-    }
-
-    /// Kafka's `isSubscribedToTopic`: unknown subscriptions count as subscribed for consumer
-    /// groups.
-    pub fn is_subscribed_to(&self, topic: &str) -> bool {
-        if self.members.is_empty() {
-            return false;
-        }
-        match &self.subscribed_topics {
-            Some(t) => t.contains(topic),
-            None => self.is_consumer_group(),
-        }
-    }
-
     /// Session, pending-member, join and sync deadlines (called by the timer task).
-    pub fn expire(&mut self, now: i64, config: &GroupConfig, store: &mut OffsetStore) {
+    pub fn expire(&mut self, now: i64, config: &GroupConfig) {
         let before = self.pending_members.len();
         self.pending_members.retain(|_, deadline| now < *deadline);
         if self.pending_members.len() != before {
-            self.try_complete_join(now, config, store);
+            self.try_complete_join(now, config);
         }
         let dead: Vec<String> = self
             .members
@@ -450,7 +463,7 @@ impl Group {
             .collect();
         for id in dead {
             tracing::info!(group = %self.id, member = %id, "session timed out; member removed");
-            self.remove_member(&id, now, config, store, "member's session timed out");
+            self.remove_member(&id, now, config, "member's session timed out");
         }
         if self.sync_deadline_ms.is_some_and(|d| now >= d)
             && matches!(
@@ -463,38 +476,16 @@ impl Group {
             if !late.is_empty() {
                 for id in &late {
                     tracing::info!(group = %self.id, member = %id, "no SyncGroup before the rebalance timeout; member removed");
-                    self.detach_member(id, Some(ResponseError::UnknownMemberId.code()));
+                    self.detach_member(id, Some(GroupError::UnknownMemberId));
                 }
                 self.prepare_rebalance(now, config, "members did not sync in time");
             }
         }
-        self.try_complete_join(now, config, store);
+        self.try_complete_join(now, config);
     }
 }
 
 /// group.initial.rebalance.delay.ms as clock milliseconds.
 fn initial_delay_ms(config: &GroupConfig) -> i64 {
     i64::try_from(config.initial_rebalance_delay_ms).unwrap_or(i64::MAX)
-}
-
-/// Topics of a ConsumerProtocolSubscription (i16 version, then the v0 fields).
-pub fn parse_subscription_topics(buf: &mut bytes::Bytes) -> Option<Vec<String>> {
-    use bytes::Buf;
-    if buf.remaining() < 6 {
-        return None;
-    }
-    let _version = buf.get_i16();
-    let n = buf.get_i32();
-    let mut topics = Vec::new();
-    for _ in 0..n.max(0) {
-        if buf.remaining() < 2 {
-            return None;
-        }
-        let len = buf.get_i16();
-        if len < 0 || buf.remaining() < len as usize {
-            return None;
-        }
-        topics.push(String::from_utf8(buf.split_to(len as usize).to_vec()).ok()?);
-    }
-    Some(topics)
 }

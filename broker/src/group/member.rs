@@ -1,7 +1,8 @@
 //! One member of a classic group and the answers its parked JoinGroup / SyncGroup get.
 
+use super::error::GroupError;
+use super::membership::{Effect, ParkId};
 use bytes::Bytes;
-use tokio::sync::oneshot;
 
 /// How long a brand-new member may wait in a join phase before it is dropped (Kafka's
 /// `GroupCoordinator.NewMemberJoinTimeoutMs`).
@@ -10,7 +11,7 @@ pub const NEW_MEMBER_JOIN_TIMEOUT_MS: i64 = 300_000;
 /// What a JoinGroup is answered with (the handler turns it into the versioned response).
 #[derive(Clone, Debug, Default)]
 pub struct JoinOutcome {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub generation_id: i32,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
@@ -22,9 +23,9 @@ pub struct JoinOutcome {
 }
 
 impl JoinOutcome {
-    pub fn error(error: i16, member_id: &str) -> JoinOutcome {
+    pub fn error(error: GroupError, member_id: &str) -> JoinOutcome {
         JoinOutcome {
-            error,
+            error: Some(error),
             generation_id: -1,
             member_id: member_id.to_owned(),
             ..JoinOutcome::default()
@@ -42,16 +43,16 @@ pub struct JoinedMember {
 /// What a SyncGroup is answered with.
 #[derive(Clone, Debug, Default)]
 pub struct SyncOutcome {
-    pub error: i16,
+    pub error: Option<GroupError>,
     pub protocol_type: Option<String>,
     pub protocol_name: Option<String>,
     pub assignment: Bytes,
 }
 
 impl SyncOutcome {
-    pub fn error(error: i16) -> SyncOutcome {
+    pub fn error(error: GroupError) -> SyncOutcome {
         SyncOutcome {
-            error,
+            error: Some(error),
             ..SyncOutcome::default()
         }
     }
@@ -68,8 +69,10 @@ pub struct Member {
     /// (name, metadata) in the member's order of preference.
     pub protocols: Vec<(String, Bytes)>,
     pub assignment: Bytes,
-    pub awaiting_join: Option<oneshot::Sender<JoinOutcome>>,
-    pub awaiting_sync: Option<oneshot::Sender<SyncOutcome>>,
+    /// The member's JoinGroup waiting for the join phase to complete.
+    pub awaiting_join: Option<ParkId>,
+    /// The member's SyncGroup waiting for the leader's assignment.
+    pub awaiting_sync: Option<ParkId>,
     /// Joined but never completed a join phase yet.
     pub is_new: bool,
     /// Clock time (ms) of the first join.
@@ -118,24 +121,17 @@ impl Member {
         self.heartbeat_deadline_ms = now_ms.saturating_add(self.session_timeout_ms);
     }
 
-    /// Answers a parked JoinGroup, if any (a closed connection just drops the answer).
-    pub fn complete_join(&mut self, outcome: JoinOutcome) -> bool {
-        match self.awaiting_join.take() {
-            Some(tx) => {
-                let _ = tx.send(outcome);
-                true
-            }
-            None => false,
-        }
+    /// The answer to the member's parked JoinGroup, if one is parked.
+    pub fn complete_join(&mut self, outcome: JoinOutcome) -> Option<Effect> {
+        self.awaiting_join
+            .take()
+            .map(|park| Effect::Join(park, outcome))
     }
 
-    pub fn complete_sync(&mut self, outcome: SyncOutcome) -> bool {
-        match self.awaiting_sync.take() {
-            Some(tx) => {
-                let _ = tx.send(outcome);
-                true
-            }
-            None => false,
-        }
+    /// The answer to the member's parked SyncGroup, if one is parked.
+    pub fn complete_sync(&mut self, outcome: SyncOutcome) -> Option<Effect> {
+        self.awaiting_sync
+            .take()
+            .map(|park| Effect::Sync(park, outcome))
     }
 }

@@ -1,11 +1,15 @@
 //! Consumer groups: Kafka's classic group membership protocol and committed offsets.
 //!
-//! - [`coordinator`]: [`GroupCoordinator`], every group behind one lock; JoinGroup, SyncGroup,
-//!   Heartbeat, LeaveGroup.
-//! - [`group`]: one group's state machine; [`member`]: a member and its parked requests.
+//! - [`coordinator`]: [`GroupCoordinator`], the I/O shell: each group behind its own lock, the
+//!   offset store behind another; JoinGroup, SyncGroup, Heartbeat, LeaveGroup.
+//! - [`group`]: one group's state and its join/sync completion; [`member`]: a member.
+//! - [`membership`]: the membership protocol as a pure state machine (input at a clock time ->
+//!   effects); [`error`]: [`GroupError`], the coordinator's errors and their Kafka codes.
+//! - [`subscription`]: the topics a consumer group's members subscribe to.
 //! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
-//! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup),
-//!   including transactional offsets staged per producer id; [`records`]: the log's records.
+//! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
+//!   [`offsets_txn`]: transactional offsets staged per producer id.
+//! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
@@ -15,16 +19,25 @@
 
 pub mod admin;
 pub mod coordinator;
+pub mod error;
 #[allow(clippy::module_inception)]
 pub mod group;
+pub mod group_log;
 pub mod member;
+pub mod membership;
+#[cfg(test)]
+mod membership_tests;
 pub mod offsets;
+pub mod offsets_txn;
 pub mod records;
+pub mod subscription;
 
 use std::time::Duration;
 
-pub use coordinator::{GroupCoordinator, JoinRequest, SyncRequest};
+pub use coordinator::GroupCoordinator;
+pub use error::GroupError;
 pub use member::{JoinOutcome, SyncOutcome};
+pub use membership::{JoinRequest, SyncRequest};
 
 /// How often the timer task checks group deadlines.
 pub const TICK: Duration = Duration::from_millis(100);

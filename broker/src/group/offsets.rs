@@ -9,41 +9,26 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
-use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
+use wren_storage::{Clock, PartitionLog, StorageError};
+
+use super::group_log::log_config;
 
 use super::records::{GroupLogRecord, OffsetAndMetadata, StoredGroup};
 
 /// (topic, partition)
 pub type TopicPartition = (String, i32);
 
-/// Largest chunk read at a time while replaying the group log.
-const REPLAY_READ_BYTES_MAX: usize = 4 << 20;
-
 pub struct OffsetStore {
-    log: PartitionLog,
+    pub(super) log: PartitionLog,
     /// Where the log lives (for error messages).
-    dir: PathBuf,
-    committed: HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
+    pub(super) dir: PathBuf,
+    pub(super) committed: HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
     /// producer id -> group -> staged offsets.
-    pending: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
+    pub(super) pending: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
     /// Group metadata found while replaying; taken once by the coordinator at startup.
-    loaded_groups: HashMap<String, StoredGroup>,
+    pub(super) loaded_groups: HashMap<String, StoredGroup>,
     /// Timestamps of the group log's records.
-    clock: Arc<dyn Clock>,
-}
-
-/// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
-fn log_config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 100 << 20,
-        retention_ms: -1,
-        retention_bytes: -1,
-        ..LogConfig::default()
-    }
+    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl OffsetStore {
@@ -54,63 +39,14 @@ impl OffsetStore {
     }
 
     /// A store on a temporary log, for tests.
+    #[cfg(test)]
     pub fn ephemeral(clock: Arc<dyn Clock>) -> Result<OffsetStore, StorageError> {
         let log = PartitionLog::ephemeral_with_clock(log_config(), clock.clone())?;
         Self::replay(log, PathBuf::from("(ephemeral)"), clock)
     }
 
-    fn replay(
-        log: PartitionLog,
-        dir: PathBuf,
-        clock: Arc<dyn Clock>,
-    ) -> Result<OffsetStore, StorageError> {
-        let mut store = OffsetStore {
-            log,
-            dir,
-            committed: HashMap::new(),
-            pending: HashMap::new(),
-            loaded_groups: HashMap::new(),
-            clock,
-        };
-        let mut next = store.log.log_start_offset();
-        let end = store.log.log_end_offset();
-        let mut records = 0u64;
-        while next < end {
-            let read = store
-                .log
-                .read(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
-            if read.data.is_empty() {
-                break;
-            }
-            let mut data = read.data;
-            let sets =
-                RecordBatchDecoder::decode_all(&mut data).map_err(|e| StorageError::Corrupt {
-                    path: store.dir.clone(),
-                    position: 0,
-                    reason: format!("group log batch at offset {next}: {e}"),
-                })?;
-            let before = next;
-            for set in sets {
-                for r in set.records {
-                    next = next.max(r.offset + 1);
-                    records += 1;
-                    if let Some(rec) = r.key.and_then(|k| GroupLogRecord::decode(k, r.value)) {
-                        store.apply(rec);
-                    }
-                }
-            }
-            assert!(next > before, "replay of the group log makes progress");
-        }
-        tracing::info!(
-            records,
-            groups = store.committed.len(),
-            "replayed the group log"
-        );
-        Ok(store)
-    }
-
     /// Applies one record to the in-memory state (replay and after each append).
-    fn apply(&mut self, rec: GroupLogRecord) {
+    pub(super) fn apply(&mut self, rec: GroupLogRecord) {
         match rec {
             GroupLogRecord::Offset {
                 group,
@@ -180,51 +116,6 @@ impl OffsetStore {
                 }
             }
         }
-    }
-
-    /// Appends the records as one batch, then applies them.
-    fn write(&mut self, records: Vec<GroupLogRecord>) -> Result<(), StorageError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let now = self.clock.now_ms();
-        let encoded: Vec<Record> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let (key, value) = r.encode();
-                Record {
-                    transactional: false,
-                    control: false,
-                    delete_horizon: false,
-                    partition_leader_epoch: 0,
-                    producer_id: -1,
-                    producer_epoch: -1,
-                    timestamp_type: TimestampType::Creation,
-                    offset: i as i64,
-                    sequence: -1,
-                    timestamp: now,
-                    key: Some(key),
-                    value,
-                    headers: Default::default(),
-                }
-            })
-            .collect();
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &encoded,
-            &RecordEncodeOptions {
-                version: 2,
-                compression: Compression::None,
-            },
-        )
-        .expect("uncompressed group records encode");
-        self.log.append(&buf)?;
-        for r in records {
-            self.apply(r);
-        }
-        Ok(())
     }
 
     /// Commits offsets for a group (OffsetCommit).
@@ -370,60 +261,6 @@ impl OffsetStore {
     /// The group metadata found at startup (taken once).
     pub fn take_loaded_groups(&mut self) -> HashMap<String, StoredGroup> {
         std::mem::take(&mut self.loaded_groups)
-    }
-
-    /// Stages transactional offsets for `producer_id` (TxnOffsetCommit): logged, not visible.
-    pub fn stage_txn_offsets(
-        &mut self,
-        producer_id: i64,
-        group: &str,
-        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), StorageError> {
-        let records = offsets
-            .into_iter()
-            .map(|((topic, partition), value)| GroupLogRecord::TxnOffset {
-                producer_id,
-                group: group.to_owned(),
-                topic,
-                partition,
-                value,
-            })
-            .collect();
-        self.write(records)
-    }
-
-    /// Makes the producer's staged offsets committed offsets (transaction committed).
-    pub fn commit_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
-        self.end_txn(producer_id, true)
-    }
-
-    /// Drops the producer's staged offsets (transaction aborted).
-    pub fn abort_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
-        self.end_txn(producer_id, false)
-    }
-
-    fn end_txn(&mut self, producer_id: i64, commit: bool) -> Result<(), StorageError> {
-        if !self.pending.contains_key(&producer_id) {
-            return Ok(());
-        }
-        self.write(vec![GroupLogRecord::TxnMarker {
-            producer_id,
-            commit,
-        }])
-    }
-
-    /// True when some open transaction has staged an offset for this partition of the group.
-    pub fn has_pending(&self, group: &str, tp: &TopicPartition) -> bool {
-        self.pending
-            .values()
-            .any(|groups| groups.get(group).is_some_and(|o| o.contains_key(tp)))
-    }
-
-    /// True when some open transaction has staged offsets for the group.
-    pub fn group_has_pending(&self, group: &str) -> bool {
-        self.pending
-            .values()
-            .any(|groups| groups.contains_key(group))
     }
 
     pub fn flush(&self) -> Result<(), StorageError> {

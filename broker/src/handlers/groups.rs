@@ -2,7 +2,8 @@
 //! membership protocol. JoinGroup and SyncGroup long-poll: they wait (without blocking a
 //! thread) until the coordinator completes the phase, or the broker shuts down.
 
-use kafka_protocol::error::ResponseError;
+use std::sync::Arc;
+
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::leave_group_response::MemberResponse;
 use kafka_protocol::messages::{
@@ -14,10 +15,26 @@ use tokio::sync::{oneshot, watch};
 
 use super::str_bytes;
 use crate::context::RequestContext;
-use crate::group::{GroupCoordinator, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest};
+use crate::group::error::code_of;
+use crate::group::{
+    GroupCoordinator, GroupError, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest,
+};
 
 fn string(s: &StrBytes) -> String {
     s.as_str().to_owned()
+}
+
+/// Runs a JoinGroup or SyncGroup step on the blocking pool: completing a phase appends the
+/// group's new generation to the group log, which is file I/O. If the pool is gone (the
+/// runtime shuts down) the answer channel is dropped and the waiter answers its fallback.
+async fn off_worker(
+    groups: &Arc<GroupCoordinator>,
+    work: impl FnOnce(&GroupCoordinator) + Send + 'static,
+) {
+    let groups = groups.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || work(&groups)).await {
+        tracing::error!(error = %e, "group request step failed");
+    }
 }
 
 /// Waits for a parked answer; a shutdown (or a dropped sender) answers `fallback`.
@@ -37,7 +54,7 @@ async fn wait<T>(
 }
 
 pub async fn join(
-    groups: &GroupCoordinator,
+    groups: &Arc<GroupCoordinator>,
     shutdown: &watch::Receiver<bool>,
     ctx: &RequestContext,
     request: JoinGroupRequest,
@@ -67,9 +84,9 @@ pub async fn join(
         supports_skip_assignment: version >= 9,
     };
     let (tx, rx) = oneshot::channel();
-    groups.join(req, tx);
+    off_worker(groups, move |groups| groups.join(req, tx)).await;
     let outcome = wait(shutdown, rx, || {
-        JoinOutcome::error(ResponseError::CoordinatorNotAvailable.code(), &member_id)
+        JoinOutcome::error(GroupError::ShuttingDown, &member_id)
     })
     .await;
     join_response(outcome, version)
@@ -96,7 +113,7 @@ fn join_response(o: JoinOutcome, version: i16) -> JoinGroupResponse {
         Some(str_bytes(o.protocol_name.unwrap_or_default()))
     };
     JoinGroupResponse::default()
-        .with_error_code(o.error)
+        .with_error_code(o.error.as_ref().map_or(0, GroupError::code))
         .with_generation_id(o.generation_id)
         .with_protocol_type(if version >= 7 {
             o.protocol_type.map(str_bytes)
@@ -111,7 +128,7 @@ fn join_response(o: JoinOutcome, version: i16) -> JoinGroupResponse {
 }
 
 pub async fn sync(
-    groups: &GroupCoordinator,
+    groups: &Arc<GroupCoordinator>,
     shutdown: &watch::Receiver<bool>,
     request: SyncGroupRequest,
     version: i16,
@@ -130,12 +147,12 @@ pub async fn sync(
             .collect(),
     };
     let (tx, rx) = oneshot::channel();
-    groups.sync(req, tx);
+    off_worker(groups, move |groups| groups.sync(req, tx)).await;
     let o = wait(shutdown, rx, || {
-        SyncOutcome::error(ResponseError::CoordinatorNotAvailable.code())
+        SyncOutcome::error(GroupError::ShuttingDown)
     })
     .await;
-    let (protocol_type, protocol_name) = if version >= 5 && o.error == 0 {
+    let (protocol_type, protocol_name) = if version >= 5 && o.error.is_none() {
         (
             o.protocol_type.map(str_bytes),
             o.protocol_name.map(str_bytes),
@@ -144,7 +161,7 @@ pub async fn sync(
         (None, None)
     };
     SyncGroupResponse::default()
-        .with_error_code(o.error)
+        .with_error_code(o.error.as_ref().map_or(0, GroupError::code))
         .with_protocol_type(protocol_type)
         .with_protocol_name(protocol_name)
         .with_assignment(o.assignment)
@@ -157,7 +174,7 @@ pub fn heartbeat(groups: &GroupCoordinator, request: HeartbeatRequest) -> Heartb
         request.group_instance_id.as_ref().map(|s| s.as_str()),
         request.generation_id,
     );
-    HeartbeatResponse::default().with_error_code(error)
+    HeartbeatResponse::default().with_error_code(code_of(&error))
 }
 
 pub fn leave(
@@ -181,7 +198,7 @@ pub fn leave(
         vec![(string(&request.member_id), None)]
     };
     match groups.leave(request.group_id.as_str(), &leaving) {
-        Err(error) => LeaveGroupResponse::default().with_error_code(error),
+        Err(error) => LeaveGroupResponse::default().with_error_code(error.code()),
         Ok(errors) if version >= 3 => LeaveGroupResponse::default().with_members(
             leaving
                 .into_iter()
@@ -190,12 +207,13 @@ pub fn leave(
                     MemberResponse::default()
                         .with_member_id(str_bytes(member_id))
                         .with_group_instance_id(instance_id.map(str_bytes))
-                        .with_error_code(error)
+                        .with_error_code(code_of(&error))
                 })
                 .collect(),
         ),
         // v0-2: the member's error is the response's error.
-        Ok(errors) => LeaveGroupResponse::default()
-            .with_error_code(errors.first().copied().unwrap_or_default()),
+        Ok(errors) => {
+            LeaveGroupResponse::default().with_error_code(errors.first().map_or(0, code_of))
+        }
     }
 }

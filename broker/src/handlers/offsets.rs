@@ -18,9 +18,10 @@ use kafka_protocol::messages::{
 
 use super::str_bytes;
 use crate::group::admin::{Committer, FetchedOffset};
+use crate::group::error::code_of;
 use crate::group::offsets::TopicPartition;
 use crate::group::records::OffsetAndMetadata;
-use crate::group::GroupCoordinator;
+use crate::group::{GroupCoordinator, GroupError};
 use crate::topics::TopicRegistry;
 use wren_storage::Clock;
 
@@ -110,6 +111,10 @@ pub fn commit(
     OffsetCommitResponse::default().with_topics(topics)
 }
 
+fn code_of_error(e: &Option<GroupError>) -> i16 {
+    e.as_ref().map_or(0, GroupError::code)
+}
+
 /// (committed offset, leader epoch, metadata, error) as OffsetFetch reports a partition.
 fn fetched_fields(f: &FetchedOffset, version: i16) -> (i64, i32, String, i16) {
     match &f.offset {
@@ -117,9 +122,9 @@ fn fetched_fields(f: &FetchedOffset, version: i16) -> (i64, i32, String, i16) {
             o.offset,
             if version >= 5 { o.leader_epoch } else { -1 },
             o.metadata.clone(),
-            f.error,
+            code_of_error(&f.error),
         ),
-        None => (-1, -1, String::new(), f.error),
+        None => (-1, -1, String::new(), code_of_error(&f.error)),
     }
 }
 
@@ -267,7 +272,7 @@ pub fn delete(
                 .zip(e)
                 .map(|(p, ok)| {
                     let error = if ok {
-                        errors.next().unwrap_or_default()
+                        errors.next().map_or(0, |r| code_of(&r))
                     } else {
                         ResponseError::UnknownTopicOrPartition.code()
                     };

@@ -71,7 +71,11 @@ pub fn handle(
         )
         // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
         .map_err(|e| e.code_for(version, 3))
-        .and_then(|()| groups.stage_txn_offsets(&committer, r.producer_id.0, offsets))
+        .and_then(|()| {
+            groups
+                .stage_txn_offsets(&committer, r.producer_id.0, offsets)
+                .map_err(|e| e.response_error())
+        })
     };
     let group_error = result.err().map_or(0, |e| e.code());
     let topics = r
