@@ -4,6 +4,11 @@
 # produce with idempotence off and on, and consume, of 1 KiB records with acks=all.
 # Plus, with the rdkafka crate (benches/txn_load.rs, same librdkafka): produce idempotently and in
 # transactions of 100 records, in the same run, reporting the EndTxn round trip (p50/p99).
+# Then the footprint benchmark (scripts/bench/footprint.py): 2,000 partitions created and written
+# once each (two 100-byte records), Metadata latency meanwhile, the broker's RSS and the data
+# directory's disk use against issue 9's bounds. With --baseline-bin, a second Wren built from an
+# earlier commit runs the rdkafka_performance scenarios too, paired with this one in every
+# repetition (scripts/bench/ab.py reports the per-repetition ratios).
 # Not part of the tests. Takes about 6 minutes on the 2-core machine (plus builds on first use).
 #
 # Writes docs/bench/results.md, docs/bench/results.json, docs/bench/throughput.svg and the
@@ -11,20 +16,31 @@
 # profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
-#                         [--no-readme] [--txn-scaling]
-#   --quick       one repetition of 200k records, no profile, README untouched (a smoke test)
+#                         [--no-readme] [--txn-scaling] [--baseline-bin PATH [--baseline-label TEXT]]
+#                         [--brokers LIST] [--no-footprint | --footprint-only] [--out DIR]
+#   --quick       one repetition of 200k records, no profile, no footprint, README untouched
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
 #   --records N   1 KiB records per produce run (default 1000000)
 #   --txn-records N  records per rdkafka-crate run, idempotent and transactional (default 200000,
 #                 i.e. 2,000 transactions; at most --records)
 #   --no-profile  skip the perf/strace profile of Wren
 #   --no-readme   write docs/bench/ only
+#   --baseline-bin PATH  also run this wren binary (e.g. built from an earlier commit in another
+#                 worktree) as "Wren (baseline)", A/B-paired with this commit's build
+#   --baseline-label TEXT  what the baseline is, for the report (default: the path)
+#   --brokers LIST  comma-separated subset of wren,wren_base,tansu,mock (default: all; wren_base
+#                 only with --baseline-bin)
+#   --no-footprint  skip the footprint benchmark
+#   --footprint-only  only the footprint benchmark; the throughput part of the report is
+#                 re-rendered from docs/bench/results.json
+#   --out DIR     write the report there instead of docs/bench/ (implies --no-readme); e.g. an
+#                 A/B-only run: --brokers wren,wren_base --no-footprint --out target/bench/ab
 #   --txn-scaling only the transaction scaling scenario (scripts/bench/txn_scaling.py: 1, 4 and
 #                 16 concurrent producers, transactional against idempotent, one Wren; writes
 #                 docs/bench/txn_scaling.md). A full run ends with it too.
 # Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
 # benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
-# (Wren's data directory parent).
+# (Wren's data directory parent), WREN_BASELINE_BIN (as --baseline-bin).
 #
 # benches/txn_load.rs is a plain `fn main` bench target (harness = false). It is built with
 #   cargo build --release --bench txn_load --message-format=json-render-diagnostics
@@ -43,17 +59,24 @@ REPO="$PWD"
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
-REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 TXN_SCALING_ONLY=0
+REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 FOOTPRINT=1 FOOTPRINT_ONLY=0
+BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS="" OUT=docs/bench TXN_SCALING_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 ;;
+    --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 FOOTPRINT=0 ;;
     --reps) REPS="$2"; shift ;;
     --records) RECORDS="$2"; shift ;;
     --txn-records) TXN_RECORDS="$2"; shift ;;
     --no-profile) PROFILE=0 ;;
     --no-readme) README=0 ;;
+    --baseline-bin) BASELINE_BIN="$2"; shift ;;
+    --baseline-label) BASELINE_LABEL="$2"; shift ;;
+    --brokers) BROKERS="$2"; shift ;;
+    --no-footprint) FOOTPRINT=0 ;;
+    --footprint-only) FOOTPRINT_ONLY=1 ;;
+    --out) OUT="$2"; README=0; shift ;;
     --txn-scaling) TXN_SCALING_ONLY=1 ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -74,6 +97,29 @@ if [ -z "${WREN_BIN:-}" ]; then
   WREN_BIN="$REPO/target/release/wren"
 fi
 [ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
+[ -z "$BASELINE_BIN" ] || [ -x "$BASELINE_BIN" ] || die "baseline binary not found: $BASELINE_BIN"
+
+# ---- Python with confluent-kafka (the librdkafka mock, and the footprint benchmark's clients) -------
+has_ck() { [ -x "$1" ] && "$1" -c 'import confluent_kafka' 2>/dev/null; }
+if [ -n "${MOCK_PYTHON:-}" ]; then :
+elif has_ck "$REPO/.venv/bin/python"; then MOCK_PYTHON="$REPO/.venv/bin/python"
+else
+  MOCK_PYTHON="$REPO/target/peers/venv/bin/python"
+  if ! has_ck "$MOCK_PYTHON"; then
+    log "creating target/peers/venv with confluent-kafka"
+    python3 -m venv "$REPO/target/peers/venv"
+    "$MOCK_PYTHON" -m pip install --disable-pip-version-check -q confluent-kafka >&2
+  fi
+fi
+has_ck "$MOCK_PYTHON" || die "no python with confluent-kafka: $MOCK_PYTHON"
+
+README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
+if [ "$FOOTPRINT_ONLY" = 1 ]; then
+  exec python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
+    --rdkafka-performance "" --tansu-bin "" --mock-python "$MOCK_PYTHON" --mock-script "" \
+    --data-root "${BENCH_DATA_ROOT:-target/bench-data}" --out "$OUT" --footprint-only \
+    "${README_ARGS[@]}"
+fi
 
 # ---- benches/txn_load.rs (rdkafka crate load generator) ------------------------------------------
 if [ -z "${TXN_LOAD_BIN:-}" ]; then
@@ -132,19 +178,6 @@ fi
 # The tree's own librdkafka, not Debian's (older) one.
 export LD_LIBRARY_PATH="$LIBRDKAFKA_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-# ---- Python with confluent-kafka (for the librdkafka mock) -----------------------------------------
-has_ck() { [ -x "$1" ] && "$1" -c 'import confluent_kafka' 2>/dev/null; }
-if [ -n "${MOCK_PYTHON:-}" ]; then :
-elif has_ck "$REPO/.venv/bin/python"; then MOCK_PYTHON="$REPO/.venv/bin/python"
-else
-  MOCK_PYTHON="$REPO/target/peers/venv/bin/python"
-  if ! has_ck "$MOCK_PYTHON"; then
-    log "creating target/peers/venv with confluent-kafka"
-    python3 -m venv "$REPO/target/peers/venv"
-    "$MOCK_PYTHON" -m pip install --disable-pip-version-check -q confluent-kafka >&2
-  fi
-fi
-has_ck "$MOCK_PYTHON" || die "no python with confluent-kafka: $MOCK_PYTHON"
 MOCK_SCRIPT=""
 for f in "$REPO/../shared/peers/librdkafka_mock.py" "/work/shared/peers/librdkafka_mock.py"; do
   [ -f "$f" ] && { MOCK_SCRIPT="$f"; break; }
@@ -191,11 +224,17 @@ if [ "$PROFILE" = 1 ]; then
   command -v strace >/dev/null && PROFILE_ARGS+=(--strace)
 fi
 
-README_ARGS=(); [ "$README" = 1 ] || README_ARGS+=(--no-readme)
+EXTRA_ARGS=()
+[ "$FOOTPRINT" = 1 ] && EXTRA_ARGS+=(--footprint)
+[ -n "$BASELINE_BIN" ] && EXTRA_ARGS+=(--baseline-bin "$BASELINE_BIN" \
+  --baseline-label "${BASELINE_LABEL:-$BASELINE_BIN}")
+[ -n "$BROKERS" ] && EXTRA_ARGS+=(--brokers "$BROKERS")
 python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
   --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
-  "${PROFILE_ARGS[@]}" "${README_ARGS[@]}"
-txn_scaling
+  --out "$OUT" \
+  "${PROFILE_ARGS[@]}" "${README_ARGS[@]}" "${EXTRA_ARGS[@]}"
+# The transaction scaling scenario belongs to a full run (not to an A/B or --out run).
+if [ "$OUT" = docs/bench ] && [ -z "$BROKERS" ]; then txn_scaling; fi

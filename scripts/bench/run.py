@@ -49,6 +49,8 @@ from typing import Callable, Optional
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import ab  # noqa: E402  (scripts/bench/ab.py)
+import footprint  # noqa: E402  (scripts/bench/footprint.py)
 import report  # noqa: E402  (scripts/bench/report.py)
 
 
@@ -101,14 +103,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("produce_idem_on", "produce, idempotence on", "produce", "bench-on",
              ["-X", "enable.idempotence=true"]),
     Scenario("consume", "consume", "consume", "bench-off", [],
-             brokers={"wren", "tansu"},
+             brokers={"wren", "wren_base", "tansu"},
              na_reason={"mock": "n/a (the mock keeps ~5 MiB per partition)"}),
     Scenario("produce_idem_crate", "produce, idempotent (rdkafka crate)", "produce",
              "bench-crate-idem", command=txn_load_command("idempotent", "bench-crate-idem"),
-             may_fail=True),
+             brokers={"wren", "tansu", "mock"}, may_fail=True),
     Scenario("produce_txn100_crate", f"produce, transactions of {TXN_SIZE} (rdkafka crate)",
              "produce", "bench-crate-txn",
-             command=txn_load_command("transactional", "bench-crate-txn"), may_fail=True),
+             command=txn_load_command("transactional", "bench-crate-txn"),
+             brokers={"wren", "tansu", "mock"}, may_fail=True),
 ]
 # Topics every broker needs (created before the warm-up).
 TOPICS = sorted({s.topic for s in SCENARIOS})
@@ -265,6 +268,25 @@ class Wren(Broker):
             self.data_dir = None
 
 
+class WrenBaseline(Wren):
+    """The same broker built from an earlier commit (--baseline-bin): the A/B in ab.py."""
+    key, name = "wren_base", "Wren (baseline)"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.bin = ctx.baseline_bin
+
+    def start(self):
+        self.ctx.data_root.mkdir(parents=True, exist_ok=True)
+        self.data_dir = Path(tempfile.mkdtemp(prefix="wren-base-", dir=self.ctx.data_root))
+        env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))
+        self.proc = subprocess.Popen(
+            [self.bin, "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
+            stdout=subprocess.PIPE, stderr=self.logfile(), text=True, env=env)
+        m = read_line_matching(self.proc, r"wren listening on (\S+)", 20)
+        self.bootstrap = m.group(1)
+
+
 class Tansu(Broker):
     key, name, storage = "tansu", "Tansu", "memory"
 
@@ -300,7 +322,8 @@ class Mock(Broker):
         pass  # the mock auto-creates topics (4 partitions; the benchmark uses partition 0)
 
 
-BROKERS = [Wren, Tansu, Mock]
+ALL_BROKERS = [Wren, WrenBaseline, Tansu, Mock]
+BROKERS = [Wren, Tansu, Mock]  # main() narrows or extends this (--brokers, --baseline-bin)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,6 +390,7 @@ class Ctx:
     profile: bool
     strace: bool
     profile_records: int
+    baseline_bin: Optional[str] = None
 
 
 def client_argv(ctx: Ctx, kind: str, broker: Broker, topic: str, records: int,
@@ -647,7 +671,7 @@ def run_all(ctx: Ctx) -> dict:
         lb = loopback(ctx)
         results["loopback"].append(lb)
         log(f"rep {rep + 1}/{ctx.reps}: loopback {lb['mb_per_s']} MB/s")
-        order = brokers[rep % len(brokers):] + brokers[:rep % len(brokers)]
+        order = ab.rep_order(brokers, rep)
         for b in order:
             b.start()
             try:
@@ -698,6 +722,13 @@ def failure_reason(text: str) -> str:
     if lines and lines[0].startswith("client timed out"):
         return lines[0].split(":")[0]
     return (lines[-1] if lines else text)[:160]
+
+
+def git_describe(repo: Path) -> str:
+    def sh(cmd):
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    return sh(f"git -C {repo} rev-parse --short HEAD") + (
+        " (+ uncommitted changes)" if sh(f"git -C {repo} status --porcelain -uno") else "")
 
 
 def machine_info(ctx: Ctx) -> dict:
@@ -753,12 +784,37 @@ def main() -> int:
     ap.add_argument("--out", default="docs/bench")
     ap.add_argument("--readme", default="README.md")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--baseline-bin", default="",
+                    help="a wren binary built from an earlier commit: A/B pairs beside this one")
+    ap.add_argument("--baseline-label", default="", help="what the baseline is (its commit)")
+    ap.add_argument("--brokers", default="",
+                    help="comma-separated broker keys to run (wren, wren_base, tansu, mock)")
+    ap.add_argument("--footprint", action="store_true",
+                    help="also run scripts/bench/footprint.py (2,000 partitions written once)")
+    ap.add_argument("--footprint-only", action="store_true",
+                    help="only the footprint benchmark; report the throughput of results.json")
     ap.add_argument("--rerender", action="store_true",
                     help="only rewrite the report from <out>/results.json (after editing report.py)")
     a = ap.parse_args()
-    if a.rerender:
+    global BROKERS
+    keys = [k for k in a.brokers.split(",") if k] or [b.key for b in BROKERS] + (
+        ["wren_base"] if a.baseline_bin else [])
+    BROKERS = [b for b in ALL_BROKERS if b.key in keys]
+    if any(b.key == "wren_base" for b in BROKERS) and not a.baseline_bin:
+        raise SystemExit("--brokers wren_base needs --baseline-bin")
+    if a.rerender or a.footprint_only:
         repo = Path(a.repo).resolve()
         old = json.loads((repo / a.out / "results.json").read_text())
+        BROKERS = [b for b in ALL_BROKERS
+                   if b.key in old["results"].get("brokers", ["wren", "tansu", "mock"])]
+        if a.footprint_only:
+            data_root = (repo / a.data_root).resolve()
+            (repo / a.work).mkdir(parents=True, exist_ok=True)
+            old["results"]["footprint"] = footprint.run_subprocess(
+                repo, a.mock_python, a.wren_bin, data_root, (repo / a.work).resolve(), log)
+            old["info"]["footprint_date"] = dt.datetime.now(dt.timezone.utc).strftime(
+                "%Y-%m-%d %H:%M UTC")
+            old["info"]["footprint_git"] = git_describe(repo)
         doc = report.build(info=old["info"], ctx=old["ctx"], scenarios=SCENARIOS,
                            brokers=BROKERS, targets=TARGETS, results=old["results"])
         report.write(doc, repo / a.out, None if a.no_readme else repo / a.readme)
@@ -785,12 +841,21 @@ def main() -> int:
               records=a.records, consume_records=a.records + a.warmup_records,
               warmup_records=a.warmup_records, reps=a.reps, timeout_s=a.timeout,
               profile=a.profile, strace=a.strace,
-              profile_records=a.profile_records or a.records)
+              profile_records=a.profile_records or a.records,
+              baseline_bin=a.baseline_bin or None)
     t0 = time.monotonic()
     info = machine_info(ctx)
     log(f"records {ctx.records} x {RECORD_SIZE} B, {ctx.reps} repetitions; Wren data on {data_fs}")
+    if a.baseline_bin:
+        info["baseline"] = a.baseline_label or a.baseline_bin
     results = run_all(ctx)
-    results["profile"] = profile_wren(ctx) if ctx.profile else None
+    results["brokers"] = [b.key for b in BROKERS]
+    results["profile"] = profile_wren(ctx) if ctx.profile and any(
+        b.key == "wren" for b in BROKERS) else None
+    if a.footprint:
+        results["footprint"] = footprint.run_subprocess(repo, ctx.mock_python, ctx.wren_bin,
+                                                          data_root, work, log)
+        info["footprint_date"], info["footprint_git"] = info["date"], info["git"]
     info["duration_s"] = round(time.monotonic() - t0)
     info["loadavg_after"] = subprocess.run("cut -d' ' -f1-3 /proc/loadavg", shell=True,
                                            capture_output=True, text=True).stdout.strip()

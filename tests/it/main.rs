@@ -6,6 +6,7 @@ mod crash_loop;
 mod create_partitions;
 mod disk_full;
 mod embedding;
+mod footprint;
 mod group_limits;
 mod group_offsets;
 mod group_txn_offsets;
