@@ -79,22 +79,24 @@ routes! {
         &state.identity, r, v,
     )),
     ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
-    CreateTopics 2..=7 => respond(ctx, &handlers::create_topics::handle(
+    CreateTopics 2..=7 => respond(ctx, &disk_bound(|| handlers::create_topics::handle(
         &state.identity, &state.topics, &state.config, r, v,
-    )),
-    DeleteTopics 1..=6 => respond(ctx, &handlers::delete_topics::handle(
+    ))),
+    DeleteTopics 1..=6 => respond(ctx, &disk_bound(|| handlers::delete_topics::handle(
         &state.topics, &state.groups, r, v,
-    )),
-    DeleteRecords 0..=2 => respond(ctx, &handlers::delete_records::handle(&state.topics, r)),
+    ))),
+    DeleteRecords 0..=2 => respond(ctx, &disk_bound(|| {
+        handlers::delete_records::handle(&state.topics, r)
+    })),
     InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(
         &state.topics, &state.producer_ids, &state.txn, r, v,
     ).await),
     DescribeConfigs 1..=4 => respond(ctx, &handlers::configs::describe(
         &state.identity, &state.topics, &state.config, r, v,
     )),
-    CreatePartitions 0..=3 => respond(ctx, &handlers::create_partitions::handle(
+    CreatePartitions 0..=3 => respond(ctx, &disk_bound(|| handlers::create_partitions::handle(
         &state.topics, state.identity.node_id, r,
-    )),
+    ))),
     IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
         &state.topics, r,
     )),
@@ -172,6 +174,20 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
         ));
     }
     outcome
+}
+
+/// Runs an admin request that creates, deletes or syncs files (thousands of partition
+/// directories for one CreateTopics) without stalling the other connections served by this
+/// worker: `block_in_place` hands them to another worker meanwhile. A current-thread runtime
+/// (an embedding test's) has no other worker, so there it runs inline.
+fn disk_bound<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// Encodes a handler's response as the concrete message type (sized once, see
