@@ -17,10 +17,10 @@ use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
 use wren_storage::{Clock, StorageError};
 
+use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
 use super::error::GroupError;
 use super::group::Group;
-use super::member::{JoinOutcome, SyncOutcome};
-use super::membership::{self, validate_join, Effect, Input, JoinRequest, ParkId, SyncRequest};
+use super::membership::{self, validate_join, Input, JoinRequest, SyncRequest};
 use super::offsets::OffsetStore;
 use super::GroupConfig;
 

@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use super::error::GroupError;
 use indexmap::IndexMap;
 
-use super::member::{JoinOutcome, JoinedMember, Member, SyncOutcome};
-use super::membership::{Effect, ParkId};
+use super::effect::{Effect, JoinOutcome, JoinedMember, ParkId, SyncOutcome};
+use super::member::Member;
 use super::records::StoredGroup;
 use super::GroupConfig;
 

@@ -9,23 +9,13 @@ use bytes::BytesMut;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
-use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
+use wren_storage::{Clock, PartitionLog, StorageError};
 
 use super::offsets::OffsetStore;
 use super::records::GroupLogRecord;
 
 /// Largest chunk read at a time while replaying the group log.
 const REPLAY_READ_BYTES_MAX: usize = 4 << 20;
-
-/// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
-pub(super) fn log_config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 100 << 20,
-        retention_ms: -1,
-        retention_bytes: -1,
-        ..LogConfig::default()
-    }
-}
 
 impl OffsetStore {
     pub(super) fn replay(

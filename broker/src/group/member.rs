@@ -1,62 +1,11 @@
 //! One member of a classic group and the answers its parked JoinGroup / SyncGroup get.
 
-use super::error::GroupError;
-use super::membership::{Effect, ParkId};
+use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
 use bytes::Bytes;
 
 /// How long a brand-new member may wait in a join phase before it is dropped (Kafka's
 /// `GroupCoordinator.NewMemberJoinTimeoutMs`).
 pub const NEW_MEMBER_JOIN_TIMEOUT_MS: i64 = 300_000;
-
-/// What a JoinGroup is answered with (the handler turns it into the versioned response).
-#[derive(Clone, Debug, Default)]
-pub struct JoinOutcome {
-    pub error: Option<GroupError>,
-    pub generation_id: i32,
-    pub protocol_type: Option<String>,
-    pub protocol_name: Option<String>,
-    pub leader_id: String,
-    pub member_id: String,
-    pub skip_assignment: bool,
-    /// Filled for the leader only: every member and its metadata for the chosen protocol.
-    pub members: Vec<JoinedMember>,
-}
-
-impl JoinOutcome {
-    pub fn error(error: GroupError, member_id: &str) -> JoinOutcome {
-        JoinOutcome {
-            error: Some(error),
-            generation_id: -1,
-            member_id: member_id.to_owned(),
-            ..JoinOutcome::default()
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct JoinedMember {
-    pub member_id: String,
-    pub instance_id: Option<String>,
-    pub metadata: Bytes,
-}
-
-/// What a SyncGroup is answered with.
-#[derive(Clone, Debug, Default)]
-pub struct SyncOutcome {
-    pub error: Option<GroupError>,
-    pub protocol_type: Option<String>,
-    pub protocol_name: Option<String>,
-    pub assignment: Bytes,
-}
-
-impl SyncOutcome {
-    pub fn error(error: GroupError) -> SyncOutcome {
-        SyncOutcome {
-            error: Some(error),
-            ..SyncOutcome::default()
-        }
-    }
-}
 
 pub struct Member {
     pub id: String,

@@ -8,14 +8,11 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
 use super::error::GroupError;
 use super::group::{Group, GroupState};
-use super::member::{JoinOutcome, Member, SyncOutcome};
-use super::records::StoredGroup;
+use super::member::Member;
 use super::GroupConfig;
-
-/// Names a parked JoinGroup or SyncGroup; the shell keeps its answer channel under it.
-pub type ParkId = u64;
 
 /// A JoinGroup, version differences resolved by the handler.
 #[derive(Clone, Debug)]
@@ -71,21 +68,6 @@ pub enum Input {
     },
     /// Session, pending-member, join and sync deadlines are checked against `now_ms`.
     Tick,
-}
-
-/// What the shell must do after a step.
-#[derive(Debug)]
-pub enum Effect {
-    /// Answer the JoinGroup parked under the id.
-    Join(ParkId, JoinOutcome),
-    Sync(ParkId, SyncOutcome),
-    /// No answer will come for the parked request (its member is gone): drop it.
-    Forget(ParkId),
-    Heartbeat(Result<(), GroupError>),
-    /// One result per leaving member, in request order.
-    Leave(Vec<Result<(), GroupError>>),
-    /// Append the group's new generation to the group log.
-    StoreGroup(StoredGroup),
 }
 
 /// The session-timeout rule checked before a JoinGroup reaches any group.

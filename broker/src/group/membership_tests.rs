@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use proptest::prelude::*;
 
+use super::effect::{Effect, JoinOutcome, ParkId};
 use super::error::GroupError;
 use super::group::{Group, GroupState};
-use super::member::JoinOutcome;
-use super::membership::{step, Effect, Input, JoinRequest, ParkId, SyncRequest};
+use super::membership::{step, Input, JoinRequest, SyncRequest};
 use super::GroupConfig;
 
 const SESSION_MS: i32 = 10_000;

@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod coordinator;
+pub mod effect;
 pub mod error;
 #[allow(clippy::module_inception)]
 pub mod group;
@@ -35,8 +36,8 @@ pub mod subscription;
 use std::time::Duration;
 
 pub use coordinator::GroupCoordinator;
+pub use effect::{JoinOutcome, SyncOutcome};
 pub use error::GroupError;
-pub use member::{JoinOutcome, SyncOutcome};
 pub use membership::{JoinRequest, SyncRequest};
 
 /// How often the timer task checks group deadlines.

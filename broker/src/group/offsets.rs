@@ -9,11 +9,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wren_storage::{Clock, PartitionLog, StorageError};
-
-use super::group_log::log_config;
+use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
 
 use super::records::{GroupLogRecord, OffsetAndMetadata, StoredGroup};
+
+/// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
+fn log_config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 100 << 20,
+        retention_ms: -1,
+        retention_bytes: -1,
+        ..LogConfig::default()
+    }
+}
 
 /// (topic, partition)
 pub type TopicPartition = (String, i32);
