@@ -241,6 +241,15 @@ async fn rdkafka_describe_configs_sees_kafkas_config_sources() {
         entry("num.partitions"),
         ("1".into(), "Default".into(), true)
     );
+    // Clients read these from the broker (AdminClient's and Streams' replication factor).
+    assert_eq!(
+        entry("default.replication.factor"),
+        ("1".into(), "Default".into(), true)
+    );
+    assert_eq!(
+        entry("group.initial.rebalance.delay.ms"),
+        ("0".into(), "Default".into(), true)
+    );
 }
 
 fn s(text: &str) -> StrBytes {

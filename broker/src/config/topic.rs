@@ -44,6 +44,13 @@ pub(super) fn check_value(
                 .map(i64::from)
                 .map_err(|_| invalid(format!("Not a number of type {}", kind.name())))?,
         ),
+        ConfigType::Short => Some(
+            value
+                .trim()
+                .parse::<i16>()
+                .map(i64::from)
+                .map_err(|_| invalid(format!("Not a number of type {}", kind.name())))?,
+        ),
         ConfigType::Long => Some(
             value
                 .trim()

@@ -74,7 +74,65 @@ fn broker_configs(
             c.socket_request_max_bytes.to_string(),
             ConfigType::Int,
         ),
+        (
+            "transaction.max.timeout.ms",
+            c.transaction_max_timeout_ms.to_string(),
+            ConfigType::Int,
+        ),
+        (
+            "log.retention.check.interval.ms",
+            c.retention_check_interval_ms.to_string(),
+            ConfigType::Long,
+        ),
     ];
+    // One node: every replication factor and in-sync minimum is 1, and clients read them
+    // (AdminClient's createTopics default, Streams' internal topics).
+    for key in [
+        "default.replication.factor",
+        "transaction.state.log.min.isr",
+    ] {
+        configs.push((key, "1".to_owned(), ConfigType::Int));
+    }
+    for key in [
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+    ] {
+        configs.push((key, "1".to_owned(), ConfigType::Short));
+    }
+    let g = &c.groups;
+    configs.extend([
+        (
+            "group.initial.rebalance.delay.ms",
+            g.initial_rebalance_delay_ms.to_string(),
+            ConfigType::Int,
+        ),
+        (
+            "group.min.session.timeout.ms",
+            g.min_session_timeout_ms.to_string(),
+            ConfigType::Int,
+        ),
+        (
+            "group.max.session.timeout.ms",
+            g.max_session_timeout_ms.to_string(),
+            ConfigType::Int,
+        ),
+        ("group.max.size", g.max_size.to_string(), ConfigType::Int),
+        (
+            "offsets.retention.minutes",
+            (g.offsets_retention_ms / 60_000).to_string(),
+            ConfigType::Int,
+        ),
+        (
+            "offsets.retention.check.interval.ms",
+            g.offsets_retention_check_interval_ms.to_string(),
+            ConfigType::Long,
+        ),
+        (
+            "offset.metadata.max.bytes",
+            g.offset_metadata_max_bytes.to_string(),
+            ConfigType::Int,
+        ),
+    ]);
     // Each topic default under its first broker key Wren reads (`log.roll.ms`, not
     // `log.roll.hours`), with its effective value.
     for def in TOPIC_CONFIGS {

@@ -145,7 +145,8 @@ final class Scenario {
         request.resources().add(new DescribeConfigsResource().setResourceType((byte) 4).setResourceName("1")
                 .setConfigurationKeys(List.of("log.segment.bytes", "num.partitions",
                         "log.retention.hours", "log.retention.ms", "group.initial.rebalance.delay.ms",
-                        "message.max.bytes", "auto.create.topics.enable")));
+                        "message.max.bytes", "auto.create.topics.enable", "default.replication.factor",
+                        "offsets.topic.replication.factor", "group.max.size")));
         request.resources().add(new DescribeConfigsResource().setResourceType((byte) 2)
                 .setResourceName("oracle-nope"));
         s.call("describe-configs-keys", ApiKeys.DESCRIBE_CONFIGS, request);
