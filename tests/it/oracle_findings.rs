@@ -23,6 +23,23 @@ async fn create(c: &mut RawClient, req: CreateTopicsRequest) -> CreateTopicsResp
     r
 }
 
+async fn describe_configs(
+    c: &mut RawClient,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    match c
+        .request(
+            ApiKey::DescribeConfigs,
+            4,
+            RequestKind::DescribeConfigs(req),
+        )
+        .await
+    {
+        ResponseKind::DescribeConfigs(r) => r,
+        other => panic!("not a DescribeConfigs response: {other:?}"),
+    }
+}
+
 fn topic(n: &str, partitions: i32) -> CreatableTopic {
     CreatableTopic::default()
         .with_name(name(n))
@@ -183,16 +200,7 @@ async fn describe_configs_documentation_is_null() {
             .with_resource_name(StrBytes::from_static_str("1"))
             .with_configuration_keys(None),
     ]);
-    let ResponseKind::DescribeConfigs(r) = c
-        .request(
-            ApiKey::DescribeConfigs,
-            4,
-            RequestKind::DescribeConfigs(req),
-        )
-        .await
-    else {
-        panic!("not a DescribeConfigs response")
-    };
+    let r = describe_configs(&mut c, req).await;
     let configs: Vec<_> = r.results.iter().flat_map(|x| x.configs.iter()).collect();
     assert!(!configs.is_empty());
     for config in configs {
@@ -335,16 +343,7 @@ async fn config_sources_follow_what_the_file_set() {
                 StrBytes::from_static_str("num.partitions"),
             ])),
     ]);
-    let ResponseKind::DescribeConfigs(r) = c
-        .request(
-            ApiKey::DescribeConfigs,
-            4,
-            RequestKind::DescribeConfigs(req),
-        )
-        .await
-    else {
-        panic!("not a DescribeConfigs response")
-    };
+    let r = describe_configs(&mut c, req).await;
     let of = |i: usize| -> Vec<(String, i8)> {
         r.results[i]
             .configs
