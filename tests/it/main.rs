@@ -6,6 +6,7 @@ mod crash_loop;
 mod create_partitions;
 mod disk_full;
 mod embedding;
+mod first_record;
 mod footprint;
 mod group_limits;
 mod group_offsets;
