@@ -30,9 +30,6 @@ struct Args {
     /// A Kafka-style server.properties file (Kafka's key names).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Test-only fault injection: append every Nth produce request, then drop the connection.
-    #[arg(long, hide = true, value_name = "N")]
-    fault_drop_produce_response_every: Option<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -88,7 +85,6 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
         config.data_dir = dir;
     }
     config.ephemeral |= args.ephemeral;
-    config.faults.drop_produce_response_every = args.fault_drop_produce_response_every;
     Ok(config)
 }
 
