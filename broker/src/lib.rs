@@ -38,7 +38,10 @@ pub mod txn;
 
 pub use config::{BrokerConfig, TestHooks, TopicDefaults};
 pub use error::{BrokerError, ConfigError};
-pub use faults::{Fault, FaultAction, FaultId, FaultSpec, FaultSpecError, FaultStatus, Faults};
+pub use faults::{
+    parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
+    FaultStatus, Faults,
+};
 /// What fault rules and the request log speak of: API keys and Kafka errors.
 pub use kafka_protocol::{error::ResponseError, messages::ApiKey};
 pub use request_log::{RequestLog, RequestRecord, TopicPartitions, REQUEST_LOG_ENTRIES_MAX};

@@ -20,7 +20,10 @@ use kafka_protocol::messages::ApiKey;
 use parking_lot::Mutex;
 
 use crate::request_log::TopicPartitions;
-pub use rule::{Fault, FaultAction, FaultId, FaultSpec, FaultSpecError, FaultStatus};
+pub use rule::{
+    parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
+    FaultStatus,
+};
 
 /// The broker's fault rules.
 #[derive(Default)]

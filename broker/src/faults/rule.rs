@@ -191,7 +191,11 @@ impl TryFrom<FaultSpec> for Fault {
     type Error = FaultSpecError;
 
     fn try_from(spec: FaultSpec) -> Result<Fault, FaultSpecError> {
-        let api = api_key(&spec.api).ok_or_else(|| FaultSpecError::UnknownApi(spec.api.clone()))?;
+        let api = match &spec.api {
+            NameOrNumber::Number(key) => ApiKey::try_from(*key).ok(),
+            NameOrNumber::Name(name) => parse_api(name),
+        };
+        let api = api.ok_or_else(|| FaultSpecError::UnknownApi(spec.api.clone()))?;
         if spec.action != ActionName::Error && spec.error_code.is_some() {
             return Err(FaultSpecError::Misplaced("error_code"));
         }
@@ -203,7 +207,7 @@ impl TryFrom<FaultSpec> for Fault {
                 let code = match spec.error_code.ok_or(FaultSpecError::MissingErrorCode)? {
                     NameOrNumber::Number(code) => code,
                     NameOrNumber::Name(name) => {
-                        error_code(&name).ok_or(FaultSpecError::UnknownError(name))?
+                        parse_error_code(&name).ok_or(FaultSpecError::UnknownError(name))?
                     }
                 };
                 if code == 0 {
@@ -251,24 +255,26 @@ impl From<Fault> for FaultSpec {
     }
 }
 
-/// An API by its name as kafka-protocol spells it ("Produce", "OffsetCommit") or its key.
-pub fn api_key(api: &NameOrNumber) -> Option<ApiKey> {
-    match api {
-        NameOrNumber::Number(key) => ApiKey::try_from(*key).ok(),
-        NameOrNumber::Name(name) => (0..=i16::MAX)
-            .take_while(|k| *k < 1000)
-            .filter_map(|k| ApiKey::try_from(k).ok())
-            .find(|k| format!("{k:?}").eq_ignore_ascii_case(name)),
+/// An API by its name as kafka-protocol spells it ("Produce", "OffsetCommit"; any case) or its
+/// key number ("0").
+pub fn parse_api(text: &str) -> Option<ApiKey> {
+    if let Ok(key) = text.parse::<i16>() {
+        return ApiKey::try_from(key).ok();
     }
+    (0..1000)
+        .filter_map(|k| ApiKey::try_from(k).ok())
+        .find(|k| format!("{k:?}").eq_ignore_ascii_case(text))
 }
 
-/// A Kafka error code by Kafka's name ("NOT_LEADER_OR_FOLLOWER", any case).
-pub fn error_code(name: &str) -> Option<i16> {
-    (-1..=i16::MAX)
-        .take_while(|c| *c < 1000)
+/// A Kafka error code by Kafka's name ("NOT_LEADER_OR_FOLLOWER", any case) or its number ("6").
+pub fn parse_error_code(text: &str) -> Option<i16> {
+    if let Ok(code) = text.parse::<i16>() {
+        return Some(code);
+    }
+    (-1..1000)
         .filter_map(ResponseError::try_from_code)
         .filter(|e| !matches!(e, ResponseError::Unknown(_)))
-        .find(|e| kafka_name(e).eq_ignore_ascii_case(name))
+        .find(|e| kafka_name(e).eq_ignore_ascii_case(text))
         .map(|e| e.code())
 }
 
@@ -295,11 +301,16 @@ mod tests {
 
     #[test]
     fn error_names_and_numbers_both_give_the_code() {
-        assert_eq!(error_code("NOT_LEADER_OR_FOLLOWER"), Some(6));
-        assert_eq!(error_code("unknown_topic_or_partition"), Some(3));
-        assert_eq!(error_code("UNKNOWN_SERVER_ERROR"), Some(-1));
-        assert_eq!(error_code("COORDINATOR_LOAD_IN_PROGRESS"), Some(14));
-        assert_eq!(error_code("NO_SUCH_ERROR"), None);
+        assert_eq!(parse_error_code("NOT_LEADER_OR_FOLLOWER"), Some(6));
+        assert_eq!(parse_error_code("unknown_topic_or_partition"), Some(3));
+        assert_eq!(parse_error_code("UNKNOWN_SERVER_ERROR"), Some(-1));
+        assert_eq!(parse_error_code("COORDINATOR_LOAD_IN_PROGRESS"), Some(14));
+        assert_eq!(parse_error_code("NO_SUCH_ERROR"), None);
+        assert_eq!(parse_error_code("6"), Some(6));
+        assert_eq!(parse_api("Produce"), Some(ApiKey::Produce));
+        assert_eq!(parse_api("offsetcommit"), Some(ApiKey::OffsetCommit));
+        assert_eq!(parse_api("1"), Some(ApiKey::Fetch));
+        assert_eq!(parse_api("Nope"), None);
         let by_name = parse(r#"{"api":"Produce","error_code":"NOT_LEADER_OR_FOLLOWER"}"#);
         let by_number = parse(r#"{"api":0,"error_code":6}"#);
         assert_eq!(by_name.unwrap(), by_number.unwrap());

@@ -76,11 +76,12 @@ impl Default for RequestLog {
 }
 
 impl RequestLog {
+    /// A log keeping the last `entries_max` records (0 keeps none: `wait_for` finds nothing).
     pub fn with_capacity(entries_max: usize) -> Self {
         RequestLog {
             entries_max,
             ring: Mutex::new(Ring {
-                records: VecDeque::with_capacity(entries_max),
+                records: VecDeque::new(),
                 next_seq: 1,
             }),
             added: Notify::new(),
@@ -90,17 +91,20 @@ impl RequestLog {
 
     /// Adds a record (its `seq` is set here), forgetting the oldest beyond the limit.
     pub fn record(&self, mut record: RequestRecord) {
-        let wake = {
+        let (forgotten, wake) = {
             let mut ring = self.ring.lock();
             record.seq = ring.next_seq;
             ring.next_seq += 1;
-            if ring.records.len() == self.entries_max {
-                ring.records.pop_front();
-            }
             ring.records.push_back(record);
+            let forgotten = if ring.records.len() > self.entries_max {
+                ring.records.pop_front()
+            } else {
+                None
+            };
             // Read under the lock: a waiter counts itself before it scans (see `wait_for`).
-            self.waiting.load(Ordering::SeqCst) > 0
+            (forgotten, self.waiting.load(Ordering::SeqCst) > 0)
         };
+        drop(forgotten); // freed outside the lock
         if wake {
             self.added.notify_waiters();
         }
