@@ -6,6 +6,8 @@ mod crash_loop;
 mod create_partitions;
 mod disk_full;
 mod embedding;
+mod faults;
+mod faults_raw;
 mod first_record;
 mod footprint;
 mod group_limits;
