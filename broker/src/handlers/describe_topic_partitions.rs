@@ -40,12 +40,13 @@ pub fn handle(
         if !fetch_all && !names.iter().any(|n| n.as_str() == c.topic_name.as_str()) {
             // Kafka throws InvalidRequestException; its error response names every requested
             // topic with that code.
-            let error = |t: &kafka_protocol::messages::describe_topic_partitions_request::TopicRequest| {
-                DescribeTopicPartitionsResponseTopic::default()
-                    .with_name(Some(t.name.clone()))
-                    .with_topic_id(Uuid::nil())
-                    .with_error_code(ResponseError::InvalidRequest.code())
-            };
+            let error =
+                |t: &kafka_protocol::messages::describe_topic_partitions_request::TopicRequest| {
+                    DescribeTopicPartitionsResponseTopic::default()
+                        .with_name(Some(t.name.clone()))
+                        .with_topic_id(Uuid::nil())
+                        .with_error_code(ResponseError::InvalidRequest.code())
+                };
             return DescribeTopicPartitionsResponse::default()
                 .with_topics(request.topics.iter().map(error).collect());
         }

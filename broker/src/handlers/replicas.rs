@@ -21,10 +21,9 @@ use crate::topics::TopicRegistry;
 const PREFERRED: i8 = 0;
 const UNCLEAN: i8 = 1;
 
-/// The message of Kafka's `new ApiError(error)`: the error's default message.
-fn default_message(e: ResponseError) -> Option<kafka_protocol::protocol::StrBytes> {
-    Some(str_bytes(e.to_string()))
-}
+/// The default messages of Kafka's `Errors` (what `new ApiError(error)` carries).
+const ELECTION_NOT_NEEDED_MESSAGE: &str = "Leader election not needed for topic partition.";
+const NO_REASSIGNMENT_IN_PROGRESS_MESSAGE: &str = "No partition reassignment is in progress.";
 
 pub fn elect_leaders(topics: &TopicRegistry, request: ElectLeadersRequest) -> ElectLeadersResponse {
     let mut response = ElectLeadersResponse::default();
@@ -86,15 +85,13 @@ pub fn elect_leaders(topics: &TopicRegistry, request: ElectLeadersRequest) -> El
                         };
                         match &topic {
                             None => unknown(format!("No such topic as {}", t.topic.as_str())),
-                            Some(topic) if p < 0 || p >= topic.partition_count() => unknown(
-                                format!("No such partition as {}-{p}", t.topic.as_str()),
-                            ),
+                            Some(topic) if p < 0 || p >= topic.partition_count() => {
+                                unknown(format!("No such partition as {}-{p}", t.topic.as_str()))
+                            }
                             // The only replica leads already, whichever the election type.
                             Some(_) => result
                                 .with_error_code(ResponseError::ElectionNotNeeded.code())
-                                .with_error_message(default_message(
-                                    ResponseError::ElectionNotNeeded,
-                                )),
+                                .with_error_message(Some(str_bytes(ELECTION_NOT_NEEDED_MESSAGE))),
                         }
                     })
                     .collect();
@@ -150,7 +147,7 @@ pub fn alter_reassignments(
                         // Cancelling: nothing is in progress.
                         Some(_) if p.replicas.is_none() => Err((
                             ResponseError::NoReassignmentInProgress,
-                            ResponseError::NoReassignmentInProgress.to_string(),
+                            NO_REASSIGNMENT_IN_PROGRESS_MESSAGE.to_owned(),
                         )),
                         // The only valid target is the current replica list, [this node]: a
                         // no-op. Anything else names an unknown broker or this one twice.
@@ -160,8 +157,8 @@ pub fn alter_reassignments(
                         )
                         .map_err(|msg| (ResponseError::InvalidReplicaAssignment, msg)),
                     };
-                    let answer =
-                        ReassignablePartitionResponse::default().with_partition_index(p.partition_index);
+                    let answer = ReassignablePartitionResponse::default()
+                        .with_partition_index(p.partition_index);
                     match result {
                         Ok(()) => answer.with_error_message(None),
                         Err((e, msg)) => answer

@@ -16,8 +16,8 @@ pub use alter::alter;
 pub use describe::describe;
 pub use incremental::incremental_alter;
 
-use crate::config::{topic_config_def, validate_topic_config};
 use crate::config::TopicOverrides;
+use crate::config::{topic_config_def, validate_topic_config};
 use crate::topics::{Topic, TopicRegistry};
 
 const RESOURCE_TOPIC: i8 = 2;
@@ -182,7 +182,12 @@ mod tests {
     fn preprocessing_follows_kafkas_checks_in_kafkas_order() {
         let msg = |r: Result<Target, Failure>| r.err().map(|(e, m)| (e.code(), m));
         assert_eq!(
-            msg(preprocess(1, 2, "t", &[set("a", Some("1")), set("a", None)])),
+            msg(preprocess(
+                1,
+                2,
+                "t",
+                &[set("a", Some("1")), set("a", None)]
+            )),
             Some((42, "Error due to duplicate config keys".into()))
         );
         assert_eq!(
@@ -194,14 +199,20 @@ mod tests {
             value: None,
             needs_value: false,
         };
-        assert!(matches!(preprocess(1, 2, "t", &[delete]), Ok(Target::Topic)));
+        assert!(matches!(
+            preprocess(1, 2, "t", &[delete]),
+            Ok(Target::Topic)
+        ));
         assert_eq!(
             msg(preprocess(1, 4, "x", &[])),
             Some((42, "Node id must be an integer, but it is: x".into()))
         );
         assert_eq!(
             msg(preprocess(1, 4, "2", &[])),
-            Some((42, "Unexpected broker id, expected 1, but received 2".into()))
+            Some((
+                42,
+                "Unexpected broker id, expected 1, but received 2".into()
+            ))
         );
         assert!(matches!(preprocess(1, 4, "1", &[]), Ok(Target::Broker)));
         assert!(matches!(preprocess(1, 4, "", &[]), Ok(Target::Broker)));
