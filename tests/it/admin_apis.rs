@@ -396,6 +396,41 @@ async fn partition_reassignments_on_one_node_are_no_ops_or_errors() {
             "v{v}"
         );
     }
+    // KIP-860: with replication factor changes forbidden, a target of another size fails first.
+    let req = AlterPartitionReassignmentsRequest::default()
+        .with_allow_replication_factor_change(false)
+        .with_topics(vec![ReassignableTopic::default()
+            .with_name(name("a"))
+            .with_partitions(vec![part(Some(vec![1, 1])), part(Some(vec![2]))])]);
+    let ResponseKind::AlterPartitionReassignments(r) = c
+        .request(
+            ApiKey::AlterPartitionReassignments,
+            1,
+            RequestKind::AlterPartitionReassignments(req),
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert!(!r.allow_replication_factor_change);
+    let codes: Vec<(i16, Option<String>)> = r.responses[0]
+        .partitions
+        .iter()
+        .map(|p| {
+            (
+                p.error_code,
+                p.error_message.as_ref().map(|m| m.to_string()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes[0],
+        (
+            38,
+            Some("The replication factor is changed from 1 to 2".into())
+        )
+    );
+    assert_eq!(codes[1].0, INVALID_REPLICA_ASSIGNMENT);
     // Nothing is ever moving: no topics, whatever is asked.
     for topics in [
         None,

@@ -117,6 +117,8 @@ pub fn alter_reassignments(
     node_id: i32,
     request: AlterPartitionReassignmentsRequest,
 ) -> AlterPartitionReassignmentsResponse {
+    // v0 has no such field: its default (true) applies.
+    let allow_rf_change = request.allow_replication_factor_change;
     let responses = request
         .topics
         .into_iter()
@@ -149,6 +151,20 @@ pub fn alter_reassignments(
                             ResponseError::NoReassignmentInProgress,
                             NO_REASSIGNMENT_IN_PROGRESS_MESSAGE.to_owned(),
                         )),
+                        // KIP-860 (v1): when the request forbids it, a target of another size
+                        // fails before the brokers are looked at. Every partition has 1 replica.
+                        Some(_)
+                            if !allow_rf_change
+                                && p.replicas.as_ref().is_some_and(|r| r.len() != 1) =>
+                        {
+                            Err((
+                                ResponseError::InvalidReplicationFactor,
+                                format!(
+                                    "The replication factor is changed from 1 to {}",
+                                    p.replicas.as_ref().map_or(0, Vec::len)
+                                ),
+                            ))
+                        }
                         // The only valid target is the current replica list, [this node]: a
                         // no-op. Anything else names an unknown broker or this one twice.
                         Some(_) => validate_manual_assignment(
