@@ -1,7 +1,8 @@
 """Admin APIs of a one-node broker through the clients that expose them (issue 11, "Missing
 APIs"): the legacy AlterConfigs with kafka-python, confluent-kafka and aiokafka (whose admin
-client has only that one), and with kafka-python 3 DescribeLogDirs, DescribeTopicPartitions,
-ElectLeaders, partition reassignments, DescribeFeatures and the broker version it infers."""
+client has only that one), ElectLeaders with kafka-python and confluent-kafka, and with
+kafka-python 3 DescribeLogDirs, DescribeTopicPartitions, partition reassignments,
+DescribeFeatures and the broker version it infers."""
 
 import asyncio
 
@@ -9,6 +10,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource as AioConfigResource
 from aiokafka.admin.config_resource import ConfigResourceType as AioConfigResourceType
+from confluent_kafka import ElectionType
+from confluent_kafka import TopicPartition as CkTopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.admin import ConfigResource as CkConfigResource
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
@@ -127,3 +130,14 @@ def test_features_and_the_inferred_broker_version(admin):
     assert features == {"metadata.version": {"supported": (7, 27), "finalized": (27, 27), "finalized_epoch": 0}}
     # kafka-python infers the broker version from ApiVersions: ListOffsets v10 reads as 4.0.
     assert admin._manager.broker_version_data.broker_version == (4, 0)
+
+
+def test_confluent_elect_leaders_finds_the_leaders_preferred(broker, admin):
+    topic = unique_topic("ck-elect")
+    admin.create_topics([NewTopic(topic, 2, 1)])
+    ck = AdminClient({"bootstrap.servers": broker.bootstrap})
+    future = ck.elect_leaders(ElectionType.PREFERRED, [CkTopicPartition(topic, 0), CkTopicPartition(topic, 5)])
+    results = {tp.partition: err.code() for tp, err in future.result(timeout=30).items()}
+    assert results == {0: 84, 5: 3}  # ELECTION_NOT_NEEDED, UNKNOWN_TOPIC_OR_PARTITION
+    # Every partition: those needing no election are left out, so nothing is listed.
+    assert ck.elect_leaders(ElectionType.PREFERRED, None).result(timeout=30) == {}
