@@ -6,6 +6,7 @@ mod alter_configs;
 mod bad_input;
 mod crash_loop;
 mod create_partitions;
+mod describe_admin;
 mod disk_full;
 mod embedding;
 mod footprint;
