@@ -15,8 +15,9 @@
 //! [`wren_broker`] (the server).
 
 pub use wren_broker::{
-    BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError,
-    FaultConfig, TopicDefaults,
+    BlockingBrokerHandle, Broker, BrokerClock, BrokerConfig, BrokerError, BrokerHandle,
+    ConfigError, CreateTopicError, CreatedTopic, FaultConfig, ResetError, ResetSummary,
+    TopicDefaults,
 };
 /// The broker's time source ([`Broker::with_clock`]): a test runs a broker on a
 /// [`ManualClock`] and advances it to reach timeouts without waiting for them.

@@ -41,6 +41,8 @@ pub struct BrokerConfig {
     pub groups: crate::group::GroupConfig,
     /// Test-only fault injection; never set by the binary unless a hidden flag asks.
     pub faults: FaultConfig,
+    /// The control listener (HTTP + JSON, for tests): off unless set.
+    pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
     /// written: DescribeConfigs reports them (and topic configs that default to them) as
     /// STATIC_BROKER_CONFIG, with these values in the synonyms.
@@ -72,6 +74,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval_ms: 10_000,
+            control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
             faults: FaultConfig::default(),

@@ -9,6 +9,7 @@
 //! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
+//! - `reset`: forgetting every group at once (the control plane's reset).
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
@@ -31,6 +32,7 @@ mod membership_tests;
 pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
+mod reset;
 pub mod subscription;
 
 use std::time::Duration;
