@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use crate::control::clock::BrokerClock;
 use crate::control::{ResetError, ResetSummary};
 use crate::error::BrokerError;
 use crate::handlers::create_topics::{CreateTopicError, CreatedTopic};
@@ -79,9 +80,9 @@ impl BlockingBrokerHandle {
         self.handle().control_addr()
     }
 
-    /// The broker's time in ms since the Unix epoch.
-    pub fn now_ms(&self) -> i64 {
-        self.handle().clock().now_ms()
+    /// The broker's clock, to read (`now_ms`); advance it with [`Self::advance_clock`].
+    pub fn clock(&self) -> BrokerClock<'_> {
+        self.handle().clock()
     }
 
     /// [`crate::control::clock::BrokerClock::advance`]: returns once the timers now due ran.

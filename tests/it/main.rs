@@ -2,6 +2,9 @@
 //! in-process broker on 127.0.0.1:0 with a temporary data dir.
 
 mod bad_input;
+mod control;
+mod control_clock;
+mod control_reset;
 mod crash_loop;
 mod create_partitions;
 mod disk_full;

@@ -8,7 +8,6 @@ mod topics;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::FromRequest;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -106,25 +105,28 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A JSON body whose rejections (bad JSON, wrong fields, no content type) answer in JSON too.
+/// A JSON body, whatever the content type says (`curl -d` sends form encoding); bad JSON or
+/// wrong fields answer 400 in JSON.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(ApiError::new(
-                rejection.status(),
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "INVALID_REQUEST", e.body_text()))?;
+        serde_json::from_slice(&bytes).map(Json).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
                 "INVALID_REQUEST",
-                rejection.body_text(),
-            )),
-        }
+                format!("bad JSON body: {e}"),
+            )
+        })
     }
 }
 
