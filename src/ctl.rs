@@ -128,12 +128,12 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
             ),
         },
     };
-    let (status, answer) = tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        request(&args.control, method, path, body),
-    )
-    .await
-    .with_context(|| format!("no answer from {} within {REQUEST_TIMEOUT:?}", args.control))??;
+    let (status, answer) =
+        tokio::time::timeout(REQUEST_TIMEOUT, request(&args.control, method, path, body))
+            .await
+            .with_context(|| {
+                format!("no answer from {} within {REQUEST_TIMEOUT:?}", args.control)
+            })??;
     let text = serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string());
     if !status.is_success() {
         eprintln!("{text}");

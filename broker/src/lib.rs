@@ -23,8 +23,8 @@
 pub mod blocking;
 pub mod config;
 pub mod connection;
-pub mod control;
 pub mod context;
+pub mod control;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;
@@ -38,11 +38,11 @@ pub mod state;
 pub mod topics;
 pub mod txn;
 
-pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
-pub use error::{BrokerError, ConfigError};
 pub use blocking::BlockingBrokerHandle;
+pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
 pub use control::clock::BrokerClock;
 pub use control::{NewTopic, ResetError, ResetSummary};
+pub use error::{BrokerError, ConfigError};
 pub use handlers::create_topics::{CreateTopicError, CreatedTopic};
 pub use server::{Broker, BrokerHandle};
 pub use wren_storage::{Clock, ManualClock, SystemClock};

@@ -13,9 +13,9 @@ use wren_storage::{Clock, SystemClock};
 
 use crate::config::BrokerConfig;
 use crate::connection;
+use crate::context::Origin;
 use crate::control::clock::OffsetClock;
 use crate::control::{self, Control, NewTopic};
-use crate::context::Origin;
 use crate::data_dir::{self, EphemeralDir};
 use crate::error::BrokerError;
 use crate::group::{self, GroupCoordinator};
@@ -131,7 +131,10 @@ impl Broker {
                     .map_err(|source| BrokerError::Bind { addr, source })?;
                 let router = control::http::router(control.clone());
                 tracing::info!(%bound, "wren control listening");
-                Some((bound, control::http::spawn(listener, router, shutdown_rx.clone())))
+                Some((
+                    bound,
+                    control::http::spawn(listener, router, shutdown_rx.clone()),
+                ))
             }
             None => None,
         };

@@ -81,13 +81,40 @@ async fn health_is_ok_and_bad_requests_get_json_errors() {
         http(control, Method::GET, "/v1/health", None).await,
         (200, json!({"status": "ok"}))
     );
-    let (status, e) = http_raw(control, Method::POST, "/v1/topics", Some("{\"name\":".into())).await;
-    assert_eq!((status, e["error"].as_str()), (400, Some("INVALID_REQUEST")));
-    let (status, e) = http(control, Method::POST, "/v1/topics", Some(json!({"nam": "x"}))).await;
+    let (status, e) = http_raw(
+        control,
+        Method::POST,
+        "/v1/topics",
+        Some("{\"name\":".into()),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("INVALID_REQUEST"))
+    );
+    let (status, e) = http(
+        control,
+        Method::POST,
+        "/v1/topics",
+        Some(json!({"nam": "x"})),
+    )
+    .await;
     assert_eq!(status, 400);
-    assert!(e["message"].as_str().unwrap().contains("unknown field"), "{e}");
-    let (status, e) = http(control, Method::POST, "/v1/clock/advance", Some(json!({"ms": -1}))).await;
-    assert_eq!((status, e["error"].as_str()), (400, Some("INVALID_REQUEST")));
+    assert!(
+        e["message"].as_str().unwrap().contains("unknown field"),
+        "{e}"
+    );
+    let (status, e) = http(
+        control,
+        Method::POST,
+        "/v1/clock/advance",
+        Some(json!({"ms": -1})),
+    )
+    .await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("INVALID_REQUEST"))
+    );
     let (status, e) = http(control, Method::GET, "/v1/nope", None).await;
     assert_eq!((status, e["error"].as_str()), (404, Some("NOT_FOUND")));
     broker.shutdown().await;
@@ -111,15 +138,30 @@ async fn topics_are_created_with_create_topics_validation_and_kafka_errors() {
         .unwrap();
     assert_eq!(seen, Some(3), "a Kafka client sees the topic");
     let cases = [
-        (json!({"name": "orders", "partitions": 1}), 409, "TOPIC_ALREADY_EXISTS", 36),
-        (json!({"name": "p0", "partitions": 0}), 400, "INVALID_PARTITIONS", 37),
+        (
+            json!({"name": "orders", "partitions": 1}),
+            409,
+            "TOPIC_ALREADY_EXISTS",
+            36,
+        ),
+        (
+            json!({"name": "p0", "partitions": 0}),
+            400,
+            "INVALID_PARTITIONS",
+            37,
+        ),
         (
             json!({"name": "bad", "configs": {"cleanup.policy": "sometimes"}}),
             400,
             "INVALID_CONFIG",
             40,
         ),
-        (json!({"name": "no/slash"}), 400, "INVALID_TOPIC_EXCEPTION", 17),
+        (
+            json!({"name": "no/slash"}),
+            400,
+            "INVALID_TOPIC_EXCEPTION",
+            17,
+        ),
     ];
     for (body, status, name, code) in cases {
         let (got, e) = create(body.clone()).await;
@@ -147,7 +189,11 @@ async fn topics_are_created_with_create_topics_validation_and_kafka_errors() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["orders", "plain"], "no failed creation left a topic");
+    assert_eq!(
+        names,
+        ["orders", "plain"],
+        "no failed creation left a topic"
+    );
     broker.shutdown().await;
 }
 
@@ -167,12 +213,23 @@ async fn start_blocking_works_inside_an_async_test_with_seeded_topics() {
     let before = broker.clock().now_ms();
     let after = broker.advance_clock(Duration::from_secs(3600));
     assert!(after >= before + 3_600_000, "{before} -> {after}");
-    assert_eq!(broker.create_topic("seeded", 1, &[]).unwrap_err().error.code(), 36);
+    assert_eq!(
+        broker
+            .create_topic("seeded", 1, &[])
+            .unwrap_err()
+            .error
+            .code(),
+        36
+    );
     let summary = broker.reset().unwrap();
     assert_eq!(summary.topics, 1);
     drop(broker);
     // A seeded topic that fails validation fails the start, with Kafka's error.
-    let e = match wren::Broker::ephemeral().with_topic("bad", 0, &[]).start().await {
+    let e = match wren::Broker::ephemeral()
+        .with_topic("bad", 0, &[])
+        .start()
+        .await
+    {
         Err(e) => e,
         Ok(_) => panic!("a topic with 0 partitions was seeded"),
     };
@@ -203,8 +260,8 @@ fn ctl(control: &str, args: &[&str]) -> (bool, Value) {
     };
     let text = String::from_utf8_lossy(&text);
     let json_part = text.split("wren ctl:").next().unwrap();
-    let answer = serde_json::from_str(json_part)
-        .unwrap_or_else(|e| panic!("ctl {args:?}: {e}: {text}"));
+    let answer =
+        serde_json::from_str(json_part).unwrap_or_else(|e| panic!("ctl {args:?}: {e}: {text}"));
     (out.status.success(), answer)
 }
 
@@ -234,12 +291,29 @@ fn ctl_drives_the_binary_started_with_control() {
     assert_eq!(ctl(&control, &["health"]), (true, json!({"status": "ok"})));
     let (ok, made) = ctl(
         &control,
-        &["topics", "create", "t1", "--partitions", "2", "--config", "retention.ms=5000"],
+        &[
+            "topics",
+            "create",
+            "t1",
+            "--partitions",
+            "2",
+            "--config",
+            "retention.ms=5000",
+        ],
     );
     assert!(ok, "{made}");
-    assert_eq!((made["partitions"].clone(), made["configs"]["retention.ms"].clone()), (json!(2), json!("5000")));
+    assert_eq!(
+        (
+            made["partitions"].clone(),
+            made["configs"]["retention.ms"].clone()
+        ),
+        (json!(2), json!("5000"))
+    );
     let (ok, e) = ctl(&control, &["topics", "create", "t1"]);
-    assert_eq!((ok, e["error"].as_str()), (false, Some("TOPIC_ALREADY_EXISTS")));
+    assert_eq!(
+        (ok, e["error"].as_str()),
+        (false, Some("TOPIC_ALREADY_EXISTS"))
+    );
     let (_, before) = ctl(&control, &["clock", "show"]);
     let (ok, after) = ctl(&control, &["clock", "advance", "30s"]);
     assert!(ok);

@@ -41,8 +41,12 @@ async fn advancing_the_clock_aborts_a_timed_out_transaction_and_fences_its_produ
         p.init_transactions(T).unwrap();
         p.begin_transaction().unwrap();
         for i in 0..10 {
-            p.send(BaseRecord::<(), str>::to("txn").partition(i % 2).payload("lost"))
-                .unwrap();
+            p.send(
+                BaseRecord::<(), str>::to("txn")
+                    .partition(i % 2)
+                    .payload("lost"),
+            )
+            .unwrap();
         }
         p.flush(T).unwrap();
         open_tx.send(()).unwrap();
@@ -54,9 +58,14 @@ async fn advancing_the_clock_aborts_a_timed_out_transaction_and_fences_its_produ
             .unwrap();
         for part in 0..2 {
             let (_, stable_end) = c.fetch_watermarks("txn", part, T).unwrap();
-            assert_eq!(stable_end, 6, "5 aborted records and the marker, partition {part}");
+            assert_eq!(
+                stable_end, 6,
+                "5 aborted records and the marker, partition {part}"
+            );
         }
-        let e = p.commit_transaction(T).expect_err("the producer was fenced");
+        let e = p
+            .commit_transaction(T)
+            .expect_err("the producer was fenced");
         e.to_string()
     });
     open_rx.await.unwrap();
@@ -129,7 +138,10 @@ async fn advancing_past_the_session_timeout_expires_a_silent_member_and_moves_it
                 );
                 return;
             }
-            assert!(Instant::now() < deadline, "partitions never moved (owns {n})");
+            assert!(
+                Instant::now() < deadline,
+                "partitions never moved (owns {n})"
+            );
         }
     });
     ready_rx.await.unwrap();
@@ -142,7 +154,9 @@ async fn advancing_past_the_session_timeout_expires_a_silent_member_and_moves_it
     let me = joined.member_id.to_string();
     let synced = crate::groups::sync(&mut silent, "g", joined.generation_id, &me, &[]).await;
     assert_eq!(synced.error_code, 0);
-    lost_rx.await.expect("the survivor gave partitions to the newcomer");
+    lost_rx
+        .await
+        .expect("the survivor gave partitions to the newcomer");
     // Silent from here on.
     advanced.store(true, Ordering::SeqCst);
     let (status, _) = http(

@@ -58,9 +58,7 @@ async fn reset_deletes_everything_and_the_broker_serves_as_if_fresh() {
         commit_one(&b, "r", "tx");
         let c: BaseConsumer = config(&b).set("group.id", "rg").create().unwrap();
         let mut offsets = tpl("r", 2);
-        offsets
-            .set_all_offsets(Offset::Offset(1))
-            .unwrap();
+        offsets.set_all_offsets(Offset::Offset(1)).unwrap();
         c.commit(&offsets, CommitMode::Sync).unwrap();
     })
     .await
@@ -68,28 +66,46 @@ async fn reset_deletes_everything_and_the_broker_serves_as_if_fresh() {
     assert_eq!(broker.state().txn.all().len(), 1);
     let (status, summary) = http(control, Method::POST, "/v1/reset", None).await;
     assert_eq!(status, 200);
-    assert_eq!(summary, json!({"topics": 1, "groups": 1, "transactions": 1}));
-    assert!(broker.state().txn.all().is_empty(), "no transactional id is left");
+    assert_eq!(
+        summary,
+        json!({"topics": 1, "groups": 1, "transactions": 1})
+    );
+    assert!(
+        broker.state().txn.all().is_empty(),
+        "no transactional id is left"
+    );
     let b = broker.bootstrap_servers();
     let before_recreate = {
         let b = b.clone();
         tokio::task::spawn_blocking(move || {
             let c: BaseConsumer = config(&b).create().unwrap();
             let groups = c.fetch_group_list(None, T).unwrap();
-            let names: Vec<String> = groups.groups().iter().map(|g| g.name().to_owned()).collect();
+            let names: Vec<String> = groups
+                .groups()
+                .iter()
+                .map(|g| g.name().to_owned())
+                .collect();
             (partitions_seen(&b, "r"), names)
         })
         .await
         .unwrap()
     };
-    assert_eq!(before_recreate, (None, vec![]), "the topic and the group are gone");
+    assert_eq!(
+        before_recreate,
+        (None, vec![]),
+        "the topic and the group are gone"
+    );
     // The next test reuses the names: nothing of the old topic, offsets or producer shows.
     let made = broker.create_topic("r", 2, &[]).await.unwrap();
     assert_eq!(made.partitions, 2);
     tokio::task::spawn_blocking(move || {
         let c: BaseConsumer = config(&b).set("group.id", "rg").create().unwrap();
         for p in 0..2 {
-            assert_eq!(c.fetch_watermarks("r", p, T).unwrap(), (0, 0), "partition {p}");
+            assert_eq!(
+                c.fetch_watermarks("r", p, T).unwrap(),
+                (0, 0),
+                "partition {p}"
+            );
         }
         let committed = c.committed_offsets(tpl("r", 2), T).unwrap();
         for e in committed.elements() {
@@ -100,7 +116,11 @@ async fn reset_deletes_everything_and_the_broker_serves_as_if_fresh() {
             .set("isolation.level", "read_committed")
             .create()
             .unwrap();
-        assert_eq!(reader.fetch_watermarks("r", 0, T).unwrap(), (0, 2), "record and marker");
+        assert_eq!(
+            reader.fetch_watermarks("r", 0, T).unwrap(),
+            (0, 2),
+            "record and marker"
+        );
     })
     .await
     .unwrap();
@@ -140,14 +160,22 @@ async fn a_hundred_concurrent_control_requests_during_load_change_nothing_else()
     });
     let b = broker.bootstrap_servers();
     let consumer = tokio::task::spawn_blocking(move || {
-        let c: BaseConsumer = config(&b).create().unwrap();
+        let c: BaseConsumer = config(&b)
+            .set("group.id", "reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
         let mut start = tpl("load", PARTITIONS);
         start.set_all_offsets(Offset::Beginning).unwrap();
         c.assign(&start).unwrap();
         let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while seen.len() < RECORDS {
-            assert!(Instant::now() < deadline, "read {} of {RECORDS}", seen.len());
+            assert!(
+                Instant::now() < deadline,
+                "read {} of {RECORDS}",
+                seen.len()
+            );
             if let Some(m) = c.poll(Duration::from_millis(50)) {
                 let m = m.unwrap();
                 let value: usize = std::str::from_utf8(m.payload().unwrap())
@@ -184,7 +212,12 @@ async fn a_hundred_concurrent_control_requests_during_load_change_nothing_else()
                 Some(json!({"name": "load", "partitions": 1})),
                 409,
             ),
-            _ => (Method::POST, "/v1/clock/advance", Some(json!({"ms": 0})), 200),
+            _ => (
+                Method::POST,
+                "/v1/clock/advance",
+                Some(json!({"ms": 0})),
+                200,
+            ),
         };
         let (status, answer) = http(control, method, path, body).await;
         assert_eq!(status, want, "request {i}: {answer}");
@@ -194,12 +227,17 @@ async fn a_hundred_concurrent_control_requests_during_load_change_nothing_else()
     consumer.await.unwrap();
     let topics = broker.state().topics.all();
     assert_eq!(topics.len(), 1 + 17, "load and the 17 side topics");
-    assert_eq!(broker.state().topics.get("load").unwrap().partition_count(), PARTITIONS);
+    assert_eq!(
+        broker.state().topics.get("load").unwrap().partition_count(),
+        PARTITIONS
+    );
     broker.shutdown().await;
 }
 
 /// Runs every future concurrently on this task and waits for all.
-async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(futures: impl Iterator<Item = F>) {
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) {
     let mut set = tokio::task::JoinSet::new();
     for f in futures {
         set.spawn(f);

@@ -62,7 +62,10 @@ pub enum ResetError {
 }
 
 /// Creates the topics a broker starts with; one that already exists (a data dir reused) stays.
-pub(crate) async fn seed_topics(control: &Control, topics: Vec<NewTopic>) -> Result<(), BrokerError> {
+pub(crate) async fn seed_topics(
+    control: &Control,
+    topics: Vec<NewTopic>,
+) -> Result<(), BrokerError> {
     for topic in topics {
         let name = topic.name.clone();
         match control.create_topic(topic).await {

@@ -70,6 +70,9 @@ mod tests {
         assert!(groups.list_groups(&[]).is_empty());
         drop(groups);
         let groups = open().unwrap();
-        assert!(groups.list_groups(&[]).is_empty(), "gone after a restart too");
+        assert!(
+            groups.list_groups(&[]).is_empty(),
+            "gone after a restart too"
+        );
     }
 }

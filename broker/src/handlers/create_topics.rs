@@ -268,8 +268,14 @@ mod tests {
 
     #[test]
     fn error_names_are_kafkas() {
-        assert_eq!(error_name(ResponseError::TopicAlreadyExists), "TOPIC_ALREADY_EXISTS");
-        assert_eq!(error_name(ResponseError::InvalidPartitions), "INVALID_PARTITIONS");
+        assert_eq!(
+            error_name(ResponseError::TopicAlreadyExists),
+            "TOPIC_ALREADY_EXISTS"
+        );
+        assert_eq!(
+            error_name(ResponseError::InvalidPartitions),
+            "INVALID_PARTITIONS"
+        );
         assert_eq!(
             error_name(ResponseError::NotLeaderOrFollower),
             "NOT_LEADER_OR_FOLLOWER"

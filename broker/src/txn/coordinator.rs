@@ -346,7 +346,9 @@ impl TxnCoordinator {
         let slots = self.slots();
         for slot in &slots {
             let _turn = slot.turn.clone().lock_owned().await;
-            self.shared.slots.remove_if(&slot.id, |_, s| Arc::ptr_eq(s, slot));
+            self.shared
+                .slots
+                .remove_if(&slot.id, |_, s| Arc::ptr_eq(s, slot));
             if let Some(m) = slot.meta.write().take() {
                 self.shared
                     .by_producer
