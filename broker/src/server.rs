@@ -58,6 +58,8 @@ impl Broker {
     /// timeouts and retention at their configured intervals) and compare against this clock, so
     /// a test that advances a [`wren_storage::ManualClock`] sees a timeout fire within one
     /// period. Network waits (fetch `max.wait.ms`, idle connections) stay on real time.
+    /// [`BrokerHandle::clock`]'s `advance` needs no manual clock and fires the due timers at
+    /// once: it moves an offset on top of this clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -16,7 +16,7 @@
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
 //! cadence: group deadlines every [`TICK`], offset retention every
 //! offsets.retention.check.interval.ms. A test that advances a manual clock sees a deadline
-//! acted on within one such period.
+//! acted on within one such period; the control plane's clock advance runs both at once.
 
 pub mod admin;
 pub mod coordinator;
