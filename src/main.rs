@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use wren::{Broker, BrokerConfig};
+use wren::{Broker, BrokerConfig, Fault};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -39,9 +39,10 @@ struct Args {
     /// (host 127.0.0.1 when left out; port 0 picks a free one).
     #[arg(long, value_name = "HOST:PORT", value_parser = control_addr)]
     control: Option<SocketAddr>,
-    /// Test-only fault injection: append every Nth produce request, then drop the connection.
-    #[arg(long, hide = true, value_name = "N")]
-    fault_drop_produce_response_every: Option<u64>,
+    /// A fault rule in force from the start, as JSON (the form `wren::FaultSpec` reads);
+    /// repeatable. E.g. '{"api":"Produce","action":"drop_response","after":3,"count":1}'.
+    #[arg(long = "fault", value_name = "JSON")]
+    faults: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,11 +89,22 @@ fn main() -> anyhow::Result<()> {
         // Before anything is created: a SIGTERM from now on (during startup, or the instant the
         // ready line is out) is caught and ends in a clean stop with exit status 0.
         let mut stop = StopSignals::install().context("installing signal handlers")?;
+        let faults = args
+            .faults
+            .iter()
+            .map(|json| {
+                serde_json::from_str::<Fault>(json).with_context(|| format!("--fault {json}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let config = config_from(args)?;
         let handle = Broker::new(config)
             .start()
             .await
             .context("starting the broker")?;
+        // Before the ready line: a client that waits for it meets the rules.
+        for fault in faults {
+            handle.faults().add(fault);
+        }
         {
             use std::io::Write;
             // A closed stdout is no reason to stop serving.
@@ -130,7 +142,6 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
     if args.control.is_some() {
         config.control = args.control;
     }
-    config.faults.drop_produce_response_every = args.fault_drop_produce_response_every;
     Ok(config)
 }
 

@@ -39,8 +39,9 @@ pub struct BrokerConfig {
     pub topic_defaults: TopicDefaults,
     /// Group coordinator settings (`group.*`, `offsets.*`).
     pub groups: crate::group::GroupConfig,
-    /// Test-only fault injection; never set by the binary unless a hidden flag asks.
-    pub faults: FaultConfig,
+    /// Test-only internal knobs (not fault rules: those are added at run time through
+    /// `BrokerHandle::faults`). The binary never sets them.
+    pub test_hooks: TestHooks,
     /// The control listener (HTTP + JSON, for tests): off unless set.
     pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
@@ -49,11 +50,13 @@ pub struct BrokerConfig {
     pub keys_set: BrokerKeysSet,
 }
 
+/// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
+/// dispatch, between requests; these act in the middle of a coordinator's work, where no
+/// request boundary is.
 #[derive(Clone, Debug, Default)]
-pub struct FaultConfig {
-    /// Append every Nth produce request, then drop the connection without answering.
-    pub drop_produce_response_every: Option<u64>,
-    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there).
+pub struct TestHooks {
+    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there;
+    /// a restart must complete the transaction).
     pub halt_txn_before_markers: bool,
 }
 
@@ -77,7 +80,7 @@ impl Default for BrokerConfig {
             control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
-            faults: FaultConfig::default(),
+            test_hooks: TestHooks::default(),
             keys_set: BrokerKeysSet::new(),
         }
     }
