@@ -36,8 +36,101 @@ enum CtlCommand {
         #[command(subcommand)]
         command: ClockCommand,
     },
-    /// Delete every topic, group, transaction and producer state.
+    /// Delete every topic, group, transaction and producer state, fault rule and logged request.
     Reset,
+    /// Add, list or remove fault rules.
+    Faults {
+        #[command(subcommand)]
+        command: FaultsCommand,
+    },
+    /// The requests the broker logged, oldest first.
+    Requests {
+        /// Only this API (a name like Produce, or a key number).
+        #[arg(long)]
+        api: Option<String>,
+        /// Keep printing requests as they arrive, one JSON line each, until interrupted.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FaultsCommand {
+    /// Add a rule; prints its id.
+    Add(FaultArgs),
+    /// Every rule with how many times it fired.
+    List,
+    /// Remove one rule.
+    Remove { id: u64 },
+    /// Remove every rule.
+    Clear,
+}
+
+#[derive(Args, Debug)]
+struct FaultArgs {
+    /// The API the rule applies to: a name (Produce) or key number.
+    #[arg(long)]
+    api: String,
+    /// Answer this Kafka error (a name like NOT_LEADER_OR_FOLLOWER, or a code).
+    #[arg(long, conflicts_with_all = ["delay", "drop_response", "close_connection"])]
+    error: Option<String>,
+    /// Answer late by this long (500ms, 2s, ...).
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["drop_response", "close_connection"])]
+    delay: Option<Duration>,
+    /// Handle the request, send no answer, close the connection.
+    #[arg(long, conflicts_with = "close_connection")]
+    drop_response: bool,
+    /// Close the connection before handling the request.
+    #[arg(long)]
+    close_connection: bool,
+    #[arg(long)]
+    topic: Option<String>,
+    #[arg(long)]
+    partition: Option<i32>,
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Let the first N matching requests through.
+    #[arg(long)]
+    after: Option<u64>,
+    /// Fire at most N times.
+    #[arg(long)]
+    count: Option<u64>,
+}
+
+impl FaultArgs {
+    /// The rule as the control listener reads it.
+    fn to_json(&self) -> Value {
+        let mut rule = json!({"api": self.api});
+        if let Some(error) = &self.error {
+            rule["error_code"] = match error.parse::<i64>() {
+                Ok(code) => json!(code),
+                Err(_) => json!(error),
+            };
+        }
+        if let Some(delay) = self.delay {
+            rule["action"] = json!("delay");
+            rule["delay_ms"] = json!(delay.as_millis() as u64);
+        }
+        if self.drop_response {
+            rule["action"] = json!("drop_response");
+        }
+        if self.close_connection {
+            rule["action"] = json!("close_connection");
+        }
+        let filters = [
+            ("topic", self.topic.as_ref().map(|t| json!(t))),
+            ("partition", self.partition.map(|p| json!(p))),
+            ("client_id", self.client_id.as_ref().map(|c| json!(c))),
+            ("after", self.after.map(|a| json!(a))),
+            ("count", self.count.map(|c| json!(c))),
+        ];
+        for (key, value) in filters {
+            if let Some(value) = value {
+                rule[key] = value;
+            }
+        }
+        rule
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -98,7 +191,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs one ctl command: prints the answer's JSON on stdout; an error answer goes to stderr
 /// and fails the command.
 pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
+    let path_buf;
     let (method, path, body) = match args.command {
+        CtlCommand::Requests { api, follow } => {
+            return requests(&args.control, api.as_deref(), follow).await
+        }
+        CtlCommand::Faults { command } => match command {
+            FaultsCommand::Add(rule) => (Method::POST, "/v1/faults", Some(rule.to_json())),
+            FaultsCommand::List => (Method::GET, "/v1/faults", None),
+            FaultsCommand::Clear => (Method::DELETE, "/v1/faults", None),
+            FaultsCommand::Remove { id } => {
+                path_buf = format!("/v1/faults/{id}");
+                (Method::DELETE, path_buf.as_str(), None)
+            }
+        },
         CtlCommand::Health => (Method::GET, "/v1/health", None),
         CtlCommand::Reset => (Method::POST, "/v1/reset", None),
         CtlCommand::Topics { command } => match command {
@@ -128,19 +234,52 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
             ),
         },
     };
+    let answer = call(&args.control, method, path, body).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string())
+    );
+    Ok(())
+}
+
+/// One request with a time limit: the answer of a success; an error answer goes to stderr.
+async fn call(
+    control: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let (status, answer) =
-        tokio::time::timeout(REQUEST_TIMEOUT, request(&args.control, method, path, body))
+        tokio::time::timeout(REQUEST_TIMEOUT, request(control, method, path, body))
             .await
-            .with_context(|| {
-                format!("no answer from {} within {REQUEST_TIMEOUT:?}", args.control)
-            })??;
-    let text = serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string());
+            .with_context(|| format!("no answer from {control} within {REQUEST_TIMEOUT:?}"))??;
     if !status.is_success() {
+        let text = serde_json::to_string_pretty(&answer).unwrap_or_else(|_| answer.to_string());
         eprintln!("{text}");
         bail!("the broker answered {status}");
     }
-    println!("{text}");
-    Ok(())
+    Ok(answer)
+}
+
+/// `requests`: the log once (a JSON array), or with `follow` every new request as a JSON line,
+/// long-polling the listener (`since` the last one seen).
+async fn requests(control: &str, api: Option<&str>, follow: bool) -> anyhow::Result<()> {
+    let filter = api.map(|a| format!("&api={a}")).unwrap_or_default();
+    if !follow {
+        let path = format!("/v1/requests?since=0{filter}");
+        let answer = call(control, Method::GET, &path, None).await?;
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    let mut since = 0;
+    loop {
+        let path = format!("/v1/requests?since={since}&wait_ms=10000{filter}");
+        let answer = call(control, Method::GET, &path, None).await?;
+        for record in answer.as_array().into_iter().flatten() {
+            since = since.max(record["seq"].as_u64().unwrap_or(since));
+            println!("{record}");
+        }
+    }
 }
 
 /// One HTTP/1.1 request on a fresh connection.

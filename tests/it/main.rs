@@ -4,6 +4,7 @@
 mod bad_input;
 mod control;
 mod control_clock;
+mod control_faults;
 mod control_reset;
 mod crash_loop;
 mod create_partitions;

@@ -49,6 +49,8 @@ pub struct ResetSummary {
     pub topics: usize,
     pub groups: usize,
     pub transactions: usize,
+    /// Fault rules removed (the request log is emptied too).
+    pub faults: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,7 +148,7 @@ impl Control {
     }
 
     /// Deletes every topic, group (with committed offsets), transaction and producer state
-    /// (kept per partition, so it goes with the topics). The broker keeps serving; clients still
+    /// (kept per partition, so it goes with the topics), every fault rule and the request log. The broker keeps serving; clients still
     /// connected see the topics and groups gone, as after deletions on a real broker.
     pub async fn reset(&self) -> Result<ResetSummary, ResetError> {
         let _one_at_a_time = self.resetting.lock().await;
@@ -167,10 +169,15 @@ impl Control {
         })
         .await
         .expect("reset panicked")?;
+        // A fresh broker has no fault rules and has seen no requests.
+        let faults = self.state.faults.list().len();
+        self.state.faults.clear();
+        self.state.requests.clear();
         let summary = ResetSummary {
             topics,
             groups,
             transactions,
+            faults,
         };
         tracing::info!(?summary, "broker reset");
         Ok(summary)

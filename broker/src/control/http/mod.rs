@@ -3,6 +3,8 @@
 //! JSON. Routes are listed in the README ("Testing with Wren").
 
 mod broker;
+mod faults;
+mod requests;
 mod topics;
 
 use std::net::SocketAddr;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use axum::extract::FromRequest;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -28,6 +30,12 @@ pub fn router(control: Arc<Control>) -> Router {
         .route("/v1/clock/advance", post(broker::advance))
         .route("/v1/reset", post(broker::reset))
         .route("/v1/topics", post(topics::create).get(topics::list))
+        .route(
+            "/v1/faults",
+            post(faults::add).get(faults::list).delete(faults::clear),
+        )
+        .route("/v1/faults/{id}", delete(faults::remove))
+        .route("/v1/requests", get(requests::list))
         .fallback(not_found)
         .with_state(control)
 }
