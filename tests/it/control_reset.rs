@@ -68,7 +68,7 @@ async fn reset_deletes_everything_and_the_broker_serves_as_if_fresh() {
     assert_eq!(status, 200);
     assert_eq!(
         summary,
-        json!({"topics": 1, "groups": 1, "transactions": 1})
+        json!({"topics": 1, "groups": 1, "transactions": 1, "faults": 0})
     );
     assert!(
         broker.state().txn.all().is_empty(),
