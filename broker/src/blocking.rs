@@ -100,6 +100,16 @@ impl BlockingBrokerHandle {
         self.run(self.handle().create_topic(name, partitions, configs))
     }
 
+    /// [`BrokerHandle::faults`].
+    pub fn faults(&self) -> &crate::faults::Faults {
+        self.handle().faults()
+    }
+
+    /// [`BrokerHandle::requests`].
+    pub fn requests(&self) -> Vec<crate::RequestRecord> {
+        self.handle().requests()
+    }
+
     /// [`BrokerHandle::reset`].
     pub fn reset(&self) -> Result<ResetSummary, ResetError> {
         self.run(self.handle().reset())
