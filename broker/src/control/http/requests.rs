@@ -48,9 +48,14 @@ pub async fn list(
     let matches = |r: &RequestRecord| r.seq > since && api.is_none_or(|a| r.api == a);
     let log = &control.state().requests;
     let wait = Duration::from_millis(filter.wait_ms.unwrap_or(0).min(WAIT_MS_MAX));
-    if !wait.is_zero() {
+    if !wait.is_zero() && !control.state().is_shutting_down() {
         // Returns at once when one is already there; the answer is then read in full below.
-        log.wait_for(matches, wait).await;
+        // A stopping broker answers at once: its listener waits for in-flight requests.
+        let mut shutdown = control.state().shutdown.clone();
+        tokio::select! {
+            _ = log.wait_for(matches, wait) => {}
+            _ = shutdown.changed() => {}
+        }
     }
     let found = match api {
         Some(api) => log.of_api(api),
