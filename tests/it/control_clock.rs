@@ -176,3 +176,47 @@ async fn advancing_past_the_session_timeout_expires_a_silent_member_and_moves_it
     survivor.await.unwrap();
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advancing_the_clock_rolls_and_retains_at_once() {
+    // segment.ms and retention.ms far beyond the test's real duration, and the broker's
+    // retention check every 5 minutes of real time: only the advance can roll and delete.
+    let (broker, control) = broker_with_control().await;
+    let configs = [("segment.ms", "60000"), ("retention.ms", "120000")];
+    broker.create_topic("aging", 1, &configs).await.unwrap();
+    let b = broker.bootstrap_servers();
+    let watermarks = move || {
+        let b = b.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let p: ThreadedProducer<DefaultProducerContext> = config(&b).create().unwrap();
+                for _ in 0..3 {
+                    p.send(
+                        BaseRecord::<(), str>::to("aging")
+                            .partition(0)
+                            .payload("old"),
+                    )
+                    .unwrap();
+                }
+                p.flush(T).unwrap();
+                let c: BaseConsumer = config(&b).create().unwrap();
+                c.fetch_watermarks("aging", 0, T).unwrap()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(watermarks().await, (0, 3));
+    let (status, _) = http(
+        control,
+        Method::POST,
+        "/v1/clock/advance",
+        Some(json!({"ms": 180_000})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // The three records were three minutes old: their segment rolled and went. The three sent
+    // now are new.
+    assert_eq!(watermarks().await, (3, 6));
+    broker.shutdown().await;
+}
