@@ -1,8 +1,8 @@
 //! Moving a real-time broker's clock over the control listener: every timer then due fires
 //! before the advance answers. A transaction past its timeout is aborted and its producer
-//! fenced; a silent group member is expired and its partitions go to the live one. Neither
-//! broker has a manual clock or short check intervals: without the advance, nothing happens
-//! within the tests' patience.
+//! fenced; a silent group member is expired and its partitions go to the live one; an old
+//! segment rolls and retention deletes it. No broker here has a manual clock or short check
+//! intervals: without the advance, nothing happens within the tests' patience.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
