@@ -1,7 +1,7 @@
 //! Moving a real-time broker's clock over the control listener: every timer then due fires
 //! before the advance answers. A transaction past its timeout is aborted and its producer
 //! fenced; a silent group member is expired and its partitions go to the live one; an old
-//! segment rolls and retention deletes it. No broker here has a manual clock or short check
+//! segment rolls and retention deletes it; committed offsets expire. No broker here has a manual clock or short check
 //! intervals: without the advance, nothing happens within the tests' patience.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -218,5 +218,42 @@ async fn advancing_the_clock_rolls_and_retains_at_once() {
     // The three records were three minutes old: their segment rolled and went. The three sent
     // now are new.
     assert_eq!(watermarks().await, (3, 6));
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advancing_past_offsets_retention_expires_committed_offsets_at_once() {
+    // offsets.retention.minutes is 7 days and its check runs every 10 minutes of real time.
+    let (broker, control) = broker_with_control().await;
+    broker.create_topic("kept", 1, &[]).await.unwrap();
+    let b = broker.bootstrap_servers();
+    let committed = move |commit: bool| {
+        let b = b.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let c: BaseConsumer = config(&b).set("group.id", "idle").create().unwrap();
+                let mut tpl = rdkafka::TopicPartitionList::new();
+                tpl.add_partition_offset("kept", 0, rdkafka::Offset::Offset(0))
+                    .unwrap();
+                if commit {
+                    c.commit(&tpl, rdkafka::consumer::CommitMode::Sync).unwrap();
+                }
+                let got = c.committed_offsets(tpl, T).unwrap();
+                got.elements()[0].offset()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(committed(true).await, rdkafka::Offset::Offset(0));
+    let (status, _) = http(
+        control,
+        Method::POST,
+        "/v1/clock/advance",
+        Some(json!({"ms": 7 * 86_400_000 + 60_000})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(committed(false).await, rdkafka::Offset::Invalid, "expired");
     broker.shutdown().await;
 }
