@@ -4,6 +4,10 @@
 mod admin_apis;
 mod alter_configs;
 mod bad_input;
+mod control;
+mod control_clock;
+mod control_faults;
+mod control_reset;
 mod crash_loop;
 mod create_partitions;
 mod describe_admin;
