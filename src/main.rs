@@ -1,11 +1,14 @@
 //! The `wren` binary: `wren` alone listens on 127.0.0.1:9092 with data in ./wren-data.
 
+mod output;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use wren::wren_broker::config::listeners::parse_host_port;
 use wren::{Broker, BrokerConfig};
 
 #[derive(Parser, Debug)]
@@ -15,8 +18,8 @@ use wren::{Broker, BrokerConfig};
     about = "A small, fast, Kafka-compatible broker"
 )]
 struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Address to listen on (a host name or an IP); port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
     listen: Option<SocketAddr>,
     /// host:port clients are told to connect to (default: the listen address).
     #[arg(long, value_name = "HOST:PORT")]
@@ -35,14 +38,22 @@ struct Args {
     fault_drop_produce_response_every: Option<u64>,
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("WREN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+fn main() -> ExitCode {
+    if let Err(e) = output::init_logging() {
+        eprintln!("wren: {e}");
+        return ExitCode::FAILURE;
+    }
     let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wren: {}", output::error_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("wren")
@@ -53,6 +64,9 @@ fn main() -> anyhow::Result<()> {
         // ready line is out) is caught and ends in a clean stop with exit status 0.
         let mut stop = StopSignals::install().context("installing signal handlers")?;
         let config = config_from(args)?;
+        if let Some(warning) = config.ignored_warning() {
+            tracing::warn!("{warning}");
+        }
         let handle = Broker::new(config)
             .start()
             .await
@@ -74,10 +88,13 @@ fn main() -> anyhow::Result<()> {
 
 fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
     let mut config = match &args.config {
-        Some(path) => BrokerConfig::from_properties_file(path)?,
+        Some(path) => BrokerConfig::from_properties_file(path)
+            .with_context(|| format!("config file {}", path.display()))?,
         None => BrokerConfig::default(),
     };
-    config.apply_env(std::env::vars())?;
+    config
+        .apply_env(std::env::vars())
+        .context("WREN_* environment")?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
