@@ -43,7 +43,18 @@ fn main() -> ExitCode {
         eprintln!("wren: {e}");
         return ExitCode::FAILURE;
     }
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if e.use_stderr() => {
+            eprintln!("wren: {} (see wren --help)", output::usage_error_line(&e));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

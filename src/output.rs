@@ -15,9 +15,7 @@ pub fn init_logging() -> Result<(), String> {
         .with_writer(std::io::stderr);
     match std::env::var("WREN_LOG_FORMAT").as_deref() {
         Ok("json") => builder.json().init(),
-        Ok("text") | Ok("") | Err(_) => builder
-            .with_ansi(std::io::stderr().is_terminal())
-            .init(),
+        Ok("text") | Ok("") | Err(_) => builder.with_ansi(std::io::stderr().is_terminal()).init(),
         Ok(other) => return Err(format!("WREN_LOG_FORMAT={other}: expected text or json")),
     }
     Ok(())
@@ -25,14 +23,16 @@ pub fn init_logging() -> Result<(), String> {
 
 /// The error as one line: its causes joined, and for a busy port, how to pick another.
 pub fn error_line(error: &anyhow::Error) -> String {
-    let busy = error.chain().find_map(|e| match e.downcast_ref::<BrokerError>() {
-        Some(BrokerError::Bind { addr, source })
-            if source.kind() == std::io::ErrorKind::AddrInUse =>
-        {
-            Some(*addr)
-        }
-        _ => None,
-    });
+    let busy = error
+        .chain()
+        .find_map(|e| match e.downcast_ref::<BrokerError>() {
+            Some(BrokerError::Bind { addr, source })
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                Some(*addr)
+            }
+            _ => None,
+        });
     if let Some(addr) = busy {
         let any = std::net::SocketAddr::new(addr.ip(), 0);
         return format!(
@@ -41,4 +41,11 @@ pub fn error_line(error: &anyhow::Error) -> String {
     }
     // `{:#}` prints the causes on the same line, never a backtrace.
     format!("{error:#}").replace('\n', " ")
+}
+
+/// A command-line usage error as one line: clap's first line without its `error: ` prefix.
+pub fn usage_error_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
 }

@@ -127,7 +127,7 @@ impl BrokerConfig {
         let invalid = |reason: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
-            reason,
+            reason: kafka_constraint(key, reason),
         };
         let unsupported = |reason: &str| ConfigError::Unsupported {
             key: key.to_owned(),
@@ -157,7 +157,9 @@ impl BrokerConfig {
                 "log.dirs" | "log.dir" | "data.dir" => {
                     let dirs: Vec<&str> = value.split(',').map(str::trim).collect();
                     if dirs.len() > 1 {
-                        return Err(unsupported("Wren keeps all partitions in one directory; list one"));
+                        return Err(unsupported(
+                            "Wren keeps all partitions in one directory; list one",
+                        ));
                     }
                     // As in Kafka, log.dirs wins over log.dir whatever the order.
                     if key != "log.dir" || !self.keys_set.contains_key("log.dirs") {
@@ -266,10 +268,14 @@ impl BrokerConfig {
         let invalid = |reason: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
-            reason,
+            reason: kafka_constraint(key, reason),
         };
-        let in_topic_unit = topic_unit_value(broker_key, value)
-            .ok_or_else(|| invalid(format!("Not a number of type {} or too large", def.kind.name())))?;
+        let in_topic_unit = topic_unit_value(broker_key, value).ok_or_else(|| {
+            invalid(format!(
+                "Not a number of type {} or too large",
+                def.kind.name()
+            ))
+        })?;
         if broker_key.unit == 1 {
             check_value(key, def.kind, def.check, &in_topic_unit).map_err(invalid)?;
         }
@@ -295,6 +301,15 @@ impl BrokerConfig {
             // Checked by set_topic_default when the key was set.
             let _ = set(&mut self.topic_defaults, &value);
         }
+    }
+}
+
+/// The constraint in Kafka's message ("Invalid value V for configuration K: Value must be at
+/// least 1"), without the part the error already says.
+fn kafka_constraint(key: &str, message: String) -> String {
+    match message.split_once(&format!(" for configuration {key}: ")) {
+        Some((_, constraint)) => constraint.to_owned(),
+        None => message,
     }
 }
 

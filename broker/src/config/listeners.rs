@@ -134,28 +134,28 @@ impl ListenerKeys {
                 }
                 served.push(e);
             }
-            let e = match served.as_slice() {
-                [one] => one,
-                [] => {
-                    return Err(unsupported(
+            let e =
+                match served.as_slice() {
+                    [one] => one,
+                    [] => return Err(unsupported(
                         "listeners",
                         value,
                         "no PLAINTEXT client listener to serve (is this a controller-only file?)"
                             .into(),
-                    ))
-                }
-                [a, b, ..] => {
-                    return Err(unsupported(
-                        "listeners",
-                        value,
-                        format!(
+                    )),
+                    [a, b, ..] => {
+                        return Err(unsupported(
+                            "listeners",
+                            value,
+                            format!(
                             "Wren serves one client listener; {} and {} are both client listeners",
                             a.text, b.text
                         ),
-                    ))
-                }
-            };
-            out.listen = Some(bind_address(e.host, e.port).map_err(|r| invalid("listeners", value, r))?);
+                        ))
+                    }
+                };
+            out.listen =
+                Some(bind_address(e.host, e.port).map_err(|r| invalid("listeners", value, r))?);
             served_name = e.name.clone();
         }
         if let Some(value) = &self.advertised {
@@ -163,7 +163,11 @@ impl ListenerKeys {
             let entry = endpoints(value).into_iter().find(|e| e.name == served_name);
             if let Some(e) = entry.filter(|e| !e.host.is_empty()) {
                 e.port.parse::<u16>().map_err(|_| {
-                    invalid("advertised.listeners", value, format!("{}: no valid port", e.text))
+                    invalid(
+                        "advertised.listeners",
+                        value,
+                        format!("{}: no valid port", e.text),
+                    )
                 })?;
                 let host = if e.host.contains(':') {
                     format!("[{}]", e.host)
@@ -232,8 +236,15 @@ mod tests {
         assert_eq!(l.unserved.len(), 1);
         assert!(l.unserved[0].starts_with("CONTROLLER://:9093"), "{l:?}");
         // Without a map, Kafka maps controller listeners to PLAINTEXT.
-        let l = keys("PLAINTEXT://localhost:0,CONTROLLER://:9093", None, Some("CONTROLLER"));
-        assert_eq!(l.resolve().unwrap().listen, Some("127.0.0.1:0".parse().unwrap()));
+        let l = keys(
+            "PLAINTEXT://localhost:0,CONTROLLER://:9093",
+            None,
+            Some("CONTROLLER"),
+        );
+        assert_eq!(
+            l.resolve().unwrap().listen,
+            Some("127.0.0.1:0".parse().unwrap())
+        );
     }
 
     #[test]
@@ -241,9 +252,17 @@ mod tests {
         for (listeners, map, why) in [
             ("SSL://:9093", None, "uses SSL"),
             ("SASL_PLAINTEXT://:9093", None, "uses SASL_PLAINTEXT"),
-            ("EXTERNAL://:9093", Some("EXTERNAL:SASL_SSL"), "uses SASL_SSL"),
+            (
+                "EXTERNAL://:9093",
+                Some("EXTERNAL:SASL_SSL"),
+                "uses SASL_SSL",
+            ),
             ("INTERNAL://:9093", None, "no security protocol"),
-            ("PLAINTEXT://:9092,HOST://:9093", Some("PLAINTEXT:PLAINTEXT,HOST:PLAINTEXT"), "one client listener"),
+            (
+                "PLAINTEXT://:9092,HOST://:9093",
+                Some("PLAINTEXT:PLAINTEXT,HOST:PLAINTEXT"),
+                "one client listener",
+            ),
             ("CONTROLLER://:9093", None, "no PLAINTEXT client listener"),
         ] {
             let mut k = keys(listeners, map, None);
@@ -251,7 +270,10 @@ mod tests {
                 k.controller_names = Some("CONTROLLER".into());
             }
             let err = k.resolve().unwrap_err().to_string();
-            assert!(err.contains(why) && err.contains("listeners"), "{listeners}: {err}");
+            assert!(
+                err.contains(why) && err.contains("listeners"),
+                "{listeners}: {err}"
+            );
         }
     }
 
@@ -259,15 +281,26 @@ mod tests {
     fn advertised_entry_matches_the_served_listener() {
         let mut k = keys("BROKER://127.0.0.1:0", Some("BROKER:PLAINTEXT"), None);
         k.advertised = Some("CONTROLLER://c:9093,BROKER://wren.example:19092".into());
-        assert_eq!(k.resolve().unwrap().advertised.as_deref(), Some("wren.example:19092"));
+        assert_eq!(
+            k.resolve().unwrap().advertised.as_deref(),
+            Some("wren.example:19092")
+        );
     }
 
     #[test]
     fn host_names_resolve_and_bad_ports_are_reported() {
-        assert_eq!(parse_host_port("localhost:9092").unwrap(), "127.0.0.1:9092".parse().unwrap());
-        assert_eq!(parse_host_port("[::1]:0").unwrap(), "[::1]:0".parse().unwrap());
+        assert_eq!(
+            parse_host_port("localhost:9092").unwrap(),
+            "127.0.0.1:9092".parse().unwrap()
+        );
+        assert_eq!(
+            parse_host_port("[::1]:0").unwrap(),
+            "[::1]:0".parse().unwrap()
+        );
         assert_eq!(parse_host_port(":7").unwrap(), "0.0.0.0:7".parse().unwrap());
-        assert!(parse_host_port("localhost:99999").unwrap_err().contains("not a port"));
+        assert!(parse_host_port("localhost:99999")
+            .unwrap_err()
+            .contains("not a port"));
         assert!(parse_host_port("localhost").is_err());
     }
 }

@@ -42,11 +42,18 @@ pub async fn handle(
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let outcome =
-                match prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional, acks) {
-                    Ok(prepared) => append(prepared).await,
-                    Err(refusal) => Err(refusal),
-                };
+            let outcome = match prepare_partition(
+                topics,
+                txn,
+                clock,
+                topic.as_deref(),
+                p,
+                transactional,
+                acks,
+            ) {
+                Ok(prepared) => append(prepared).await,
+                Err(refusal) => Err(refusal),
+            };
             partition_responses.push(outcome.unwrap_or_else(|refusal| rejected(index, refusal)));
         }
         responses.push(
