@@ -58,3 +58,33 @@ fn an_unknown_log_format_is_one_line_and_exit_1() {
         "wren: WREN_LOG_FORMAT=yaml: expected text or json"
     );
 }
+
+/// On a terminal the levels are coloured: run under `script`, which gives the child a pty.
+#[test]
+fn colour_codes_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: no `script` (util-linux) to give wren a terminal");
+        return;
+    }
+    let command = format!(
+        "timeout --preserve-status -s INT 1 {} --ephemeral --listen 127.0.0.1:0",
+        env!("CARGO_BIN_EXE_wren")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("WREN_LOG_FORMAT")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{:?}: {text}", out.status);
+    assert!(text.contains("wren listening on 127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("\u{1b}["),
+        "no colour on a terminal: {text:?}"
+    );
+}
