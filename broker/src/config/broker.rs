@@ -120,8 +120,8 @@ impl BrokerConfig {
 
     /// Sets one Kafka key, validated as Kafka validates it. Keys Wren does not act on are
     /// accepted and listed in [`BrokerConfig::ignored_keys`]; a value Wren cannot honour and an
-    /// unknown key (a typo) are errors. The listener keys take effect together, in
-    /// [`BrokerConfig::apply_listener_keys`].
+    /// unknown key (a typo) are errors. The listener keys are read together: see
+    /// [`BrokerConfig::apply_listener_keys`], which reports their errors.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
         let invalid = |reason: String| ConfigError::InvalidValue {
@@ -218,6 +218,12 @@ impl BrokerConfig {
         }
         self.keys_set.insert(key.to_owned(), value.to_owned());
         self.apply_topic_default(key);
+        if key.contains("listener") {
+            // Applied at once when the keys so far make sense together (an embedder's single
+            // `set("listeners", ..)`); otherwise `apply_listener_keys` at the end of the
+            // source reports why.
+            let _ = self.apply_listener_keys();
+        }
         Ok(())
     }
 

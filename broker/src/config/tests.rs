@@ -308,3 +308,26 @@ fn min_insync_replicas_is_a_broker_default_for_topics() {
     );
     assert_eq!((value.as_str(), is_override), ("2", false));
 }
+
+#[test]
+fn a_single_listeners_set_applies_at_once() {
+    let mut config = BrokerConfig::default();
+    config
+        .set("listeners", "PLAINTEXT://127.0.0.1:19093")
+        .unwrap();
+    assert_eq!(config.listen, "127.0.0.1:19093".parse().unwrap());
+    // Not yet valid alone (CONTROLLER has no protocol until controller.listener.names): the
+    // end of the source says so if it stays that way.
+    config
+        .set(
+            "listeners",
+            "PLAINTEXT://127.0.0.1:19094,CONTROLLER://:9093",
+        )
+        .unwrap();
+    assert!(config.apply_listener_keys().is_err());
+    config
+        .set("controller.listener.names", "CONTROLLER")
+        .unwrap();
+    assert_eq!(config.listen, "127.0.0.1:19094".parse().unwrap());
+    assert_eq!(config.unserved_listeners.len(), 1);
+}
