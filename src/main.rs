@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use wren::wren_broker::config::listeners::parse_host_port;
-use wren::{Broker, BrokerConfig};
+use wren::{Broker, BrokerConfig, Fault};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,9 +33,10 @@ struct Args {
     /// A Kafka-style server.properties file (Kafka's key names).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Test-only fault injection: append every Nth produce request, then drop the connection.
-    #[arg(long, hide = true, value_name = "N")]
-    fault_drop_produce_response_every: Option<u64>,
+    /// A fault rule in force from the start, as JSON (the form `wren::FaultSpec` reads);
+    /// repeatable. E.g. '{"api":"Produce","action":"drop_response","after":3,"count":1}'.
+    #[arg(long = "fault", value_name = "JSON")]
+    faults: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -74,6 +75,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         // Before anything is created: a SIGTERM from now on (during startup, or the instant the
         // ready line is out) is caught and ends in a clean stop with exit status 0.
         let mut stop = StopSignals::install().context("installing signal handlers")?;
+        let faults = args
+            .faults
+            .iter()
+            .map(|json| {
+                serde_json::from_str::<Fault>(json).with_context(|| format!("--fault {json}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let config = config_from(args)?;
         if let Some(warning) = config.ignored_warning() {
             tracing::warn!("{warning}");
@@ -82,6 +90,10 @@ fn run(args: Args) -> anyhow::Result<()> {
             .start()
             .await
             .context("starting the broker")?;
+        // Before the ready line: a client that waits for it meets the rules.
+        for fault in faults {
+            handle.faults().add(fault);
+        }
         {
             use std::io::Write;
             // A closed stdout is no reason to stop serving.
@@ -116,7 +128,6 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
         config.data_dir = dir;
     }
     config.ephemeral |= args.ephemeral;
-    config.faults.drop_produce_response_every = args.fault_drop_produce_response_every;
     Ok(config)
 }
 

@@ -6,7 +6,8 @@
 //! - [`connection`]: one client connection, requests answered in order.
 //! - [`dispatch`]: the route table (API key, versions, handler) from which ApiVersions is
 //!   answered and requests are routed; [`context`]: what a handler knows about a request (peer,
-//!   listener, client id, version); [`faults`]: the test-only fault hook at dispatch.
+//!   listener, client id, version); [`faults`]: the fault rules applied at dispatch;
+//!   [`request_log`]: the ring of recent requests a test can read or wait for.
 //! - [`handlers`]: one module per API family; each gets the services it uses, never the socket.
 //!
 //! The services, assembled by [`state`] (`BrokerState`, which owns the one clock):
@@ -29,12 +30,20 @@ pub mod fetch_session;
 pub mod group;
 pub mod handlers;
 pub mod producer_ids;
+pub mod request_log;
 pub mod server;
 pub mod state;
 pub mod topics;
 pub mod txn;
 
-pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
+pub use config::{BrokerConfig, TestHooks, TopicDefaults};
 pub use error::{BrokerError, ConfigError};
+pub use faults::{
+    parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
+    FaultStatus, Faults,
+};
+/// What fault rules and the request log speak of: API keys and Kafka errors.
+pub use kafka_protocol::{error::ResponseError, messages::ApiKey};
+pub use request_log::{RequestLog, RequestRecord, TopicPartitions, REQUEST_LOG_ENTRIES_MAX};
 pub use server::{BlockingBrokerHandle, Broker, BrokerHandle};
 pub use wren_storage::{Clock, ManualClock, SystemClock};

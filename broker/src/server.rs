@@ -253,6 +253,30 @@ impl BrokerHandle {
         &self.state().clock
     }
 
+    /// The fault rules: `add(Fault::on(ApiKey::Produce)...)`, `list`, `remove`, `clear`.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        &self.state().faults
+    }
+
+    /// The most recent requests (at most [`crate::REQUEST_LOG_ENTRIES_MAX`]), oldest first.
+    pub fn requests(&self) -> Vec<crate::RequestRecord> {
+        self.state().requests.all()
+    }
+
+    /// The most recent requests of one API, oldest first.
+    pub fn requests_of(&self, api: kafka_protocol::messages::ApiKey) -> Vec<crate::RequestRecord> {
+        self.state().requests.of_api(api)
+    }
+
+    /// The oldest logged request that matches, else the first to arrive within `timeout`.
+    pub async fn wait_for(
+        &self,
+        matches: impl Fn(&crate::RequestRecord) -> bool,
+        timeout: Duration,
+    ) -> Option<crate::RequestRecord> {
+        self.state().requests.wait_for(matches, timeout).await
+    }
+
     /// Stops accepting, lets in-flight requests finish, flushes every log, closes them, and
     /// removes an ephemeral data directory (unless a clone of [`Self::state`] is still held).
     pub async fn shutdown(mut self) {
@@ -305,6 +329,12 @@ impl BlockingBrokerHandle {
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         self.handle.as_ref().expect("running").clock()
+    }
+    pub fn faults(&self) -> &crate::faults::Faults {
+        self.handle.as_ref().expect("running").faults()
+    }
+    pub fn requests(&self) -> Vec<crate::RequestRecord> {
+        self.handle.as_ref().expect("running").requests()
     }
     pub fn shutdown(mut self) {
         self.stop();
