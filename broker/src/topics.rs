@@ -105,6 +105,7 @@ impl Topic {
             ),
             max_message_bytes: long("max.message.bytes", defaults.message_max_bytes as i64)
                 .clamp(0, u32::MAX as i64) as u64,
+            min_insync_replicas: long("min.insync.replicas", defaults.min_insync_replicas.into()),
         }
     }
 }
@@ -122,6 +123,8 @@ pub struct ProducePolicy {
     pub timestamp_after_max_ms: i64,
     /// `max.message.bytes`: bounds decompression too.
     pub max_message_bytes: u64,
+    /// `min.insync.replicas`; the in-sync replica set is always this broker alone.
+    pub min_insync_replicas: i64,
 }
 
 #[derive(Serialize, Deserialize)]
