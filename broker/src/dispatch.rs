@@ -167,7 +167,9 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
         Ok(request) => request,
         Err(e) => return Outcome::Close(e.to_string()),
     };
+    let started = std::time::Instant::now();
     let outcome = route(state, &ctx, request).await;
+    state.request_metrics.observe(api_key, started.elapsed());
     if state.faults.drop_answer(api_key) {
         return Outcome::Close(format!(
             "test fault hook: {api_key:?} handled, answer dropped"

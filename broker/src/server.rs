@@ -244,6 +244,11 @@ impl BrokerHandle {
         format!("{}:{}", state.identity.host, state.identity.port)
     }
 
+    /// The broker's metrics in the Prometheus text format (see [`crate::metrics::render`]).
+    pub fn metrics_text(&self) -> String {
+        crate::metrics::render(self.state())
+    }
+
     pub fn state(&self) -> &Arc<BrokerState> {
         self.state.as_ref().expect("present until shutdown")
     }
@@ -305,6 +310,10 @@ impl BlockingBrokerHandle {
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         self.handle.as_ref().expect("running").clock()
+    }
+    /// See [`BrokerHandle::metrics_text`].
+    pub fn metrics_text(&self) -> String {
+        self.handle.as_ref().expect("running").metrics_text()
     }
     pub fn shutdown(mut self) {
         self.stop();

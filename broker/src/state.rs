@@ -15,6 +15,7 @@ use crate::error::BrokerError;
 use crate::faults::Faults;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
+use crate::metrics::RequestMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{write_atomically, TopicRegistry};
 use crate::txn::{TxnConfig, TxnCoordinator};
@@ -44,6 +45,8 @@ pub struct BrokerState {
     pub shutdown: watch::Receiver<bool>,
     /// Test-only faults applied at dispatch.
     pub faults: Faults,
+    /// Per-API request counts and latencies, observed at dispatch.
+    pub request_metrics: RequestMetrics,
     /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
     pub request_bytes: Option<RequestBytesPool>,
     pub data_dir: PathBuf,
@@ -121,6 +124,7 @@ impl BrokerState {
             groups,
             shutdown,
             faults: Faults::new(&config.faults),
+            request_metrics: RequestMetrics::default(),
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),
             flushed: AtomicBool::new(false),

@@ -29,6 +29,8 @@ pub(super) struct GroupSlot {
     pub group: Group,
     parked_joins: HashMap<ParkId, oneshot::Sender<JoinOutcome>>,
     parked_syncs: HashMap<ParkId, oneshot::Sender<SyncOutcome>>,
+    /// Join phases completed (new generations) since this broker started: the rebalance count.
+    pub(super) rebalances: u64,
 }
 
 impl GroupSlot {
@@ -37,6 +39,7 @@ impl GroupSlot {
             group,
             parked_joins: HashMap::new(),
             parked_syncs: HashMap::new(),
+            rebalances: 0,
         }))
     }
 }
@@ -238,6 +241,8 @@ impl GroupCoordinator {
                     slot.parked_syncs.remove(&park);
                 }
                 Effect::StoreGroup(stored) => {
+                    // Emitted once per completed join phase, i.e. per rebalance.
+                    slot.rebalances += 1;
                     // Under the group's lock, so a group's generations reach the log in order.
                     let group_id = &slot.group.id;
                     if let Err(e) = self.offsets.lock().store_group(group_id, stored) {

@@ -31,6 +31,7 @@ mod membership_tests;
 pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
+pub mod stats;
 pub mod subscription;
 
 use std::time::Duration;
