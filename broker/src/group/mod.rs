@@ -10,6 +10,7 @@
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
+//! - [`stats`]: what the metrics scrape reads (state, members, rebalances, committed offsets).
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time

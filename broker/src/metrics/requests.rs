@@ -1,7 +1,6 @@
 //! Per-API request counts and latencies, observed at dispatch. The slot of an API is found by
 //! indexing with its key (no map, no lock); only the route table's APIs have slots.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
@@ -9,17 +8,12 @@ use kafka_protocol::messages::ApiKey;
 use super::histogram::{AtomicHistogram, HistogramSnapshot, LATENCY_BOUNDS_US};
 use crate::dispatch::APIS;
 
-#[derive(Debug)]
-struct ApiStats {
-    requests: AtomicU64,
-    latency: AtomicHistogram,
-}
-
-/// One broker's request metrics.
+/// One broker's request metrics: a latency histogram per API, whose count is the request
+/// count (two atomic adds per request).
 #[derive(Debug)]
 pub struct RequestMetrics {
     /// Indexed by API key; `None` for keys Wren does not serve.
-    by_key: Box<[Option<ApiStats>]>,
+    by_key: Box<[Option<AtomicHistogram>]>,
 }
 
 /// One API's numbers at scrape time.
@@ -32,12 +26,9 @@ pub struct ApiSnapshot {
 impl Default for RequestMetrics {
     fn default() -> Self {
         let len = APIS.iter().map(|a| a.key as usize + 1).max().unwrap_or(0);
-        let mut by_key: Vec<Option<ApiStats>> = (0..len).map(|_| None).collect();
+        let mut by_key: Vec<Option<AtomicHistogram>> = (0..len).map(|_| None).collect();
         for api in APIS {
-            by_key[api.key as usize] = Some(ApiStats {
-                requests: AtomicU64::new(0),
-                latency: AtomicHistogram::new(LATENCY_BOUNDS_US, 1e6),
-            });
+            by_key[api.key as usize] = Some(AtomicHistogram::new(LATENCY_BOUNDS_US, 1e6));
         }
         RequestMetrics {
             by_key: by_key.into_boxed_slice(),
@@ -48,10 +39,8 @@ impl Default for RequestMetrics {
 impl RequestMetrics {
     /// Counts a handled request of `api` that took `elapsed` (from decoded to answered).
     pub fn observe(&self, api: ApiKey, elapsed: Duration) {
-        if let Some(Some(stats)) = self.by_key.get(api as usize) {
-            stats.requests.fetch_add(1, Ordering::Relaxed);
-            let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-            stats.latency.observe(micros);
+        if let Some(Some(latency)) = self.by_key.get(api as usize) {
+            latency.observe(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
         }
     }
 
@@ -59,11 +48,11 @@ impl RequestMetrics {
     pub fn snapshot(&self) -> Vec<ApiSnapshot> {
         APIS.iter()
             .filter_map(|api| {
-                let stats = self.by_key.get(api.key as usize)?.as_ref()?;
+                let latency = self.by_key.get(api.key as usize)?.as_ref()?.snapshot();
                 Some(ApiSnapshot {
                     api: api.key,
-                    requests: stats.requests.load(Ordering::Relaxed),
-                    latency: stats.latency.snapshot(),
+                    requests: latency.count,
+                    latency,
                 })
             })
             .collect()
