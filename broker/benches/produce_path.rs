@@ -100,7 +100,9 @@ fn produce_request(c: &mut Criterion) {
         peer: addr,
         listener: addr,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let header = RequestHeader::default()
         .with_request_api_key(ApiKey::Produce as i16)
         .with_request_api_version(VERSION);

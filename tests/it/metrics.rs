@@ -41,7 +41,9 @@ fn scrape(state: &BrokerState) -> HashMap<String, f64> {
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| {
             let (series, value) = l.rsplit_once(' ').expect("series and value");
-            let value = value.parse().unwrap_or_else(|_| panic!("a number in {l:?}"));
+            let value = value
+                .parse()
+                .unwrap_or_else(|_| panic!("a number in {l:?}"));
             (series.to_owned(), value)
         })
         .collect()
@@ -64,7 +66,11 @@ async fn create_topics(bootstrap: &str, topics: &[&str]) {
         .iter()
         .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)))
         .collect();
-    for r in admin.create_topics(&new, &AdminOptions::new()).await.unwrap() {
+    for r in admin
+        .create_topics(&new, &AdminOptions::new())
+        .await
+        .unwrap()
+    {
         r.unwrap();
     }
 }
@@ -74,8 +80,12 @@ fn produce_one_batch_each(bootstrap: &str, topic: &str) {
     let p: BaseProducer = config(bootstrap).set("linger.ms", "0").create().unwrap();
     let value = vec![b'v'; VALUE_BYTES];
     for _ in 0..N {
-        p.send(BaseRecord::<(), [u8]>::to(topic).partition(0).payload(&value))
-            .unwrap();
+        p.send(
+            BaseRecord::<(), [u8]>::to(topic)
+                .partition(0)
+                .payload(&value),
+        )
+        .unwrap();
         p.flush(T).unwrap();
     }
 }
@@ -100,7 +110,8 @@ fn consume_and_commit(bootstrap: &str, topic: &str, group: &str, at_5: impl FnOn
     }
     let commit = |offset: i64| {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(topic, 0, Offset::Offset(offset)).unwrap();
+        tpl.add_partition_offset(topic, 0, Offset::Offset(offset))
+            .unwrap();
         c.commit(&tpl, CommitMode::Sync).unwrap();
     };
     commit(5);
@@ -120,8 +131,12 @@ fn txn_producer(bootstrap: &str, id: &str) -> BaseProducer {
 
 fn send_in_txn(p: &BaseProducer, topic: &str, records: usize) {
     for i in 0..records {
-        p.send(BaseRecord::<(), str>::to(topic).partition(0).payload(&format!("r{i}")))
-            .unwrap();
+        p.send(
+            BaseRecord::<(), str>::to(topic)
+                .partition(0)
+                .payload(&format!("r{i}")),
+        )
+        .unwrap();
     }
     p.flush(T).unwrap();
 }
@@ -148,7 +163,10 @@ async fn metrics_count_exactly_what_the_clients_did() {
             let group = r#"{group="m-group"}"#;
             assert_eq!(get(&m, &format!("wren_group_members{group}")), 1.0);
             assert_eq!(get(&m, &format!("wren_group_rebalances_total{group}")), 1.0);
-            assert_eq!(get(&m, r#"wren_group_state{group="m-group",state="Stable"}"#), 1.0);
+            assert_eq!(
+                get(&m, r#"wren_group_state{group="m-group",state="Stable"}"#),
+                1.0
+            );
         });
 
         let p = txn_producer(&bs, "m-tx");
@@ -187,7 +205,10 @@ async fn metrics_count_exactly_what_the_clients_did() {
     let p0 = r#"{topic="m-data",partition="0"}"#;
     let series = |name: &str, labels: &str| get(&m, &format!("{name}{labels}"));
     assert_eq!(series("wren_topic_records_in_total", data), N as f64);
-    assert_eq!(series("wren_topic_bytes_in_total", data), (N * BATCH_BYTES) as f64);
+    assert_eq!(
+        series("wren_topic_bytes_in_total", data),
+        (N * BATCH_BYTES) as f64
+    );
     assert_eq!(
         series("wren_log_size_bytes", p0),
         (N * BATCH_BYTES) as f64,
@@ -203,7 +224,10 @@ async fn metrics_count_exactly_what_the_clients_did() {
     assert_eq!(series("wren_log_last_stable_offset", p0), N as f64);
     // 3 + 2 + 1 records, and a marker after each of the three transactions.
     let txn = r#"{topic="m-txn",partition="0"}"#;
-    assert_eq!(series("wren_topic_records_in_total", r#"{topic="m-txn"}"#), 6.0);
+    assert_eq!(
+        series("wren_topic_records_in_total", r#"{topic="m-txn"}"#),
+        6.0
+    );
     assert_eq!(series("wren_log_high_watermark", txn), 9.0);
     assert_eq!(series("wren_log_last_stable_offset", txn), 9.0);
 
@@ -216,14 +240,25 @@ async fn metrics_count_exactly_what_the_clients_did() {
         2.0,
         "the join, then the last member leaving (a new, empty generation)"
     );
-    assert_eq!(series("wren_group_members", group), 0.0, "the consumer left");
-    assert_eq!(series("wren_group_state", r#"{group="m-group",state="Empty"}"#), 1.0);
+    assert_eq!(
+        series("wren_group_members", group),
+        0.0,
+        "the consumer left"
+    );
+    assert_eq!(
+        series("wren_group_state", r#"{group="m-group",state="Empty"}"#),
+        1.0
+    );
     assert_eq!(series("wren_groups", r#"{state="Empty"}"#), 1.0);
     assert_eq!(series("wren_groups", r#"{state="Stable"}"#), 0.0);
 
     assert_eq!(get(&m, "wren_txn_begun_total"), 3.0);
     assert_eq!(get(&m, "wren_txn_committed_total"), 1.0);
-    assert_eq!(get(&m, "wren_txn_aborted_total"), 2.0, "the producer's and the fencer's");
+    assert_eq!(
+        get(&m, "wren_txn_aborted_total"),
+        2.0,
+        "the producer's and the fencer's"
+    );
     assert_eq!(get(&m, "wren_txn_timed_out_total"), 0.0);
     assert_eq!(get(&m, "wren_txn_producers_fenced_total"), 1.0);
     assert_eq!(get(&m, "wren_txn_open"), 0.0);
@@ -232,17 +267,34 @@ async fn metrics_count_exactly_what_the_clients_did() {
     // The clock moved only while the third was open: two took 0 s, one 5 s.
     assert_eq!(get(&m, "wren_txn_duration_seconds_count"), 3.0);
     assert_eq!(get(&m, "wren_txn_duration_seconds_sum"), 5.0);
-    assert_eq!(get(&m, r#"wren_txn_duration_seconds_bucket{le="0.01"}"#), 2.0);
-    assert_eq!(get(&m, r#"wren_txn_duration_seconds_bucket{le="2.5"}"#), 2.0);
+    assert_eq!(
+        get(&m, r#"wren_txn_duration_seconds_bucket{le="0.01"}"#),
+        2.0
+    );
+    assert_eq!(
+        get(&m, r#"wren_txn_duration_seconds_bucket{le="2.5"}"#),
+        2.0
+    );
     assert_eq!(get(&m, r#"wren_txn_duration_seconds_bucket{le="5"}"#), 3.0);
 
-    let req = |api: &str| get(&m, &format!("wren_network_requests_total{{request=\"{api}\"}}"));
+    let req = |api: &str| {
+        get(
+            &m,
+            &format!("wren_network_requests_total{{request=\"{api}\"}}"),
+        )
+    };
     assert_eq!(req("EndTxn"), 3.0);
     assert_eq!(req("InitProducerId"), 2.0);
     assert_eq!(req("CreateTopics"), 1.0);
-    assert!(req("Produce") >= (N + 3) as f64, "a request per flushed batch at least");
+    assert!(
+        req("Produce") >= (N + 3) as f64,
+        "a request per flushed batch at least"
+    );
     assert_eq!(
-        get(&m, r#"wren_network_request_duration_seconds_count{request="Produce"}"#),
+        get(
+            &m,
+            r#"wren_network_request_duration_seconds_count{request="Produce"}"#
+        ),
         req("Produce"),
         "every counted request was timed"
     );
@@ -251,7 +303,14 @@ async fn metrics_count_exactly_what_the_clients_did() {
     // Metrics belong to their broker: another one in this process starts from zero.
     let other = wren::Broker::ephemeral().start().await.unwrap();
     let fresh = scrape(other.state());
-    assert_eq!(get(&fresh, r#"wren_network_requests_total{request="Produce"}"#), 0.0);
+    assert_eq!(
+        get(&fresh, r#"wren_network_requests_total{request="Produce"}"#),
+        0.0
+    );
     assert_eq!(get(&fresh, "wren_txn_begun_total"), 0.0);
-    assert_eq!(broker.metrics_text(), render(&state), "the handle renders the same text");
+    assert_eq!(
+        broker.metrics_text(),
+        render(&state),
+        "the handle renders the same text"
+    );
 }
