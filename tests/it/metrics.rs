@@ -1,7 +1,8 @@
 //! The broker's Prometheus metrics, scraped after real librdkafka traffic whose effects are
 //! known exactly: N records of known size produced one batch at a time and fetched by a
 //! consumer group that commits, a committed and an aborted transaction, a fencing
-//! InitProducerId and a transaction left open while the (manual) broker clock moves.
+//! InitProducerId and a transaction left open while the (manual) broker clock moves; and a
+//! transaction the broker aborts past its timeout.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -313,4 +314,57 @@ async fn metrics_count_exactly_what_the_clients_did() {
         render(&state),
         "the handle renders the same text"
     );
+}
+
+/// A transaction the broker aborts past its timeout: counted as timed out, aborted, and its
+/// producer fenced, with its duration on the broker clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_transaction_is_counted_with_its_fenced_producer() {
+    let mut cfg = wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ephemeral: true,
+        ..Default::default()
+    };
+    cfg.transaction_abort_interval_ms = 100;
+    let clock = manual_clock();
+    let broker = wren::Broker::new(cfg)
+        .with_clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["m-silent"]).await;
+    let state = broker.state().clone();
+    let producer = tokio::task::spawn_blocking(move || {
+        let p = txn_producer(&b, "m-silent");
+        p.begin_transaction().unwrap();
+        send_in_txn(&p, "m-silent", 2);
+        p
+    })
+    .await
+    .unwrap();
+    // 60 s timeout: only the broker clock reaches it.
+    clock.advance(120_000);
+    let patience = crate::support::Patience::new();
+    while get(&scrape(&state), "wren_txn_aborted_total") < 1.0 {
+        patience
+            .wait("the coordinator aborts the transaction")
+            .await;
+    }
+    let m = scrape(&state);
+    assert_eq!(get(&m, "wren_txn_timed_out_total"), 1.0);
+    assert_eq!(
+        get(&m, "wren_txn_producers_fenced_total"),
+        1.0,
+        "the epoch was bumped"
+    );
+    assert_eq!(get(&m, "wren_txn_committed_total"), 0.0);
+    assert_eq!(get(&m, "wren_txn_open"), 0.0);
+    assert_eq!(get(&m, "wren_txn_duration_seconds_sum"), 120.0);
+    assert_eq!(get(&m, r#"wren_txn_duration_seconds_bucket{le="60"}"#), 0.0);
+    assert_eq!(
+        get(&m, r#"wren_txn_duration_seconds_bucket{le="300"}"#),
+        1.0
+    );
+    drop(producer);
 }
