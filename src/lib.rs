@@ -15,9 +15,13 @@
 //! [`wren_broker`] (the server).
 
 pub use wren_broker::{
-    BlockingBrokerHandle, Broker, BrokerConfig, BrokerError, BrokerHandle, ConfigError,
-    FaultConfig, TopicDefaults,
+    parse_api, parse_error_code, BlockingBrokerHandle, Broker, BrokerClock, BrokerConfig,
+    BrokerError, BrokerHandle, ConfigError, CreateTopicError, CreatedTopic, Fault, FaultAction,
+    FaultId, FaultSpec, FaultSpecError, FaultStatus, Faults, RequestLog, RequestRecord, ResetError,
+    ResetSummary, TestHooks, TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,
 };
+/// What fault rules and the request log speak of: API keys and Kafka errors.
+pub use wren_broker::{ApiKey, ResponseError};
 /// The broker's time source ([`Broker::with_clock`]): a test runs a broker on a
 /// [`ManualClock`] and advances it to reach timeouts without waiting for them.
 pub use wren_storage::{Clock, ManualClock, SystemClock};

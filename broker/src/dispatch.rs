@@ -2,6 +2,8 @@
 //! ApiVersions is answered from it and requests are routed by it, so Wren never advertises what
 //! it does not serve and never serves what it does not advertise.
 
+use std::time::Instant;
+
 use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
@@ -10,8 +12,10 @@ use wren_protocol::request::{decode_body, RequestFrame};
 use wren_protocol::response::encode_response;
 
 use crate::context::{Origin, RequestContext};
+use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
 use crate::handlers;
 use crate::handlers::produce::ProduceOutcome;
+use crate::request_log::{errors, touched::touched, RequestRecord, TopicPartitions};
 use crate::state::BrokerState;
 
 /// What the connection does with a request's result.
@@ -21,6 +25,21 @@ pub enum Outcome {
     NoResponse,
     /// A request the connection cannot continue after.
     Close(String),
+}
+
+/// An outcome and the error codes its answer carries (for the request log).
+pub struct Routed {
+    pub outcome: Outcome,
+    pub errors: Vec<i16>,
+}
+
+impl From<Outcome> for Routed {
+    fn from(outcome: Outcome) -> Routed {
+        Routed {
+            outcome,
+            errors: Vec::new(),
+        }
+    }
 }
 
 /// An implemented API and the versions of it Wren serves.
@@ -45,13 +64,13 @@ macro_rules! routes {
             $state: &BrokerState,
             $ctx: &RequestContext,
             request: RequestKind,
-        ) -> Outcome {
+        ) -> Routed {
             let $version = $ctx.api_version;
             match request {
                 // (ApiVersions' answer does not depend on its request.)
                 $(#[allow(unused_variables)] RequestKind::$key($request) => $handler,)*
                 // Only APIs of the table are decoded (see `handle`), so this is not reached.
-                other => Outcome::Close(format!("no route for {other:?}")),
+                other => Outcome::Close(format!("no route for {other:?}")).into(),
             }
         }
     };
@@ -66,13 +85,13 @@ routes! {
         .await
     {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
-        ProduceOutcome::NoResponse => Outcome::NoResponse,
+        ProduceOutcome::NoResponse => Outcome::NoResponse.into(),
     },
-    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(
+    Fetch 4..=17 => respond(ctx, &handlers::fetch::handle(
         &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
     ).await),
-    ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
-    Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(
+    ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
+    Metadata 0..=13 => respond(ctx, &handlers::metadata::handle(
         &state.identity, &state.topics, &state.config, r, v,
     )),
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
@@ -98,9 +117,9 @@ routes! {
         &state.topics, state.identity.node_id, r,
     ))),
     IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
-        &state.topics, r,
+        &state.topics, state.identity.node_id, r,
     )),
-    DescribeCluster 0..=1 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
+    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
     DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
         &state.topics, r,
     )),
@@ -134,48 +153,120 @@ routes! {
     ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
     DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
     OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
+    AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
+        &state.topics, state.identity.node_id, r,
+    )),
+    DescribeLogDirs 1..=4 => respond(ctx, &handlers::log_dirs::handle(
+        &state.topics, &state.data_dir, r,
+    )),
+    DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
+        &state.topics, state.identity.node_id, r,
+    )),
+    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(&state.topics, r)),
+    AlterPartitionReassignments 0..=1 => respond(ctx, &handlers::replicas::alter_reassignments(
+        &state.topics, state.identity.node_id, r,
+    )),
+    ListPartitionReassignments 0..=0 => respond(ctx, &handlers::replicas::list_reassignments(r)),
 }
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {
     APIS.iter().find(|a| a.key == key)
 }
 
-/// Decodes a request of a served API and version and routes it; anything else closes the
-/// connection (except ApiVersions, see below).
+/// Decodes a request of a served API and version, applies the fault rules and routes it;
+/// anything else closes the connection (except ApiVersions, see below). Every request whose
+/// header was read lands in the request log.
 pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) -> Outcome {
+    let started = Instant::now();
+    let received_ms = state.clock.now_ms();
     let RequestFrame {
         api_key,
         header,
         body,
     } = request;
     let ctx = RequestContext::new(origin, api_key, &header);
-    let version = ctx.api_version;
+    let mut topics = Vec::new();
+    let mut fault = None;
+    let routed = answer(state, &ctx, body, &mut topics, &mut fault).await;
+    let elapsed = started.elapsed();
+    state.request_metrics.observe(api_key, elapsed);
+    state.requests.record(RequestRecord {
+        seq: 0,
+        api: api_key,
+        api_version: ctx.api_version,
+        client_id: ctx.client_id,
+        correlation_id: ctx.correlation_id,
+        received_ms,
+        latency_us: elapsed.as_micros() as u64,
+        topics,
+        error_codes: routed.errors,
+        fault,
+    });
+    routed.outcome
+}
+
+async fn answer(
+    state: &BrokerState,
+    ctx: &RequestContext,
+    body: bytes::Bytes,
+    topics: &mut Vec<TopicPartitions>,
+    fault: &mut Option<FaultId>,
+) -> Routed {
+    let (api_key, version) = (ctx.api_key, ctx.api_version);
     if supported(api_key).is_none_or(|a| !(a.min..=a.max).contains(&version)) {
         if api_key == ApiKey::ApiVersions {
             // KIP-511: answer an unknown ApiVersions version with v0 and UNSUPPORTED_VERSION so
             // the client can retry with a version from the list.
             let ctx = RequestContext {
                 api_version: 0,
-                ..ctx
+                ..ctx.clone()
             };
             let error = ResponseError::UnsupportedVersion.code();
             return respond(&ctx, &handlers::api_versions::response(error, advertised()));
         }
-        return Outcome::Close(format!("{api_key:?} v{version} is not supported"));
+        return Outcome::Close(format!("{api_key:?} v{version} is not supported")).into();
     }
     let request = match decode_body(api_key, version, body) {
         Ok(request) => request,
-        Err(e) => return Outcome::Close(e.to_string()),
+        Err(e) => return Outcome::Close(e.to_string()).into(),
     };
-    let started = std::time::Instant::now();
-    let outcome = route(state, &ctx, request).await;
-    state.request_metrics.observe(api_key, started.elapsed());
-    if state.faults.drop_answer(api_key) {
-        return Outcome::Close(format!(
-            "test fault hook: {api_key:?} handled, answer dropped"
-        ));
+    *topics = touched(&request, &state.topics);
+    let target = Target {
+        api: api_key,
+        client_id: &ctx.client_id,
+        topics,
+    };
+    let Some((id, action)) = state.faults.check(&target) else {
+        return route(state, ctx, request).await;
+    };
+    *fault = Some(id);
+    match action {
+        FaultAction::Error(code) => error_answer(ctx, &request, code, &state.topics),
+        FaultAction::Delay(delay) => {
+            let mut shutdown = state.shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => route(state, ctx, request).await,
+                _ = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => {
+                    Outcome::Close("shutting down during a fault's delay".into()).into()
+                }
+            }
+        }
+        FaultAction::DropResponse => {
+            let handled = route(state, ctx, request).await;
+            Routed {
+                outcome: Outcome::Close(format!(
+                    "fault {}: {api_key:?} handled, answer dropped",
+                    id.0
+                )),
+                errors: handled.errors,
+            }
+        }
+        FaultAction::CloseConnection => Outcome::Close(format!(
+            "fault {}: {api_key:?} closed before handling",
+            id.0
+        ))
+        .into(),
     }
-    outcome
 }
 
 /// Runs an admin request that creates, deletes or syncs files (thousands of partition
@@ -193,11 +284,15 @@ fn disk_bound<R>(work: impl FnOnce() -> R) -> R {
 }
 
 /// Encodes a handler's response as the concrete message type (sized once, see
-/// `encode_response`).
-fn respond<M: Encodable>(ctx: &RequestContext, body: &M) -> Outcome {
-    match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
+/// `encode_response`), noting the error codes it carries.
+pub fn respond<M: Encodable + errors::ErrorCodes>(ctx: &RequestContext, body: &M) -> Routed {
+    let outcome = match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
         Ok(bytes) => Outcome::Respond(bytes),
         Err(e) => Outcome::Close(e.to_string()),
+    };
+    Routed {
+        outcome,
+        errors: errors::distinct_errors(body),
     }
 }
 

@@ -3,10 +3,13 @@
 //! The request path, outside in (docs/design.md, "The request path"):
 //! - [`server`]: the embedding API (`Broker`, `BrokerHandle`, `Broker::with_clock`), the accept
 //!   loop and the timer tasks (group deadlines, transaction timeouts, retention).
+//! - [`control`]: the test control plane (create topics, move the clock, reset) from Rust and
+//!   over HTTP; [`blocking`]: a broker with its own runtime for tests that are not async.
 //! - [`connection`]: one client connection, requests answered in order.
 //! - [`dispatch`]: the route table (API key, versions, handler) from which ApiVersions is
 //!   answered and requests are routed; [`context`]: what a handler knows about a request (peer,
-//!   listener, client id, version); [`faults`]: the test-only fault hook at dispatch.
+//!   listener, client id, version); [`faults`]: the fault rules applied at dispatch;
+//!   [`request_log`]: the ring of recent requests a test can read or wait for.
 //! - [`handlers`]: one module per API family; each gets the services it uses, never the socket.
 //!
 //! The services, assembled by [`state`] (`BrokerState`, which owns the one clock):
@@ -19,9 +22,11 @@
 //! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
 //!   [`error`]: the broker's error types.
 
+pub mod blocking;
 pub mod config;
 pub mod connection;
 pub mod context;
+pub mod control;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;
@@ -31,12 +36,24 @@ pub mod group;
 pub mod handlers;
 pub mod metrics;
 pub mod producer_ids;
+pub mod request_log;
 pub mod server;
 pub mod state;
 pub mod topics;
 pub mod txn;
 
-pub use config::{BrokerConfig, FaultConfig, TopicDefaults};
+pub use blocking::BlockingBrokerHandle;
+pub use config::{BrokerConfig, TestHooks, TopicDefaults};
+pub use control::clock::BrokerClock;
+pub use control::{NewTopic, ResetError, ResetSummary};
 pub use error::{BrokerError, ConfigError};
-pub use server::{BlockingBrokerHandle, Broker, BrokerHandle};
+pub use faults::{
+    parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
+    FaultStatus, Faults,
+};
+pub use handlers::create_topics::{CreateTopicError, CreatedTopic};
+/// What fault rules and the request log speak of: API keys and Kafka errors.
+pub use kafka_protocol::{error::ResponseError, messages::ApiKey};
+pub use request_log::{RequestLog, RequestRecord, TopicPartitions, REQUEST_LOG_ENTRIES_MAX};
+pub use server::{Broker, BrokerHandle};
 pub use wren_storage::{Clock, ManualClock, SystemClock};

@@ -17,6 +17,7 @@ use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
 use crate::metrics::RequestMetrics;
 use crate::producer_ids::ProducerIdAllocator;
+use crate::request_log::RequestLog;
 use crate::topics::{write_atomically, TopicRegistry};
 use crate::txn::{TxnConfig, TxnCoordinator};
 
@@ -43,8 +44,10 @@ pub struct BrokerState {
     pub groups: Arc<GroupCoordinator>,
     /// Flips to true when the broker starts shutting down; long polls return early.
     pub shutdown: watch::Receiver<bool>,
-    /// Test-only faults applied at dispatch.
+    /// Fault rules applied at dispatch (`BrokerHandle::faults`).
     pub faults: Faults,
+    /// The most recent requests (`BrokerHandle::requests`).
+    pub requests: RequestLog,
     /// Per-API request counts and latencies, observed at dispatch.
     pub request_metrics: RequestMetrics,
     /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
@@ -94,7 +97,7 @@ impl BrokerState {
             &data_dir.join("__wren_meta"),
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
-                halt_before_markers: config.faults.halt_txn_before_markers,
+                halt_before_markers: config.test_hooks.halt_txn_before_markers,
             },
             clock.clone(),
         )?;
@@ -123,7 +126,8 @@ impl BrokerState {
             txn,
             groups,
             shutdown,
-            faults: Faults::new(&config.faults),
+            faults: Faults::default(),
+            requests: RequestLog::default(),
             request_metrics: RequestMetrics::default(),
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),

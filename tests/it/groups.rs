@@ -422,8 +422,7 @@ async fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
     // timeout passes on the broker's clock, and not before (the timer task, not a request,
     // completes it).
     let clock = manual_clock();
-    let broker = wren::Broker::ephemeral()
-        .with_clock(clock.clone())
+    let broker = crate::support::on_manual_clock(&clock)
         .start()
         .await
         .unwrap();
@@ -467,8 +466,7 @@ async fn silent_members_expire_after_the_session_timeout() {
     // once session.timeout.ms (60 s, far beyond the test's real duration) passes on the
     // broker's clock, and not before. An empty group is then Empty with a new generation.
     let clock = manual_clock();
-    let broker = wren::Broker::ephemeral()
-        .with_clock(clock.clone())
+    let broker = crate::support::on_manual_clock(&clock)
         .start()
         .await
         .unwrap();

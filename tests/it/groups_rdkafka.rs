@@ -18,7 +18,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Counts the rebalances (assignments) a consumer goes through.
 #[derive(Clone, Default)]
-struct Counting(Arc<AtomicUsize>);
+pub(crate) struct Counting(pub(crate) Arc<AtomicUsize>);
 
 impl ClientContext for Counting {}
 impl ConsumerContext for Counting {
@@ -29,9 +29,9 @@ impl ConsumerContext for Counting {
     }
 }
 
-type Member = BaseConsumer<Counting>;
+pub(crate) type Member = BaseConsumer<Counting>;
 
-fn config(bootstrap: &str) -> ClientConfig {
+pub(crate) fn config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap).set("log_level", "3");
     if let Ok(contexts) = std::env::var("WREN_TEST_RDKAFKA_DEBUG") {
@@ -40,7 +40,12 @@ fn config(bootstrap: &str) -> ClientConfig {
     c
 }
 
-fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> (Member, Counting) {
+pub(crate) fn member(
+    bootstrap: &str,
+    group: &str,
+    topic: &str,
+    extra: &[(&str, &str)],
+) -> (Member, Counting) {
     let ctx = Counting::default();
     let mut c = config(bootstrap);
     c.set("group.id", group)
@@ -55,7 +60,7 @@ fn member(bootstrap: &str, group: &str, topic: &str, extra: &[(&str, &str)]) -> 
     (consumer, ctx)
 }
 
-async fn create_topic(bootstrap: &str, topic: &str) {
+pub(crate) async fn create_topic(bootstrap: &str, topic: &str) {
     let admin: AdminClient<DefaultClientContext> = config(bootstrap).create().unwrap();
     let res = admin
         .create_topics(
@@ -68,7 +73,7 @@ async fn create_topic(bootstrap: &str, topic: &str) {
 }
 
 /// Produces records `from..to` with value = its index, spread round-robin over the partitions.
-async fn produce(bootstrap: &str, topic: &str, from: usize, to: usize) {
+pub(crate) async fn produce(bootstrap: &str, topic: &str, from: usize, to: usize) {
     let producer: FutureProducer = config(bootstrap).set("linger.ms", "5").create().unwrap();
     for i in from..to {
         let v = i.to_string();
@@ -217,8 +222,7 @@ async fn a_dead_members_partitions_move_after_its_session_timeout() {
     // joins, syncs, and goes silent (a librdkafka client cannot be made to stop heartbeating
     // in-process). The broker runs on a manual clock: the session ends when the test says so.
     let clock = crate::support::manual_clock();
-    let broker = wren::Broker::ephemeral()
-        .with_clock(clock.clone())
+    let broker = crate::support::on_manual_clock(&clock)
         .start()
         .await
         .unwrap();
@@ -398,8 +402,7 @@ async fn a_lone_consumer_gets_its_first_record_without_waiting_on_a_broker_timer
     // single subscriber's way to its first record waits for time to pass on the broker: it
     // gets there on a broker whose clock never moves. How long it took is printed (a figure,
     // not a pass condition: a loaded debug build can be slow for reasons of its own).
-    let broker = wren::Broker::ephemeral()
-        .with_clock(crate::support::manual_clock())
+    let broker = crate::support::on_manual_clock(&crate::support::manual_clock())
         .start()
         .await
         .unwrap();

@@ -275,8 +275,9 @@ async fn racing_connections_with_one_producer_id_append_once() {
     assert_eq!(log_end(&mut c).await, 60);
 }
 
-/// librdkafka's idempotent producer through a broker that appends every 7th produce request
-/// and then drops the connection unanswered: the retries must not duplicate or reorder.
+/// librdkafka's idempotent producer through a broker that appends some produce requests and
+/// then drops the connection unanswered (three drop_response rules, spread over the run): the
+/// retries must not duplicate or reorder.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rdkafka_idempotent_producer_survives_dropped_responses() {
     use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -285,13 +286,15 @@ async fn rdkafka_idempotent_producer_survives_dropped_responses() {
 
     const RECORDS: usize = 50_000;
     const PARTITIONS: i32 = 2;
-    let mut config = wren::BrokerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ephemeral: true,
-        ..Default::default()
-    };
-    config.faults.drop_produce_response_every = Some(7);
-    let broker = wren::Broker::new(config).start().await.unwrap();
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    // Each rule counts the Produce requests the earlier rules let through.
+    let rules: Vec<wren::FaultId> = [3, 12, 25]
+        .into_iter()
+        .map(|skipped| {
+            let drop = wren::Fault::on(ApiKey::Produce).drop_response();
+            broker.faults().add(drop.after(skipped).times(1))
+        })
+        .collect();
     let bootstrap = broker.bootstrap_servers();
     let mut c = RawClient::connect(&bootstrap).await;
     let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
@@ -328,11 +331,13 @@ async fn rdkafka_idempotent_producer_survives_dropped_responses() {
             .unwrap_or_else(|(e, _)| panic!("delivery failed: {e}"));
     }
     drop(producer);
-    let dropped = broker.state().faults.answers_dropped();
-    assert!(
-        dropped >= 2,
-        "the fault hook dropped at least two answers ({dropped})"
-    );
+    for rule in rules {
+        assert_eq!(
+            broker.faults().fired(rule),
+            Some(1),
+            "rule {rule:?} dropped an answer"
+        );
+    }
 
     let b = bootstrap.clone();
     tokio::task::spawn_blocking(move || {

@@ -1,11 +1,21 @@
 //! Wren's integration tests: one binary, a module per feature. Each test starts its own
 //! in-process broker on 127.0.0.1:0 with a temporary data dir.
 
+mod admin_apis;
+mod alter_configs;
 mod bad_input;
+mod control;
+mod control_clock;
+mod control_faults;
+mod control_reset;
 mod crash_loop;
 mod create_partitions;
+mod describe_admin;
 mod disk_full;
 mod embedding;
+mod faults;
+mod faults_raw;
+mod first_record;
 mod footprint;
 mod group_limits;
 mod group_offsets;
@@ -27,3 +37,4 @@ mod topic_deletion;
 mod transactions;
 mod txn_protocol;
 mod versions;
+mod versions_admin;

@@ -2,7 +2,7 @@
 //! known exactly: N records of known size produced one batch at a time and fetched by a
 //! consumer group that commits, a committed and an aborted transaction, a fencing
 //! InitProducerId and a transaction left open while the (manual) broker clock moves; and a
-//! transaction the broker aborts past its timeout.
+//! transaction the broker aborts past its timeout; and `GET /metrics` on the control listener.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use wren::wren_broker::metrics::render;
 use wren::wren_broker::state::BrokerState;
 
-use crate::support::manual_clock;
+use crate::support::{manual_clock, on_manual_clock};
 
 const T: Duration = Duration::from_secs(20);
 /// Records produced to the data topic, one batch each.
@@ -145,11 +145,7 @@ fn send_in_txn(p: &BaseProducer, topic: &str, records: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_exactly_what_the_clients_did() {
     let clock = manual_clock();
-    let broker = wren::Broker::ephemeral()
-        .with_clock(clock.clone())
-        .start()
-        .await
-        .unwrap();
+    let broker = on_manual_clock(&clock).start().await.unwrap();
     let b = broker.bootstrap_servers();
     create_topics(&b, &["m-data", "m-txn"]).await;
     let state: Arc<BrokerState> = broker.state().clone();
@@ -367,4 +363,42 @@ async fn a_timed_out_transaction_is_counted_with_its_fenced_producer() {
         1.0
     );
     drop(producer);
+}
+
+/// `GET /metrics` on the control listener answers the same text, as Prometheus text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_listener_serves_the_metrics() {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+
+    let (broker, control) = crate::control::broker_with_control().await;
+    let (status, _) = crate::control::http(
+        control,
+        hyper::Method::POST,
+        "/v1/topics",
+        Some(serde_json::json!({"name": "m-http", "partitions": 2})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let stream = tokio::net::TcpStream::connect(control).await.unwrap();
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.unwrap();
+    tokio::spawn(connection);
+    let request = hyper::Request::get("/metrics")
+        .header(hyper::header::HOST, control.to_string())
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()[hyper::header::CONTENT_TYPE],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for partition in 0..2 {
+        let series = format!("wren_log_size_bytes{{topic=\"m-http\",partition=\"{partition}\"}} 0");
+        assert!(text.lines().any(|l| l == series), "{series} in:\n{text}");
+    }
+    assert_eq!(text, broker.metrics_text(), "nothing happened in between");
 }

@@ -9,6 +9,7 @@ use tokio::net::TcpStream;
 pub struct RawClient {
     stream: TcpStream,
     correlation_id: i32,
+    client_id: &'static str,
 }
 
 impl RawClient {
@@ -16,7 +17,14 @@ impl RawClient {
         RawClient {
             stream: TcpStream::connect(addr).await.expect("connect"),
             correlation_id: 0,
+            client_id: "wren-raw",
         }
+    }
+
+    /// The client id its request headers carry (default "wren-raw").
+    pub fn with_client_id(mut self, client_id: &'static str) -> RawClient {
+        self.client_id = client_id;
+        self
     }
 
     /// Sends raw frame bytes (length prefix added) without reading an answer.
@@ -71,7 +79,7 @@ impl RawClient {
             .with_request_api_key(api_key as i16)
             .with_request_api_version(version)
             .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("wren-raw")));
+            .with_client_id(Some(StrBytes::from_static_str(self.client_id)));
         let mut buf = BytesMut::new();
         header
             .encode(&mut buf, api_key.request_header_version(version))

@@ -17,6 +17,15 @@ pub fn manual_clock() -> Arc<wren::ManualClock> {
     Arc::new(wren::ManualClock::new(wren::SystemClock.now_ms()))
 }
 
+/// An ephemeral broker on `clock` whose groups form without the initial rebalance delay: that
+/// delay is measured on the broker's clock, so on a clock that moves only when the test moves
+/// it, a group's first join phase would otherwise wait for the test to advance it.
+pub fn on_manual_clock(clock: &Arc<wren::ManualClock>) -> wren::Broker {
+    let mut broker = wren::Broker::ephemeral().with_clock(clock.clone());
+    broker.config_mut().groups.initial_rebalance_delay_ms = 0;
+    broker
+}
+
 /// Real time for the broker's timer tasks to run several times (group deadlines are checked
 /// every 100 ms, and the tests set the other check intervals to 100 ms): a deadline that must
 /// not have passed yet would have been acted on by then.

@@ -329,7 +329,7 @@ async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit()
             data_dir: dir.path().to_owned(),
             ..Default::default()
         };
-        c.faults.halt_txn_before_markers = halt;
+        c.test_hooks.halt_txn_before_markers = halt;
         c
     };
     let broker = wren::Broker::new(cfg(true)).start().await.unwrap();

@@ -39,19 +39,24 @@ pub struct BrokerConfig {
     pub topic_defaults: TopicDefaults,
     /// Group coordinator settings (`group.*`, `offsets.*`).
     pub groups: crate::group::GroupConfig,
-    /// Test-only fault injection; never set by the binary unless a hidden flag asks.
-    pub faults: FaultConfig,
+    /// Test-only internal knobs (not fault rules: those are added at run time through
+    /// `BrokerHandle::faults`). The binary never sets them.
+    pub test_hooks: TestHooks,
+    /// The control listener (HTTP + JSON, for tests): off unless set.
+    pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
     /// written: DescribeConfigs reports them (and topic configs that default to them) as
     /// STATIC_BROKER_CONFIG, with these values in the synonyms.
     pub keys_set: BrokerKeysSet,
 }
 
+/// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
+/// dispatch, between requests; these act in the middle of a coordinator's work, where no
+/// request boundary is.
 #[derive(Clone, Debug, Default)]
-pub struct FaultConfig {
-    /// Append every Nth produce request, then drop the connection without answering.
-    pub drop_produce_response_every: Option<u64>,
-    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there).
+pub struct TestHooks {
+    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there;
+    /// a restart must complete the transaction).
     pub halt_txn_before_markers: bool,
 }
 
@@ -72,9 +77,10 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval_ms: 10_000,
+            control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
-            faults: FaultConfig::default(),
+            test_hooks: TestHooks::default(),
             keys_set: BrokerKeysSet::new(),
         }
     }

@@ -11,7 +11,7 @@ pub mod env;
 pub mod topic;
 pub mod topic_defs;
 
-pub use broker::{BrokerConfig, FaultConfig};
+pub use broker::{BrokerConfig, TestHooks};
 pub use env::parse_properties;
 pub use topic::{
     honoured_topic_keys, log_config, topic_codec, topic_config_source, topic_config_synonyms,

@@ -221,7 +221,12 @@ impl GroupCoordinator {
     /// are sent, new generations written to the group log. Returns the heartbeat or leave
     /// answer, if the step made one.
     fn step(&self, slot: &mut GroupSlot, input: Input, now: i64) -> Option<Effect> {
+        let generation = slot.group.generation_id;
         let effects = membership::step(&mut slot.group, input, now, &self.config);
+        // A completed join phase starts a new generation: that is a rebalance.
+        if slot.group.generation_id != generation {
+            slot.rebalances += 1;
+        }
         let mut answer = None;
         for effect in effects {
             match effect {
@@ -241,8 +246,6 @@ impl GroupCoordinator {
                     slot.parked_syncs.remove(&park);
                 }
                 Effect::StoreGroup(stored) => {
-                    // Emitted once per completed join phase, i.e. per rebalance.
-                    slot.rebalances += 1;
                     // Under the group's lock, so a group's generations reach the log in order.
                     let group_id = &slot.group.id;
                     if let Err(e) = self.offsets.lock().store_group(group_id, stored) {

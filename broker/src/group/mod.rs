@@ -9,6 +9,7 @@
 //! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
+//! - `reset`: forgetting every group at once (the control plane's reset).
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
 //! - [`stats`]: what the metrics scrape reads (state, members, rebalances, committed offsets).
 //!
@@ -16,7 +17,7 @@
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
 //! cadence: group deadlines every [`TICK`], offset retention every
 //! offsets.retention.check.interval.ms. A test that advances a manual clock sees a deadline
-//! acted on within one such period.
+//! acted on within one such period; the control plane's clock advance runs both at once.
 
 pub mod admin;
 pub mod coordinator;
@@ -32,7 +33,9 @@ mod membership_tests;
 pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
+mod reset;
 pub mod stats;
+mod stored;
 pub mod subscription;
 
 use std::time::Duration;
@@ -45,11 +48,18 @@ pub use membership::{JoinRequest, SyncRequest};
 /// How often the timer task checks group deadlines.
 pub const TICK: Duration = Duration::from_millis(100);
 
+/// Wren's default `group.initial.rebalance.delay.ms`. Long enough that consumers started together
+/// land in the first generation (at 0, the first JoinGroup formed a generation alone and the next
+/// one rebalanced it at once, which kafka-python 3.0 sometimes never recovered from); short
+/// enough that every client's first record arrives well within a second (Kafka's 3000 ms is
+/// not). Measured with each client in `first_record` tests (docs/design.md, group coordinator).
+pub const INITIAL_REBALANCE_DELAY_MS_DEFAULT: u64 = 200;
+
 /// Group coordinator settings, with Kafka's key names.
 #[derive(Clone, Debug)]
 pub struct GroupConfig {
-    /// group.initial.rebalance.delay.ms: Kafka defaults to 3000; Wren to 0 so a lone consumer
-    /// starts at once.
+    /// group.initial.rebalance.delay.ms: Kafka defaults to 3000 ms; Wren to
+    /// [`INITIAL_REBALANCE_DELAY_MS_DEFAULT`].
     pub initial_rebalance_delay_ms: u64,
     /// group.min.session.timeout.ms
     pub min_session_timeout_ms: i32,
@@ -68,7 +78,7 @@ pub struct GroupConfig {
 impl Default for GroupConfig {
     fn default() -> Self {
         GroupConfig {
-            initial_rebalance_delay_ms: 0,
+            initial_rebalance_delay_ms: INITIAL_REBALANCE_DELAY_MS_DEFAULT,
             min_session_timeout_ms: 6_000,
             max_session_timeout_ms: 1_800_000,
             max_size: i32::MAX as usize,

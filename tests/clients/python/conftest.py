@@ -177,9 +177,12 @@ class ExternalBroker:
         return ""
 
 
-# Test-only fault hook: every Nth produce request is appended and then its connection dropped
-# without an answer, so idempotent producers must retry.
-FAULT_DROP_PRODUCE_EVERY = 7
+# Fault rules (wren --fault): three produce requests, spread over the run, are appended and then
+# their connection dropped without an answer, so idempotent producers must retry. Each rule
+# counts the produce requests the rules before it let through.
+DROPPED_PRODUCE_FAULTS = [
+    '{"api":"Produce","action":"drop_response","after":%d,"count":1}' % after for after in (3, 12, 25)
+]
 
 
 @pytest.fixture
@@ -189,7 +192,7 @@ def broker(tmp_path, request):
 
 @pytest.fixture
 def faulty_broker(tmp_path, request):
-    yield from _broker(tmp_path, request, ["--fault-drop-produce-response-every", str(FAULT_DROP_PRODUCE_EVERY)])
+    yield from _broker(tmp_path, request, [a for f in DROPPED_PRODUCE_FAULTS for a in ("--fault", f)])
 
 
 def _broker(tmp_path, request, extra_args):
