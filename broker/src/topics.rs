@@ -15,6 +15,7 @@ use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
+use crate::metrics::PartitionTraffic;
 
 /// Kafka's limit on topic name length.
 pub const TOPIC_NAME_CHARS_MAX: usize = 249;
@@ -29,6 +30,8 @@ pub struct Partition {
     pub log: PartitionLog,
     /// Long-polling fetches wait here; every append wakes them.
     appended: Notify,
+    /// Bytes and records produced and fetched (summed per topic by the metrics scrape).
+    pub traffic: PartitionTraffic,
 }
 
 impl Partition {
@@ -253,6 +256,7 @@ impl TopicRegistry {
             index,
             log,
             appended: Notify::new(),
+            traffic: PartitionTraffic::default(),
         }))
     }
 

@@ -24,6 +24,7 @@ mod groups;
 mod groups_rdkafka;
 mod idempotence;
 mod lifecycle;
+mod metrics;
 mod oracle_findings;
 mod produce_validation;
 mod protocol;

@@ -121,6 +121,9 @@ struct Prepared {
     /// The client's bytes, or the batch re-encoded or restamped.
     bytes: Bytes,
     append_time_ms: i64,
+    /// The batch as the client sent it: its size and its header's record count (metrics).
+    received_bytes: u64,
+    records: u64,
 }
 
 fn prepare_partition(
@@ -218,6 +221,8 @@ fn prepare_partition(
     Ok(Prepared {
         topic: topic.name.clone(),
         partition,
+        received_bytes: records.len() as u64,
+        records: batch.record_count().max(0) as u64,
         bytes: rewritten.map_or(records, Bytes::from),
         append_time_ms: append_time,
     })
@@ -231,6 +236,8 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         partition,
         bytes,
         append_time_ms,
+        received_bytes,
+        records,
     } = prepared;
     let appended = if partition.log.config().flush == FlushPolicy::Os {
         partition.append(&bytes)
@@ -244,6 +251,9 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         tracing::warn!(%topic, partition = partition.index, error = %e, "append failed");
         Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
+    if !info.duplicate {
+        partition.traffic.produced(received_bytes, records);
+    }
     Ok(PartitionProduceResponse::default()
         .with_index(partition.index)
         .with_base_offset(info.base_offset)
