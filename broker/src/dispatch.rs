@@ -2,12 +2,12 @@
 //! ApiVersions is answered from it and requests are routed by it, so Wren never advertises what
 //! it does not serve and never serves what it does not advertise.
 
-use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::protocol::Encodable;
 use wren_protocol::request::{decode_body, RequestFrame};
-use wren_protocol::response::encode_response;
+use wren_protocol::chunked::Encoded;
+use wren_protocol::response::{encode_response, encode_response_shared};
 
 use crate::context::{Origin, RequestContext};
 use crate::handlers;
@@ -16,7 +16,7 @@ use crate::state::BrokerState;
 
 /// What the connection does with a request's result.
 pub enum Outcome {
-    Respond(BytesMut),
+    Respond(Encoded),
     /// Produce with acks=0: Kafka sends nothing back.
     NoResponse,
     /// A request the connection cannot continue after.
@@ -68,7 +68,7 @@ routes! {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse,
     },
-    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(
+    Fetch 4..=16 => respond_fetch(ctx, &handlers::fetch::handle(
         &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
     ).await),
     ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
@@ -194,7 +194,24 @@ fn disk_bound<R>(work: impl FnOnce() -> R) -> R {
 /// `encode_response`).
 fn respond<M: Encodable>(ctx: &RequestContext, body: &M) -> Outcome {
     match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
-        Ok(bytes) => Outcome::Respond(bytes),
+        Ok(bytes) => Outcome::Respond(bytes.into()),
+        Err(e) => Outcome::Close(e.to_string()),
+    }
+}
+
+/// [`respond`] for Fetch: the records go out as slices of the segments' mappings, uncopied.
+fn respond_fetch(
+    ctx: &RequestContext,
+    body: &kafka_protocol::messages::FetchResponse,
+) -> Outcome {
+    let records = body
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .filter_map(|p| p.records.clone())
+        .collect();
+    match encode_response_shared(ctx.api_key, ctx.api_version, ctx.correlation_id, body, records) {
+        Ok(encoded) => Outcome::Respond(encoded),
         Err(e) => Outcome::Close(e.to_string()),
     }
 }
