@@ -101,7 +101,7 @@ apt_install() {
 if [ -z "${WREN_BIN:-}" ]; then
   log "cargo build --release --bin wren"
   cargo build --release --bin wren >&2
-  WREN_BIN="$REPO/target/release/wren"
+  WREN_BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/wren"
 fi
 [ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
 [ -z "$BASELINE_BIN" ] || [ -x "$BASELINE_BIN" ] || die "baseline binary not found: $BASELINE_BIN"

@@ -43,7 +43,7 @@ pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
     let (reader, writer) = socket.into_split();
     let frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
         .with_pool(state.request_bytes.clone());
-    let (requests, mut incoming) = mpsc::channel(READ_AHEAD_REQUESTS_MAX);
+    let (requests, mut incoming) = request_queue();
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
     let reader_task = tokio::spawn(read_requests(
         frames,
@@ -83,6 +83,11 @@ pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
     // Answers already produced are still delivered, then the socket is shut down.
     drop(responses);
     let _ = writer_task.await;
+}
+
+/// Between the reader and the handler: its capacity is the read-ahead bound.
+fn request_queue() -> (mpsc::Sender<Request>, mpsc::Receiver<Request>) {
+    mpsc::channel(READ_AHEAD_REQUESTS_MAX)
 }
 
 /// Reads and parses frames into `requests` until the stream ends, a frame is bad, the

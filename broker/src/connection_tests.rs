@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use wren_protocol::frame::FrameReader;
 
 use super::*;
@@ -33,7 +33,7 @@ async fn the_reader_stays_at_most_the_limit_ahead_and_keeps_the_order() {
         bytes.extend(api_versions_frame(id));
     }
     client.write_all(&bytes).await.unwrap();
-    let (tx, mut rx) = mpsc::channel(READ_AHEAD_REQUESTS_MAX);
+    let (tx, mut rx) = request_queue();
     let (_stop, shutdown) = watch::channel(false);
     let frames = FrameReader::new(server, 1 << 20);
     let reader = tokio::spawn(read_requests(
@@ -66,7 +66,7 @@ async fn requests_before_a_bad_frame_are_still_passed_on() {
     let mut bytes = api_versions_frame(7);
     bytes.extend_from_slice(&[0, 0, 0, 2, 0xff, 0xff]); // a frame too short for a header
     client.write_all(&bytes).await.unwrap();
-    let (tx, mut rx) = mpsc::channel(READ_AHEAD_REQUESTS_MAX);
+    let (tx, mut rx) = request_queue();
     let (_stop, shutdown) = watch::channel(false);
     let reader = tokio::spawn(read_requests(
         FrameReader::new(server, 1 << 16),

@@ -15,6 +15,7 @@ mod groups_rdkafka;
 mod idempotence;
 mod lifecycle;
 mod oracle_findings;
+mod pipelining;
 mod produce_validation;
 mod protocol;
 mod raw;
