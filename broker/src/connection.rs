@@ -146,7 +146,9 @@ async fn write_responses<W: AsyncWrite + Unpin>(
         // Answers queued meanwhile go out in the same write.
         while pending.len() < IOVECS_MAX {
             match queue.try_recv() {
-                Ok(next) => pending.extend(next.into_chunks().into_iter().filter(|c| !c.is_empty())),
+                Ok(next) => {
+                    pending.extend(next.into_chunks().into_iter().filter(|c| !c.is_empty()))
+                }
                 Err(_) => break,
             }
         }

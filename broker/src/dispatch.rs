@@ -5,8 +5,8 @@
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::protocol::Encodable;
-use wren_protocol::request::{decode_body, RequestFrame};
 use wren_protocol::chunked::Encoded;
+use wren_protocol::request::{decode_body, RequestFrame};
 use wren_protocol::response::{encode_response, encode_response_shared};
 
 use crate::context::{Origin, RequestContext};
@@ -200,17 +200,20 @@ fn respond<M: Encodable>(ctx: &RequestContext, body: &M) -> Outcome {
 }
 
 /// [`respond`] for Fetch: the records go out as slices of the segments' mappings, uncopied.
-fn respond_fetch(
-    ctx: &RequestContext,
-    body: &kafka_protocol::messages::FetchResponse,
-) -> Outcome {
+fn respond_fetch(ctx: &RequestContext, body: &kafka_protocol::messages::FetchResponse) -> Outcome {
     let records = body
         .responses
         .iter()
         .flat_map(|t| &t.partitions)
         .filter_map(|p| p.records.clone())
         .collect();
-    match encode_response_shared(ctx.api_key, ctx.api_version, ctx.correlation_id, body, records) {
+    match encode_response_shared(
+        ctx.api_key,
+        ctx.api_version,
+        ctx.correlation_id,
+        body,
+        records,
+    ) {
         Ok(encoded) => Outcome::Respond(encoded),
         Err(e) => Outcome::Close(e.to_string()),
     }

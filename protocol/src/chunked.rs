@@ -147,7 +147,10 @@ impl ByteBufMut for ChunkedBuf {
     }
 
     fn range(&mut self, r: Range<usize>) -> &mut [u8] {
-        let start = r.start.checked_sub(self.done_len).expect("range in a closed chunk");
+        let start = r
+            .start
+            .checked_sub(self.done_len)
+            .expect("range in a closed chunk");
         &mut self.current[start..r.end - self.done_len]
     }
 }

@@ -30,14 +30,16 @@ fn frame(api_key: ApiKey, version: i16, correlation_id: i32, body: RequestKind) 
 /// One batch of `n` records of 1 KiB (so a fetch of it is well above the zero-copy minimum).
 fn big_batch(n: usize) -> Bytes {
     let records: Vec<_> = (0..n)
-        .map(|i| record(
+        .map(|i| {
+            record(
                 i as i64,
                 i as i32 - 1,
                 (-1, -1),
                 1_000 + i as i64,
                 None,
                 Bytes::from(vec![i as u8; 1024]),
-            ))
+            )
+        })
         .collect();
     encode(&records, Compression::None)
 }
@@ -55,7 +57,12 @@ async fn pipelined_requests_are_answered_in_order_with_fetched_bytes_intact() {
     let total = 24;
     for id in 0..total {
         bytes.extend(if id % 2 == 0 {
-            frame(ApiKey::Fetch, 12, id, RequestKind::Fetch(fetch_request("p", 0)))
+            frame(
+                ApiKey::Fetch,
+                12,
+                id,
+                RequestKind::Fetch(fetch_request("p", 0)),
+            )
         } else {
             frame(
                 ApiKey::ApiVersions,
@@ -68,7 +75,11 @@ async fn pipelined_requests_are_answered_in_order_with_fetched_bytes_intact() {
     c.send_unframed(&bytes).await;
     for id in 0..total {
         let mut answer = c.read_frame().await;
-        assert_eq!(correlation_id(&answer), id, "answers keep the request order");
+        assert_eq!(
+            correlation_id(&answer),
+            id,
+            "answers keep the request order"
+        );
         if id % 2 == 0 {
             ResponseHeader::decode(&mut answer, ApiKey::Fetch.response_header_version(12)).unwrap();
             let r = FetchResponse::decode(&mut answer, 12).unwrap();
