@@ -27,10 +27,13 @@ use crate::dispatch::{self, Outcome};
 use crate::state::BrokerState;
 
 /// Requests read and parsed but not yet handled, per connection, besides the one being handled.
-/// Kafka clients keep at most 5 in flight (`max.in.flight.requests.per.connection`); beyond
-/// this the reader stops reading, so a connection holds a bounded number of frames (each also
-/// counted in `queued.max.request.bytes`).
-pub const READ_AHEAD_REQUESTS_MAX: usize = 5;
+/// Beyond this the reader stops reading, so a connection holds a bounded number of frames
+/// (each also counted in `queued.max.request.bytes`). Two keep the socket read while the
+/// handler works; each more costs a frame buffer kept per connection (below).
+pub const READ_AHEAD_REQUESTS_MAX: usize = 2;
+/// Frame buffers a connection keeps for reuse: one per frame it may hold (queued or being
+/// handled), so reading ahead takes no fresh memory (and no page faults) per frame.
+const SPARE_FRAME_BUFFERS: usize = READ_AHEAD_REQUESTS_MAX + 1;
 /// Answers waiting for the socket per connection; beyond this the handler waits (backpressure).
 const QUEUED_RESPONSES_MAX: usize = 8;
 /// Chunks per vectored write (Linux allows 1,024).
@@ -42,7 +45,8 @@ pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
     let peer = origin.peer;
     let (reader, writer) = socket.into_split();
     let frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
-        .with_pool(state.request_bytes.clone());
+        .with_pool(state.request_bytes.clone())
+        .with_spare_buffers(SPARE_FRAME_BUFFERS);
     let (requests, mut incoming) = request_queue();
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
     let reader_task = tokio::spawn(read_requests(

@@ -27,7 +27,7 @@ fn peer() -> SocketAddr {
 #[tokio::test]
 async fn the_reader_stays_at_most_the_limit_ahead_and_keeps_the_order() {
     let (mut client, server) = tokio::io::duplex(1 << 20);
-    let total = 3 * READ_AHEAD_REQUESTS_MAX as i32;
+    let total = 3 * READ_AHEAD_REQUESTS_MAX as i32 + 1;
     let mut bytes = Vec::new();
     for id in 0..total {
         bytes.extend(api_versions_frame(id));
