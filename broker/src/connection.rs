@@ -1,9 +1,9 @@
-//! One client connection, three tasks. Like Kafka, a connection's requests are handled one at a
-//! time, in order, and answered in that order (clients pipeline up to 5). A *reader* reads and
-//! parses the next frames while the current request is handled, up to
-//! [`READ_AHEAD_REQUESTS_MAX`] ahead; the *handler* (this task) handles them; a *writer* sends
-//! the answers, every answer already queued in one vectored write, record data straight from
-//! the segments' mappings (see `wren_protocol::chunked`).
+//! One client connection, two tasks. Like Kafka, a connection's requests are handled one at a
+//! time, in order, and answered in that order (clients pipeline up to 5). While a request is
+//! being handled, this task also reads and parses the next frames, up to
+//! [`READ_AHEAD_REQUESTS_MAX`] ahead ([`ReadAhead`]); a *writer* task sends the answers, every
+//! answer already queued in one vectored write, record data straight from the segments'
+//! mappings (see `wren_protocol::chunked`).
 //! A bad frame closes this connection only, after the requests before it are answered.
 //! Request bytes count against the broker-wide `queued.max.request.bytes` from their frame's
 //! header until the request is handled.
@@ -17,9 +17,9 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use wren_protocol::chunked::Encoded;
-use wren_protocol::frame::{FrameReader, PooledBytes};
+use wren_protocol::frame::{Frame, FrameReader, PooledBytes};
 use wren_protocol::request::{parse_frame, RequestFrame};
 
 use crate::context::Origin;
@@ -44,30 +44,37 @@ type Request = (RequestFrame, PooledBytes);
 pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
     let peer = origin.peer;
     let (reader, writer) = socket.into_split();
-    let frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
+    let mut frames = FrameReader::new(reader, state.config.socket_request_max_bytes)
         .with_pool(state.request_bytes.clone())
         .with_spare_buffers(SPARE_FRAME_BUFFERS);
-    let (requests, mut incoming) = request_queue();
     let idle = Duration::from_millis(state.config.connections_max_idle_ms);
-    let reader_task = tokio::spawn(read_requests(
-        frames,
-        requests,
-        state.shutdown.clone(),
-        idle,
-        peer,
-    ));
     let (responses, queue) = mpsc::channel(QUEUED_RESPONSES_MAX);
     let writer_task = tokio::spawn(write_responses(writer, queue, peer));
     let mut shutdown = state.shutdown.clone();
+    let mut ahead = ReadAhead::new();
     loop {
-        let (request, pooled) = tokio::select! {
-            _ = shutdown.changed() => break,
-            next = incoming.recv() => match next {
-                Some(request) => request,
-                None => break, // the reader stopped: end of stream, idle, or a bad frame
-            },
+        let (request, pooled) = match ahead.queued.pop_front() {
+            Some(request) => request,
+            None if ahead.reading => {
+                let read = tokio::select! {
+                    _ = shutdown.changed() => break,
+                    read = tokio::time::timeout(idle, frames.next_frame()) => match read {
+                        Ok(read) => read,
+                        Err(_) => {
+                            tracing::debug!(%peer, "idle for connections.max.idle.ms; closing");
+                            break;
+                        }
+                    },
+                };
+                match parse(read, peer) {
+                    Some(request) => request,
+                    None => break,
+                }
+            }
+            None => break, // the stream ended or went bad after the requests before it
         };
-        let outcome = dispatch::handle(&state, origin, request).await;
+        let handling = dispatch::handle(&state, origin, request);
+        let outcome = ahead.while_handling(handling, &mut frames, peer).await;
         // The frame's share of `queued.max.request.bytes` is given back once it is handled.
         drop(pooled);
         match outcome {
@@ -83,58 +90,74 @@ pub async fn serve(socket: TcpStream, origin: Origin, state: Arc<BrokerState>) {
             }
         }
     }
-    reader_task.abort();
     // Answers already produced are still delivered, then the socket is shut down.
     drop(responses);
     let _ = writer_task.await;
 }
 
-/// Between the reader and the handler: its capacity is the read-ahead bound.
-fn request_queue() -> (mpsc::Sender<Request>, mpsc::Receiver<Request>) {
-    mpsc::channel(READ_AHEAD_REQUESTS_MAX)
+/// Requests read while an earlier one was being handled, in order.
+struct ReadAhead {
+    queued: VecDeque<Request>,
+    /// False once the stream ended or a frame was bad: what is queued is still handled.
+    reading: bool,
 }
 
-/// Reads and parses frames into `requests` until the stream ends, a frame is bad, the
-/// connection idles for `idle`, the broker stops, or the handler goes away.
-pub async fn read_requests<R: AsyncRead + Unpin>(
-    mut frames: FrameReader<R>,
-    requests: mpsc::Sender<Request>,
-    mut shutdown: watch::Receiver<bool>,
-    idle: Duration,
-    peer: SocketAddr,
-) {
-    loop {
-        let frame = tokio::select! {
-            _ = shutdown.changed() => return,
-            read = tokio::time::timeout(idle, frames.next_frame()) => match read {
-                Err(_) => {
-                    tracing::debug!(%peer, "idle for connections.max.idle.ms; closing");
-                    return;
-                }
-                Ok(Ok(Some(frame))) => frame,
-                Ok(Ok(None)) => return,
-                Ok(Err(wren_protocol::WireError::Io(e))) => {
-                    // The peer went away mid-frame: not a protocol error.
-                    tracing::debug!(%peer, error = %e, "connection lost while reading a request");
-                    return;
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(%peer, error = %e, "bad frame; closing connection");
-                    return;
-                }
-            },
-        };
-        let (frame, pooled) = frame.into_parts();
-        let request = match parse_frame(frame) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(%peer, error = %e, "bad request header; closing connection");
-                return;
+impl ReadAhead {
+    fn new() -> Self {
+        ReadAhead {
+            queued: VecDeque::new(),
+            reading: true,
+        }
+    }
+
+    /// Drives `handling` to its end and meanwhile reads up to [`READ_AHEAD_REQUESTS_MAX`]
+    /// requests, in the same task: no hand-off to wake. `next_frame` is cancel-safe, so a
+    /// frame half-read when `handling` ends is finished by the next read.
+    async fn while_handling<F: std::future::Future, R: AsyncRead + Unpin>(
+        &mut self,
+        handling: F,
+        frames: &mut FrameReader<R>,
+        peer: SocketAddr,
+    ) -> F::Output {
+        tokio::pin!(handling);
+        loop {
+            let room = self.reading && self.queued.len() < READ_AHEAD_REQUESTS_MAX;
+            tokio::select! {
+                biased;
+                outcome = &mut handling => return outcome,
+                read = frames.next_frame(), if room => match parse(read, peer) {
+                    Some(request) => self.queued.push_back(request),
+                    None => self.reading = false,
+                },
             }
-        };
-        // Waits while READ_AHEAD_REQUESTS_MAX requests are queued: the bound.
-        if requests.send((request, pooled)).await.is_err() {
-            return;
+        }
+    }
+}
+
+/// A read frame as a request; `None` (logged) when the stream ended or the frame is bad.
+fn parse(
+    read: Result<Option<Frame>, wren_protocol::WireError>,
+    peer: SocketAddr,
+) -> Option<Request> {
+    let frame = match read {
+        Ok(Some(frame)) => frame,
+        Ok(None) => return None,
+        Err(wren_protocol::WireError::Io(e)) => {
+            // The peer went away mid-frame: not a protocol error.
+            tracing::debug!(%peer, error = %e, "connection lost while reading a request");
+            return None;
+        }
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "bad frame; closing connection");
+            return None;
+        }
+    };
+    let (frame, pooled) = frame.into_parts();
+    match parse_frame(frame) {
+        Ok(request) => Some((request, pooled)),
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "bad request header; closing connection");
+            None
         }
     }
 }

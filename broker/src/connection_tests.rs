@@ -3,7 +3,6 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
 use wren_protocol::frame::FrameReader;
 
 use super::*;
@@ -25,7 +24,7 @@ fn peer() -> SocketAddr {
 }
 
 #[tokio::test]
-async fn the_reader_stays_at_most_the_limit_ahead_and_keeps_the_order() {
+async fn while_handling_reads_at_most_the_limit_ahead_and_keeps_the_order() {
     let (mut client, server) = tokio::io::duplex(1 << 20);
     let total = 3 * READ_AHEAD_REQUESTS_MAX as i32 + 1;
     let mut bytes = Vec::new();
@@ -33,51 +32,54 @@ async fn the_reader_stays_at_most_the_limit_ahead_and_keeps_the_order() {
         bytes.extend(api_versions_frame(id));
     }
     client.write_all(&bytes).await.unwrap();
-    let (tx, mut rx) = request_queue();
-    let (_stop, shutdown) = watch::channel(false);
-    let frames = FrameReader::new(server, 1 << 20);
-    let reader = tokio::spawn(read_requests(
-        frames,
-        tx,
-        shutdown,
-        Duration::from_secs(60),
-        peer(),
-    ));
-    // Nothing is handled yet: the reader parks once the queue holds the limit.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(rx.len(), READ_AHEAD_REQUESTS_MAX);
-    assert!(!reader.is_finished());
+    drop(client); // every frame is there, then end of stream
+    let mut frames = FrameReader::new(server, 1 << 20);
+    let mut ahead = ReadAhead::new();
+    // A handler that takes a while: the read-ahead stops at the limit meanwhile.
+    let slow = tokio::time::sleep(Duration::from_millis(100));
+    ahead.while_handling(slow, &mut frames, peer()).await;
+    assert_eq!(ahead.queued.len(), READ_AHEAD_REQUESTS_MAX);
+    assert!(ahead.reading);
     let mut seen = Vec::new();
-    while seen.len() < total as usize {
-        let (request, _pooled) = rx.recv().await.unwrap();
+    while let Some((request, _pooled)) = ahead.queued.pop_front() {
         seen.push(request.header.correlation_id);
-        assert!(rx.len() <= READ_AHEAD_REQUESTS_MAX);
+        // Each handled request makes room for one more (or finds the end of the stream).
+        ahead
+            .while_handling(
+                tokio::time::sleep(Duration::from_millis(20)),
+                &mut frames,
+                peer(),
+            )
+            .await;
+        assert!(ahead.queued.len() <= READ_AHEAD_REQUESTS_MAX);
     }
     assert_eq!(seen, (0..total).collect::<Vec<_>>());
-    // End of stream ends the reader, and with it the queue.
-    drop(client);
-    assert!(rx.recv().await.is_none());
-    reader.await.unwrap();
+    assert!(!ahead.reading, "the end of the stream was seen");
 }
 
 #[tokio::test]
-async fn requests_before_a_bad_frame_are_still_passed_on() {
+async fn requests_before_a_bad_frame_are_still_handled() {
     let (mut client, server) = tokio::io::duplex(1 << 16);
     let mut bytes = api_versions_frame(7);
     bytes.extend_from_slice(&[0, 0, 0, 2, 0xff, 0xff]); // a frame too short for a header
+    bytes.extend(api_versions_frame(8)); // never read: the connection closes at the bad one
     client.write_all(&bytes).await.unwrap();
-    let (tx, mut rx) = request_queue();
-    let (_stop, shutdown) = watch::channel(false);
-    let reader = tokio::spawn(read_requests(
-        FrameReader::new(server, 1 << 16),
-        tx,
-        shutdown,
-        Duration::from_secs(60),
-        peer(),
-    ));
-    assert_eq!(rx.recv().await.unwrap().0.header.correlation_id, 7);
-    assert!(rx.recv().await.is_none());
-    reader.await.unwrap();
+    let mut frames = FrameReader::new(server, 1 << 16);
+    let mut ahead = ReadAhead::new();
+    ahead
+        .while_handling(
+            tokio::time::sleep(Duration::from_millis(100)),
+            &mut frames,
+            peer(),
+        )
+        .await;
+    assert!(!ahead.reading);
+    let ids: Vec<_> = ahead
+        .queued
+        .iter()
+        .map(|(r, _)| r.header.correlation_id)
+        .collect();
+    assert_eq!(ids, vec![7]);
 }
 
 #[tokio::test]
