@@ -98,6 +98,11 @@ impl BrokerState {
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
                 halt_before_markers: config.test_hooks.halt_txn_before_markers,
+                flush: crate::config::topic::log_config(
+                    &config.topic_defaults,
+                    &Default::default(),
+                )
+                .flush,
             },
             clock.clone(),
         )?;

@@ -26,6 +26,7 @@ mod idempotence;
 mod lifecycle;
 mod metrics;
 mod oracle_findings;
+mod pipelining;
 mod produce_validation;
 mod protocol;
 mod raw;
