@@ -150,9 +150,12 @@ class Broker:
         self._proc.wait(10)
 
     def stderr_tail(self, limit: int = 4000) -> str:
+        """What wren wrote to stderr: its start (where an error is) and its end, at most `limit`."""
         self._stderr.seek(0)
-        text = self._stderr.read().decode("utf-8", "replace")
-        return re.sub(r"\x1b\[[0-9;]*m", "", text)[-limit:]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self._stderr.read().decode("utf-8", "replace"))
+        if len(text) <= limit:
+            return text
+        return text[: limit // 2] + "\n...\n" + text[-limit // 2 :]
 
     def __enter__(self) -> "Broker":
         return self
