@@ -9,7 +9,7 @@
 #
 # The wheel's binary is built with the `dev` profile into $CARGO_TARGET_DIR (default
 # <repo>/target), so after scripts/test.sh's `cargo build --bin wren` it is a re-link, not a build.
-# Usage: scripts/test-packages.sh [python] [node] [docker]   (default: all three)
+# Usage: [WREN_BIN=...] scripts/test-packages.sh [python] [node] [docker]   (default: all three)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +19,9 @@ WHAT="${*:-python node docker}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 log() { printf '\n==> %s\n' "$*" >&2; }
-# The packages must find their own binary: no WREN_* from the caller.
+# node and docker take this binary ($WREN_BIN, else the dev build); the wheel builds its own.
+PACKAGE_BIN="${WREN_BIN:-$CARGO_TARGET_DIR/debug/wren}"
+# The packages must find their own binary.
 unset WREN_BIN
 
 if [[ " $WHAT " == *" python "* ]]; then
@@ -38,9 +40,9 @@ if [[ " $WHAT " == *" python "* ]]; then
 fi
 
 if [[ " $WHAT " == *" node "* ]]; then
-  WREN_BIN="${WREN_PACKAGE_BIN:-$CARGO_TARGET_DIR/debug/wren}" scripts/test-node-package.sh "$WORK/node"
+  WREN_BIN="$PACKAGE_BIN" scripts/test-node-package.sh "$WORK/node"
 fi
 
 if [[ " $WHAT " == *" docker "* ]]; then
-  scripts/test-dockerfile.sh "$WORK/docker"
+  WREN_BIN="$PACKAGE_BIN" scripts/test-dockerfile.sh "$WORK/docker"
 fi
