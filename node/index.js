@@ -60,6 +60,10 @@ async function startWren(options = {}) {
   if (withControl) args.push('--control', '127.0.0.1:0')
 
   const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // A test process that exits without stop() takes its broker with it.
+  const killOnExit = () => child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  child.once('exit', () => process.removeListener('exit', killOnExit))
   let stderr = ''
   child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8000) })
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))

@@ -66,6 +66,16 @@ def config_env(config: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """Linux: the broker gets SIGKILL if the process that started it dies (a killed test run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 class Broker:
     """A running `wren` process. Use as a context manager, or call `stop()`."""
 
@@ -79,6 +89,7 @@ class Broker:
             stderr=self._stderr,
             text=True,
             env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self.bootstrap_servers: str = ""
         self._control: Optional[Control] = None
