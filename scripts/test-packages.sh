@@ -28,7 +28,6 @@ if [[ " $WHAT " == *" python "* ]]; then
   log "python: build the wren-broker wheel (maturin, dev profile)"
   python3 -m venv "$WORK/venv"
   PY="$WORK/venv/bin/python"
-  "$PY" -m pip install --disable-pip-version-check -q --upgrade pip
   MATURIN_PEP517_ARGS="--profile dev" timeout 1200 "$PY" -m pip wheel --disable-pip-version-check -q \
     --no-deps -w "$WORK/dist" ./python
   log "python: install the wheel and the pinned clients into a new virtualenv"
