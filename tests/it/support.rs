@@ -150,3 +150,13 @@ impl Drop for SmallFs {
             .status();
     }
 }
+
+/// A protocol string, as most request fields want it.
+pub fn s(v: &str) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(v.into())
+}
+
+/// A topic name field.
+pub fn name(v: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(s(v))
+}
