@@ -156,19 +156,8 @@ pub(crate) async fn describe(
 }
 
 pub(crate) async fn create_topic(c: &mut RawClient, topic: &str, partitions: i32) {
-    let req = CreateTopicsRequest::default().with_topics(vec![
-        create_topics_request::CreatableTopic::default()
-            .with_name(TopicName(s(topic)))
-            .with_num_partitions(partitions)
-            .with_replication_factor(1),
-    ]);
-    match c
-        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await
-    {
-        ResponseKind::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    let r = crate::protocol::create_topic(c, topic, partitions).await;
+    assert_eq!(r.topics[0].error_code, 0);
 }
 
 pub(crate) async fn commit(
