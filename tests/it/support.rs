@@ -1,5 +1,5 @@
 //! Helpers every test module shares: a broker config on a persistent data dir (for restart
-//! tests) and v2 record batches built with kafka-protocol's encoder.
+//! tests), v2 record batches built with kafka-protocol's encoder, and protocol strings.
 
 use std::path::Path;
 use std::sync::Arc;
