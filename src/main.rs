@@ -1,10 +1,13 @@
-//! The `wren` binary: `wren` alone listens on 127.0.0.1:9092 with data in ./wren-data.
+//! The `wren` binary: `wren` alone listens on 127.0.0.1:9092 with data in ./wren-data;
+//! `wren ctl ...` is a client of a running broker's control listener (`--control`).
+
+mod ctl;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 use wren::{Broker, BrokerConfig, Fault};
 
@@ -15,6 +18,8 @@ use wren::{Broker, BrokerConfig, Fault};
     about = "A small, fast, Kafka-compatible broker"
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<SocketAddr>,
@@ -30,10 +35,30 @@ struct Args {
     /// A Kafka-style server.properties file (Kafka's key names).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Serve the control listener (HTTP + JSON, for tests) on HOST:PORT, PORT or :PORT
+    /// (host 127.0.0.1 when left out; port 0 picks a free one).
+    #[arg(long, value_name = "HOST:PORT", value_parser = control_addr)]
+    control: Option<SocketAddr>,
     /// A fault rule in force from the start, as JSON (the form `wren::FaultSpec` reads);
     /// repeatable. E.g. '{"api":"Produce","action":"drop_response","after":3,"count":1}'.
     #[arg(long = "fault", value_name = "JSON")]
     faults: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Talk to a running broker's control listener.
+    Ctl(ctl::CtlArgs),
+}
+
+/// `HOST:PORT`, `:PORT` or `PORT`; the host defaults to loopback.
+fn control_addr(s: &str) -> Result<SocketAddr, String> {
+    let port_only = s.strip_prefix(':').unwrap_or(s);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse()
+        .map_err(|_| format!("expected HOST:PORT, :PORT or PORT, got {s:?}"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,7 +68,18 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if let Some(Command::Ctl(ctl_args)) = args.command.take() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the runtime")?;
+        if let Err(e) = runtime.block_on(ctl::run(ctl_args)) {
+            eprintln!("wren ctl: {e:#}");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("wren")
@@ -74,6 +110,9 @@ fn main() -> anyhow::Result<()> {
             // A closed stdout is no reason to stop serving.
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "wren listening on {}", handle.local_addr());
+            if let Some(control) = handle.control_addr() {
+                let _ = writeln!(out, "wren control on {control}");
+            }
             let _ = out.flush();
         }
         stop.wait().await;
@@ -100,6 +139,9 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
         config.data_dir = dir;
     }
     config.ephemeral |= args.ephemeral;
+    if args.control.is_some() {
+        config.control = args.control;
+    }
     Ok(config)
 }
 

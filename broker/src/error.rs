@@ -50,6 +50,12 @@ pub enum BrokerError {
     },
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("cannot create topic {name} at start")]
+    SeedTopic {
+        name: String,
+        #[source]
+        source: crate::handlers::create_topics::CreateTopicError,
+    },
 }
 
 /// The one place storage errors become Kafka error codes.

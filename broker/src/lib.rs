@@ -3,6 +3,8 @@
 //! The request path, outside in (docs/design.md, "The request path"):
 //! - [`server`]: the embedding API (`Broker`, `BrokerHandle`, `Broker::with_clock`), the accept
 //!   loop and the timer tasks (group deadlines, transaction timeouts, retention).
+//! - [`control`]: the test control plane (create topics, move the clock, reset) from Rust and
+//!   over HTTP; [`blocking`]: a broker with its own runtime for tests that are not async.
 //! - [`connection`]: one client connection, requests answered in order.
 //! - [`dispatch`]: the route table (API key, versions, handler) from which ApiVersions is
 //!   answered and requests are routed; [`context`]: what a handler knows about a request (peer,
@@ -19,9 +21,11 @@
 //! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
 //!   [`error`]: the broker's error types.
 
+pub mod blocking;
 pub mod config;
 pub mod connection;
 pub mod context;
+pub mod control;
 pub mod data_dir;
 pub mod dispatch;
 pub mod error;
@@ -36,14 +40,18 @@ pub mod state;
 pub mod topics;
 pub mod txn;
 
+pub use blocking::BlockingBrokerHandle;
 pub use config::{BrokerConfig, TestHooks, TopicDefaults};
+pub use control::clock::BrokerClock;
+pub use control::{NewTopic, ResetError, ResetSummary};
 pub use error::{BrokerError, ConfigError};
 pub use faults::{
     parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
     FaultStatus, Faults,
 };
+pub use handlers::create_topics::{CreateTopicError, CreatedTopic};
 /// What fault rules and the request log speak of: API keys and Kafka errors.
 pub use kafka_protocol::{error::ResponseError, messages::ApiKey};
 pub use request_log::{RequestLog, RequestRecord, TopicPartitions, REQUEST_LOG_ENTRIES_MAX};
-pub use server::{BlockingBrokerHandle, Broker, BrokerHandle};
+pub use server::{Broker, BrokerHandle};
 pub use wren_storage::{Clock, ManualClock, SystemClock};

@@ -14,6 +14,8 @@ use wren_storage::{Clock, SystemClock};
 use crate::config::BrokerConfig;
 use crate::connection;
 use crate::context::Origin;
+use crate::control::clock::OffsetClock;
+use crate::control::{self, Control, NewTopic};
 use crate::data_dir::{self, EphemeralDir};
 use crate::error::BrokerError;
 use crate::group::{self, GroupCoordinator};
@@ -23,6 +25,8 @@ use crate::state::BrokerState;
 pub struct Broker {
     config: BrokerConfig,
     clock: Arc<dyn Clock>,
+    /// Topics created at start ([`Broker::with_topic`]).
+    seed_topics: Vec<NewTopic>,
 }
 
 impl Broker {
@@ -30,6 +34,7 @@ impl Broker {
         Broker {
             config,
             clock: Arc::new(SystemClock),
+            seed_topics: Vec::new(),
         }
     }
 
@@ -53,15 +58,45 @@ impl Broker {
     /// timeouts and retention at their configured intervals) and compare against this clock, so
     /// a test that advances a [`wren_storage::ManualClock`] sees a timeout fire within one
     /// period. Network waits (fetch `max.wait.ms`, idle connections) stay on real time.
+    /// [`BrokerHandle::clock`]'s `advance` needs no manual clock and fires the due timers at
+    /// once: it moves an offset on top of this clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
+    /// Starts the control listener (HTTP + JSON, README "Testing with Wren") on `addr`
+    /// (`127.0.0.1:0` picks a free port; see [`BrokerHandle::control_addr`]).
+    pub fn with_control(mut self, addr: SocketAddr) -> Self {
+        self.config.control = Some(addr);
+        self
+    }
+
+    /// Creates `name` with `partitions` (and topic `configs`) at start, with CreateTopics'
+    /// validation; a topic that already exists in the data dir is kept as it is.
+    pub fn with_topic(mut self, name: &str, partitions: i32, configs: &[(&str, &str)]) -> Self {
+        self.seed_topics.push(NewTopic {
+            name: name.to_owned(),
+            partitions,
+            configs: configs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        });
+        self
+    }
+
     /// Binds, opens (and recovers) the data dir, and starts serving.
     pub async fn start(self) -> Result<BrokerHandle, BrokerError> {
-        let Broker { config, clock } = self;
+        let Broker {
+            config,
+            clock,
+            seed_topics,
+        } = self;
         config.validate()?;
+        // The control plane moves time by an offset on top of the given clock.
+        let movable = Arc::new(OffsetClock::new(clock));
+        let clock: Arc<dyn Clock> = movable.clone();
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -89,6 +124,22 @@ impl Broker {
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
+        let control = Arc::new(Control::new(state.clone(), movable));
+        control::seed_topics(&control, seed_topics).await?;
+        let control_server = match state.config.control {
+            Some(addr) => {
+                let (listener, bound) = control::http::bind(addr)
+                    .await
+                    .map_err(|source| BrokerError::Bind { addr, source })?;
+                let router = control::http::router(control.clone());
+                tracing::info!(%bound, "wren control listening");
+                Some((
+                    bound,
+                    control::http::spawn(listener, router, shutdown_rx.clone()),
+                ))
+            }
+            None => None,
+        };
         let timers = tokio::spawn(group_timers(state.groups.clone(), state.shutdown.clone()));
         let task = tokio::spawn(serve(
             listener,
@@ -100,6 +151,8 @@ impl Broker {
         tracing::info!(%local_addr, data_dir = %state.data_dir.display(), "wren listening");
         Ok(BrokerHandle {
             local_addr,
+            control: Some(control),
+            control_server,
             state: Some(state),
             shutdown: shutdown_tx,
             task: Some(task),
@@ -227,6 +280,10 @@ async fn serve(
 /// whoever lets go of the broker's state last (the accept loop, or the runtime tearing it down).
 pub struct BrokerHandle {
     local_addr: SocketAddr,
+    /// The control plane (`Some` until shutdown): clock, reset, topics.
+    pub(crate) control: Option<Arc<Control>>,
+    /// The control listener's address and task, when asked for.
+    pub(crate) control_server: Option<(SocketAddr, JoinHandle<()>)>,
     /// `Some` until `shutdown` lets go of it.
     state: Option<Arc<BrokerState>>,
     shutdown: watch::Sender<bool>,
@@ -246,11 +303,6 @@ impl BrokerHandle {
 
     pub fn state(&self) -> &Arc<BrokerState> {
         self.state.as_ref().expect("present until shutdown")
-    }
-
-    /// The clock the broker reads (the one given to [`Broker::with_clock`], else the system's).
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.state().clock
     }
 
     /// The fault rules: `add(Fault::on(ApiKey::Produce)...)`, `list`, `remove`, `clear`.
@@ -283,6 +335,10 @@ impl BrokerHandle {
         let _ = self.shutdown.send(true);
         // Let go first, so the accept loop holds the last reference and closes everything.
         drop(self.state.take());
+        drop(self.control.take());
+        if let Some((_, task)) = self.control_server.take() {
+            let _ = task.await;
+        }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -292,63 +348,5 @@ impl BrokerHandle {
 impl Drop for BrokerHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-    }
-}
-
-/// A broker with its own runtime, for tests that are not async.
-pub struct BlockingBrokerHandle {
-    handle: Option<BrokerHandle>,
-    runtime: Option<tokio::runtime::Runtime>,
-}
-
-impl Broker {
-    pub fn start_blocking(self) -> Result<BlockingBrokerHandle, BrokerError> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .thread_name("wren")
-            .build()
-            .map_err(|source| BrokerError::DataDir {
-                path: "runtime".into(),
-                source,
-            })?;
-        let handle = runtime.block_on(self.start())?;
-        Ok(BlockingBrokerHandle {
-            handle: Some(handle),
-            runtime: Some(runtime),
-        })
-    }
-}
-
-impl BlockingBrokerHandle {
-    pub fn bootstrap_servers(&self) -> String {
-        self.handle.as_ref().expect("running").bootstrap_servers()
-    }
-    pub fn local_addr(&self) -> SocketAddr {
-        self.handle.as_ref().expect("running").local_addr()
-    }
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        self.handle.as_ref().expect("running").clock()
-    }
-    pub fn faults(&self) -> &crate::faults::Faults {
-        self.handle.as_ref().expect("running").faults()
-    }
-    pub fn requests(&self) -> Vec<crate::RequestRecord> {
-        self.handle.as_ref().expect("running").requests()
-    }
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-    fn stop(&mut self) {
-        if let (Some(handle), Some(rt)) = (self.handle.take(), self.runtime.take()) {
-            rt.block_on(handle.shutdown());
-            rt.shutdown_timeout(Duration::from_secs(5));
-        }
-    }
-}
-
-impl Drop for BlockingBrokerHandle {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

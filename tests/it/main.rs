@@ -4,6 +4,10 @@
 mod admin_apis;
 mod alter_configs;
 mod bad_input;
+mod control;
+mod control_clock;
+mod control_faults;
+mod control_reset;
 mod crash_loop;
 mod crash_loop_producers;
 mod crash_loop_wren;

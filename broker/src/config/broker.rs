@@ -42,6 +42,8 @@ pub struct BrokerConfig {
     /// Test-only internal knobs (not fault rules: those are added at run time through
     /// `BrokerHandle::faults`). The binary never sets them.
     pub test_hooks: TestHooks,
+    /// The control listener (HTTP + JSON, for tests): off unless set.
+    pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
     /// written: DescribeConfigs reports them (and topic configs that default to them) as
     /// STATIC_BROKER_CONFIG, with these values in the synonyms.
@@ -75,6 +77,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval_ms: 10_000,
+            control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
             test_hooks: TestHooks::default(),

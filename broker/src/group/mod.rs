@@ -9,13 +9,14 @@
 //! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
+//! - `reset`: forgetting every group at once (the control plane's reset).
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
 //! cadence: group deadlines every [`TICK`], offset retention every
 //! offsets.retention.check.interval.ms. A test that advances a manual clock sees a deadline
-//! acted on within one such period.
+//! acted on within one such period; the control plane's clock advance runs both at once.
 
 pub mod admin;
 pub mod coordinator;
@@ -32,6 +33,7 @@ pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
 mod stored;
+mod reset;
 pub mod subscription;
 
 use std::time::Duration;

@@ -60,92 +60,42 @@ fn create_one(
     version: i16,
 ) -> CreatableTopicResult {
     let name = req.name.clone();
-    let failed = |e: ResponseError, msg: String| {
-        CreatableTopicResult::default()
-            .with_name(name.clone())
-            .with_error_code(e.code())
-            .with_error_message(Some(str_bytes(msg)))
-            .with_num_partitions(-1)
-            .with_replication_factor(-1)
-    };
-    if let Err(msg) = validate_topic_name(name.as_str()) {
-        return failed(ResponseError::InvalidTopicException, msg);
-    }
-    if topics.get(name.as_str()).is_some() {
-        return failed(
-            ResponseError::TopicAlreadyExists,
-            format!("Topic '{}' already exists.", name.as_str()),
-        );
-    }
-    let partitions = if !req.assignments.is_empty() {
-        if let Some(bad) = req
+    let spec = TopicSpec {
+        name: name.to_string(),
+        num_partitions: req.num_partitions,
+        replication_factor: req.replication_factor,
+        assignments: req
             .assignments
             .iter()
-            .find(|a| a.broker_ids.iter().any(|b| b.0 != identity.node_id))
-        {
-            return failed(
-                ResponseError::InvalidReplicaAssignment,
-                format!(
-                    "Partition {} is assigned to a broker other than {}",
-                    bad.partition_index, identity.node_id
-                ),
-            );
-        }
-        req.assignments.len() as i32
-    } else if req.num_partitions == -1 {
-        config.num_partitions.max(1)
-    } else {
-        req.num_partitions
-    };
-    if partitions <= 0 || partitions > PARTITIONS_PER_TOPIC_MAX {
-        return failed(
-            ResponseError::InvalidPartitions,
-            format!("Number of partitions must be between 1 and {PARTITIONS_PER_TOPIC_MAX}."),
-        );
-    }
-    if req.replication_factor != -1 && req.replication_factor != 1 {
-        if req.replication_factor <= 0 {
-            return failed(
-                ResponseError::InvalidReplicationFactor,
-                "Replication factor must be larger than 0.".into(),
-            );
-        }
-        return failed(
-            ResponseError::InvalidReplicationFactor,
-            format!(
-                "Unable to replicate the partition {} time(s): The target replication factor of {} cannot be reached because only 1 broker(s) are registered.",
-                req.replication_factor, req.replication_factor
-            ),
-        );
-    }
-    let mut overrides = TopicOverrides::new();
-    for c in &req.configs {
-        let Some(value) = c.value.as_ref() else {
-            continue;
-        };
-        if let Err(msg) = validate_topic_config(c.name.as_str(), value.as_str()) {
-            return failed(ResponseError::InvalidConfig, msg);
-        }
-        overrides.insert(c.name.to_string(), value.to_string());
-    }
-    let (topic_id, overrides) = if validate_only {
-        // Kafka's controller draws the id before it knows the request only validates.
-        (uuid::Uuid::new_v4(), overrides)
-    } else {
-        match topics.create(name.as_str(), partitions, overrides) {
-            Ok(t) => (t.id, t.overrides.read().clone()),
-            Err(CreateError::AlreadyExists) => {
-                return failed(
-                    ResponseError::TopicAlreadyExists,
-                    format!("Topic '{}' already exists.", name.as_str()),
+            .map(|a| {
+                (
+                    a.partition_index,
+                    a.broker_ids.iter().map(|b| b.0).collect(),
                 )
-            }
-            Err(CreateError::Storage(e)) => {
-                tracing::error!(topic = name.as_str(), error = %e, "create topic failed");
-                return failed(ResponseError::KafkaStorageError, e.to_string());
-            }
+            })
+            .collect(),
+        configs: req
+            .configs
+            .iter()
+            .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
+            .collect(),
+    };
+    let created = match create_topic(identity, topics, config, spec, validate_only) {
+        Ok(created) => created,
+        Err(e) => {
+            return CreatableTopicResult::default()
+                .with_name(name)
+                .with_error_code(e.error.code())
+                .with_error_message(Some(str_bytes(e.message)))
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)
         }
     };
+    let CreatedTopic {
+        id: topic_id,
+        partitions,
+        overrides,
+    } = created;
     // Kafka's controller answers a created topic with a null error message (the generated
     // default is "").
     let mut result = CreatableTopicResult::default()
@@ -171,4 +121,164 @@ fn create_one(
         result = result.with_configs(Some(configs));
     }
     result
+}
+
+/// A topic to create, as CreateTopics states it (`-1` partitions or replication factor: the
+/// broker's default; `assignments` give the partitions explicitly; a config without a value is
+/// ignored, as Kafka's controller does).
+#[derive(Clone, Debug, Default)]
+pub struct TopicSpec {
+    pub name: String,
+    pub num_partitions: i32,
+    pub replication_factor: i16,
+    /// (partition index, broker ids).
+    pub assignments: Vec<(i32, Vec<i32>)>,
+    pub configs: Vec<(String, Option<String>)>,
+}
+
+/// What [`create_topic`] made (or, validating only, would make).
+#[derive(Clone, Debug)]
+pub struct CreatedTopic {
+    pub id: uuid::Uuid,
+    pub partitions: i32,
+    pub overrides: TopicOverrides,
+}
+
+/// Why a topic was not created: Kafka's error and message, as CreateTopics answers them.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}: {message}", error_name(*.error))]
+pub struct CreateTopicError {
+    pub error: ResponseError,
+    pub message: String,
+}
+
+/// Kafka's name of an error code (`TOPIC_ALREADY_EXISTS`).
+pub fn error_name(error: ResponseError) -> String {
+    // The enum's Debug is the CamelCase variant; Kafka spells it in SCREAMING_SNAKE_CASE.
+    let camel = format!("{error:?}");
+    let mut out = String::with_capacity(camel.len() + 8);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
+/// CreateTopics' validation and creation of one topic: every caller (the Kafka API, the
+/// control plane, the embedding API) goes through here, so all answer alike.
+pub fn create_topic(
+    identity: &BrokerIdentity,
+    topics: &TopicRegistry,
+    config: &BrokerConfig,
+    spec: TopicSpec,
+    validate_only: bool,
+) -> Result<CreatedTopic, CreateTopicError> {
+    let failed = |error: ResponseError, message: String| Err(CreateTopicError { error, message });
+    let name = spec.name.as_str();
+    if let Err(msg) = validate_topic_name(name) {
+        return failed(ResponseError::InvalidTopicException, msg);
+    }
+    if topics.get(name).is_some() {
+        return failed(
+            ResponseError::TopicAlreadyExists,
+            format!("Topic '{name}' already exists."),
+        );
+    }
+    let partitions = if !spec.assignments.is_empty() {
+        if let Some((index, _)) = spec
+            .assignments
+            .iter()
+            .find(|(_, brokers)| brokers.iter().any(|b| *b != identity.node_id))
+        {
+            return failed(
+                ResponseError::InvalidReplicaAssignment,
+                format!(
+                    "Partition {index} is assigned to a broker other than {}",
+                    identity.node_id
+                ),
+            );
+        }
+        spec.assignments.len() as i32
+    } else if spec.num_partitions == -1 {
+        config.num_partitions.max(1)
+    } else {
+        spec.num_partitions
+    };
+    if partitions <= 0 || partitions > PARTITIONS_PER_TOPIC_MAX {
+        return failed(
+            ResponseError::InvalidPartitions,
+            format!("Number of partitions must be between 1 and {PARTITIONS_PER_TOPIC_MAX}."),
+        );
+    }
+    let rf = spec.replication_factor;
+    if rf != -1 && rf != 1 {
+        if rf <= 0 {
+            return failed(
+                ResponseError::InvalidReplicationFactor,
+                "Replication factor must be larger than 0.".into(),
+            );
+        }
+        return failed(
+            ResponseError::InvalidReplicationFactor,
+            format!(
+                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only 1 broker(s) are registered."
+            ),
+        );
+    }
+    let mut overrides = TopicOverrides::new();
+    for (key, value) in &spec.configs {
+        let Some(value) = value else {
+            continue;
+        };
+        if let Err(msg) = validate_topic_config(key, value) {
+            return failed(ResponseError::InvalidConfig, msg);
+        }
+        overrides.insert(key.clone(), value.clone());
+    }
+    if validate_only {
+        // Kafka's controller draws the id before it knows the request only validates.
+        return Ok(CreatedTopic {
+            id: uuid::Uuid::new_v4(),
+            partitions,
+            overrides,
+        });
+    }
+    match topics.create(name, partitions, overrides) {
+        Ok(t) => Ok(CreatedTopic {
+            id: t.id,
+            partitions,
+            overrides: t.overrides.read().clone(),
+        }),
+        Err(CreateError::AlreadyExists) => failed(
+            ResponseError::TopicAlreadyExists,
+            format!("Topic '{name}' already exists."),
+        ),
+        Err(CreateError::Storage(e)) => {
+            tracing::error!(topic = name, error = %e, "create topic failed");
+            failed(ResponseError::KafkaStorageError, e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_are_kafkas() {
+        assert_eq!(
+            error_name(ResponseError::TopicAlreadyExists),
+            "TOPIC_ALREADY_EXISTS"
+        );
+        assert_eq!(
+            error_name(ResponseError::InvalidPartitions),
+            "INVALID_PARTITIONS"
+        );
+        assert_eq!(
+            error_name(ResponseError::NotLeaderOrFollower),
+            "NOT_LEADER_OR_FOLLOWER"
+        );
+    }
 }

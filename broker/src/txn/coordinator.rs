@@ -339,6 +339,26 @@ impl TxnCoordinator {
             .collect()
     }
 
+    /// Forgets every transactional id (a reset of the broker between tests). Each id's turn is
+    /// taken first, so a step in flight finishes before its id goes; the caller deletes the
+    /// topics that held the transactions' data.
+    pub async fn reset(&self) -> Result<usize, Arc<std::io::Error>> {
+        let slots = self.slots();
+        for slot in &slots {
+            let _turn = slot.turn.clone().lock_owned().await;
+            self.shared
+                .slots
+                .remove_if(&slot.id, |_, s| Arc::ptr_eq(s, slot));
+            if let Some(m) = slot.meta.write().take() {
+                self.shared
+                    .by_producer
+                    .remove_if(&m.producer_id, |_, s| Arc::ptr_eq(s, slot));
+            }
+        }
+        self.shared.store.clear().await?;
+        Ok(slots.len())
+    }
+
     /// A copy of the state of `id`, if known.
     pub fn describe(&self, id: &str) -> Option<TxnMetadata> {
         self.slot(id).and_then(|s| s.meta.read().clone())

@@ -37,8 +37,15 @@ struct Write1 {
     done: Done,
 }
 
+/// What the flusher thread is asked to do, in order.
+enum Job {
+    Write(Write1),
+    /// Forget every id: the file is rewritten empty (a reset of the broker).
+    Clear(Done),
+}
+
 pub struct TxnStore {
-    queue: Option<mpsc::Sender<Write1>>,
+    queue: Option<mpsc::Sender<Job>>,
     flusher: Option<JoinHandle<()>>,
 }
 
@@ -103,7 +110,21 @@ impl TxnStore {
             line: line_of(m),
             done,
         };
-        let queued = self.queue.as_ref().map(|q| q.send(write));
+        let queued = self.queue.as_ref().map(|q| q.send(Job::Write(write)));
+        async move {
+            if !matches!(queued, Some(Ok(()))) {
+                return Err(stopped());
+            }
+            rx.await.unwrap_or_else(|_| Err(stopped()))
+        }
+    }
+
+    /// Forgets every transactional id; the returned future completes once the file is empty.
+    pub fn clear(
+        &self,
+    ) -> impl std::future::Future<Output = Result<(), Arc<std::io::Error>>> + Send + 'static {
+        let (done, rx) = oneshot::channel();
+        let queued = self.queue.as_ref().map(|q| q.send(Job::Clear(done)));
         async move {
             if !matches!(queued, Some(Ok(()))) {
                 return Err(stopped());
@@ -156,10 +177,29 @@ struct Flusher {
 }
 
 impl Flusher {
-    fn run(mut self, rx: mpsc::Receiver<Write1>) {
-        while let Ok(first) = rx.recv() {
+    fn run(mut self, rx: mpsc::Receiver<Job>) {
+        let mut next = rx.recv().ok();
+        while let Some(job) = next.take() {
+            let first = match job {
+                Job::Clear(done) => {
+                    let _ = done.send(self.clear());
+                    next = rx.recv().ok();
+                    continue;
+                }
+                Job::Write(w) => w,
+            };
             let mut batch = vec![first];
-            batch.extend(rx.try_iter().take(LINES_PER_FSYNC_MAX - 1));
+            // Writes queued meanwhile share the fsync; a clear waits for them.
+            while batch.len() < LINES_PER_FSYNC_MAX {
+                match rx.try_recv() {
+                    Ok(Job::Write(w)) => batch.push(w),
+                    Ok(clear) => {
+                        next = Some(clear);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
             let result = self.write(&batch);
             if let Err(e) = &result {
                 tracing::error!(path = %self.path.display(), error = %e, "transaction log write failed; the coordinator is unavailable until restart");
@@ -167,7 +207,21 @@ impl Flusher {
             for w in batch {
                 let _ = w.done.send(result.clone());
             }
+            if next.is_none() {
+                next = rx.recv().ok();
+            }
         }
+    }
+
+    fn clear(&mut self) -> Result<(), Arc<std::io::Error>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        self.latest.clear();
+        let file = compact(&self.path, &self.latest).map_err(Arc::new)?;
+        self.file = file;
+        self.lines = 0;
+        Ok(())
     }
 
     fn write(&mut self, batch: &[Write1]) -> Result<(), Arc<std::io::Error>> {
@@ -260,5 +314,23 @@ mod tests {
         let (_, states) = TxnStore::open(dir.path()).unwrap();
         assert_eq!(states.len(), 8);
         assert!(states.values().all(|m| m.producer_epoch == 1_299));
+    }
+
+    #[test]
+    fn clear_forgets_every_id_and_later_writes_still_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = TxnStore::open(dir.path()).unwrap();
+        for w in 0..3 {
+            store
+                .persist_blocking(&TxnMetadata::new(format!("id-{w}"), w, 60_000, 0))
+                .unwrap();
+        }
+        futures::executor::block_on(store.clear()).unwrap();
+        store
+            .persist_blocking(&TxnMetadata::new("after".into(), 9, 60_000, 0))
+            .unwrap();
+        drop(store);
+        let (_, states) = TxnStore::open(dir.path()).unwrap();
+        assert_eq!(states.keys().collect::<Vec<_>>(), ["after"]);
     }
 }
