@@ -92,9 +92,10 @@ apt_install() {
 
 # ---- Wren -------------------------------------------------------------------------------------
 if [ -z "${WREN_BIN:-}" ]; then
-  log "cargo build --release --bin wren"
-  cargo build --release --bin wren >&2
-  WREN_BIN="$REPO/target/release/wren"
+  # The profiling profile: release code with line tables for perf (release strips debug info).
+  log "cargo build --profile profiling --bin wren"
+  cargo build --profile profiling --bin wren >&2
+  WREN_BIN="$REPO/target/profiling/wren"
 fi
 [ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
 [ -z "$BASELINE_BIN" ] || [ -x "$BASELINE_BIN" ] || die "baseline binary not found: $BASELINE_BIN"

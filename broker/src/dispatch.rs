@@ -188,6 +188,8 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
     let mut topics = Vec::new();
     let mut fault = None;
     let routed = answer(state, &ctx, body, &mut topics, &mut fault).await;
+    let elapsed = started.elapsed();
+    state.request_metrics.observe(api_key, elapsed);
     state.requests.record(RequestRecord {
         seq: 0,
         api: api_key,
@@ -195,7 +197,7 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
         client_id: ctx.client_id,
         correlation_id: ctx.correlation_id,
         received_ms,
-        latency_us: started.elapsed().as_micros() as u64,
+        latency_us: elapsed.as_micros() as u64,
         topics,
         error_codes: routed.errors,
         fault,

@@ -28,6 +28,7 @@ mod groups_static;
 mod groups_timeouts;
 mod idempotence;
 mod lifecycle;
+mod metrics;
 mod oracle_findings;
 mod produce_validation;
 mod protocol;

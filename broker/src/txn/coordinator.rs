@@ -22,6 +22,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use wren_storage::Clock;
 
 use crate::error::BrokerError;
+use crate::metrics::TxnMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{Partition, TopicRegistry};
 use crate::txn::error::TxnError;
@@ -63,6 +64,8 @@ struct Shared {
     offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
     /// The broker's clock: transaction start and update times, timeouts, marker timestamps.
     clock: Arc<dyn Clock>,
+    /// Counted as states are published (see [`persist_and_publish`]).
+    metrics: TxnMetrics,
 }
 
 impl Shared {
@@ -109,8 +112,19 @@ impl TxnCoordinator {
                 config,
                 offsets: OnceLock::new(),
                 clock,
+                metrics: TxnMetrics::default(),
             }),
         })
+    }
+
+    /// Transactions begun, completed, timed out; producers fenced.
+    pub fn metrics(&self) -> &TxnMetrics {
+        &self.shared.metrics
+    }
+
+    /// The broker's clock (open transactions' ages at scrape time).
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
     }
 
     /// Connects the group coordinator's transactional offset store.
@@ -294,6 +308,7 @@ impl TxnCoordinator {
                 )
             {
                 tracing::info!(transactional_id = %slot.id, "aborted a transaction past its timeout");
+                self.shared.metrics.timed_out();
                 aborted.push(slot.id.clone());
             }
         }
@@ -458,6 +473,8 @@ async fn persist_and_publish(
         TxnError::Log(e)
     })?;
     shared.by_producer.insert(m.producer_id, slot.clone());
-    *slot.meta.write() = Some(m);
+    let mut meta = slot.meta.write();
+    shared.metrics.transition(meta.as_ref(), &m);
+    *meta = Some(m);
     Ok(())
 }
