@@ -1,6 +1,10 @@
 //! Builders for v2 record batches, for tests and benchmarks. The record section is opaque
-//! filler: the log never decodes it, only the header and the CRC matter.
+//! filler: the log never decodes it, only the header and the CRC matter. Disk usage as `du`
+//! counts it: [`allocated_bytes`].
 #![forbid(unsafe_code)]
+
+mod disk;
+pub use disk::allocated_bytes;
 
 use crate::batch::{self, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
 

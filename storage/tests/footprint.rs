@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
-
 use common::{append_assigned, batch};
+use wren_storage::testing::allocated_bytes;
 use wren_storage::{LogConfig, PartitionLog};
 
 const PARTITIONS: usize = 2_000;
@@ -18,19 +17,6 @@ fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
     let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
     pages * rustix::param::page_size() as u64
-}
-
-fn allocated_bytes(dir: &std::path::Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        total += meta.blocks() * 512;
-        if meta.is_dir() {
-            total += allocated_bytes(&entry.path());
-        }
-    }
-    total
 }
 
 /// Two file descriptors per open log (its lock and its active segment).

@@ -10,112 +10,35 @@
 //! a generous bound that only turns a hang into a failure.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{DeliveryResult, Message};
-use rdkafka::producer::{
-    BaseRecord, DefaultProducerContext, Producer, ProducerContext, ThreadedProducer,
-};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-const TOPIC: &str = "crash";
-const PARTITIONS: i32 = 3;
-const CYCLES: usize = 20;
+use crate::crash_loop_producers::{
+    parse_idempotent, parse_txn, run_idempotent, run_transactional, Acks, TxnOutcome,
+};
+use crate::crash_loop_wren::start_wren;
+
+pub(crate) const TOPIC: &str = "crash";
+pub(crate) const PARTITIONS: i32 = 3;
+pub(crate) const CYCLES: usize = 20;
 /// Records of one transaction in each partition.
-const TXN_RECORDS_PER_PARTITION: usize = 5;
+pub(crate) const TXN_RECORDS_PER_PARTITION: usize = 5;
 /// The idempotent producer stops sending here, so the final check stays small.
-const IDEMPOTENT_RECORDS_MAX: u64 = 200_000;
-/// It sends this many records, then pauses 10 ms: at most ~10k records/s, enough to keep
-/// records in flight at every kill without growing the final check past need.
-const IDEMPOTENT_BURST: u64 = 100;
-/// Records the idempotent producer keeps unacknowledged at most.
-const IN_FLIGHT_MAX: i32 = 500;
-/// Failure bounds, never expected to be reached.
-const STARTUP_BOUND: Duration = Duration::from_secs(60);
-const PROGRESS_BOUND: Duration = Duration::from_secs(90);
-const CLIENT_CALL_BOUND: Duration = Duration::from_secs(30);
+pub(crate) const IDEMPOTENT_RECORDS_MAX: u64 = 200_000;
+/// Failure bound, never expected to be reached.
+pub(crate) const PROGRESS_BOUND: Duration = Duration::from_secs(90);
 
-/// The `wren` binary on a fixed data dir; killed when dropped.
-struct WrenProcess {
-    child: Child,
-}
-
-impl WrenProcess {
-    /// Starts wren on `listen` and waits for its ready line. `None` when it exited first
-    /// (the port was briefly not bindable): the caller tries again.
-    fn start(data_dir: &Path, listen: SocketAddr) -> Option<(WrenProcess, SocketAddr)> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wren"))
-            .arg("--listen")
-            .arg(listen.to_string())
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("WREN_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn wren");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("wren listening on ") {
-                    let _ = tx.send(addr.trim().parse::<SocketAddr>().expect("ready line"));
-                }
-            }
-        });
-        let mut process = WrenProcess { child };
-        match rx.recv_timeout(STARTUP_BOUND) {
-            Ok(addr) => Some((process, addr)),
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = process.child.wait().expect("wait for wren");
-                eprintln!("wren exited before it was ready ({status}); retrying");
-                None
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                panic!("wren not ready after {STARTUP_BOUND:?}")
-            }
-        }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL wren");
-        self.child.wait().expect("reap wren");
-    }
-}
-
-impl Drop for WrenProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_wren(data_dir: &Path, listen: SocketAddr) -> (WrenProcess, SocketAddr) {
-    for _ in 0..50 {
-        if let Some(started) = WrenProcess::start(data_dir, listen) {
-            return started;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("wren did not start on {listen}");
-}
-
-fn client_config(bootstrap: &str) -> ClientConfig {
+pub(crate) fn client_config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("log_level", "2")
@@ -123,228 +46,6 @@ fn client_config(bootstrap: &str) -> ClientConfig {
         .set("reconnect.backoff.ms", "20")
         .set("reconnect.backoff.max.ms", "500");
     c
-}
-
-/// Acknowledged (partition, sequence) pairs of the idempotent producer. Recorded, not asserted,
-/// in the delivery callback: a panic there would unwind into librdkafka and abort.
-#[derive(Default)]
-struct Acks {
-    acked: Mutex<BTreeSet<(i32, u64)>>,
-    count: AtomicU64,
-    failed: AtomicU64,
-    /// Acknowledgements naming a partition other than the record's.
-    misplaced: AtomicU64,
-}
-
-struct AckContext(Arc<Acks>);
-
-impl ClientContext for AckContext {}
-
-impl ProducerContext for AckContext {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        match result {
-            Ok(m) => {
-                let parsed = m
-                    .payload()
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .and_then(parse_idempotent);
-                match parsed {
-                    Some((partition, seq)) if partition == m.partition() => {
-                        if let Ok(mut acked) = self.0.acked.lock() {
-                            acked.insert((partition, seq));
-                        }
-                        self.0.count.fetch_add(1, Ordering::SeqCst);
-                    }
-                    _ => {
-                        self.0.misplaced.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            }
-            Err((e, _)) => {
-                eprintln!("idempotent delivery failed: {e}");
-                self.0.failed.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-    }
-}
-
-fn parse_idempotent(value: &str) -> Option<(i32, u64)> {
-    let mut parts = value.strip_prefix("idem:")?.split(':');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-}
-
-/// `txn:<transaction>:<partition>:<index>`.
-fn parse_txn(value: &str) -> Option<(u64, i32, usize)> {
-    let mut parts = value.strip_prefix("txn:")?.split(':');
-    Some((
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    ))
-}
-
-/// Sends records round-robin over the partitions, each carrying its partition and a
-/// per-partition sequence, keeping at most [`IN_FLIGHT_MAX`] unacknowledged.
-fn run_idempotent(bootstrap: String, acks: Arc<Acks>, stop: Arc<AtomicBool>) {
-    let producer: ThreadedProducer<AckContext> = client_config(&bootstrap)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        // 0 = no delivery timeout: records wait out the broker's restarts instead of failing.
-        .set("message.timeout.ms", "0")
-        .set("linger.ms", "2")
-        .create_with_context(AckContext(acks.clone()))
-        .expect("idempotent producer");
-    let mut next_seq = [0u64; PARTITIONS as usize];
-    let mut sent = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        if sent >= IDEMPOTENT_RECORDS_MAX {
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        }
-        if sent.is_multiple_of(IDEMPOTENT_BURST) {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if producer.in_flight_count() >= IN_FLIGHT_MAX {
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
-        }
-        let partition = (sent % PARTITIONS as u64) as i32;
-        let seq = next_seq[partition as usize];
-        let value = format!("idem:{partition}:{seq}");
-        match producer.send(
-            BaseRecord::<(), str>::to(TOPIC)
-                .partition(partition)
-                .payload(&value),
-        ) {
-            Ok(()) => {
-                next_seq[partition as usize] += 1;
-                sent += 1;
-            }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                std::thread::sleep(Duration::from_millis(2))
-            }
-            Err((e, _)) => panic!("idempotent send: {e}"),
-        }
-    }
-    // The broker is up again when the loop is told to stop: everything in flight is delivered.
-    producer
-        .flush(Duration::from_secs(120))
-        .expect("idempotent producer flushes after the last restart");
-    if let Some(fatal) = producer.client().fatal_error() {
-        panic!("idempotent producer hit a fatal error: {fatal:?}");
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TxnOutcome {
-    /// commit_transaction returned Ok: every record must be visible.
-    Committed,
-    /// abort_transaction returned Ok: no record may be visible.
-    Aborted,
-    /// The client could not tell (the broker died during EndTxn): all or nothing.
-    Unknown,
-}
-
-type TxnProducer = ThreadedProducer<DefaultProducerContext>;
-
-fn txn_producer(bootstrap: &str) -> TxnProducer {
-    let deadline = Instant::now() + PROGRESS_BOUND;
-    loop {
-        let p: TxnProducer = client_config(bootstrap)
-            .set("transactional.id", "crash-loop")
-            .set("transaction.timeout.ms", "60000")
-            .set("linger.ms", "2")
-            .create()
-            .expect("transactional producer");
-        match p.init_transactions(CLIENT_CALL_BOUND) {
-            Ok(()) => return p,
-            Err(e) if Instant::now() < deadline => eprintln!("init_transactions: {e}; retrying"),
-            Err(e) => panic!("init_transactions kept failing: {e}"),
-        }
-    }
-}
-
-/// Ends the open transaction; retriable errors (the broker was down) are retried.
-fn finish(p: &TxnProducer, commit: bool) -> TxnOutcome {
-    for _ in 0..10 {
-        let result = if commit {
-            p.commit_transaction(CLIENT_CALL_BOUND)
-        } else {
-            p.abort_transaction(CLIENT_CALL_BOUND)
-        };
-        match result {
-            Ok(()) if commit => return TxnOutcome::Committed,
-            Ok(()) => return TxnOutcome::Aborted,
-            Err(KafkaError::Transaction(e)) if e.is_retriable() => continue,
-            Err(KafkaError::Transaction(e)) if commit && e.txn_requires_abort() => {
-                return match finish(p, false) {
-                    TxnOutcome::Aborted => TxnOutcome::Aborted,
-                    _ => TxnOutcome::Unknown,
-                };
-            }
-            Err(e) => {
-                eprintln!("ending a transaction (commit: {commit}): {e}");
-                return TxnOutcome::Unknown;
-            }
-        }
-    }
-    TxnOutcome::Unknown
-}
-
-/// Transactions of [`TXN_RECORDS_PER_PARTITION`] records in every partition; one in four is
-/// aborted on purpose. A producer that cannot tell how its transaction ended is replaced (the
-/// new one's InitProducerId settles the old transaction).
-fn run_transactional(
-    bootstrap: String,
-    outcomes: Arc<Mutex<BTreeMap<u64, TxnOutcome>>>,
-    committed: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-) {
-    let mut producer = txn_producer(&bootstrap);
-    let mut txn = 0u64;
-    while !stop.load(Ordering::SeqCst) {
-        txn += 1;
-        if let Err(e) = producer.begin_transaction() {
-            eprintln!("begin_transaction: {e}; new producer");
-            producer = txn_producer(&bootstrap);
-            continue;
-        }
-        let mut send_failed = false;
-        'send: for partition in 0..PARTITIONS {
-            for i in 0..TXN_RECORDS_PER_PARTITION {
-                let value = format!("txn:{txn}:{partition}:{i}");
-                loop {
-                    match producer.send(
-                        BaseRecord::<(), str>::to(TOPIC)
-                            .partition(partition)
-                            .payload(&value),
-                    ) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                            std::thread::sleep(Duration::from_millis(2))
-                        }
-                        Err((e, _)) => {
-                            eprintln!("transactional send: {e}");
-                            send_failed = true;
-                            break 'send;
-                        }
-                    }
-                }
-            }
-        }
-        let commit = !send_failed && !txn.is_multiple_of(4);
-        let outcome = finish(&producer, commit);
-        outcomes.lock().unwrap().insert(txn, outcome);
-        match outcome {
-            TxnOutcome::Committed => {
-                committed.fetch_add(1, Ordering::SeqCst);
-            }
-            TxnOutcome::Aborted => {}
-            TxnOutcome::Unknown => producer = txn_producer(&bootstrap),
-        }
-    }
 }
 
 /// Every record a read_committed consumer sees, per partition in offset order, read up to the

@@ -5,9 +5,6 @@
 //! Memory and Metadata latency under the same load are measured by scripts/bench/footprint.py
 //! (a separate process; this test binary runs other tests beside this one).
 
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-
 use bytes::Bytes;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
@@ -16,6 +13,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
+use wren::wren_storage::testing::allocated_bytes;
 
 use crate::raw::RawClient;
 use crate::support::{encode, persistent_config, record};
@@ -26,20 +24,6 @@ const DISK_BYTES_MAX: u64 = 200_000_000;
 
 fn topic_name(i: usize) -> TopicName {
     TopicName(StrBytes::from_string(format!("footprint-{i:02}")))
-}
-
-/// Allocated blocks of every file under `dir` (what `du` counts), not apparent sizes.
-fn allocated_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let entry = entry.unwrap();
-        let meta = entry.metadata().unwrap();
-        total += meta.blocks() * 512;
-        if meta.is_dir() {
-            total += allocated_bytes(&entry.path());
-        }
-    }
-    total
 }
 
 /// Two 100-byte records without a producer id, as one v2 batch.

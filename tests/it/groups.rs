@@ -1,19 +1,16 @@
-//! Consumer groups at the protocol level (RawClient): the classic membership state machine and
-//! its error codes, committed offsets (durable across a restart), admin APIs, and the staged
-//! transactional offsets OffsetFetch's require_stable sees. Real clients: groups_clients.rs.
+//! Consumer groups at the protocol level (RawClient): the request helpers every group module
+//! uses (join, sync, heartbeat, describe, commit, fetch) and the classic membership state
+//! machine and its error codes. Timeouts: groups_timeouts.rs; static members: groups_static.rs;
+//! offsets: group_offsets.rs, group_txn_offsets.rs; real clients: groups_rdkafka.rs.
 
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
 
 use crate::raw::RawClient;
-use crate::support::{manual_clock, Patience, SEVERAL_TICKS};
 
-pub(crate) fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.into())
-}
+pub(crate) use crate::support::s;
 
 /// A ConsumerProtocolSubscription v0 for `topics`.
 pub(crate) fn subscription(topics: &[&str]) -> Bytes {
@@ -159,19 +156,8 @@ pub(crate) async fn describe(
 }
 
 pub(crate) async fn create_topic(c: &mut RawClient, topic: &str, partitions: i32) {
-    let req = CreateTopicsRequest::default().with_topics(vec![
-        create_topics_request::CreatableTopic::default()
-            .with_name(TopicName(s(topic)))
-            .with_num_partitions(partitions)
-            .with_replication_factor(1),
-    ]);
-    match c
-        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await
-    {
-        ResponseKind::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    let r = crate::protocol::create_topic(c, topic, partitions).await;
+    assert_eq!(r.topics[0].error_code, 0);
 }
 
 pub(crate) async fn commit(
@@ -414,173 +400,6 @@ async fn a_second_member_triggers_a_rebalance_both_see() {
         22,
         "the old generation is gone"
     );
-}
-
-#[tokio::test]
-async fn a_member_that_does_not_rejoin_is_dropped_at_the_rebalance_timeout() {
-    // Goal: the join phase completes without a member that never rejoins once the rebalance
-    // timeout passes on the broker's clock, and not before (the timer task, not a request,
-    // completes it).
-    let clock = manual_clock();
-    let broker = crate::support::on_manual_clock(&clock)
-        .start()
-        .await
-        .unwrap();
-    let mut a = connect(&broker).await;
-    let mut ja = Join::new("g3");
-    ja.rebalance_ms = 300;
-    let ja = join_new(&mut a, ja).await;
-    let ida = ja.member_id.to_string();
-    sync(&mut a, "g3", 1, &ida, &[]).await;
-    let mut b = connect(&broker).await;
-    let mut jb = Join::new("g3");
-    jb.rebalance_ms = 300; // the join phase lasts the longest rebalance timeout of the members
-    let b_join = tokio::spawn(async move { join_new(&mut b, jb).await });
-    let mut observer = connect(&broker).await;
-    let patience = Patience::new();
-    while describe(&mut observer, "g3").await.group_state.as_str() != "PreparingRebalance" {
-        patience.wait("B's join starts a rebalance").await;
-    }
-    tokio::time::sleep(SEVERAL_TICKS).await;
-    clock.advance(299);
-    tokio::time::sleep(SEVERAL_TICKS).await;
-    assert!(
-        !b_join.is_finished(),
-        "the join phase waits for A until the rebalance timeout"
-    );
-    clock.advance(1);
-    let jb = tokio::time::timeout(Duration::from_secs(30), b_join)
-        .await
-        .expect("the timer completes the join phase")
-        .unwrap();
-    assert_eq!(jb.error_code, 0);
-    assert_eq!(jb.generation_id, 2);
-    assert_eq!(jb.leader, jb.member_id, "the only member left leads");
-    assert_eq!(jb.members.len(), 1);
-    assert_eq!(heartbeat(&mut a, "g3", 1, &ida).await, 25, "A was removed");
-}
-
-#[tokio::test]
-async fn silent_members_expire_after_the_session_timeout() {
-    // Goal: heartbeats extend a member's session; a member that stops heartbeating is removed
-    // once session.timeout.ms (60 s, far beyond the test's real duration) passes on the
-    // broker's clock, and not before. An empty group is then Empty with a new generation.
-    let clock = manual_clock();
-    let broker = crate::support::on_manual_clock(&clock)
-        .start()
-        .await
-        .unwrap();
-    let mut c = connect(&broker).await;
-    let mut j = Join::new("g4");
-    j.session_ms = 60_000;
-    let j = join_new(&mut c, j).await;
-    let me = j.member_id.to_string();
-    sync(&mut c, "g4", 1, &me, &[]).await;
-    // Each step stays inside the session the previous heartbeat opened; together they pass
-    // the first session's end (t = 60 s).
-    clock.advance(40_000);
-    assert_eq!(
-        heartbeat(&mut c, "g4", 1, &me).await,
-        0,
-        "alive at t = 40 s"
-    );
-    clock.advance(40_000);
-    assert_eq!(
-        heartbeat(&mut c, "g4", 1, &me).await,
-        0,
-        "alive at t = 80 s: the heartbeat at 40 s extended the session"
-    );
-    // Silence from t = 80 s; the session ends at t = 140 s.
-    clock.advance(59_999);
-    tokio::time::sleep(SEVERAL_TICKS).await;
-    let d = describe(&mut c, "g4").await;
-    assert_eq!(
-        (d.group_state.as_str(), d.members.len()),
-        ("Stable", 1),
-        "alive 1 ms before the session ends"
-    );
-    clock.advance(1);
-    let patience = Patience::new();
-    loop {
-        let d = describe(&mut c, "g4").await;
-        if d.group_state.as_str() == "Empty" {
-            assert!(d.members.is_empty());
-            break;
-        }
-        patience
-            .wait("the silent member expires when its session ends")
-            .await;
-    }
-    assert_eq!(heartbeat(&mut c, "g4", 1, &me).await, 25);
-}
-
-#[tokio::test]
-async fn static_members_rejoin_without_a_rebalance_and_fence_their_old_id() {
-    // Goal (KIP-345): a static member restarting (new member id, same group.instance.id) gets
-    // the current generation and assignment back with no rebalance; its old member id is
-    // fenced (FENCED_INSTANCE_ID); a leave by instance id removes it.
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
-    let mut c = connect(&broker).await;
-    let mut j = Join::new("g5");
-    j.instance = Some("instance-a");
-    let first = join(&mut c, &j).await;
-    assert_eq!(
-        first.error_code, 0,
-        "static members skip MEMBER_ID_REQUIRED"
-    );
-    let old = first.member_id.to_string();
-    assert!(old.starts_with("instance-a-"));
-    sync(&mut c, "g5", 1, &old, &[(&old, b"mine")]).await;
-
-    let again = join(&mut c, &j).await;
-    assert_eq!(again.error_code, 0);
-    assert_eq!(again.generation_id, 1, "no rebalance");
-    assert!(
-        again.skip_assignment,
-        "the leader keeps the current assignment (v9)"
-    );
-    let new = again.member_id.to_string();
-    assert_ne!(new, old);
-    let r = sync(&mut c, "g5", 1, &new, &[]).await;
-    assert_eq!(&r.assignment[..], b"mine", "same assignment");
-    assert_eq!(describe(&mut c, "g5").await.group_state.as_str(), "Stable");
-
-    let hb = HeartbeatRequest::default()
-        .with_group_id(GroupId(s("g5")))
-        .with_generation_id(1)
-        .with_member_id(s(&old))
-        .with_group_instance_id(Some(s("instance-a")));
-    let ResponseKind::Heartbeat(r) = c
-        .request(ApiKey::Heartbeat, 4, RequestKind::Heartbeat(hb))
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(r.error_code, 82, "FENCED_INSTANCE_ID");
-
-    // Batched LeaveGroup (v3+): by instance id, an unknown instance, and a fenced pair.
-    let leave = LeaveGroupRequest::default()
-        .with_group_id(GroupId(s("g5")))
-        .with_members(vec![
-            leave_group_request::MemberIdentity::default()
-                .with_member_id(s(&old))
-                .with_group_instance_id(Some(s("instance-a"))),
-            leave_group_request::MemberIdentity::default()
-                .with_member_id(s(""))
-                .with_group_instance_id(Some(s("nobody"))),
-            leave_group_request::MemberIdentity::default()
-                .with_member_id(s(""))
-                .with_group_instance_id(Some(s("instance-a"))),
-        ]);
-    let ResponseKind::LeaveGroup(r) = c
-        .request(ApiKey::LeaveGroup, 5, RequestKind::LeaveGroup(leave))
-        .await
-    else {
-        panic!()
-    };
-    let codes: Vec<i16> = r.members.iter().map(|m| m.error_code).collect();
-    assert_eq!(codes, vec![82, 25, 0]);
-    assert_eq!(describe(&mut c, "g5").await.group_state.as_str(), "Empty");
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! Helpers every test module shares: a broker config on a persistent data dir (for restart
-//! tests) and v2 record batches built with kafka-protocol's encoder.
+//! tests), v2 record batches built with kafka-protocol's encoder, and protocol strings.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -149,4 +149,14 @@ impl Drop for SmallFs {
             .arg(self.dir.path())
             .status();
     }
+}
+
+/// A protocol string, as most request fields want it.
+pub fn s(v: &str) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(v.into())
+}
+
+/// A topic name field.
+pub fn name(v: &str) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(s(v))
 }

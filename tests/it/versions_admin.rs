@@ -5,13 +5,7 @@
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.into())
-}
-
-fn name(v: &str) -> TopicName {
-    TopicName(s(v))
-}
+use crate::support::{name, s};
 
 /// The node id of `Broker::ephemeral()` (`node.id` defaults to 1).
 const NODE: i32 = 1;
