@@ -94,3 +94,32 @@ fn a_marker_with_a_stale_epoch_is_fenced() {
     log.append_marker(&marker(3, 3, false)).unwrap();
     assert_eq!(log.last_stable_offset(), log.high_watermark());
 }
+
+#[test]
+fn a_reader_never_sees_the_stable_offset_at_a_marker() {
+    // Transactions of 5 records, each ended by a marker: 6 offsets a round, so the stable
+    // offsets Kafka can report are the round starts (open transaction, or nothing yet) and
+    // never the marker's own offset. A reader races the appender throughout.
+    let log = std::sync::Arc::new(PartitionLog::ephemeral(LogConfig::default()).unwrap());
+    const ROUNDS: i64 = 3_000;
+    let reader = {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            let mut seen = 0u64;
+            loop {
+                let lso = log.last_stable_offset();
+                assert_eq!(lso % 6, 0, "stable offset {lso} is inside a round");
+                seen += 1;
+                if lso == ROUNDS * 6 {
+                    return seen;
+                }
+            }
+        })
+    };
+    for round in 0..ROUNDS {
+        let seq = i32::try_from(round * 5).unwrap();
+        append_assigned(&log, &mut txn_batch(9, 0, seq, 5)).unwrap();
+        log.append_marker(&marker(9, 0, round % 2 == 0)).unwrap();
+    }
+    assert!(reader.join().unwrap() > 0);
+}

@@ -111,7 +111,8 @@ impl PartitionLog {
         app.active
             .append(batches, &headers, config.index_interval_bytes, now)?;
         // The order below keeps the last stable offset honest for concurrent readers (LSO =
-        // first offset of the earliest open transaction, read after the high watermark):
+        // first offset of the earliest open transaction, else the high watermark read under
+        // the producers' lock):
         // transactions open before their data becomes visible, an ABORT is in the aborted-
         // transaction index before its marker is, and transactions close only after that.
         let (data, markers): (Vec<_>, Vec<_>) = headers.iter().partition(|(_, h)| !h.is_control());
@@ -241,9 +242,13 @@ impl PartitionLog {
     /// The last stable offset: the first offset of the earliest open transaction, else the
     /// high watermark. read_committed consumers read only below it.
     pub fn last_stable_offset(&self) -> i64 {
-        // High watermark first: a transaction opening after this read is above it anyway.
-        let high_watermark = self.high_watermark();
+        // The high watermark is read under the producers' lock. Appends open a transaction
+        // under it before publishing the data, and close one under it after publishing the
+        // marker, so this sees either the open transaction or the end past its marker. (Read
+        // before the lock, it could be the end before the marker while the transaction is
+        // already closed: a stable offset at the marker, which Kafka never reports.)
         let producers = self.producers.lock();
+        let high_watermark = self.high_watermark();
         producers
             .values()
             .filter_map(|e| e.current_txn_first_offset)
