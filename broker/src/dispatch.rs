@@ -87,11 +87,11 @@ routes! {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse.into(),
     },
-    Fetch 4..=16 => respond(ctx, &handlers::fetch::handle(
+    Fetch 4..=17 => respond(ctx, &handlers::fetch::handle(
         &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
     ).await),
-    ListOffsets 1..=8 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
-    Metadata 0..=12 => respond(ctx, &handlers::metadata::handle(
+    ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
+    Metadata 0..=13 => respond(ctx, &handlers::metadata::handle(
         &state.identity, &state.topics, &state.config, r, v,
     )),
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
@@ -117,9 +117,9 @@ routes! {
         &state.topics, state.identity.node_id, r,
     ))),
     IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
-        &state.topics, r,
+        &state.topics, state.identity.node_id, r,
     )),
-    DescribeCluster 0..=1 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
+    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
     DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
         &state.topics, r,
     )),
@@ -153,6 +153,20 @@ routes! {
     ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
     DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
     OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
+    AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
+        &state.topics, state.identity.node_id, r,
+    )),
+    DescribeLogDirs 1..=4 => respond(ctx, &handlers::log_dirs::handle(
+        &state.topics, &state.data_dir, r,
+    )),
+    DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
+        &state.topics, state.identity.node_id, r,
+    )),
+    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(&state.topics, r)),
+    AlterPartitionReassignments 0..=1 => respond(ctx, &handlers::replicas::alter_reassignments(
+        &state.topics, state.identity.node_id, r,
+    )),
+    ListPartitionReassignments 0..=0 => respond(ctx, &handlers::replicas::list_reassignments(r)),
 }
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {

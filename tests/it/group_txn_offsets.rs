@@ -278,3 +278,61 @@ async fn txn_offsets_are_checked_but_not_refused_during_a_rebalance() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_member_commits_in_its_open_transaction_after_a_broker_restart() {
+    // Goal (issue 11 item 8): the group log keeps a stable group's members, as Kafka's
+    // __consumer_offsets does. A consume-transform-produce member whose transaction is open
+    // when the broker restarts goes on after it: heartbeat, TxnOffsetCommit with its member id
+    // and generation, commit, without rejoining; DescribeGroups shows it with its assignment.
+    let dir = tempfile::tempdir().unwrap();
+    let config = || crate::support::persistent_config(dir.path());
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = connect(&broker).await;
+    create_topic(&mut c, "in", 1).await;
+    let me = join_new(&mut c, Join::new("ctp"))
+        .await
+        .member_id
+        .to_string();
+    let synced = crate::groups::sync(&mut c, "ctp", 1, &me, &[(&me, b"mine")]).await;
+    assert_eq!(synced.error_code, 0);
+    let producer = init(&mut c, "ctp-txn").await;
+    add_offsets(&mut c, "ctp-txn", producer, "ctp").await;
+    broker.shutdown().await;
+
+    let broker = wren::Broker::new(config()).start().await.unwrap();
+    let mut c = connect(&broker).await;
+    assert_eq!(crate::groups::heartbeat(&mut c, "ctp", 1, &me).await, 0);
+    let from = Sender {
+        member: &me,
+        generation: 1,
+    };
+    // Right after a restart the transaction may still be loading: retry only that answer.
+    let code = loop {
+        match txn_commit(&mut c, "ctp-txn", producer, "ctp", &from, "in", 7).await {
+            code if code == E::CoordinatorLoadInProgress.code() => {}
+            code => break code,
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        code, 0,
+        "the member and its generation are known after the restart"
+    );
+    let stale = Sender {
+        member: &me,
+        generation: 2,
+    };
+    assert_eq!(
+        txn_commit(&mut c, "ctp-txn", producer, "ctp", &stale, "in", 8).await,
+        E::IllegalGeneration.code(),
+        "the generation is still checked"
+    );
+    end(&mut c, "ctp-txn", producer, true).await;
+    let group = crate::groups::describe(&mut c, "ctp").await;
+    assert_eq!(group.group_state.as_str(), "Stable");
+    assert_eq!(group.members.len(), 1);
+    assert_eq!(group.members[0].member_id.as_str(), me);
+    assert_eq!(&group.members[0].member_assignment[..], b"mine");
+    broker.shutdown().await;
+}

@@ -1,6 +1,8 @@
 //! Wren's integration tests: one binary, a module per feature. Each test starts its own
 //! in-process broker on 127.0.0.1:0 with a temporary data dir.
 
+mod admin_apis;
+mod alter_configs;
 mod bad_input;
 mod control;
 mod control_clock;
@@ -8,6 +10,7 @@ mod control_faults;
 mod control_reset;
 mod crash_loop;
 mod create_partitions;
+mod describe_admin;
 mod disk_full;
 mod embedding;
 mod faults;
@@ -33,3 +36,4 @@ mod topic_deletion;
 mod transactions;
 mod txn_protocol;
 mod versions;
+mod versions_admin;

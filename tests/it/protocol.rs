@@ -119,7 +119,9 @@ async fn api_versions_advertises_the_table_and_falls_back_for_unknown_versions()
         .unwrap();
     assert_eq!((produce.min_version, produce.max_version), (3, 11));
     assert!(
-        r.finalized_features.is_empty(),
+        r.finalized_features
+            .iter()
+            .all(|f| f.name.as_str() != "transaction.version"),
         "no transaction.version advertised"
     );
     // A version from the future: v0-encoded answer with UNSUPPORTED_VERSION and the list.

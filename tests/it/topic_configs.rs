@@ -248,7 +248,7 @@ async fn rdkafka_describe_configs_sees_kafkas_config_sources() {
     );
     assert_eq!(
         entry("group.initial.rebalance.delay.ms"),
-        ("0".into(), "Default".into(), true)
+        ("200".into(), "Default".into(), true)
     );
 }
 

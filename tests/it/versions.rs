@@ -328,7 +328,8 @@ fn request(
                 .with_state_filters(vec![s("CompleteCommit")])
                 .with_duration_filter(-1),
         ),
-        other => panic!("APIS lists {other:?}: add a representative request here"),
+        other => crate::versions_admin::request(other, topic)
+            .unwrap_or_else(|| panic!("APIS lists {other:?}: add a representative request here")),
     }
 }
 
@@ -424,7 +425,7 @@ fn unexpected_errors(resp: &ResponseKind) -> Vec<i16> {
             )
             .collect(),
         // DeleteTopics, Heartbeat, SyncGroup and LeaveGroup are checked by `check_expected_errors`.
-        _ => vec![],
+        other => crate::versions_admin::unexpected_errors(other).unwrap_or_default(),
     }
     .into_iter()
     .filter(|&c| c != 0)
@@ -519,7 +520,7 @@ fn success_messages(resp: &ResponseKind, v: i16) -> Vec<Option<String>> {
         ResponseKind::FindCoordinator(r) if v >= 1 && r.error_code == 0 => {
             vec![text(&r.error_message)]
         }
-        _ => vec![],
+        other => crate::versions_admin::success_messages(other),
     }
 }
 
@@ -608,6 +609,9 @@ async fn every_advertised_version_of_every_api_answers() {
         ApiKey::IncrementalAlterConfigs,
         ApiKey::DescribeCluster,
         ApiKey::FindCoordinator,
+        ApiKey::AlterConfigs,
+        ApiKey::AlterPartitionReassignments,
+        ApiKey::ListPartitionReassignments,
     ] {
         assert!(
             checked.contains(&(api as i16)),

@@ -81,6 +81,21 @@ pub fn error_answer(
         RequestKind::ListGroups(_) => {
             respond(ctx, &ListGroupsResponse::default().with_error_code(code))
         }
+        RequestKind::AlterConfigs(r) => respond(ctx, &legacy_alter_configs(r, code)),
+        RequestKind::DescribeTopicPartitions(r) => {
+            respond(ctx, &describe_topic_partitions(r, code))
+        }
+        RequestKind::ElectLeaders(r) => respond(ctx, &elect_leaders(r, code, v)),
+        RequestKind::DescribeLogDirs(_) => respond(ctx, &describe_log_dirs(code, v)),
+        // Kafka's error answers of these carry the error at the top level only.
+        RequestKind::AlterPartitionReassignments(_) => respond(
+            ctx,
+            &AlterPartitionReassignmentsResponse::default().with_error_code(code),
+        ),
+        RequestKind::ListPartitionReassignments(_) => respond(
+            ctx,
+            &ListPartitionReassignmentsResponse::default().with_error_code(code),
+        ),
         // Only APIs of the route table get here, and each has an arm above.
         other => crate::dispatch::Outcome::Close(format!("no fault answer for {other:?}")).into(),
     }

@@ -180,3 +180,70 @@ pub fn find_coordinator(
             .collect(),
     )
 }
+
+/// AlterConfigs (legacy): each resource with the error.
+pub fn legacy_alter_configs(r: &AlterConfigsRequest, code: i16) -> AlterConfigsResponse {
+    use alter_configs_response::AlterConfigsResourceResponse;
+    AlterConfigsResponse::default().with_responses(
+        r.resources
+            .iter()
+            .map(|c| {
+                AlterConfigsResourceResponse::default()
+                    .with_resource_type(c.resource_type)
+                    .with_resource_name(c.resource_name.clone())
+                    .with_error_code(code)
+            })
+            .collect(),
+    )
+}
+
+/// DescribeTopicPartitions: each requested topic with the error (Kafka's `getErrorResponse`).
+pub fn describe_topic_partitions(
+    r: &DescribeTopicPartitionsRequest,
+    code: i16,
+) -> DescribeTopicPartitionsResponse {
+    use describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic;
+    DescribeTopicPartitionsResponse::default().with_topics(
+        r.topics
+            .iter()
+            .map(|t| {
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_name(Some(t.name.clone()))
+                    .with_error_code(code)
+            })
+            .collect(),
+    )
+}
+
+/// ElectLeaders: the top-level error (v1+) and every named partition with it (Kafka's
+/// `getErrorResponse`).
+pub fn elect_leaders(r: &ElectLeadersRequest, code: i16, version: i16) -> ElectLeadersResponse {
+    use elect_leaders_response::{PartitionResult, ReplicaElectionResult};
+    let results = r.topic_partitions.iter().flatten().map(|t| {
+        ReplicaElectionResult::default()
+            .with_topic(t.topic.clone())
+            .with_partition_result(
+                t.partitions
+                    .iter()
+                    .map(|&p| {
+                        PartitionResult::default()
+                            .with_partition_id(p)
+                            .with_error_code(code)
+                    })
+                    .collect(),
+            )
+    });
+    ElectLeadersResponse::default()
+        .with_error_code(if version >= 1 { code } else { 0 })
+        .with_replica_election_results(results.collect())
+}
+
+/// DescribeLogDirs: the top-level error from v3; before it, the one log directory with it.
+pub fn describe_log_dirs(code: i16, version: i16) -> DescribeLogDirsResponse {
+    use describe_log_dirs_response::DescribeLogDirsResult;
+    if version >= 3 {
+        return DescribeLogDirsResponse::default().with_error_code(code);
+    }
+    DescribeLogDirsResponse::default()
+        .with_results(vec![DescribeLogDirsResult::default().with_error_code(code)])
+}

@@ -9,7 +9,6 @@ use indexmap::IndexMap;
 
 use super::effect::{Effect, JoinOutcome, JoinedMember, ParkId, SyncOutcome};
 use super::member::Member;
-use super::records::StoredGroup;
 use super::GroupConfig;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -98,17 +97,6 @@ impl Group {
             subscribed_topics: None,
             effects: Vec::new(),
         }
-    }
-
-    /// An empty group as the group log remembers it.
-    pub fn from_stored(id: &str, stored: &StoredGroup, now_ms: i64) -> Group {
-        let mut g = Group::new(id, now_ms);
-        g.protocol_type = Some(stored.protocol_type.clone()).filter(|t| !t.is_empty());
-        g.generation_id = stored.generation_id;
-        if stored.state_timestamp_ms > 0 {
-            g.state_timestamp_ms = stored.state_timestamp_ms;
-        }
-        g
     }
 
     /// Moves to `state`. Every caller checks the state first, so a move outside Kafka's table
@@ -278,16 +266,6 @@ impl Group {
                 metadata: m.metadata(&protocol),
             })
             .collect()
-    }
-
-    pub fn stored(&self) -> StoredGroup {
-        StoredGroup {
-            protocol_type: self.protocol_type.clone().unwrap_or_default(),
-            generation_id: self.generation_id,
-            protocol_name: self.protocol_name.clone(),
-            leader_id: self.leader_id.clone(),
-            state_timestamp_ms: self.state_timestamp_ms,
-        }
     }
 
     /// Starts a join phase (Kafka's `prepareRebalance`).

@@ -395,6 +395,9 @@ fn sync(group: &mut Group, req: SyncRequest, park: ParkId, now: i64) {
                 }
             }
             group.transition(GroupState::Stable, now);
+            // With the members and their assignments, so a restart keeps them (Kafka's
+            // storeGroup at this point).
+            group.effects.push(Effect::StoreGroup(group.stored()));
             tracing::info!(group = %group.id, generation = group.generation_id, "group is stable");
         }
     }

@@ -32,13 +32,22 @@ fn join_req(member_id: &str, require_known_member_id: bool) -> JoinRequest {
     }
 }
 
+/// The coordinator's settings with no initial rebalance delay: these tests are about
+/// membership; the delay has its own test.
+fn no_delay() -> GroupConfig {
+    GroupConfig {
+        initial_rebalance_delay_ms: 0,
+        ..GroupConfig::default()
+    }
+}
+
 fn join(g: &mut Group, member_id: &str, new_id: &str, park: ParkId, now: i64) -> Vec<Effect> {
     let input = Input::Join {
         req: join_req(member_id, false),
         park,
         new_member_id: new_id.into(),
     };
-    step(g, input, now, &GroupConfig::default())
+    step(g, input, now, &no_delay())
 }
 
 fn sync(g: &mut Group, member_id: &str, generation_id: i32, park: ParkId, now: i64) -> Vec<Effect> {
@@ -51,7 +60,7 @@ fn sync(g: &mut Group, member_id: &str, generation_id: i32, park: ParkId, now: i
         protocol_name: None,
         assignments: vec![(member_id.into(), Bytes::from_static(b"a"))],
     };
-    step(g, Input::Sync { req, park }, now, &GroupConfig::default())
+    step(g, Input::Sync { req, park }, now, &no_delay())
 }
 
 fn heartbeat(
@@ -65,7 +74,7 @@ fn heartbeat(
         instance_id: None,
         generation_id,
     };
-    match step(g, input, now, &GroupConfig::default()).pop() {
+    match step(g, input, now, &no_delay()).pop() {
         Some(Effect::Heartbeat(result)) => result,
         other => panic!("a heartbeat is answered: {other:?}"),
     }
@@ -92,6 +101,87 @@ fn stable_group() -> Group {
 }
 
 #[test]
+fn the_initial_delay_holds_the_first_join_and_each_new_member_extends_it_once() {
+    let config = GroupConfig::default();
+    let delay = config.initial_rebalance_delay_ms as i64;
+    let mut g = Group::new("g", 0);
+    let first = Input::Join {
+        req: join_req("", false),
+        park: 1,
+        new_member_id: "a".into(),
+    };
+    assert!(step(&mut g, first, 0, &config).is_empty(), "parked");
+    let second = Input::Join {
+        req: join_req("", false),
+        park: 2,
+        new_member_id: "b".into(),
+    };
+    assert!(
+        step(&mut g, second, delay / 2, &config).is_empty(),
+        "parked"
+    );
+    assert!(
+        step(&mut g, Input::Tick, delay, &config).is_empty(),
+        "b extended it"
+    );
+    assert!(step(&mut g, Input::Tick, 2 * delay - 1, &config).is_empty());
+    let effects = step(&mut g, Input::Tick, 2 * delay, &config);
+    assert_eq!(join_answer(&effects, 1).generation_id, 1);
+    assert_eq!(
+        join_answer(&effects, 2).generation_id,
+        1,
+        "one generation for both"
+    );
+    assert_eq!(g.state, GroupState::CompletingRebalance);
+}
+
+#[test]
+fn a_stable_group_reloaded_from_the_group_log_keeps_its_members() {
+    let g = stable_group();
+    let stored = g.stored();
+    assert_eq!(stored.members.len(), 1);
+    assert_eq!(&stored.members[0].assignment[..], b"a");
+    let mut loaded = Group::from_stored("g", &stored, 1_000);
+    assert_eq!(loaded.state, GroupState::Stable);
+    assert_eq!(loaded.generation_id, 1);
+    assert_eq!(loaded.leader_id.as_deref(), Some("m"));
+    assert_eq!(
+        heartbeat(&mut loaded, "m", 1, 1_001),
+        Ok(()),
+        "the member goes on"
+    );
+    let deadline = 1_001 + i64::from(SESSION_MS);
+    assert!(step(&mut loaded, Input::Tick, deadline - 1, &no_delay()).is_empty());
+    step(&mut loaded, Input::Tick, deadline, &no_delay());
+    assert!(
+        loaded.members.is_empty(),
+        "and expires once its session ends"
+    );
+
+    let mut empty = Group::new("g", 0);
+    empty.generation_id = 4;
+    let reloaded = Group::from_stored("g", &empty.stored(), 5);
+    assert_eq!(
+        (reloaded.state, reloaded.generation_id),
+        (GroupState::Empty, 4)
+    );
+}
+
+#[test]
+fn the_leaders_sync_stores_the_members_and_their_assignments() {
+    let mut g = Group::new("g", 0);
+    join(&mut g, "", "m", 1, 0);
+    let effects = sync(&mut g, "m", 1, 2, 0);
+    let stored = effects.iter().find_map(|e| match e {
+        Effect::StoreGroup(s) => Some(s),
+        _ => None,
+    });
+    let stored = stored.expect("the group is stored once stable");
+    assert_eq!(stored.members.len(), 1);
+    assert_eq!(&stored.members[0].assignment[..], b"a");
+}
+
+#[test]
 fn a_first_join_with_kip_394_gets_a_member_id_then_joins_with_it() {
     let mut g = Group::new("g", 0);
     let input = Input::Join {
@@ -99,7 +189,7 @@ fn a_first_join_with_kip_394_gets_a_member_id_then_joins_with_it() {
         park: 1,
         new_member_id: "m".into(),
     };
-    let effects = step(&mut g, input, 0, &GroupConfig::default());
+    let effects = step(&mut g, input, 0, &no_delay());
     let answer = join_answer(&effects, 1);
     assert_eq!(answer.error, Some(GroupError::MemberIdRequired));
     assert_eq!(answer.member_id, "m");
@@ -173,7 +263,7 @@ fn heartbeats_check_the_generation_and_report_a_rebalance() {
 #[test]
 fn a_silent_member_expires_at_its_session_deadline_on_the_injected_clock() {
     let mut g = stable_group();
-    let config = GroupConfig::default();
+    let config = no_delay();
     let deadline = i64::from(SESSION_MS);
     assert!(step(&mut g, Input::Tick, deadline - 1, &config).is_empty());
     assert_eq!(g.members.len(), 1);
@@ -192,7 +282,7 @@ fn leaving_answers_each_member_and_rebalances_the_rest() {
     let input = Input::Leave {
         members: vec![("m".into(), None), ("x".into(), None)],
     };
-    let effects = step(&mut g, input, 1, &GroupConfig::default());
+    let effects = step(&mut g, input, 1, &no_delay());
     let Some(Effect::Leave(results)) = effects.iter().find(|e| matches!(e, Effect::Leave(_)))
     else {
         panic!("the leave is answered");
@@ -367,7 +457,7 @@ fn check_invariants(g: &Group, before: (GroupState, i32), model: &Model) {
 proptest! {
     #[test]
     fn random_membership_traffic_keeps_the_groups_invariants(ops in proptest::collection::vec(op(), 1..60)) {
-        let config = GroupConfig::default();
+        let config = no_delay();
         let mut g = Group::new("g", 0);
         let mut model = Model::default();
         for op in &ops {

@@ -33,6 +33,7 @@ pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
 mod reset;
+mod stored;
 pub mod subscription;
 
 use std::time::Duration;

@@ -316,6 +316,7 @@ mod tests {
                     protocol_name: Some("range".into()),
                     leader_id: Some("m".into()),
                     state_timestamp_ms: 7,
+                    members: Vec::new(),
                 },
             )
             .unwrap();

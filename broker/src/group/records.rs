@@ -5,7 +5,7 @@
 //! | key version | key fields                              | value                         |
 //! |-------------|-----------------------------------------|-------------------------------|
 //! | 1           | group, topic, partition (OffsetCommitKey) | OffsetCommitValue v3, null = deleted |
-//! | 2           | group (GroupMetadataKey)                | GroupMetadataValue v3 (no members), null = deleted |
+//! | 2           | group (GroupMetadataKey)                | GroupMetadataValue v3 (with its members), null = deleted |
 //! | 0x7F01      | producer id, group, topic, partition    | OffsetCommitValue v3 (staged, not visible) |
 //! | 0x7F02      | producer id                             | one byte: 1 = commit, 0 = abort |
 //!
@@ -29,8 +29,9 @@ pub struct OffsetAndMetadata {
     pub commit_timestamp_ms: i64,
 }
 
-/// What the group log remembers about a group between restarts (not its members: clients
-/// rejoin after a broker restart).
+/// What the group log remembers about a group between restarts: Kafka's GroupMetadataValue,
+/// members included, so a member can commit (also transactionally) with its member id and
+/// generation after a restart, as with Kafka.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredGroup {
     pub protocol_type: String,
@@ -38,6 +39,67 @@ pub struct StoredGroup {
     pub protocol_name: Option<String>,
     pub leader_id: Option<String>,
     pub state_timestamp_ms: i64,
+    pub members: Vec<StoredMember>,
+}
+
+/// One member as GroupMetadataValue's MemberMetadata holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredMember {
+    pub member_id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub rebalance_timeout_ms: i32,
+    pub session_timeout_ms: i32,
+    /// The member's metadata for the group's protocol.
+    pub subscription: Bytes,
+    pub assignment: Bytes,
+}
+
+impl StoredMember {
+    fn encode(&self, buf: &mut BytesMut) {
+        put_str(buf, &self.member_id);
+        put_nullable_str(buf, self.instance_id.as_deref());
+        put_str(buf, &self.client_id);
+        put_str(buf, &self.client_host);
+        buf.put_i32(self.rebalance_timeout_ms);
+        buf.put_i32(self.session_timeout_ms);
+        put_bytes(buf, &self.subscription);
+        put_bytes(buf, &self.assignment);
+    }
+
+    /// MemberMetadata of GroupMetadataValue `version`: v1 adds the rebalance timeout, v3 the
+    /// group instance id.
+    fn decode(buf: &mut Bytes, version: i16) -> Option<StoredMember> {
+        let member_id = get_str(buf)?;
+        let instance_id = if version >= 3 {
+            get_nullable_str(buf)?
+        } else {
+            None
+        };
+        let client_id = get_str(buf)?;
+        let client_host = get_str(buf)?;
+        let rebalance_timeout_ms = if version >= 1 { get_i32(buf)? } else { -1 };
+        let session_timeout_ms = get_i32(buf)?;
+        if rebalance_timeout_ms < 0 && version >= 1 {
+            return None;
+        }
+        Some(StoredMember {
+            member_id,
+            instance_id,
+            client_id,
+            client_host,
+            // v0 had one timeout for both.
+            rebalance_timeout_ms: if version >= 1 {
+                rebalance_timeout_ms
+            } else {
+                session_timeout_ms
+            },
+            session_timeout_ms,
+            subscription: get_bytes(buf)?,
+            assignment: get_bytes(buf)?,
+        })
+    }
 }
 
 /// One decoded record of the group log.
@@ -97,6 +159,26 @@ fn get_nullable_str(buf: &mut Bytes) -> Option<Option<String>> {
 
 fn get_str(buf: &mut Bytes) -> Option<String> {
     get_nullable_str(buf).flatten()
+}
+
+fn get_i32(buf: &mut Bytes) -> Option<i32> {
+    (buf.remaining() >= 4).then(|| buf.get_i32())
+}
+
+fn put_bytes(buf: &mut BytesMut, b: &[u8]) {
+    let len = i32::try_from(b.len()).expect("member metadata fits Kafka's i32 length");
+    buf.put_i32(len);
+    buf.put_slice(b);
+}
+
+/// Kafka's `bytes` (i32 length); a null (-1) reads as empty.
+fn get_bytes(buf: &mut Bytes) -> Option<Bytes> {
+    let len = get_i32(buf)?;
+    if len < 0 {
+        return Some(Bytes::new());
+    }
+    let len = len as usize;
+    (buf.remaining() >= len).then(|| buf.split_to(len))
 }
 
 fn offset_value(v: &OffsetAndMetadata) -> Bytes {
@@ -168,7 +250,11 @@ impl GroupLogRecord {
                     put_nullable_str(&mut buf, g.protocol_name.as_deref());
                     put_nullable_str(&mut buf, g.leader_id.as_deref());
                     buf.put_i64(g.state_timestamp_ms);
-                    buf.put_i32(0); // members: not stored, see the module doc
+                    let members = i32::try_from(g.members.len()).expect("members fit an i32");
+                    buf.put_i32(members);
+                    for m in &g.members {
+                        m.encode(&mut buf);
+                    }
                     buf.freeze()
                 })
             }
@@ -243,12 +329,24 @@ impl GroupLogRecord {
                         } else {
                             -1
                         };
+                        // Each member takes at least 18 bytes, so a count the value cannot
+                        // hold is refused before anything is reserved for it.
+                        let count = get_i32(&mut v)?;
+                        let count = usize::try_from(count).ok()?;
+                        if count > v.remaining() / 18 {
+                            return None;
+                        }
+                        let mut members = Vec::with_capacity(count);
+                        for _ in 0..count {
+                            members.push(StoredMember::decode(&mut v, version)?);
+                        }
                         Some(StoredGroup {
                             protocol_type,
                             generation_id,
                             protocol_name,
                             leader_id,
                             state_timestamp_ms,
+                            members,
                         })
                     }
                 };
@@ -324,8 +422,30 @@ mod tests {
                     protocol_type: "consumer".into(),
                     generation_id: 4,
                     protocol_name: Some("range".into()),
-                    leader_id: None,
+                    leader_id: Some("m1".into()),
                     state_timestamp_ms: 99,
+                    members: vec![
+                        StoredMember {
+                            member_id: "m1".into(),
+                            instance_id: Some("i1".into()),
+                            client_id: "c".into(),
+                            client_host: "/127.0.0.1".into(),
+                            rebalance_timeout_ms: 60_000,
+                            session_timeout_ms: 45_000,
+                            subscription: Bytes::from_static(b"sub"),
+                            assignment: Bytes::from_static(b"assign"),
+                        },
+                        StoredMember {
+                            member_id: "m2".into(),
+                            instance_id: None,
+                            client_id: "c".into(),
+                            client_host: "/127.0.0.1".into(),
+                            rebalance_timeout_ms: 1,
+                            session_timeout_ms: 2,
+                            subscription: Bytes::new(),
+                            assignment: Bytes::new(),
+                        },
+                    ],
                 }),
             },
             GroupLogRecord::Group {
@@ -348,6 +468,49 @@ mod tests {
             let (k, v) = r.encode();
             assert_eq!(GroupLogRecord::decode(k, v), Some(r));
         }
+    }
+
+    #[test]
+    fn group_values_of_kafkas_older_versions_decode_and_absurd_member_counts_do_not() {
+        // GroupMetadataValue v0 (no rebalance timeout, no state time, no instance id) with one
+        // member, as an older Kafka wrote it.
+        let mut v = BytesMut::new();
+        v.put_i16(0);
+        put_str(&mut v, "consumer");
+        v.put_i32(2);
+        put_nullable_str(&mut v, Some("range"));
+        put_nullable_str(&mut v, Some("m"));
+        v.put_i32(1);
+        put_str(&mut v, "m");
+        put_str(&mut v, "client");
+        put_str(&mut v, "/h");
+        v.put_i32(10_000);
+        put_bytes(&mut v, b"s");
+        put_bytes(&mut v, b"a");
+        let key = GroupLogRecord::Group {
+            group: "g".into(),
+            value: None,
+        }
+        .encode()
+        .0;
+        let Some(GroupLogRecord::Group { value: Some(g), .. }) =
+            GroupLogRecord::decode(key.clone(), Some(v.freeze()))
+        else {
+            panic!("v0 decodes");
+        };
+        assert_eq!(g.members.len(), 1);
+        assert_eq!(g.members[0].rebalance_timeout_ms, 10_000);
+        assert_eq!(&g.members[0].assignment[..], b"a");
+
+        let mut v = BytesMut::new();
+        v.put_i16(3);
+        put_str(&mut v, "consumer");
+        v.put_i32(2);
+        put_nullable_str(&mut v, None);
+        put_nullable_str(&mut v, None);
+        v.put_i64(0);
+        v.put_i32(i32::MAX); // members, with no bytes behind them
+        assert_eq!(GroupLogRecord::decode(key, Some(v.freeze())), None);
     }
 
     #[test]

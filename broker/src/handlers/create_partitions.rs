@@ -80,7 +80,10 @@ pub fn handle(
 /// Kafka's `validateManualPartitionAssignment` for a one-broker cluster. Its last check (as many
 /// replicas as the topic's other partitions, here 1) cannot fail once these pass: a list of two or
 /// more names another broker or this one twice.
-fn validate_manual_assignment(mut replicas: Vec<i32>, node_id: i32) -> Result<(), String> {
+pub(crate) fn validate_manual_assignment(
+    mut replicas: Vec<i32>,
+    node_id: i32,
+) -> Result<(), String> {
     if replicas.is_empty() {
         return Err("The manual partition assignment includes an empty replica list.".into());
     }

@@ -16,6 +16,8 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
+/// KIP-1005 (v9+): the last offset in tiered storage, which Wren does not have.
+const LATEST_TIERED: i64 = -5;
 
 pub fn handle(
     topics: &TopicRegistry,
@@ -97,6 +99,8 @@ fn lookup(
             // The exact record carrying the max timestamp (Kafka >= 3.8 answers the same).
             first_record_at_or_after(log, max_ts, decompressed_max)
         }
+        // Kafka without remote storage: timestamp, offset and leader epoch -1, no error.
+        LATEST_TIERED => Ok(None),
         ts if ts >= 0 => first_record_at_or_after(log, ts, decompressed_max),
         _ => Err(ResponseError::InvalidRequest),
     }

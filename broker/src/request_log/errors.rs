@@ -111,6 +111,28 @@ error_codes! {
         out.push(r.error_code);
         out.extend(r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)));
     };
+    AlterConfigsResponse => |r, out| out.extend(r.responses.iter().map(|c| c.error_code));
+    DescribeLogDirsResponse => |r, out| {
+        out.push(r.error_code);
+        out.extend(r.results.iter().map(|d| d.error_code));
+    };
+    DescribeTopicPartitionsResponse => |r, out| {
+        for t in &r.topics {
+            out.push(t.error_code);
+            out.extend(t.partitions.iter().map(|p| p.error_code));
+        }
+    };
+    ElectLeadersResponse => |r, out| {
+        out.push(r.error_code);
+        out.extend(r.replica_election_results.iter().flat_map(|t| {
+            t.partition_result.iter().map(|p| p.error_code)
+        }));
+    };
+    AlterPartitionReassignmentsResponse => |r, out| {
+        out.push(r.error_code);
+        out.extend(r.responses.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)));
+    };
+    ListPartitionReassignmentsResponse => |r, out| out.push(r.error_code);
 }
 
 #[cfg(test)]

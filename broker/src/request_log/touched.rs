@@ -93,6 +93,32 @@ pub fn touched(request: &RequestKind, registry: &TopicRegistry) -> Vec<TopicPart
             });
             by_name.chain(states).collect()
         }
+        RequestKind::DescribeLogDirs(r) => r
+            .topics
+            .iter()
+            .flatten()
+            .map(|t| tp(&t.topic, t.partitions.iter()))
+            .collect(),
+        RequestKind::DescribeTopicPartitions(r) => {
+            r.topics.iter().map(|t| topic_only(&t.name)).collect()
+        }
+        RequestKind::ElectLeaders(r) => r
+            .topic_partitions
+            .iter()
+            .flatten()
+            .map(|t| tp(&t.topic, t.partitions.iter()))
+            .collect(),
+        RequestKind::AlterPartitionReassignments(r) => r
+            .topics
+            .iter()
+            .map(|t| tp(&t.name, t.partitions.iter().map(|p| &p.partition_index)))
+            .collect(),
+        RequestKind::ListPartitionReassignments(r) => r
+            .topics
+            .iter()
+            .flatten()
+            .map(|t| tp(&t.name, t.partition_indexes.iter()))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -107,4 +133,56 @@ fn name_or_id(name: &str, id: &Uuid, registry: &TopicRegistry) -> String {
         .get_by_id(id)
         .map(|t| t.name.clone())
         .unwrap_or_else(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::*;
+    use kafka_protocol::protocol::StrBytes;
+
+    use super::*;
+
+    fn name(s: &str) -> TopicName {
+        TopicName(StrBytes::from_string(s.into()))
+    }
+
+    #[test]
+    fn the_replica_admin_apis_name_their_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = std::sync::Arc::new(wren_storage::SystemClock);
+        let registry = TopicRegistry::open(dir.path(), Default::default(), clock).unwrap();
+        let pairs = |request: RequestKind| -> Vec<(String, Vec<i32>)> {
+            touched(&request, &registry)
+                .into_iter()
+                .map(|t| (t.topic, t.partitions))
+                .collect()
+        };
+        let elect = ElectLeadersRequest::default().with_topic_partitions(Some(vec![
+            elect_leaders_request::TopicPartitions::default()
+                .with_topic(name("a"))
+                .with_partitions(vec![0, 2]),
+        ]));
+        assert_eq!(
+            pairs(RequestKind::ElectLeaders(elect)),
+            [("a".into(), vec![0, 2])]
+        );
+        let dirs = DescribeLogDirsRequest::default().with_topics(Some(vec![
+            describe_log_dirs_request::DescribableLogDirTopic::default()
+                .with_topic(name("b"))
+                .with_partitions(vec![1]),
+        ]));
+        assert_eq!(
+            pairs(RequestKind::DescribeLogDirs(dirs)),
+            [("b".into(), vec![1])]
+        );
+        let all_dirs = DescribeLogDirsRequest::default().with_topics(None);
+        assert!(pairs(RequestKind::DescribeLogDirs(all_dirs)).is_empty());
+        let pages = DescribeTopicPartitionsRequest::default().with_topics(vec![
+            describe_topic_partitions_request::TopicRequest::default().with_name(name("c")),
+        ]);
+        assert_eq!(
+            pairs(RequestKind::DescribeTopicPartitions(pages)),
+            [("c".into(), vec![])]
+        );
+    }
 }

@@ -1,29 +1,20 @@
-//! DescribeConfigs (32) and IncrementalAlterConfigs (44) for the broker and topic configs Wren
-//! honours.
+//! DescribeConfigs (32) for the broker and topic configs Wren honours.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
 };
-use kafka_protocol::messages::incremental_alter_configs_request::AlterConfigsResource;
-use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
-use kafka_protocol::messages::{
-    DescribeConfigsRequest, DescribeConfigsResponse, IncrementalAlterConfigsRequest,
-    IncrementalAlterConfigsResponse,
-};
+use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 
-use super::str_bytes;
+use super::{RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::config::topic::{broker_synonyms, source};
 use crate::config::topic_defs::{broker_key_def, DefaultValue};
 use crate::config::{
-    topic_config_def, topic_config_synonyms, topic_config_value, validate_topic_config,
-    BrokerConfig, ConfigType, Synonym, TOPIC_CONFIGS,
+    topic_config_synonyms, topic_config_value, BrokerConfig, ConfigType, Synonym, TOPIC_CONFIGS,
 };
+use crate::handlers::str_bytes;
 use crate::state::BrokerIdentity;
 use crate::topics::TopicRegistry;
-
-const RESOURCE_TOPIC: i8 = 2;
-const RESOURCE_BROKER: i8 = 4;
 
 /// The broker keys DescribeConfigs lists for the broker, with their values and types: the
 /// broker's own keys, then the topic-default keys from the topic config table.
@@ -300,120 +291,4 @@ pub fn describe(
         })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
-}
-
-pub fn incremental_alter(
-    topics: &TopicRegistry,
-    request: IncrementalAlterConfigsRequest,
-) -> IncrementalAlterConfigsResponse {
-    let responses = request
-        .resources
-        .into_iter()
-        .map(|r| {
-            let response = AlterConfigsResourceResponse::default()
-                .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone());
-            match alter_one(topics, &r, request.validate_only) {
-                // Kafka's controller: ApiError.NONE, whose message is null.
-                Ok(()) => response.with_error_message(None),
-                Err((e, msg)) => response
-                    .with_error_code(e.code())
-                    .with_error_message(Some(str_bytes(msg))),
-            }
-        })
-        .collect();
-    IncrementalAlterConfigsResponse::default().with_responses(responses)
-}
-
-const OP_SET: i8 = 0;
-const OP_DELETE: i8 = 1;
-const OP_APPEND: i8 = 2;
-const OP_SUBTRACT: i8 = 3;
-
-fn alter_one(
-    topics: &TopicRegistry,
-    r: &AlterConfigsResource,
-    validate_only: bool,
-) -> Result<(), (ResponseError, String)> {
-    match r.resource_type {
-        RESOURCE_TOPIC => {}
-        RESOURCE_BROKER => {
-            return Err((
-                ResponseError::InvalidRequest,
-                "Wren's broker configs are static; set them in server.properties".into(),
-            ))
-        }
-        other => {
-            return Err((
-                ResponseError::InvalidRequest,
-                format!("Unsupported resource type {other}"),
-            ))
-        }
-    }
-    let topic = topics.get(r.resource_name.as_str()).ok_or_else(|| {
-        (
-            ResponseError::UnknownTopicOrPartition,
-            format!("Topic {} does not exist", r.resource_name.as_str()),
-        )
-    })?;
-    let mut overrides = topic.overrides.read().clone();
-    for c in &r.configs {
-        let key = c.name.as_str();
-        let value = c.value.as_ref().map(|v| v.as_str()).unwrap_or("");
-        let invalid = |msg: String| (ResponseError::InvalidConfig, msg);
-        let def = topic_config_def(key)
-            .ok_or_else(|| invalid(format!("Unknown topic config name: {key}")))?;
-        match c.config_operation {
-            OP_SET => {
-                validate_topic_config(key, value).map_err(invalid)?;
-                overrides.insert(key.to_owned(), value.to_owned());
-            }
-            OP_DELETE => {
-                overrides.remove(key);
-            }
-            OP_APPEND | OP_SUBTRACT if def.kind == ConfigType::List => {
-                // Kafka's controller: the list is the override, else the key's default.
-                let current = topic_config_value(topics.defaults(), &overrides, key).0;
-                let mut items: Vec<String> = current
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                for v in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    if c.config_operation == OP_APPEND {
-                        if !items.iter().any(|i| i == v) {
-                            items.push(v.to_owned());
-                        }
-                    } else {
-                        items.retain(|i| i != v);
-                    }
-                }
-                let joined = items.join(",");
-                validate_topic_config(key, &joined).map_err(invalid)?;
-                overrides.insert(key.to_owned(), joined);
-            }
-            OP_APPEND | OP_SUBTRACT => {
-                let op = if c.config_operation == OP_APPEND {
-                    "APPEND"
-                } else {
-                    "SUBTRACT"
-                };
-                return Err(invalid(format!(
-                    "Can't {op} to key {key} because its type is not LIST."
-                )));
-            }
-            op => {
-                return Err((
-                    ResponseError::InvalidRequest,
-                    format!("Unknown config operation {op}"),
-                ))
-            }
-        }
-    }
-    if validate_only {
-        return Ok(());
-    }
-    topics
-        .set_overrides(&topic, overrides)
-        .map_err(|e| (ResponseError::KafkaStorageError, e.to_string()))
 }
