@@ -32,8 +32,8 @@ mod membership_tests;
 pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
-mod reset;
 mod stored;
+mod reset;
 pub mod subscription;
 
 use std::time::Duration;
