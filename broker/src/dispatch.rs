@@ -4,12 +4,12 @@
 
 use std::time::Instant;
 
-use bytes::BytesMut;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::protocol::Encodable;
+use wren_protocol::chunked::Encoded;
 use wren_protocol::request::{decode_body, RequestFrame};
-use wren_protocol::response::encode_response;
+use wren_protocol::response::{encode_response, encode_response_shared};
 
 use crate::context::{Origin, RequestContext};
 use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
@@ -20,7 +20,7 @@ use crate::state::BrokerState;
 
 /// What the connection does with a request's result.
 pub enum Outcome {
-    Respond(BytesMut),
+    Respond(Encoded),
     /// Produce with acks=0: Kafka sends nothing back.
     NoResponse,
     /// A request the connection cannot continue after.
@@ -87,7 +87,7 @@ routes! {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse.into(),
     },
-    Fetch 4..=17 => respond(ctx, &handlers::fetch::handle(
+    Fetch 4..=17 => respond_fetch(ctx, &handlers::fetch::handle(
         &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
     ).await),
     ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
@@ -188,6 +188,8 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
     let mut topics = Vec::new();
     let mut fault = None;
     let routed = answer(state, &ctx, body, &mut topics, &mut fault).await;
+    let elapsed = started.elapsed();
+    state.request_metrics.observe(api_key, elapsed);
     state.requests.record(RequestRecord {
         seq: 0,
         api: api_key,
@@ -195,7 +197,7 @@ pub async fn handle(state: &BrokerState, origin: Origin, request: RequestFrame) 
         client_id: ctx.client_id,
         correlation_id: ctx.correlation_id,
         received_ms,
-        latency_us: started.elapsed().as_micros() as u64,
+        latency_us: elapsed.as_micros() as u64,
         topics,
         error_codes: routed.errors,
         fault,
@@ -285,7 +287,31 @@ fn disk_bound<R>(work: impl FnOnce() -> R) -> R {
 /// `encode_response`), noting the error codes it carries.
 pub fn respond<M: Encodable + errors::ErrorCodes>(ctx: &RequestContext, body: &M) -> Routed {
     let outcome = match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
-        Ok(bytes) => Outcome::Respond(bytes),
+        Ok(bytes) => Outcome::Respond(bytes.into()),
+        Err(e) => Outcome::Close(e.to_string()),
+    };
+    Routed {
+        outcome,
+        errors: errors::distinct_errors(body),
+    }
+}
+
+/// [`respond`] for Fetch: the records go out as slices of the segments' mappings, uncopied.
+fn respond_fetch(ctx: &RequestContext, body: &kafka_protocol::messages::FetchResponse) -> Routed {
+    let records = body
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .filter_map(|p| p.records.clone())
+        .collect();
+    let outcome = match encode_response_shared(
+        ctx.api_key,
+        ctx.api_version,
+        ctx.correlation_id,
+        body,
+        records,
+    ) {
+        Ok(encoded) => Outcome::Respond(encoded),
         Err(e) => Outcome::Close(e.to_string()),
     };
     Routed {

@@ -15,10 +15,22 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unknown config key {key}")]
+    #[error("unknown config key {key} (not a Kafka broker key Wren knows; check its spelling)")]
     UnknownKey { key: String },
-    #[error("invalid value {value:?} for {key}")]
-    InvalidValue { key: String, value: String },
+    /// A value Kafka would reject too; `reason` is Kafka's constraint.
+    #[error("invalid value {value:?} for {key}: {reason}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    /// A valid Kafka value whose effect Wren cannot honour.
+    #[error("{key}={value} is not supported: {reason}")]
+    Unsupported {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("{reason}")]
     Conflict { reason: String },
 }

@@ -17,6 +17,7 @@
 //! - [`group`]: the group coordinator (consumer groups, committed offsets, the group log).
 //! - [`txn`]: the transaction coordinator; [`producer_ids`]: the producer id allocator.
 //! - [`fetch_session`]: incremental fetch sessions.
+//! - [`metrics`]: per-broker metrics in the Prometheus text format (`metrics::render`).
 //! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
 //! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
 //!   [`error`]: the broker's error types.
@@ -33,6 +34,7 @@ pub mod faults;
 pub mod fetch_session;
 pub mod group;
 pub mod handlers;
+pub mod metrics;
 pub mod producer_ids;
 pub mod request_log;
 pub mod server;

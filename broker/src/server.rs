@@ -301,6 +301,11 @@ impl BrokerHandle {
         format!("{}:{}", state.identity.host, state.identity.port)
     }
 
+    /// The broker's metrics in the Prometheus text format (see [`crate::metrics::render`]).
+    pub fn metrics_text(&self) -> String {
+        crate::metrics::render(self.state())
+    }
+
     pub fn state(&self) -> &Arc<BrokerState> {
         self.state.as_ref().expect("present until shutdown")
     }

@@ -15,6 +15,7 @@ use crate::error::BrokerError;
 use crate::faults::Faults;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
+use crate::metrics::RequestMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::request_log::RequestLog;
 use crate::topics::{write_atomically, TopicRegistry};
@@ -47,6 +48,8 @@ pub struct BrokerState {
     pub faults: Faults,
     /// The most recent requests (`BrokerHandle::requests`).
     pub requests: RequestLog,
+    /// Per-API request counts and latencies, observed at dispatch.
+    pub request_metrics: RequestMetrics,
     /// `queued.max.request.bytes`: request bytes being read or handled, across connections.
     pub request_bytes: Option<RequestBytesPool>,
     pub data_dir: PathBuf,
@@ -95,6 +98,11 @@ impl BrokerState {
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
                 halt_before_markers: config.test_hooks.halt_txn_before_markers,
+                flush: crate::config::topic::log_config(
+                    &config.topic_defaults,
+                    &Default::default(),
+                )
+                .flush,
             },
             clock.clone(),
         )?;
@@ -125,6 +133,7 @@ impl BrokerState {
             shutdown,
             faults: Faults::default(),
             requests: RequestLog::default(),
+            request_metrics: RequestMetrics::default(),
             request_bytes: config.request_bytes_pool().map(RequestBytesPool::new),
             data_dir: data_dir.to_owned(),
             flushed: AtomicBool::new(false),

@@ -15,6 +15,7 @@ use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
+use crate::metrics::PartitionTraffic;
 
 /// Kafka's limit on topic name length.
 pub const TOPIC_NAME_CHARS_MAX: usize = 249;
@@ -29,6 +30,8 @@ pub struct Partition {
     pub log: PartitionLog,
     /// Long-polling fetches wait here; every append wakes them.
     appended: Notify,
+    /// Bytes and records produced and fetched (summed per topic by the metrics scrape).
+    pub traffic: PartitionTraffic,
 }
 
 impl Partition {
@@ -105,6 +108,7 @@ impl Topic {
             ),
             max_message_bytes: long("max.message.bytes", defaults.message_max_bytes as i64)
                 .clamp(0, u32::MAX as i64) as u64,
+            min_insync_replicas: long("min.insync.replicas", defaults.min_insync_replicas.into()),
         }
     }
 }
@@ -122,6 +126,8 @@ pub struct ProducePolicy {
     pub timestamp_after_max_ms: i64,
     /// `max.message.bytes`: bounds decompression too.
     pub max_message_bytes: u64,
+    /// `min.insync.replicas`; the in-sync replica set is always this broker alone.
+    pub min_insync_replicas: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -250,6 +256,7 @@ impl TopicRegistry {
             index,
             log,
             appended: Notify::new(),
+            traffic: PartitionTraffic::default(),
         }))
     }
 

@@ -120,6 +120,14 @@ pub struct FrameReader<R> {
     pool: Option<RequestBytesPool>,
     /// The pool share of the frame being read, kept across a cancelled `next_frame`.
     pooled: Option<OwnedSemaphorePermit>,
+    /// Allocations that frames were split from, reused once those frames are gone: a reader
+    /// running ahead of the handler would otherwise take fresh memory (and a page fault per
+    /// 4 KiB of it) for every frame. At most `spares_max`, each at most
+    /// [`BUFFER_RETAINED_BYTES_MAX`].
+    spares: Vec<BytesMut>,
+    spares_max: usize,
+    /// Fresh allocations made so far (tests).
+    allocations: usize,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -132,7 +140,22 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             frame_bytes_max,
             pool: None,
             pooled: None,
+            spares: Vec::new(),
+            spares_max: 0,
+            allocations: 1,
         }
+    }
+
+    /// Keeps up to `n` earlier allocations for reuse (see `spares`): a caller that holds `n`
+    /// frames while reading the next one then reads without fresh memory.
+    pub fn with_spare_buffers(mut self, n: usize) -> Self {
+        self.spares_max = n;
+        self
+    }
+
+    /// Fresh buffer allocations made so far.
+    pub fn allocations(&self) -> usize {
+        self.allocations
     }
 
     /// Takes each frame's bytes from `pool` before reading its body.
@@ -157,11 +180,25 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if self.buffer.try_reclaim(step) {
             return; // the frames split off earlier are gone: the same allocation again
         }
-        // Frames split off earlier still use the allocation, or it is too small: a new one.
-        let mut grown =
-            BytesMut::with_capacity((self.buffer.len() + step).max(INITIAL_BUFFER_BYTES));
+        // Frames split off earlier still use the allocation, or it is too small: a spare one
+        // whose frames are all gone, else a new one.
+        let need = (self.buffer.len() + step).max(INITIAL_BUFFER_BYTES);
+        let mut grown = match self.spares.iter_mut().position(|b| b.try_reclaim(need)) {
+            Some(i) => self.spares.swap_remove(i),
+            None => {
+                self.allocations += 1;
+                BytesMut::with_capacity(need)
+            }
+        };
         grown.extend_from_slice(&self.buffer);
-        self.buffer = grown;
+        let old = std::mem::replace(&mut self.buffer, grown);
+        if self.spares.len() < self.spares_max
+            && self.buffer_allocation_bytes <= BUFFER_RETAINED_BYTES_MAX
+        {
+            let mut old = old;
+            old.clear();
+            self.spares.push(old);
+        }
         self.buffer_allocation_bytes = self.buffer.capacity();
     }
 
@@ -432,3 +469,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "frame_spares_tests.rs"]
+mod spares_tests;

@@ -5,6 +5,8 @@ Started by scripts/bench.sh, which builds and fetches everything first and passe
 Standard library only (runs on the system python3).
 
 What one run does
+  0. The page cache fill rate of the data directory's filesystem and of /dev/shm (--ephemeral),
+     by write path (scripts/bench/limits.py).
   1. Loopback TCP bandwidth (iperf3, one stream; a Python socket pair if iperf3 is missing).
   2. For each repetition, for each broker (order rotated per repetition so that background noise
      on the shared machine hits every broker alike): start the broker fresh, create the topics,
@@ -51,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import ab  # noqa: E402  (scripts/bench/ab.py)
 import footprint  # noqa: E402  (scripts/bench/footprint.py)
+import limits  # noqa: E402  (scripts/bench/limits.py)
 import report  # noqa: E402  (scripts/bench/report.py)
 
 
@@ -103,15 +106,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("produce_idem_on", "produce, idempotence on", "produce", "bench-on",
              ["-X", "enable.idempotence=true"]),
     Scenario("consume", "consume", "consume", "bench-off", [],
-             brokers={"wren", "wren_base", "tansu"},
+             brokers={"wren", "wren_eph", "wren_base", "tansu"},
              na_reason={"mock": "n/a (the mock keeps ~5 MiB per partition)"}),
     Scenario("produce_idem_crate", "produce, idempotent (rdkafka crate)", "produce",
              "bench-crate-idem", command=txn_load_command("idempotent", "bench-crate-idem"),
-             brokers={"wren", "tansu", "mock"}, may_fail=True),
+             brokers={"wren", "wren_eph", "tansu", "mock"}, may_fail=True),
     Scenario("produce_txn100_crate", f"produce, transactions of {TXN_SIZE} (rdkafka crate)",
              "produce", "bench-crate-txn",
              command=txn_load_command("transactional", "bench-crate-txn"),
-             brokers={"wren", "tansu", "mock"}, may_fail=True),
+             brokers={"wren", "wren_eph", "tansu", "mock"}, may_fail=True),
 ]
 # Topics every broker needs (created before the warm-up).
 TOPICS = sorted({s.topic for s in SCENARIOS})
@@ -287,6 +290,23 @@ class WrenBaseline(Wren):
         self.bootstrap = m.group(1)
 
 
+class WrenEphemeral(Wren):
+    """The same build with `--ephemeral`: data in a directory under /dev/shm (tmpfs)."""
+    key, name = "wren_eph", "Wren (--ephemeral)"
+
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.storage = "segment log on tmpfs (--ephemeral)"
+
+    def start(self):
+        env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))
+        self.proc = subprocess.Popen(
+            [self.ctx.wren_bin, "--listen", "127.0.0.1:0", "--ephemeral"],
+            stdout=subprocess.PIPE, stderr=self.logfile(), text=True, env=env)
+        m = read_line_matching(self.proc, r"wren listening on (\S+)", 20)
+        self.bootstrap = m.group(1)
+
+
 class Tansu(Broker):
     key, name, storage = "tansu", "Tansu", "memory"
 
@@ -322,8 +342,8 @@ class Mock(Broker):
         pass  # the mock auto-creates topics (4 partitions; the benchmark uses partition 0)
 
 
-ALL_BROKERS = [Wren, WrenBaseline, Tansu, Mock]
-BROKERS = [Wren, Tansu, Mock]  # main() narrows or extends this (--brokers, --baseline-bin)
+ALL_BROKERS = [Wren, WrenEphemeral, WrenBaseline, Tansu, Mock]
+BROKERS = [Wren, WrenEphemeral, Tansu, Mock]  # main() narrows or extends this (--brokers, --baseline-bin)
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,6 +411,7 @@ class Ctx:
     strace: bool
     profile_records: int
     baseline_bin: Optional[str] = None
+    fill_mb: int = 1024
 
 
 def client_argv(ctx: Ctx, kind: str, broker: Broker, topic: str, records: int,
@@ -666,6 +687,10 @@ def setup_broker(ctx: Ctx, b: Broker) -> None:
 
 def run_all(ctx: Ctx) -> dict:
     results: dict = dict(runs=[], loopback=[], failures=[])
+    if ctx.fill_mb:
+        results["limits"] = dict(page_cache_fill=limits.page_cache_fill(
+            {"data directory": ctx.data_root, "--ephemeral": Path("/dev/shm")},
+            mb=ctx.fill_mb, log=log))
     brokers = [cls(ctx) for cls in BROKERS]
     for rep in range(ctx.reps):
         lb = loopback(ctx)
@@ -793,6 +818,8 @@ def main() -> int:
                     help="also run scripts/bench/footprint.py (2,000 partitions written once)")
     ap.add_argument("--footprint-only", action="store_true",
                     help="only the footprint benchmark; report the throughput of results.json")
+    ap.add_argument("--fill-mb", type=int, default=1024,
+                    help="MiB per page cache fill measurement (scripts/bench/limits.py); 0 = skip")
     ap.add_argument("--rerender", action="store_true",
                     help="only rewrite the report from <out>/results.json (after editing report.py)")
     a = ap.parse_args()
@@ -842,7 +869,7 @@ def main() -> int:
               warmup_records=a.warmup_records, reps=a.reps, timeout_s=a.timeout,
               profile=a.profile, strace=a.strace,
               profile_records=a.profile_records or a.records,
-              baseline_bin=a.baseline_bin or None)
+              baseline_bin=a.baseline_bin or None, fill_mb=a.fill_mb)
     t0 = time.monotonic()
     info = machine_info(ctx)
     log(f"records {ctx.records} x {RECORD_SIZE} B, {ctx.reps} repetitions; Wren data on {data_fs}")

@@ -270,3 +270,22 @@ async fn timestamps_beyond_the_topic_bounds_are_invalid_timestamps_to_a_real_pro
     );
     broker.shutdown().await;
 }
+
+/// A topic's `min.insync.replicas` above 1 refuses acks=all produce before anything is
+/// appended, as a one-broker Kafka does (the in-sync set is this broker alone).
+#[tokio::test]
+async fn min_insync_replicas_above_one_refuses_acks_all_with_not_enough_replicas() {
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    create_topic_with(&mut c, "strict", &[("min.insync.replicas", "2")]).await;
+    create_topic_with(&mut c, "default", &[]).await;
+    let r = produce(&mut c, "strict", 0, batch(1, 2, Compression::None)).await;
+    assert_eq!(r.error_code, ResponseError::NotEnoughReplicas.code());
+    assert!(r
+        .error_message
+        .as_deref()
+        .is_some_and(|m| m.contains("min.isr requirement of 2 for partition strict-0")));
+    let ok = produce(&mut c, "default", 0, batch(1, 2, Compression::None)).await;
+    assert_eq!((ok.error_code, ok.base_offset), (0, 0));
+    broker.shutdown().await;
+}

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::env::{parse_listener, strip_scheme};
+use std::collections::BTreeSet;
+
+use super::kafka_keys::{broker_key_check, fixed_key, is_ignored};
+use super::listeners::ListenerKeys;
 use super::topic::{check_value, BrokerKeysSet};
 use super::topic_defs::{broker_key_def, BrokerKey, DefaultValue, TopicDefaults};
 use crate::error::ConfigError;
@@ -48,6 +51,12 @@ pub struct BrokerConfig {
     /// written: DescribeConfigs reports them (and topic configs that default to them) as
     /// STATIC_BROKER_CONFIG, with these values in the synonyms.
     pub keys_set: BrokerKeysSet,
+    /// Kafka keys accepted without effect (the binary lists them in one warning).
+    pub ignored_keys: BTreeSet<String>,
+    /// The listener keys as written, read together by `apply_listener_keys`.
+    pub listener_keys: ListenerKeys,
+    /// Listeners in `listeners` that are not served, each with why.
+    pub unserved_listeners: Vec<String>,
 }
 
 /// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
@@ -82,6 +91,9 @@ impl Default for BrokerConfig {
             groups: crate::group::GroupConfig::default(),
             test_hooks: TestHooks::default(),
             keys_set: BrokerKeysSet::new(),
+            ignored_keys: BTreeSet::new(),
+            listener_keys: ListenerKeys::default(),
+            unserved_listeners: Vec::new(),
         }
     }
 }
@@ -112,59 +124,147 @@ impl BrokerConfig {
         Ok(())
     }
 
-    /// Sets one Kafka key. Unknown keys are an error so typos do not pass silently.
+    /// Sets one Kafka key, validated as Kafka validates it. Keys Wren does not act on are
+    /// accepted and listed in [`BrokerConfig::ignored_keys`]; a value Wren cannot honour and an
+    /// unknown key (a typo) are errors. The listener keys are read together: see
+    /// [`BrokerConfig::apply_listener_keys`], which reports their errors.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = || ConfigError::InvalidValue {
+        let value = value.trim();
+        let invalid = |reason: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
+            reason: kafka_constraint(key, reason),
         };
-        match key {
-            "listeners" => self.listen = parse_listener(value).ok_or_else(bad)?,
-            "advertised.listeners" | "advertised.listener" => {
-                let addr = strip_scheme(value.split(',').next().unwrap_or(value));
-                self.advertised_listener = Some(addr.to_owned());
+        let unsupported = |reason: &str| ConfigError::Unsupported {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if let Some((kind, check)) = broker_key_check(key) {
+            check_value(key, kind, check, value).map_err(invalid)?;
+        }
+        let bad = || invalid("not a valid value".into());
+        if let Some((only, why)) = fixed_key(key) {
+            if value != only {
+                return Err(unsupported(why));
             }
-            "log.dirs" | "log.dir" | "data.dir" => {
-                self.data_dir = PathBuf::from(value.split(',').next().unwrap_or(value))
-            }
-            "node.id" | "broker.id" => self.node_id = value.parse().map_err(|_| bad())?,
-            "num.partitions" => self.num_partitions = value.parse().map_err(|_| bad())?,
-            "auto.create.topics.enable" => {
-                self.auto_create_topics = value.parse().map_err(|_| bad())?
-            }
-            "socket.request.max.bytes" => {
-                self.socket_request_max_bytes = value.parse().map_err(|_| bad())?
-            }
-            "queued.max.request.bytes" => {
-                self.queued_max_request_bytes = Some(value.parse().map_err(|_| bad())?)
-            }
-            "max.connections" => self.max_connections = value.parse().map_err(|_| bad())?,
-            "connections.max.idle.ms" => {
-                self.connections_max_idle_ms = value.parse().map_err(|_| bad())?
-            }
-            "log.retention.check.interval.ms" => {
-                self.retention_check_interval_ms = value.parse::<u64>().map_err(|_| bad())?.max(1)
-            }
-            "transaction.max.timeout.ms" => {
-                self.transaction_max_timeout_ms = value.parse().map_err(|_| bad())?
-            }
-            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
-                self.transaction_abort_interval_ms = value.parse::<u64>().map_err(|_| bad())?.max(1)
-            }
-            "producer.id.expiration.ms" => {
-                self.topic_defaults.producer_id_expiration_ms = value.parse().map_err(|_| bad())?
-            }
-            _ if self.set_topic_default(key, value)? => {}
-            _ if self.groups.set(key, value).map_err(|_| bad())? => {}
-            _ => {
-                return Err(ConfigError::UnknownKey {
-                    key: key.to_owned(),
-                })
+        } else {
+            match key {
+                "listeners" => self.listener_keys.listeners = Some(value.to_owned()),
+                "advertised.listeners" | "advertised.listener" => {
+                    self.listener_keys.advertised = Some(value.to_owned())
+                }
+                "listener.security.protocol.map" => {
+                    self.listener_keys.protocol_map = Some(value.to_owned())
+                }
+                "controller.listener.names" => {
+                    self.listener_keys.controller_names = Some(value.to_owned())
+                }
+                "log.dirs" | "log.dir" | "data.dir" => {
+                    let dirs: Vec<&str> = value.split(',').map(str::trim).collect();
+                    if dirs.len() > 1 {
+                        return Err(unsupported(
+                            "Wren keeps all partitions in one directory; list one",
+                        ));
+                    }
+                    // As in Kafka, log.dirs wins over log.dir whatever the order.
+                    if key != "log.dir" || !self.keys_set.contains_key("log.dirs") {
+                        self.data_dir = PathBuf::from(dirs[0]);
+                    }
+                }
+                "process.roles" => {
+                    if !value.split(',').any(|r| r.trim() == "broker") {
+                        return Err(unsupported(
+                            "this file configures a KRaft controller only; Wren is a broker: start it with a broker or combined (broker,controller) file",
+                        ));
+                    }
+                    self.ignored_keys.insert(key.to_owned());
+                    return Ok(());
+                }
+                "node.id" | "broker.id" => self.node_id = value.parse().map_err(|_| bad())?,
+                "num.partitions" => self.num_partitions = value.parse().map_err(|_| bad())?,
+                "auto.create.topics.enable" => {
+                    self.auto_create_topics = value.eq_ignore_ascii_case("true")
+                }
+                "socket.request.max.bytes" => {
+                    self.socket_request_max_bytes = value.parse().map_err(|_| bad())?
+                }
+                "queued.max.request.bytes" => {
+                    self.queued_max_request_bytes = Some(value.parse().map_err(|_| bad())?)
+                }
+                "max.connections" => self.max_connections = value.parse().map_err(|_| bad())?,
+                "connections.max.idle.ms" => {
+                    self.connections_max_idle_ms = value.parse().map_err(|_| bad())?
+                }
+                "log.retention.check.interval.ms" => {
+                    self.retention_check_interval_ms = value.parse().map_err(|_| bad())?
+                }
+                "transaction.max.timeout.ms" => {
+                    self.transaction_max_timeout_ms = value.parse().map_err(|_| bad())?
+                }
+                "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                    self.transaction_abort_interval_ms = value.parse().map_err(|_| bad())?
+                }
+                "producer.id.expiration.ms" => {
+                    self.topic_defaults.producer_id_expiration_ms =
+                        value.parse().map_err(|_| bad())?
+                }
+                _ if self.set_topic_default(key, value)? => {}
+                _ if self.groups.set(key, value).map_err(|_| bad())? => {}
+                _ if is_ignored(key) => {
+                    self.ignored_keys.insert(key.to_owned());
+                    return Ok(());
+                }
+                _ => {
+                    return Err(ConfigError::UnknownKey {
+                        key: key.to_owned(),
+                    })
+                }
             }
         }
         self.keys_set.insert(key.to_owned(), value.to_owned());
         self.apply_topic_default(key);
+        if key.contains("listener") {
+            // Applied at once when the keys so far make sense together (an embedder's single
+            // `set("listeners", ..)`); otherwise `apply_listener_keys` at the end of the
+            // source reports why.
+            let _ = self.apply_listener_keys();
+        }
         Ok(())
+    }
+
+    /// Reads the listener keys together (see [`super::listeners`]): the bind address, the
+    /// advertised address and the listeners not served.
+    pub fn apply_listener_keys(&mut self) -> Result<(), ConfigError> {
+        let resolved = self.listener_keys.resolve()?;
+        if let Some(listen) = resolved.listen {
+            self.listen = listen;
+        }
+        if resolved.advertised.is_some() {
+            self.advertised_listener = resolved.advertised;
+        }
+        self.unserved_listeners = resolved.unserved;
+        Ok(())
+    }
+
+    /// The one startup warning: the keys Wren accepted without acting on them, and the
+    /// listeners it does not serve. `None` when there are neither.
+    pub fn ignored_warning(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.ignored_keys.is_empty() {
+            let keys: Vec<&str> = self.ignored_keys.iter().map(String::as_str).collect();
+            parts.push(format!(
+                "accepted, not acted on by Wren: {}",
+                keys.join(", ")
+            ));
+        }
+        if !self.unserved_listeners.is_empty() {
+            parts.push(format!(
+                "not serving listener {}",
+                self.unserved_listeners.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("Kafka config keys {}", parts.join("; ")))
     }
 
     /// Checks a broker key that sets a topic config's default (`log.segment.bytes` behind
@@ -177,15 +277,22 @@ impl BrokerConfig {
             // Wren does not read this broker key (the default is fixed).
             return Ok(false);
         };
-        let bad = || ConfigError::InvalidValue {
+        let invalid = |reason: String| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
+            reason: kafka_constraint(key, reason),
         };
-        let in_topic_unit = topic_unit_value(broker_key, value).ok_or_else(bad)?;
+        let in_topic_unit = topic_unit_value(broker_key, value).ok_or_else(|| {
+            invalid(format!(
+                "Not a number of type {} or too large",
+                def.kind.name()
+            ))
+        })?;
         if broker_key.unit == 1 {
-            check_value(key, def.kind, def.check, &in_topic_unit).map_err(|_| bad())?;
+            check_value(key, def.kind, def.check, &in_topic_unit).map_err(invalid)?;
         }
-        set(&mut self.topic_defaults.clone(), &in_topic_unit).ok_or_else(bad)?;
+        set(&mut self.topic_defaults.clone(), &in_topic_unit)
+            .ok_or_else(|| invalid("not a valid value".into()))?;
         Ok(true)
     }
 
@@ -209,6 +316,15 @@ impl BrokerConfig {
     }
 }
 
+/// The constraint in Kafka's message ("Invalid value V for configuration K: Value must be at
+/// least 1"), without the part the error already says.
+fn kafka_constraint(key: &str, message: String) -> String {
+    match message.split_once(&format!(" for configuration {key}: ")) {
+        Some((_, constraint)) => constraint.to_owned(),
+        None => message,
+    }
+}
+
 /// A broker key's value in its topic key's unit (`log.roll.hours=2` is `7200000`); `None` if
 /// it is not a number or overflows. Negative times are Kafka's -1 ("never").
 fn topic_unit_value(broker_key: &BrokerKey, value: &str) -> Option<String> {
@@ -226,7 +342,6 @@ fn topic_unit_value(broker_key: &BrokerKey, value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_properties;
 
     /// Found by the `server_properties` fuzz target: the hour and minute keys multiplied
     /// without a bound (a panic in debug builds, a wrapped negative time in release).
@@ -257,12 +372,10 @@ mod tests {
 
     #[test]
     fn reads_kafka_server_properties() {
-        let mut c = BrokerConfig::default();
-        for (k, v) in parse_properties(
-            "# comment\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.dirs=/tmp/x,/tmp/y\nnum.partitions=3\nlog.retention.hours=2\n",
-        ) {
-            c.set(&k, &v).unwrap();
-        }
+        let c = BrokerConfig::from_properties(
+            "# comment\nlisteners=PLAINTEXT://127.0.0.1:19092\nlog.dirs=/tmp/x\nnum.partitions=3\nlog.retention.hours=2\n",
+        )
+        .unwrap();
         assert_eq!(c.listen, "127.0.0.1:19092".parse().unwrap());
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.num_partitions, 3);

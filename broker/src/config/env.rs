@@ -1,7 +1,6 @@
 //! Where a broker's configuration comes from: a Kafka-style `server.properties` file and
 //! `WREN_*` environment variables, both read key by key through [`BrokerConfig::set`].
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use super::BrokerConfig;
@@ -23,6 +22,7 @@ impl BrokerConfig {
         for (key, value) in parse_properties(text) {
             config.set(&key, &value)?;
         }
+        config.apply_listener_keys()?;
         Ok(config)
     }
 
@@ -44,7 +44,7 @@ impl BrokerConfig {
                 }
             }
         }
-        Ok(())
+        self.apply_listener_keys()
     }
 }
 
@@ -58,20 +58,6 @@ pub fn parse_properties(text: &str) -> Vec<(String, String)> {
             Some((k.trim().to_owned(), v.trim().to_owned()))
         })
         .collect()
-}
-
-pub(super) fn strip_scheme(listener: &str) -> &str {
-    listener.rsplit("://").next().unwrap_or(listener).trim()
-}
-
-pub(super) fn parse_listener(value: &str) -> Option<SocketAddr> {
-    let addr = strip_scheme(value.split(',').next()?);
-    let addr = if let Some(port) = addr.strip_prefix(':') {
-        format!("0.0.0.0:{port}")
-    } else {
-        addr.replace("localhost", "127.0.0.1")
-    };
-    addr.parse().ok()
 }
 
 #[cfg(test)]

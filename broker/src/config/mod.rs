@@ -3,11 +3,16 @@
 //!
 //! - [`broker`]: [`BrokerConfig`] and the broker keys.
 //! - [`env`]: reading a properties file and the environment.
+//! - [`kafka_keys`]: Kafka's ranges for broker keys, the keys accepted without effect, the
+//!   values refused.
+//! - [`listeners`]: `listeners` and its companions read together.
 //! - [`topic_defs`]: the topic config table, each key defined once.
 //! - [`topic`]: a topic's effective values, validation, sources and synonyms.
 
 pub mod broker;
 pub mod env;
+pub mod kafka_keys;
+pub mod listeners;
 pub mod topic;
 pub mod topic_defs;
 

@@ -137,6 +137,9 @@ pub struct TopicDefaults {
     /// (Kafka 4: one hour).
     pub timestamp_after_max_ms: i64,
     pub producer_id_expiration_ms: i64,
+    /// `min.insync.replicas`: above 1, acks=all produce gets NOT_ENOUGH_REPLICAS, as from a
+    /// one-broker Kafka (each partition has one replica).
+    pub min_insync_replicas: i32,
 }
 
 impl Default for TopicDefaults {
@@ -155,6 +158,7 @@ impl Default for TopicDefaults {
             timestamp_before_max_ms: i64::MAX,
             timestamp_after_max_ms: 3_600_000,
             producer_id_expiration_ms: log.producer_id_expiration_ms,
+            min_insync_replicas: 1,
         }
     }
 }
@@ -382,9 +386,9 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         key: "min.insync.replicas",
         kind: ConfigType::Int,
         check: Check::AtLeast(1),
-        default: DefaultValue::Fixed("1"),
+        default: field!(min_insync_replicas: i32),
         broker_keys: &[key("min.insync.replicas")],
-        doc: "informational (a single node)",
+        doc: "above 1, acks=all produce gets NOT_ENOUGH_REPLICAS (each partition has one replica)",
     },
     stored("preallocate", ConfigType::Boolean, Check::Type, "stored, not acted on"),
     stored(

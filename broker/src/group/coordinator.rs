@@ -29,6 +29,8 @@ pub(super) struct GroupSlot {
     pub group: Group,
     parked_joins: HashMap<ParkId, oneshot::Sender<JoinOutcome>>,
     parked_syncs: HashMap<ParkId, oneshot::Sender<SyncOutcome>>,
+    /// Join phases completed (new generations) since this broker started: the rebalance count.
+    pub(super) rebalances: u64,
 }
 
 impl GroupSlot {
@@ -37,6 +39,7 @@ impl GroupSlot {
             group,
             parked_joins: HashMap::new(),
             parked_syncs: HashMap::new(),
+            rebalances: 0,
         }))
     }
 }
@@ -218,7 +221,12 @@ impl GroupCoordinator {
     /// are sent, new generations written to the group log. Returns the heartbeat or leave
     /// answer, if the step made one.
     fn step(&self, slot: &mut GroupSlot, input: Input, now: i64) -> Option<Effect> {
+        let generation = slot.group.generation_id;
         let effects = membership::step(&mut slot.group, input, now, &self.config);
+        // A completed join phase starts a new generation: that is a rebalance.
+        if slot.group.generation_id != generation {
+            slot.rebalances += 1;
+        }
         let mut answer = None;
         for effect in effects {
             match effect {

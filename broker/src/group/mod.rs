@@ -11,6 +11,7 @@
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
 //! - `reset`: forgetting every group at once (the control plane's reset).
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
+//! - [`stats`]: what the metrics scrape reads (state, members, rebalances, committed offsets).
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
 //! times in ms on the broker's clock. One timer task (`server::group_timers`) checks them on a real-time
@@ -32,8 +33,9 @@ mod membership_tests;
 pub mod offsets;
 pub mod offsets_txn;
 pub mod records;
-mod stored;
 mod reset;
+pub mod stats;
+mod stored;
 pub mod subscription;
 
 use std::time::Duration;

@@ -42,11 +42,18 @@ pub async fn handle(
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let outcome =
-                match prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional) {
-                    Ok(prepared) => append(prepared).await,
-                    Err(refusal) => Err(refusal),
-                };
+            let outcome = match prepare_partition(
+                topics,
+                txn,
+                clock,
+                topic.as_deref(),
+                p,
+                transactional,
+                acks,
+            ) {
+                Ok(prepared) => append(prepared).await,
+                Err(refusal) => Err(refusal),
+            };
             partition_responses.push(outcome.unwrap_or_else(|refusal| rejected(index, refusal)));
         }
         responses.push(
@@ -114,6 +121,9 @@ struct Prepared {
     /// The client's bytes, or the batch re-encoded or restamped.
     bytes: Bytes,
     append_time_ms: i64,
+    /// The batch as the client sent it: its size and its header's record count (metrics).
+    received_bytes: u64,
+    records: u64,
 }
 
 fn prepare_partition(
@@ -123,10 +133,22 @@ fn prepare_partition(
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
+    acks: i16,
 ) -> Result<Prepared, Refusal> {
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
     let partition = topic.partition(data.index).ok_or_else(unknown)?;
+    let policy = topic.produce_policy(topics.defaults());
+    // Kafka checks the in-sync replica count before appending; here it is always 1.
+    if acks == -1 && policy.min_insync_replicas > 1 {
+        return Err(Refusal::new(
+            ResponseError::NotEnoughReplicas,
+            Some(format!(
+                "The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of {} for partition {}-{}",
+                policy.min_insync_replicas, topic.name, data.index
+            )),
+        ));
+    }
     let records = data.records.ok_or_else(|| {
         Refusal::new(
             ResponseError::CorruptMessage,
@@ -142,7 +164,6 @@ fn prepare_partition(
         ));
     }
     // max.message.bytes is enforced by the log itself (BatchTooLarge -> MESSAGE_TOO_LARGE).
-    let policy = topic.produce_policy(topics.defaults());
     let now = clock.now_ms();
     let decompressed_max = decompressed_max_bytes(policy.max_message_bytes);
     let rules = ValidationRules {
@@ -200,6 +221,8 @@ fn prepare_partition(
     Ok(Prepared {
         topic: topic.name.clone(),
         partition,
+        received_bytes: records.len() as u64,
+        records: batch.record_count().max(0) as u64,
         bytes: rewritten.map_or(records, Bytes::from),
         append_time_ms: append_time,
     })
@@ -213,6 +236,8 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         partition,
         bytes,
         append_time_ms,
+        received_bytes,
+        records,
     } = prepared;
     let appended = if partition.log.config().flush == FlushPolicy::Os {
         partition.append(&bytes)
@@ -226,6 +251,9 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         tracing::warn!(%topic, partition = partition.index, error = %e, "append failed");
         Refusal::new(storage_error_code(&e), Some(e.to_string()))
     })?;
+    if !info.duplicate {
+        partition.traffic.produced(received_bytes, records);
+    }
     Ok(PartitionProduceResponse::default()
         .with_index(partition.index)
         .with_base_offset(info.base_offset)

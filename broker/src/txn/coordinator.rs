@@ -19,9 +19,10 @@ use std::sync::{Arc, OnceLock};
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, OwnedMutexGuard};
-use wren_storage::Clock;
+use wren_storage::{Clock, FlushPolicy};
 
 use crate::error::BrokerError;
+use crate::metrics::TxnMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{Partition, TopicRegistry};
 use crate::txn::error::TxnError;
@@ -37,6 +38,8 @@ pub struct TxnConfig {
     /// Test hook: persist PrepareCommit/PrepareAbort, then stop before writing any marker, as if
     /// the broker had crashed there. A restart finishes the transaction.
     pub halt_before_markers: bool,
+    /// The broker's default flush policy, which the transaction log follows (store.rs).
+    pub flush: FlushPolicy,
 }
 
 /// Where a finished transaction's staged consumer offsets go (the group coordinator).
@@ -63,6 +66,8 @@ struct Shared {
     offsets: OnceLock<Arc<dyn TxnOffsetSink>>,
     /// The broker's clock: transaction start and update times, timeouts, marker timestamps.
     clock: Arc<dyn Clock>,
+    /// Counted as states are published (see [`persist_and_publish`]).
+    metrics: TxnMetrics,
 }
 
 impl Shared {
@@ -88,7 +93,7 @@ impl TxnCoordinator {
         config: TxnConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, BrokerError> {
-        let (store, txns) = TxnStore::open(meta_dir)?;
+        let (store, txns) = TxnStore::open(meta_dir, config.flush)?;
         let slots = DashMap::new();
         let by_producer = DashMap::new();
         for (id, m) in txns {
@@ -109,8 +114,19 @@ impl TxnCoordinator {
                 config,
                 offsets: OnceLock::new(),
                 clock,
+                metrics: TxnMetrics::default(),
             }),
         })
+    }
+
+    /// Transactions begun, completed, timed out; producers fenced.
+    pub fn metrics(&self) -> &TxnMetrics {
+        &self.shared.metrics
+    }
+
+    /// The broker's clock (open transactions' ages at scrape time).
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
     }
 
     /// Connects the group coordinator's transactional offset store.
@@ -294,6 +310,7 @@ impl TxnCoordinator {
                 )
             {
                 tracing::info!(transactional_id = %slot.id, "aborted a transaction past its timeout");
+                self.shared.metrics.timed_out();
                 aborted.push(slot.id.clone());
             }
         }
@@ -419,18 +436,28 @@ async fn apply(
         .clone()
         .expect("markers follow a persisted Prepare state");
     let marker = marker_for(&prepared, markers.commit, shared.now_ms());
+    let no_fsync = targets
+        .iter()
+        .all(|p| p.log.config().flush == FlushPolicy::Os);
     let sink = shared.offsets.get().cloned();
     let groups = prepared.groups.clone();
-    tokio::task::spawn_blocking(move || {
+    let write = move || {
         write_markers(&targets, &marker)?;
         if let Some(sink) = sink {
             sink.complete(marker.producer_id, &groups, marker.commit);
         }
         Ok(())
-    })
-    .await
-    .expect("writing transaction markers panicked")
-    .map_err(|e| {
+    };
+    // Without an fsync to wait for, a marker is a copy into the page cache, as an inline
+    // produce is: the hop to the blocking pool would cost more than the write.
+    let written = if no_fsync {
+        write()
+    } else {
+        tokio::task::spawn_blocking(write)
+            .await
+            .expect("writing transaction markers panicked")
+    };
+    written.map_err(|e| {
         tracing::error!(transactional_id = %slot.id, error = %e, "writing transaction markers failed; will retry");
         TxnError::Markers(e)
     })?;
@@ -458,6 +485,8 @@ async fn persist_and_publish(
         TxnError::Log(e)
     })?;
     shared.by_producer.insert(m.producer_id, slot.clone());
-    *slot.meta.write() = Some(m);
+    let mut meta = slot.meta.write();
+    shared.metrics.transition(meta.as_ref(), &m);
+    *meta = Some(m);
     Ok(())
 }

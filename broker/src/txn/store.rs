@@ -1,24 +1,33 @@
 //! The coordinator's durable state: one JSON line per transition in
-//! `<data dir>/__wren_meta/transactions.log`, fsynced before the coordinator answers. On open the
+//! `<data dir>/__wren_meta/transactions.log`, written before the coordinator answers. On open the
 //! last line per transactional id wins; a torn last line (crash mid-write) is ignored. When the
 //! file holds many more lines than live ids it is compacted: rewritten with one line per id to
 //! a temporary file, fsynced, and renamed over the old one.
 //!
+//! Like Kafka's `__transaction_state`, the file follows the broker's flush policy
+//! (`log.flush.interval.messages`, `log.flush.interval.ms`): by default (`Os`) a line is in the
+//! page cache when the coordinator answers (it survives a broker crash, not a power cut) and is
+//! fsynced at compaction and at a clean stop; `log.flush.interval.messages=1` fsyncs before
+//! every answer; an interval fsyncs once that many lines, or that much time, passed.
+//!
 //! Writes go through one flusher thread (group commit): it takes every line queued while the
-//! previous fsync ran, writes them, fsyncs once and completes each writer's future. So no tokio
-//! worker waits on the disk, transactions of different ids share fsyncs, and a writer waits
-//! only for the fsync that covers its own line. A failed write or fsync is final (the pages it
-//! covered may be gone): that and every later write get the error, as the partition logs do.
+//! previous round ran, writes them, fsyncs once if the policy asks, and completes each writer's
+//! future. So no tokio worker waits on the disk and transactions of different ids share
+//! fsyncs. A failed write or fsync is final (the pages it covered may be gone): that and every
+//! later write get the error, as the partition logs do.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use tokio::sync::oneshot;
+use wren_storage::FlushPolicy;
 
 use crate::error::BrokerError;
 use crate::topics::write_atomically;
@@ -47,11 +56,17 @@ enum Job {
 pub struct TxnStore {
     queue: Option<mpsc::Sender<Job>>,
     flusher: Option<JoinHandle<()>>,
+    /// fsyncs of the appended file so far (compactions not counted).
+    fsyncs: Arc<AtomicU64>,
 }
 
 impl TxnStore {
     /// Opens (creating) the store and returns the latest state of every transactional id.
-    pub fn open(meta_dir: &Path) -> Result<(TxnStore, HashMap<String, TxnMetadata>), BrokerError> {
+    /// `flush` is the broker's default flush policy (see the module comment).
+    pub fn open(
+        meta_dir: &Path,
+        flush: FlushPolicy,
+    ) -> Result<(TxnStore, HashMap<String, TxnMetadata>), BrokerError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| BrokerError::DataDir { path, source }
@@ -81,12 +96,17 @@ impl TxnStore {
         // Rewrite on open too: drops a torn tail so later appends start on a clean line.
         let file = compact(&path, &latest).map_err(io(&path))?;
         let (queue, rx) = mpsc::channel();
+        let fsyncs = Arc::new(AtomicU64::new(0));
         let flusher = Flusher {
+            fsyncs: fsyncs.clone(),
             path: path.clone(),
             file,
             lines: latest.len(),
             latest,
             failed: None,
+            flush,
+            unsynced: 0,
+            synced_at: Instant::now(),
         };
         let flusher = std::thread::Builder::new()
             .name("wren-txn-log".into())
@@ -95,6 +115,7 @@ impl TxnStore {
         let store = TxnStore {
             queue: Some(queue),
             flusher: Some(flusher),
+            fsyncs,
         };
         Ok((store, states))
     }
@@ -131,6 +152,11 @@ impl TxnStore {
             }
             rx.await.unwrap_or_else(|_| Err(stopped()))
         }
+    }
+
+    /// How many times the appended file was fsynced (compactions aside).
+    pub fn fsyncs(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
     }
 
     /// [`TxnStore::persist`] for threads outside the async runtime (opening, recovery).
@@ -174,6 +200,11 @@ struct Flusher {
     /// Each id's last line: what a compaction writes.
     latest: HashMap<String, Vec<u8>>,
     failed: Option<Arc<std::io::Error>>,
+    flush: FlushPolicy,
+    fsyncs: Arc<AtomicU64>,
+    /// Lines written since the last fsync, and when that was (for `FlushPolicy::Interval`).
+    unsynced: u64,
+    synced_at: Instant,
 }
 
 impl Flusher {
@@ -211,6 +242,25 @@ impl Flusher {
                 next = rx.recv().ok();
             }
         }
+        // A clean stop: what the policy left in the page cache goes to disk now.
+        if self.failed.is_none() && self.unsynced > 0 {
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.file.sync_data() {
+                tracing::error!(path = %self.path.display(), error = %e, "final transaction log fsync failed");
+            }
+        }
+    }
+
+    /// Whether the policy asks for an fsync now that `self.unsynced` lines are unsynced.
+    fn sync_due(&self) -> bool {
+        match self.flush {
+            FlushPolicy::Os => false,
+            FlushPolicy::EveryAppend => true,
+            FlushPolicy::Interval { messages, ms } => {
+                (messages > 0 && self.unsynced >= messages)
+                    || (ms > 0 && self.synced_at.elapsed().as_millis() >= u128::from(ms))
+            }
+        }
     }
 
     fn clear(&mut self) -> Result<(), Arc<std::io::Error>> {
@@ -229,10 +279,14 @@ impl Flusher {
             return Err(e.clone());
         }
         let text: Vec<u8> = batch.iter().flat_map(|w| &w.line).copied().collect();
-        let written = self
-            .file
-            .write_all(&text)
-            .and_then(|()| self.file.sync_data());
+        self.unsynced += batch.len() as u64;
+        let mut written = self.file.write_all(&text);
+        if written.is_ok() && self.sync_due() {
+            written = self.file.sync_data();
+            self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            self.unsynced = 0;
+            self.synced_at = Instant::now();
+        }
         if let Err(e) = written {
             let e = Arc::new(e);
             self.failed = Some(e.clone());
@@ -248,6 +302,9 @@ impl Flusher {
                 Ok(file) => {
                     self.file = file;
                     self.lines = self.latest.len();
+                    // write_atomically fsynced the compacted file.
+                    self.unsynced = 0;
+                    self.synced_at = Instant::now();
                 }
                 Err(e) => {
                     tracing::warn!(path = %self.path.display(), error = %e, "transaction log compaction failed")
@@ -266,7 +323,7 @@ mod tests {
     #[test]
     fn last_state_per_id_wins_and_a_torn_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, states) = TxnStore::open(dir.path()).unwrap();
+        let (store, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         assert!(states.is_empty());
         let mut m = TxnMetadata::new("a".into(), 1, 60_000, 0);
         store.persist_blocking(&m).unwrap();
@@ -280,14 +337,14 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"transactional_id\":\"a\",\"produ").unwrap();
         drop(f);
-        let (_, states) = TxnStore::open(dir.path()).unwrap();
+        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         assert_eq!(states.get("a"), Some(&m));
     }
 
     #[test]
     fn concurrent_writers_are_all_durable_and_compaction_keeps_the_latest() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path()).unwrap();
+        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         let store = Arc::new(store);
         let writers: Vec<_> = (0..8)
             .map(|w| {
@@ -311,7 +368,7 @@ mod tests {
             .lines()
             .count();
         assert!(lines < 10_400, "compacted: {lines} lines");
-        let (_, states) = TxnStore::open(dir.path()).unwrap();
+        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         assert_eq!(states.len(), 8);
         assert!(states.values().all(|m| m.producer_epoch == 1_299));
     }
@@ -319,7 +376,7 @@ mod tests {
     #[test]
     fn clear_forgets_every_id_and_later_writes_still_land() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path()).unwrap();
+        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         for w in 0..3 {
             store
                 .persist_blocking(&TxnMetadata::new(format!("id-{w}"), w, 60_000, 0))
@@ -330,7 +387,39 @@ mod tests {
             .persist_blocking(&TxnMetadata::new("after".into(), 9, 60_000, 0))
             .unwrap();
         drop(store);
-        let (_, states) = TxnStore::open(dir.path()).unwrap();
+        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
         assert_eq!(states.keys().collect::<Vec<_>>(), ["after"]);
+    }
+
+    /// Persists `n` lines one at a time and returns the fsyncs counted before and after the
+    /// store is dropped (the clean stop).
+    fn fsyncs_for(flush: FlushPolicy, n: i16) -> (u64, u64, HashMap<String, TxnMetadata>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = TxnStore::open(dir.path(), flush).unwrap();
+        let fsyncs = store.fsyncs.clone();
+        let mut m = TxnMetadata::new("a".into(), 1, 60_000, 0);
+        for epoch in 0..n {
+            m.producer_epoch = epoch;
+            store.persist_blocking(&m).unwrap();
+        }
+        let before_stop = store.fsyncs();
+        drop(store);
+        let (_, states) = TxnStore::open(dir.path(), flush).unwrap();
+        (before_stop, fsyncs.load(Ordering::Relaxed), states)
+    }
+
+    #[test]
+    fn the_log_follows_the_broker_flush_policy() {
+        // Kafka's default: no fsync per line, one at the clean stop; every line still readable.
+        let (running, stopped, states) = fsyncs_for(FlushPolicy::Os, 10);
+        assert_eq!((running, stopped), (0, 1));
+        assert_eq!(states["a"].producer_epoch, 9);
+        // flush.messages=1: an fsync before every answer (one line per round here), none left.
+        let (running, stopped, _) = fsyncs_for(FlushPolicy::EveryAppend, 10);
+        assert_eq!((running, stopped), (10, 10));
+        // flush.messages=4: lines 4 and 8, then the stop covers 9 and 10.
+        let interval = FlushPolicy::Interval { messages: 4, ms: 0 };
+        let (running, stopped, _) = fsyncs_for(interval, 10);
+        assert_eq!((running, stopped), (2, 3));
     }
 }

@@ -4,6 +4,7 @@
 
 mod broker;
 mod faults;
+mod metrics;
 mod requests;
 mod topics;
 
@@ -36,6 +37,7 @@ pub fn router(control: Arc<Control>) -> Router {
         )
         .route("/v1/faults/{id}", delete(faults::remove))
         .route("/v1/requests", get(requests::list))
+        .route("/metrics", get(metrics::scrape))
         .fallback(not_found)
         .with_state(control)
 }

@@ -1,0 +1,210 @@
+"""Start and stop the `wren` binary; read its ready lines."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+from .control import Control
+
+LISTEN_RE = re.compile(r"^wren listening on (\S+)$")
+CONTROL_RE = re.compile(r"^wren control on (\S+)$")
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+_EXE = "wren.exe" if sys.platform == "win32" else "wren"
+
+
+class WrenError(RuntimeError):
+    """The broker could not be started or did not stop cleanly."""
+
+
+def binary_path() -> Path:
+    """The `wren` binary: $WREN_BIN, else the one this wheel installed, else the first on PATH."""
+    env = os.environ.get("WREN_BIN")
+    if env:
+        return Path(env)
+    # The wheel installs the binary as a script of the environment it is installed into.
+    schemes = [sysconfig.get_path("scripts")]
+    try:
+        schemes.append(sysconfig.get_path("scripts", f"{os.name}_user"))
+    except KeyError:
+        pass
+    for scripts in schemes:
+        candidate = Path(scripts) / _EXE
+        if candidate.is_file():
+            return candidate
+    found = shutil.which("wren")
+    if found:
+        return Path(found)
+    raise WrenError("no wren binary: install wren-broker, or set WREN_BIN")
+
+
+@functools.lru_cache(maxsize=None)
+def supports_control(binary: str) -> bool:
+    """Whether this binary has the HTTP control listener (`--control`)."""
+    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+    return "--control" in out.stdout
+
+
+def config_env(config: dict[str, Any]) -> dict[str, str]:
+    """`num_partitions=3` or `{"num.partitions": 3}` -> `WREN_NUM_PARTITIONS=3` (Kafka key names)."""
+    env = {}
+    for key, value in config.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        env["WREN_" + key.replace(".", "_").upper()] = str(value)
+    return env
+
+
+def _die_with_parent() -> None:
+    """Linux: the broker gets SIGKILL if the process that started it dies (a killed test run)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class Broker:
+    """A running `wren` process. Use as a context manager, or call `stop()`."""
+
+    def __init__(self, binary: Path, args: list[str], env: dict[str, str], control: bool):
+        self.binary = binary
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [str(binary), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
+        self.bootstrap_servers: str = ""
+        self._control: Optional[Control] = None
+        self._want_control = control
+        self._read_ready_lines()
+
+    def _read_ready_lines(self) -> None:
+        want = 2 if self._want_control else 1
+        lines: list[str] = []
+        ready = threading.Event()
+
+        def drain(stdout=self._proc.stdout):
+            # Keep reading after the ready lines so the broker never blocks on a full pipe.
+            for line in stdout:
+                if len(lines) < want:
+                    lines.append(line.rstrip("\n"))
+                    if len(lines) == want:
+                        ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        if not ready.wait(START_TIMEOUT_S) or len(lines) < want:
+            self._kill()
+            raise WrenError(f"wren did not start: {self.stderr_tail()}")
+        for line in lines:
+            if m := LISTEN_RE.match(line):
+                self.bootstrap_servers = m[1]
+            elif m := CONTROL_RE.match(line):
+                self._control = Control(m[1])
+        if not self.bootstrap_servers or (self._want_control and self._control is None):
+            self._kill()
+            raise WrenError(f"unexpected output from wren: {lines!r}")
+
+    @property
+    def control(self) -> Control:
+        """The HTTP control plane: topics, faults, clock, reset, the request log."""
+        if self._control is None:
+            raise WrenError(f"{self.binary} has no control listener (--control); use a newer wren")
+        return self._control
+
+    @property
+    def has_control(self) -> bool:
+        return self._control is not None
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM, then wait for the clean exit (status 0) that flushes and removes ephemeral data."""
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise WrenError(f"wren did not stop within {timeout}s: {self.stderr_tail()}") from None
+        finally:
+            self._proc.stdout and self._proc.stdout.close()
+        if rc != 0:
+            raise WrenError(f"wren exited with status {rc}: {self.stderr_tail()}")
+
+    def _kill(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait(10)
+
+    def stderr_tail(self, limit: int = 4000) -> str:
+        """What wren wrote to stderr: its start (where an error is) and its end, at most `limit`."""
+        self._stderr.seek(0)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self._stderr.read().decode("utf-8", "replace"))
+        if len(text) <= limit:
+            return text
+        return text[: limit // 2] + "\n...\n" + text[-limit // 2 :]
+
+    def __enter__(self) -> "Broker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<wren_broker.Broker {self.bootstrap_servers} pid={self._proc.pid}>"
+
+
+def start(
+    *,
+    listen: str = "127.0.0.1:0",
+    data_dir: Optional[os.PathLike] = None,
+    control: Optional[bool] = None,
+    config: Optional[dict[str, Any]] = None,
+    binary: Optional[os.PathLike] = None,
+    **kwargs: Any,
+) -> Broker:
+    """Start a broker and return once it accepts connections.
+
+    Keyword arguments are broker config keys with underscores for dots (`num_partitions=3`,
+    `auto_create_topics_enable=False`); `config` takes Kafka's dotted names too. They reach the
+    broker as WREN_<KEY> variables; WREN_* variables of this process are not passed on (except
+    WREN_LOG), so a test sees only what it asked for. Data is in a temporary directory removed
+    at stop unless `data_dir` is given. `control=None` serves the control listener when the
+    binary has one.
+    """
+    exe = Path(binary) if binary else binary_path()
+    has_control = supports_control(str(exe))
+    if control and not has_control:
+        raise WrenError(f"{exe} has no control listener (--control)")
+    control = has_control if control is None else control
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WREN_") or k == "WREN_LOG"}
+    env.update(config_env({**(config or {}), **kwargs}))
+    args = ["--listen", listen]
+    args += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--ephemeral"]
+    if control:
+        args += ["--control", "127.0.0.1:0"]
+    return Broker(exe, args, env, control)
