@@ -105,6 +105,16 @@ class WrenBroker {
         reject(new Error(`wren exited (code ${code}, signal ${signal}) before its listening line`))
       })
     })
+    // The control line follows the listening line when --control was given.
+    const wantControl = this.extraArgs.includes('--control')
+    const controlLine = new Promise((resolve, reject) => {
+      if (!wantControl) return resolve(null)
+      const timer = setTimeout(() => reject(new Error('no control line')), START_TIMEOUT_MS)
+      rl.on('line', line => {
+        const c = /^wren control on (\S+)$/.exec(line)
+        if (c) { clearTimeout(timer); resolve(`http://${c[1]}`) }
+      })
+    })
     rl.on('line', () => {}) // keep draining stdout
     let line
     try {
@@ -119,6 +129,8 @@ class WrenBroker {
       throw new Error(`unexpected first stdout line from wren: ${JSON.stringify(line)}`)
     }
     this.bootstrap = `${m[1]}:${m[2]}`
+    /** http://HOST:PORT of the control listener, when started with --control. */
+    this.control = await controlLine
     return this
   }
 

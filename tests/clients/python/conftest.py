@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[3]
 LISTEN_RE = re.compile(r"^wren listening on (?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)$")
+CONTROL_RE = re.compile(r"^wren control on (?P<addr>\S+)$")
 # The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
 # config key (and rejects unknown keys), so these are not passed on to the broker.
 HARNESS_VARS = {"WREN_BIN", "WREN_SKIP_BUILD", "WREN_CLIENT_SUITES", "WREN_TEST_RECORDS",
@@ -61,6 +62,8 @@ class WrenBroker:
         self.bootstrap = None
         self.starts = 0
         self.exit_codes = []
+        # http://HOST:PORT of the control listener, when started with --control.
+        self.control = None
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self):
@@ -83,17 +86,23 @@ class WrenBroker:
         )
         line_box = []
         reader_done = threading.Event()
+        control_box = []
+        control_seen = threading.Event()
 
         def read_stdout(proc=self.proc, log=self._stdout_log):
-            # The first line is the listening line; keep draining afterwards so a chatty
-            # broker can never block on a full pipe.
+            # The first line is the listening line (the control line follows it when asked
+            # for); keep draining afterwards so a chatty broker can never block on a full pipe.
             for line in proc.stdout:
                 log.write(line)
                 log.flush()
                 if not line_box:
                     line_box.append(line.rstrip("\n"))
                     reader_done.set()
+                elif CONTROL_RE.match(line.rstrip("\n")) and not control_box:
+                    control_box.append(CONTROL_RE.match(line.rstrip("\n"))["addr"])
+                    control_seen.set()
             reader_done.set()
+            control_seen.set()
 
         threading.Thread(target=read_stdout, daemon=True).start()
         if not reader_done.wait(START_TIMEOUT_S):
@@ -109,6 +118,10 @@ class WrenBroker:
             self.proc.wait(10)
             pytest.fail(f"unexpected first stdout line from wren: {line_box[0]!r}\n{self.logs()}")
         self.bootstrap = f"{m['host']}:{m['port']}"
+        if "--control" in self.extra_args:
+            if not control_seen.wait(START_TIMEOUT_S) or not control_box:
+                pytest.fail(f"wren printed no control line\n{self.logs()}")
+            self.control = f"http://{control_box[0]}"
         return self
 
     def stop(self, check=True):
@@ -188,6 +201,14 @@ DROPPED_PRODUCE_FAULTS = [
 @pytest.fixture
 def broker(tmp_path, request):
     yield from _broker(tmp_path, request, [])
+
+
+@pytest.fixture
+def controlled_broker(tmp_path, request):
+    """A broker with its control listener on (`.control` is its http://HOST:PORT)."""
+    if os.environ.get("WREN_TEST_EXTERNAL_BOOTSTRAP"):
+        pytest.skip("needs a broker started by the fixture")
+    yield from _broker(tmp_path, request, ["--control", "127.0.0.1:0"])
 
 
 @pytest.fixture
