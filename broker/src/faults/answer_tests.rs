@@ -172,7 +172,7 @@ fn partitioned_answers_echo_every_partition_with_the_error() {
     let Outcome::Respond(bytes) = routed.outcome else {
         panic!("answered")
     };
-    let answer = decode_produce(bytes.freeze(), 9);
+    let answer = decode_produce(bytes::Bytes::from(bytes.to_vec()), 9);
     let echoed: Vec<(String, i32, i16, i64)> = answer
         .responses
         .iter()
