@@ -14,7 +14,7 @@
 # Not part of the tests. Takes about 6 minutes on the 2-core machine (plus builds on first use).
 #
 # Writes docs/bench/results.md, docs/bench/results.json, docs/bench/throughput.svg and the
-# generated block of README.md's "## Performance" section. Scratch: target/bench/ (logs,
+# generated block of docs/performance.md's "## Performance" section. Scratch: target/bench/ (logs,
 # profiles), target/bench-data/ (Wren's data directories, on the normal disk), target/peers/.
 #
 # Usage: scripts/bench.sh [--quick] [--reps N] [--records N] [--txn-records N] [--no-profile]

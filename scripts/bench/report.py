@@ -356,14 +356,14 @@ def readme_block(doc, scenarios, brokers, table, cores):
         "",
     ] + ([txn_table(doc, brokers, scenarios, i), ""] if txn_table(doc, brokers, scenarios, i)
          else []) + [
-        "![throughput chart](docs/bench/throughput.svg)",
+        "![throughput chart](bench/throughput.svg)",
         "",
         "What bounds each figure:",
         "",
         bounds_table(doc, scenarios, brokers, table, cores, i, with_profile=True),
         "",
         method_text(doc) + " Details, raw numbers and profiles: "
-        "[docs/bench/results.md](docs/bench/results.md).",
+        "[docs/bench/results.md](bench/results.md).",
         "",
     ] + extra_sections(doc, "###")[:-1] + [
         END,

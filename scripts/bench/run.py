@@ -15,7 +15,7 @@ What one run does
      broker process used (user/system), so each figure says what bounded it.
   3. Optionally profiles Wren (perf record -a on a separate run per scenario, strace -c for
      syscall counts) and summarises the hot functions.
-  4. Writes docs/bench/results.md, results.json, throughput.svg and the README's
+  4. Writes docs/bench/results.md, results.json, throughput.svg and docs/performance.md's
      "## Performance" section (between bench markers; other content of that section is kept).
 
 Adding a scenario: append a Scenario to SCENARIOS (kind "produce" or "consume", extra
@@ -807,7 +807,7 @@ def main() -> int:
     ap.add_argument("--work", default="target/bench")
     ap.add_argument("--data-root", default="target/bench-data")
     ap.add_argument("--out", default="docs/bench")
-    ap.add_argument("--readme", default="README.md")
+    ap.add_argument("--readme", default="docs/performance.md")
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--baseline-bin", default="",
                     help="a wren binary built from an earlier commit: A/B pairs beside this one")
