@@ -216,6 +216,7 @@ async fn metrics_count_exactly_what_the_clients_did() {
         (N * BATCH_BYTES) as f64,
         "one consumer read each batch once"
     );
+    assert_eq!(series("wren_topic_records_out_total", data), N as f64);
     assert_eq!(series("wren_log_start_offset", p0), 0.0);
     assert_eq!(series("wren_log_high_watermark", p0), N as f64);
     assert_eq!(series("wren_log_last_stable_offset", p0), N as f64);

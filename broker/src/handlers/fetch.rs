@@ -152,7 +152,7 @@ pub async fn handle(
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     for ((sp, partition), data) in targets.iter().zip(results) {
         if let (Some(p), Some(records)) = (partition, &data.records) {
-            p.traffic.fetched(records.len() as u64);
+            p.traffic.fetched(records);
         }
         if let SessionMode::Incremental { id } = mode {
             let news = fetch_sessions.record_sent(

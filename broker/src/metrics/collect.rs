@@ -61,6 +61,10 @@ fn topics(registry: &TopicRegistry) -> Vec<Family> {
         "wren_topic_bytes_out",
         "Bytes of records returned by Fetch (Kafka's BytesOutPerSec)",
     );
+    let mut records_out = Family::counter(
+        "wren_topic_records_out",
+        "Records in the whole batches returned by Fetch, markers not counted",
+    );
     let mut size = Family::gauge("wren_log_size_bytes", "Bytes in the partition's segments");
     let mut start = Family::gauge("wren_log_start_offset", "The partition's log start offset");
     let mut high = Family::gauge(
@@ -87,9 +91,19 @@ fn topics(registry: &TopicRegistry) -> Vec<Family> {
         let labels = vec![label("topic", &topic.name)];
         bytes_in.push(labels.clone(), Value::Counter(traffic.bytes_in));
         records_in.push(labels.clone(), Value::Counter(traffic.records_in));
-        bytes_out.push(labels, Value::Counter(traffic.bytes_out));
+        bytes_out.push(labels.clone(), Value::Counter(traffic.bytes_out));
+        records_out.push(labels, Value::Counter(traffic.records_out));
     }
-    vec![bytes_in, records_in, bytes_out, size, start, high, stable]
+    vec![
+        bytes_in,
+        records_in,
+        bytes_out,
+        records_out,
+        size,
+        start,
+        high,
+        stable,
+    ]
 }
 
 fn groups(registry: &TopicRegistry, groups: Vec<GroupStats>) -> Vec<Family> {
