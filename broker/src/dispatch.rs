@@ -6,41 +6,17 @@ use std::time::Instant;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
-use kafka_protocol::protocol::Encodable;
-use wren_protocol::chunked::Encoded;
 use wren_protocol::request::{decode_body, RequestFrame};
-use wren_protocol::response::{encode_response, encode_response_shared};
 
 use crate::context::{Origin, RequestContext};
 use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
 use crate::handlers;
 use crate::handlers::produce::ProduceOutcome;
-use crate::request_log::{errors, touched::touched, RequestRecord, TopicPartitions};
+use crate::request_log::{touched::touched, RequestRecord, TopicPartitions};
 use crate::state::BrokerState;
 
-/// What the connection does with a request's result.
-pub enum Outcome {
-    Respond(Encoded),
-    /// Produce with acks=0: Kafka sends nothing back.
-    NoResponse,
-    /// A request the connection cannot continue after.
-    Close(String),
-}
-
-/// An outcome and the error codes its answer carries (for the request log).
-pub struct Routed {
-    pub outcome: Outcome,
-    pub errors: Vec<i16>,
-}
-
-impl From<Outcome> for Routed {
-    fn from(outcome: Outcome) -> Routed {
-        Routed {
-            outcome,
-            errors: Vec::new(),
-        }
-    }
-}
+use crate::respond::respond_fetch;
+pub use crate::respond::{respond, Outcome, Routed};
 
 /// An implemented API and the versions of it Wren serves.
 pub struct Api {
@@ -280,43 +256,6 @@ fn disk_bound<R>(work: impl FnOnce() -> R) -> R {
             tokio::task::block_in_place(work)
         }
         _ => work(),
-    }
-}
-
-/// Encodes a handler's response as the concrete message type (sized once, see
-/// `encode_response`), noting the error codes it carries.
-pub fn respond<M: Encodable + errors::ErrorCodes>(ctx: &RequestContext, body: &M) -> Routed {
-    let outcome = match encode_response(ctx.api_key, ctx.api_version, ctx.correlation_id, body) {
-        Ok(bytes) => Outcome::Respond(bytes.into()),
-        Err(e) => Outcome::Close(e.to_string()),
-    };
-    Routed {
-        outcome,
-        errors: errors::distinct_errors(body),
-    }
-}
-
-/// [`respond`] for Fetch: the records go out as slices of the segments' mappings, uncopied.
-fn respond_fetch(ctx: &RequestContext, body: &kafka_protocol::messages::FetchResponse) -> Routed {
-    let records = body
-        .responses
-        .iter()
-        .flat_map(|t| &t.partitions)
-        .filter_map(|p| p.records.clone())
-        .collect();
-    let outcome = match encode_response_shared(
-        ctx.api_key,
-        ctx.api_version,
-        ctx.correlation_id,
-        body,
-        records,
-    ) {
-        Ok(encoded) => Outcome::Respond(encoded),
-        Err(e) => Outcome::Close(e.to_string()),
-    };
-    Routed {
-        outcome,
-        errors: errors::distinct_errors(body),
     }
 }
 

@@ -66,7 +66,7 @@ pub enum BrokerError {
     SeedTopic {
         name: String,
         #[source]
-        source: crate::handlers::create_topics::CreateTopicError,
+        source: CreateTopicError,
     },
 }
 
@@ -80,4 +80,26 @@ pub fn storage_error_code(e: &StorageError) -> ResponseError {
         StorageError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         _ => ResponseError::KafkaStorageError,
     }
+}
+
+/// Why a topic was not created: Kafka's error and message, as CreateTopics answers them.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}: {message}", error_name(*.error))]
+pub struct CreateTopicError {
+    pub error: ResponseError,
+    pub message: String,
+}
+
+/// Kafka's name of an error code (`TOPIC_ALREADY_EXISTS`).
+pub fn error_name(error: ResponseError) -> String {
+    // The enum's Debug is the CamelCase variant; Kafka spells it in SCREAMING_SNAKE_CASE.
+    let camel = format!("{error:?}");
+    let mut out = String::with_capacity(camel.len() + 8);
+    for (i, c) in camel.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
 }

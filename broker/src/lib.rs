@@ -9,7 +9,8 @@
 //! - [`dispatch`]: the route table (API key, versions, handler) from which ApiVersions is
 //!   answered and requests are routed; [`context`]: what a handler knows about a request (peer,
 //!   listener, client id, version); [`faults`]: the fault rules applied at dispatch;
-//!   [`request_log`]: the ring of recent requests a test can read or wait for.
+//!   [`request_log`]: the ring of recent requests a test can read or wait for; [`respond`]:
+//!   a handler's (or a fault's) answer, encoded, with the error codes it carries.
 //! - [`handlers`]: one module per API family; each gets the services it uses, never the socket.
 //!
 //! The services, assembled by [`state`] (`BrokerState`, which owns the one clock):
@@ -37,6 +38,7 @@ pub mod handlers;
 pub mod metrics;
 pub mod producer_ids;
 pub mod request_log;
+pub mod respond;
 pub mod server;
 pub mod state;
 pub mod topics;

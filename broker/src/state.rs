@@ -15,7 +15,7 @@ use crate::error::BrokerError;
 use crate::faults::Faults;
 use crate::fetch_session::FetchSessionCache;
 use crate::group::GroupCoordinator;
-use crate::metrics::RequestMetrics;
+use crate::metrics::requests::RequestMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::request_log::RequestLog;
 use crate::topics::{write_atomically, TopicRegistry};

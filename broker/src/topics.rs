@@ -15,7 +15,7 @@ use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
-use crate::metrics::PartitionTraffic;
+use crate::metrics::traffic::PartitionTraffic;
 
 /// Kafka's limit on topic name length.
 pub const TOPIC_NAME_CHARS_MAX: usize = 249;

@@ -8,7 +8,7 @@ use kafka_protocol::messages::*;
 
 use super::named_answers::*;
 use crate::context::RequestContext;
-use crate::dispatch::{respond, Routed};
+use crate::respond::{respond, Routed};
 use crate::topics::TopicRegistry;
 
 /// The answer to `request` failing with `code`, encoded for the request's version.
@@ -97,7 +97,7 @@ pub fn error_answer(
             &ListPartitionReassignmentsResponse::default().with_error_code(code),
         ),
         // Only APIs of the route table get here, and each has an arm above.
-        other => crate::dispatch::Outcome::Close(format!("no fault answer for {other:?}")).into(),
+        other => crate::respond::Outcome::Close(format!("no fault answer for {other:?}")).into(),
     }
 }
 

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kafka_protocol::messages::ApiKey;
 use parking_lot::Mutex;
 
-use crate::request_log::TopicPartitions;
+use crate::request_log::touched::TopicPartitions;
 pub use rule::{
     parse_api, parse_error_code, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
     FaultStatus,

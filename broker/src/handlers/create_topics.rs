@@ -1,5 +1,6 @@
 //! CreateTopics (19): partitions, configs, validate_only, Kafka's error codes.
 
+pub use crate::error::{error_name, CreateTopicError};
 use std::collections::HashSet;
 
 use kafka_protocol::error::ResponseError;
@@ -142,28 +143,6 @@ pub struct CreatedTopic {
     pub id: uuid::Uuid,
     pub partitions: i32,
     pub overrides: TopicOverrides,
-}
-
-/// Why a topic was not created: Kafka's error and message, as CreateTopics answers them.
-#[derive(Clone, Debug, thiserror::Error)]
-#[error("{}: {message}", error_name(*.error))]
-pub struct CreateTopicError {
-    pub error: ResponseError,
-    pub message: String,
-}
-
-/// Kafka's name of an error code (`TOPIC_ALREADY_EXISTS`).
-pub fn error_name(error: ResponseError) -> String {
-    // The enum's Debug is the CamelCase variant; Kafka spells it in SCREAMING_SNAKE_CASE.
-    let camel = format!("{error:?}");
-    let mut out = String::with_capacity(camel.len() + 8);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
 }
 
 /// CreateTopics' validation and creation of one topic: every caller (the Kafka API, the

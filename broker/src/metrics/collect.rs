@@ -40,7 +40,7 @@ fn requests(metrics: &RequestMetrics) -> Vec<Family> {
         "wren_network_request_duration_seconds",
         "Time from a decoded request to its answer, per API (Kafka's TotalTimeMs, without the socket)",
     );
-    for api in metrics.snapshot() {
+    for api in metrics.snapshot(crate::dispatch::APIS.iter().map(|a| a.key)) {
         let labels = vec![label("request", format!("{:?}", api.api))];
         count.push(labels.clone(), Value::Counter(api.requests));
         latency.push(labels, Value::Histogram(api.latency));

@@ -1,18 +1,18 @@
 //! Per-API request counts and latencies, observed at dispatch. The slot of an API is found by
-//! indexing with its key (no map, no lock); only the route table's APIs have slots.
+//! indexing with its key (no map, no lock); every key the codec knows has one, and a scrape
+//! shows those of the route table (which it passes in: the route table sits above this).
 
 use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
 
 use super::histogram::{AtomicHistogram, HistogramSnapshot, LATENCY_BOUNDS_US};
-use crate::dispatch::APIS;
 
 /// One broker's request metrics: a latency histogram per API, whose count is the request
 /// count (two atomic adds per request).
 #[derive(Debug)]
 pub struct RequestMetrics {
-    /// Indexed by API key; `None` for keys Wren does not serve.
+    /// Indexed by API key; `None` for numbers that are no API key.
     by_key: Box<[Option<AtomicHistogram>]>,
 }
 
@@ -25,10 +25,10 @@ pub struct ApiSnapshot {
 
 impl Default for RequestMetrics {
     fn default() -> Self {
-        let len = APIS.iter().map(|a| a.key as usize + 1).max().unwrap_or(0);
+        let len = ApiKey::iter().map(|k| k as usize + 1).max().unwrap_or(0);
         let mut by_key: Vec<Option<AtomicHistogram>> = (0..len).map(|_| None).collect();
-        for api in APIS {
-            by_key[api.key as usize] = Some(AtomicHistogram::new(LATENCY_BOUNDS_US, 1e6));
+        for key in ApiKey::iter() {
+            by_key[key as usize] = Some(AtomicHistogram::new(LATENCY_BOUNDS_US, 1e6));
         }
         RequestMetrics {
             by_key: by_key.into_boxed_slice(),
@@ -44,13 +44,14 @@ impl RequestMetrics {
         }
     }
 
-    /// Every served API, in route-table order (also those not requested yet: zeros).
-    pub fn snapshot(&self) -> Vec<ApiSnapshot> {
-        APIS.iter()
+    /// The `served` APIs, in their order (also those not requested yet: zeros).
+    pub fn snapshot(&self, served: impl IntoIterator<Item = ApiKey>) -> Vec<ApiSnapshot> {
+        served
+            .into_iter()
             .filter_map(|api| {
-                let latency = self.by_key.get(api.key as usize)?.as_ref()?.snapshot();
+                let latency = self.by_key.get(api as usize)?.as_ref()?.snapshot();
                 Some(ApiSnapshot {
-                    api: api.key,
+                    api,
                     requests: latency.count,
                     latency,
                 })
@@ -69,10 +70,10 @@ mod tests {
         m.observe(ApiKey::Produce, Duration::from_micros(300));
         m.observe(ApiKey::Produce, Duration::from_millis(2));
         m.observe(ApiKey::Fetch, Duration::from_secs(120));
-        // Not in the route table: ignored, not a panic.
         m.observe(ApiKey::SaslHandshake, Duration::from_millis(1));
-        let snap = m.snapshot();
-        assert_eq!(snap.len(), APIS.len(), "a slot per served API");
+        let served = [ApiKey::Produce, ApiKey::Fetch, ApiKey::Metadata];
+        let snap = m.snapshot(served);
+        assert_eq!(snap.len(), 3, "the served APIs only");
         let get = |key| snap.iter().find(|s| s.api == key).unwrap();
         assert_eq!(get(ApiKey::Produce).requests, 2);
         assert_eq!(get(ApiKey::Produce).latency.count, 2);

@@ -17,17 +17,10 @@ use tokio::sync::Notify;
 
 use crate::faults::FaultId;
 
+pub use touched::TopicPartitions;
+
 /// How many requests the log keeps; older ones are forgotten first.
 pub const REQUEST_LOG_ENTRIES_MAX: usize = 1024;
-
-/// The partitions of one topic a request named. Topic-level APIs (Metadata, CreateTopics, ...)
-/// list the topic with no partitions; a Fetch by topic id gives the topic's name when the
-/// broker knows it, else the id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TopicPartitions {
-    pub topic: String,
-    pub partitions: Vec<i32>,
-}
 
 /// One request as the broker saw it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -4,8 +4,17 @@
 use kafka_protocol::messages::RequestKind;
 use uuid::Uuid;
 
-use super::TopicPartitions;
 use crate::topics::TopicRegistry;
+use serde::Serialize;
+
+/// The partitions of one topic a request named. Topic-level APIs (Metadata, CreateTopics, ...)
+/// list the topic with no partitions; a Fetch by topic id gives the topic's name when the
+/// broker knows it, else the id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopicPartitions {
+    pub topic: String,
+    pub partitions: Vec<i32>,
+}
 
 /// The topics (with partitions, where the API has them) `request` names, in request order.
 pub fn touched(request: &RequestKind, registry: &TopicRegistry) -> Vec<TopicPartitions> {

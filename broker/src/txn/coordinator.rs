@@ -22,7 +22,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use wren_storage::{Clock, FlushPolicy};
 
 use crate::error::BrokerError;
-use crate::metrics::TxnMetrics;
+use crate::metrics::txn::TxnMetrics;
 use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::{Partition, TopicRegistry};
 use crate::txn::error::TxnError;
