@@ -16,6 +16,7 @@ const WREN_BIN = process.env.WREN_BIN || path.join(REPO, 'target', 'debug', 'wre
 const START_TIMEOUT_MS = Number(process.env.WREN_START_TIMEOUT || 30) * 1000
 const STOP_TIMEOUT_MS = Number(process.env.WREN_STOP_TIMEOUT || 30) * 1000
 const LISTEN_RE = /^wren listening on ([^\s:]+|\[[^\]]+\]):(\d+)$/
+const BROKER_RE = /^wren broker (\d+) listening on (\S+)$/
 
 // The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
 // config key (and rejects unknown keys), so these are not passed on to the broker.
@@ -72,7 +73,7 @@ const running = new Set()
 process.on('exit', () => { for (const p of running) try { p.kill('SIGKILL') } catch (_) {} })
 
 class WrenBroker {
-  /** `extraArgs`: more wren flags, e.g. the test-only fault hook. */
+  /** `extraArgs`: more wren flags, e.g. the test-only fault hook, or `--brokers 3`. */
   constructor(extraArgs = []) {
     this.extraArgs = extraArgs
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wren-kafkajs-'))
@@ -97,9 +98,17 @@ class WrenBroker {
     running.add(proc)
     this.exit = new Promise(resolve => proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }) }))
     const rl = readline.createInterface({ input: proc.stdout })
+    // One `wren broker ID listening on` line per broker, then the ready line (the first broker).
+    const brokers = {}
     const first = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-      rl.once('line', line => { clearTimeout(timer); resolve(line) })
+      let ready = false
+      rl.on('line', line => {
+        if (ready) return
+        const b = BROKER_RE.exec(line)
+        if (b) brokers[Number(b[1])] = b[2]
+        else if (LISTEN_RE.test(line)) { ready = true; clearTimeout(timer); resolve(line) }
+      })
       this.exit.then(({ code, signal }) => {
         clearTimeout(timer)
         reject(new Error(`wren exited (code ${code}, signal ${signal}) before its listening line`))
@@ -129,6 +138,8 @@ class WrenBroker {
       throw new Error(`unexpected first stdout line from wren: ${JSON.stringify(line)}`)
     }
     this.bootstrap = `${m[1]}:${m[2]}`
+    /** Broker id -> HOST:PORT (one entry for a single broker). */
+    this.brokers = Object.keys(brokers).length ? brokers : { 1: this.bootstrap }
     /** http://HOST:PORT of the control listener, when started with --control. */
     this.control = await controlLine
     return this
