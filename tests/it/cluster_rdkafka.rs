@@ -152,7 +152,6 @@ async fn the_leaders_broker_stops_during_idempotent_produce() {
 async fn the_transaction_coordinators_broker_stops_between_transactions() {
     let (broker, bootstrap) = cluster().await;
     create_topic(&bootstrap, "payments", PARTITIONS).await;
-    let coordinator = broker.cluster().transaction_coordinator("payer").unwrap();
     let cluster = broker.cluster();
     let runtime = tokio::runtime::Handle::current();
     let b = bootstrap.clone();
@@ -163,8 +162,10 @@ async fn the_transaction_coordinators_broker_stops_between_transactions() {
             .unwrap();
         producer.init_transactions(PATIENCE).unwrap();
         let mut committed = vec![Vec::new(); PARTITIONS as usize];
+        let mut coordinator = -1;
         for (n, commit) in [(0, true), (1, true), (2, false)] {
             if n == 1 {
+                coordinator = cluster.transaction_coordinator("payer").unwrap();
                 runtime.block_on(cluster.stop_broker(coordinator)).unwrap();
             }
             producer.begin_transaction().unwrap();
@@ -183,10 +184,11 @@ async fn the_transaction_coordinators_broker_stops_between_transactions() {
                 producer.abort_transaction(PATIENCE).unwrap();
             }
         }
-        committed
+        (coordinator, committed)
     })
     .await
     .unwrap();
+    let (coordinator, committed) = committed;
     let moved = broker.cluster().transaction_coordinator("payer");
     assert!(moved.is_some() && moved != Some(coordinator), "coordinator {moved:?}");
     let log = tokio::task::spawn_blocking(move || read_partitions(&bootstrap, "payments", "read_committed"))

@@ -114,7 +114,7 @@ test('kafkajs: the group coordinator\'s broker stops during consumption', { time
     await producer.send({ topic, acks: -1, messages: [...Array(N).keys()].map(i => ({ partition: i % PARTITIONS, value: String(i) })) })
     await producer.disconnect()
     const group = H.uniqueTopic('cl-group')
-    const coordinator = await C.groupCoordinator(b, group)
+    let coordinator = null
 
     // The first member commits each record; halfway the coordinator's broker stops.
     const seen = []
@@ -131,7 +131,9 @@ test('kafkajs: the group coordinator\'s broker stops during consumption', { time
         await first.commitOffsets([{ topic, partition, offset: String(Number(message.offset) + 1) }])
         committed[partition] = Number(message.offset) + 1
         if (stopped) commitsAfterStop += 1
-        if (!stopped && seen.length >= N / 2) stopped = C.stopBroker(b, coordinator)
+        if (!stopped && seen.length >= N / 2) {
+          stopped = C.groupCoordinator(b, group).then(id => { coordinator = id; return C.stopBroker(b, id) })
+        }
       },
     })
     await C.waitUntil(() => seen.length >= (3 * N) / 4 && commitsAfterStop > 0, 'the first member reading on')
@@ -165,12 +167,15 @@ test('kafkajs: the transaction coordinator\'s broker stops between transactions'
     const kafka = kafkaFor(b)
     const topic = await createTopic(b, kafka, 'cl-txn-kafkajs', PARTITIONS)
     const transactionalId = H.uniqueTopic('cl-txn')
-    const coordinator = await C.transactionCoordinator(b, transactionalId)
+    let coordinator = null
     const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
     const committed = [...Array(PARTITIONS)].map(() => [])
     for (const [n, outcome] of [[0, 'commit'], [1, 'commit'], [2, 'abort']]) {
-      if (n === 1) await C.stopBroker(b, coordinator)
+      if (n === 1) {
+        coordinator = await C.transactionCoordinator(b, transactionalId)
+        await C.stopBroker(b, coordinator)
+      }
       const txn = await producer.transaction()
       const messages = [...Array(30).keys()].map(i => ({ partition: i % PARTITIONS, value: `t${n}-${i}` }))
       await txn.send({ topic, messages })

@@ -98,7 +98,7 @@ def test_the_group_coordinators_broker_stops_during_consumption(cluster, client)
     create_topic(client, bootstrap, topic, PARTITIONS)
     fill(bootstrap, topic)
     group = f"cl-{uuid.uuid4().hex[:10]}"
-    coordinator = group_coordinator(b, group)
+    coordinator = None
 
     # The first member reads half, the coordinator's broker stops, it reads on to three quarters.
     first = MEMBERS[client](bootstrap, group, topic)
@@ -106,13 +106,14 @@ def test_the_group_coordinators_broker_stops_during_consumption(cluster, client)
     stopped = False
 
     def step():
-        nonlocal stopped, commits_after_stop
+        nonlocal stopped, commits_after_stop, coordinator
         for p, offset, value in first.poll():
             seen.append((p, offset, value))
             if first.commit(p, offset + 1):
                 committed[p] = offset + 1
                 commits_after_stop += stopped
         if not stopped and len(seen) >= N // 2:
+            coordinator = group_coordinator(b, group)
             stop_broker(b, coordinator)
             stopped = True
         return len(seen) >= 3 * N // 4 and commits_after_stop > 0
@@ -218,9 +219,14 @@ def test_the_transaction_coordinators_broker_stops_between_transactions(cluster,
     topic = unique_topic(f"cl-txn-{client}")
     create_topic(client, bootstrap, topic, PARTITIONS)
     txn_id = f"cl-txn-{uuid.uuid4().hex[:10]}"
-    coordinator = transaction_coordinator(b, txn_id)
+    stopped = []
 
-    committed = TRANSACTIONS[client](bootstrap, txn_id, topic, lambda: stop_broker(b, coordinator))
+    def stop_the_coordinator():
+        stopped.append(transaction_coordinator(b, txn_id))
+        stop_broker(b, stopped[0])
+
+    committed = TRANSACTIONS[client](bootstrap, txn_id, topic, stop_the_coordinator)
+    (coordinator,) = stopped
     moved = transaction_coordinator(b, txn_id)
     assert moved not in (coordinator, -1), f"the transaction coordinator stayed on broker {coordinator}"
 
