@@ -79,8 +79,8 @@ unshare --net env -i PATH="$PATH" CHROOT="$(command -v chroot)" ROOT="$ROOT" IMA
   env -i '"$(printf '%q ' "${IMAGE_ENV[@]}")"' "$CHROOT" --userspec="$IMAGE_USER" "$ROOT" /wren \
     > "$WORK/stdout" 2> "$WORK/stderr" &
   pid=$!
-  for _ in $(seq 100); do grep -q "^wren listening on" "$WORK/stdout" && break; sleep 0.1; done
-  line="$(grep -v "^wren broker " "$WORK/stdout" | head -n1)"
+  for _ in $(seq 100); do [[ -s "$WORK/stdout" ]] && break; sleep 0.1; done
+  line="$(head -n1 "$WORK/stdout")"
   [[ "$line" == "wren listening on 0.0.0.0:$IMAGE_PORT" ]] || { echo "got: $line"; cat "$WORK/stderr"; exit 1; }
   python3 "$WORK/probe.py" "$IMAGE_PORT"
   kill -TERM "$pid"

@@ -66,10 +66,7 @@ def wren(tmp_path_factory):
                              "--config", str(config)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, text=True,
                             preexec_fn=die_with_parent)
-    # Broker lines (`wren broker 1 listening on ...`) come before the ready line.
     line = proc.stdout.readline().strip()
-    while line.startswith("wren broker "):
-        line = proc.stdout.readline().strip()
     match = LISTEN_RE.match(line)
     if not match:
         proc.kill()
