@@ -74,6 +74,8 @@ async function startWren(options = {}) {
   let bootstrapServers
   let control
   const brokers = {}
+  // With brokers: N, one `wren broker ID listening on` line per broker follows the ready line.
+  const wantBrokers = options.brokers > 1 ? Number(options.brokers) : 0
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`wren did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
     lines.on('line', (line) => {
@@ -81,7 +83,10 @@ async function startWren(options = {}) {
       if ((m = BROKER_RE.exec(line))) brokers[Number(m[1])] = m[2]
       else if ((m = LISTEN_RE.exec(line))) bootstrapServers = m[1]
       else if ((m = CONTROL_RE.exec(line))) control = new Control(m[1])
-      if (bootstrapServers && (control || !withControl)) { clearTimeout(timer); resolve() }
+      if (bootstrapServers && (control || !withControl) && Object.keys(brokers).length >= wantBrokers) {
+        clearTimeout(timer)
+        resolve()
+      }
     })
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`wren exited (status ${code}) before it was ready: ${stderr.trim()}`)) })
   })

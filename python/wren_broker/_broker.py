@@ -80,7 +80,7 @@ def _die_with_parent() -> None:
 class Broker:
     """A running `wren` process. Use as a context manager, or call `stop()`."""
 
-    def __init__(self, binary: Path, args: list[str], env: dict[str, str], control: bool):
+    def __init__(self, binary: Path, args: list[str], env: dict[str, str], control: bool, brokers: int = 1):
         self.binary = binary
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
@@ -97,18 +97,22 @@ class Broker:
         self.brokers: dict[int, str] = {}
         self._control: Optional[Control] = None
         self._want_control = control
+        self._want_brokers = brokers
         self._read_ready_lines()
 
     def _read_ready_lines(self) -> None:
-        # `wren broker ID listening on` per broker, then `wren listening on` (the first broker),
-        # then `wren control on` when asked for.
+        # `wren listening on` (the first broker), then with brokers=N one `wren broker ID
+        # listening on` line per broker, then `wren control on` when asked for.
         lines: list[str] = []
         ready = threading.Event()
         want_control = self._want_control
+        want_brokers = self._want_brokers if self._want_brokers > 1 else 0
 
         def done() -> bool:
             listening = any(LISTEN_RE.match(x) for x in lines)
-            return listening and (not want_control or any(CONTROL_RE.match(x) for x in lines))
+            brokers = sum(1 for x in lines if BROKER_RE.match(x))
+            control = not want_control or any(CONTROL_RE.match(x) for x in lines)
+            return listening and brokers >= want_brokers and control
 
         def drain(stdout=self._proc.stdout):
             # Keep reading after the ready lines so the broker never blocks on a full pipe.
@@ -220,4 +224,4 @@ def start(
         args += ["--control", "127.0.0.1:0"]
     if brokers != 1:
         args += ["--brokers", str(int(brokers))]
-    return Broker(exe, args, env, control)
+    return Broker(exe, args, env, control, int(brokers))

@@ -98,23 +98,28 @@ class WrenBroker {
     running.add(proc)
     this.exit = new Promise(resolve => proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }) }))
     const rl = readline.createInterface({ input: proc.stdout })
-    // One `wren broker ID listening on` line per broker, then the ready line (the first broker).
-    const brokers = {}
+    // The ready line (the first broker) comes first; with --brokers N, one line per broker follows.
     const first = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-      let ready = false
-      rl.on('line', line => {
-        if (ready) return
-        const b = BROKER_RE.exec(line)
-        if (b) brokers[Number(b[1])] = b[2]
-        else if (LISTEN_RE.test(line)) { ready = true; clearTimeout(timer); resolve(line) }
-      })
+      rl.once('line', line => { clearTimeout(timer); resolve(line) })
       this.exit.then(({ code, signal }) => {
         clearTimeout(timer)
         reject(new Error(`wren exited (code ${code}, signal ${signal}) before its listening line`))
       })
     })
-    // The control line follows the listening line when --control was given.
+    const at = this.extraArgs.indexOf('--brokers')
+    const wantBrokers = at >= 0 ? Number(this.extraArgs[at + 1]) : 1
+    const brokers = {}
+    const brokerLines = new Promise((resolve, reject) => {
+      if (wantBrokers <= 1) return resolve()
+      const timer = setTimeout(() => reject(new Error(`not ${wantBrokers} broker lines`)), START_TIMEOUT_MS)
+      rl.on('line', line => {
+        const b = BROKER_RE.exec(line)
+        if (b && Object.keys(brokers).length < wantBrokers) brokers[Number(b[1])] = b[2]
+        if (b && Object.keys(brokers).length === wantBrokers) { clearTimeout(timer); resolve() }
+      })
+    })
+    // The control line follows the listening (and broker) lines when --control was given.
     const wantControl = this.extraArgs.includes('--control')
     const controlLine = new Promise((resolve, reject) => {
       if (!wantControl) return resolve(null)
@@ -138,8 +143,9 @@ class WrenBroker {
       throw new Error(`unexpected first stdout line from wren: ${JSON.stringify(line)}`)
     }
     this.bootstrap = `${m[1]}:${m[2]}`
+    await brokerLines
     /** Broker id -> HOST:PORT (one entry for a single broker). */
-    this.brokers = Object.keys(brokers).length ? brokers : { 1: this.bootstrap }
+    this.brokers = wantBrokers > 1 ? brokers : { 1: this.bootstrap }
     /** http://HOST:PORT of the control listener, when started with --control. */
     this.control = await controlLine
     return this

@@ -1,8 +1,8 @@
 """Shared fixtures for the real-client tests.
 
 The `broker` fixture starts the Wren binary ($WREN_BIN, default <repo>/target/debug/wren) with
-`--listen 127.0.0.1:0 --data-dir <tmp>`, waits for its `wren listening on HOST:PORT` line (the
-`wren broker ID listening on HOST:PORT` lines come before it, one per broker) and yields a handle
+`--listen 127.0.0.1:0 --data-dir <tmp>`, waits for its `wren listening on HOST:PORT` line (with
+`--brokers N`, N `wren broker ID listening on HOST:PORT` lines follow it) and yields a handle
 with `.bootstrap` and `.restart()`. The `cluster` fixture starts `--brokers 3` with the control
 listener; `.brokers` maps each broker id to its address (cluster_control.py drives it).  At teardown it sends SIGTERM and
 asserts that the broker exits with status 0 (the documented clean-shutdown contract).
@@ -94,24 +94,30 @@ class WrenBroker:
         control_box = []
         control_seen = threading.Event()
         brokers = {}
+        brokers_seen = threading.Event()
+        want_brokers = self.broker_count()
 
         def read_stdout(proc=self.proc, log=self._stdout_log):
-            # The broker lines come first, then the ready line, then the control line when asked
-            # for; keep draining afterwards so a chatty broker can never block on a full pipe.
+            # The ready line comes first, then (with --brokers N) one line per broker, then the
+            # control line when asked for; keep draining afterwards so a chatty broker can never
+            # block on a full pipe.
             for line in proc.stdout:
                 log.write(line)
                 log.flush()
                 text = line.rstrip("\n")
-                if (b := BROKER_RE.match(text)) and not line_box:
-                    brokers[int(b["id"])] = b["addr"]
-                elif LISTEN_RE.match(text) and not line_box:
+                if LISTEN_RE.match(text) and not line_box:
                     line_box.append(text)
                     reader_done.set()
+                elif (b := BROKER_RE.match(text)) and not brokers_seen.is_set():
+                    brokers[int(b["id"])] = b["addr"]
+                    if len(brokers) == want_brokers:
+                        brokers_seen.set()
                 elif (c := CONTROL_RE.match(text)) and not control_box:
                     control_box.append(c["addr"])
                     control_seen.set()
             reader_done.set()
             control_seen.set()
+            brokers_seen.set()
 
         threading.Thread(target=read_stdout, daemon=True).start()
         if not reader_done.wait(START_TIMEOUT_S):
@@ -123,12 +129,22 @@ class WrenBroker:
             pytest.fail(f"wren exited (status {rc}) before printing its listening line\n{self.logs()}")
         m = LISTEN_RE.match(line_box[0])
         self.bootstrap = f"{m['host']}:{m['port']}"
-        self.brokers = dict(brokers) or {1: self.bootstrap}
+        if want_brokers > 1:
+            if not brokers_seen.wait(START_TIMEOUT_S) or len(brokers) != want_brokers:
+                pytest.fail(f"wren printed {len(brokers)} of {want_brokers} broker lines\n{self.logs()}")
+            self.brokers = dict(brokers)
+        else:
+            self.brokers = {1: self.bootstrap}
         if "--control" in self.extra_args:
             if not control_seen.wait(START_TIMEOUT_S) or not control_box:
                 pytest.fail(f"wren printed no control line\n{self.logs()}")
             self.control = f"http://{control_box[0]}"
         return self
+
+    def broker_count(self):
+        """N of `--brokers N` among the extra args (1 without it)."""
+        args = self.extra_args
+        return int(args[args.index("--brokers") + 1]) if "--brokers" in args else 1
 
     def stop(self, check=True):
         """SIGTERM and wait; with check=True assert the documented exit status 0."""
