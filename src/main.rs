@@ -35,6 +35,10 @@ struct Args {
     /// Keep data in a temporary directory removed at exit.
     #[arg(long)]
     ephemeral: bool,
+    /// Simulate N brokers in this process (1-16), each with its own listener: the first on
+    /// --listen, the others on the next ports (or free ports with port 0).
+    #[arg(long, value_name = "N")]
+    brokers: Option<i32>,
     /// A Kafka-style server.properties file (Kafka's key names).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -147,6 +151,13 @@ fn run(args: Args) -> anyhow::Result<()> {
             use std::io::Write;
             // A closed stdout is no reason to stop serving.
             let mut out = std::io::stdout().lock();
+            // Every broker before the ready line: a parser that waits for it has them all.
+            let cluster = handle.cluster();
+            for broker in cluster.brokers() {
+                if let Some(addr) = cluster.broker_addr(broker.id) {
+                    let _ = writeln!(out, "wren broker {} listening on {addr}", broker.id);
+                }
+            }
             let _ = writeln!(out, "wren listening on {}", handle.local_addr());
             if let Some(control) = handle.control_addr() {
                 let _ = writeln!(out, "wren control on {control}");
@@ -180,6 +191,9 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
         config.data_dir = dir;
     }
     config.ephemeral |= args.ephemeral;
+    if let Some(n) = args.brokers {
+        config.brokers = n;
+    }
     if args.control.is_some() {
         config.control = args.control;
     }

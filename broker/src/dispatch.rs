@@ -68,14 +68,14 @@ routes! {
     ).await),
     ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
     Metadata 0..=13 => respond(ctx, &handlers::metadata::handle(
-        &state.identity, &state.topics, &state.config, r, v,
+        &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     )),
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
-        &state.identity, r, v,
+        &state.cluster, r, v,
     )),
     ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
     CreateTopics 2..=7 => respond(ctx, &disk_bound(|| handlers::create_topics::handle(
-        &state.identity, &state.topics, &state.config, r, v,
+        &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     ))),
     DeleteTopics 1..=6 => respond(ctx, &disk_bound(|| handlers::delete_topics::handle(
         &state.topics, &state.groups, r, v,
@@ -90,12 +90,12 @@ routes! {
         &state.identity, &state.topics, &state.config, r, v,
     )),
     CreatePartitions 0..=3 => respond(ctx, &disk_bound(|| handlers::create_partitions::handle(
-        &state.topics, state.identity.node_id, r,
+        &state.topics, &state.cluster, r,
     ))),
     IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
         &state.topics, state.identity.node_id, r,
     )),
-    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
+    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, &state.cluster, r)),
     DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
         &state.topics, r,
     )),
@@ -136,7 +136,7 @@ routes! {
         &state.topics, &state.data_dir, r,
     )),
     DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
-        &state.topics, state.identity.node_id, r,
+        &state.topics, &state.cluster, r,
     )),
     ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(&state.topics, r)),
     AlterPartitionReassignments 0..=1 => respond(ctx, &handlers::replicas::alter_reassignments(

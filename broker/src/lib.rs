@@ -24,6 +24,7 @@
 //!   [`error`]: the broker's error types.
 
 pub mod blocking;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod context;

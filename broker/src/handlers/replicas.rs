@@ -169,7 +169,8 @@ pub fn alter_reassignments(
                         // no-op. Anything else names an unknown broker or this one twice.
                         Some(_) => validate_manual_assignment(
                             p.replicas.iter().flatten().map(|b| b.0).collect(),
-                            node_id,
+                            &[node_id],
+                            1,
                         )
                         .map_err(|msg| (ResponseError::InvalidReplicaAssignment, msg)),
                     };
