@@ -101,7 +101,14 @@ class WrenBroker {
     // The ready line (the first broker) comes first; with --brokers N, one line per broker follows.
     const first = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-      rl.once('line', line => { clearTimeout(timer); resolve(line) })
+      // The first line that is not a broker line (the contract put the broker lines first once).
+      const onLine = line => {
+        if (BROKER_RE.test(line)) return
+        rl.off('line', onLine)
+        clearTimeout(timer)
+        resolve(line)
+      }
+      rl.on('line', onLine)
       this.exit.then(({ code, signal }) => {
         clearTimeout(timer)
         reject(new Error(`wren exited (code ${code}, signal ${signal}) before its listening line`))
