@@ -86,12 +86,12 @@ fn read_partitions(bootstrap: &str, topic: &str, isolation: &str) -> Vec<Vec<(i6
 
 /// The partition and offset record `i` was acknowledged at; panics on a failed delivery.
 async fn delivered(d: rdkafka::producer::DeliveryFuture, i: usize) -> (usize, i64) {
-    let (p, offset) = tokio::time::timeout(PATIENCE, d)
+    let delivery = tokio::time::timeout(PATIENCE, d)
         .await
         .expect("acknowledged in time")
         .expect("not cancelled")
         .unwrap_or_else(|(e, _)| panic!("record {i}: {e}"));
-    (p as usize, offset)
+    (delivery.partition as usize, delivery.offset)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
