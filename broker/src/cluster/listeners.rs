@@ -132,7 +132,7 @@ async fn accept_loop(
         tokio::select! {
             _ = shutdown.changed() => break false,
             // Err: the sender is gone at shutdown, which is not a stop of this broker.
-            stopped = stop.wait_for(|s| *s) => break stopped.is_ok(),
+            stopped = async { stop.wait_for(|s| *s).await.is_ok() } => break stopped,
             accepted = listener.accept() => {
                 let (socket, peer) = match accepted {
                     Ok(a) => a,
