@@ -4,6 +4,7 @@
 mod admin_apis;
 mod alter_configs;
 mod bad_input;
+mod cluster;
 mod control;
 mod control_clock;
 mod control_faults;
