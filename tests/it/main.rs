@@ -5,6 +5,7 @@ mod admin_apis;
 mod alter_configs;
 mod bad_input;
 mod cluster;
+mod cluster_rdkafka;
 mod control;
 mod control_clock;
 mod control_faults;
