@@ -2,6 +2,7 @@
 //! `wren ctl ...` is a client of a running broker's control listener (`--control`).
 
 mod ctl;
+mod ctl_cluster;
 
 mod output;
 
