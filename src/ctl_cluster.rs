@@ -86,7 +86,10 @@ impl ClusterCommand {
                 broker,
             } => (
                 Method::POST,
-                format!("/v1/topics/{}/partitions/{partition}/leader", segment(&topic)),
+                format!(
+                    "/v1/topics/{}/partitions/{partition}/leader",
+                    segment(&topic)
+                ),
                 Some(json!({ "broker": broker })),
             ),
             ClusterCommand::Isr {
@@ -106,7 +109,10 @@ impl ClusterCommand {
                 ),
                 CoordinatorCommand::Transaction { transactional_id } => (
                     Method::GET,
-                    format!("/v1/coordinators/transaction/{}", segment(&transactional_id)),
+                    format!(
+                        "/v1/coordinators/transaction/{}",
+                        segment(&transactional_id)
+                    ),
                     None,
                 ),
             },

@@ -8,7 +8,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use wren_protocol::request::{decode_body, RequestFrame};
 
-use crate::cluster::route::{coordinator_refusal, Leadership};
+use crate::cluster::route::{coordinated_groups, coordinator_refusal, Leadership};
 use crate::context::{Origin, RequestContext};
 use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
 use crate::handlers;
@@ -131,7 +131,9 @@ routes! {
         &state.groups, &state.shutdown, r, v,
     ).await),
     DescribeGroups 0..=5 => respond(ctx, &handlers::group_admin::describe(&state.groups, r, v)),
-    ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
+    ListGroups 0..=5 => respond(ctx, &coordinated_groups(
+        leadership(state, ctx), handlers::group_admin::list(&state.groups, r, v),
+    )),
     DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
     OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
     AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
@@ -143,7 +145,9 @@ routes! {
     DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
         &state.topics, &state.cluster, r,
     )),
-    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(&state.topics, r)),
+    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(
+        &state.topics, &state.cluster, r,
+    )),
     AlterPartitionReassignments 0..=1 => respond(ctx, &handlers::replicas::alter_reassignments(
         &state.topics, state.identity.node_id, r,
     )),

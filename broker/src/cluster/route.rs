@@ -5,7 +5,7 @@
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{LeaderIdAndEpoch, NodeEndpoint};
-use kafka_protocol::messages::{BrokerId, ProduceResponse, RequestKind};
+use kafka_protocol::messages::{BrokerId, ListGroupsResponse, ProduceResponse, RequestKind};
 
 use super::{Cluster, CoordinatorKind, PartitionState};
 use crate::context::RequestContext;
@@ -23,8 +23,14 @@ pub struct Leadership<'a> {
 impl Leadership<'_> {
     /// Kafka's `Partition` checks: the client's leader epoch (-1: not given), then whether this
     /// broker leads. The partition must exist in the topic registry.
-    pub fn check(&self, topic: &str, partition: i32, epoch: i32) -> Result<PartitionState, ResponseError> {
-        self.cluster.check_leader(self.node, topic, partition, epoch)
+    pub fn check(
+        &self,
+        topic: &str,
+        partition: i32,
+        epoch: i32,
+    ) -> Result<PartitionState, ResponseError> {
+        self.cluster
+            .check_leader(self.node, topic, partition, epoch)
     }
 
     /// The current leader's id, epoch, host and port, for NOT_LEADER_OR_FOLLOWER hints.
@@ -89,7 +95,8 @@ pub fn produce_hints(leadership: Leadership<'_>, response: &mut ProduceResponse)
             if p.error_code != ResponseError::NotLeaderOrFollower.code() {
                 continue;
             }
-            let Some((id, epoch, host, port)) = leadership.leader_hint(topic.name.as_str(), p.index)
+            let Some((id, epoch, host, port)) =
+                leadership.leader_hint(topic.name.as_str(), p.index)
             else {
                 continue;
             };
@@ -107,4 +114,20 @@ pub fn produce_hints(leadership: Leadership<'_>, response: &mut ProduceResponse)
         }
     }
     response.node_endpoints = endpoints;
+}
+
+/// ListGroups is sent to every broker and each lists the groups it coordinates (admin clients
+/// merge the answers), so a group is listed once however many brokers are asked.
+pub fn coordinated_groups(
+    leadership: Leadership<'_>,
+    mut response: ListGroupsResponse,
+) -> ListGroupsResponse {
+    let cluster = leadership.cluster;
+    if cluster.size() > 1 {
+        response.groups.retain(|g| {
+            cluster.coordinator(CoordinatorKind::Group, g.group_id.as_str())
+                == Some(leadership.node)
+        });
+    }
+    response
 }

@@ -115,7 +115,10 @@ pub async fn handle(
                 .and_then(|t| t.partition(sp.partition));
             // A partition this broker does not lead (or an epoch that is not the leader's)
             // answers the error instead of records.
-            let epoch = epochs.get(&(sp.topic.clone(), sp.partition)).copied().unwrap_or(-1);
+            let epoch = epochs
+                .get(&(sp.topic.clone(), sp.partition))
+                .copied()
+                .unwrap_or(-1);
             let refusal = match p {
                 Some(_) => leadership.check(&sp.topic, sp.partition, epoch).err(),
                 None => None,

@@ -48,17 +48,28 @@ pub fn handle(
                             .with_offset(-1);
                     };
                     // Kafka's Partition checks: the client's epoch (v4+), then leadership.
-                    let current = match leadership.check(t.name.as_str(), p.partition_index, p.current_leader_epoch) {
+                    let current = match leadership.check(
+                        t.name.as_str(),
+                        p.partition_index,
+                        p.current_leader_epoch,
+                    ) {
                         Ok(state) => state,
                         Err(e) => {
-                            return resp.with_error_code(e.code()).with_timestamp(-1).with_offset(-1)
+                            return resp
+                                .with_error_code(e.code())
+                                .with_timestamp(-1)
+                                .with_offset(-1)
                         }
                     };
                     // leader_epoch exists from v4; older versions must leave it at its
                     // default. Kafka sets it only on a found offset: errors and "no such
                     // record" carry -1 (UNKNOWN_EPOCH). One log has no epoch history: the
                     // current leader epoch stands for every offset.
-                    let leader_epoch = if version >= 4 { current.leader_epoch } else { -1 };
+                    let leader_epoch = if version >= 4 {
+                        current.leader_epoch
+                    } else {
+                        -1
+                    };
                     // Batches are read as the topic's produce path bounds them.
                     let decompressed_max = topic.as_ref().map_or(0, |t| {
                         decompressed_max_bytes(

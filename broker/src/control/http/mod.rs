@@ -43,9 +43,15 @@ pub fn router(control: Arc<Control>) -> Router {
         .route("/v1/brokers/{id}/stop", post(cluster::stop))
         .route("/v1/brokers/{id}/start", post(cluster::start))
         .route("/v1/topics/{topic}/partitions", get(cluster::partitions))
-        .route("/v1/topics/{topic}/partitions/{p}/leader", post(cluster::leader))
+        .route(
+            "/v1/topics/{topic}/partitions/{p}/leader",
+            post(cluster::leader),
+        )
         .route("/v1/topics/{topic}/partitions/{p}/isr", post(cluster::isr))
-        .route("/v1/coordinators/group/{group}", get(cluster::group_coordinator))
+        .route(
+            "/v1/coordinators/group/{group}",
+            get(cluster::group_coordinator),
+        )
         .route(
             "/v1/coordinators/transaction/{id}",
             get(cluster::transaction_coordinator),
