@@ -15,7 +15,7 @@ use crate::cluster::{BrokerInfo, ChangeError, PartitionState};
 use crate::control::Control;
 
 fn cluster(control: &Control) -> ClusterHandle {
-    ClusterHandle::new(control.state().clone())
+    ClusterHandle::new(control.state())
 }
 
 fn bad_path(e: PathRejection) -> ApiError {
@@ -31,6 +31,7 @@ fn refused(e: ChangeError) -> ApiError {
         }
         ChangeError::Conflict(_) => (StatusCode::CONFLICT, "INVALID_REQUEST"),
         ChangeError::Invalid(_) => (StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+        ChangeError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "BROKER_NOT_AVAILABLE"),
     };
     ApiError::new(status, error, e.to_string())
 }
@@ -45,7 +46,7 @@ pub struct ClusterAnswer {
 pub async fn describe(State(control): State<Arc<Control>>) -> axum::Json<ClusterAnswer> {
     let c = cluster(&control);
     axum::Json(ClusterAnswer {
-        cluster_id: c.cluster_id().to_owned(),
+        cluster_id: c.cluster_id(),
         controller: c.controller(),
         brokers: c.brokers(),
     })
