@@ -58,19 +58,17 @@ async fn idempotent_produce_through_a_stopped_leader_keeps_every_acked_record_on
         .unwrap();
     let mut deliveries = Vec::new();
     for i in 0..400 {
+        // Enqueued here, in this order (the send order the log must keep).
         let value = format!("{i:04}");
-        let producer = producer.clone();
-        deliveries.push(tokio::spawn(async move {
-            let r = producer
-                .send(
-                    FutureRecord::<(), _>::to("failover")
-                        .partition(0)
-                        .payload(&value),
-                    Duration::from_secs(30),
-                )
-                .await;
-            (value, r.is_ok())
-        }));
+        let delivery = producer
+            .send_result(
+                FutureRecord::<(), _>::to("failover")
+                    .partition(0)
+                    .payload(&value),
+            )
+            .map_err(|(e, _)| e)
+            .unwrap();
+        deliveries.push((value, delivery));
         if i == 150 {
             cluster.stop_broker(leader).await.unwrap();
         }
@@ -79,9 +77,8 @@ async fn idempotent_produce_through_a_stopped_leader_keeps_every_acked_record_on
         }
     }
     let mut acked = Vec::new();
-    for d in deliveries {
-        let (value, ok) = d.await.unwrap();
-        if ok {
+    for (value, delivery) in deliveries {
+        if matches!(delivery.await, Ok(Ok(_))) {
             acked.push(value);
         }
     }
@@ -251,4 +248,58 @@ async fn next(c: &StreamConsumer) -> String {
             Err(e) => panic!("{e:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_transaction_commits_after_its_coordinators_broker_stops() {
+    // Goal: a transactional producer's coordinator goes away between transactions; the next
+    // transaction finds the new coordinator and commits, and read_committed sees both.
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
+    let cluster = broker.cluster();
+    let bootstrap = cluster.bootstrap_servers();
+    create(&bootstrap, "txns", 1, 3, &[]).await.unwrap();
+    let coordinator = cluster.transaction_coordinator("mover").unwrap();
+    let producer: BaseProducer = config(&bootstrap)
+        .set("transactional.id", "mover")
+        .create()
+        .unwrap();
+    let timeout = Duration::from_secs(30);
+    let producer = std::sync::Arc::new(producer);
+    let one = |value: &'static str| {
+        let producer = producer.clone();
+        tokio::task::spawn_blocking(move || {
+            producer.begin_transaction().unwrap();
+            producer
+                .send(BaseRecord::<(), _>::to("txns").payload(value))
+                .map_err(|(e, _)| e)
+                .unwrap();
+            producer.commit_transaction(timeout).unwrap();
+        })
+    };
+    let init = producer.clone();
+    tokio::task::spawn_blocking(move || init.init_transactions(timeout).unwrap())
+        .await
+        .unwrap();
+    one("first").await.unwrap();
+    cluster.stop_broker(coordinator).await.unwrap();
+    assert_ne!(
+        cluster.transaction_coordinator("mover").unwrap(),
+        coordinator
+    );
+    one("second").await.unwrap();
+    let consumer: StreamConsumer = config(&bootstrap)
+        .set("group.id", "txn-reader")
+        .set("auto.offset.reset", "earliest")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["txns"]).unwrap();
+    assert_eq!(next(&consumer).await, "first");
+    assert_eq!(next(&consumer).await, "second");
+    broker.shutdown().await;
 }
