@@ -2,6 +2,7 @@
 //! `wren ctl ...` is a client of a running broker's control listener (`--control`).
 
 mod ctl;
+mod ctl_cluster;
 
 mod output;
 
@@ -151,14 +152,18 @@ fn run(args: Args) -> anyhow::Result<()> {
             use std::io::Write;
             // A closed stdout is no reason to stop serving.
             let mut out = std::io::stdout().lock();
-            // Every broker before the ready line: a parser that waits for it has them all.
+            let _ = writeln!(out, "wren listening on {}", handle.local_addr());
+            // With several brokers, each one's line follows the ready line (the first's too), so
+            // readers of the first line see what one broker prints.
             let cluster = handle.cluster();
-            for broker in cluster.brokers() {
-                if let Some(addr) = cluster.broker_addr(broker.id) {
-                    let _ = writeln!(out, "wren broker {} listening on {addr}", broker.id);
+            let brokers = cluster.brokers();
+            if brokers.len() > 1 {
+                for broker in brokers {
+                    if let Some(addr) = cluster.broker_addr(broker.id) {
+                        let _ = writeln!(out, "wren broker {} listening on {addr}", broker.id);
+                    }
                 }
             }
-            let _ = writeln!(out, "wren listening on {}", handle.local_addr());
             if let Some(control) = handle.control_addr() {
                 let _ = writeln!(out, "wren control on {control}");
             }

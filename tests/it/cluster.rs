@@ -62,11 +62,16 @@ pub(crate) fn metadata(bootstrap: &str, topic: &str) -> (Vec<i32>, Vec<(i32, Vec
 async fn an_rf3_topic_on_three_brokers_spreads_leaders_and_replicas() {
     // Goal: Metadata shows every broker, and RF=3 partitions led by each broker in turn with
     // all three replicas in sync, as Kafka's placement spreads them.
-    let broker = wren::Broker::ephemeral().with_brokers(3).start().await.unwrap();
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
     let bootstrap = broker.bootstrap_servers();
     create(&bootstrap, "spread", 6, 3, &[]).await.unwrap();
-    let (brokers, partitions) =
-        tokio::task::spawn_blocking(move || metadata(&bootstrap, "spread")).await.unwrap();
+    let (brokers, partitions) = tokio::task::spawn_blocking(move || metadata(&bootstrap, "spread"))
+        .await
+        .unwrap();
     assert_eq!(brokers, vec![1, 2, 3]);
     let leaders: Vec<i32> = partitions.iter().map(|p| p.0).collect();
     assert_eq!(leaders, vec![1, 2, 3, 1, 2, 3]);
@@ -88,7 +93,11 @@ async fn an_rf3_topic_on_three_brokers_spreads_leaders_and_replicas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replication_factor_above_the_brokers_is_refused_naming_brokers() {
     // Goal: RF 3 on 2 brokers is INVALID_REPLICATION_FACTOR, the message says how to get more.
-    let broker = wren::Broker::ephemeral().with_brokers(2).start().await.unwrap();
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(2)
+        .start()
+        .await
+        .unwrap();
     let bootstrap = broker.bootstrap_servers();
     let (code, _) = create(&bootstrap, "too-many", 1, 3, &[]).await.unwrap_err();
     assert_eq!(code, RDKafkaErrorCode::InvalidReplicationFactor);
@@ -105,10 +114,16 @@ async fn a_replication_factor_above_the_brokers_is_refused_naming_brokers() {
         panic!()
     };
     let message = r.topics[0].error_message.as_ref().unwrap().to_string();
-    assert_eq!(r.topics[0].error_code, ResponseError::InvalidReplicationFactor.code());
+    assert_eq!(
+        r.topics[0].error_code,
+        ResponseError::InvalidReplicationFactor.code()
+    );
     assert!(message.contains("--brokers 3"), "{message}");
     create(&bootstrap, "two", 1, 2, &[]).await.unwrap();
-    assert_eq!(broker.cluster().partition("two", 0).unwrap().replicas, vec![1, 2]);
+    assert_eq!(
+        broker.cluster().partition("two", 0).unwrap().replicas,
+        vec![1, 2]
+    );
     broker.shutdown().await;
 }
 
@@ -120,9 +135,13 @@ async fn one_broker_is_unchanged_and_refuses_rf2() {
     let (code, _) = create(&bootstrap, "rf2", 1, 2, &[]).await.unwrap_err();
     assert_eq!(code, RDKafkaErrorCode::InvalidReplicationFactor);
     create(&bootstrap, "rf1", 2, 1, &[]).await.unwrap();
-    let (brokers, partitions) =
-        tokio::task::spawn_blocking(move || metadata(&bootstrap, "rf1")).await.unwrap();
+    let (brokers, partitions) = tokio::task::spawn_blocking(move || metadata(&bootstrap, "rf1"))
+        .await
+        .unwrap();
     assert_eq!(brokers, vec![1]);
-    assert_eq!(partitions, vec![(1, vec![1], vec![1]), (1, vec![1], vec![1])]);
+    assert_eq!(
+        partitions,
+        vec![(1, vec![1], vec![1]), (1, vec![1], vec![1])]
+    );
     broker.shutdown().await;
 }

@@ -9,6 +9,7 @@ pub mod handle;
 pub mod listeners;
 pub mod model;
 pub mod placement;
+pub mod route;
 
 use std::path::{Path, PathBuf};
 

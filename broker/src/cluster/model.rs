@@ -62,6 +62,9 @@ pub enum ChangeError {
     /// The change itself is wrong (HTTP 400).
     #[error("{0}")]
     Invalid(String),
+    /// The broker has shut down.
+    #[error("the broker has shut down")]
+    Stopped,
 }
 
 /// What survives a restart (`cluster.json` in the data dir).
