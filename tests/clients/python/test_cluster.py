@@ -59,7 +59,7 @@ def produce_kafka_python(bootstrap, topic, values, halfway):
     futures = []
     for i, value in enumerate(values):
         if i == len(values) // 2:
-            wait_until(lambda: sum(f.is_done for f in futures) >= len(values) // 4,
+            wait_until(lambda: sum(f.is_done for _, f in futures) >= len(values) // 4,
                        "a quarter of the records acknowledged")
             halfway()
         futures.append((value, p.send(topic, value=value.encode(), partition=i % PARTITIONS)))
