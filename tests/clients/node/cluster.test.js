@@ -96,11 +96,18 @@ test('kafkajs: the leader\'s broker stops during idempotent produce', { timeout:
     assert.ok(after.leader_epoch > before.leader_epoch, 'the leader epoch moved on')
     const log = await C.readPartitions(kafka, C.bootstrapAll(b), topic, PARTITIONS)
     for (let p = 0; p < PARTITIONS; p++) {
+      // kafkajs 2.2.4 can resolve a send() without the records of a partition whose leader moved
+      // to a broker that already answered that send (sendMessages.js keeps one response per
+      // broker and skips brokers that have one on retry): those records are not acknowledged,
+      // and must not be in the log either. Every acknowledged record is there once, in order.
+      assert.deepEqual(log[p], acked[p], `p${p}: the log is the acknowledged records once, in order`)
       const sent = []
       for (let i = p; i < N; i += PARTITIONS) sent.push(String(i))
-      assert.deepEqual(acked[p].map(([, v]) => v), sent, `p${p}: every record acknowledged`)
-      assert.deepEqual(log[p], acked[p], `p${p}: the log is the acknowledged records once, in order`)
+      const order = acked[p].map(([, v]) => sent.indexOf(v))
+      assert.ok(order.every((k, j) => k >= 0 && (j === 0 || k > order[j - 1])), `p${p}: acknowledged in send order`)
     }
+    const last = acked[0][acked[0].length - 1]
+    assert.equal(last[1], String(N - 3), 'p0 took records on its new leader to the end')
   })
 })
 
