@@ -7,7 +7,6 @@ mod bad_input;
 mod cluster;
 mod cluster_control;
 mod cluster_failover;
-mod cluster_rdkafka;
 mod cluster_routing;
 mod control;
 mod control_clock;
