@@ -232,4 +232,25 @@ mod tests {
         assert_eq!(expire(&mut map, 1_000, 500), 1);
         assert!(map.contains_key(&2) && !map.contains_key(&1));
     }
+
+    #[test]
+    fn a_producer_expires_once_idle_for_the_whole_expiration_time() {
+        // Last written at 1 (the batches' max timestamp); Kafka expires at now - last >= limit.
+        let mut map = state(&[header(1, 0, 0, 1, 0)]);
+        assert_eq!(expire(&mut map, 500, 500), 0, "idle for 499 ms: kept");
+        assert!(map.contains_key(&1));
+        assert_eq!(expire(&mut map, 501, 500), 1, "idle for exactly 500 ms: gone");
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn producer_id_zero_is_idempotent() {
+        let map = state(&[header(0, 0, 0, 1, 10)]);
+        let e = map.get(&0);
+        assert!(matches!(
+            check_batch(e, &header(0, 0, 0, 1, 0)).unwrap(),
+            SequenceCheck::Duplicate(SnapshotBatch { first_offset: 10, .. })
+        ));
+        assert!(check_batch(e, &header(0, 0, 5, 1, 0)).is_err());
+    }
 }
