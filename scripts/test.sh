@@ -23,6 +23,9 @@ cargo test --workspace --all-targets
 # --all-targets leaves out doc-tests: the embedding example in the crate docs must compile and run.
 cargo test --workspace --doc
 
+echo "== mutation testing: mutants on changed lines of storage and the state machines (docs/testing.md)"
+scripts/mutants.sh --in-diff
+
 echo "== real clients (Python, Node)"
 cargo build --bin wren
 WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
