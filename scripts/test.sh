@@ -33,6 +33,9 @@ WREN_BIN="$PWD/target/debug/wren" scripts/test-packages.sh
 echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh
 
+echo "== Java clients (kafka-clients 4.4 and 3.9) and Kafka's own tools against Wren (tests/java)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-java.sh
+
 echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
 scripts/build-librdkafka.sh
 WREN_BIN="$PWD/target/debug/wren" scripts/librdkafka-suite.sh
