@@ -31,3 +31,15 @@ for version in ${WREN_JAVA_CLIENTS:-4.4.0 3.9.2}; do
     "-Dmaven.repo.local=$REPO/target/kafka/m2" "-Dkafka.clients.version=$version" test \
     | grep -v -E '^\[INFO\] (Download|---|$)'
 done
+
+VENV="$REPO/.venv"
+[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout' 2>/dev/null; then
+  pins=$(grep -E '^(pytest|pytest-timeout)==' tests/clients/python/requirements.txt)
+  # shellcheck disable=SC2086
+  timeout 600 "$VENV/bin/python" -m pip install --disable-pip-version-check -q $pins
+fi
+
+echo "== Kafka's own tools (Kafka 4.4) against Wren (tests/java/test_tools.py)"
+exec timeout 900 "$VENV/bin/python" -m pytest tests/java -p no:cacheprovider -ra --tb=short \
+  --timeout=600 "$@"
