@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
 # crate), the Python and Node real-client suites against the wren binary, the differential tests
-# against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed tests) against it.
+# against Apache Kafka 4.4, the Java clients, Kafka's tools and Kafka Streams against Wren, then
+# librdkafka's own test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
