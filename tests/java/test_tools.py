@@ -160,6 +160,37 @@ def test_producer_perf_test_and_kafka_transactions(tools):
     assert "Processed a total of 3000 messages" in committed.stderr, committed.stderr
 
 
+def test_kafka_transactions_on_an_ongoing_transaction(tools):
+    """A transaction left open (kafka-producer-perf-test with 10-minute transactions) as
+    kafka-transactions shows it; `abort` needs WriteTxnMarkers, which Wren does not serve
+    (FINDINGS.md), and says so."""
+    topic, txn = name("open"), name("open-tx")
+    b = ["--bootstrap-server", tools.bootstrap]
+    create_topic(tools, topic, 1)
+    perf = tools.popen(PRODUCER_PERF, "--topic", topic, "--num-records", "100000000", "--record-size", "100",
+                       "--throughput", "100", "--transactional-id", txn, "--transaction-duration-ms", "600000",
+                       "--command-property", f"bootstrap.servers={tools.bootstrap}")
+    try:
+        perf.stdout.readline()  # its first 5-second report: the transaction is open by then
+        [listed] = [r for r in tab_rows(tools.run(TRANSACTIONS, *b, "list").stdout) if r["TransactionalId"] == txn]
+        assert listed["TransactionState"] == "Ongoing"
+        [described] = tab_rows(tools.run(TRANSACTIONS, *b, "describe", "--transactional-id", txn).stdout)
+        assert described["TransactionState"] == "Ongoing" and described["TopicPartitions"] == f"{topic}-0"
+        assert int(described["TransactionDurationMs"]) > 0
+        [producer] = tab_rows(tools.run(TRANSACTIONS, *b, "describe-producers", "--topic", topic,
+                                        "--partition", "0").stdout)
+        assert producer["ProducerId"] == described["ProducerId"]
+        assert producer["CurrentTransactionStartOffset"] == "0"
+        abort = tools.run(TRANSACTIONS, *b, "abort", "--topic", topic, "--partition", "0", "--start-offset", "0",
+                          check=False)
+        assert abort.returncode != 0 and "does not support WRITE_TXN_MARKERS" in abort.stderr, abort.stderr
+    finally:
+        perf.kill()
+        perf.wait(timeout=30)
+        perf.stdout.close()
+        perf.stderr.close()
+
+
 INPUT_RECORDS = 6000
 KILLS_PER_COPIER = 2
 KILL_AFTER = 600  # records a copier run copies before it is killed
