@@ -66,7 +66,7 @@ def run_scenario(tools: Tools, bootstrap: str, work: Path) -> dict:
                               text=True, preexec_fn=die_with_parent)
     try:
         read = subprocess.run([*java, MAIN, "read", bootstrap, output_topic, str(RECORDS)], check=True,
-                              timeout=120, capture_output=True, text=True, preexec_fn=die_with_parent)
+                              timeout=180, capture_output=True, text=True, preexec_fn=die_with_parent)
         assert second.poll() is None, f"the restarted app exited {second.returncode}; see {work}"
     finally:
         second.terminate()

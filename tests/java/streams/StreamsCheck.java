@@ -31,7 +31,7 @@ import org.apache.kafka.streams.kstream.Produced;
  *                                  state store (a compacted changelog topic); no record cache, so
  *                                  every input record gives one update: item -> 1, 2, ..., n.
  *                                  Prints "processed N" every 100 records; runs until killed.
- *   read BOOTSTRAP OUTPUT N        read_committed from the output until N records (60 s at most);
+ *   read BOOTSTRAP OUTPUT N        read_committed from the output until N records (120 s at most);
  *                                  prints {item: [counts in offset order]} as JSON
  */
 public final class StreamsCheck {
@@ -113,7 +113,7 @@ public final class StreamsCheck {
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            long deadline = System.currentTimeMillis() + 60_000;
+            long deadline = System.currentTimeMillis() + 120_000;
             while (read < n && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, Long> r : consumer.poll(Duration.ofMillis(200))) {
                     counts.computeIfAbsent(r.key(), k -> new java.util.ArrayList<>()).add(r.value());
