@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Wren these tests run against: one process for the whole run (WREN_BIN, else
  * target/debug/wren), on a free loopback port (`--listen 127.0.0.1:0`, the address read from its
- * `wren listening on` line), data in a fresh directory, stopped when the JVM exits.
+ * `wren listening on` line), data in a fresh directory, stopped when the JVM exits; or the
+ * broker at JAVA_TESTS_BOOTSTRAP.
  */
 final class Wren {
     private static String bootstrap;
@@ -23,7 +24,9 @@ final class Wren {
 
     static synchronized String bootstrap() {
         if (bootstrap == null) {
-            bootstrap = start();
+            // A broker already running instead (to check the tests themselves against Kafka).
+            String given = System.getenv("JAVA_TESTS_BOOTSTRAP");
+            bootstrap = given != null && !given.isEmpty() ? given : start();
         }
         return bootstrap;
     }
