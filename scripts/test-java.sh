@@ -40,6 +40,6 @@ if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout' 2>/dev/null; then
   timeout 600 "$VENV/bin/python" -m pip install --disable-pip-version-check -q $pins
 fi
 
-echo "== Kafka's own tools (Kafka 4.4) against Wren (tests/java/test_tools.py)"
+echo "== Kafka's own tools and Kafka Streams (4.4) against Wren (tests/java/test_tools.py, test_streams.py)"
 exec timeout 900 "$VENV/bin/python" -m pytest tests/java -p no:cacheprovider -ra --tb=short \
   --timeout=600 "$@"
