@@ -60,7 +60,7 @@ class KafkaPythonMember:
         self.topic = topic
 
     def poll(self):
-        polled = self.c.poll(timeout_ms=100)
+        polled = self.c.poll(timeout_ms=100, max_records=50)
         return [(r.partition, r.offset, r.value.decode()) for rs in polled.values() for r in rs]
 
     def commit(self, p, offset):
@@ -108,18 +108,19 @@ def test_the_group_coordinators_broker_stops_during_consumption(cluster, client)
     def step():
         nonlocal stopped, commits_after_stop, coordinator
         for p, offset, value in first.poll():
+            if not stopped and len(seen) >= N // 2:  # in the middle of a batch, too
+                coordinator = group_coordinator(b, group)
+                stop_broker(b, coordinator)
+                stopped = True
             seen.append((p, offset, value))
             if first.commit(p, offset + 1):
                 committed[p] = offset + 1
                 commits_after_stop += stopped
-        if not stopped and len(seen) >= N // 2:
-            coordinator = group_coordinator(b, group)
-            stop_broker(b, coordinator)
-            stopped = True
         return len(seen) >= 3 * N // 4 and commits_after_stop > 0
 
     try:
-        wait_until(step, "the first member reading on after the coordinator stopped", step=0)
+        wait_until(step, lambda: f"the first member reading on after broker {coordinator} stopped: read "
+                   f"{len(seen)}, {commits_after_stop} commits since the stop, committed {committed}", step=0)
     finally:
         first.close()
     moved = group_coordinator(b, group)
