@@ -199,13 +199,16 @@ def kafka_python_transactions(bootstrap, txn_id, topic, between):
             between()
         p.begin_transaction()
         values = [f"t{n}-{i}" for i in range(30)]
-        for i, v in enumerate(values):
-            p.send(topic, value=v.encode(), partition=i % PARTITIONS)
+        sent = [p.send(topic, value=v.encode(), partition=i % PARTITIONS) for i, v in enumerate(values)]
         if outcome == "abort":
             p.abort_transaction()
-        else:
-            p.commit_transaction()
-            committed += values
+            continue
+        # kafka-python's commit_transaction() returns without raising when the commit failed;
+        # its records' futures tell.
+        p.commit_transaction()
+        for f in sent:
+            f.get(PATIENCE_S)
+        committed += values
     p.close()
     return committed
 
