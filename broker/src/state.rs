@@ -91,7 +91,9 @@ impl BrokerState {
             source,
         })?;
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
-        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        let mut topics =
+            TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        topics.set_offsets_topic_partitions(config.groups.offsets_topic_num_partitions);
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
         let txn = TxnCoordinator::open(
             &data_dir.join("__wren_meta"),

@@ -29,6 +29,7 @@ mod groups_timeouts;
 mod idempotence;
 mod lifecycle;
 mod metrics;
+mod offsets_topic;
 mod oracle_findings;
 mod pipelining;
 mod produce_validation;

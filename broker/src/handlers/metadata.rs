@@ -14,6 +14,7 @@ use super::{
     TOPIC_AUTHORIZED_OPERATIONS,
 };
 use crate::config::BrokerConfig;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::state::BrokerIdentity;
 use crate::topics::{validate_topic_name, CreateError, Topic, TopicRegistry};
 
@@ -44,11 +45,21 @@ pub fn handle(
     let may_create =
         config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     let topics: Vec<MetadataResponseTopic> = match wanted {
-        None => topics.all().iter().map(|t| describe(identity, t)).collect(),
+        None => {
+            let mut all: Vec<_> = topics.all().iter().map(|t| describe(identity, t)).collect();
+            all.push(offsets_topic::metadata(
+                identity.node_id,
+                topics.offsets_topic(),
+            ));
+            all
+        }
         Some(requested) => requested
             .into_iter()
             .map(|r| match (r.name, r.topic_id) {
                 (Some(name), _) => lookup_by_name(identity, topics, config, name, may_create),
+                (None, id) if id == topics.offsets_topic().id => {
+                    offsets_topic::metadata(identity.node_id, topics.offsets_topic())
+                }
                 (None, id) => match topics.get_by_id(&id) {
                     Some(t) => describe(identity, &t),
                     None => MetadataResponseTopic::default()
@@ -95,6 +106,9 @@ fn lookup_by_name(
     };
     if let Some(topic) = topics.get(name.as_str()) {
         return describe(identity, &topic);
+    }
+    if OffsetsTopic::is_named(name.as_str()) {
+        return offsets_topic::metadata(identity.node_id, topics.offsets_topic());
     }
     if validate_topic_name(name.as_str()).is_err() {
         return failed(ResponseError::InvalidTopicException);

@@ -19,6 +19,7 @@ use wren_storage::{Clock, FlushPolicy};
 
 use super::str_bytes;
 use crate::error::storage_error_code;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::{Partition, Topic, TopicRegistry};
 use crate::txn::TxnCoordinator;
 
@@ -39,18 +40,20 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let topic = topics.get(topic_data.name.as_str());
+        // Kafka refuses a client's append to an internal topic (whatever the partition).
+        let internal = topic.is_none() && OffsetsTopic::is_named(topic_data.name.as_str());
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let outcome = match prepare_partition(
-                topics,
-                txn,
-                clock,
-                topic.as_deref(),
-                p,
-                transactional,
-                acks,
-            ) {
+            let prepared = if internal {
+                Err(Refusal::new(
+                    ResponseError::InvalidTopicException,
+                    Some(offsets_topic::append_refused()),
+                ))
+            } else {
+                prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional, acks)
+            };
+            let outcome = match prepared {
                 Ok(prepared) => append(prepared).await,
                 Err(refusal) => Err(refusal),
             };
