@@ -9,7 +9,6 @@ from confluent_kafka import Producer, TopicCollection
 from confluent_kafka.admin import AdminClient
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import InvalidTopicError
 
 from common import unique_topic
 
@@ -46,9 +45,11 @@ def test_kafka_python_describes_it_internal_and_its_producer_is_refused(broker):
         assert len(described["partitions"]) == 50
     finally:
         admin.close()
+    # kafka-python's producer leaves internal topics out of the ones it sends to (as it does
+    # against Kafka): it reads the flag from Metadata.
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, retries=0)
     try:
-        with pytest.raises(InvalidTopicError):
+        with pytest.raises(ValueError, match="did not assign a partition"):
             producer.send(OFFSETS, b"x").get(timeout=30)
     finally:
         producer.close()
