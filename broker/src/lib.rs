@@ -47,7 +47,7 @@ pub mod topics;
 pub mod txn;
 
 pub use blocking::BlockingBrokerHandle;
-pub use config::{BrokerConfig, TestHooks, TopicDefaults};
+pub use config::{BrokerConfig, TopicDefaults};
 pub use control::clock::BrokerClock;
 pub use control::{NewTopic, ResetError, ResetSummary};
 pub use error::{BrokerError, ConfigError};

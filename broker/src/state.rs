@@ -99,7 +99,6 @@ impl BrokerState {
             &data_dir.join("__wren_meta"),
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
-                halt_before_markers: config.test_hooks.halt_txn_before_markers,
                 flush: crate::config::topic::log_config(
                     &config.topic_defaults,
                     &Default::default(),

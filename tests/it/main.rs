@@ -17,6 +17,7 @@ mod disk_full;
 mod embedding;
 mod faults;
 mod faults_raw;
+mod faults_txn;
 mod first_record;
 mod footprint;
 mod group_limits;

@@ -42,9 +42,6 @@ pub struct BrokerConfig {
     pub topic_defaults: TopicDefaults,
     /// Group coordinator settings (`group.*`, `offsets.*`).
     pub groups: crate::group::GroupConfig,
-    /// Test-only internal knobs (not fault rules: those are added at run time through
-    /// `BrokerHandle::faults`). The binary never sets them.
-    pub test_hooks: TestHooks,
     /// The control listener (HTTP + JSON, for tests): off unless set.
     pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
@@ -57,16 +54,6 @@ pub struct BrokerConfig {
     pub listener_keys: ListenerKeys,
     /// Listeners in `listeners` that are not served, each with why.
     pub unserved_listeners: Vec<String>,
-}
-
-/// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
-/// dispatch, between requests; these act in the middle of a coordinator's work, where no
-/// request boundary is.
-#[derive(Clone, Debug, Default)]
-pub struct TestHooks {
-    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there;
-    /// a restart must complete the transaction).
-    pub halt_txn_before_markers: bool,
 }
 
 impl Default for BrokerConfig {
@@ -89,7 +76,6 @@ impl Default for BrokerConfig {
             control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
-            test_hooks: TestHooks::default(),
             keys_set: BrokerKeysSet::new(),
             ignored_keys: BTreeSet::new(),
             listener_keys: ListenerKeys::default(),

@@ -16,7 +16,7 @@ pub mod listeners;
 pub mod topic;
 pub mod topic_defs;
 
-pub use broker::{BrokerConfig, TestHooks};
+pub use broker::BrokerConfig;
 pub use env::parse_properties;
 pub use topic::{
     honoured_topic_keys, log_config, topic_codec, topic_config_source, topic_config_synonyms,
