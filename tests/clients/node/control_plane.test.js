@@ -1,7 +1,7 @@
 'use strict'
 // The control listener (wren --control) driven over HTTP from a kafkajs test: two
 // NOT_LEADER_OR_FOLLOWER answers to an idempotent producer, then every record once and in
-// order; a transaction aborted by moving the broker's clock past its timeout, its producer
+// order; a dropped Produce answer retried without a duplicate; a transaction aborted by moving the broker's clock past its timeout, its producer
 // fenced on commit and its records never read by a read_committed consumer; a frozen group
 // member expired by moving the clock past its session timeout, its partitions reassigned.
 
@@ -93,6 +93,28 @@ test('two NOT_LEADER_OR_FOLLOWER answers, then every record once in order', { ti
     assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
     const rules = await control(broker, 'GET', '/v1/faults')
     assert.equal(rules.find(r => r.id === rule.id).fired, 2)
+  })
+})
+
+test('a dropped Produce answer is retried without a duplicate', { timeout: 120000 }, async () => {
+  await withControlledBroker(async broker => {
+    const kafka = kafkaFor(broker)
+    const topic = await createTopic(kafka)
+    const rule = await control(broker, 'POST', '/v1/faults',
+      { api: 'Produce', topic, action: 'drop_response', after: 1, count: 1 })
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    await producer.connect()
+    for (let i = 0; i < RECORDS; i += 20) {
+      const messages = []
+      for (let j = i; j < i + 20; j++) messages.push({ partition: 0, value: String(j) })
+      await producer.send({ topic, acks: -1, messages })
+    }
+    await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
+    await producer.disconnect()
+    const want = [...Array(RECORDS).keys()].map(String).concat(['sentinel'])
+    assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
+    const rules = await control(broker, 'GET', '/v1/faults')
+    assert.equal(rules.find(r => r.id === rule.id).fired, 1)
   })
 })
 
