@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
@@ -53,9 +53,7 @@ struct Slot {
     turn: Arc<Mutex<()>>,
     /// The last persisted state; `None` until the first InitProducerId is persisted.
     meta: RwLock<Option<TxnMetadata>>,
-    /// Set by the `halt_before_markers` fault: the transaction stops after its Prepare state
-    /// is persisted and before any marker, as if the coordinator had crashed there. Kept in
-    /// memory only, so a restart finishes the transaction.
+    /// Set by the `halt_before_markers` fault (in memory: a restart finishes the transaction).
     halted: AtomicBool,
 }
 
@@ -141,12 +139,10 @@ impl TxnCoordinator {
         self.shared.slots.get(id).map(|s| s.value().clone())
     }
 
-    /// The `halt_before_markers` fault: `id`'s transaction stops after its next Prepare
-    /// state is persisted, before any marker, until the broker restarts. False when the id is
-    /// unknown.
+    /// [`crate::FaultAction::HaltBeforeMarkers`] on `id`: false when the id is unknown.
     pub fn halt_before_markers(&self, id: &str) -> bool {
         self.slot(id)
-            .map(|slot| slot.halted.store(true, Ordering::Relaxed))
+            .map(|slot| slot.halted.store(true, Relaxed))
             .is_some()
     }
 
@@ -335,12 +331,11 @@ impl TxnCoordinator {
     async fn resume_all(&self, topics: &TopicRegistry) -> usize {
         let mut done = 0;
         for slot in self.slots() {
-            let preparing = !slot.halted.load(Ordering::Relaxed)
-                && slot
-                    .meta
-                    .read()
-                    .as_ref()
-                    .is_some_and(|m| m.state.is_preparing());
+            let preparing = slot
+                .meta
+                .read()
+                .as_ref()
+                .is_some_and(|m| m.state.is_preparing() && !slot.halted.load(Relaxed));
             if preparing && self.run(slot, topics, Input::Resume, None).await.is_ok() {
                 done += 1;
             }
@@ -438,7 +433,7 @@ async fn apply(
     let Some(markers) = markers else {
         return reply;
     };
-    if slot.halted.load(Ordering::Relaxed) {
+    if slot.halted.load(Relaxed) {
         tracing::warn!(transactional_id = %slot.id, "fault: halting between Prepare and the markers");
         return Err(TxnError::Halted);
     }
