@@ -42,7 +42,10 @@ pub(crate) async fn create(
 }
 
 /// (broker ids, per partition (leader, replicas, isr)) as librdkafka's metadata shows them.
-pub(crate) fn metadata(bootstrap: &str, topic: &str) -> (Vec<i32>, Vec<(i32, Vec<i32>, Vec<i32>)>) {
+/// The broker ids, and each partition's (leader, replicas, ISR).
+pub(crate) type Layout = (Vec<i32>, Vec<(i32, Vec<i32>, Vec<i32>)>);
+
+pub(crate) fn metadata(bootstrap: &str, topic: &str) -> Layout {
     let consumer: BaseConsumer = config(bootstrap).create().unwrap();
     let md = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(5))

@@ -142,6 +142,8 @@ struct Prepared {
     records: u64,
 }
 
+// One input per check Kafka makes before an append (leadership came with the cluster model).
+#[allow(clippy::too_many_arguments)]
 fn prepare_partition(
     topics: &TopicRegistry,
     txn: &TxnCoordinator,
