@@ -54,6 +54,8 @@ enum CtlCommand {
         #[arg(long)]
         follow: bool,
     },
+    /// The broker's metrics in the Prometheus text format (`GET /metrics`), as sent.
+    Metrics,
     #[command(flatten)]
     Cluster(ClusterCommand),
 }
@@ -85,8 +87,12 @@ struct FaultArgs {
     #[arg(long, conflicts_with = "close_connection")]
     drop_response: bool,
     /// Close the connection before handling the request.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "halt_before_markers")]
     close_connection: bool,
+    /// EndTxn: stop the transaction after its Prepare state is written, before the markers
+    /// (a coordinator crash there; a restart finishes the transaction).
+    #[arg(long, conflicts_with_all = ["error", "delay", "drop_response"])]
+    halt_before_markers: bool,
     #[arg(long)]
     topic: Option<String>,
     #[arg(long)]
@@ -120,6 +126,9 @@ impl FaultArgs {
         }
         if self.close_connection {
             rule["action"] = json!("close_connection");
+        }
+        if self.halt_before_markers {
+            rule["action"] = json!("halt_before_markers");
         }
         let filters = [
             ("topic", self.topic.as_ref().map(|t| json!(t))),
@@ -199,6 +208,14 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
     let (method, path, body) = match args.command {
         CtlCommand::Requests { api, follow } => {
             return requests(&args.control, api.as_deref(), follow).await
+        }
+        CtlCommand::Metrics => {
+            // Text, not JSON: printed as the broker sent it.
+            match call(&args.control, Method::GET, "/metrics", None).await? {
+                Value::String(text) => print!("{text}"),
+                other => println!("{other}"),
+            }
+            return Ok(());
         }
         CtlCommand::Faults { command } => match command {
             FaultsCommand::Add(rule) => (Method::POST, "/v1/faults", Some(rule.to_json())),

@@ -19,7 +19,7 @@ pub use wren_broker::{
     BrokerError, BrokerHandle, BrokerInfo, ChangeError, ClusterHandle, ConfigError,
     CreateTopicError, CreatedTopic, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
     FaultStatus, Faults, PartitionState, RequestLog, RequestRecord, ResetError, ResetSummary,
-    TestHooks, TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,
+    TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,
 };
 /// What fault rules and the request log speak of: API keys and Kafka errors.
 pub use wren_broker::{ApiKey, ResponseError};

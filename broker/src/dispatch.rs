@@ -262,6 +262,12 @@ async fn answer(
                 errors: handled.errors,
             }
         }
+        FaultAction::HaltBeforeMarkers => {
+            if let RequestKind::EndTxn(r) = &request {
+                state.txn.halt_before_markers(r.transactional_id.as_str());
+            }
+            route(state, ctx, request).await
+        }
         FaultAction::CloseConnection => Outcome::Close(format!(
             "fault {}: {api_key:?} closed before handling",
             id.0

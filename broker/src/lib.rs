@@ -14,7 +14,8 @@
 //! - [`handlers`]: one module per API family; each gets the services it uses, never the socket.
 //!
 //! The services, assembled by [`state`] (`BrokerState`, which owns the one clock):
-//! - [`topics`]: the durable topic registry and each partition's log (appends wake fetches).
+//! - [`topics`]: the durable topic registry and each partition's log (appends wake fetches);
+//!   [`offsets_topic`]: `__consumer_offsets` as clients see it (a view of the group log).
 //! - [`group`]: the group coordinator (consumer groups, committed offsets, the group log).
 //! - [`txn`]: the transaction coordinator; [`producer_ids`]: the producer id allocator.
 //! - [`fetch_session`]: incremental fetch sessions.
@@ -39,6 +40,7 @@ pub mod fetch_session;
 pub mod group;
 pub mod handlers;
 pub mod metrics;
+pub mod offsets_topic;
 pub mod producer_ids;
 pub mod request_log;
 pub mod respond;
@@ -50,7 +52,7 @@ pub mod txn;
 pub use blocking::BlockingBrokerHandle;
 pub use cluster::handle::ClusterHandle;
 pub use cluster::{BrokerInfo, ChangeError, PartitionState};
-pub use config::{BrokerConfig, TestHooks, TopicDefaults};
+pub use config::{BrokerConfig, TopicDefaults};
 pub use control::clock::BrokerClock;
 pub use control::{NewTopic, ResetError, ResetSummary};
 pub use error::{BrokerError, ConfigError};

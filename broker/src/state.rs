@@ -97,7 +97,9 @@ impl BrokerState {
             source,
         })?;
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
-        let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        let mut topics =
+            TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        topics.set_offsets_topic_partitions(config.groups.offsets_topic_num_partitions);
         let cluster = Cluster::open(
             &data_dir.join("__wren_meta"),
             config.node_id,
@@ -109,7 +111,6 @@ impl BrokerState {
             &data_dir.join("__wren_meta"),
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
-                halt_before_markers: config.test_hooks.halt_txn_before_markers,
                 flush: crate::config::topic::log_config(
                     &config.topic_defaults,
                     &Default::default(),

@@ -16,6 +16,7 @@ use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
 use crate::metrics::traffic::PartitionTraffic;
+use crate::offsets_topic::OffsetsTopic;
 
 /// Kafka's limit on topic name length.
 pub const TOPIC_NAME_CHARS_MAX: usize = 249;
@@ -153,6 +154,8 @@ pub struct TopicRegistry {
     admin: parking_lot::Mutex<()>,
     /// The broker's clock, handed to every partition log (roll, retention, producer expiry).
     clock: Arc<dyn Clock>,
+    /// `__consumer_offsets`, listed beside the topics but never one of them.
+    offsets_topic: OffsetsTopic,
 }
 
 #[derive(Debug)]
@@ -175,6 +178,7 @@ impl TopicRegistry {
             by_id: DashMap::new(),
             admin: parking_lot::Mutex::new(()),
             clock,
+            offsets_topic: OffsetsTopic::default(),
         };
         let meta = registry.meta_dir();
         std::fs::create_dir_all(&meta).map_err(|source| BrokerError::DataDir {
@@ -208,6 +212,16 @@ impl TopicRegistry {
 
     pub fn defaults(&self) -> &TopicDefaults {
         &self.defaults
+    }
+
+    /// `__consumer_offsets` (a view of the group log, see [`crate::offsets_topic`]).
+    pub fn offsets_topic(&self) -> OffsetsTopic {
+        self.offsets_topic
+    }
+
+    /// `offsets.topic.num.partitions`.
+    pub fn set_offsets_topic_partitions(&mut self, partitions: i32) {
+        self.offsets_topic = OffsetsTopic::new(partitions);
     }
 
     fn meta_dir(&self) -> PathBuf {
@@ -300,7 +314,7 @@ impl TopicRegistry {
         overrides: TopicOverrides,
     ) -> Result<Arc<Topic>, CreateError> {
         let _admin = self.admin.lock();
-        if self.topics.contains_key(name) {
+        if self.topics.contains_key(name) || OffsetsTopic::is_named(name) {
             return Err(CreateError::AlreadyExists);
         }
         let topic = self

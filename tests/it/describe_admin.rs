@@ -192,7 +192,16 @@ async fn describe_topic_partitions_pages_as_kafka_does() {
     create_topic(&mut c, "b", 2).await;
     create_topic(&mut c, "a", 3).await;
     // All topics, in name order, two partitions a page; the cursor continues inside a topic.
-    let first = describe_partitions(&mut c, &[], 2, None).await;
+    // (__consumer_offsets comes first: the pages here start after it.)
+    let internal = describe_partitions(&mut c, &[], 2, None).await;
+    assert_eq!(
+        page(&internal),
+        (
+            vec![t("__consumer_offsets", 0, &[0, 1])],
+            Some(("__consumer_offsets".into(), 2))
+        )
+    );
+    let first = describe_partitions(&mut c, &[], 2, Some(("a", 0))).await;
     assert_eq!(
         page(&first),
         (vec![t("a", 0, &[0, 1])], Some(("a".into(), 2)))
@@ -208,7 +217,7 @@ async fn describe_topic_partitions_pages_as_kafka_does() {
     let last = describe_partitions(&mut c, &[], 2, Some(("b", 1))).await;
     assert_eq!(page(&last), (vec![t("b", 0, &[1])], None));
     // A page that ends exactly with a topic points at the next topic's partition 0.
-    let exact = describe_partitions(&mut c, &[], 3, None).await;
+    let exact = describe_partitions(&mut c, &[], 3, Some(("a", 0))).await;
     assert_eq!(
         page(&exact),
         (vec![t("a", 0, &[0, 1, 2])], Some(("b".into(), 0)))

@@ -22,6 +22,11 @@ fn name(s: &str) -> TopicName {
 
 /// A batch of `n` records from producer `pid` at `epoch`, sequences `first_seq..`.
 fn idem_batch(pid: i64, epoch: i16, first_seq: i32, n: i32) -> Bytes {
+    idem_batch_at(pid, epoch, first_seq, n, 1_000)
+}
+
+/// The same with record timestamps from `first_ts` (producer expiry reads the last one).
+fn idem_batch_at(pid: i64, epoch: i16, first_seq: i32, n: i32, first_ts: i64) -> Bytes {
     let records: Vec<_> = (0..n)
         .map(|i| {
             let key = Some(Bytes::from(format!("k{first_seq}-{i}")));
@@ -29,7 +34,7 @@ fn idem_batch(pid: i64, epoch: i16, first_seq: i32, n: i32) -> Bytes {
                 i as i64,
                 first_seq.wrapping_add(i),
                 (pid, epoch),
-                1_000 + i as i64,
+                first_ts + i as i64,
                 key,
                 Bytes::from_static(b"v"),
             )
@@ -393,4 +398,67 @@ async fn rdkafka_idempotent_producer_survives_dropped_responses() {
     })
     .await
     .unwrap();
+}
+
+/// What DescribeProducers lists for partition 0 of "idem": (producer id, last sequence).
+async fn active_producers(c: &mut RawClient) -> Vec<(i64, i32)> {
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        describe_producers_request::TopicRequest::default()
+            .with_name(name("idem"))
+            .with_partition_indexes(vec![0]),
+    ]);
+    let ResponseKind::DescribeProducers(r) = c
+        .request(
+            ApiKey::DescribeProducers,
+            0,
+            RequestKind::DescribeProducers(req),
+        )
+        .await
+    else {
+        panic!()
+    };
+    let p = &r.topics[0].partitions[0].active_producers;
+    p.iter()
+        .map(|p| (p.producer_id.0, p.last_sequence))
+        .collect()
+}
+
+/// `producer.id.expiration.ms` (1 day) on a clock the test moves: before it a retry is
+/// deduplicated; past it the producer is forgotten, as Kafka's ProducerStateManager forgets it:
+/// DescribeProducers no longer lists it, and its batches are accepted as a new producer's (the
+/// same retry is appended again: the dedup that expiry gives up, in Kafka too).
+#[tokio::test]
+async fn advancing_the_clock_past_producer_id_expiration_forgets_the_producer() {
+    let clock = crate::support::manual_clock();
+    let broker = crate::support::on_manual_clock(&clock)
+        .start()
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    setup(&mut c).await;
+    let pid = init_pid(&mut c).await;
+    let now = {
+        use wren::Clock;
+        clock.now_ms()
+    };
+    let batch = idem_batch_at(pid, 0, 0, 3, now);
+    assert_eq!(send(&mut c, batch.clone()).await, (OK, 0));
+    // An hour later the producer is still known: the retry answers the original offset.
+    broker.clock().advance(Duration::from_secs(3600)).await;
+    assert_eq!(send(&mut c, batch.clone()).await, (OK, 0));
+    assert_eq!(active_producers(&mut c).await, vec![(pid, 2)]);
+    assert_eq!(log_end(&mut c).await, 3);
+    // A day after its last record: forgotten.
+    broker.clock().advance(Duration::from_secs(86_400)).await;
+    assert_eq!(active_producers(&mut c).await, vec![]);
+    assert_eq!(
+        send(&mut c, batch).await,
+        (OK, 3),
+        "appended again, as Kafka does"
+    );
+    assert_eq!(
+        active_producers(&mut c).await,
+        vec![(pid, 2)],
+        "known again"
+    );
 }

@@ -403,3 +403,31 @@ async fn the_control_listener_serves_the_metrics() {
     }
     assert_eq!(text, broker.metrics_text(), "nothing happened in between");
 }
+
+/// `wren ctl metrics` prints that text as the broker sent it (not as a JSON string).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_metrics_prints_the_prometheus_text() {
+    let (broker, control) = crate::control::broker_with_control().await;
+    broker.create_topic("m-ctl", 1, &[]).await.unwrap();
+    let control = control.to_string();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wren"))
+            .args(["ctl", "--control", &control, "metrics"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "wren_log_size_bytes{topic=\"m-ctl\",partition=\"0\"} 0"),
+        "{text}"
+    );
+    assert_eq!(text, broker.metrics_text());
+}

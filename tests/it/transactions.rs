@@ -149,7 +149,7 @@ pub(crate) fn read(
 
 /// The last stable offset of each partition, as a read_committed consumer sees it: nothing at
 /// or past it is readable at that isolation level.
-fn last_stable_offsets(bootstrap: &str, topic: &str, partitions: i32) -> Vec<i64> {
+pub(crate) fn last_stable_offsets(bootstrap: &str, topic: &str, partitions: i32) -> Vec<i64> {
     let c: BaseConsumer = config(bootstrap)
         .set("isolation.level", "read_committed")
         .create()
@@ -323,16 +323,16 @@ async fn the_broker_aborts_a_silent_transaction_after_its_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = |halt: bool| {
-        let mut c = wren::BrokerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            ..Default::default()
-        };
-        c.test_hooks.halt_txn_before_markers = halt;
-        c
+    let cfg = || wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        ..Default::default()
     };
-    let broker = wren::Broker::new(cfg(true)).start().await.unwrap();
+    let broker = wren::Broker::new(cfg()).start().await.unwrap();
+    // The coordinator stops between PrepareCommit and the markers, as if it crashed there.
+    let halt = broker
+        .faults()
+        .add(wren::Fault::on(wren::ApiKey::EndTxn).halt_before_markers());
     let b = broker.bootstrap_servers();
     create_topics(&b, &["crash"], 3).await;
     let sent = blocking(move || {
@@ -358,9 +358,10 @@ async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit()
     })
     .await
     .unwrap();
+    assert!(broker.faults().fired(halt).unwrap() >= 1);
     broker.shutdown().await;
 
-    let broker = wren::Broker::new(cfg(false)).start().await.unwrap();
+    let broker = wren::Broker::new(cfg()).start().await.unwrap();
     let b = broker.bootstrap_servers();
     let seen = blocking(move || values(&read(&b, &["crash"], 3, "read_committed")))
         .await

@@ -47,9 +47,6 @@ pub struct BrokerConfig {
     pub topic_defaults: TopicDefaults,
     /// Group coordinator settings (`group.*`, `offsets.*`).
     pub groups: crate::group::GroupConfig,
-    /// Test-only internal knobs (not fault rules: those are added at run time through
-    /// `BrokerHandle::faults`). The binary never sets them.
-    pub test_hooks: TestHooks,
     /// The control listener (HTTP + JSON, for tests): off unless set.
     pub control: Option<SocketAddr>,
     /// The Kafka keys the properties file or the environment set, with their values as
@@ -66,16 +63,6 @@ pub struct BrokerConfig {
 
 /// The most brokers `--brokers` simulates.
 pub const BROKERS_MAX: i32 = 16;
-
-/// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
-/// dispatch, between requests; these act in the middle of a coordinator's work, where no
-/// request boundary is.
-#[derive(Clone, Debug, Default)]
-pub struct TestHooks {
-    /// Persist PrepareCommit/PrepareAbort, then stop before writing markers (a crash there;
-    /// a restart must complete the transaction).
-    pub halt_txn_before_markers: bool,
-}
 
 impl Default for BrokerConfig {
     fn default() -> Self {
@@ -99,7 +86,6 @@ impl Default for BrokerConfig {
             control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
-            test_hooks: TestHooks::default(),
             keys_set: BrokerKeysSet::new(),
             ignored_keys: BTreeSet::new(),
             listener_keys: ListenerKeys::default(),

@@ -19,7 +19,7 @@ pub mod topic;
 pub mod topic_defs;
 pub mod topic_keys;
 
-pub use broker::{BrokerConfig, TestHooks};
+pub use broker::BrokerConfig;
 pub use env::parse_properties;
 pub use topic::{
     honoured_topic_keys, log_config, topic_codec, topic_config_source, topic_config_synonyms,

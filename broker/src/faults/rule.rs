@@ -20,6 +20,11 @@ pub enum FaultAction {
     DropResponse,
     /// Close the connection before handling the request.
     CloseConnection,
+    /// EndTxn only: handle it, but stop the transaction coordinator after it persists
+    /// PrepareCommit/PrepareAbort and before any marker, as if the broker crashed there. The
+    /// client gets COORDINATOR_NOT_AVAILABLE; the transaction stays prepared (its partitions'
+    /// last stable offset held) until the broker restarts and finishes it.
+    HaltBeforeMarkers,
 }
 
 /// A fault rule. Filters left `None` match everything; `after` skips the first N matching
@@ -75,6 +80,12 @@ impl Fault {
         self
     }
 
+    /// See [`FaultAction::HaltBeforeMarkers`] (a rule on EndTxn).
+    pub fn halt_before_markers(mut self) -> Fault {
+        self.action = FaultAction::HaltBeforeMarkers;
+        self
+    }
+
     /// Fires at most `count` times.
     pub fn times(mut self, count: u64) -> Fault {
         self.count = Some(count);
@@ -122,8 +133,8 @@ pub struct FaultStatus {
 
 /// The JSON form of a rule: `{"api":"Produce","error_code":"NOT_LEADER_OR_FOLLOWER","count":2}`.
 /// `api` is a name ("Produce") or a key number; `error_code` a number or a Kafka error name;
-/// `action` is `error` (the default), `delay` (with `delay_ms`), `drop_response` or
-/// `close_connection`.
+/// `action` is `error` (the default), `delay` (with `delay_ms`), `drop_response`,
+/// `close_connection` or (EndTxn) `halt_before_markers`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -154,6 +165,7 @@ pub enum ActionName {
     Delay,
     DropResponse,
     CloseConnection,
+    HaltBeforeMarkers,
 }
 
 /// A name or a number in JSON: `"Produce"` or `0`, `"NOT_LEADER_OR_FOLLOWER"` or `6`.
@@ -185,6 +197,8 @@ pub enum FaultSpecError {
     MissingDelay,
     #[error("{0} belongs to another action")]
     Misplaced(&'static str),
+    #[error("the halt_before_markers action applies to EndTxn only")]
+    HaltNeedsEndTxn,
 }
 
 impl TryFrom<FaultSpec> for Fault {
@@ -220,6 +234,10 @@ impl TryFrom<FaultSpec> for Fault {
             )),
             ActionName::DropResponse => FaultAction::DropResponse,
             ActionName::CloseConnection => FaultAction::CloseConnection,
+            ActionName::HaltBeforeMarkers if api != ApiKey::EndTxn => {
+                return Err(FaultSpecError::HaltNeedsEndTxn)
+            }
+            ActionName::HaltBeforeMarkers => FaultAction::HaltBeforeMarkers,
         };
         Ok(Fault {
             api,
@@ -240,6 +258,7 @@ impl From<Fault> for FaultSpec {
             FaultAction::Delay(d) => (ActionName::Delay, None, Some(d.as_millis() as u64)),
             FaultAction::DropResponse => (ActionName::DropResponse, None, None),
             FaultAction::CloseConnection => (ActionName::CloseConnection, None, None),
+            FaultAction::HaltBeforeMarkers => (ActionName::HaltBeforeMarkers, None, None),
         };
         FaultSpec {
             api: NameOrNumber::Name(format!("{:?}", fault.api)),
@@ -341,6 +360,8 @@ mod tests {
         let f = parse(r#"{"api":"joingroup","action":"close_connection"}"#).unwrap();
         assert_eq!(f.api, ApiKey::JoinGroup);
         assert_eq!(f.action, FaultAction::CloseConnection);
+        let f = parse(r#"{"api":"EndTxn","action":"halt_before_markers","count":1}"#).unwrap();
+        assert_eq!(f, Fault::on(ApiKey::EndTxn).halt_before_markers().times(1));
     }
 
     #[test]
@@ -354,6 +375,8 @@ mod tests {
             r#"{"api":"Produce","action":"delay","delay_ms":5,"error_code":6}"#,
             r#"{"api":"Produce","action":"drop_response","delay_ms":5}"#,
             r#"{"api":"Produce","error_code":6,"typo":1}"#,
+            r#"{"api":"Produce","action":"halt_before_markers"}"#,
+            r#"{"api":"EndTxn","action":"halt_before_markers","error_code":6}"#,
         ] {
             assert!(parse(bad).is_err(), "{bad} must be refused");
         }

@@ -85,6 +85,8 @@ pub struct GroupConfig {
     pub offsets_retention_check_interval_ms: u64,
     /// offset.metadata.max.bytes
     pub offset_metadata_max_bytes: usize,
+    /// offsets.topic.num.partitions: how many partitions `__consumer_offsets` lists.
+    pub offsets_topic_num_partitions: i32,
 }
 
 impl Default for GroupConfig {
@@ -97,6 +99,7 @@ impl Default for GroupConfig {
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
+            offsets_topic_num_partitions: crate::offsets_topic::PARTITIONS_DEFAULT,
         }
     }
 }
@@ -121,6 +124,7 @@ impl GroupConfig {
                 self.offsets_retention_check_interval_ms = num::<u64>(value)?.max(1)
             }
             "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = num(value)?,
+            "offsets.topic.num.partitions" => self.offsets_topic_num_partitions = num(value)?,
             _ => return Ok(false),
         }
         Ok(true)

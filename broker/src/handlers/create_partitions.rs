@@ -6,6 +6,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 
 use super::str_bytes;
 use crate::cluster::Cluster;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::TopicRegistry;
 use crate::topics::PARTITIONS_PER_TOPIC_MAX;
 
@@ -22,6 +23,16 @@ pub fn handle(
             let fail = |e: ResponseError, msg: String| {
                 result.clone().with_error_code(e.code()).with_error_message(Some(str_bytes(msg)))
             };
+            if OffsetsTopic::is_named(t.name.as_str()) {
+                // A view of the group log with a configured partition count (docs/design.md).
+                return fail(
+                    ResponseError::InvalidRequest,
+                    format!(
+                        "Wren sets the partitions of {} with offsets.topic.num.partitions.",
+                        offsets_topic::NAME
+                    ),
+                );
+            }
             let Some(topic) = topics.get(t.name.as_str()) else {
                 // Kafka's controller answers an unknown topic without a message.
                 return result

@@ -16,6 +16,7 @@ use crate::config::{
     honoured_topic_keys, topic_config_source, topic_config_value, validate_topic_config,
     BrokerConfig, TopicOverrides,
 };
+use crate::offsets_topic::OffsetsTopic;
 use crate::state::BrokerIdentity;
 use crate::topics::{validate_topic_name, CreateError, TopicRegistry, PARTITIONS_PER_TOPIC_MAX};
 
@@ -175,7 +176,7 @@ pub fn create_topic(
     if let Err(msg) = validate_topic_name(name) {
         return failed(ResponseError::InvalidTopicException, msg);
     }
-    if topics.get(name).is_some() {
+    if topics.get(name).is_some() || OffsetsTopic::is_named(name) {
         return failed(
             ResponseError::TopicAlreadyExists,
             format!("Topic '{name}' already exists."),

@@ -8,6 +8,7 @@ use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
+use crate::offsets_topic::OffsetsTopic;
 use crate::topics::TopicRegistry;
 
 pub fn handle(
@@ -27,6 +28,10 @@ pub fn handle(
                     let result = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index)
                         .with_low_watermark(-1);
+                    if topic.is_none() && OffsetsTopic::is_named(t.name.as_str()) {
+                        // Kafka refuses it for an internal topic, whatever the partition.
+                        return result.with_error_code(ResponseError::InvalidTopicException.code());
+                    }
                     let Some(partition) =
                         topic.as_ref().and_then(|t| t.partition(p.partition_index))
                     else {

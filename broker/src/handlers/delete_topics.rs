@@ -6,6 +6,7 @@ use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicN
 
 use super::str_bytes;
 use crate::group::GroupCoordinator;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::TopicRegistry;
 
 pub fn handle(
@@ -30,6 +31,21 @@ pub fn handle(
             let result = DeletableTopicResult::default()
                 .with_name(name.clone())
                 .with_topic_id(id);
+            let offsets_topic = topics.offsets_topic();
+            if topic.is_none()
+                && (name
+                    .as_ref()
+                    .is_some_and(|n| OffsetsTopic::is_named(n.as_str()))
+                    || (name.is_none() && id == offsets_topic.id))
+            {
+                // Kafka would delete it and lose every group's offsets; Wren's group data is
+                // not in a topic to delete (docs/design.md).
+                return result
+                    .with_name(Some(TopicName(str_bytes(offsets_topic::NAME))))
+                    .with_topic_id(offsets_topic.id)
+                    .with_error_code(ResponseError::InvalidRequest.code())
+                    .with_error_message(Some(str_bytes(offsets_topic::delete_refused())));
+            }
             let Some(topic) = topic else {
                 // Kafka's controller answers with the error's default message.
                 let (err, message) = if name.is_some() {

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{str_bytes, TOPIC_AUTHORIZED_OPERATIONS};
 use crate::cluster::Cluster;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::{validate_topic_name, TopicRegistry};
 
 /// Kafka's `max.request.partition.size.limit` default: a page never holds more partitions.
@@ -29,7 +30,9 @@ pub fn handle(
     let cursor_topic = cursor.map_or("", |c| c.topic_name.as_str());
     // Topics at or after the cursor's, each once, in name order.
     let names: BTreeSet<String> = if fetch_all {
-        topics.all().iter().map(|t| t.name.clone()).collect()
+        let mut all: BTreeSet<String> = topics.all().iter().map(|t| t.name.clone()).collect();
+        all.insert(offsets_topic::NAME.to_owned());
+        all
     } else {
         request.topics.iter().map(|t| t.name.to_string()).collect()
     };
@@ -70,7 +73,13 @@ pub fn handle(
             break;
         }
         let is_internal = matches!(name.as_str(), "__consumer_offsets" | "__transaction_state");
-        let Some(topic) = topics.get(&name) else {
+        let internal = topics.offsets_topic();
+        let found = match topics.get(&name) {
+            Some(topic) => Some((topic.id, topic.partition_count())),
+            None if OffsetsTopic::is_named(&name) => Some((internal.id, internal.partitions)),
+            None => None,
+        };
+        let Some((topic_id, count)) = found else {
             if !fetch_all {
                 let error = if validate_topic_name(&name).is_ok() {
                     ResponseError::UnknownTopicOrPartition
@@ -93,7 +102,6 @@ pub fn handle(
         } else {
             0
         };
-        let count = topic.partition_count();
         let upper = count.min(start.saturating_add(remaining));
         let states = cluster.partitions(&name, count);
         let partitions: Vec<DescribeTopicPartitionsResponsePartition> = (start..upper)
@@ -123,7 +131,7 @@ pub fn handle(
         response.topics.push(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(TopicName(str_bytes(name.clone()))))
-                .with_topic_id(topic.id)
+                .with_topic_id(topic_id)
                 .with_is_internal(is_internal)
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(TOPIC_AUTHORIZED_OPERATIONS),

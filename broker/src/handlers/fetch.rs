@@ -18,6 +18,7 @@ use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
 use crate::fetch_session::FetchSessionCache;
 use crate::fetch_session::{SessionError, SessionMode, SessionPartition};
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::Partition;
 use crate::topics::TopicRegistry;
 use tokio::sync::watch;
@@ -40,13 +41,27 @@ pub async fn handle(
     let isolation = request.isolation_level;
     let mut unknown: Vec<FetchableTopicResponse> = Vec::new();
     let mut requested = Vec::new();
-    for topic in request.topics {
-        let resolved = if by_id {
-            topics.get_by_id(&topic.topic_id)
+    let offsets_topic = topics.offsets_topic();
+    // `__consumer_offsets` resolves too: its partitions are read as empty (see read_all).
+    let resolve = |name: &str, id: &uuid::Uuid| -> Option<(String, uuid::Uuid)> {
+        let found = if by_id {
+            topics.get_by_id(id)
         } else {
-            topics.get(topic.topic.as_str())
+            topics.get(name)
         };
-        let Some(resolved) = resolved else {
+        match found {
+            Some(t) => Some((t.name.clone(), t.id)),
+            None if (by_id && *id == offsets_topic.id)
+                || (!by_id && OffsetsTopic::is_named(name)) =>
+            {
+                Some((offsets_topic::NAME.to_owned(), offsets_topic.id))
+            }
+            None => None,
+        }
+    };
+    for topic in request.topics {
+        let Some((resolved_name, resolved_id)) = resolve(topic.topic.as_str(), &topic.topic_id)
+        else {
             let code = if by_id {
                 ResponseError::UnknownTopicId
             } else {
@@ -67,10 +82,10 @@ pub async fn handle(
             continue;
         };
         for p in topic.partitions {
-            epochs.insert((resolved.name.clone(), p.partition), p.current_leader_epoch);
+            epochs.insert((resolved_name.clone(), p.partition), p.current_leader_epoch);
             requested.push(SessionPartition {
-                topic: resolved.name.clone(),
-                topic_id: resolved.id,
+                topic: resolved_name.clone(),
+                topic_id: resolved_id,
                 partition: p.partition,
                 fetch_offset: p.fetch_offset,
                 max_bytes: p.partition_max_bytes,
@@ -83,7 +98,7 @@ pub async fn handle(
         .into_iter()
         .filter_map(|f| {
             let name = if by_id {
-                topics.get_by_id(&f.topic_id).map(|t| t.name.clone())?
+                resolve("", &f.topic_id).map(|(name, _)| name)?
             } else {
                 f.topic.to_string()
             };
@@ -149,20 +164,32 @@ pub async fn handle(
         for w in waits.iter_mut() {
             w.as_mut().enable();
         }
-        let (results, bytes) = read_all(&targets, isolation, max_bytes);
+        let (results, bytes) = read_all(&targets, isolation, max_bytes, offsets_topic);
         let now = Instant::now();
         let has_error = results.iter().any(|r| r.error_code != 0);
+        // Only unknown partitions: nothing can arrive. The always-empty `__consumer_offsets`
+        // partitions wait out max_wait_ms, as Kafka's would.
+        let nothing_to_wait_for = waits.is_empty()
+            && targets
+                .iter()
+                .all(|(sp, _, _)| sp.topic != offsets_topic::NAME);
         if bytes >= min_bytes
             || has_error
             || now >= deadline
-            || waits.is_empty()
+            || nothing_to_wait_for
             || *shutdown.borrow()
         {
             break results;
         }
         let mut shutdown = shutdown.clone();
+        let appended = async move {
+            if waits.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            select_all(waits.into_iter().map(|w| w.boxed())).await;
+        };
         tokio::select! {
-            _ = select_all(waits.into_iter().map(|w| w.boxed())) => {}
+            _ = appended => {}
             _ = tokio::time::sleep_until((deadline).into()) => {}
             _ = shutdown.changed() => {}
         }
@@ -249,6 +276,22 @@ fn aborted_in(
         .collect()
 }
 
+/// A `__consumer_offsets` partition: always empty, so offset 0 is the end and any other
+/// offset is out of range (answered as a failed read, like the other partitions').
+fn empty_partition(sp: &SessionPartition, isolation: i8) -> PartitionData {
+    if sp.fetch_offset != 0 {
+        return error_partition(sp.partition, ResponseError::OffsetOutOfRange);
+    }
+    PartitionData::default()
+        .with_partition_index(sp.partition)
+        .with_high_watermark(0)
+        .with_last_stable_offset(0)
+        .with_log_start_offset(0)
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_aborted_transactions((isolation != READ_UNCOMMITTED).then(Vec::new))
+        .with_records(Some(bytes::Bytes::new()))
+}
+
 fn error_partition(partition: i32, code: ResponseError) -> PartitionData {
     PartitionData::default()
         .with_partition_index(partition)
@@ -265,12 +308,16 @@ fn read_all(
     targets: &[(SessionPartition, Option<Arc<Partition>>, ResponseError)],
     isolation: i8,
     max_bytes: usize,
+    offsets_topic: OffsetsTopic,
 ) -> (Vec<PartitionData>, usize) {
     let mut total = 0usize;
     let results = targets
         .iter()
         .map(|(sp, partition, missing)| {
             let Some(partition) = partition else {
+                if sp.topic == offsets_topic::NAME && offsets_topic.has_partition(sp.partition) {
+                    return empty_partition(sp, isolation);
+                }
                 return error_partition(sp.partition, *missing);
             };
             let log = &partition.log;

@@ -11,6 +11,7 @@ use wren_storage::PartitionLog;
 
 use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
+use crate::offsets_topic::OffsetsTopic;
 use crate::topics::TopicRegistry;
 
 const LATEST: i64 = -1;
@@ -27,11 +28,13 @@ pub fn handle(
     version: i16,
 ) -> ListOffsetsResponse {
     let read_committed = request.isolation_level == 1;
+    let offsets_topic = topics.offsets_topic();
     let topics = request
         .topics
         .into_iter()
         .map(|t| {
             let topic = topics.get(t.name.as_str());
+            let internal = topic.is_none() && OffsetsTopic::is_named(t.name.as_str());
             let partitions = t
                 .partitions
                 .into_iter()
@@ -39,6 +42,19 @@ pub fn handle(
                     let resp = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index)
                         .with_leader_epoch(-1);
+                    if internal && offsets_topic.has_partition(p.partition_index) {
+                        return match lookup_empty(p.timestamp) {
+                            Ok(Some(offset)) => resp
+                                .with_timestamp(-1)
+                                .with_offset(offset)
+                                .with_leader_epoch(if version >= 4 { 0 } else { -1 }),
+                            Ok(None) => resp.with_timestamp(-1).with_offset(-1),
+                            Err(e) => resp
+                                .with_error_code(e.code())
+                                .with_timestamp(-1)
+                                .with_offset(-1),
+                        };
+                    }
                     let Some(partition) =
                         topic.as_ref().and_then(|t| t.partition(p.partition_index))
                     else {
@@ -124,6 +140,17 @@ fn lookup(
         // Kafka without remote storage: timestamp, offset and leader epoch -1, no error.
         LATEST_TIERED => Ok(None),
         ts if ts >= 0 => first_record_at_or_after(log, ts, decompressed_max),
+        _ => Err(ResponseError::InvalidRequest),
+    }
+}
+
+/// The offset for a ListOffsets target on an always-empty partition (`__consumer_offsets`):
+/// latest and earliest are 0, no record has a timestamp.
+fn lookup_empty(target: i64) -> Result<Option<i64>, ResponseError> {
+    match target {
+        LATEST | EARLIEST | EARLIEST_LOCAL => Ok(Some(0)),
+        MAX_TIMESTAMP | LATEST_TIERED => Ok(None),
+        ts if ts >= 0 => Ok(None),
         _ => Err(ResponseError::InvalidRequest),
     }
 }

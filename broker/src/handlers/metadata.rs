@@ -16,6 +16,7 @@ use super::{
 };
 use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::state::BrokerIdentity;
 use crate::topics::{validate_topic_name, CreateError, Topic, TopicRegistry};
 
@@ -47,11 +48,27 @@ pub fn handle(
     let may_create =
         config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     let topics: Vec<MetadataResponseTopic> = match wanted {
-        None => topics.all().iter().map(|t| describe(cluster, t)).collect(),
+        None => {
+            let mut all: Vec<_> = topics.all().iter().map(|t| describe(cluster, t)).collect();
+            all.push(offsets_topic::metadata(
+                identity.node_id,
+                topics.offsets_topic(),
+            ));
+            all
+        }
         Some(requested) => requested
             .into_iter()
             .map(|r| match (r.name, r.topic_id) {
+                (Some(name), _)
+                    if OffsetsTopic::is_named(name.as_str())
+                        && topics.get(name.as_str()).is_none() =>
+                {
+                    offsets_topic::metadata(identity.node_id, topics.offsets_topic())
+                }
                 (Some(name), _) => lookup_by_name(cluster, topics, config, name, may_create),
+                (None, id) if id == topics.offsets_topic().id => {
+                    offsets_topic::metadata(identity.node_id, topics.offsets_topic())
+                }
                 (None, id) => match topics.get_by_id(&id) {
                     Some(t) => describe(cluster, &t),
                     None => MetadataResponseTopic::default()

@@ -20,6 +20,7 @@ use wren_storage::{Clock, FlushPolicy};
 use super::str_bytes;
 use crate::cluster::route::{produce_hints, Leadership};
 use crate::error::storage_error_code;
+use crate::offsets_topic::{self, OffsetsTopic};
 use crate::topics::{Partition, Topic, TopicRegistry};
 use crate::txn::TxnCoordinator;
 
@@ -41,13 +42,21 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let topic = topics.get(topic_data.name.as_str());
+        // Kafka refuses a client's append to an internal topic (whatever the partition).
+        let internal = topic.is_none() && OffsetsTopic::is_named(topic_data.name.as_str());
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let checked = check_replicas(topics, leadership, topic.as_deref(), index, acks);
-            let prepared = checked.and_then(|()| {
-                prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional)
-            });
+            let prepared = if internal {
+                Err(Refusal::new(
+                    ResponseError::InvalidTopicException,
+                    Some(offsets_topic::append_refused()),
+                ))
+            } else {
+                check_replicas(topics, leadership, topic.as_deref(), index, acks).and_then(|()| {
+                    prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional)
+                })
+            };
             let outcome = match prepared {
                 Ok(prepared) => append(prepared).await,
                 Err(refusal) => Err(refusal),

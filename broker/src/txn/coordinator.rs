@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 
 use dashmap::DashMap;
@@ -35,9 +36,6 @@ use crate::txn::store::TxnStore;
 pub struct TxnConfig {
     /// `transaction.max.timeout.ms`: larger client timeouts get INVALID_TRANSACTION_TIMEOUT.
     pub max_timeout_ms: i32,
-    /// Test hook: persist PrepareCommit/PrepareAbort, then stop before writing any marker, as if
-    /// the broker had crashed there. A restart finishes the transaction.
-    pub halt_before_markers: bool,
     /// The broker's default flush policy, which the transaction log follows (store.rs).
     pub flush: FlushPolicy,
 }
@@ -61,6 +59,8 @@ struct Slot {
     turn: Arc<Mutex<()>>,
     /// The last persisted state; `None` until the first InitProducerId is persisted.
     meta: RwLock<Option<TxnMetadata>>,
+    /// Set by the `halt_before_markers` fault (in memory: a restart finishes the transaction).
+    halted: AtomicBool,
 }
 
 struct Shared {
@@ -107,6 +107,7 @@ impl TxnCoordinator {
                 id: id.clone(),
                 turn: Arc::default(),
                 meta: RwLock::new(None),
+                halted: AtomicBool::new(false),
             });
             by_producer.insert(m.producer_id, slot.clone());
             *slot.meta.write() = Some(m);
@@ -144,6 +145,13 @@ impl TxnCoordinator {
         self.shared.slots.get(id).map(|s| s.value().clone())
     }
 
+    /// [`crate::FaultAction::HaltBeforeMarkers`] on `id`: false when the id is unknown.
+    pub fn halt_before_markers(&self, id: &str) -> bool {
+        self.slot(id)
+            .map(|slot| slot.halted.store(true, Relaxed))
+            .is_some()
+    }
+
     fn slot_or_new(&self, id: &str) -> Arc<Slot> {
         if let Some(slot) = self.slot(id) {
             return slot;
@@ -153,6 +161,7 @@ impl TxnCoordinator {
                 id: id.to_owned(),
                 turn: Arc::default(),
                 meta: RwLock::new(None),
+                halted: AtomicBool::new(false),
             })
         });
         slot.value().clone()
@@ -320,9 +329,7 @@ impl TxnCoordinator {
                 aborted.push(slot.id.clone());
             }
         }
-        if !self.shared.config.halt_before_markers {
-            self.resume_all(topics).await;
-        }
+        self.resume_all(topics).await;
         aborted
     }
 
@@ -334,7 +341,7 @@ impl TxnCoordinator {
                 .meta
                 .read()
                 .as_ref()
-                .is_some_and(|m| m.state.is_preparing());
+                .is_some_and(|m| m.state.is_preparing() && !slot.halted.load(Relaxed));
             if preparing && self.run(slot, topics, Input::Resume, None).await.is_ok() {
                 done += 1;
             }
@@ -432,8 +439,8 @@ async fn apply(
     let Some(markers) = markers else {
         return reply;
     };
-    if shared.config.halt_before_markers {
-        tracing::warn!(transactional_id = %slot.id, "test hook: halting between Prepare and the markers");
+    if slot.halted.load(Relaxed) {
+        tracing::warn!(transactional_id = %slot.id, "fault: halting between Prepare and the markers");
         return Err(TxnError::Halted);
     }
     let prepared = slot

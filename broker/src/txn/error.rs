@@ -34,7 +34,7 @@ pub enum TxnError {
     Log(#[source] std::sync::Arc<std::io::Error>),
     #[error("cannot write the transaction markers")]
     Markers(#[source] wren_storage::StorageError),
-    #[error("test hook: halted between Prepare and the markers")]
+    #[error("fault: halted between Prepare and the markers")]
     Halted,
 }
 

@@ -1,8 +1,9 @@
 'use strict'
 // The control listener (wren --control) driven over HTTP from a kafkajs test: two
 // NOT_LEADER_OR_FOLLOWER answers to an idempotent producer, then every record once and in
-// order; a transaction aborted by moving the broker's clock past its timeout, its producer
-// fenced on commit and its records never read by a read_committed consumer.
+// order; a dropped Produce answer retried without a duplicate; a transaction aborted by moving the broker's clock past its timeout, its producer
+// fenced on commit and its records never read by a read_committed consumer; a frozen group
+// member expired by moving the clock past its session timeout, its partitions reassigned.
 
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
@@ -95,6 +96,28 @@ test('two NOT_LEADER_OR_FOLLOWER answers, then every record once in order', { ti
   })
 })
 
+test('a dropped Produce answer is retried without a duplicate', { timeout: 120000 }, async () => {
+  await withControlledBroker(async broker => {
+    const kafka = kafkaFor(broker)
+    const topic = await createTopic(kafka)
+    const rule = await control(broker, 'POST', '/v1/faults',
+      { api: 'Produce', topic, action: 'drop_response', after: 1, count: 1 })
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+    await producer.connect()
+    for (let i = 0; i < RECORDS; i += 20) {
+      const messages = []
+      for (let j = i; j < i + 20; j++) messages.push({ partition: 0, value: String(j) })
+      await producer.send({ topic, acks: -1, messages })
+    }
+    await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
+    await producer.disconnect()
+    const want = [...Array(RECORDS).keys()].map(String).concat(['sentinel'])
+    assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
+    const rules = await control(broker, 'GET', '/v1/faults')
+    assert.equal(rules.find(r => r.id === rule.id).fired, 1)
+  })
+})
+
 test('moving the clock aborts a transaction and fences its producer', { timeout: 120000 }, async () => {
   await withControlledBroker(async broker => {
     const kafka = kafkaFor(broker)
@@ -114,5 +137,61 @@ test('moving the clock aborts a transaction and fences its producer', { timeout:
     await plain.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
     await plain.disconnect()
     assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), ['sentinel'])
+  })
+})
+
+// A group member in its own process, which the test freezes (SIGSTOP: no heartbeat, no
+// LeaveGroup). It prints `assigned N` at each join.
+const FROZEN_MEMBER = `
+const { Kafka, logLevel } = require('kafkajs')
+const [bootstrap, group, topic] = process.argv.slice(1)
+const kafka = new Kafka({ clientId: 'frozen', brokers: [bootstrap], logLevel: logLevel.NOTHING })
+const consumer = kafka.consumer({ groupId: group, sessionTimeout: 60000, heartbeatInterval: 500 })
+consumer.on(consumer.events.GROUP_JOIN, e => {
+  console.log('assigned ' + (e.payload.memberAssignment[topic] || []).length)
+})
+consumer.connect()
+  .then(() => consumer.subscribe({ topic, fromBeginning: true }))
+  .then(() => consumer.run({ eachMessage: async () => {} }))
+`
+
+test('moving the clock expires a frozen member and moves its partitions', { timeout: 120000 }, async () => {
+  await withControlledBroker(async broker => {
+    const kafka = kafkaFor(broker)
+    const topic = H.uniqueTopic('control-kafkajs-group')
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true })
+    await admin.disconnect()
+    const group = H.uniqueTopic('g')
+    const { spawn } = require('node:child_process')
+    const frozen = spawn(process.execPath, ['-e', FROZEN_MEMBER, broker.bootstrap, group, topic],
+      { cwd: __dirname, stdio: ['ignore', 'pipe', 'inherit'] })
+    const frozenJoins = []
+    frozen.stdout.on('data', d => frozenJoins.push(...d.toString().trim().split('\n')))
+    const other = kafka.consumer({ groupId: group, sessionTimeout: 60000, heartbeatInterval: 500 })
+    try {
+      const until = async (what, cond, ms = 60000) => {
+        const deadline = Date.now() + ms
+        while (!cond()) {
+          assert.ok(Date.now() < deadline, what)
+          await new Promise(r => setTimeout(r, 50))
+        }
+      }
+      await until('the frozen member joined alone', () => frozenJoins.includes('assigned 4'))
+      let owned = 0
+      other.on(other.events.GROUP_JOIN, e => { owned = (e.payload.memberAssignment[topic] || []).length })
+      await other.connect()
+      await other.subscribe({ topic, fromBeginning: true })
+      await other.run({ eachMessage: async () => {} })
+      await until('the rebalance shares the partitions', () => owned === 2)
+      frozen.kill('SIGSTOP')
+      await control(broker, 'POST', '/v1/clock/advance', { ms: 61000 })
+      // Well before the 60 s session timeout runs out in real time: the clock moved it.
+      await until("the frozen member's partitions moved", () => owned === 4, 30000)
+    } finally {
+      await other.disconnect().catch(() => {})
+      frozen.kill('SIGKILL')
+    }
   })
 })

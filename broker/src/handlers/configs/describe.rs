@@ -13,6 +13,7 @@ use crate::config::{
     topic_config_synonyms, topic_config_value, BrokerConfig, ConfigType, Synonym, TOPIC_CONFIGS,
 };
 use crate::handlers::str_bytes;
+use crate::offsets_topic::OffsetsTopic;
 use crate::state::BrokerIdentity;
 use crate::topics::TopicRegistry;
 
@@ -239,15 +240,21 @@ pub fn describe(
             };
             match r.resource_type {
                 RESOURCE_TOPIC => {
-                    let Some(topic) = topics.get(r.resource_name.as_str()) else {
-                        return result
-                            .with_error_code(ResponseError::UnknownTopicOrPartition.code())
-                            .with_error_message(Some(str_bytes(format!(
-                                "Topic {} does not exist",
-                                r.resource_name.as_str()
-                            ))));
+                    let overrides = match topics.get(r.resource_name.as_str()) {
+                        Some(topic) => topic.overrides.read().clone(),
+                        // Kafka's offsets topic, with the configs Kafka creates it with.
+                        None if OffsetsTopic::is_named(r.resource_name.as_str()) => {
+                            OffsetsTopic::overrides()
+                        }
+                        None => {
+                            return result
+                                .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                                .with_error_message(Some(str_bytes(format!(
+                                    "Topic {} does not exist",
+                                    r.resource_name.as_str()
+                                ))))
+                        }
                     };
-                    let overrides = topic.overrides.read().clone();
                     // The keys Wren acts on, and stored-only Kafka keys when the topic sets
                     // them (in the table's order).
                     let configs = TOPIC_CONFIGS
