@@ -5,13 +5,12 @@
 //! is empty (offsets 0..0), and the requests that would change it get Kafka's refusal for an
 //! internal topic, or the one Wren documents (docs/design.md, "`__consumer_offsets`").
 
-use kafka_protocol::messages::metadata_response::{
-    MetadataResponsePartition, MetadataResponseTopic,
-};
-use kafka_protocol::messages::{BrokerId, TopicName};
+use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
+use kafka_protocol::messages::TopicName;
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
+use crate::cluster::Cluster;
 use crate::config::TopicOverrides;
 use crate::handlers::AUTHORIZED_OPERATIONS_OMITTED;
 
@@ -66,19 +65,10 @@ impl OffsetsTopic {
     }
 }
 
-/// The topic in a Metadata answer: every partition led by this broker, as its only replica.
-pub fn metadata(node_id: i32, topic: OffsetsTopic) -> MetadataResponseTopic {
-    let node = BrokerId(node_id);
-    let partitions = (0..topic.partitions)
-        .map(|index| {
-            MetadataResponsePartition::default()
-                .with_partition_index(index)
-                .with_leader_id(node)
-                .with_leader_epoch(0)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
-        })
-        .collect();
+/// The topic in a Metadata answer: its partitions where the cluster model places them (their
+/// leaders are the group coordinators, as in Kafka).
+pub fn metadata(cluster: &Cluster, topic: OffsetsTopic) -> MetadataResponseTopic {
+    let partitions = crate::handlers::metadata::partitions(cluster, NAME, topic.partitions);
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_static_str(NAME))))
         .with_topic_id(topic.id)

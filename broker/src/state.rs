@@ -105,6 +105,7 @@ impl BrokerState {
             config.node_id,
             config.brokers,
             config.default_replication_factor,
+            config.groups.offsets_topic_num_partitions,
         )?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
         let txn = TxnCoordinator::open(

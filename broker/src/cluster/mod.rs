@@ -24,8 +24,9 @@ pub use model::{ChangeError, Model, PartitionState};
 /// The internal topics whose partition leaders coordinate groups and transactions.
 pub const GROUP_TOPIC: &str = "__consumer_offsets";
 pub const TXN_TOPIC: &str = "__transaction_state";
-/// Kafka's `offsets.topic.num.partitions` and `transaction.state.log.num.partitions` defaults.
-pub const COORDINATOR_PARTITIONS: i32 = 50;
+/// Kafka's `transaction.state.log.num.partitions` default (groups hash over
+/// `offsets.topic.num.partitions`, the count `__consumer_offsets` is listed with).
+pub const TXN_PARTITIONS: i32 = 50;
 
 /// A broker of the cluster as clients are told of it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -49,12 +50,20 @@ pub struct Cluster {
     model: RwLock<Model>,
     /// `default.replication.factor`: used for partitions first seen without a placement.
     default_rf: usize,
+    /// `offsets.topic.num.partitions`: the partitions a group id hashes over.
+    group_partitions: i32,
     path: PathBuf,
 }
 
 impl Cluster {
     /// Reads `cluster.json` from `meta_dir` (or starts empty) for brokers `first..first + n`.
-    pub fn open(meta_dir: &Path, first: i32, n: i32, default_rf: i32) -> Result<Self, BrokerError> {
+    pub fn open(
+        meta_dir: &Path,
+        first: i32,
+        n: i32,
+        default_rf: i32,
+        group_partitions: i32,
+    ) -> Result<Self, BrokerError> {
         std::fs::create_dir_all(meta_dir).map_err(|source| BrokerError::DataDir {
             path: meta_dir.to_owned(),
             source,
@@ -97,6 +106,7 @@ impl Cluster {
             brokers: RwLock::new(ids.iter().map(|id| (*id, String::new(), 0)).collect()),
             model: RwLock::new(model),
             default_rf: default_rf.clamp(1, ids.len() as i32) as usize,
+            group_partitions: group_partitions.max(1),
             path,
         };
         cluster.persist(&cluster.model.read());
@@ -308,11 +318,11 @@ impl Cluster {
 
     /// The broker that coordinates `key`: the leader of its internal partition, if any is up.
     pub fn coordinator(&self, kind: CoordinatorKind, key: &str) -> Option<i32> {
-        let topic = match kind {
-            CoordinatorKind::Group => GROUP_TOPIC,
-            CoordinatorKind::Transaction => TXN_TOPIC,
+        let (topic, partitions) = match kind {
+            CoordinatorKind::Group => (GROUP_TOPIC, self.group_partitions),
+            CoordinatorKind::Transaction => (TXN_TOPIC, TXN_PARTITIONS),
         };
-        let partition = placement::partition_for(key, COORDINATOR_PARTITIONS);
+        let partition = placement::partition_for(key, partitions);
         self.partition(topic, partition)
             .map(|p| p.leader)
             .filter(|leader| *leader >= 0)
@@ -348,14 +358,14 @@ mod tests {
     #[test]
     fn a_restart_with_other_broker_ids_places_again_with_later_epochs() {
         let dir = tempfile::tempdir().unwrap();
-        let cluster = Cluster::open(dir.path(), 1, 3, 1).unwrap();
+        let cluster = Cluster::open(dir.path(), 1, 3, 1, 50).unwrap();
         cluster.create_topic("t", 2, 3);
         cluster.change(|m| m.move_leader("t", 0, 2)).unwrap();
         drop(cluster);
-        let cluster = Cluster::open(dir.path(), 1, 3, 1).unwrap();
+        let cluster = Cluster::open(dir.path(), 1, 3, 1, 50).unwrap();
         assert_eq!(cluster.partition("t", 0).unwrap().leader, 2, "kept");
         drop(cluster);
-        let cluster = Cluster::open(dir.path(), 5, 1, 1).unwrap();
+        let cluster = Cluster::open(dir.path(), 5, 1, 1, 50).unwrap();
         let p = cluster.partition("t", 0).unwrap();
         assert_eq!((p.leader, p.leader_epoch, p.replicas), (5, 2, vec![5]));
         assert_eq!(cluster.check_leader(5, "t", 1, -1).unwrap().leader_epoch, 1);

@@ -50,10 +50,7 @@ pub fn handle(
     let topics: Vec<MetadataResponseTopic> = match wanted {
         None => {
             let mut all: Vec<_> = topics.all().iter().map(|t| describe(cluster, t)).collect();
-            all.push(offsets_topic::metadata(
-                identity.node_id,
-                topics.offsets_topic(),
-            ));
+            all.push(offsets_topic::metadata(cluster, topics.offsets_topic()));
             all
         }
         Some(requested) => requested
@@ -63,11 +60,11 @@ pub fn handle(
                     if OffsetsTopic::is_named(name.as_str())
                         && topics.get(name.as_str()).is_none() =>
                 {
-                    offsets_topic::metadata(identity.node_id, topics.offsets_topic())
+                    offsets_topic::metadata(cluster, topics.offsets_topic())
                 }
                 (Some(name), _) => lookup_by_name(cluster, topics, config, name, may_create),
                 (None, id) if id == topics.offsets_topic().id => {
-                    offsets_topic::metadata(identity.node_id, topics.offsets_topic())
+                    offsets_topic::metadata(cluster, topics.offsets_topic())
                 }
                 (None, id) => match topics.get_by_id(&id) {
                     Some(t) => describe(cluster, &t),
@@ -145,9 +142,26 @@ fn lookup_by_name(
 }
 
 pub(crate) fn describe(cluster: &Cluster, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
+        .with_topic_id(topic.id)
+        .with_is_internal(matches!(
+            topic.name.as_str(),
+            "__consumer_offsets" | "__transaction_state"
+        ))
+        .with_partitions(partitions(cluster, &topic.name, topic.partition_count()))
+        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}
+
+/// The first `count` partitions of `topic` as the cluster model places them.
+pub(crate) fn partitions(
+    cluster: &Cluster,
+    topic: &str,
+    count: i32,
+) -> Vec<MetadataResponsePartition> {
     let ids = |v: &[i32]| v.iter().map(|id| BrokerId(*id)).collect::<Vec<_>>();
-    let partitions = cluster
-        .partitions(&topic.name, topic.partition_count())
+    cluster
+        .partitions(topic, count)
         .into_iter()
         .map(|p| {
             let offline: Vec<i32> = p
@@ -170,14 +184,5 @@ pub(crate) fn describe(cluster: &Cluster, topic: &Arc<Topic>) -> MetadataRespons
                 .with_isr_nodes(ids(&p.isr))
                 .with_offline_replicas(ids(&offline))
         })
-        .collect();
-    MetadataResponseTopic::default()
-        .with_name(Some(TopicName(str_bytes(topic.name.clone()))))
-        .with_topic_id(topic.id)
-        .with_is_internal(matches!(
-            topic.name.as_str(),
-            "__consumer_offsets" | "__transaction_state"
-        ))
-        .with_partitions(partitions)
-        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+        .collect()
 }
