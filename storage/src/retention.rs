@@ -112,6 +112,16 @@ mod tests {
             ..unlimited(600)
         };
         assert_eq!(deletable_prefix(&log, r), 3);
+        // Kafka deletes a segment older than retention.ms: exactly that old, it stays.
+        let r = Retention {
+            retention_ms: 500,
+            ..unlimited(600)
+        };
+        assert_eq!(
+            deletable_prefix(&log, r),
+            0,
+            "the first is exactly 500 ms old"
+        );
     }
 
     #[test]
