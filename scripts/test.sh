@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
 # crate), the Python and Node real-client suites against the wren binary, the differential tests
-# against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed tests) against it.
+# against Apache Kafka 4.4, the Java clients, Kafka's tools and Kafka Streams against Wren, then
+# librdkafka's own test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +36,9 @@ WREN_BIN="$PWD/target/debug/wren" scripts/test-packages.sh
 
 echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh
+
+echo "== Java clients (kafka-clients 4.4 and 3.9) and Kafka's own tools against Wren (tests/java)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-java.sh
 
 echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
 scripts/build-librdkafka.sh
