@@ -198,9 +198,13 @@ mod tests {
             check_batch(e, &header(7, 4, 0, 1, 0)).unwrap(),
             SequenceCheck::Append
         );
+        // The error says the new epoch has no sequence yet (its documented -1).
         assert!(matches!(
             check_batch(e, &header(7, 4, 5, 1, 0)),
-            Err(StorageError::OutOfOrderSequence { .. })
+            Err(StorageError::OutOfOrderSequence {
+                last_sequence: -1,
+                ..
+            })
         ));
     }
 

@@ -112,6 +112,22 @@ mod tests {
             ..unlimited(600)
         };
         assert_eq!(deletable_prefix(&log, r), 3);
+        // retention.ms=0 is not "unlimited" (only negative is): every sealed segment goes.
+        let r = Retention {
+            retention_ms: 0,
+            ..unlimited(600)
+        };
+        assert_eq!(deletable_prefix(&log, r), 3);
+        // Kafka deletes a segment older than retention.ms: exactly that old, it stays.
+        let r = Retention {
+            retention_ms: 500,
+            ..unlimited(600)
+        };
+        assert_eq!(
+            deletable_prefix(&log, r),
+            0,
+            "the first is exactly 500 ms old"
+        );
     }
 
     #[test]
