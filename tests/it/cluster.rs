@@ -148,3 +148,44 @@ async fn one_broker_is_unchanged_and_refuses_rf2() {
     );
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offsets_topics_leaders_are_the_group_coordinators() {
+    // Goal: with several brokers, Metadata lists __consumer_offsets where the model places it,
+    // spread over the brokers, and the leader of a group's partition is the broker that
+    // FindCoordinator names for that group (Kafka's rule), also after that broker stops.
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
+    let bootstrap = broker.bootstrap_servers();
+    let shown = tokio::task::spawn_blocking({
+        let bootstrap = bootstrap.clone();
+        move || metadata(&bootstrap, "__consumer_offsets").1
+    })
+    .await
+    .unwrap();
+    let cluster = broker.cluster();
+    assert_eq!(shown.len(), 50);
+    let mut leaders: Vec<i32> = shown.iter().map(|p| p.0).collect();
+    for (index, (leader, replicas, _)) in shown.iter().enumerate() {
+        let placed = cluster
+            .partition("__consumer_offsets", index as i32)
+            .unwrap();
+        assert_eq!((*leader, replicas), (placed.leader, &placed.replicas));
+    }
+    leaders.sort();
+    leaders.dedup();
+    assert_eq!(leaders, vec![1, 2, 3]);
+
+    let coordinator = cluster.group_coordinator("offsets-topic-group").unwrap();
+    cluster.stop_broker(coordinator).await.unwrap();
+    let moved = cluster.group_coordinator("offsets-topic-group").unwrap();
+    assert_ne!(moved, coordinator);
+    let shown = tokio::task::spawn_blocking(move || metadata(&bootstrap, "__consumer_offsets").1)
+        .await
+        .unwrap();
+    assert!(shown.iter().all(|p| p.0 != coordinator));
+    assert!(shown.iter().any(|p| p.0 == moved));
+}

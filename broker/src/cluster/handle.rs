@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use super::{BrokerInfo, ChangeError, CoordinatorKind, PartitionState};
+use crate::offsets_topic::OffsetsTopic;
 use crate::state::BrokerState;
 
 /// Holds the broker weakly: a handle kept past `shutdown` does not keep the data dir locked
@@ -148,12 +149,14 @@ impl ClusterHandle {
 
     /// The topic's partition count, if it has `partition`.
     fn exists(&self, topic: &str, partition: i32) -> Result<i32, ChangeError> {
-        let t = self
-            .live()?
-            .topics
-            .get(topic)
-            .ok_or_else(|| ChangeError::UnknownTopic(topic.to_owned()))?;
-        let count = t.partition_count();
+        let state = self.live()?;
+        // `__consumer_offsets` is a view (offsets_topic.rs), placed like any topic: moving its
+        // leaders moves group coordinators.
+        let count = match state.topics.get(topic) {
+            Some(t) => t.partition_count(),
+            None if OffsetsTopic::is_named(topic) => state.topics.offsets_topic().partitions,
+            None => return Err(ChangeError::UnknownTopic(topic.to_owned())),
+        };
         if partition < 0 || (partition >= count && count > 0) {
             return Err(ChangeError::UnknownPartition(topic.to_owned(), partition));
         }
