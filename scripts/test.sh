@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
-# crate), the Python and Node real-client suites and franz-go (Go) against the wren binary, the differential tests
-# against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed tests) against it.
+# crate), the Python and Node real-client suites and franz-go (Go) against the wren binary, the
+# differential tests against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed
+# tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
