@@ -23,7 +23,10 @@ func TestIdempotentProducerWritesEveryRecordOnceInOrder(t *testing.T) {
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(2*time.Millisecond),
-		kgo.MaxBufferedRecords(200)) // many small batches, so the dropped answers hit mid-stream
+		kgo.MaxBufferedRecords(200), // many small batches, so the dropped answers hit mid-stream
+		// After a broken connection the client resends once metadata is refreshed, which it
+		// does at most every MetadataMinAge (5 s by default).
+		kgo.MetadataMinAge(100*time.Millisecond))
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {
 		r := &kgo.Record{Partition: int32(i % partitions), Value: value(i)}
