@@ -165,7 +165,7 @@ def broker_label(cls, info):
     if cls.key == "kafka":
         return f"Apache Kafka {info.get('kafka', '')} (disk, default config)"
     if cls.key == "kfake":
-        return f"kfake {info.get('kfake', '')} (franz-go, memory)"
+        return f"kfake {info.get('kfake', '').rsplit('-', 1)[-1]} (franz-go, memory)"
     if cls.key == "tansu":
         return f"Tansu {info.get('tansu', '').replace('tansu', '').strip()} (memory)"
     return "librdkafka mock (memory)"
