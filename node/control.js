@@ -64,6 +64,32 @@ class Control {
 
   async clearFaults() { return (await this.call('DELETE', '/v1/faults')).removed }
 
+  // ---- simulated cluster (startWren({ brokers: N })) ----
+  cluster() { return this.call('GET', '/v1/cluster') }
+
+  /** Its listener closes and its connections drop; partitions it led move to an ISR member. */
+  stopBroker(id) { return this.call('POST', `/v1/brokers/${Number(id)}/stop`) }
+
+  /** Listens on its port again and rejoins the ISRs; leadership does not move back. */
+  startBroker(id) { return this.call('POST', `/v1/brokers/${Number(id)}/start`) }
+
+  partitions(topic) { return this.call('GET', `/v1/topics/${encodeURIComponent(topic)}/partitions`) }
+
+  moveLeader(topic, partition, broker) {
+    return this.call('POST', `/v1/topics/${encodeURIComponent(topic)}/partitions/${Number(partition)}/leader`, { broker })
+  }
+
+  /** Shrinks or grows the ISR (a subset of the replicas), e.g. below min.insync.replicas. */
+  setIsr(topic, partition, isr) {
+    return this.call('POST', `/v1/topics/${encodeURIComponent(topic)}/partitions/${Number(partition)}/isr`, { isr })
+  }
+
+  async groupCoordinator(group) { return (await this.call('GET', `/v1/coordinators/group/${encodeURIComponent(group)}`)).broker }
+
+  async transactionCoordinator(id) {
+    return (await this.call('GET', `/v1/coordinators/transaction/${encodeURIComponent(id)}`)).broker
+  }
+
   /** Logged requests, oldest first; waitMs waits for a first match. */
   requests({ api, since, waitMs } = {}) {
     return this.call('GET', '/v1/requests', undefined, { api, since, wait_ms: waitMs })

@@ -11,6 +11,16 @@ export interface StartOptions {
   control?: boolean
   /** The wren binary; default $WREN_BIN, else the one in this package. */
   binary?: string
+  /** A simulated cluster of this many brokers in the one process (ids 1..N); default 1. */
+  brokers?: number
+}
+
+export interface PartitionState {
+  partition: number
+  leader: number
+  leader_epoch: number
+  replicas: number[]
+  isr: number[]
 }
 
 export declare class ControlError extends Error {
@@ -33,10 +43,20 @@ export declare class Control {
   removeFault(id: number): Promise<unknown>
   clearFaults(): Promise<number>
   requests(filter?: { api?: string; since?: number; waitMs?: number }): Promise<any[]>
+  cluster(): Promise<{ cluster_id: string; controller: number; brokers: { id: number; host: string; port: number; up: boolean }[] }>
+  stopBroker(id: number): Promise<{ id: number; up: boolean }>
+  startBroker(id: number): Promise<{ id: number; up: boolean }>
+  partitions(topic: string): Promise<PartitionState[]>
+  moveLeader(topic: string, partition: number, broker: number): Promise<PartitionState>
+  setIsr(topic: string, partition: number, isr: number[]): Promise<PartitionState>
+  groupCoordinator(group: string): Promise<number>
+  transactionCoordinator(transactionalId: string): Promise<number>
 }
 
 export interface Wren {
   bootstrapServers: string
+  /** Broker id -> HOST:PORT (one entry unless started with `brokers`). */
+  brokers: Record<number, string>
   control: Control
   /** SIGTERM; resolves once wren exited cleanly (status 0). */
   stop(): Promise<void>

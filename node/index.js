@@ -10,6 +10,7 @@ const { Control, ControlError } = require('./control')
 
 const LISTEN_RE = /^wren listening on (\S+)$/
 const CONTROL_RE = /^wren control on (\S+)$/
+const BROKER_RE = /^wren broker (\d+) listening on (\S+)$/
 const START_TIMEOUT_MS = 30000
 const STOP_TIMEOUT_MS = 30000
 
@@ -43,8 +44,9 @@ function configEnv(config) {
 
 /**
  * Start a broker. options: config (broker keys), listen (default 127.0.0.1:0), dataDir (default:
- * a temporary directory removed at stop), control (default: when the binary has it), binary.
- * Resolves to { bootstrapServers, control, stop(), process }.
+ * a temporary directory removed at stop), control (default: when the binary has it), binary,
+ * brokers (a simulated cluster of N brokers in the one process).
+ * Resolves to { bootstrapServers, brokers (id -> HOST:PORT), control, stop(), process }.
  */
 async function startWren(options = {}) {
   const binary = options.binary || binaryPath()
@@ -58,6 +60,7 @@ async function startWren(options = {}) {
   const args = ['--listen', options.listen || '127.0.0.1:0']
   args.push(...(options.dataDir ? ['--data-dir', options.dataDir] : ['--ephemeral']))
   if (withControl) args.push('--control', '127.0.0.1:0')
+  if (options.brokers && options.brokers !== 1) args.push('--brokers', String(options.brokers))
 
   const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
   // A test process that exits without stop() takes its broker with it.
@@ -70,13 +73,20 @@ async function startWren(options = {}) {
   const lines = readline.createInterface({ input: child.stdout })
   let bootstrapServers
   let control
+  const brokers = {}
+  // With brokers: N, one `wren broker ID listening on` line per broker follows the ready line.
+  const wantBrokers = options.brokers > 1 ? Number(options.brokers) : 0
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`wren did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
     lines.on('line', (line) => {
       let m
-      if ((m = LISTEN_RE.exec(line))) bootstrapServers = m[1]
+      if ((m = BROKER_RE.exec(line))) brokers[Number(m[1])] = m[2]
+      else if ((m = LISTEN_RE.exec(line))) bootstrapServers = m[1]
       else if ((m = CONTROL_RE.exec(line))) control = new Control(m[1])
-      if (bootstrapServers && (control || !withControl)) { clearTimeout(timer); resolve() }
+      if (bootstrapServers && (control || !withControl) && Object.keys(brokers).length >= wantBrokers) {
+        clearTimeout(timer)
+        resolve()
+      }
     })
     exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`wren exited (status ${code}) before it was ready: ${stderr.trim()}`)) })
   })
@@ -113,7 +123,8 @@ async function startWren(options = {}) {
       throw new Error(`${binary} has no control listener (--control); control.${String(name)} needs it`)
     },
   })
-  return { bootstrapServers, control: control || noControl, stop, process: child }
+  if (!Object.keys(brokers).length) brokers[1] = bootstrapServers
+  return { bootstrapServers, brokers, control: control || noControl, stop, process: child }
 }
 
 module.exports = { startWren, binaryPath, supportsControl, configEnv, Control, ControlError }

@@ -8,7 +8,8 @@
 # transactions of 100 records, in the same run, reporting the EndTxn round trip (p50/p99).
 # Then the footprint benchmark (scripts/bench/footprint.py): 2,000 partitions created and written
 # once each (two 100-byte records), Metadata latency meanwhile, the broker's RSS and the data
-# directory's disk use against issue 9's bounds. With --baseline-bin, a second Wren built from an
+# directory's disk use against issue 9's bounds; and scripts/bench/cluster_footprint.py: startup and
+# idle RSS of `--brokers 3` against one broker and three (issue 13). With --baseline-bin, a second Wren built from an
 # earlier commit runs the rdkafka_performance scenarios too, paired with this one in every
 # repetition (scripts/bench/ab.py reports the per-repetition ratios).
 # Not part of the tests. Takes about 6 minutes on the 2-core machine (plus builds on first use).

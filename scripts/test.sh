@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
 # crate), the Python and Node real-client suites and franz-go (Go) against the wren binary, the
-# differential tests against Apache Kafka 4.4, then librdkafka's own test suite (allow-listed
-# tests) against it.
+# differential tests against Apache Kafka 4.4, the Java clients, Kafka's tools and Kafka Streams
+# against Wren, then librdkafka's own test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,9 @@ cargo test --workspace --all-targets
 # --all-targets leaves out doc-tests: the embedding example in the crate docs must compile and run.
 cargo test --workspace --doc
 
+echo "== mutation testing: mutants on changed lines of storage and the state machines (docs/testing.md)"
+scripts/mutants.sh --in-diff
+
 echo "== real clients (Python, Node)"
 cargo build --bin wren
 WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
@@ -36,6 +39,9 @@ WREN_BIN="$PWD/target/debug/wren" scripts/test-go.sh
 
 echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh
+
+echo "== Java clients (kafka-clients 4.4 and 3.9) and Kafka's own tools against Wren (tests/java)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-java.sh
 
 echo "== librdkafka's own test suite (allow-list: tests/librdkafka/allow-list.txt, exclusions: FINDINGS.md)"
 scripts/build-librdkafka.sh

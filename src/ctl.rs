@@ -10,6 +10,8 @@ use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 
+use crate::ctl_cluster::ClusterCommand;
+
 /// How long one control request may take (a reset of many topics takes a while).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -52,6 +54,8 @@ enum CtlCommand {
         #[arg(long)]
         follow: bool,
     },
+    #[command(flatten)]
+    Cluster(ClusterCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,6 +209,11 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
                 (Method::DELETE, path_buf.as_str(), None)
             }
         },
+        CtlCommand::Cluster(command) => {
+            let (method, path, body) = command.request();
+            path_buf = path;
+            (method, path_buf.as_str(), body)
+        }
         CtlCommand::Health => (Method::GET, "/v1/health", None),
         CtlCommand::Reset => (Method::POST, "/v1/reset", None),
         CtlCommand::Topics { command } => match command {

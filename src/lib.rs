@@ -16,9 +16,10 @@
 
 pub use wren_broker::{
     parse_api, parse_error_code, BlockingBrokerHandle, Broker, BrokerClock, BrokerConfig,
-    BrokerError, BrokerHandle, ConfigError, CreateTopicError, CreatedTopic, Fault, FaultAction,
-    FaultId, FaultSpec, FaultSpecError, FaultStatus, Faults, RequestLog, RequestRecord, ResetError,
-    ResetSummary, TestHooks, TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,
+    BrokerError, BrokerHandle, BrokerInfo, ChangeError, ClusterHandle, ConfigError,
+    CreateTopicError, CreatedTopic, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
+    FaultStatus, Faults, PartitionState, RequestLog, RequestRecord, ResetError, ResetSummary,
+    TestHooks, TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,
 };
 /// What fault rules and the request log speak of: API keys and Kafka errors.
 pub use wren_broker::{ApiKey, ResponseError};

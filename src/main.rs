@@ -2,6 +2,7 @@
 //! `wren ctl ...` is a client of a running broker's control listener (`--control`).
 
 mod ctl;
+mod ctl_cluster;
 
 mod output;
 
@@ -35,6 +36,10 @@ struct Args {
     /// Keep data in a temporary directory removed at exit.
     #[arg(long)]
     ephemeral: bool,
+    /// Simulate N brokers in this process (1-16), each with its own listener: the first on
+    /// --listen, the others on the next ports (or free ports with port 0).
+    #[arg(long, value_name = "N")]
+    brokers: Option<i32>,
     /// A Kafka-style server.properties file (Kafka's key names).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -148,6 +153,17 @@ fn run(args: Args) -> anyhow::Result<()> {
             // A closed stdout is no reason to stop serving.
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "wren listening on {}", handle.local_addr());
+            // With several brokers, each one's line follows the ready line (the first's too), so
+            // readers of the first line see what one broker prints.
+            let cluster = handle.cluster();
+            let brokers = cluster.brokers();
+            if brokers.len() > 1 {
+                for broker in brokers {
+                    if let Some(addr) = cluster.broker_addr(broker.id) {
+                        let _ = writeln!(out, "wren broker {} listening on {addr}", broker.id);
+                    }
+                }
+            }
             if let Some(control) = handle.control_addr() {
                 let _ = writeln!(out, "wren control on {control}");
             }
@@ -180,6 +196,9 @@ fn config_from(args: Args) -> anyhow::Result<BrokerConfig> {
         config.data_dir = dir;
     }
     config.ephemeral |= args.ephemeral;
+    if let Some(n) = args.brokers {
+        config.brokers = n;
+    }
     if args.control.is_some() {
         config.control = args.control;
     }

@@ -99,6 +99,7 @@ fn produce_request(c: &mut Criterion) {
     let origin = Origin {
         peer: addr,
         listener: addr,
+        node: 1,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

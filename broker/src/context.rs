@@ -12,6 +12,8 @@ pub struct Origin {
     pub peer: SocketAddr,
     /// The broker address the client connected to.
     pub listener: SocketAddr,
+    /// The simulated broker (node id) that listener belongs to.
+    pub node: i32,
 }
 
 #[derive(Clone, Debug)]

@@ -8,6 +8,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use wren_protocol::request::{decode_body, RequestFrame};
 
+use crate::cluster::route::{coordinated_groups, coordinator_refusal, Leadership};
 use crate::context::{Origin, RequestContext};
 use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
 use crate::handlers;
@@ -57,31 +58,35 @@ macro_rules! routes {
 // protocol (no KIP-848 ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
-    Produce 3..=11 => match handlers::produce::handle(&state.topics, &state.txn, &*state.clock, r)
+    Produce 3..=11 => match handlers::produce::handle(
+        &state.topics, &state.txn, &*state.clock, leadership(state, ctx), r,
+    )
         .await
     {
         ProduceOutcome::Respond(body) => respond(ctx, &body),
         ProduceOutcome::NoResponse => Outcome::NoResponse.into(),
     },
     Fetch 4..=17 => respond_fetch(ctx, &handlers::fetch::handle(
-        &state.topics, &state.fetch_sessions, &state.shutdown, r, v,
+        &state.topics, &state.fetch_sessions, &state.shutdown, leadership(state, ctx), r, v,
     ).await),
-    ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(&state.topics, r, v)),
+    ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(
+        &state.topics, leadership(state, ctx), r, v,
+    )),
     Metadata 0..=13 => respond(ctx, &handlers::metadata::handle(
-        &state.identity, &state.topics, &state.config, r, v,
+        &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     )),
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
-        &state.identity, r, v,
+        &state.cluster, r, v,
     )),
     ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
     CreateTopics 2..=7 => respond(ctx, &disk_bound(|| handlers::create_topics::handle(
-        &state.identity, &state.topics, &state.config, r, v,
+        &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     ))),
     DeleteTopics 1..=6 => respond(ctx, &disk_bound(|| handlers::delete_topics::handle(
         &state.topics, &state.groups, r, v,
     ))),
     DeleteRecords 0..=2 => respond(ctx, &disk_bound(|| {
-        handlers::delete_records::handle(&state.topics, r)
+        handlers::delete_records::handle(&state.topics, leadership(state, ctx), r)
     })),
     InitProducerId 0..=4 => respond(ctx, &handlers::init_producer_id::handle(
         &state.topics, &state.producer_ids, &state.txn, r, v,
@@ -90,12 +95,12 @@ routes! {
         &state.identity, &state.topics, &state.config, r, v,
     )),
     CreatePartitions 0..=3 => respond(ctx, &disk_bound(|| handlers::create_partitions::handle(
-        &state.topics, state.identity.node_id, r,
+        &state.topics, &state.cluster, r,
     ))),
     IncrementalAlterConfigs 0..=1 => respond(ctx, &handlers::configs::incremental_alter(
         &state.topics, state.identity.node_id, r,
     )),
-    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, r)),
+    DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, &state.cluster, r)),
     DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
         &state.topics, r,
     )),
@@ -126,7 +131,9 @@ routes! {
         &state.groups, &state.shutdown, r, v,
     ).await),
     DescribeGroups 0..=5 => respond(ctx, &handlers::group_admin::describe(&state.groups, r, v)),
-    ListGroups 0..=5 => respond(ctx, &handlers::group_admin::list(&state.groups, r, v)),
+    ListGroups 0..=5 => respond(ctx, &coordinated_groups(
+        leadership(state, ctx), handlers::group_admin::list(&state.groups, r, v),
+    )),
     DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
     OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
     AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
@@ -136,13 +143,31 @@ routes! {
         &state.topics, &state.data_dir, r,
     )),
     DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
-        &state.topics, state.identity.node_id, r,
+        &state.topics, &state.cluster, r,
     )),
-    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(&state.topics, r)),
+    ElectLeaders 0..=2 => respond(ctx, &handlers::replicas::elect_leaders(
+        &state.topics, &state.cluster, r,
+    )),
     AlterPartitionReassignments 0..=1 => respond(ctx, &handlers::replicas::alter_reassignments(
         &state.topics, state.identity.node_id, r,
     )),
     ListPartitionReassignments 0..=0 => respond(ctx, &handlers::replicas::list_reassignments(r)),
+}
+
+/// The broker a request reached, for the partition APIs' leader checks.
+fn leadership<'a>(state: &'a BrokerState, ctx: &RequestContext) -> Leadership<'a> {
+    Leadership {
+        cluster: &state.cluster,
+        node: ctx.origin.node,
+    }
+}
+
+/// Routes a request, unless it is a group or transaction request for another broker.
+async fn serve(state: &BrokerState, ctx: &RequestContext, request: RequestKind) -> Routed {
+    match coordinator_refusal(state, ctx, &request) {
+        Some(refused) => refused,
+        None => route(state, ctx, request).await,
+    }
 }
 
 pub fn supported(key: ApiKey) -> Option<&'static Api> {
@@ -213,7 +238,7 @@ async fn answer(
         topics,
     };
     let Some((id, action)) = state.faults.check(&target) else {
-        return route(state, ctx, request).await;
+        return serve(state, ctx, request).await;
     };
     *fault = Some(id);
     match action {
@@ -221,14 +246,14 @@ async fn answer(
         FaultAction::Delay(delay) => {
             let mut shutdown = state.shutdown.clone();
             tokio::select! {
-                _ = tokio::time::sleep(delay) => route(state, ctx, request).await,
+                _ = tokio::time::sleep(delay) => serve(state, ctx, request).await,
                 _ = async { shutdown.wait_for(|stop| *stop).await.is_ok() } => {
                     Outcome::Close("shutting down during a fault's delay".into()).into()
                 }
             }
         }
         FaultAction::DropResponse => {
-            let handled = route(state, ctx, request).await;
+            let handled = serve(state, ctx, request).await;
             Routed {
                 outcome: Outcome::Close(format!(
                     "fault {}: {api_key:?} handled, answer dropped",

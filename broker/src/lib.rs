@@ -18,12 +18,15 @@
 //! - [`group`]: the group coordinator (consumer groups, committed offsets, the group log).
 //! - [`txn`]: the transaction coordinator; [`producer_ids`]: the producer id allocator.
 //! - [`fetch_session`]: incremental fetch sessions.
+//! - [`cluster`]: the simulated cluster (`--brokers N`): brokers, placement, leaders, ISRs,
+//!   coordinators, one listener per broker, and the routing checks.
 //! - [`metrics`]: per-broker metrics in the Prometheus text format (`metrics::render`).
 //! - [`config`]: `server.properties` keys, `WREN_*` overrides, topic configs.
 //! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
 //!   [`error`]: the broker's error types.
 
 pub mod blocking;
+pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod context;
@@ -45,6 +48,8 @@ pub mod topics;
 pub mod txn;
 
 pub use blocking::BlockingBrokerHandle;
+pub use cluster::handle::ClusterHandle;
+pub use cluster::{BrokerInfo, ChangeError, PartitionState};
 pub use config::{BrokerConfig, TestHooks, TopicDefaults};
 pub use control::clock::BrokerClock;
 pub use control::{NewTopic, ResetError, ResetSummary};

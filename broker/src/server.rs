@@ -5,15 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use wren_storage::{Clock, SystemClock};
 
 use crate::config::BrokerConfig;
-use crate::connection;
-use crate::context::Origin;
 use crate::control::clock::OffsetClock;
 use crate::control::{self, Control, NewTopic};
 use crate::data_dir::{self, EphemeralDir};
@@ -97,17 +94,16 @@ impl Broker {
         // The control plane moves time by an offset on top of the given clock.
         let movable = Arc::new(OffsetClock::new(clock));
         let clock: Arc<dyn Clock> = movable.clone();
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| BrokerError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
-        let local_addr = listener.local_addr().map_err(|source| BrokerError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        // Every simulated broker's listener; the first is the one `--listen` names.
+        let listeners = crate::cluster::listeners::bind_all(&config).await?;
+        let mut addrs = Vec::with_capacity(listeners.len());
+        for (index, (_, listener)) in listeners.iter().enumerate() {
+            addrs.push(listener.local_addr().map_err(|source| BrokerError::Bind {
+                addr: crate::cluster::listeners::listen_addr(&config, index as i32),
+                source,
+            })?);
+        }
+        let local_addr = addrs[0];
         let advertised = advertised_address(&config, local_addr);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let open_rx = shutdown_rx.clone();
@@ -124,6 +120,21 @@ impl Broker {
         .await
         .expect("broker state open task panicked")?;
         let state = Arc::new(state);
+        for ((id, listener), addr) in listeners.into_iter().zip(addrs) {
+            // The others advertise the first's host with their own port.
+            let port = match id == state.identity.node_id {
+                true => state.identity.port,
+                false => addr.port() as i32,
+            };
+            state
+                .cluster
+                .set_address(id, state.identity.host.clone(), port);
+            state.listeners.remember(id, addr);
+            // A broker stopped before a restart stays stopped (its port is reused on start).
+            if state.cluster.is_up(id) {
+                state.listeners.serve(&state, id, listener);
+            }
+        }
         let control = Arc::new(Control::new(state.clone(), movable));
         control::seed_topics(&control, seed_topics).await?;
         let control_server = match state.config.control {
@@ -141,13 +152,7 @@ impl Broker {
             None => None,
         };
         let timers = tokio::spawn(group_timers(state.groups.clone(), state.shutdown.clone()));
-        let task = tokio::spawn(serve(
-            listener,
-            local_addr,
-            state.clone(),
-            shutdown_rx,
-            timers,
-        ));
+        let task = tokio::spawn(serve(state.clone(), shutdown_rx, timers));
         tracing::info!(%local_addr, data_dir = %state.data_dir.display(), "wren listening");
         Ok(BrokerHandle {
             local_addr,
@@ -206,14 +211,10 @@ fn advertised_address(config: &BrokerConfig, local: SocketAddr) -> (String, i32)
 }
 
 async fn serve(
-    listener: TcpListener,
-    listener_addr: SocketAddr,
     state: Arc<BrokerState>,
     mut shutdown: watch::Receiver<bool>,
     timers: JoinHandle<()>,
 ) {
-    let permits = Arc::new(Semaphore::new(state.config.max_connections));
-    let mut connections = tokio::task::JoinSet::new();
     // Periodic blocking work, joined before the final flush so nothing writes after it.
     let mut background = tokio::task::JoinSet::new();
     let period = Duration::from_millis(state.config.retention_check_interval_ms);
@@ -234,35 +235,13 @@ async fn serve(
                 let state = state.clone();
                 background.spawn_blocking(move || state.topics.housekeeping());
             }
-            accepted = listener.accept() => {
-                let (socket, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, limit = state.config.max_connections, "max.connections reached; closing");
-                    drop(socket);
-                    continue;
-                };
-                let _ = socket.set_nodelay(true);
-                let state = state.clone();
-                let origin = Origin { peer, listener: listener_addr };
-                connections.spawn(async move {
-                    connection::serve(socket, origin, state).await;
-                    drop(permit);
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             Some(_) = background.join_next(), if !background.is_empty() => {}
         }
     }
-    drop(listener);
     // In-flight requests finish: each connection stops after its current request.
-    while connections.join_next().await.is_some() {}
+    for listener in state.listeners.take_all() {
+        let _ = listener.await;
+    }
     while background.join_next().await.is_some() {}
     let _ = timers.await;
     // The final flush, then (if this was the last holder) the logs close and an ephemeral

@@ -9,6 +9,8 @@ use tokio::sync::watch;
 use wren_protocol::frame::RequestBytesPool;
 use wren_storage::Clock;
 
+use crate::cluster::listeners::Listeners;
+use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::data_dir::{DataDirLock, EphemeralDir};
 use crate::error::BrokerError;
@@ -37,6 +39,10 @@ pub struct BrokerState {
     /// The one clock every timestamp and timeout reads (`Broker::with_clock`, else the system's).
     pub clock: Arc<dyn Clock>,
     pub topics: TopicRegistry,
+    /// The simulated brokers and each partition's replicas, leader and ISR.
+    pub cluster: Cluster,
+    /// Each simulated broker's Kafka listener.
+    pub listeners: Listeners,
     pub producer_ids: ProducerIdAllocator,
     pub fetch_sessions: FetchSessionCache,
     pub txn: TxnCoordinator,
@@ -92,6 +98,12 @@ impl BrokerState {
         })?;
         let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
         let topics = TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        let cluster = Cluster::open(
+            &data_dir.join("__wren_meta"),
+            config.node_id,
+            config.brokers,
+            config.default_replication_factor,
+        )?;
         let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
         let txn = TxnCoordinator::open(
             &data_dir.join("__wren_meta"),
@@ -125,6 +137,8 @@ impl BrokerState {
                 port: advertised.1,
             },
             topics,
+            cluster,
+            listeners: Listeners::new(config.max_connections),
             producer_ids,
             fetch_sessions: FetchSessionCache::new(clock.clone()),
             clock,

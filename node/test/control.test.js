@@ -23,3 +23,28 @@ test('every control helper reaches its route', { skip }, async () => {
     assert.deepEqual(await w.control.topics(), [])
   } finally { await w.stop() }
 })
+
+const { execFileSync } = require('node:child_process')
+const { binaryPath } = require('wren-broker')
+const noCluster = (skip || !execFileSync(binaryPath(), ['--help'], { encoding: 'utf8' }).includes('--brokers')) &&
+  'this wren binary has no simulated cluster (--brokers)'
+
+test('the cluster helpers stop a broker, move a leader and shrink an ISR', { skip: noCluster }, async () => {
+  const w = await startWren({ brokers: 3, config: { 'default.replication.factor': 3 } })
+  try {
+    assert.deepEqual(Object.keys(w.brokers), ['1', '2', '3'])
+    assert.deepEqual((await w.control.cluster()).brokers.map(b => [b.id, b.up]), [[1, true], [2, true], [3, true]])
+    await w.control.createTopic('r3', { partitions: 1 })
+    const [p0] = await w.control.partitions('r3')
+    assert.deepEqual([...p0.replicas].sort(), [1, 2, 3])
+    assert.deepEqual(await w.control.stopBroker(p0.leader), { id: p0.leader, up: false })
+    const [moved] = await w.control.partitions('r3')
+    assert.ok(moved.leader !== p0.leader && moved.leader_epoch > p0.leader_epoch)
+    await assert.rejects(w.control.moveLeader('r3', 0, p0.leader), (e) => e instanceof ControlError && e.status === 409)
+    assert.deepEqual(await w.control.startBroker(p0.leader), { id: p0.leader, up: true })
+    assert.equal((await w.control.moveLeader('r3', 0, p0.leader)).leader, p0.leader)
+    assert.deepEqual((await w.control.setIsr('r3', 0, [p0.leader])).isr, [p0.leader])
+    assert.ok([1, 2, 3].includes(await w.control.groupCoordinator('g')))
+    assert.ok([1, 2, 3].includes(await w.control.transactionCoordinator('t')))
+  } finally { await w.stop() }
+})

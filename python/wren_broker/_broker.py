@@ -19,6 +19,7 @@ from .control import Control
 
 LISTEN_RE = re.compile(r"^wren listening on (\S+)$")
 CONTROL_RE = re.compile(r"^wren control on (\S+)$")
+BROKER_RE = re.compile(r"^wren broker (\d+) listening on (\S+)$")
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 _EXE = "wren.exe" if sys.platform == "win32" else "wren"
@@ -79,7 +80,7 @@ def _die_with_parent() -> None:
 class Broker:
     """A running `wren` process. Use as a context manager, or call `stop()`."""
 
-    def __init__(self, binary: Path, args: list[str], env: dict[str, str], control: bool):
+    def __init__(self, binary: Path, args: list[str], env: dict[str, str], control: bool, brokers: int = 1):
         self.binary = binary
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
@@ -92,36 +93,48 @@ class Broker:
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         self.bootstrap_servers: str = ""
+        # Broker id -> HOST:PORT: one entry, or N with `brokers=N`.
+        self.brokers: dict[int, str] = {}
         self._control: Optional[Control] = None
         self._want_control = control
+        self._want_brokers = brokers
         self._read_ready_lines()
 
     def _read_ready_lines(self) -> None:
-        want = 2 if self._want_control else 1
+        # `wren listening on` (the first broker), then with brokers=N one `wren broker ID
+        # listening on` line per broker, then `wren control on` when asked for.
         lines: list[str] = []
         ready = threading.Event()
+        want_control = self._want_control
+        want_brokers = self._want_brokers if self._want_brokers > 1 else 0
+
+        def done() -> bool:
+            listening = any(LISTEN_RE.match(x) for x in lines)
+            brokers = sum(1 for x in lines if BROKER_RE.match(x))
+            control = not want_control or any(CONTROL_RE.match(x) for x in lines)
+            return listening and brokers >= want_brokers and control
 
         def drain(stdout=self._proc.stdout):
             # Keep reading after the ready lines so the broker never blocks on a full pipe.
             for line in stdout:
-                if len(lines) < want:
+                if not ready.is_set():
                     lines.append(line.rstrip("\n"))
-                    if len(lines) == want:
+                    if done():
                         ready.set()
             ready.set()
 
         threading.Thread(target=drain, daemon=True).start()
-        if not ready.wait(START_TIMEOUT_S) or len(lines) < want:
+        if not ready.wait(START_TIMEOUT_S) or not done():
             self._kill()
-            raise WrenError(f"wren did not start: {self.stderr_tail()}")
+            raise WrenError(f"wren did not start: {lines!r} {self.stderr_tail()}")
         for line in lines:
-            if m := LISTEN_RE.match(line):
+            if m := BROKER_RE.match(line):
+                self.brokers[int(m[1])] = m[2]
+            elif m := LISTEN_RE.match(line):
                 self.bootstrap_servers = m[1]
             elif m := CONTROL_RE.match(line):
                 self._control = Control(m[1])
-        if not self.bootstrap_servers or (self._want_control and self._control is None):
-            self._kill()
-            raise WrenError(f"unexpected output from wren: {lines!r}")
+        self.brokers = self.brokers or {1: self.bootstrap_servers}
 
     @property
     def control(self) -> Control:
@@ -185,6 +198,7 @@ def start(
     control: Optional[bool] = None,
     config: Optional[dict[str, Any]] = None,
     binary: Optional[os.PathLike] = None,
+    brokers: int = 1,
     **kwargs: Any,
 ) -> Broker:
     """Start a broker and return once it accepts connections.
@@ -194,7 +208,8 @@ def start(
     broker as WREN_<KEY> variables; WREN_* variables of this process are not passed on (except
     WREN_LOG), so a test sees only what it asked for. Data is in a temporary directory removed
     at stop unless `data_dir` is given. `control=None` serves the control listener when the
-    binary has one.
+    binary has one. `brokers=3` simulates a three-broker cluster in the one process (ids 1..3,
+    each its own listener, `Broker.brokers`); the control plane stops and starts them.
     """
     exe = Path(binary) if binary else binary_path()
     has_control = supports_control(str(exe))
@@ -207,4 +222,6 @@ def start(
     args += ["--data-dir", os.fspath(data_dir)] if data_dir is not None else ["--ephemeral"]
     if control:
         args += ["--control", "127.0.0.1:0"]
-    return Broker(exe, args, env, control)
+    if brokers != 1:
+        args += ["--brokers", str(int(brokers))]
+    return Broker(exe, args, env, control, int(brokers))

@@ -96,5 +96,41 @@ class Control:
         """The logged requests, oldest first; `wait_ms` waits for a first match."""
         return self._call("GET", "/v1/requests", query={"api": api, "since": since, "wait_ms": wait_ms})
 
+    # -- simulated cluster (`brokers=N`) ------------------------------------------------
+    def cluster(self) -> dict:
+        """{"cluster_id", "controller", "brokers": [{"id", "host", "port", "up"}, ...]}"""
+        return self._call("GET", "/v1/cluster")
+
+    def stop_broker(self, broker_id: int) -> dict:
+        """Its listener closes and its connections drop; partitions it led move to an ISR member."""
+        return self._call("POST", f"/v1/brokers/{int(broker_id)}/stop")
+
+    def start_broker(self, broker_id: int) -> dict:
+        """Listens on its port again and rejoins the ISRs; leadership does not move back."""
+        return self._call("POST", f"/v1/brokers/{int(broker_id)}/start")
+
+    def partitions(self, topic: str) -> list:
+        """[{"partition", "leader", "leader_epoch", "replicas", "isr"}, ...]"""
+        return self._call("GET", f"/v1/topics/{_q(topic)}/partitions")
+
+    def move_leader(self, topic: str, partition: int, broker_id: int) -> dict:
+        return self._call("POST", f"/v1/topics/{_q(topic)}/partitions/{int(partition)}/leader",
+                          {"broker": int(broker_id)})
+
+    def set_isr(self, topic: str, partition: int, isr: list) -> dict:
+        """Shrink or grow the ISR (a subset of the replicas), e.g. below min.insync.replicas."""
+        return self._call("POST", f"/v1/topics/{_q(topic)}/partitions/{int(partition)}/isr",
+                          {"isr": [int(b) for b in isr]})
+
+    def group_coordinator(self, group: str) -> int:
+        return self._call("GET", f"/v1/coordinators/group/{_q(group)}")["broker"]
+
+    def transaction_coordinator(self, transactional_id: str) -> int:
+        return self._call("GET", f"/v1/coordinators/transaction/{_q(transactional_id)}")["broker"]
+
     def __repr__(self) -> str:
         return f"<wren_broker.Control {self.url}>"
+
+
+def _q(name: str) -> str:
+    return urllib.parse.quote(name, safe="")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ab  # noqa: E402  (scripts/bench/ab.py)
+import cluster_footprint  # noqa: E402  (scripts/bench/cluster_footprint.py)
 import compare  # noqa: E402  (scripts/bench/compare.py)
 import footprint  # noqa: E402  (scripts/bench/footprint.py; confluent-kafka only when run)
 import limits  # noqa: E402  (scripts/bench/limits.py)
@@ -142,6 +143,7 @@ def build(info, ctx, scenarios, brokers, targets, results):
                           for s in scenarios])
     doc["ab"] = ab.paired(runs, scenarios)
     doc["footprint"] = results.get("footprint")
+    doc["cluster_footprint"] = results.get("cluster_footprint")
     doc["svg"] = svg_chart(scenarios, brokers, table, loop, info)
     doc["_failures"] = failures
     doc["_brokers"], doc["_scenarios"] = brokers, scenarios
@@ -348,6 +350,10 @@ def extra_sections(doc, level):
                 f"`scripts/bench/footprint.py` ({i.get('footprint_date', i['date'])}, commit "
                 f"{i.get('footprint_git', i['git'])}). "
                 + footprint.markdown(doc["footprint"]), ""]
+    if doc.get("cluster_footprint"):
+        out += [f"{level} Simulated cluster: startup and idle memory of `--brokers 3`", "",
+                "`scripts/bench/cluster_footprint.py` (same run). "
+                + cluster_footprint.markdown(doc["cluster_footprint"]), ""]
     return out
 
 
@@ -502,6 +508,9 @@ def summary_text(doc, scenarios, brokers, table):
     if doc.get("footprint"):
         lines.append("== footprint")
         lines.append(footprint.summary(doc["footprint"]))
+    if doc.get("cluster_footprint"):
+        lines.append("== --brokers 3")
+        lines.append(cluster_footprint.summary(doc["cluster_footprint"]))
     lines.append("== targets")
     for r in doc["ratios"]:
         lines.append(f"{r['label']:55} {r['ratio'] if r['ratio'] is not None else 'n/a':>6} "

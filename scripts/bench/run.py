@@ -46,6 +46,7 @@ from typing import Callable, Optional
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import ab  # noqa: E402  (scripts/bench/ab.py)
+import cluster_footprint  # noqa: E402  (scripts/bench/cluster_footprint.py)
 import footprint  # noqa: E402  (scripts/bench/footprint.py)
 import limits  # noqa: E402  (scripts/bench/limits.py)
 import report  # noqa: E402  (scripts/bench/report.py)
@@ -315,6 +316,7 @@ def main() -> int:
             (repo / a.work).mkdir(parents=True, exist_ok=True)
             old["results"]["footprint"] = footprint.run_subprocess(
                 repo, a.mock_python, a.wren_bin, data_root, (repo / a.work).resolve(), log)
+            old["results"]["cluster_footprint"] = cluster_footprint.run(a.wren_bin, data_root)
             old["info"]["footprint_date"] = dt.datetime.now(dt.timezone.utc).strftime(
                 "%Y-%m-%d %H:%M UTC")
             old["info"]["footprint_git"] = git_describe(repo)
@@ -362,6 +364,8 @@ def main() -> int:
     if a.footprint:
         results["footprint"] = footprint.run_subprocess(repo, ctx.mock_python, ctx.wren_bin,
                                                           data_root, work, log)
+        log("footprint: --brokers 3 against one broker (scripts/bench/cluster_footprint.py)")
+        results["cluster_footprint"] = cluster_footprint.run(ctx.wren_bin, data_root)
         info["footprint_date"], info["footprint_git"] = info["date"], info["git"]
     info["duration_s"] = round(time.monotonic() - t0)
     info["loadavg_after"] = subprocess.run("cut -d' ' -f1-3 /proc/loadavg", shell=True,

@@ -131,6 +131,15 @@ mod tests {
         let mut swapped = good.clone();
         swapped[..8].copy_from_slice(&good[8..16]);
         assert!(OffsetIndex::decode(&swapped, 1 << 20).is_err());
+        // Each field must grow on its own: a damaged file is rebuilt from the log, not trusted.
+        let entry = |relative_offset, position| IndexEntry {
+            relative_offset,
+            position,
+        };
+        let stalled_position = OffsetIndex::encode(&[entry(10, 4096), entry(20, 4096)]);
+        assert!(OffsetIndex::decode(&stalled_position, 1 << 20).is_err());
+        let stalled_offset = OffsetIndex::encode(&[entry(10, 4096), entry(10, 8192)]);
+        assert!(OffsetIndex::decode(&stalled_offset, 1 << 20).is_err());
         assert!(OffsetIndex::decode(&[], 0).unwrap().is_empty());
     }
 

@@ -232,4 +232,78 @@ mod tests {
         assert_eq!(expire(&mut map, 1_000, 500), 1);
         assert!(map.contains_key(&2) && !map.contains_key(&1));
     }
+
+    #[test]
+    fn a_producer_expires_once_idle_for_the_whole_expiration_time() {
+        // Last written at 1 (the batches' max timestamp); Kafka expires at now - last >= limit.
+        let mut map = state(&[header(1, 0, 0, 1, 0)]);
+        assert_eq!(expire(&mut map, 500, 500), 0, "idle for 499 ms: kept");
+        assert!(map.contains_key(&1));
+        assert_eq!(
+            expire(&mut map, 501, 500),
+            1,
+            "idle for exactly 500 ms: gone"
+        );
+        assert!(map.is_empty());
+    }
+
+    #[test]
+    fn a_coordinator_marker_fences_older_epochs_and_restarts_sequences() {
+        use crate::batch::{ATTR_CONTROL, ATTR_TRANSACTIONAL};
+        let marker = |epoch, offset| BatchHeader {
+            attributes: ATTR_CONTROL | ATTR_TRANSACTIONAL,
+            ..header(7, epoch, -1, 1, offset)
+        };
+        // A transaction at epoch 3, aborted by the coordinator with the epoch bumped to 4.
+        let map = state(&[header(7, 3, 0, 3, 0), marker(4, 3)]);
+        let e = map.get(&7);
+        assert_eq!(
+            check_batch(e, &marker(4, 4)).unwrap(),
+            SequenceCheck::Append
+        );
+        assert!(matches!(
+            check_batch(e, &marker(3, 4)),
+            Err(StorageError::InvalidProducerEpoch {
+                current_epoch: 4,
+                ..
+            })
+        ));
+        // The producer carries on at epoch 4 from sequence 0, not where epoch 3 left off.
+        assert_eq!(
+            check_batch(e, &header(7, 4, 0, 1, 4)).unwrap(),
+            SequenceCheck::Append
+        );
+        assert!(check_batch(e, &header(7, 4, 3, 1, 4)).is_err());
+    }
+
+    #[test]
+    fn only_a_retry_of_the_same_sequence_range_is_a_duplicate() {
+        // A different batch that shares just its first or just its last sequence with a
+        // stored one is out of order, not answered with the stored batch's offsets.
+        let map = state(&[header(7, 0, 0, 3, 100)]);
+        let e = map.get(&7);
+        for (first, records) in [(0, 1), (2, 1), (0, 4)] {
+            assert!(
+                matches!(
+                    check_batch(e, &header(7, 0, first, records, 0)),
+                    Err(StorageError::OutOfOrderSequence { .. })
+                ),
+                "sequences {first}..+{records}"
+            );
+        }
+    }
+
+    #[test]
+    fn producer_id_zero_is_idempotent() {
+        let map = state(&[header(0, 0, 0, 1, 10)]);
+        let e = map.get(&0);
+        assert!(matches!(
+            check_batch(e, &header(0, 0, 0, 1, 0)).unwrap(),
+            SequenceCheck::Duplicate(SnapshotBatch {
+                first_offset: 10,
+                ..
+            })
+        ));
+        assert!(check_batch(e, &header(0, 0, 5, 1, 0)).is_err());
+    }
 }

@@ -166,6 +166,11 @@ mod tests {
         inverted[18..26].copy_from_slice(&(-1i64).to_be_bytes());
         let (none, damage) = TxnIndex::decode(&inverted);
         assert!(none.entries().is_empty() && damage.is_some());
+        // Two aborts cannot share a marker offset: the second entry is damage.
+        let repeated = TxnIndex::encode(&[txn(1, 0, 10), txn(2, 5, 10)]);
+        let (prefix, damage) = TxnIndex::decode(&repeated);
+        assert_eq!(prefix.entries(), &[txn(1, 0, 10)]);
+        assert_eq!(damage.unwrap().0, TXN_ENTRY_LEN as u64);
     }
 
     #[test]

@@ -103,6 +103,27 @@ fn read_is_zero_copy_and_outlives_rolls_and_close() {
 }
 
 #[test]
+fn a_batch_of_exactly_the_size_limit_is_accepted() {
+    // Kafka's max.message.bytes is inclusive: RECORD_TOO_LARGE only above it.
+    let log = PartitionLog::ephemeral(LogConfig {
+        max_batch_bytes: 200,
+        ..LogConfig::default()
+    })
+    .unwrap();
+    let mut at_limit = batch(1, 139, 0);
+    assert_eq!(at_limit.len(), 200);
+    assert_eq!(append_assigned(&log, &mut at_limit).unwrap().base_offset, 0);
+    assert!(matches!(
+        append_assigned(&log, &mut batch(1, 140, 0)),
+        Err(StorageError::BatchTooLarge {
+            size: 201,
+            limit: 200
+        })
+    ));
+    assert_eq!(log.log_end_offset(), 1);
+}
+
+#[test]
 fn malformed_or_oversized_appends_write_nothing() {
     let log = PartitionLog::ephemeral(LogConfig {
         max_batch_bytes: 200,

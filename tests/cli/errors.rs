@@ -77,7 +77,6 @@ fn values_wren_cannot_honour_say_why() {
             "listeners=PLAINTEXT://127.0.0.1:0,EXTERNAL://127.0.0.1:0\nlistener.security.protocol.map=PLAINTEXT:PLAINTEXT,EXTERNAL:PLAINTEXT",
             "Wren serves one client listener",
         ),
-        ("default.replication.factor=3", "Wren is one broker"),
         ("log.cleanup.policy=compact", "Wren does not compact"),
         ("delete.topic.enable=false", "Wren always deletes topics"),
         ("authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer", "no authorizer"),

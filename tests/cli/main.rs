@@ -1,6 +1,7 @@
 //! The `wren` binary as a user meets it: started from stock Kafka configuration files (see
 //! tests/kafka-configs/), its errors (one line, non-zero exit) and its log output.
 
+mod cluster;
 mod errors;
 mod kafka_configs;
 mod output;

@@ -4,6 +4,10 @@
 mod admin_apis;
 mod alter_configs;
 mod bad_input;
+mod cluster;
+mod cluster_control;
+mod cluster_failover;
+mod cluster_routing;
 mod control;
 mod control_clock;
 mod control_faults;

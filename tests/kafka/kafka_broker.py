@@ -63,25 +63,26 @@ START_TIMEOUT_S = float(os.environ.get("KAFKA_START_TIMEOUT", "120"))
 STOP_TIMEOUT_S = 30.0
 
 
-def fetch_jars() -> Path:
-    """Copies the pom's dependencies to target/kafka/lib once (a stamp holds the pom it was
-    made from; another pom starts from an empty directory, so no old jar stays on the path)."""
-    stamp = LIB / ".pom"
-    pom = POM.read_bytes()
+def fetch_jars(pom_file: Path = POM, lib: Path = LIB) -> Path:
+    """Copies the pom's dependencies to `lib` once (a stamp holds the pom it was made from;
+    another pom starts from an empty directory, so no old jar stays on the path). Other poms
+    (tests/java/tools) share the local repository."""
+    stamp = lib / ".pom"
+    pom = pom_file.read_bytes()
     if stamp.exists() and stamp.read_bytes() == pom:
-        return LIB
-    shutil.rmtree(LIB, ignore_errors=True)
+        return lib
+    shutil.rmtree(lib, ignore_errors=True)
     # Quiet unless it fails (mvn -q still writes terminal resets to stderr).
     result = subprocess.run(
-        ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(POM), f"-Dmaven.repo.local={CACHE / 'm2'}",
-         "dependency:copy-dependencies", f"-DoutputDirectory={LIB}", "-DincludeScope=runtime"],
+        ["mvn", "-B", "-q", "-Dstyle.color=never", "-f", str(pom_file), f"-Dmaven.repo.local={CACHE / 'm2'}",
+         "dependency:copy-dependencies", f"-DoutputDirectory={lib}", "-DincludeScope=runtime"],
         timeout=900, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     if result.returncode != 0:
         sys.stderr.write(result.stdout)
-        raise RuntimeError(f"mvn dependency:copy-dependencies failed ({result.returncode}) for {POM}")
+        raise RuntimeError(f"mvn dependency:copy-dependencies failed ({result.returncode}) for {pom_file}")
     stamp.write_bytes(pom)
-    return LIB
+    return lib
 
 
 def free_port() -> int:

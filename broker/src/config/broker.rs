@@ -22,6 +22,11 @@ pub struct BrokerConfig {
     /// Use a temporary data directory removed when the broker stops.
     pub ephemeral: bool,
     pub node_id: i32,
+    /// `--brokers N`: simulated brokers `node_id..node_id + N`, each with its own listener
+    /// (docs/design.md, "Simulated cluster"). 1 is a plain single broker.
+    pub brokers: i32,
+    /// `default.replication.factor`: at most `brokers`.
+    pub default_replication_factor: i32,
     pub num_partitions: i32,
     pub auto_create_topics: bool,
     pub socket_request_max_bytes: usize,
@@ -59,6 +64,9 @@ pub struct BrokerConfig {
     pub unserved_listeners: Vec<String>,
 }
 
+/// The most brokers `--brokers` simulates.
+pub const BROKERS_MAX: i32 = 16;
+
 /// Crash points inside a coordinator, for Wren's own recovery tests. Fault rules act at
 /// dispatch, between requests; these act in the middle of a coordinator's work, where no
 /// request boundary is.
@@ -77,6 +85,8 @@ impl Default for BrokerConfig {
             data_dir: PathBuf::from("./wren-data"),
             ephemeral: false,
             node_id: 1,
+            brokers: 1,
+            default_replication_factor: 1,
             num_partitions: 1,
             auto_create_topics: true,
             socket_request_max_bytes: wren_protocol::frame::DEFAULT_FRAME_BYTES_MAX,
@@ -111,6 +121,19 @@ impl BrokerConfig {
     /// Checks what no single key can: as in Kafka, a bounded `queued.max.request.bytes` must
     /// hold at least one request of `socket.request.max.bytes`.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=BROKERS_MAX).contains(&self.brokers) {
+            return Err(ConfigError::Conflict {
+                reason: format!("--brokers must be 1 to {BROKERS_MAX}, not {}", self.brokers),
+            });
+        }
+        if self.default_replication_factor > self.brokers {
+            return Err(ConfigError::Conflict {
+                reason: format!(
+                    "default.replication.factor ({}) is more than the brokers simulated ({}); start with --brokers {}",
+                    self.default_replication_factor, self.brokers, self.default_replication_factor
+                ),
+            });
+        }
         if let Some(pool) = self.request_bytes_pool() {
             if pool < self.socket_request_max_bytes {
                 return Err(ConfigError::Conflict {
@@ -182,6 +205,13 @@ impl BrokerConfig {
                     return Ok(());
                 }
                 "node.id" | "broker.id" => self.node_id = value.parse().map_err(|_| bad())?,
+                "default.replication.factor" => {
+                    let rf: i32 = value.parse().map_err(|_| bad())?;
+                    if rf < 1 {
+                        return Err(invalid("must be at least 1".into()));
+                    }
+                    self.default_replication_factor = rf
+                }
                 "num.partitions" => self.num_partitions = value.parse().map_err(|_| bad())?,
                 "auto.create.topics.enable" => {
                     self.auto_create_topics = value.eq_ignore_ascii_case("true")

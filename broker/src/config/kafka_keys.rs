@@ -217,11 +217,6 @@ const FIXED_KEYS: &[(&str, &str, &str)] = &[
         "Wren runs no Java plugins and enforces no quotas",
     ),
     (
-        "default.replication.factor",
-        "1",
-        "Wren is one broker and keeps one replica of each partition (a one-broker Kafka refuses to create topics with more)",
-    ),
-    (
         "log.cleanup.policy",
         "delete",
         "Wren does not compact; its broker-wide policy is delete (set cleanup.policy per topic)",

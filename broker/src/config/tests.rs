@@ -275,7 +275,6 @@ fn fixed_keys_take_only_wrens_value() {
     let mut config = BrokerConfig::default();
     for (key, ok, refused) in [
         ("delete.topic.enable", "true", "false"),
-        ("default.replication.factor", "1", "3"),
         ("compression.type", "producer", "gzip"),
         (
             "authorizer.class.name",
@@ -295,6 +294,12 @@ fn fixed_keys_take_only_wrens_value() {
         config.set("default.replication.factor", "three"),
         Err(crate::error::ConfigError::InvalidValue { .. })
     ));
+    // More replicas than brokers is refused at start, naming --brokers.
+    config.set("default.replication.factor", "3").unwrap();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("--brokers 3"), "{err}");
+    config.brokers = 3;
+    config.validate().unwrap();
 }
 
 #[test]

@@ -110,6 +110,7 @@ impl Control {
         tokio::task::spawn_blocking(move || {
             create_topic(
                 &state.identity,
+                &state.cluster,
                 &state.topics,
                 &state.config,
                 topic.spec(),

@@ -25,6 +25,7 @@ fn ctx(api_key: ApiKey, api_version: i16) -> RequestContext {
         origin: Origin {
             peer: addr,
             listener: addr,
+            node: 1,
         },
         client_id: "c".into(),
         api_key,

@@ -5,12 +5,13 @@ use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicR
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
 use super::str_bytes;
+use crate::cluster::Cluster;
 use crate::topics::TopicRegistry;
 use crate::topics::PARTITIONS_PER_TOPIC_MAX;
 
 pub fn handle(
     topics: &TopicRegistry,
-    node_id: i32,
+    cluster: &Cluster,
     request: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let results = request
@@ -59,14 +60,23 @@ pub fn handle(
             if t.count > PARTITIONS_PER_TOPIC_MAX {
                 return fail(ResponseError::InvalidPartitions, format!("At most {PARTITIONS_PER_TOPIC_MAX} partitions"));
             }
+            let ids = cluster.ids();
+            let rf = cluster.partitions(t.name.as_str(), current).first().map_or(1, |p| p.replicas.len());
+            let mut manual = Vec::new();
             for a in t.assignments.iter().flatten() {
                 let replicas: Vec<i32> = a.broker_ids.iter().map(|b| b.0).collect();
-                if let Err(msg) = validate_manual_assignment(replicas, node_id) {
+                if let Err(msg) = validate_manual_assignment(replicas.clone(), &ids, rf) {
                     return fail(ResponseError::InvalidReplicaAssignment, msg);
                 }
+                manual.push(replicas);
             }
             if request.validate_only {
                 return result;
+            }
+            // Placed before the partitions exist, so no request sees them without replicas.
+            match manual.is_empty() {
+                true => cluster.ensure_partitions(t.name.as_str(), t.count),
+                false => cluster.extend_topic(t.name.as_str(), manual),
             }
             match topics.add_partitions(&topic, t.count) {
                 Ok(()) => result,
@@ -77,20 +87,21 @@ pub fn handle(
     CreatePartitionsResponse::default().with_results(results)
 }
 
-/// Kafka's `validateManualPartitionAssignment` for a one-broker cluster. Its last check (as many
-/// replicas as the topic's other partitions, here 1) cannot fail once these pass: a list of two or
-/// more names another broker or this one twice.
+/// Kafka's `validateManualPartitionAssignment`: known brokers, each once, as many replicas as
+/// the topic's other partitions.
 pub(crate) fn validate_manual_assignment(
     mut replicas: Vec<i32>,
-    node_id: i32,
+    brokers: &[i32],
+    rf: usize,
 ) -> Result<(), String> {
+    let count = replicas.len();
     if replicas.is_empty() {
         return Err("The manual partition assignment includes an empty replica list.".into());
     }
     replicas.sort_unstable();
     let mut previous = None;
     for &broker in &replicas {
-        if broker != node_id {
+        if !brokers.contains(&broker) {
             return Err(format!(
                 "The manual partition assignment includes broker {broker}, but no such broker is registered."
             ));
@@ -102,6 +113,11 @@ pub(crate) fn validate_manual_assignment(
         }
         previous = Some(broker);
     }
+    if count != rf {
+        return Err(format!(
+            "The manual partition assignment includes a partition with {count} replica(s), but this is not consistent with previous partitions, which have {rf} replica(s)."
+        ));
+    }
     Ok(())
 }
 
@@ -111,17 +127,17 @@ mod tests {
 
     #[test]
     fn manual_assignments_follow_kafkas_checks_in_kafkas_order() {
-        assert_eq!(validate_manual_assignment(vec![0], 0), Ok(()));
+        assert_eq!(validate_manual_assignment(vec![0], &[0], 1), Ok(()));
         assert_eq!(
-            validate_manual_assignment(vec![], 0).unwrap_err(),
+            validate_manual_assignment(vec![], &[0], 1).unwrap_err(),
             "The manual partition assignment includes an empty replica list."
         );
         assert_eq!(
-            validate_manual_assignment(vec![7, 0], 0).unwrap_err(),
+            validate_manual_assignment(vec![7, 0], &[0], 1).unwrap_err(),
             "The manual partition assignment includes broker 7, but no such broker is registered."
         );
         assert_eq!(
-            validate_manual_assignment(vec![0, 0], 0).unwrap_err(),
+            validate_manual_assignment(vec![0, 0], &[0], 1).unwrap_err(),
             "The manual partition assignment includes the broker 0 more than once."
         );
     }

@@ -11,6 +11,7 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::str_bytes;
+use crate::cluster::Cluster;
 use crate::config::{
     honoured_topic_keys, topic_config_source, topic_config_value, validate_topic_config,
     BrokerConfig, TopicOverrides,
@@ -20,6 +21,7 @@ use crate::topics::{validate_topic_name, CreateError, TopicRegistry, PARTITIONS_
 
 pub fn handle(
     identity: &BrokerIdentity,
+    cluster: &Cluster,
     topics: &TopicRegistry,
     config: &BrokerConfig,
     request: CreateTopicsRequest,
@@ -39,7 +41,17 @@ pub fn handle(
         .topics
         .iter()
         .filter(|t| !duplicates.contains(&t.name))
-        .map(|t| create_one(identity, topics, config, t.clone(), validate_only, version))
+        .map(|t| {
+            create_one(
+                identity,
+                cluster,
+                topics,
+                config,
+                t.clone(),
+                validate_only,
+                version,
+            )
+        })
         .collect();
     results.extend(duplicates.into_iter().map(|name| {
         CreatableTopicResult::default()
@@ -54,6 +66,7 @@ pub fn handle(
 
 fn create_one(
     identity: &BrokerIdentity,
+    cluster: &Cluster,
     topics: &TopicRegistry,
     config: &BrokerConfig,
     req: CreatableTopic,
@@ -81,7 +94,7 @@ fn create_one(
             .map(|c| (c.name.to_string(), c.value.as_ref().map(|v| v.to_string())))
             .collect(),
     };
-    let created = match create_topic(identity, topics, config, spec, validate_only) {
+    let created = match create_topic(identity, cluster, topics, config, spec, validate_only) {
         Ok(created) => created,
         Err(e) => {
             return CreatableTopicResult::default()
@@ -95,6 +108,7 @@ fn create_one(
     let CreatedTopic {
         id: topic_id,
         partitions,
+        replication_factor,
         overrides,
     } = created;
     // Kafka's controller answers a created topic with a null error message (the generated
@@ -108,7 +122,7 @@ fn create_one(
     if version >= 5 {
         result = result
             .with_num_partitions(partitions)
-            .with_replication_factor(1);
+            .with_replication_factor(replication_factor);
         let defaults = topics.defaults();
         let configs = honoured_topic_keys()
             .map(|key| {
@@ -142,6 +156,7 @@ pub struct TopicSpec {
 pub struct CreatedTopic {
     pub id: uuid::Uuid,
     pub partitions: i32,
+    pub replication_factor: i16,
     pub overrides: TopicOverrides,
 }
 
@@ -149,6 +164,7 @@ pub struct CreatedTopic {
 /// control plane, the embedding API) goes through here, so all answer alike.
 pub fn create_topic(
     identity: &BrokerIdentity,
+    cluster: &Cluster,
     topics: &TopicRegistry,
     config: &BrokerConfig,
     spec: TopicSpec,
@@ -165,17 +181,19 @@ pub fn create_topic(
             format!("Topic '{name}' already exists."),
         );
     }
+    let _ = identity;
+    let ids = cluster.ids();
     let partitions = if !spec.assignments.is_empty() {
-        if let Some((index, _)) = spec
-            .assignments
-            .iter()
-            .find(|(_, brokers)| brokers.iter().any(|b| *b != identity.node_id))
-        {
+        if let Some((index, _)) = spec.assignments.iter().find(|(_, brokers)| {
+            brokers.is_empty()
+                || brokers.iter().any(|b| !ids.contains(b))
+                || (1..brokers.len()).any(|i| brokers[..i].contains(&brokers[i]))
+                || brokers.len() != spec.assignments[0].1.len()
+        }) {
             return failed(
                 ResponseError::InvalidReplicaAssignment,
                 format!(
-                    "Partition {index} is assigned to a broker other than {}",
-                    identity.node_id
+                    "Partition {index} has an invalid replica assignment: each partition names as many distinct brokers as the others, among {ids:?}",
                 ),
             );
         }
@@ -191,21 +209,14 @@ pub fn create_topic(
             format!("Number of partitions must be between 1 and {PARTITIONS_PER_TOPIC_MAX}."),
         );
     }
-    let rf = spec.replication_factor;
-    if rf != -1 && rf != 1 {
-        if rf <= 0 {
-            return failed(
-                ResponseError::InvalidReplicationFactor,
-                "Replication factor must be larger than 0.".into(),
-            );
+    let rf = if !spec.assignments.is_empty() {
+        spec.assignments[0].1.len()
+    } else {
+        match cluster.check_replication_factor(spec.replication_factor) {
+            Ok(rf) => rf,
+            Err(message) => return failed(ResponseError::InvalidReplicationFactor, message),
         }
-        return failed(
-            ResponseError::InvalidReplicationFactor,
-            format!(
-                "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only 1 broker(s) are registered."
-            ),
-        );
-    }
+    };
     let mut overrides = TopicOverrides::new();
     for (key, value) in &spec.configs {
         let Some(value) = value else {
@@ -221,13 +232,24 @@ pub fn create_topic(
         return Ok(CreatedTopic {
             id: uuid::Uuid::new_v4(),
             partitions,
+            replication_factor: rf as i16,
             overrides,
         });
+    }
+    // Placed before the topic exists, so no request sees it without its replicas.
+    match spec.assignments.is_empty() {
+        true => cluster.create_topic(name, partitions, rf),
+        false => {
+            let mut assigned = spec.assignments.clone();
+            assigned.sort_by_key(|(index, _)| *index);
+            cluster.place_topic(name, assigned.into_iter().map(|(_, b)| b).collect());
+        }
     }
     match topics.create(name, partitions, overrides) {
         Ok(t) => Ok(CreatedTopic {
             id: t.id,
             partitions,
+            replication_factor: rf as i16,
             overrides: t.overrides.read().clone(),
         }),
         Err(CreateError::AlreadyExists) => failed(

@@ -6,10 +6,15 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
+use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
 use crate::topics::TopicRegistry;
 
-pub fn handle(topics: &TopicRegistry, request: DeleteRecordsRequest) -> DeleteRecordsResponse {
+pub fn handle(
+    topics: &TopicRegistry,
+    leadership: Leadership<'_>,
+    request: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let topics = request
         .topics
         .into_iter()
@@ -28,6 +33,9 @@ pub fn handle(topics: &TopicRegistry, request: DeleteRecordsRequest) -> DeleteRe
                         return result
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code());
                     };
+                    if let Err(e) = leadership.check(t.name.as_str(), p.partition_index, -1) {
+                        return result.with_error_code(e.code());
+                    }
                     let hw = partition.log.high_watermark();
                     let offset = if p.offset == -1 { hw } else { p.offset };
                     if offset < 0 || offset > hw {

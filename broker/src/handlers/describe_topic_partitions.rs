@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 use uuid::Uuid;
 
 use super::{str_bytes, TOPIC_AUTHORIZED_OPERATIONS};
+use crate::cluster::Cluster;
 use crate::topics::{validate_topic_name, TopicRegistry};
 
 /// Kafka's `max.request.partition.size.limit` default: a page never holds more partitions.
@@ -20,7 +21,7 @@ const MAX_REQUEST_PARTITION_SIZE_LIMIT: i32 = 2000;
 
 pub fn handle(
     topics: &TopicRegistry,
-    node_id: i32,
+    cluster: &Cluster,
     request: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let fetch_all = request.topics.is_empty();
@@ -54,7 +55,7 @@ pub fn handle(
     let first_partition = cursor.map_or(0, |c| c.partition_index);
     let mut remaining = MAX_REQUEST_PARTITION_SIZE_LIMIT.min(request.response_partition_limit);
     let mut response = DescribeTopicPartitionsResponse::default();
-    let node = BrokerId(node_id);
+    let ids = |v: &[i32]| v.iter().map(|id| BrokerId(*id)).collect::<Vec<_>>();
     for name in names {
         if remaining == 0 {
             // The previous topics are complete: the next page starts at this one.
@@ -94,20 +95,28 @@ pub fn handle(
         };
         let count = topic.partition_count();
         let upper = count.min(start.saturating_add(remaining));
+        let states = cluster.partitions(&name, count);
         let partitions: Vec<DescribeTopicPartitionsResponsePartition> = (start..upper)
             // Kafka skips indexes it has no partition for (a negative cursor).
             .filter(|index| *index >= 0)
-            .map(|index| {
+            .filter_map(|index| states.get(index as usize))
+            .map(|p| {
+                let offline: Vec<i32> = p
+                    .replicas
+                    .iter()
+                    .copied()
+                    .filter(|r| !cluster.is_up(*r))
+                    .collect();
                 DescribeTopicPartitionsResponsePartition::default()
-                    .with_partition_index(index)
-                    .with_leader_id(node)
-                    .with_leader_epoch(0)
-                    .with_replica_nodes(vec![node])
-                    .with_isr_nodes(vec![node])
-                    // One replica, always in sync: no eligible-leader set beyond the ISR.
+                    .with_partition_index(p.partition)
+                    .with_leader_id(BrokerId(p.leader))
+                    .with_leader_epoch(p.leader_epoch)
+                    .with_replica_nodes(ids(&p.replicas))
+                    .with_isr_nodes(ids(&p.isr))
+                    // No unclean election is simulated: no eligible-leader set beyond the ISR.
                     .with_eligible_leader_replicas(Some(Vec::new()))
                     .with_last_known_elr(Some(Vec::new()))
-                    .with_offline_replicas(Vec::new())
+                    .with_offline_replicas(ids(&offline))
             })
             .collect();
         let listed = partitions.len() as i32;

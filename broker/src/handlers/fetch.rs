@@ -1,6 +1,7 @@
 //! Fetch (1): stored bytes back to the consumer, long polling woken by appends, response and
 //! partition byte limits, incremental fetch sessions (KIP-227) and topic ids (v13+).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId
 use wren_storage::StorageError;
 
 use super::str_bytes;
+use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
 use crate::fetch_session::FetchSessionCache;
 use crate::fetch_session::{SessionError, SessionMode, SessionPartition};
@@ -28,9 +30,12 @@ pub async fn handle(
     topics: &TopicRegistry,
     fetch_sessions: &FetchSessionCache,
     shutdown: &watch::Receiver<bool>,
+    leadership: Leadership<'_>,
     request: FetchRequest,
     version: i16,
 ) -> FetchResponse {
+    // The leader epoch each partition of this request names (KIP-320); -1: none.
+    let mut epochs: HashMap<(String, i32), i32> = HashMap::new();
     let by_id = version >= 13;
     let isolation = request.isolation_level;
     let mut unknown: Vec<FetchableTopicResponse> = Vec::new();
@@ -62,6 +67,7 @@ pub async fn handle(
             continue;
         };
         for p in topic.partitions {
+            epochs.insert((resolved.name.clone(), p.partition), p.current_leader_epoch);
             requested.push(SessionPartition {
                 topic: resolved.name.clone(),
                 topic_id: resolved.id,
@@ -101,13 +107,26 @@ pub async fn handle(
         }
     };
 
-    let targets: Vec<(SessionPartition, Option<Arc<Partition>>)> = wanted
+    let targets: Vec<(SessionPartition, Option<Arc<Partition>>, ResponseError)> = wanted
         .into_iter()
         .map(|sp| {
             let p = topics
                 .get(&sp.topic)
                 .and_then(|t| t.partition(sp.partition));
-            (sp, p)
+            // A partition this broker does not lead (or an epoch that is not the leader's)
+            // answers the error instead of records.
+            let epoch = epochs
+                .get(&(sp.topic.clone(), sp.partition))
+                .copied()
+                .unwrap_or(-1);
+            let refusal = match p {
+                Some(_) => leadership.check(&sp.topic, sp.partition, epoch).err(),
+                None => None,
+            };
+            match refusal {
+                Some(e) => (sp, None, e),
+                None => (sp, p, ResponseError::UnknownTopicOrPartition),
+            }
         })
         .collect();
     let max_wait = Duration::from_millis(request.max_wait_ms.clamp(0, MAX_WAIT_MS_MAX) as u64);
@@ -124,7 +143,7 @@ pub async fn handle(
         // not missed.
         let mut waits: Vec<_> = targets
             .iter()
-            .filter_map(|(_, p)| p.as_ref())
+            .filter_map(|(_, p, _)| p.as_ref())
             .map(|p| Box::pin(p.next_append()))
             .collect();
         for w in waits.iter_mut() {
@@ -150,7 +169,7 @@ pub async fn handle(
     };
 
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
-    for ((sp, partition), data) in targets.iter().zip(results) {
+    for ((sp, partition, _), data) in targets.iter().zip(results) {
         if let (Some(p), Some(records)) = (partition, &data.records) {
             p.traffic.fetched(records);
         }
@@ -243,16 +262,16 @@ fn error_partition(partition: i32, code: ResponseError) -> PartitionData {
 
 /// Reads every target within the response budget; returns the partitions and the bytes read.
 fn read_all(
-    targets: &[(SessionPartition, Option<Arc<Partition>>)],
+    targets: &[(SessionPartition, Option<Arc<Partition>>, ResponseError)],
     isolation: i8,
     max_bytes: usize,
 ) -> (Vec<PartitionData>, usize) {
     let mut total = 0usize;
     let results = targets
         .iter()
-        .map(|(sp, partition)| {
+        .map(|(sp, partition, missing)| {
             let Some(partition) = partition else {
-                return error_partition(sp.partition, ResponseError::UnknownTopicOrPartition);
+                return error_partition(sp.partition, *missing);
             };
             let log = &partition.log;
             // LSO before HW: both only grow, and LSO <= HW must hold in the answer.

@@ -9,6 +9,7 @@ use wren_protocol::record_batch::BatchView;
 use wren_protocol::record_validation::{self, decompressed_max_bytes};
 use wren_storage::PartitionLog;
 
+use crate::cluster::route::Leadership;
 use crate::error::storage_error_code;
 use crate::topics::TopicRegistry;
 
@@ -21,12 +22,10 @@ const LATEST_TIERED: i64 = -5;
 
 pub fn handle(
     topics: &TopicRegistry,
+    leadership: Leadership<'_>,
     request: ListOffsetsRequest,
     version: i16,
 ) -> ListOffsetsResponse {
-    // leader_epoch exists from v4; older versions must leave it at its default. Kafka sets it
-    // only on a found offset: errors and "no such record" carry -1 (UNKNOWN_EPOCH).
-    let leader_epoch = if version >= 4 { 0 } else { -1 };
     let read_committed = request.isolation_level == 1;
     let topics = request
         .topics
@@ -47,6 +46,29 @@ pub fn handle(
                             .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                             .with_timestamp(-1)
                             .with_offset(-1);
+                    };
+                    // Kafka's Partition checks: the client's epoch (v4+), then leadership.
+                    let current = match leadership.check(
+                        t.name.as_str(),
+                        p.partition_index,
+                        p.current_leader_epoch,
+                    ) {
+                        Ok(state) => state,
+                        Err(e) => {
+                            return resp
+                                .with_error_code(e.code())
+                                .with_timestamp(-1)
+                                .with_offset(-1)
+                        }
+                    };
+                    // leader_epoch exists from v4; older versions must leave it at its
+                    // default. Kafka sets it only on a found offset: errors and "no such
+                    // record" carry -1 (UNKNOWN_EPOCH). One log has no epoch history: the
+                    // current leader epoch stands for every offset.
+                    let leader_epoch = if version >= 4 {
+                        current.leader_epoch
+                    } else {
+                        -1
                     };
                     // Batches are read as the topic's produce path bounds them.
                     let decompressed_max = topic.as_ref().map_or(0, |t| {

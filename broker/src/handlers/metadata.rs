@@ -1,4 +1,5 @@
-//! Metadata (3): the one broker, every requested topic with its partitions, auto-creation.
+//! Metadata (3): the up brokers, every requested topic with its partitions (leaders, replicas,
+//! ISR of the simulated cluster), auto-creation.
 
 use std::sync::Arc;
 
@@ -13,12 +14,14 @@ use super::{
     str_bytes, AUTHORIZED_OPERATIONS_OMITTED, CLUSTER_AUTHORIZED_OPERATIONS,
     TOPIC_AUTHORIZED_OPERATIONS,
 };
+use crate::cluster::Cluster;
 use crate::config::BrokerConfig;
 use crate::state::BrokerIdentity;
 use crate::topics::{validate_topic_name, CreateError, Topic, TopicRegistry};
 
 pub fn handle(
     identity: &BrokerIdentity,
+    cluster: &Cluster,
     topics: &TopicRegistry,
     config: &BrokerConfig,
     request: MetadataRequest,
@@ -44,13 +47,13 @@ pub fn handle(
     let may_create =
         config.auto_create_topics && (version < 4 || request.allow_auto_topic_creation);
     let topics: Vec<MetadataResponseTopic> = match wanted {
-        None => topics.all().iter().map(|t| describe(identity, t)).collect(),
+        None => topics.all().iter().map(|t| describe(cluster, t)).collect(),
         Some(requested) => requested
             .into_iter()
             .map(|r| match (r.name, r.topic_id) {
-                (Some(name), _) => lookup_by_name(identity, topics, config, name, may_create),
+                (Some(name), _) => lookup_by_name(cluster, topics, config, name, may_create),
                 (None, id) => match topics.get_by_id(&id) {
-                    Some(t) => describe(identity, &t),
+                    Some(t) => describe(cluster, &t),
                     None => MetadataResponseTopic::default()
                         .with_topic_id(id)
                         .with_error_code(ResponseError::UnknownTopicId.code()),
@@ -59,12 +62,20 @@ pub fn handle(
             .collect(),
     };
     MetadataResponse::default()
-        .with_brokers(vec![MetadataResponseBroker::default()
-            .with_node_id(BrokerId(identity.node_id))
-            .with_host(str_bytes(identity.host.clone()))
-            .with_port(identity.port)])
+        .with_brokers(
+            cluster
+                .up_brokers()
+                .into_iter()
+                .map(|b| {
+                    MetadataResponseBroker::default()
+                        .with_node_id(BrokerId(b.id))
+                        .with_host(str_bytes(b.host))
+                        .with_port(b.port)
+                })
+                .collect(),
+        )
         .with_cluster_id(Some(str_bytes(identity.cluster_id.clone())))
-        .with_controller_id(BrokerId(identity.node_id))
+        .with_controller_id(BrokerId(cluster.controller()))
         .with_cluster_authorized_operations(cluster_ops)
         .with_topics(
             topics
@@ -81,7 +92,7 @@ pub fn handle(
 }
 
 fn lookup_by_name(
-    identity: &BrokerIdentity,
+    cluster: &Cluster,
     topics: &TopicRegistry,
     config: &BrokerConfig,
     name: TopicName,
@@ -94,7 +105,7 @@ fn lookup_by_name(
             .with_error_code(e.code())
     };
     if let Some(topic) = topics.get(name.as_str()) {
-        return describe(identity, &topic);
+        return describe(cluster, &topic);
     }
     if validate_topic_name(name.as_str()).is_err() {
         return failed(ResponseError::InvalidTopicException);
@@ -104,9 +115,9 @@ fn lookup_by_name(
     }
     let partitions = config.num_partitions.max(1);
     match topics.create(name.as_str(), partitions, Default::default()) {
-        Ok(topic) => describe(identity, &topic),
+        Ok(topic) => describe(cluster, &topic),
         Err(CreateError::AlreadyExists) => match topics.get(name.as_str()) {
-            Some(topic) => describe(identity, &topic),
+            Some(topic) => describe(cluster, &topic),
             None => failed(ResponseError::UnknownTopicOrPartition),
         },
         Err(CreateError::Storage(e)) => {
@@ -116,16 +127,31 @@ fn lookup_by_name(
     }
 }
 
-pub(crate) fn describe(identity: &BrokerIdentity, topic: &Arc<Topic>) -> MetadataResponseTopic {
-    let node = BrokerId(identity.node_id);
-    let partitions = (0..topic.partition_count())
-        .map(|index| {
+pub(crate) fn describe(cluster: &Cluster, topic: &Arc<Topic>) -> MetadataResponseTopic {
+    let ids = |v: &[i32]| v.iter().map(|id| BrokerId(*id)).collect::<Vec<_>>();
+    let partitions = cluster
+        .partitions(&topic.name, topic.partition_count())
+        .into_iter()
+        .map(|p| {
+            let offline: Vec<i32> = p
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| !cluster.is_up(*r))
+                .collect();
+            // Kafka's MetadataCache: no live leader is LEADER_NOT_AVAILABLE for the partition.
+            let error = match p.leader {
+                -1 => ResponseError::LeaderNotAvailable.code(),
+                _ => 0,
+            };
             MetadataResponsePartition::default()
-                .with_partition_index(index)
-                .with_leader_id(node)
-                .with_leader_epoch(0)
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
+                .with_error_code(error)
+                .with_partition_index(p.partition)
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(p.leader_epoch)
+                .with_replica_nodes(ids(&p.replicas))
+                .with_isr_nodes(ids(&p.isr))
+                .with_offline_replicas(ids(&offline))
         })
         .collect();
     MetadataResponseTopic::default()

@@ -18,6 +18,7 @@ use bytes::Bytes;
 use wren_storage::{Clock, FlushPolicy};
 
 use super::str_bytes;
+use crate::cluster::route::{produce_hints, Leadership};
 use crate::error::storage_error_code;
 use crate::topics::{Partition, Topic, TopicRegistry};
 use crate::txn::TxnCoordinator;
@@ -32,6 +33,7 @@ pub async fn handle(
     topics: &TopicRegistry,
     txn: &TxnCoordinator,
     clock: &dyn Clock,
+    leadership: Leadership<'_>,
     request: ProduceRequest,
 ) -> ProduceOutcome {
     let acks = request.acks;
@@ -46,6 +48,7 @@ pub async fn handle(
                 topics,
                 txn,
                 clock,
+                leadership,
                 topic.as_deref(),
                 p,
                 transactional,
@@ -65,7 +68,9 @@ pub async fn handle(
     if acks == 0 {
         return ProduceOutcome::NoResponse;
     }
-    ProduceOutcome::Respond(ProduceResponse::default().with_responses(responses))
+    let mut response = ProduceResponse::default().with_responses(responses);
+    produce_hints(leadership, &mut response);
+    ProduceOutcome::Respond(response)
 }
 
 /// A refused partition: its error, message and (for per-record problems) record errors.
@@ -130,6 +135,7 @@ fn prepare_partition(
     topics: &TopicRegistry,
     txn: &TxnCoordinator,
     clock: &dyn Clock,
+    leadership: Leadership<'_>,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
@@ -138,14 +144,19 @@ fn prepare_partition(
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
     let partition = topic.partition(data.index).ok_or_else(unknown)?;
+    let state = leadership
+        .check(&topic.name, data.index, -1)
+        .map_err(|e| Refusal::new(e, None))?;
     let policy = topic.produce_policy(topics.defaults());
-    // Kafka checks the in-sync replica count before appending; here it is always 1.
-    if acks == -1 && policy.min_insync_replicas > 1 {
+    // Kafka checks the in-sync replica count before appending (acks=all only).
+    let isr = state.isr.len() as i64;
+    if acks == -1 && isr < policy.min_insync_replicas {
+        let ids: Vec<String> = state.isr.iter().map(|r| r.to_string()).collect();
         return Err(Refusal::new(
             ResponseError::NotEnoughReplicas,
             Some(format!(
-                "The size of the current ISR Set(1) is insufficient to satisfy the min.isr requirement of {} for partition {}-{}",
-                policy.min_insync_replicas, topic.name, data.index
+                "The size of the current ISR Set({}) is insufficient to satisfy the min.isr requirement of {} for partition {}-{}",
+                ids.join(", "), policy.min_insync_replicas, topic.name, data.index
             )),
         ));
     }

@@ -1,7 +1,7 @@
-//! ElectLeaders (43), AlterPartitionReassignments (45) and ListPartitionReassignments (46) on
-//! one node, answered as Kafka's controller (`ReplicationControlManager`) answers them when
-//! every partition has the single broker as its only replica, leader and preferred leader:
-//! nothing needs electing and nothing can move.
+//! ElectLeaders (43), AlterPartitionReassignments (45) and ListPartitionReassignments (46),
+//! answered as Kafka's controller (`ReplicationControlManager`) answers them. ElectLeaders
+//! PREFERRED moves a simulated partition's leadership back to its first replica (see
+//! `cluster`); reassignments are answered as on one node: nothing can move.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::alter_partition_reassignments_response::{
@@ -16,6 +16,7 @@ use kafka_protocol::messages::{
 
 use super::create_partitions::validate_manual_assignment;
 use super::str_bytes;
+use crate::cluster::{ChangeError, Cluster};
 use crate::topics::TopicRegistry;
 
 const PREFERRED: i8 = 0;
@@ -25,7 +26,53 @@ const UNCLEAN: i8 = 1;
 const ELECTION_NOT_NEEDED_MESSAGE: &str = "Leader election not needed for topic partition.";
 const NO_REASSIGNMENT_IN_PROGRESS_MESSAGE: &str = "No partition reassignment is in progress.";
 
-pub fn elect_leaders(topics: &TopicRegistry, request: ElectLeadersRequest) -> ElectLeadersResponse {
+/// One partition's election: PREFERRED moves leadership back to the first replica when it is an
+/// up ISR member; UNCLEAN elects only where there is no leader, and no unclean election is
+/// simulated (an out-of-sync replica never leads).
+fn elect(
+    cluster: &Cluster,
+    topic: &str,
+    partition: i32,
+    election: i8,
+) -> Result<(), (ResponseError, String)> {
+    let Some(state) = cluster.partition(topic, partition) else {
+        return Err((
+            ResponseError::UnknownTopicOrPartition,
+            format!("No such partition as {topic}-{partition}"),
+        ));
+    };
+    let preferred = state.replicas.first().copied().unwrap_or(-1);
+    let not_needed = || {
+        (
+            ResponseError::ElectionNotNeeded,
+            ELECTION_NOT_NEEDED_MESSAGE.to_owned(),
+        )
+    };
+    if election == UNCLEAN || state.leader == preferred {
+        return match state.leader {
+            -1 => Err((
+                ResponseError::EligibleLeadersNotAvailable,
+                format!(
+                    "No eligible leader for {topic}-{partition}: unclean election is not simulated"
+                ),
+            )),
+            _ => Err(not_needed()),
+        };
+    }
+    cluster
+        .change(|m| m.elect_preferred(topic, partition))
+        .map(|_| ())
+        .map_err(|e| match e {
+            ChangeError::Conflict(msg) => (ResponseError::PreferredLeaderNotAvailable, msg),
+            other => (ResponseError::UnknownTopicOrPartition, other.to_string()),
+        })
+}
+
+pub fn elect_leaders(
+    topics: &TopicRegistry,
+    cluster: &Cluster,
+    request: ElectLeadersRequest,
+) -> ElectLeadersResponse {
     let mut response = ElectLeadersResponse::default();
     if !matches!(request.election_type, PREFERRED | UNCLEAN) {
         // Kafka's controller throws InvalidRequestException; the error response carries it at
@@ -61,11 +108,27 @@ pub fn elect_leaders(topics: &TopicRegistry, request: ElectLeadersRequest) -> El
         // Every partition: Kafka leaves out those that needed no election, here all of them,
         // and lists each topic with an empty result.
         None => {
-            let mut names: Vec<String> = topics.all().iter().map(|t| t.name.clone()).collect();
-            names.sort();
-            names
-                .into_iter()
-                .map(|n| ReplicaElectionResult::default().with_topic(TopicName(str_bytes(n))))
+            let mut all: Vec<(String, i32)> = topics
+                .all()
+                .iter()
+                .map(|t| (t.name.clone(), t.partition_count()))
+                .collect();
+            all.sort();
+            all.into_iter()
+                .map(|(n, count)| {
+                    // Only the partitions elected are listed.
+                    let elected = (0..count)
+                        .filter(|p| elect(cluster, &n, *p, request.election_type).is_ok())
+                        .map(|p| {
+                            PartitionResult::default()
+                                .with_partition_id(p)
+                                .with_error_message(None)
+                        })
+                        .collect();
+                    ReplicaElectionResult::default()
+                        .with_topic(TopicName(str_bytes(n)))
+                        .with_partition_result(elected)
+                })
                 .collect()
         }
         Some(list) => list
@@ -88,10 +151,14 @@ pub fn elect_leaders(topics: &TopicRegistry, request: ElectLeadersRequest) -> El
                             Some(topic) if p < 0 || p >= topic.partition_count() => {
                                 unknown(format!("No such partition as {}-{p}", t.topic.as_str()))
                             }
-                            // The only replica leads already, whichever the election type.
-                            Some(_) => result
-                                .with_error_code(ResponseError::ElectionNotNeeded.code())
-                                .with_error_message(Some(str_bytes(ELECTION_NOT_NEEDED_MESSAGE))),
+                            Some(_) => {
+                                match elect(cluster, t.topic.as_str(), p, request.election_type) {
+                                    Ok(()) => result.with_error_message(None),
+                                    Err((e, msg)) => result
+                                        .with_error_code(e.code())
+                                        .with_error_message(Some(str_bytes(msg))),
+                                }
+                            }
                         }
                     })
                     .collect();
@@ -169,7 +236,8 @@ pub fn alter_reassignments(
                         // no-op. Anything else names an unknown broker or this one twice.
                         Some(_) => validate_manual_assignment(
                             p.replicas.iter().flatten().map(|b| b.0).collect(),
-                            node_id,
+                            &[node_id],
+                            1,
                         )
                         .map_err(|msg| (ResponseError::InvalidReplicaAssignment, msg)),
                     };

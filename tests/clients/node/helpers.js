@@ -16,6 +16,7 @@ const WREN_BIN = process.env.WREN_BIN || path.join(REPO, 'target', 'debug', 'wre
 const START_TIMEOUT_MS = Number(process.env.WREN_START_TIMEOUT || 30) * 1000
 const STOP_TIMEOUT_MS = Number(process.env.WREN_STOP_TIMEOUT || 30) * 1000
 const LISTEN_RE = /^wren listening on ([^\s:]+|\[[^\]]+\]):(\d+)$/
+const BROKER_RE = /^wren broker (\d+) listening on (\S+)$/
 
 // The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
 // config key (and rejects unknown keys), so these are not passed on to the broker.
@@ -72,7 +73,7 @@ const running = new Set()
 process.on('exit', () => { for (const p of running) try { p.kill('SIGKILL') } catch (_) {} })
 
 class WrenBroker {
-  /** `extraArgs`: more wren flags, e.g. the test-only fault hook. */
+  /** `extraArgs`: more wren flags, e.g. the test-only fault hook, or `--brokers 3`. */
   constructor(extraArgs = []) {
     this.extraArgs = extraArgs
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wren-kafkajs-'))
@@ -97,15 +98,35 @@ class WrenBroker {
     running.add(proc)
     this.exit = new Promise(resolve => proc.on('exit', (code, signal) => { running.delete(proc); resolve({ code, signal }) }))
     const rl = readline.createInterface({ input: proc.stdout })
+    // The ready line (the first broker) comes first; with --brokers N, one line per broker follows.
     const first = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no listening line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS)
-      rl.once('line', line => { clearTimeout(timer); resolve(line) })
+      // The first line that is not a broker line (the contract put the broker lines first once).
+      const onLine = line => {
+        if (BROKER_RE.test(line)) return
+        rl.off('line', onLine)
+        clearTimeout(timer)
+        resolve(line)
+      }
+      rl.on('line', onLine)
       this.exit.then(({ code, signal }) => {
         clearTimeout(timer)
         reject(new Error(`wren exited (code ${code}, signal ${signal}) before its listening line`))
       })
     })
-    // The control line follows the listening line when --control was given.
+    const at = this.extraArgs.indexOf('--brokers')
+    const wantBrokers = at >= 0 ? Number(this.extraArgs[at + 1]) : 1
+    const brokers = {}
+    const brokerLines = new Promise((resolve, reject) => {
+      if (wantBrokers <= 1) return resolve()
+      const timer = setTimeout(() => reject(new Error(`not ${wantBrokers} broker lines`)), START_TIMEOUT_MS)
+      rl.on('line', line => {
+        const b = BROKER_RE.exec(line)
+        if (b && Object.keys(brokers).length < wantBrokers) brokers[Number(b[1])] = b[2]
+        if (b && Object.keys(brokers).length === wantBrokers) { clearTimeout(timer); resolve() }
+      })
+    })
+    // The control line follows the listening (and broker) lines when --control was given.
     const wantControl = this.extraArgs.includes('--control')
     const controlLine = new Promise((resolve, reject) => {
       if (!wantControl) return resolve(null)
@@ -129,6 +150,9 @@ class WrenBroker {
       throw new Error(`unexpected first stdout line from wren: ${JSON.stringify(line)}`)
     }
     this.bootstrap = `${m[1]}:${m[2]}`
+    await brokerLines
+    /** Broker id -> HOST:PORT (one entry for a single broker). */
+    this.brokers = wantBrokers > 1 ? brokers : { 1: this.bootstrap }
     /** http://HOST:PORT of the control listener, when started with --control. */
     this.control = await controlLine
     return this

@@ -1,8 +1,10 @@
 """Shared fixtures for the real-client tests.
 
 The `broker` fixture starts the Wren binary ($WREN_BIN, default <repo>/target/debug/wren) with
-`--listen 127.0.0.1:0 --data-dir <tmp>`, waits for its single `wren listening on HOST:PORT`
-line and yields a handle with `.bootstrap` and `.restart()`.  At teardown it sends SIGTERM and
+`--listen 127.0.0.1:0 --data-dir <tmp>`, waits for its `wren listening on HOST:PORT` line (with
+`--brokers N`, N `wren broker ID listening on HOST:PORT` lines follow it) and yields a handle
+with `.bootstrap` and `.restart()`. The `cluster` fixture starts `--brokers 3` with the control
+listener; `.brokers` maps each broker id to its address (cluster_control.py drives it).  At teardown it sends SIGTERM and
 asserts that the broker exits with status 0 (the documented clean-shutdown contract).
 
 Development only: WREN_TEST_EXTERNAL_BOOTSTRAP=host:port points the tests at an already running
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 REPO = Path(__file__).resolve().parents[3]
 LISTEN_RE = re.compile(r"^wren listening on (?P<host>[^\s:]+|\[[^\]]+\]):(?P<port>\d+)$")
 CONTROL_RE = re.compile(r"^wren control on (?P<addr>\S+)$")
+BROKER_RE = re.compile(r"^wren broker (?P<id>\d+) listening on (?P<addr>\S+)$")
 # The harness's own WREN_* variables.  Wren reads every other WREN_<KEY> variable as a broker
 # config key (and rejects unknown keys), so these are not passed on to the broker.
 HARNESS_VARS = {"WREN_BIN", "WREN_SKIP_BUILD", "WREN_CLIENT_SUITES", "WREN_TEST_RECORDS",
@@ -64,6 +67,8 @@ class WrenBroker:
         self.exit_codes = []
         # http://HOST:PORT of the control listener, when started with --control.
         self.control = None
+        # Broker id -> HOST:PORT, from the `wren broker ID listening on` lines.
+        self.brokers = {}
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self):
@@ -88,21 +93,31 @@ class WrenBroker:
         reader_done = threading.Event()
         control_box = []
         control_seen = threading.Event()
+        brokers = {}
+        brokers_seen = threading.Event()
+        want_brokers = self.broker_count()
 
         def read_stdout(proc=self.proc, log=self._stdout_log):
-            # The first line is the listening line (the control line follows it when asked
-            # for); keep draining afterwards so a chatty broker can never block on a full pipe.
+            # The ready line comes first, then (with --brokers N) one line per broker, then the
+            # control line when asked for; keep draining afterwards so a chatty broker can never
+            # block on a full pipe.
             for line in proc.stdout:
                 log.write(line)
                 log.flush()
-                if not line_box:
-                    line_box.append(line.rstrip("\n"))
+                text = line.rstrip("\n")
+                if LISTEN_RE.match(text) and not line_box:
+                    line_box.append(text)
                     reader_done.set()
-                elif CONTROL_RE.match(line.rstrip("\n")) and not control_box:
-                    control_box.append(CONTROL_RE.match(line.rstrip("\n"))["addr"])
+                elif (b := BROKER_RE.match(text)) and not brokers_seen.is_set():
+                    brokers[int(b["id"])] = b["addr"]
+                    if len(brokers) == want_brokers:
+                        brokers_seen.set()
+                elif (c := CONTROL_RE.match(text)) and not control_box:
+                    control_box.append(c["addr"])
                     control_seen.set()
             reader_done.set()
             control_seen.set()
+            brokers_seen.set()
 
         threading.Thread(target=read_stdout, daemon=True).start()
         if not reader_done.wait(START_TIMEOUT_S):
@@ -113,16 +128,23 @@ class WrenBroker:
             rc = self.proc.wait(10)
             pytest.fail(f"wren exited (status {rc}) before printing its listening line\n{self.logs()}")
         m = LISTEN_RE.match(line_box[0])
-        if not m:
-            self.proc.kill()
-            self.proc.wait(10)
-            pytest.fail(f"unexpected first stdout line from wren: {line_box[0]!r}\n{self.logs()}")
         self.bootstrap = f"{m['host']}:{m['port']}"
+        if want_brokers > 1:
+            if not brokers_seen.wait(START_TIMEOUT_S) or len(brokers) != want_brokers:
+                pytest.fail(f"wren printed {len(brokers)} of {want_brokers} broker lines\n{self.logs()}")
+            self.brokers = dict(brokers)
+        else:
+            self.brokers = {1: self.bootstrap}
         if "--control" in self.extra_args:
             if not control_seen.wait(START_TIMEOUT_S) or not control_box:
                 pytest.fail(f"wren printed no control line\n{self.logs()}")
             self.control = f"http://{control_box[0]}"
         return self
+
+    def broker_count(self):
+        """N of `--brokers N` among the extra args (1 without it)."""
+        args = self.extra_args
+        return int(args[args.index("--brokers") + 1]) if "--brokers" in args else 1
 
     def stop(self, check=True):
         """SIGTERM and wait; with check=True assert the documented exit status 0."""
@@ -209,6 +231,15 @@ def controlled_broker(tmp_path, request):
     if os.environ.get("WREN_TEST_EXTERNAL_BOOTSTRAP"):
         pytest.skip("needs a broker started by the fixture")
     yield from _broker(tmp_path, request, ["--control", "127.0.0.1:0"])
+
+
+@pytest.fixture
+def cluster(tmp_path, request):
+    """Three brokers in one process (`--brokers 3`) with the control listener on; `.bootstrap`
+    is the first broker, `.brokers` every broker's address (cluster_control.bootstrap_all)."""
+    if os.environ.get("WREN_TEST_EXTERNAL_BOOTSTRAP"):
+        pytest.skip("needs a cluster started by the fixture")
+    yield from _broker(tmp_path, request, ["--brokers", "3", "--control", "127.0.0.1:0"])
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 //! JSON. Routes are listed in the README ("Testing with Wren").
 
 mod broker;
+mod cluster;
 mod faults;
 mod metrics;
 mod requests;
@@ -38,6 +39,23 @@ pub fn router(control: Arc<Control>) -> Router {
         .route("/v1/faults/{id}", delete(faults::remove))
         .route("/v1/requests", get(requests::list))
         .route("/metrics", get(metrics::scrape))
+        .route("/v1/cluster", get(cluster::describe))
+        .route("/v1/brokers/{id}/stop", post(cluster::stop))
+        .route("/v1/brokers/{id}/start", post(cluster::start))
+        .route("/v1/topics/{topic}/partitions", get(cluster::partitions))
+        .route(
+            "/v1/topics/{topic}/partitions/{p}/leader",
+            post(cluster::leader),
+        )
+        .route("/v1/topics/{topic}/partitions/{p}/isr", post(cluster::isr))
+        .route(
+            "/v1/coordinators/group/{group}",
+            get(cluster::group_coordinator),
+        )
+        .route(
+            "/v1/coordinators/transaction/{id}",
+            get(cluster::transaction_coordinator),
+        )
         .fallback(not_found)
         .with_state(control)
 }

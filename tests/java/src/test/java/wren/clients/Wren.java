@@ -1,0 +1,105 @@
+package wren.clients;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The Wren these tests run against: one process for the whole run (WREN_BIN, else
+ * target/debug/wren), on a free loopback port (`--listen 127.0.0.1:0`, the address read from its
+ * `wren listening on` line), data in a fresh directory, stopped when the JVM exits; or the
+ * broker at JAVA_TESTS_BOOTSTRAP.
+ */
+final class Wren {
+    private static String bootstrap;
+
+    private Wren() {}
+
+    static synchronized String bootstrap() {
+        if (bootstrap == null) {
+            // A broker already running instead (to check the tests themselves against Kafka).
+            String given = System.getenv("JAVA_TESTS_BOOTSTRAP");
+            bootstrap = given != null && !given.isEmpty() ? given : start();
+        }
+        return bootstrap;
+    }
+
+    private static String start() {
+        String bin = System.getenv("WREN_BIN");
+        if (bin == null || bin.isEmpty()) {
+            bin = "../../target/debug/wren";
+        }
+        try {
+            Path work = Files.createTempDirectory("wren-java-clients");
+            Path config = work.resolve("server.properties");
+            // The fast start Kafka gets in tests/kafka; the rest is Wren's defaults.
+            Files.writeString(config, "group.initial.rebalance.delay.ms=0\n");
+            ProcessBuilder builder = new ProcessBuilder(bin, "--listen", "127.0.0.1:0",
+                    "--data-dir", work.resolve("data").toString(), "--config", config.toString());
+            builder.redirectError(work.resolve("stderr.log").toFile());
+            builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            Process process = builder.start();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(process)));
+            BufferedReader out = new BufferedReader(
+                    new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            String line = out.readLine();
+            String prefix = "wren listening on ";
+            if (line == null || !line.startsWith(prefix)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("Wren (" + bin + ") did not start: " + line
+                        + "; see " + work.resolve("stderr.log"));
+            }
+            // Anything else it prints must not fill the pipe and stall it.
+            Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "wren-stdout");
+            drain.setDaemon(true);
+            drain.start();
+            return line.substring(prefix.length()).trim();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start Wren from " + bin, e);
+        }
+    }
+
+    private static void stop(Process process) {
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+        }
+    }
+
+    /** Client properties with the bootstrap address and the given pairs. */
+    static Properties props(String... pairs) {
+        Properties props = new Properties();
+        props.put("bootstrap.servers", bootstrap());
+        for (int i = 0; i + 1 < pairs.length; i += 2) {
+            props.put(pairs[i], pairs[i + 1]);
+        }
+        return props;
+    }
+
+    /** The kafka-clients version on the class path (from the jar's kafka-version.properties). */
+    static String clientVersion() {
+        Properties props = new Properties();
+        try (var in = Wren.class.getResourceAsStream("/kafka/kafka-version.properties")) {
+            props.load(in);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("no kafka/kafka-version.properties on the class path", e);
+        }
+        return props.getProperty("version");
+    }
+
+    /** A name no other test (or earlier run against the same broker) uses. */
+    static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+}
