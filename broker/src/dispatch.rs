@@ -112,7 +112,7 @@ routes! {
     ).await),
     TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
         &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
-    )),
+    ).await),
     EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
         &state.topics, &state.txn, r, v,
     ).await),
@@ -120,7 +120,7 @@ routes! {
     ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(&state.txn, &*state.clock, r)),
     OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(
         &state.topics, &state.groups, &*state.clock, r, v,
-    )),
+    ).await),
     OffsetFetch 1..=9 => respond(ctx, &handlers::offsets::fetch(&state.groups, r, v)),
     JoinGroup 0..=9 => respond(ctx, &handlers::groups::join(
         &state.groups, &state.shutdown, ctx, r, v,
@@ -134,8 +134,8 @@ routes! {
     ListGroups 0..=5 => respond(ctx, &coordinated_groups(
         leadership(state, ctx), handlers::group_admin::list(&state.groups, r, v),
     )),
-    DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r)),
-    OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r)),
+    DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r).await),
+    OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r).await),
     AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
         &state.topics, state.identity.node_id, r,
     )),

@@ -197,13 +197,15 @@ impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
         producer_id: i64,
         groups: &std::collections::BTreeSet<String>,
         commit: bool,
-    ) {
+    ) -> futures::future::BoxFuture<'static, ()> {
         if groups.is_empty() {
-            return;
+            return Box::pin(std::future::ready(()));
         }
-        if let Err(e) = self.end_txn_offsets(producer_id, commit) {
-            tracing::error!(producer_id, error = %e, "could not complete transactional offsets");
-        }
+        let done = self.end_txn_offsets(producer_id, commit);
+        Box::pin(async move {
+            // end_txn_offsets logs a failure; the transaction completes either way.
+            let _ = done.await;
+        })
     }
 }
 

@@ -79,36 +79,18 @@ impl Topic {
     /// What produce needs to know about the topic's configs, from one read of its overrides
     /// and without allocating (this runs for every produced batch).
     pub fn produce_policy(&self, defaults: &TopicDefaults) -> ProducePolicy {
+        use crate::config::topic_keys as key;
         let overrides = self.overrides.read();
-        let long = |key: &str, default: i64| {
-            overrides
-                .get(key)
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(default)
-        };
         ProducePolicy {
-            codec: overrides
-                .get("compression.type")
-                .and_then(|v| config::topic_codec(v))
-                .flatten(),
-            compacted: overrides
-                .get("cleanup.policy")
-                .is_some_and(|p| p.split(',').any(|x| x.trim() == "compact")),
-            log_append_time: match overrides.get("message.timestamp.type") {
-                Some(v) => v == "LogAppendTime",
-                None => defaults.log_append_time,
-            },
-            timestamp_before_max_ms: long(
-                "message.timestamp.before.max.ms",
-                defaults.timestamp_before_max_ms,
-            ),
-            timestamp_after_max_ms: long(
-                "message.timestamp.after.max.ms",
-                defaults.timestamp_after_max_ms,
-            ),
-            max_message_bytes: long("max.message.bytes", defaults.message_max_bytes as i64)
+            codec: key::COMPRESSION_TYPE.get(defaults, &overrides),
+            compacted: key::CLEANUP_POLICY_COMPACT.get(defaults, &overrides),
+            log_append_time: key::LOG_APPEND_TIME.get(defaults, &overrides),
+            timestamp_before_max_ms: key::TIMESTAMP_BEFORE_MAX_MS.get(defaults, &overrides),
+            timestamp_after_max_ms: key::TIMESTAMP_AFTER_MAX_MS.get(defaults, &overrides),
+            max_message_bytes: key::MAX_MESSAGE_BYTES
+                .get(defaults, &overrides)
                 .clamp(0, u32::MAX as i64) as u64,
-            min_insync_replicas: long("min.insync.replicas", defaults.min_insync_replicas.into()),
+            min_insync_replicas: key::MIN_INSYNC_REPLICAS.get(defaults, &overrides),
         }
     }
 }

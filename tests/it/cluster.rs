@@ -41,8 +41,11 @@ pub(crate) async fn create(
     }
 }
 
-/// (broker ids, per partition (leader, replicas, isr)) as librdkafka's metadata shows them.
-pub(crate) fn metadata(bootstrap: &str, topic: &str) -> (Vec<i32>, Vec<(i32, Vec<i32>, Vec<i32>)>) {
+/// A partition as librdkafka's metadata shows it: (leader, replicas, isr).
+type Placed = (i32, Vec<i32>, Vec<i32>);
+
+/// (broker ids, each partition) as librdkafka's metadata shows them.
+pub(crate) fn metadata(bootstrap: &str, topic: &str) -> (Vec<i32>, Vec<Placed>) {
     let consumer: BaseConsumer = config(bootstrap).create().unwrap();
     let md = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(5))

@@ -188,13 +188,14 @@ async fn require_stable_sees_staged_transactional_offsets() {
     };
     groups
         .stage_txn_offsets(&committer, 5, vec![(("x".into(), 0), staged)])
+        .await
         .unwrap();
     let stable = fetch(&mut c, "tg", Some(&[("x", 0), ("x", 1)]), true).await;
     assert_eq!(stable[0].4, 88);
     assert_eq!(stable[1].4, 0);
     let loose = fetch(&mut c, "tg", Some(&[("x", 0)]), false).await;
     assert_eq!(loose[0].2, 1, "staged offsets are not visible");
-    groups.end_txn_offsets(5, true).unwrap();
+    groups.end_txn_offsets(5, true).await.unwrap();
     let after = fetch(&mut c, "tg", Some(&[("x", 0)]), true).await;
     assert_eq!((after[0].2, after[0].4), (100, 0));
 }

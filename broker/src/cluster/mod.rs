@@ -71,21 +71,25 @@ impl Cluster {
             Err(source) => return Err(BrokerError::DataDir { path, source }),
         };
         let ids: Vec<i32> = (0..n.max(1)).map(|i| first + i).collect();
-        // A broker no longer configured counts as down; the last one is never down at start
-        // when every configured broker would be (a cluster nobody can reach).
         model.down.retain(|id| ids.contains(id));
-        for gone in model
-            .topics
-            .values()
-            .flatten()
-            .flat_map(|p| p.replicas.iter())
-            .filter(|r| !ids.contains(r))
-            .copied()
-            .collect::<Vec<_>>()
-        {
-            model.stop(gone);
-            model.down.remove(&gone);
+        // Started with other broker ids (node.id or --brokers changed): a topic with a replica
+        // no longer configured is placed again, its epochs moving on (never back).
+        for partitions in model.topics.values_mut() {
+            if partitions
+                .iter()
+                .all(|p| p.replicas.iter().all(|r| ids.contains(r)))
+            {
+                continue;
+            }
+            let rf = partitions.first().map_or(1, |p| p.replicas.len());
+            let placed = placement::assign(&ids, partitions.len() as i32, rf, 0);
+            for (p, replicas) in partitions.iter_mut().zip(placed) {
+                let epoch = p.leader_epoch + 1;
+                *p = PartitionState::new(p.partition, replicas);
+                p.leader_epoch = epoch;
+            }
         }
+        // Never a cluster nobody can reach.
         if ids.iter().all(|id| model.down.contains(id)) {
             model.start(ids[0]);
         }
@@ -334,5 +338,26 @@ impl Cluster {
         if let Err(e) = write_atomically(&self.path, &json) {
             tracing::error!(path = %self.path.display(), error = %e, "cannot persist the cluster model");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_with_other_broker_ids_places_again_with_later_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::open(dir.path(), 1, 3, 1).unwrap();
+        cluster.create_topic("t", 2, 3);
+        cluster.change(|m| m.move_leader("t", 0, 2)).unwrap();
+        drop(cluster);
+        let cluster = Cluster::open(dir.path(), 1, 3, 1).unwrap();
+        assert_eq!(cluster.partition("t", 0).unwrap().leader, 2, "kept");
+        drop(cluster);
+        let cluster = Cluster::open(dir.path(), 5, 1, 1).unwrap();
+        let p = cluster.partition("t", 0).unwrap();
+        assert_eq!((p.leader, p.leader_epoch, p.replicas), (5, 2, vec![5]));
+        assert_eq!(cluster.check_leader(5, "t", 1, -1).unwrap().leader_epoch, 1);
     }
 }

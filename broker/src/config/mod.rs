@@ -7,6 +7,8 @@
 //!   values refused.
 //! - [`listeners`]: `listeners` and its companions read together.
 //! - [`topic_defs`]: the topic config table, each key defined once.
+//! - [`topic_keys`]: typed handles on the table's rows; code that acts on a topic config reads
+//!   it through them.
 //! - [`topic`]: a topic's effective values, validation, sources and synonyms.
 
 pub mod broker;
@@ -15,6 +17,7 @@ pub mod kafka_keys;
 pub mod listeners;
 pub mod topic;
 pub mod topic_defs;
+pub mod topic_keys;
 
 pub use broker::{BrokerConfig, TestHooks};
 pub use env::parse_properties;

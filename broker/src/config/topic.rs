@@ -217,10 +217,10 @@ pub fn honoured_topic_keys() -> impl Iterator<Item = &'static str> {
 
 /// The effective storage config of a topic.
 pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogConfig {
-    let get = |key: &str| topic_config_value(defaults, overrides, key).0;
-    let num = |key: &str| get(key).parse::<i64>().unwrap_or(i64::MAX);
-    let flush_messages = num("flush.messages");
-    let flush_ms = num("flush.ms");
+    use super::topic_keys as key;
+    let num = |k: &key::TopicKey<i64>| k.get(defaults, overrides);
+    let flush_messages = num(&key::FLUSH_MESSAGES);
+    let flush_ms = num(&key::FLUSH_MS);
     let flush = if flush_messages == 1 {
         FlushPolicy::EveryAppend
     } else if flush_messages == i64::MAX && flush_ms == i64::MAX {
@@ -232,12 +232,12 @@ pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogCo
         }
     };
     LogConfig {
-        segment_bytes: num("segment.bytes").max(14) as u64,
-        segment_ms: num("segment.ms"),
-        retention_ms: num("retention.ms"),
-        retention_bytes: num("retention.bytes"),
-        index_interval_bytes: num("index.interval.bytes").clamp(1, u32::MAX as i64) as u32,
-        max_batch_bytes: num("max.message.bytes").clamp(0, u32::MAX as i64) as u32,
+        segment_bytes: num(&key::SEGMENT_BYTES).max(14) as u64,
+        segment_ms: num(&key::SEGMENT_MS),
+        retention_ms: num(&key::RETENTION_MS),
+        retention_bytes: num(&key::RETENTION_BYTES),
+        index_interval_bytes: num(&key::INDEX_INTERVAL_BYTES).clamp(1, u32::MAX as i64) as u32,
+        max_batch_bytes: num(&key::MAX_MESSAGE_BYTES).clamp(0, u32::MAX as i64) as u32,
         flush,
         producer_id_expiration_ms: defaults.producer_id_expiration_ms,
     }

@@ -4,13 +4,16 @@
 //! answers go through a oneshot channel: answered at once, or parked on the group until the
 //! phase completes (another request, or the timer task, completes it).
 //!
+//! Group-log writes are submitted to the writer thread (`writer.rs`) under the group's lock,
+//! which fixes their order, and waited for without it.
+//!
 //! Lock order (docs/design.md, "Threads, tasks and locks"): the group map, then one group,
 //! then the offset store. The map's lock is never held while waiting for a group's, except by
 //! DeleteGroups and offset expiry, which remove groups.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -20,8 +23,10 @@ use wren_storage::{Clock, StorageError};
 use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
 use super::error::GroupError;
 use super::group::Group;
+use super::group_log::{GroupLog, Plan};
 use super::membership::{self, validate_join, Input, JoinRequest, SyncRequest};
 use super::offsets::OffsetStore;
+use super::writer::{Done, GroupLogWriter};
 use super::GroupConfig;
 
 /// One group and the answer channels of the requests it has parked.
@@ -31,6 +36,9 @@ pub(super) struct GroupSlot {
     parked_syncs: HashMap<ParkId, oneshot::Sender<SyncOutcome>>,
     /// Join phases completed (new generations) since this broker started: the rebalance count.
     pub(super) rebalances: u64,
+    /// The group's writes submitted and not yet applied: while any are, the offset store does
+    /// not show the group's latest state (offset expiry must not forget the group then).
+    pub(super) writes_in_flight: Arc<AtomicUsize>,
 }
 
 impl GroupSlot {
@@ -40,6 +48,7 @@ impl GroupSlot {
             parked_joins: HashMap::new(),
             parked_syncs: HashMap::new(),
             rebalances: 0,
+            writes_in_flight: Arc::default(),
         }))
     }
 }
@@ -50,8 +59,10 @@ pub struct GroupCoordinator {
     pub config: GroupConfig,
     /// group id -> the group; held only to find, add or remove a group.
     pub(super) groups: RwLock<GroupMap>,
-    /// Committed offsets and the group log.
-    pub(super) offsets: Mutex<OffsetStore>,
+    /// Committed offsets, as of the last write the group log holds.
+    pub(super) offsets: Arc<Mutex<OffsetStore>>,
+    /// Makes every group-log write, in submission order.
+    pub(super) writer: GroupLogWriter,
     /// The broker's clock: every session, join, sync and retention deadline is read from it.
     pub(super) clock: Arc<dyn Clock>,
     /// The next [`ParkId`].
@@ -66,7 +77,7 @@ impl GroupCoordinator {
         config: GroupConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<GroupCoordinator, StorageError> {
-        let mut offsets = OffsetStore::open(dir, clock.clone())?;
+        let (log, mut offsets) = GroupLog::open(dir, clock.clone())?;
         let now = clock.now_ms();
         let mut groups: HashMap<String, Group> = offsets
             .take_loaded_groups()
@@ -79,6 +90,13 @@ impl GroupCoordinator {
                 .entry(id.clone())
                 .or_insert_with(|| Group::new(&id, now));
         }
+        let offsets = Arc::new(Mutex::new(offsets));
+        let writer =
+            GroupLogWriter::start(log, offsets.clone()).map_err(|source| StorageError::Io {
+                op: "start the group-log writer for",
+                path: dir.to_owned(),
+                source,
+            })?;
         Ok(GroupCoordinator {
             config,
             groups: RwLock::new(
@@ -87,7 +105,8 @@ impl GroupCoordinator {
                     .map(|(id, group)| (id, GroupSlot::new(group)))
                     .collect(),
             ),
-            offsets: Mutex::new(offsets),
+            offsets,
+            writer,
             clock,
             next_park: AtomicU64::new(0),
         })
@@ -108,6 +127,38 @@ impl GroupCoordinator {
             .entry(group_id.to_owned())
             .or_insert_with(|| GroupSlot::new(Group::new(group_id, now)))
             .clone()
+    }
+
+    /// Submits one of the group's writes (call under its lock: that fixes the order); `done`
+    /// runs on the writer thread once it is applied.
+    pub(super) fn submit_for(&self, slot: &GroupSlot, plan: Plan, done: Done) {
+        let in_flight = slot.writes_in_flight.clone();
+        in_flight.fetch_add(1, Ordering::AcqRel);
+        self.writer.submit(
+            plan,
+            Box::new(move |result| {
+                in_flight.fetch_sub(1, Ordering::AcqRel);
+                done(result);
+            }),
+        );
+    }
+
+    /// [`Self::submit_for`], answered through the returned future (awaited without the lock).
+    pub(super) fn write_for(
+        &self,
+        slot: &GroupSlot,
+        plan: Plan,
+    ) -> impl std::future::Future<Output = Result<usize, GroupError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.submit_for(
+            slot,
+            plan,
+            Box::new(move |result| {
+                // A request whose client left is no longer waiting: the write stands.
+                let _ = tx.send(result);
+            }),
+        );
+        async move { rx.await.unwrap_or(Err(GroupError::ShuttingDown)) }
     }
 
     fn next_park(&self) -> ParkId {
@@ -217,9 +268,11 @@ impl GroupCoordinator {
         }
     }
 
-    /// Runs one step of the group's state machine and performs its effects: parked answers
-    /// are sent, new generations written to the group log. Returns the heartbeat or leave
-    /// answer, if the step made one.
+    /// Runs one step of the group's state machine and performs its effects: new generations
+    /// are submitted to the group log (under the group's lock, so in order), and parked answers
+    /// are sent, after the step's last group write when it has one (as Kafka answers a
+    /// SyncGroup once the assignment is stored). Returns the heartbeat or leave answer, if the
+    /// step made one: those do not wait for the write.
     fn step(&self, slot: &mut GroupSlot, input: Input, now: i64) -> Option<Effect> {
         let generation = slot.group.generation_id;
         let effects = membership::step(&mut slot.group, input, now, &self.config);
@@ -228,33 +281,50 @@ impl GroupCoordinator {
             slot.rebalances += 1;
         }
         let mut answer = None;
+        let mut replies = Vec::new();
+        let mut stores = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Join(park, outcome) => {
+                    // A closed connection has no channel left: the answer is dropped.
                     if let Some(tx) = slot.parked_joins.remove(&park) {
-                        // A closed connection just drops the answer.
-                        let _ = tx.send(outcome);
+                        replies.push(Reply::Join(tx, outcome));
                     }
                 }
                 Effect::Sync(park, outcome) => {
                     if let Some(tx) = slot.parked_syncs.remove(&park) {
-                        let _ = tx.send(outcome);
+                        replies.push(Reply::Sync(tx, outcome));
                     }
                 }
                 Effect::Forget(park) => {
                     slot.parked_joins.remove(&park);
                     slot.parked_syncs.remove(&park);
                 }
-                Effect::StoreGroup(stored) => {
-                    // Under the group's lock, so a group's generations reach the log in order.
-                    let group_id = &slot.group.id;
-                    if let Err(e) = self.offsets.lock().store_group(group_id, stored) {
-                        tracing::error!(group = %group_id, error = %e, "could not record the group's new generation");
-                    }
-                }
+                Effect::StoreGroup(stored) => stores.push(stored),
                 Effect::Heartbeat(_) | Effect::Leave(_) => answer = Some(effect),
             }
         }
+        let last = stores.len();
+        for (i, stored) in stores.into_iter().enumerate() {
+            let group_id = slot.group.id.clone();
+            let replies = if i + 1 == last {
+                std::mem::take(&mut replies)
+            } else {
+                Vec::new()
+            };
+            let plan_id = group_id.clone();
+            self.submit_for(
+                slot,
+                Box::new(move |_| OffsetStore::group_records(&plan_id, stored)),
+                Box::new(move |result| {
+                    if let Err(e) = result {
+                        tracing::error!(group = %group_id, error = %e, "could not record the group's new generation");
+                    }
+                    replies.into_iter().for_each(Reply::send);
+                }),
+            );
+        }
+        replies.into_iter().for_each(Reply::send);
         answer
     }
 
@@ -264,9 +334,26 @@ impl GroupCoordinator {
         self.expire_offsets(self.clock.now_ms());
     }
 
+    /// Flushes the group log once every write submitted before is made (a clean stop).
     pub fn flush(&self) {
-        if let Err(e) = self.offsets.lock().flush() {
+        if let Err(e) = self.writer.flush() {
             tracing::error!(error = %e, "could not flush the group log");
         }
+    }
+}
+
+/// A parked request's answer, sent when its step's group write (if any) is made.
+enum Reply {
+    Join(oneshot::Sender<JoinOutcome>, JoinOutcome),
+    Sync(oneshot::Sender<SyncOutcome>, SyncOutcome),
+}
+
+impl Reply {
+    fn send(self) {
+        // A closed connection just drops the answer.
+        let _ = match self {
+            Reply::Join(tx, outcome) => tx.send(outcome).map_err(drop),
+            Reply::Sync(tx, outcome) => tx.send(outcome).map_err(drop),
+        };
     }
 }

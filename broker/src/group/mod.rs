@@ -1,16 +1,20 @@
 //! Consumer groups: Kafka's classic group membership protocol and committed offsets.
 //!
 //! - [`coordinator`]: [`GroupCoordinator`], the I/O shell: each group behind its own lock, the
-//!   offset store behind another; JoinGroup, SyncGroup, Heartbeat, LeaveGroup.
+//!   offset store behind another, group-log writes through the writer; JoinGroup, SyncGroup,
+//!   Heartbeat, LeaveGroup.
 //! - [`group`]: one group's state and its join/sync completion; [`member`]: a member.
 //! - [`membership`]: the membership protocol as a pure state machine (input at a clock time ->
 //!   effects); [`error`]: [`GroupError`], the coordinator's errors and their Kafka codes.
 //! - [`subscription`]: the topics a consumer group's members subscribe to.
-//! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups, expiry.
+//! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups;
+//!   `expiry`: offset expiry and forgetting empty groups.
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
 //! - `reset`: forgetting every group at once (the control plane's reset).
-//! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records.
+//! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records;
+//!   `writer`: the one thread that appends to it, in submission order, and completes each
+//!   write's future after its append.
 //! - [`stats`]: what the metrics scrape reads (state, members, rebalances, committed offsets).
 //!
 //! Deadlines (sessions, join and sync phases, KIP-394 pending members, offset retention) are
@@ -20,9 +24,12 @@
 //! acted on within one such period; the control plane's clock advance runs both at once.
 
 pub mod admin;
+#[cfg(test)]
+mod admin_tests;
 pub mod coordinator;
 pub mod effect;
 pub mod error;
+mod expiry;
 #[allow(clippy::module_inception)]
 pub mod group;
 pub mod group_log;
@@ -31,12 +38,17 @@ pub mod membership;
 #[cfg(test)]
 mod membership_tests;
 pub mod offsets;
+#[cfg(test)]
+mod offsets_tests;
 pub mod offsets_txn;
 pub mod records;
 mod reset;
 pub mod stats;
 mod stored;
 pub mod subscription;
+mod writer;
+#[cfg(test)]
+mod writer_tests;
 
 use std::time::Duration;
 

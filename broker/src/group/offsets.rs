@@ -1,58 +1,28 @@
-//! Committed offsets: an in-memory map rebuilt at startup from the group log, which every
-//! commit, deletion and group change is appended to before the map changes.
+//! Committed offsets: an in-memory map rebuilt at startup from the group log. Every commit,
+//! deletion and group change is planned here (records computed from the current state),
+//! appended to the group log by the writer thread, and applied to the map only then.
 //!
 //! Transactional offsets (TxnOffsetCommit) are staged per producer id: logged, invisible to
 //! OffsetFetch (which answers UNSTABLE_OFFSET_COMMIT under require_stable for a partition with
 //! staged offsets), then committed or aborted by a marker record when the transaction ends.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
 
 use super::records::{GroupLogRecord, OffsetAndMetadata, StoredGroup};
-
-/// The group log's storage config: Kafka's offsets.topic.segment.bytes, never deleted by time.
-fn log_config() -> LogConfig {
-    LogConfig {
-        segment_bytes: 100 << 20,
-        retention_ms: -1,
-        retention_bytes: -1,
-        ..LogConfig::default()
-    }
-}
 
 /// (topic, partition)
 pub type TopicPartition = (String, i32);
 
+#[derive(Default)]
 pub struct OffsetStore {
-    pub(super) log: PartitionLog,
-    /// Where the log lives (for error messages).
-    pub(super) dir: PathBuf,
     pub(super) committed: HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
     /// producer id -> group -> staged offsets.
     pub(super) pending: HashMap<i64, HashMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>>,
     /// Group metadata found while replaying; taken once by the coordinator at startup.
     pub(super) loaded_groups: HashMap<String, StoredGroup>,
-    /// Timestamps of the group log's records.
-    pub(super) clock: Arc<dyn Clock>,
 }
 
 impl OffsetStore {
-    /// Opens (or creates) the group log in `dir` and replays it.
-    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<OffsetStore, StorageError> {
-        let log = PartitionLog::open_with_clock(dir, log_config(), clock.clone())?;
-        Self::replay(log, dir.to_owned(), clock)
-    }
-
-    /// A store on a temporary log, for tests.
-    #[cfg(test)]
-    pub fn ephemeral(clock: Arc<dyn Clock>) -> Result<OffsetStore, StorageError> {
-        let log = PartitionLog::ephemeral_with_clock(log_config(), clock.clone())?;
-        Self::replay(log, PathBuf::from("(ephemeral)"), clock)
-    }
-
     /// Applies one record to the in-memory state (replay and after each append).
     pub(super) fn apply(&mut self, rec: GroupLogRecord) {
         match rec {
@@ -85,8 +55,13 @@ impl OffsetStore {
                 for groups in self.pending.values_mut() {
                     if let Some(staged) = groups.get_mut(&group) {
                         staged.remove(&tp);
+                        if staged.is_empty() {
+                            groups.remove(&group);
+                        }
                     }
                 }
+                // A transaction left with nothing staged has nothing for its marker to end.
+                self.pending.retain(|_, groups| !groups.is_empty());
             }
             GroupLogRecord::Group { group, value } => match value {
                 Some(v) => {
@@ -126,13 +101,12 @@ impl OffsetStore {
         }
     }
 
-    /// Commits offsets for a group (OffsetCommit).
-    pub fn commit(
-        &mut self,
+    /// The records of committing offsets for a group (OffsetCommit).
+    pub fn commit_records(
         group: &str,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), StorageError> {
-        let records = offsets
+    ) -> Vec<GroupLogRecord> {
+        offsets
             .into_iter()
             .map(|((topic, partition), v)| GroupLogRecord::Offset {
                 group: group.to_owned(),
@@ -140,8 +114,7 @@ impl OffsetStore {
                 partition,
                 value: Some(v),
             })
-            .collect();
-        self.write(records)
+            .collect()
     }
 
     pub fn fetch(&self, group: &str, tp: &TopicPartition) -> Option<&OffsetAndMetadata> {
@@ -165,11 +138,9 @@ impl OffsetStore {
         self.committed.keys()
     }
 
-    /// Deletes the listed offsets, committed or staged (OffsetDelete, expiry): tombstones,
-    /// then the map.
-    pub fn delete(&mut self, group: &str, tps: &[TopicPartition]) -> Result<(), StorageError> {
-        let records = tps
-            .iter()
+    /// Tombstones for the listed offsets that exist, committed or staged (OffsetDelete, expiry).
+    pub fn delete_records(&self, group: &str, tps: &[TopicPartition]) -> Vec<GroupLogRecord> {
+        tps.iter()
             .filter(|tp| self.fetch(group, tp).is_some() || self.has_pending(group, tp))
             .map(|(topic, partition)| GroupLogRecord::Offset {
                 group: group.to_owned(),
@@ -177,13 +148,12 @@ impl OffsetStore {
                 partition: *partition,
                 value: None,
             })
-            .collect();
-        self.write(records)
+            .collect()
     }
 
-    /// Deletes every offset of a group, committed or staged, and its metadata (DeleteGroups,
+    /// Tombstones for every offset of a group, committed or staged, and its metadata (DeleteGroups,
     /// expiry of an empty group).
-    pub fn delete_group(&mut self, group: &str) -> Result<(), StorageError> {
+    pub fn delete_group_records(&self, group: &str) -> Vec<GroupLogRecord> {
         let mut tps: BTreeSet<TopicPartition> = self
             .group_offsets(group)
             .into_iter()
@@ -207,13 +177,13 @@ impl OffsetStore {
             group: group.to_owned(),
             value: None,
         });
-        self.write(records)
+        records
     }
 
-    /// Deletes a deleted topic's offsets, committed or staged, from every group (Kafka's
-    /// `onPartitionsDeleted`), so a topic re-created under the name starts without them.
-    /// Returns how many (group, partition) offsets went.
-    pub fn delete_topic(&mut self, topic: &str) -> Result<usize, StorageError> {
+    /// Tombstones for a deleted topic's offsets, committed or staged, in every group (Kafka's
+    /// `onPartitionsDeleted`), so a topic re-created under the name starts without them: one
+    /// per (group, partition).
+    pub fn delete_topic_records(&self, topic: &str) -> Vec<GroupLogRecord> {
         let mut doomed: BTreeSet<(String, TopicPartition)> = self
             .committed
             .iter()
@@ -225,8 +195,7 @@ impl OffsetStore {
             })
             .collect();
         doomed.extend(self.staged_partitions(|_, (t, _)| t == topic));
-        let n = doomed.len();
-        let records = doomed
+        doomed
             .into_iter()
             .map(|(group, (topic, partition))| GroupLogRecord::Offset {
                 group,
@@ -234,9 +203,7 @@ impl OffsetStore {
                 partition,
                 value: None,
             })
-            .collect();
-        self.write(records)?;
-        Ok(n)
+            .collect()
     }
 
     /// (group, partition) of every staged offset that `keep` selects.
@@ -258,167 +225,16 @@ impl OffsetStore {
         out
     }
 
-    /// Records a group's generation, protocol and leader.
-    pub fn store_group(&mut self, group: &str, value: StoredGroup) -> Result<(), StorageError> {
-        self.write(vec![GroupLogRecord::Group {
+    /// The record of a group's generation, protocol, leader and members.
+    pub fn group_records(group: &str, value: StoredGroup) -> Vec<GroupLogRecord> {
+        vec![GroupLogRecord::Group {
             group: group.to_owned(),
             value: Some(value),
-        }])
+        }]
     }
 
     /// The group metadata found at startup (taken once).
     pub fn take_loaded_groups(&mut self) -> HashMap<String, StoredGroup> {
         std::mem::take(&mut self.loaded_groups)
-    }
-
-    pub fn flush(&self) -> Result<(), StorageError> {
-        self.log.flush()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn clock() -> Arc<dyn Clock> {
-        Arc::new(wren_storage::SystemClock)
-    }
-
-    fn om(offset: i64) -> OffsetAndMetadata {
-        OffsetAndMetadata {
-            offset,
-            leader_epoch: -1,
-            metadata: format!("m{offset}"),
-            commit_timestamp_ms: 1,
-        }
-    }
-
-    fn tp(t: &str, p: i32) -> TopicPartition {
-        (t.to_owned(), p)
-    }
-
-    #[test]
-    fn commits_and_deletions_survive_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
-            s.commit("g", vec![(tp("t", 0), om(5)), (tp("t", 1), om(6))])
-                .unwrap();
-            s.commit("g", vec![(tp("t", 0), om(8))]).unwrap();
-            s.commit("h", vec![(tp("t", 0), om(1))]).unwrap();
-            s.delete("g", &[tp("t", 1)]).unwrap();
-            s.delete_group("h").unwrap();
-            s.store_group(
-                "g",
-                StoredGroup {
-                    protocol_type: "consumer".into(),
-                    generation_id: 3,
-                    protocol_name: Some("range".into()),
-                    leader_id: Some("m".into()),
-                    state_timestamp_ms: 7,
-                    members: Vec::new(),
-                },
-            )
-            .unwrap();
-            s.flush().unwrap();
-        }
-        let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
-        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(8)));
-        assert_eq!(s.fetch("g", &tp("t", 1)), None);
-        assert!(!s.has_offsets("h"));
-        let loaded = s.take_loaded_groups();
-        assert_eq!(loaded["g"].generation_id, 3);
-    }
-
-    #[test]
-    fn staged_offsets_are_invisible_until_committed() {
-        let mut s = OffsetStore::ephemeral(clock()).unwrap();
-        s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
-        s.stage_txn_offsets(42, "g", vec![(tp("t", 0), om(10)), (tp("t", 1), om(11))])
-            .unwrap();
-        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(1)));
-        assert!(s.has_pending("g", &tp("t", 0)));
-        assert!(s.has_pending("g", &tp("t", 1)));
-        assert!(!s.has_pending("g", &tp("t", 2)));
-        assert!(!s.has_pending("other", &tp("t", 0)));
-        s.commit_txn_offsets(42).unwrap();
-        assert!(!s.group_has_pending("g"));
-        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(10)));
-        assert_eq!(s.fetch("g", &tp("t", 1)), Some(&om(11)));
-    }
-
-    #[test]
-    fn aborted_offsets_are_dropped() {
-        let mut s = OffsetStore::ephemeral(clock()).unwrap();
-        s.commit("g", vec![(tp("t", 0), om(1))]).unwrap();
-        s.stage_txn_offsets(7, "g", vec![(tp("t", 0), om(10))])
-            .unwrap();
-        s.abort_txn_offsets(7).unwrap();
-        assert!(!s.has_pending("g", &tp("t", 0)));
-        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(1)));
-        // Ending a transaction with nothing staged writes nothing and is not an error.
-        s.commit_txn_offsets(99).unwrap();
-    }
-
-    #[test]
-    fn deleting_a_topic_drops_its_offsets_from_every_group_and_stays_deleted_after_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
-            s.commit("g", vec![(tp("t", 0), om(5)), (tp("u", 0), om(6))])
-                .unwrap();
-            s.commit("h", vec![(tp("t", 1), om(7))]).unwrap();
-            s.stage_txn_offsets(9, "k", vec![(tp("t", 2), om(8)), (tp("u", 1), om(9))])
-                .unwrap();
-            assert_eq!(s.delete_topic("t").unwrap(), 3);
-            assert_eq!(s.fetch("g", &tp("t", 0)), None);
-            assert_eq!(s.fetch("h", &tp("t", 1)), None);
-            assert!(!s.has_pending("k", &tp("t", 2)));
-            assert_eq!(s.fetch("g", &tp("u", 0)), Some(&om(6)), "other topics stay");
-            assert!(s.has_pending("k", &tp("u", 1)));
-            assert_eq!(s.delete_topic("t").unwrap(), 0, "nothing left to delete");
-            // The transaction stays open; its commit makes only what is still staged visible.
-            s.commit_txn_offsets(9).unwrap();
-            assert_eq!(s.fetch("k", &tp("t", 2)), None);
-            assert_eq!(s.fetch("k", &tp("u", 1)), Some(&om(9)));
-        }
-        let s = OffsetStore::open(dir.path(), clock()).unwrap();
-        assert_eq!(s.fetch("g", &tp("t", 0)), None);
-        assert_eq!(s.fetch("h", &tp("t", 1)), None);
-        assert_eq!(s.fetch("k", &tp("t", 2)), None);
-        assert_eq!(s.fetch("g", &tp("u", 0)), Some(&om(6)));
-        assert_eq!(s.fetch("k", &tp("u", 1)), Some(&om(9)));
-    }
-
-    #[test]
-    fn deleting_a_group_drops_its_staged_offsets_too() {
-        let mut s = OffsetStore::ephemeral(clock()).unwrap();
-        s.stage_txn_offsets(4, "g", vec![(tp("t", 0), om(3))])
-            .unwrap();
-        s.delete_group("g").unwrap();
-        assert!(!s.has_pending("g", &tp("t", 0)));
-        s.commit_txn_offsets(4).unwrap();
-        assert_eq!(s.fetch("g", &tp("t", 0)), None);
-    }
-
-    #[test]
-    fn staged_offsets_and_markers_replay_from_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let mut s = OffsetStore::open(dir.path(), clock()).unwrap();
-            s.stage_txn_offsets(1, "g", vec![(tp("t", 0), om(10))])
-                .unwrap();
-            s.stage_txn_offsets(2, "g", vec![(tp("t", 1), om(20))])
-                .unwrap();
-            s.stage_txn_offsets(3, "g", vec![(tp("t", 2), om(30))])
-                .unwrap();
-            s.commit_txn_offsets(1).unwrap();
-            s.abort_txn_offsets(2).unwrap();
-        }
-        let s = OffsetStore::open(dir.path(), clock()).unwrap();
-        assert_eq!(s.fetch("g", &tp("t", 0)), Some(&om(10)));
-        assert_eq!(s.fetch("g", &tp("t", 1)), None);
-        assert_eq!(s.fetch("g", &tp("t", 2)), None);
-        assert!(s.has_pending("g", &tp("t", 2)), "producer 3 is still open");
     }
 }

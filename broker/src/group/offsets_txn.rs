@@ -1,20 +1,18 @@
 //! Transactional offsets (TxnOffsetCommit) in the offset store: staged per producer id,
 //! logged, invisible to OffsetFetch until a marker record commits or aborts them.
 
-use wren_storage::StorageError;
-
 use super::offsets::{OffsetStore, TopicPartition};
 use super::records::{GroupLogRecord, OffsetAndMetadata};
 
 impl OffsetStore {
-    /// Stages transactional offsets for `producer_id` (TxnOffsetCommit): logged, not visible.
-    pub fn stage_txn_offsets(
-        &mut self,
+    /// The records staging transactional offsets for `producer_id` (TxnOffsetCommit):
+    /// logged, not visible.
+    pub fn stage_records(
         producer_id: i64,
         group: &str,
         offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
-    ) -> Result<(), StorageError> {
-        let records = offsets
+    ) -> Vec<GroupLogRecord> {
+        offsets
             .into_iter()
             .map(|((topic, partition), value)| GroupLogRecord::TxnOffset {
                 producer_id,
@@ -23,28 +21,19 @@ impl OffsetStore {
                 partition,
                 value,
             })
-            .collect();
-        self.write(records)
+            .collect()
     }
 
-    /// Makes the producer's staged offsets committed offsets (transaction committed).
-    pub fn commit_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
-        self.end_txn(producer_id, true)
-    }
-
-    /// Drops the producer's staged offsets (transaction aborted).
-    pub fn abort_txn_offsets(&mut self, producer_id: i64) -> Result<(), StorageError> {
-        self.end_txn(producer_id, false)
-    }
-
-    fn end_txn(&mut self, producer_id: i64, commit: bool) -> Result<(), StorageError> {
+    /// The marker that makes the producer's staged offsets committed offsets (`commit`) or
+    /// drops them; nothing when it staged none.
+    pub fn end_txn_records(&self, producer_id: i64, commit: bool) -> Vec<GroupLogRecord> {
         if !self.pending.contains_key(&producer_id) {
-            return Ok(());
+            return Vec::new();
         }
-        self.write(vec![GroupLogRecord::TxnMarker {
+        vec![GroupLogRecord::TxnMarker {
             producer_id,
             commit,
-        }])
+        }]
     }
 
     /// True when some open transaction has staged an offset for this partition of the group.

@@ -109,19 +109,21 @@ pub fn describe(
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-pub fn delete(groups: &GroupCoordinator, request: DeleteGroupsRequest) -> DeleteGroupsResponse {
-    let results = request
-        .groups_names
-        .into_iter()
-        .map(|id| {
-            let error = match groups.delete_group(id.as_str()) {
-                Ok(()) => 0,
-                Err(e) => e.code(),
-            };
+pub async fn delete(
+    groups: &GroupCoordinator,
+    request: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
+    let mut results = Vec::with_capacity(request.groups_names.len());
+    for id in request.groups_names {
+        let error = match groups.delete_group(id.as_str()).await {
+            Ok(()) => 0,
+            Err(e) => e.code(),
+        };
+        results.push(
             DeletableGroupResult::default()
                 .with_group_id(id)
-                .with_error_code(error)
-        })
-        .collect();
+                .with_error_code(error),
+        );
+    }
     DeleteGroupsResponse::default().with_results(results)
 }

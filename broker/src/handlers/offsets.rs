@@ -31,7 +31,7 @@ fn partition_exists(topics: &TopicRegistry, topic: &str, partition: i32) -> bool
         .is_some_and(|t| t.partition(partition).is_some())
 }
 
-pub fn commit(
+pub async fn commit(
     topics: &TopicRegistry,
     groups: &GroupCoordinator,
     clock: &dyn Clock,
@@ -85,6 +85,7 @@ pub fn commit(
     };
     let group_error = groups
         .commit_offsets(&committer, accepted)
+        .await
         .err()
         .map(|e| e.code());
     let topics = results
@@ -228,7 +229,7 @@ pub fn fetch(
     OffsetFetchResponse::default().with_topics(topics)
 }
 
-pub fn delete(
+pub async fn delete(
     topics: &TopicRegistry,
     groups: &GroupCoordinator,
     request: OffsetDeleteRequest,
@@ -256,7 +257,10 @@ pub fn delete(
                 .map(|(p, _)| (t.name.as_str().to_owned(), p.partition_index))
         })
         .collect();
-    let errors = match groups.delete_offsets(request.group_id.as_str(), &known) {
+    let errors = match groups
+        .delete_offsets(request.group_id.as_str(), &known)
+        .await
+    {
         Ok(errors) => errors,
         Err(e) => return OffsetDeleteResponse::default().with_error_code(e.code()),
     };

@@ -44,16 +44,11 @@ pub async fn handle(
         let mut partition_responses = Vec::with_capacity(topic_data.partition_data.len());
         for p in topic_data.partition_data {
             let index = p.index;
-            let outcome = match prepare_partition(
-                topics,
-                txn,
-                clock,
-                leadership,
-                topic.as_deref(),
-                p,
-                transactional,
-                acks,
-            ) {
+            let checked = check_replicas(topics, leadership, topic.as_deref(), index, acks);
+            let prepared = checked.and_then(|()| {
+                prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional)
+            });
+            let outcome = match prepared {
                 Ok(prepared) => append(prepared).await,
                 Err(refusal) => Err(refusal),
             };
@@ -119,6 +114,35 @@ fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
         .with_log_start_offset(-1)
 }
 
+/// The simulated cluster's checks, before the batch is looked at: this broker leads the
+/// partition, and (acks=all only) its ISR is at least `min.insync.replicas`, as Kafka checks.
+fn check_replicas(
+    topics: &TopicRegistry,
+    leadership: Leadership<'_>,
+    topic: Option<&Topic>,
+    index: i32,
+    acks: i16,
+) -> Result<(), Refusal> {
+    let Some(topic) = topic.filter(|t| t.partition(index).is_some()) else {
+        return Ok(()); // prepare_partition answers UNKNOWN_TOPIC_OR_PARTITION
+    };
+    let state = leadership
+        .check(&topic.name, index, -1)
+        .map_err(|e| Refusal::new(e, None))?;
+    let min_insync = topic.produce_policy(topics.defaults()).min_insync_replicas;
+    if acks == -1 && (state.isr.len() as i64) < min_insync {
+        let ids: Vec<String> = state.isr.iter().map(|r| r.to_string()).collect();
+        return Err(Refusal::new(
+            ResponseError::NotEnoughReplicas,
+            Some(format!(
+                "The size of the current ISR Set({}) is insufficient to satisfy the min.isr requirement of {min_insync} for partition {}-{index}",
+                ids.join(", "), topic.name
+            )),
+        ));
+    }
+    Ok(())
+}
+
 /// A validated batch, ready to append.
 struct Prepared {
     topic: String,
@@ -135,31 +159,14 @@ fn prepare_partition(
     topics: &TopicRegistry,
     txn: &TxnCoordinator,
     clock: &dyn Clock,
-    leadership: Leadership<'_>,
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
-    acks: i16,
 ) -> Result<Prepared, Refusal> {
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
     let partition = topic.partition(data.index).ok_or_else(unknown)?;
-    let state = leadership
-        .check(&topic.name, data.index, -1)
-        .map_err(|e| Refusal::new(e, None))?;
     let policy = topic.produce_policy(topics.defaults());
-    // Kafka checks the in-sync replica count before appending (acks=all only).
-    let isr = state.isr.len() as i64;
-    if acks == -1 && isr < policy.min_insync_replicas {
-        let ids: Vec<String> = state.isr.iter().map(|r| r.to_string()).collect();
-        return Err(Refusal::new(
-            ResponseError::NotEnoughReplicas,
-            Some(format!(
-                "The size of the current ISR Set({}) is insufficient to satisfy the min.isr requirement of {} for partition {}-{}",
-                ids.join(", "), policy.min_insync_replicas, topic.name, data.index
-            )),
-        ));
-    }
     let records = data.records.ok_or_else(|| {
         Refusal::new(
             ResponseError::CorruptMessage,

@@ -14,7 +14,7 @@ use crate::topics::TopicRegistry;
 use crate::txn::TxnCoordinator;
 use wren_storage::Clock;
 
-pub fn handle(
+pub async fn handle(
     topics: &TopicRegistry,
     groups: &GroupCoordinator,
     txn: &TxnCoordinator,
@@ -63,19 +63,19 @@ pub fn handle(
     let result = if r.group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
     } else {
-        txn.check_offsets(
+        match txn.check_offsets(
             r.transactional_id.as_str(),
             r.producer_id.0,
             r.producer_epoch,
             r.group_id.as_str(),
-        )
-        // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
-        .map_err(|e| e.code_for(version, 3))
-        .and_then(|()| {
-            groups
+        ) {
+            // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
+            Err(e) => Err(e.code_for(version, 3)),
+            Ok(()) => groups
                 .stage_txn_offsets(&committer, r.producer_id.0, offsets)
-                .map_err(|e| e.response_error())
-        })
+                .await
+                .map_err(|e| e.response_error()),
+        }
     };
     let group_error = result.err().map_or(0, |e| e.code());
     let topics = r

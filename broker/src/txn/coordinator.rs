@@ -44,8 +44,14 @@ pub struct TxnConfig {
 
 /// Where a finished transaction's staged consumer offsets go (the group coordinator).
 pub trait TxnOffsetSink: Send + Sync {
-    /// Makes the offsets `producer_id` staged for `groups` visible (commit) or drops them.
-    fn complete(&self, producer_id: i64, groups: &BTreeSet<String>, commit: bool);
+    /// Makes the offsets `producer_id` staged for `groups` visible (commit) or drops them;
+    /// resolves once that is in the group log.
+    fn complete(
+        &self,
+        producer_id: i64,
+        groups: &BTreeSet<String>,
+        commit: bool,
+    ) -> futures::future::BoxFuture<'static, ()>;
 }
 
 /// One transactional id.
@@ -439,15 +445,8 @@ async fn apply(
     let no_fsync = targets
         .iter()
         .all(|p| p.log.config().flush == FlushPolicy::Os);
-    let sink = shared.offsets.get().cloned();
-    let groups = prepared.groups.clone();
-    let write = move || {
-        write_markers(&targets, &marker)?;
-        if let Some(sink) = sink {
-            sink.complete(marker.producer_id, &groups, marker.commit);
-        }
-        Ok(())
-    };
+    let (producer_id, commit) = (marker.producer_id, marker.commit);
+    let write = move || write_markers(&targets, &marker);
     // Without an fsync to wait for, a marker is a copy into the page cache, as an inline
     // produce is: the hop to the blocking pool would cost more than the write.
     let written = if no_fsync {
@@ -461,6 +460,10 @@ async fn apply(
         tracing::error!(transactional_id = %slot.id, error = %e, "writing transaction markers failed; will retry");
         TxnError::Markers(e)
     })?;
+    // The groups' staged offsets, through the group-log writer (awaited, not written here).
+    if let Some(sink) = shared.offsets.get() {
+        sink.complete(producer_id, &prepared.groups, commit).await;
+    }
     let done = machine::step(
         &slot.id,
         Some(&prepared),

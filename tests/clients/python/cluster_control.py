@@ -71,11 +71,12 @@ def transaction_coordinator(b, txn_id):
 
 
 def wait_until(condition, what, patience=PATIENCE_S, step=0.02):
-    """Polls `condition()` until it returns a truthy value (returned), or fails naming `what`."""
+    """Polls `condition()` until it returns a truthy value (returned), or fails naming `what`
+    (a string, or a function giving one: the state at the deadline)."""
     deadline = time.monotonic() + patience
     while True:
         got = condition()
         if got:
             return got
-        assert time.monotonic() < deadline, f"{what}: not within {patience}s"
+        assert time.monotonic() < deadline, f"{what() if callable(what) else what}: not within {patience}s"
         time.sleep(step)
