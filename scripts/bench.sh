@@ -33,8 +33,9 @@
 #   --baseline-bin PATH  also run this wren binary (e.g. built from an earlier commit in another
 #                 worktree) as "Wren (baseline)", A/B-paired with this commit's build
 #   --baseline-label TEXT  what the baseline is, for the report (default: the path)
-#   --brokers LIST  comma-separated subset of wren,wren_eph,wren_base,tansu,mock (default: all;
-#                 wren_eph is the same binary with --ephemeral; wren_base only with --baseline-bin)
+#   --brokers LIST  comma-separated subset of wren,wren_eph,wren_base,kafka,tansu,mock,kfake
+#                 (default: all; wren_eph is the same binary with --ephemeral; wren_base only
+#                 with --baseline-bin)
 #   --fill-mb N   MiB written per page cache fill measurement (scripts/bench/limits.py: mapping
 #                 vs pwrite, on the data directory's filesystem and /dev/shm); 0 skips it
 #   --no-footprint  skip the footprint benchmark
@@ -45,9 +46,12 @@
 #   --txn-scaling only the transaction scaling scenario (scripts/bench/txn_scaling.py: 1, 4 and
 #                 16 concurrent producers, transactional against idempotent, one Wren; writes
 #                 docs/bench/txn_scaling.md). A full run ends with it too.
+# Startup: each broker (not wren_eph) is also started fresh 3 times for the time to its first
+# served request and its RSS at rest (scripts/bench/startup.py).
 # Environment: WREN_BIN (skip the cargo build and use this binary), TXN_LOAD_BIN (likewise for
-# benches/txn_load.rs), TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka), BENCH_DATA_ROOT
-# (Wren's data directory parent), WREN_BASELINE_BIN (as --baseline-bin).
+# benches/txn_load.rs), KFAKE_BIN, TANSU_BIN, MOCK_PYTHON (a python with confluent-kafka),
+# BENCH_DATA_ROOT (Wren's and Kafka's data directories' parent), WREN_BASELINE_BIN (as
+# --baseline-bin).
 #
 # benches/txn_load.rs is a plain `fn main` bench target (harness = false). It is built with
 #   cargo build --release --bench txn_load --message-format=json-render-diagnostics
@@ -212,6 +216,24 @@ EOF
 fi
 "$TANSU_BIN" --version >/dev/null || die "tansu does not run: $TANSU_BIN"
 
+# ---- kfake (franz-go's fake cluster; scripts/bench/peers/kfake, modules cached in target/go) ----
+if [ -z "${KFAKE_BIN:-}" ]; then
+  KFAKE_BIN="$REPO/target/peers/kfake/kfake"
+  command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
+  command -v go >/dev/null || die "kfake needs Go 1.26+ (or KFAKE_BIN)"
+  log "go build scripts/bench/peers/kfake"
+  (cd scripts/bench/peers/kfake && GOPATH="$REPO/target/go" GOMODCACHE="$REPO/target/go/mod" \
+    GOFLAGS="-modcacherw -mod=readonly" GOTOOLCHAIN=local go build -o "$KFAKE_BIN" .) >&2 ||
+    die "building kfake failed"
+fi
+
+# ---- Apache Kafka (tests/kafka/pom.xml; jars cached in target/kafka) -----------------------------
+need=()
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+[ ${#need[@]} -eq 0 ] || apt_install "${need[@]}" || die "installing ${need[*]} failed"
+python3 tests/kafka/kafka_broker.py fetch >/dev/null || die "fetching Kafka's jars failed"
+
 # ---- iperf3 (loopback bandwidth) ---------------------------------------------------------------
 IPERF3=$(command -v iperf3 || true)
 if [ -z "$IPERF3" ]; then
@@ -239,7 +261,7 @@ EXTRA_ARGS=()
 python3 "$REPO/scripts/bench/run.py" --repo "$REPO" --wren-bin "$WREN_BIN" \
   --rdkafka-performance "$RDKAFKA_PERFORMANCE" --tansu-bin "$TANSU_BIN" \
   --mock-python "$MOCK_PYTHON" --mock-script "$MOCK_SCRIPT" --iperf3 "$IPERF3" \
-  --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" \
+  --txn-load-bin "$TXN_LOAD_BIN" --txn-records "$TXN_RECORDS" --kfake-bin "$KFAKE_BIN" \
   --records "$RECORDS" --reps "$REPS" --data-root "${BENCH_DATA_ROOT:-target/bench-data}" \
   --out "$OUT" --fill-mb "$FILL_MB" \
   "${PROFILE_ARGS[@]}" "${README_ARGS[@]}" "${EXTRA_ARGS[@]}"

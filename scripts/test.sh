@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Wren test on a fresh machine: Rust unit/integration tests (librdkafka via the rdkafka
-# crate), the Python and Node real-client suites against the wren binary, the differential tests
-# against Apache Kafka 4.4, the Java clients, Kafka's tools and Kafka Streams against Wren, then
-# librdkafka's own test suite (allow-listed tests) against it.
+# crate), the Python and Node real-client suites and franz-go (Go) against the wren binary, the
+# differential tests against Apache Kafka 4.4, the Java clients, Kafka's tools and Kafka Streams
+# against Wren, then librdkafka's own test suite (allow-listed tests) against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +33,9 @@ WREN_BIN="$PWD/target/debug/wren" scripts/test-clients.sh
 
 echo "== packages: the Python wheel, the npm package, the Dockerfile (no image is built)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-packages.sh
+
+echo "== franz-go (kgo, kadm) against Wren (tests/go)"
+WREN_BIN="$PWD/target/debug/wren" scripts/test-go.sh
 
 echo "== differential tests against Apache Kafka 4.4 (tests/kafka; accepted differences: FINDINGS.md)"
 WREN_BIN="$PWD/target/debug/wren" scripts/test-kafka.sh

@@ -90,7 +90,12 @@ impl FetchSessionCache {
         forgotten: Vec<PartitionKey>,
     ) -> Result<(SessionMode, Vec<SessionPartition>), SessionError> {
         let mut sessions = self.sessions.lock();
-        if session_id == 0 && epoch == INITIAL_EPOCH {
+        if epoch == INITIAL_EPOCH {
+            // A full request closes the session it names and opens a new one (Kafka's
+            // FetchManager.newContext); franz-go resets a session this way, keeping its id.
+            if session_id != 0 {
+                sessions.remove(&session_id);
+            }
             let id = self.new_id(&sessions);
             if sessions.len() >= SESSIONS_MAX {
                 evict_oldest(&mut sessions);
@@ -240,6 +245,25 @@ mod tests {
         );
         cache.begin(id, FINAL_EPOCH, vec![], vec![]).unwrap();
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn a_full_request_with_a_session_id_replaces_that_session() {
+        let cache = FetchSessionCache::new(Arc::new(wren_storage::SystemClock));
+        let (SessionMode::Full { id }, _) =
+            cache.begin(0, 0, vec![part("a", 0, 0)], vec![]).unwrap()
+        else {
+            panic!()
+        };
+        cache.begin(id, 1, vec![], vec![]).unwrap();
+        let (mode, parts) = cache.begin(id, 0, vec![part("b", 0, 3)], vec![]).unwrap();
+        let SessionMode::Full { id: new_id } = mode else {
+            panic!("{mode:?}")
+        };
+        assert_eq!(parts.len(), 1);
+        assert_eq!(cache.len(), 1, "the old session is closed");
+        let (_, parts) = cache.begin(new_id, 1, vec![], vec![]).unwrap();
+        assert_eq!((parts[0].topic.as_str(), parts[0].fetch_offset), ("b", 3));
     }
 
     #[test]

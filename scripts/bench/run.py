@@ -37,14 +37,8 @@ import json
 import os
 import platform
 import re
-import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -56,6 +50,11 @@ import cluster_footprint  # noqa: E402  (scripts/bench/cluster_footprint.py)
 import footprint  # noqa: E402  (scripts/bench/footprint.py)
 import limits  # noqa: E402  (scripts/bench/limits.py)
 import report  # noqa: E402  (scripts/bench/report.py)
+import startup  # noqa: E402  (scripts/bench/startup.py)
+from loadgen import COMMON_PRODUCE, RECORD_SIZE, client_argv, run_client  # noqa: E402
+from loopback import loopback  # noqa: E402
+from peers import ALL_BROKERS, Broker, Ctx  # noqa: E402
+from perf_profile import profile_wren  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -79,9 +78,6 @@ class Scenario:
     # A failure on a broker is recorded (results["failures"]) and shown as n/a, not fatal.
     may_fail: bool = False
 
-
-RECORD_SIZE = 1024
-COMMON_PRODUCE = ["-s", str(RECORD_SIZE), "-a", "-1", "-X", "linger.ms=5"]
 
 TXN_SIZE = 100
 
@@ -107,15 +103,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("produce_idem_on", "produce, idempotence on", "produce", "bench-on",
              ["-X", "enable.idempotence=true"]),
     Scenario("consume", "consume", "consume", "bench-off", [],
-             brokers={"wren", "wren_eph", "wren_base", "tansu"},
+             brokers={"wren", "wren_eph", "wren_base", "kafka", "tansu", "kfake"},
              na_reason={"mock": "n/a (the mock keeps ~5 MiB per partition)"}),
     Scenario("produce_idem_crate", "produce, idempotent (rdkafka crate)", "produce",
              "bench-crate-idem", command=txn_load_command("idempotent", "bench-crate-idem"),
-             brokers={"wren", "wren_eph", "tansu", "mock"}, may_fail=True),
+             brokers={"wren", "wren_eph", "kafka", "tansu", "mock", "kfake"}, may_fail=True),
     Scenario("produce_txn100_crate", f"produce, transactions of {TXN_SIZE} (rdkafka crate)",
              "produce", "bench-crate-txn",
              command=txn_load_command("transactional", "bench-crate-txn"),
-             brokers={"wren", "wren_eph", "tansu", "mock"}, may_fail=True),
+             brokers={"wren", "wren_eph", "kafka", "tansu", "mock", "kfake"}, may_fail=True),
 ]
 # Topics every broker needs (created before the warm-up).
 TOPICS = sorted({s.topic for s in SCENARIOS})
@@ -143,533 +139,7 @@ TARGETS: list[Target] = [
 ]
 
 
-# --------------------------------------------------------------------------------------------
-# Process helpers
-# --------------------------------------------------------------------------------------------
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of a whole process (all threads)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
-    except OSError:
-        return 0.0, 0.0
-
-
-def machine_busy() -> float:
-    """CPU seconds all cores spent busy since boot (everything but idle and iowait)."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    return (sum(v) - v[3] - v[4]) / CLK_TCK
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, deadline_s: float) -> None:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {deadline_s}s")
-
-
-def read_line_matching(proc: subprocess.Popen, pattern: str, deadline_s: float) -> re.Match:
-    """Read proc.stdout lines until one matches; raise on EOF or timeout."""
-    rx = re.compile(pattern)
-    result: list = []
-
-    def reader():
-        for line in proc.stdout:  # type: ignore[union-attr]
-            m = rx.search(line)
-            if m:
-                result.append(m)
-                return
-    t = threading.Thread(target=reader, daemon=True)
-    t.start()
-    t.join(deadline_s)
-    if not result:
-        raise RuntimeError(f"process {proc.args[0]} did not print /{pattern}/ within {deadline_s}s")
-    # Keep draining stdout so the child never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore
-    return result[0]
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-# --------------------------------------------------------------------------------------------
-# Brokers
-# --------------------------------------------------------------------------------------------
-class Broker:
-    key = ""
-    name = ""
-    storage = ""
-
-    def __init__(self, ctx: "Ctx"):
-        self.ctx = ctx
-        self.proc: Optional[subprocess.Popen] = None
-        self.bootstrap = ""
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def start(self) -> None: ...
-    def create_topics(self, topics: list[str]) -> None: ...
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-
-    def logfile(self):
-        return open(self.ctx.work / f"{self.key}.log", "a")
-
-
-class Wren(Broker):
-    key, name = "wren", "Wren"
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.data_dir: Optional[Path] = None
-        self.storage = f"segment log on disk ({ctx.data_fs})"
-
-    def start(self):
-        self.ctx.data_root.mkdir(parents=True, exist_ok=True)
-        self.data_dir = Path(tempfile.mkdtemp(prefix="wren-", dir=self.ctx.data_root))
-        env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))
-        self.proc = subprocess.Popen(
-            [self.ctx.wren_bin, "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
-            stdout=subprocess.PIPE, stderr=self.logfile(), text=True, env=env)
-        m = read_line_matching(self.proc, r"wren listening on (\S+)", 20)
-        self.bootstrap = m.group(1)
-
-    def create_topics(self, topics):
-        pass  # auto-created on Metadata (auto.create.topics.enable=true, num.partitions=1)
-
-    def stop(self):
-        super().stop()
-        if self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir = None
-
-
-class WrenBaseline(Wren):
-    """The same broker built from an earlier commit (--baseline-bin): the A/B in ab.py."""
-    key, name = "wren_base", "Wren (baseline)"
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.bin = ctx.baseline_bin
-
-    def start(self):
-        self.ctx.data_root.mkdir(parents=True, exist_ok=True)
-        self.data_dir = Path(tempfile.mkdtemp(prefix="wren-base-", dir=self.ctx.data_root))
-        env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))
-        self.proc = subprocess.Popen(
-            [self.bin, "--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)],
-            stdout=subprocess.PIPE, stderr=self.logfile(), text=True, env=env)
-        m = read_line_matching(self.proc, r"wren listening on (\S+)", 20)
-        self.bootstrap = m.group(1)
-
-
-class WrenEphemeral(Wren):
-    """The same build with `--ephemeral`: data in a directory under /dev/shm (tmpfs)."""
-    key, name = "wren_eph", "Wren (--ephemeral)"
-
-    def __init__(self, ctx):
-        super().__init__(ctx)
-        self.storage = "segment log on tmpfs (--ephemeral)"
-
-    def start(self):
-        env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))
-        self.proc = subprocess.Popen(
-            [self.ctx.wren_bin, "--listen", "127.0.0.1:0", "--ephemeral"],
-            stdout=subprocess.PIPE, stderr=self.logfile(), text=True, env=env)
-        m = read_line_matching(self.proc, r"wren listening on (\S+)", 20)
-        self.bootstrap = m.group(1)
-
-
-class Tansu(Broker):
-    key, name, storage = "tansu", "Tansu", "memory"
-
-    def start(self):
-        port = free_port()
-        url = f"tcp://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            [self.ctx.tansu_bin, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=self.logfile(), stderr=subprocess.STDOUT, text=True)
-        wait_port(port, 20)
-        self.bootstrap = f"127.0.0.1:{port}"
-
-    def create_topics(self, topics):
-        for t in topics:
-            r = subprocess.run([self.ctx.tansu_bin, "topic", "create", "--broker",
-                                f"tcp://{self.bootstrap}", "--partitions", "1", t],
-                               capture_output=True, text=True, timeout=60)
-            if r.returncode != 0:
-                raise RuntimeError(f"tansu topic create {t}: {r.stdout}{r.stderr}")
-
-
-class Mock(Broker):
-    key, name, storage = "mock", "librdkafka mock", "memory (~5 MiB per partition)"
-
-    def start(self):
-        self.proc = subprocess.Popen([self.ctx.mock_python, "-u", self.ctx.mock_script],
-                                     stdout=subprocess.PIPE, stderr=self.logfile(), text=True)
-        m = read_line_matching(self.proc, r"BOOTSTRAP=(\S+)", 30)
-        self.bootstrap = m.group(1)
-
-    def create_topics(self, topics):
-        pass  # the mock auto-creates topics (4 partitions; the benchmark uses partition 0)
-
-
-ALL_BROKERS = [Wren, WrenEphemeral, WrenBaseline, Tansu, Mock]
-BROKERS = [Wren, WrenEphemeral, Tansu, Mock]  # main() narrows or extends this (--brokers, --baseline-bin)
-
-
-# --------------------------------------------------------------------------------------------
-# rdkafka_performance
-# --------------------------------------------------------------------------------------------
-PRODUCE_RX = re.compile(
-    r"(\d+) messages produced \((\d+) bytes\), (\d+) delivered \(offset -?\d+, (\d+) failed\) "
-    r"in (\d+)ms: (\d+) msgs/s and ([\d.]+) MB/s")
-CONSUME_RX = re.compile(
-    r"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms: (\d+) msgs/s \(([\d.]+) MB/s\)")
-
-
-TXN_LOAD_RX = re.compile(r"^TXN_LOAD_JSON (\{.*\})\s*$", re.M)
-
-
-def parse(kind: str, out: str) -> dict:
-    m = TXN_LOAD_RX.findall(out)
-    if m:  # benches/txn_load.rs
-        j = json.loads(m[-1])
-        if j["failed"]:
-            raise RuntimeError(f"txn_load: {j['failed']} records failed")
-        res = dict(records=j["records"], bytes=j["bytes"], ms=j["ms"],
-                   msgs_per_s=int(j["msgs_per_s"]), mb_per_s=float(j["mb_per_s"]))
-        if j["mode"] == "transactional":
-            res["txn"] = {k: j[k] for k in ("txn_size", "transactions", "commit", "commit_ms",
-                                             "flush_commit_ms")}
-            res["txn"]["init_ms"] = j["init_ms"]
-        return res
-    rx = PRODUCE_RX if kind == "produce" else CONSUME_RX
-    matches = rx.findall(out)
-    if not matches:
-        raise RuntimeError(f"no {kind} summary in rdkafka_performance output:\n{out[-2000:]}")
-    m = matches[-1]
-    if kind == "produce":
-        produced, nbytes, delivered, failed, ms, mps, mbps = m
-        if int(failed) or int(delivered) != int(produced):
-            raise RuntimeError(f"produce: {delivered}/{produced} delivered, {failed} failed")
-        return dict(records=int(delivered), bytes=int(nbytes), ms=int(ms),
-                    msgs_per_s=int(mps), mb_per_s=float(mbps))
-    n, nbytes, ms, mps, mbps = m
-    return dict(records=int(n), bytes=int(nbytes), ms=int(ms), msgs_per_s=int(mps),
-                mb_per_s=float(mbps))
-
-
-@dataclasses.dataclass
-class Ctx:
-    repo: Path
-    work: Path
-    data_root: Path
-    data_fs: str
-    wren_bin: str
-    rdkafka_performance: str
-    tansu_bin: str
-    mock_python: str
-    mock_script: str
-    iperf3: Optional[str]
-    txn_load_bin: Optional[str]
-    txn_records: int
-    records: int
-    consume_records: int
-    warmup_records: int
-    reps: int
-    timeout_s: float
-    profile: bool
-    strace: bool
-    profile_records: int
-    baseline_bin: Optional[str] = None
-    fill_mb: int = 1024
-
-
-def client_argv(ctx: Ctx, kind: str, broker: Broker, topic: str, records: int,
-                extra: list[str]) -> list[str]:
-    argv = [ctx.rdkafka_performance, "-b", broker.bootstrap, "-t", topic, "-p", "0"]
-    if kind == "produce":
-        argv += ["-P", "-c", str(records)] + COMMON_PRODUCE
-    else:
-        argv += ["-C", "-o", "beginning", "-e", "-c", str(records)]
-    return argv + extra
-
-
-def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
-    """Run one rdkafka_performance, return parsed figures plus client and broker CPU."""
-    b0 = proc_cpu(broker.pid)
-    m0 = machine_busy()
-    t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    chunks: list[str] = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)
-    reader.start()
-    status, ru = None, None
-    while time.monotonic() - t0 < ctx.timeout_s:
-        pid, st, r = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            status, ru = st, r
-            break
-        time.sleep(0.01)
-    if ru is None:
-        proc.kill()
-        os.waitpid(proc.pid, 0)
-    proc.returncode = -1  # reaped here; keep Popen from waiting again
-    reader.join(10)
-    wall = time.monotonic() - t0
-    b1 = proc_cpu(broker.pid)
-    m1 = machine_busy()
-    out = "".join(chunks)
-    cmd = " ".join(argv)
-    if ru is None:
-        raise RuntimeError(f"client timed out after {ctx.timeout_s}s: {cmd}\n{out[-2000:]}")
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise RuntimeError(f"client exited {code}: {cmd}\n{out[-2000:]}")
-    res = parse(kind, out)
-    res.update(client_user_s=round(ru.ru_utime, 3), client_sys_s=round(ru.ru_stime, 3),
-               broker_user_s=round(b1[0] - b0[0], 3), broker_sys_s=round(b1[1] - b0[1], 3),
-               wall_s=round(wall, 3), client_pid=proc.pid)
-    # CPU that other processes on the (shared) machine used meanwhile.
-    res["other_cpu_s"] = round(max(0.0, (m1 - m0) - sum(res[k] for k in (
-        "client_user_s", "client_sys_s", "broker_user_s", "broker_sys_s"))), 2)
-    return res
-
-
-# --------------------------------------------------------------------------------------------
-# Loopback bandwidth
-# --------------------------------------------------------------------------------------------
-def loopback_iperf3(ctx: Ctx, seconds: int = 3) -> dict:
-    port = free_port()
-    srv = subprocess.Popen([ctx.iperf3, "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        j: dict = {}
-        for _ in range(100):  # until the server listens (a probe connection would use up -1)
-            r = subprocess.run([ctx.iperf3, "-c", "127.0.0.1", "-p", str(port), "-t", str(seconds),
-                                "-J"], capture_output=True, text=True, timeout=seconds + 30)
-            j = json.loads(r.stdout or "{}")
-            if r.returncode == 0 and "sum_received" in j.get("end", {}):
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"iperf3 failed: {j.get('error', r.stderr)}")
-        bps = j["end"]["sum_received"]["bits_per_second"]
-        cpu = j["end"].get("cpu_utilization_percent", {})
-        return dict(mb_per_s=round(bps / 8 / 1e6, 1), tool="iperf3 (one TCP stream, 128 KiB writes)",
-                    sender_cpu_pct=round(cpu.get("host_total", 0), 1),
-                    receiver_cpu_pct=round(cpu.get("remote_total", 0), 1))
-    finally:
-        stop_process(srv, 5)
-
-
-def loopback_python(seconds: float = 3) -> dict:
-    """Fallback when iperf3 is unavailable: one TCP stream over loopback, 128 KiB sendall/recv_into."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(1)
-    buf = bytearray(128 * 1024)
-    total = [0]
-
-    def sink():
-        c, _ = ls.accept()
-        mv = memoryview(bytearray(128 * 1024))
-        while True:
-            n = c.recv_into(mv)
-            if not n:
-                break
-            total[0] += n
-        c.close()
-    t = threading.Thread(target=sink)
-    t.start()
-    s = socket.create_connection(ls.getsockname())
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < seconds:
-        s.sendall(buf)
-    s.close()
-    t.join()
-    el = time.monotonic() - t0
-    ls.close()
-    return dict(mb_per_s=round(total[0] / el / 1e6, 1), tool="python socket pair (iperf3 missing)")
-
-
-def loopback(ctx: Ctx) -> dict:
-    if ctx.iperf3:
-        return loopback_iperf3(ctx)
-    return loopback_python()
-
-
-# --------------------------------------------------------------------------------------------
-# Profiling (Wren only)
-# --------------------------------------------------------------------------------------------
-SCRIPT_LINE = re.compile(r"^\s*(\d+)/(\d+)\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$")
-
-
-def perf_samples(data: Path, tids: Optional[dict] = None) -> dict[int, list[tuple[str, str]]]:
-    """pid -> [(dso, symbol)] for every sample in a perf.data (self samples, no call chains);
-    fills `tids` (pid -> set of thread ids) if given."""
-    r = subprocess.run(["perf", "script", "-i", str(data), "-F", "pid,tid,ip,sym,dso",
-                        "--hide-call-graph"], capture_output=True, text=True, timeout=600)
-    by_pid: dict[int, list[tuple[str, str]]] = {}
-    for line in r.stdout.splitlines():
-        m = SCRIPT_LINE.match(line)
-        if m:
-            sym, dso = m.group(3), m.group(4)
-            if sym.endswith("+0x") or not sym:
-                sym = "[unknown]"
-            if tids is not None:
-                tids.setdefault(int(m.group(1)), set()).add(int(m.group(2)))
-            by_pid.setdefault(int(m.group(1)), []).append((dso, re.sub(r"\+0x[0-9a-f]+$", "", sym)))
-    return by_pid
-
-
-def perf_top(samples: list[tuple[str, str]], top: int = 25) -> dict:
-    """Flat profile (self samples) of one process: share by object and by function."""
-    total = len(samples)
-    if not total:
-        return dict(samples=0, kernel_pct=0, by_dso={}, top=[])
-    by_sym: dict[tuple[str, str], int] = {}
-    by_dso: dict[str, int] = {}
-    for dso, sym in samples:
-        by_sym[(dso, sym)] = by_sym.get((dso, sym), 0) + 1
-        by_dso[dso] = by_dso.get(dso, 0) + 1
-    kernel = sum(n for d, n in by_dso.items() if d.startswith("[kernel"))
-    rows = [dict(pct=round(100 * n / total, 1), samples=n, dso=os.path.basename(d),
-                 kernel=d.startswith("[kernel"), sym=sym)
-            for (d, sym), n in sorted(by_sym.items(), key=lambda kv: -kv[1])[:top]]
-    return dict(samples=total, kernel_pct=round(100 * kernel / total, 1),
-                by_dso={os.path.basename(k): round(100 * v / total, 1)
-                        for k, v in sorted(by_dso.items(), key=lambda kv: -kv[1])[:6]},
-                top=rows)
-
-
-def machine_share(samples: dict, wren_pid: int, client_pid: int) -> dict:
-    """Share of all samples on the machine (both cores, idle included) by who ran."""
-    total = sum(len(v) for v in samples.values()) or 1
-    w = len(samples.get(wren_pid, []))
-    c = len(samples.get(client_pid, []))
-    idle = len(samples.get(0, []))
-    return dict(wren_pct=round(100 * w / total, 1), client_pct=round(100 * c / total, 1),
-                idle_pct=round(100 * idle / total, 1),
-                other_pct=round(100 * (total - w - c - idle) / total, 1))
-
-
-def kernel_callers(data: Path, tids: set, out: Path) -> None:
-    """Full call-graph report (kernel stacks are complete; Rust user stacks are not) for reading."""
-    if not tids:
-        return
-    with open(out, "w") as f:
-        subprocess.run(["perf", "report", "-i", str(data), "--tid", ",".join(map(str, sorted(tids))),
-                        "--no-children",
-                        "--stdio", "--percentage", "relative", "--sort", "sym",
-                        "-g", "caller,2,callee,function,percent"],
-                       stdout=f, stderr=subprocess.DEVNULL, timeout=600)
-
-
-def strace_counts(path: Path) -> dict:
-    """Parse strace -c output: {syscall: calls}."""
-    calls: dict[str, int] = {}
-    for line in path.read_text(errors="replace").splitlines():
-        parts = line.split()
-        if len(parts) >= 5 and parts[0].replace(".", "").isdigit() and parts[-1] not in ("total",):
-            try:
-                calls[parts[-1]] = int(parts[3])
-            except ValueError:
-                pass
-    return dict(sorted(calls.items(), key=lambda kv: -kv[1])[:12])
-
-
-def profile_wren(ctx: Ctx) -> dict:
-    prof_dir = ctx.work / "profile"
-    prof_dir.mkdir(parents=True, exist_ok=True)
-    out: dict = {}
-    w = Wren(ctx)
-    w.start()
-    try:
-        setup_broker(ctx, w)
-        for sc in SCENARIOS:
-            if sc.brokers is not None and "wren" not in sc.brokers:
-                continue
-            if sc.command:
-                continue  # the rdkafka crate scenarios are not profiled
-            records = ctx.profile_records
-            if sc.kind == "produce":
-                topic = "bench-prof" if sc.name == "produce_idem_off" else f"bench-prof-{sc.name}"
-            else:
-                topic = "bench-prof"  # written by the idempotence-off profile run above
-            argv = client_argv(ctx, sc.kind, w, topic, records, sc.args)
-            data = prof_dir / f"{sc.name}.perf.data"
-            # perf first, so that the whole client run is covered.
-            perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "999", "-o", str(data)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(0.5)
-            try:
-                res = run_client(ctx, argv, w, sc.kind)
-            finally:
-                perf.send_signal(signal.SIGINT)
-                perf.wait(120)
-            tids: dict = {}
-            samples = perf_samples(data, tids)
-            entry = dict(run=res, wren=perf_top(samples.get(w.pid, [])),
-                         client=perf_top(samples.get(res["client_pid"], []), top=10),
-                         machine={k: v for k, v in machine_share(samples, w.pid,
-                                                                res["client_pid"]).items()})
-            kernel_callers(data, tids.get(w.pid, set()), prof_dir / f"{sc.name}.wren-callgraph.txt")
-            if ctx.strace:
-                st = prof_dir / f"{sc.name}.strace.txt"
-                n = max(ctx.profile_records // 5, 20000)
-                topic2 = topic + "-strace"
-                if sc.kind == "consume":
-                    topic2 = topic
-                argv2 = client_argv(ctx, sc.kind, w, topic2, n, sc.args)
-                tr = subprocess.Popen(["strace", "-c", "-f", "-p", str(w.pid), "-o", str(st)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(0.5)
-                try:
-                    sres = run_client(ctx, argv2, w, sc.kind)
-                finally:
-                    tr.send_signal(signal.SIGINT)
-                    tr.wait(60)
-                calls = strace_counts(st)
-                entry["strace"] = dict(records=sres["records"], mb=round(sres["bytes"] / 1e6, 1),
-                                       calls=calls,
-                                       calls_per_mb={k: round(v / (sres["bytes"] / 1e6), 2)
-                                                     for k, v in calls.items()})
-            out[sc.name] = entry
-            log(f"profiled wren {sc.name}: {res['mb_per_s']} MB/s under perf")
-    finally:
-        w.stop()
-    return out
+BROKERS = [b for b in ALL_BROKERS if b.key != "wren_base"]  # main() narrows or extends this (--brokers, --baseline-bin)
 
 
 # --------------------------------------------------------------------------------------------
@@ -782,6 +252,8 @@ def machine_info(ctx: Ctx) -> dict:
         (" (+ uncommitted changes)" if sh(f"git -C {ctx.repo} status --porcelain -uno") else ""),
         wren_data=f"{ctx.data_root} ({ctx.data_fs})",
         tansu=tansu_ver, librdkafka=rdk_ver.strip(),
+        kafka=sh(f"grep -m1 -o '<kafka.version>[^<]*' {ctx.repo}/tests/kafka/pom.xml | cut -d'>' -f2"),
+        kfake=sh(f"grep -o 'pkg/kfake [^ ]*' {ctx.repo}/scripts/bench/peers/kfake/go.mod | cut -d' ' -f2"),
         loopback_tool=("iperf3 " + sh(f"{ctx.iperf3} --version | head -1").split()[1]) if ctx.iperf3 else "python",
     )
 
@@ -814,7 +286,11 @@ def main() -> int:
                     help="a wren binary built from an earlier commit: A/B pairs beside this one")
     ap.add_argument("--baseline-label", default="", help="what the baseline is (its commit)")
     ap.add_argument("--brokers", default="",
-                    help="comma-separated broker keys to run (wren, wren_base, tansu, mock)")
+                    help="comma-separated broker keys to run (wren, wren_eph, wren_base, kafka, "
+                         "tansu, mock, kfake)")
+    ap.add_argument("--kfake-bin", default="", help="scripts/bench/peers/kfake, built")
+    ap.add_argument("--startup-reps", type=int, default=3,
+                    help="fresh starts per broker for the startup/RSS table (0 = skip)")
     ap.add_argument("--footprint", action="store_true",
                     help="also run scripts/bench/footprint.py (2,000 partitions written once)")
     ap.add_argument("--footprint-only", action="store_true",
@@ -871,15 +347,19 @@ def main() -> int:
               warmup_records=a.warmup_records, reps=a.reps, timeout_s=a.timeout,
               profile=a.profile, strace=a.strace,
               profile_records=a.profile_records or a.records,
-              baseline_bin=a.baseline_bin or None, fill_mb=a.fill_mb)
+              baseline_bin=a.baseline_bin or None, fill_mb=a.fill_mb, kfake_bin=a.kfake_bin)
     t0 = time.monotonic()
     info = machine_info(ctx)
     log(f"records {ctx.records} x {RECORD_SIZE} B, {ctx.reps} repetitions; Wren data on {data_fs}")
     if a.baseline_bin:
         info["baseline"] = a.baseline_label or a.baseline_bin
+    started = startup.measure([cls(ctx) for cls in BROKERS if cls.key != "wren_eph"],
+                              a.startup_reps, log) if a.startup_reps else None
     results = run_all(ctx)
+    if started:
+        results["startup"] = started
     results["brokers"] = [b.key for b in BROKERS]
-    results["profile"] = profile_wren(ctx) if ctx.profile and any(
+    results["profile"] = profile_wren(ctx, SCENARIOS, setup_broker) if ctx.profile and any(
         b.key == "wren" for b in BROKERS) else None
     if a.footprint:
         results["footprint"] = footprint.run_subprocess(repo, ctx.mock_python, ctx.wren_bin,
