@@ -193,7 +193,7 @@ impl Drop for BrokerState {
 
 /// The transaction coordinator hands finished transactions' staged offsets to the group
 /// coordinator. Wired here so neither coordinator module needs the other.
-impl crate::txn::coordinator::TxnOffsetSink for GroupCoordinator {
+impl crate::txn::TxnOffsetSink for GroupCoordinator {
     fn complete(
         &self,
         producer_id: i64,

@@ -50,6 +50,7 @@ import cluster_footprint  # noqa: E402  (scripts/bench/cluster_footprint.py)
 import footprint  # noqa: E402  (scripts/bench/footprint.py)
 import limits  # noqa: E402  (scripts/bench/limits.py)
 import report  # noqa: E402  (scripts/bench/report.py)
+import publish  # noqa: E402  (scripts/bench/publish.py)
 import startup  # noqa: E402  (scripts/bench/startup.py)
 from loadgen import COMMON_PRODUCE, RECORD_SIZE, client_argv, run_client  # noqa: E402
 from loopback import loopback  # noqa: E402
@@ -322,7 +323,7 @@ def main() -> int:
             old["info"]["footprint_git"] = git_describe(repo)
         doc = report.build(info=old["info"], ctx=old["ctx"], scenarios=SCENARIOS,
                            brokers=BROKERS, targets=TARGETS, results=old["results"])
-        report.write(doc, repo / a.out, None if a.no_readme else repo / a.readme)
+        publish.write(doc, repo / a.out, None if a.no_readme else repo / a.readme)
         print(doc["summary_text"])
         return 0
 
@@ -377,7 +378,7 @@ def main() -> int:
                        scenarios=SCENARIOS, brokers=BROKERS, targets=TARGETS, results=results)
     out = (repo / a.out)
     out.mkdir(parents=True, exist_ok=True)
-    report.write(doc, out, None if a.no_readme else repo / a.readme)
+    publish.write(doc, out, None if a.no_readme else repo / a.readme)
     log(f"wrote {out}/results.md, results.json, throughput.svg"
         + ("" if a.no_readme else f" and {a.readme} ## Performance") + f" in {info['duration_s']}s")
     print(doc["summary_text"])

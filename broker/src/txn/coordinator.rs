@@ -12,7 +12,6 @@
 //! the slot's `meta` (a short read or write, never across an await); the partition logs' locks
 //! and the txn log's queue are taken last and never lead back here.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
@@ -31,26 +30,7 @@ use crate::txn::machine::{self, Input, ProducerIdAndEpoch, Reply, Step};
 use crate::txn::markers::{marker_for, marker_targets, write_markers};
 use crate::txn::state::TxnMetadata;
 use crate::txn::store::TxnStore;
-
-#[derive(Clone, Debug)]
-pub struct TxnConfig {
-    /// `transaction.max.timeout.ms`: larger client timeouts get INVALID_TRANSACTION_TIMEOUT.
-    pub max_timeout_ms: i32,
-    /// The broker's default flush policy, which the transaction log follows (store.rs).
-    pub flush: FlushPolicy,
-}
-
-/// Where a finished transaction's staged consumer offsets go (the group coordinator).
-pub trait TxnOffsetSink: Send + Sync {
-    /// Makes the offsets `producer_id` staged for `groups` visible (commit) or drops them;
-    /// resolves once that is in the group log.
-    fn complete(
-        &self,
-        producer_id: i64,
-        groups: &BTreeSet<String>,
-        commit: bool,
-    ) -> futures::future::BoxFuture<'static, ()>;
-}
+use crate::txn::{TxnConfig, TxnOffsetSink};
 
 /// One transactional id.
 struct Slot {

@@ -25,6 +25,30 @@ mod machine_model;
 #[cfg(test)]
 mod machine_tests;
 
-pub use coordinator::{TxnConfig, TxnCoordinator};
+pub use coordinator::TxnCoordinator;
 pub use error::TxnError;
 pub use state::{TxnMetadata, TxnState};
+
+use std::collections::BTreeSet;
+
+use wren_storage::FlushPolicy;
+
+#[derive(Clone, Debug)]
+pub struct TxnConfig {
+    /// `transaction.max.timeout.ms`: larger client timeouts get INVALID_TRANSACTION_TIMEOUT.
+    pub max_timeout_ms: i32,
+    /// The broker's default flush policy, which the transaction log follows (store.rs).
+    pub flush: FlushPolicy,
+}
+
+/// Where a finished transaction's staged consumer offsets go (the group coordinator).
+pub trait TxnOffsetSink: Send + Sync {
+    /// Makes the offsets `producer_id` staged for `groups` visible (commit) or drops them;
+    /// resolves once that is in the group log.
+    fn complete(
+        &self,
+        producer_id: i64,
+        groups: &BTreeSet<String>,
+        commit: bool,
+    ) -> futures::future::BoxFuture<'static, ()>;
+}
