@@ -1,8 +1,9 @@
 //! Wren's broker: a Kafka wire-protocol server over the storage crate's partition logs.
 //!
 //! The request path, outside in (docs/design.md, "The request path"):
-//! - [`server`]: the embedding API (`Broker`, `BrokerHandle`, `Broker::with_clock`), the accept
-//!   loop and the timer tasks (group deadlines, transaction timeouts, retention).
+//! - [`server`]: the embedding API (`Broker`, `BrokerHandle`, `Broker::with_clock`) and the
+//!   timer tasks (group deadlines, transaction timeouts, retention); [`accept`]: each
+//!   broker's accept loop, a task per connection.
 //! - [`control`]: the test control plane (create topics, move the clock, reset) from Rust and
 //!   over HTTP; [`blocking`]: a broker with its own runtime for tests that are not async.
 //! - [`connection`]: one client connection, requests answered in order.
@@ -26,6 +27,7 @@
 //! - [`data_dir`]: the data dir lock, ephemeral data dirs, and removing those of dead processes;
 //!   [`error`]: the broker's error types.
 
+pub mod accept;
 pub mod blocking;
 pub mod cluster;
 pub mod config;

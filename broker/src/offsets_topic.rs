@@ -5,14 +5,9 @@
 //! is empty (offsets 0..0), and the requests that would change it get Kafka's refusal for an
 //! internal topic, or the one Wren documents (docs/design.md, "`__consumer_offsets`").
 
-use kafka_protocol::messages::metadata_response::MetadataResponseTopic;
-use kafka_protocol::messages::TopicName;
-use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
-use crate::cluster::Cluster;
 use crate::config::TopicOverrides;
-use crate::handlers::AUTHORIZED_OPERATIONS_OMITTED;
 
 /// Kafka's name for the offsets topic (`Topic.GROUP_METADATA_TOPIC_NAME`).
 pub const NAME: &str = "__consumer_offsets";
@@ -63,18 +58,6 @@ impl OffsetsTopic {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
     }
-}
-
-/// The topic in a Metadata answer: its partitions where the cluster model places them (their
-/// leaders are the group coordinators, as in Kafka).
-pub fn metadata(cluster: &Cluster, topic: OffsetsTopic) -> MetadataResponseTopic {
-    let partitions = crate::handlers::metadata::partitions(cluster, NAME, topic.partitions);
-    MetadataResponseTopic::default()
-        .with_name(Some(TopicName(StrBytes::from_static_str(NAME))))
-        .with_topic_id(topic.id)
-        .with_is_internal(true)
-        .with_partitions(partitions)
-        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
 }
 
 /// Kafka's answer to a produce to an internal topic (ReplicaManager.appendToLocalLog).

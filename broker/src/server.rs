@@ -132,7 +132,7 @@ impl Broker {
             state.listeners.remember(id, addr);
             // A broker stopped before a restart stays stopped (its port is reused on start).
             if state.cluster.is_up(id) {
-                state.listeners.serve(&state, id, listener);
+                crate::accept::serve(&state, id, listener);
             }
         }
         let control = Arc::new(Control::new(state.clone(), movable));
@@ -332,5 +332,21 @@ impl BrokerHandle {
 impl Drop for BrokerHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+    }
+}
+
+impl BrokerHandle {
+    /// The simulated cluster (`Broker::with_brokers`): brokers, partitions, coordinators.
+    pub fn cluster(&self) -> crate::cluster::handle::ClusterHandle {
+        crate::cluster::handle::ClusterHandle::new(self.state())
+    }
+}
+
+impl Broker {
+    /// Simulates `n` brokers (ids `node.id`, `node.id + 1`, ...), each with its own listener
+    /// (docs/design.md, "Simulated cluster").
+    pub fn with_brokers(mut self, n: i32) -> Self {
+        self.config_mut().brokers = n;
+        self
     }
 }

@@ -112,11 +112,7 @@ impl BrokerState {
             &data_dir.join("__wren_meta"),
             TxnConfig {
                 max_timeout_ms: config.transaction_max_timeout_ms,
-                flush: crate::config::topic::log_config(
-                    &config.topic_defaults,
-                    &Default::default(),
-                )
-                .flush,
+                flush: crate::config::log_config(&config.topic_defaults, &Default::default()).flush,
             },
             clock.clone(),
         )?;

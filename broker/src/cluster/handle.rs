@@ -74,7 +74,7 @@ impl ClusterHandle {
     pub async fn start_broker(&self, id: i32) -> Result<BrokerInfo, ChangeError> {
         let state = self.live()?;
         self.known(id)?;
-        state.listeners.start(&state, id).await.map_err(|e| {
+        crate::accept::start(&state, id).await.map_err(|e| {
             ChangeError::Conflict(format!("cannot listen again for broker {id}: {e}"))
         })?;
         state.cluster.change(|m| {
@@ -161,21 +161,5 @@ impl ClusterHandle {
             return Err(ChangeError::UnknownPartition(topic.to_owned(), partition));
         }
         Ok(count)
-    }
-}
-
-impl crate::server::BrokerHandle {
-    /// The simulated cluster (`Broker::with_brokers`): brokers, partitions, coordinators.
-    pub fn cluster(&self) -> ClusterHandle {
-        ClusterHandle::new(self.state())
-    }
-}
-
-impl crate::server::Broker {
-    /// Simulates `n` brokers (ids `node.id`, `node.id + 1`, ...), each with its own listener
-    /// (docs/design.md, "Simulated cluster").
-    pub fn with_brokers(mut self, n: i32) -> Self {
-        self.config_mut().brokers = n;
-        self
     }
 }

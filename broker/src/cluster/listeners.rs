@@ -1,21 +1,26 @@
 //! One Kafka listener per simulated broker: bound at start, closed (with every connection it
-//! accepted) when the broker is stopped, bound again on the same address when it starts.
+//! accepted) when the broker is stopped, bound again on the same address when it starts. The
+//! accept loop itself is in accept.rs (it serves connections, which this registry must not know).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::config::BrokerConfig;
-use crate::connection;
-use crate::context::Origin;
 use crate::error::BrokerError;
-use crate::state::BrokerState;
+
+/// Starts a broker's accept loop: (listener, its address, the connection permits, the stop
+/// signal) -> the loop's task.
+pub type SpawnAccept<'a> = Box<
+    dyn FnOnce(TcpListener, SocketAddr, Arc<Semaphore>, watch::Receiver<bool>) -> JoinHandle<()>
+        + Send
+        + 'a,
+>;
 
 struct Running {
     stop: watch::Sender<bool>,
@@ -70,28 +75,22 @@ impl Listeners {
         self.addrs.lock().insert(id, addr);
     }
 
-    /// Serves broker `id` on `listener` until it is stopped or the broker shuts down.
-    pub fn serve(&self, state: &Arc<BrokerState>, id: i32, listener: TcpListener) {
+    /// Serves broker `id` on `listener` with the accept loop `spawn` starts (accept.rs) until
+    /// it is stopped or the broker shuts down.
+    pub fn serve(&self, id: i32, listener: TcpListener, spawn: SpawnAccept<'_>) {
         let Ok(addr) = listener.local_addr() else {
             return;
         };
         self.remember(id, addr);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(
-            listener,
-            id,
-            addr,
-            state.clone(),
-            self.permits.clone(),
-            stopped,
-        ));
+        let task = spawn(listener, addr, self.permits.clone(), stopped);
         if let Some(old) = self.running.lock().insert(id, Running { stop, task }) {
             let _ = old.stop.send(true);
         }
     }
 
     /// Binds broker `id` again on its address (a no-op when it is serving).
-    pub async fn start(&self, state: &Arc<BrokerState>, id: i32) -> std::io::Result<()> {
+    pub async fn start(&self, id: i32, spawn: SpawnAccept<'_>) -> std::io::Result<()> {
         if self.running.lock().contains_key(&id) {
             return Ok(());
         }
@@ -99,7 +98,7 @@ impl Listeners {
             .addr(id)
             .ok_or_else(|| std::io::Error::other(format!("no address for broker {id}")))?;
         let listener = TcpListener::bind(addr).await?;
-        self.serve(state, id, listener);
+        self.serve(id, listener, spawn);
         Ok(())
     }
 
@@ -116,56 +115,4 @@ impl Listeners {
     pub fn take_all(&self) -> Vec<JoinHandle<()>> {
         self.running.lock().drain().map(|(_, r)| r.task).collect()
     }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    id: i32,
-    addr: SocketAddr,
-    state: Arc<BrokerState>,
-    permits: Arc<Semaphore>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut shutdown = state.shutdown.clone();
-    let mut connections = JoinSet::new();
-    let stopped = loop {
-        tokio::select! {
-            _ = shutdown.changed() => break false,
-            // Err: the sender is gone at shutdown, which is not a stop of this broker.
-            stopped = async { stop.wait_for(|s| *s).await.is_ok() } => break stopped,
-            accepted = listener.accept() => {
-                let (socket, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                let Ok(permit) = permits.clone().try_acquire_owned() else {
-                    tracing::warn!(%peer, limit = state.config.max_connections, "max.connections reached; closing");
-                    continue;
-                };
-                let _ = socket.set_nodelay(true);
-                let state = state.clone();
-                let origin = Origin { peer, listener: addr, node: id };
-                connections.spawn(async move {
-                    connection::serve(socket, origin, state).await;
-                    drop(permit);
-                });
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    };
-    drop(listener);
-    if stopped {
-        // A stopped broker drops its connections mid-request, as a crashed one would.
-        tracing::info!(
-            broker = id,
-            "broker stopped: listener and connections closed"
-        );
-        connections.abort_all();
-    }
-    // Otherwise (shutdown) each connection stops after its current request.
-    while connections.join_next().await.is_some() {}
 }

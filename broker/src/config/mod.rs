@@ -22,10 +22,11 @@ pub mod topic_keys;
 pub use broker::BrokerConfig;
 pub use env::parse_properties;
 pub use topic::{
-    honoured_topic_keys, log_config, topic_codec, topic_config_source, topic_config_synonyms,
+    honoured_topic_keys, topic_codec, topic_config_source, topic_config_synonyms,
     topic_config_value, validate_topic_config, BrokerKeysSet, Synonym, TopicOverrides,
 };
 pub use topic_defs::{topic_config_def, ConfigType, TopicConfigDef, TopicDefaults, TOPIC_CONFIGS};
+pub use topic_keys::log_config;
 
 #[cfg(test)]
 mod tests;

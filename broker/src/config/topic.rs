@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use wren_storage::{FlushPolicy, LogConfig};
-
 use super::topic_defs::{topic_config_def, Check, ConfigType, TopicDefaults, TOPIC_CONFIGS};
 
 /// A topic's explicit overrides (what `CreateTopics`/`IncrementalAlterConfigs` set).
@@ -213,32 +211,4 @@ pub fn topic_config_source(keys_set: &BrokerKeysSet, overrides: &TopicOverrides,
 /// The keys DescribeConfigs and CreateTopics always list for a topic: those Wren acts on.
 pub fn honoured_topic_keys() -> impl Iterator<Item = &'static str> {
     TOPIC_CONFIGS.iter().filter(|d| d.honoured()).map(|d| d.key)
-}
-
-/// The effective storage config of a topic.
-pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogConfig {
-    use super::topic_keys as key;
-    let num = |k: &key::TopicKey<i64>| k.get(defaults, overrides);
-    let flush_messages = num(&key::FLUSH_MESSAGES);
-    let flush_ms = num(&key::FLUSH_MS);
-    let flush = if flush_messages == 1 {
-        FlushPolicy::EveryAppend
-    } else if flush_messages == i64::MAX && flush_ms == i64::MAX {
-        FlushPolicy::Os
-    } else {
-        FlushPolicy::Interval {
-            messages: flush_messages.max(1) as u64,
-            ms: flush_ms.max(0) as u64,
-        }
-    };
-    LogConfig {
-        segment_bytes: num(&key::SEGMENT_BYTES).max(14) as u64,
-        segment_ms: num(&key::SEGMENT_MS),
-        retention_ms: num(&key::RETENTION_MS),
-        retention_bytes: num(&key::RETENTION_BYTES),
-        index_interval_bytes: num(&key::INDEX_INTERVAL_BYTES).clamp(1, u32::MAX as i64) as u32,
-        max_batch_bytes: num(&key::MAX_MESSAGE_BYTES).clamp(0, u32::MAX as i64) as u32,
-        flush,
-        producer_id_expiration_ms: defaults.producer_id_expiration_ms,
-    }
 }

@@ -3,6 +3,8 @@
 //! Code that acts on a topic config reads it through one of these, never by a string of its
 //! own; the value is the topic's override, else the table's default for the broker defaults.
 
+use wren_storage::{FlushPolicy, LogConfig};
+
 use super::topic::{topic_codec, TopicOverrides};
 use super::topic_defs::{parse_timestamp_type, TopicConfigDef, TopicDefaults, TOPIC_CONFIGS};
 
@@ -92,6 +94,33 @@ pub const RETENTION_BYTES: TopicKey<i64> = TopicKey::new("retention.bytes", long
 pub const INDEX_INTERVAL_BYTES: TopicKey<i64> = TopicKey::new("index.interval.bytes", long);
 pub const FLUSH_MESSAGES: TopicKey<i64> = TopicKey::new("flush.messages", long);
 pub const FLUSH_MS: TopicKey<i64> = TopicKey::new("flush.ms", long);
+
+/// The effective storage config of a topic.
+pub fn log_config(defaults: &TopicDefaults, overrides: &TopicOverrides) -> LogConfig {
+    let num = |k: &TopicKey<i64>| k.get(defaults, overrides);
+    let flush_messages = num(&FLUSH_MESSAGES);
+    let flush_ms = num(&FLUSH_MS);
+    let flush = if flush_messages == 1 {
+        FlushPolicy::EveryAppend
+    } else if flush_messages == i64::MAX && flush_ms == i64::MAX {
+        FlushPolicy::Os
+    } else {
+        FlushPolicy::Interval {
+            messages: flush_messages.max(1) as u64,
+            ms: flush_ms.max(0) as u64,
+        }
+    };
+    LogConfig {
+        segment_bytes: num(&SEGMENT_BYTES).max(14) as u64,
+        segment_ms: num(&SEGMENT_MS),
+        retention_ms: num(&RETENTION_MS),
+        retention_bytes: num(&RETENTION_BYTES),
+        index_interval_bytes: num(&INDEX_INTERVAL_BYTES).clamp(1, u32::MAX as i64) as u32,
+        max_batch_bytes: num(&MAX_MESSAGE_BYTES).clamp(0, u32::MAX as i64) as u32,
+        flush,
+        producer_id_expiration_ms: defaults.producer_id_expiration_ms,
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::{
@@ -50,7 +51,7 @@ pub fn handle(
     let topics: Vec<MetadataResponseTopic> = match wanted {
         None => {
             let mut all: Vec<_> = topics.all().iter().map(|t| describe(cluster, t)).collect();
-            all.push(offsets_topic::metadata(cluster, topics.offsets_topic()));
+            all.push(offsets_topic(cluster, topics.offsets_topic()));
             all
         }
         Some(requested) => requested
@@ -60,11 +61,11 @@ pub fn handle(
                     if OffsetsTopic::is_named(name.as_str())
                         && topics.get(name.as_str()).is_none() =>
                 {
-                    offsets_topic::metadata(cluster, topics.offsets_topic())
+                    offsets_topic(cluster, topics.offsets_topic())
                 }
                 (Some(name), _) => lookup_by_name(cluster, topics, config, name, may_create),
                 (None, id) if id == topics.offsets_topic().id => {
-                    offsets_topic::metadata(cluster, topics.offsets_topic())
+                    offsets_topic(cluster, topics.offsets_topic())
                 }
                 (None, id) => match topics.get_by_id(&id) {
                     Some(t) => describe(cluster, &t),
@@ -185,4 +186,18 @@ pub(crate) fn partitions(
                 .with_offline_replicas(ids(&offline))
         })
         .collect()
+}
+
+/// The topic in a Metadata answer: its partitions where the cluster model places them (their
+/// leaders are the group coordinators, as in Kafka).
+fn offsets_topic(cluster: &Cluster, topic: OffsetsTopic) -> MetadataResponseTopic {
+    let partitions = partitions(cluster, offsets_topic::NAME, topic.partitions);
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_static_str(
+            offsets_topic::NAME,
+        ))))
+        .with_topic_id(topic.id)
+        .with_is_internal(true)
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
 }

@@ -91,10 +91,19 @@ pub fn append_assigned(
 /// root; as root a failed mount is a test failure.
 pub struct SmallFs {
     dir: tempfile::TempDir,
+    /// One small file system at a time in this process: while another test thread runs
+    /// `mount`/`umount`, the forked child holds copies of this process's descriptors until it
+    /// execs, so a partition log dropped and reopened meanwhile finds its flock'd lock file
+    /// still held (`Locked`).
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+static SMALL_FS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl SmallFs {
     pub fn mount(size: &str) -> Option<SmallFs> {
+        // A test that failed while holding it leaves nothing to repair: each mount is its own.
+        let one_at_a_time = SMALL_FS.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let out = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -104,7 +113,10 @@ impl SmallFs {
             .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
             .unwrap_or(false);
         match out {
-            Ok(o) if o.status.success() => Some(SmallFs { dir }),
+            Ok(o) if o.status.success() => Some(SmallFs {
+                dir,
+                _one_at_a_time: one_at_a_time,
+            }),
             Ok(o) if !root => {
                 eprintln!(
                     "SKIPPED: not root, cannot mount a small tmpfs: {}",
