@@ -66,6 +66,12 @@ pub const BROKER_KEY_CHECKS: &[(&str, ConfigType, Check)] = &[
         Check::AtLeast(1),
     ),
     ("transaction.max.timeout.ms", Int, Check::AtLeast(1)),
+    ("transactional.id.expiration.ms", Int, Check::AtLeast(1)),
+    (
+        "producer.id.expiration.check.interval.ms",
+        Int,
+        Check::AtLeast(1),
+    ),
     ("transaction.state.log.min.isr", Int, Check::AtLeast(1)),
     (
         "transaction.state.log.num.partitions",
@@ -122,6 +128,8 @@ const IGNORED_KEYS: &[&str] = &[
     "num.replica.alter.log.dirs.threads",
     "num.replica.fetchers",
     "process.roles",
+    // Producer state expires on `producer.id.expiration.ms` as appends and timers meet it.
+    "producer.id.expiration.check.interval.ms",
     "producer.purgatory.purge.interval.requests",
     "queued.max.requests",
     "request.timeout.ms",
@@ -133,6 +141,8 @@ const IGNORED_KEYS: &[&str] = &[
     "socket.listen.backlog.size",
     "socket.receive.buffer.bytes",
     "socket.send.buffer.bytes",
+    // Wren never expires a transactional id's state (FINDINGS.md).
+    "transactional.id.expiration.ms",
     "unclean.leader.election.enable",
     "unstable.api.versions.enable",
     "unstable.feature.versions.enable",

@@ -259,6 +259,27 @@ fn keys_wren_does_not_act_on_are_collected_and_still_checked() {
 }
 
 #[test]
+fn kafkas_producer_and_transactional_id_expiry_keys_start_wren() {
+    let config = BrokerConfig::from_properties(
+        "transactional.id.expiration.ms=604800000\nproducer.id.expiration.check.interval.ms=600000\n",
+    )
+    .unwrap();
+    let ignored: Vec<&str> = config.ignored_keys.iter().map(String::as_str).collect();
+    assert_eq!(
+        ignored,
+        [
+            "producer.id.expiration.check.interval.ms",
+            "transactional.id.expiration.ms"
+        ]
+    );
+    let err = BrokerConfig::from_properties("transactional.id.expiration.ms=0\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"invalid value "0" for transactional.id.expiration.ms: Value must be at least 1"#
+    );
+}
+
+#[test]
 fn log_dirs_wins_over_log_dir_and_one_directory_is_allowed() {
     for text in ["log.dirs=/a\nlog.dir=/b\n", "log.dir=/b\nlog.dirs=/a\n"] {
         let config = BrokerConfig::from_properties(text).unwrap();
