@@ -44,6 +44,7 @@ test('the control plane creates topics and empties the broker', { skip: noContro
   assert.ok((await admin.listTopics()).includes('seeded'))
   const summary = await wren.control.reset()
   assert.ok(summary.topics >= 1)
-  assert.deepEqual(await admin.listTopics(), [])
+  // What is left is Kafka's internal __consumer_offsets, which every broker lists.
+  assert.deepEqual((await admin.listTopics()).filter((t) => !t.startsWith('__')), [])
   await admin.disconnect()
 })
