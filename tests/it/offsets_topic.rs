@@ -301,3 +301,33 @@ async fn rdkafka_lists_consumer_offsets_among_all_topics() {
     .unwrap();
     assert_eq!(names, vec![(TOPIC.to_owned(), 50, None)]);
 }
+
+#[tokio::test]
+async fn its_partitions_hold_no_producers() {
+    // Goal: DescribeProducers answers its partitions as Kafka answers any partition (no
+    // producer here), so `kafka-transactions find-hanging` over a broker's partitions works;
+    // a partition beyond offsets.topic.num.partitions is unknown.
+    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let req = DescribeProducersRequest::default().with_topics(vec![
+        describe_producers_request::TopicRequest::default()
+            .with_name(name(TOPIC))
+            .with_partition_indexes(vec![0, 49, 50]),
+    ]);
+    let ResponseKind::DescribeProducers(r) = c
+        .request(
+            ApiKey::DescribeProducers,
+            0,
+            RequestKind::DescribeProducers(req),
+        )
+        .await
+    else {
+        panic!("not a DescribeProducers answer")
+    };
+    let answers: Vec<(i32, i16, usize)> = r.topics[0]
+        .partitions
+        .iter()
+        .map(|p| (p.partition_index, p.error_code, p.active_producers.len()))
+        .collect();
+    assert_eq!(answers, vec![(0, 0, 0), (49, 0, 0), (50, 3, 0)]);
+}

@@ -8,6 +8,7 @@ use kafka_protocol::messages::describe_producers_response::{
 use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersResponse, ProducerId};
 
 use super::str_bytes;
+use crate::offsets_topic::OffsetsTopic;
 use crate::topics::TopicRegistry;
 
 pub fn handle(
@@ -19,11 +20,18 @@ pub fn handle(
         .into_iter()
         .map(|t| {
             let topic = topics.get(t.name.as_str());
+            // `__consumer_offsets` is a view whose partitions hold no producer (offsets_topic.rs);
+            // Kafka answers them like any partition (kafka-transactions find-hanging asks).
+            let offsets_topic = (topic.is_none() && OffsetsTopic::is_named(t.name.as_str()))
+                .then(|| topics.offsets_topic());
             let partitions = t
                 .partition_indexes
                 .into_iter()
                 .map(|index| {
                     let resp = PartitionResponse::default().with_partition_index(index);
+                    if offsets_topic.is_some_and(|o| o.has_partition(index)) {
+                        return resp;
+                    }
                     let Some(partition) = topic.as_ref().and_then(|t| t.partition(index)) else {
                         // Kafka 4.4 words an unknown topic (the error's default message) but
                         // not an unknown partition of a topic it has.
