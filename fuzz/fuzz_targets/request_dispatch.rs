@@ -85,5 +85,7 @@ fn broker_origin() -> Origin {
     Origin {
         peer: "127.0.0.1:40000".parse().expect("static address"),
         listener: "127.0.0.1:9092".parse().expect("static address"),
+        // The first (default `node.id`) broker: the one that leads everything with one broker.
+        node: 1,
     }
 }
