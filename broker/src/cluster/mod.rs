@@ -225,35 +225,30 @@ impl Cluster {
                 .map_or(self.default_rf, |p| p.replicas.len()),
         };
         let assigned = placement::assign(&self.ids(), count - existing, rf, existing);
-        let added: Vec<PartitionState> = assigned
-            .into_iter()
-            .zip(existing..)
-            .map(|(replicas, p)| self.placed(&model, p, replicas))
-            .collect();
-        model
-            .topics
-            .entry(topic.to_owned())
-            .or_default()
-            .extend(added);
-        self.persist(&model);
+        self.append_placed(&mut model, topic, assigned);
     }
 
     /// Adds partitions placed as given after the topic's existing ones (CreatePartitions'
     /// manual assignments).
     pub fn extend_topic(&self, topic: &str, assigned: Vec<Vec<i32>>) {
         let mut model = self.model.write();
+        self.append_placed(&mut model, topic, assigned);
+    }
+
+    /// Appends partitions with these replicas after the topic's existing ones, and persists.
+    fn append_placed(&self, model: &mut Model, topic: &str, assigned: Vec<Vec<i32>>) {
         let existing = model.topics.get(topic).map_or(0, |t| t.len() as i32);
         let added: Vec<PartitionState> = assigned
             .into_iter()
             .zip(existing..)
-            .map(|(replicas, p)| self.placed(&model, p, replicas))
+            .map(|(replicas, p)| self.placed(model, p, replicas))
             .collect();
         model
             .topics
             .entry(topic.to_owned())
             .or_default()
             .extend(added);
-        self.persist(&model);
+        self.persist(model);
     }
 
     /// A fresh partition: its first up replica leads; down replicas are not in sync.
