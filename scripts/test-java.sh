@@ -13,17 +13,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
-need=()
-command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
-command -v mvn >/dev/null || need+=(maven)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing ${need[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-export WREN_BIN="${WREN_BIN:-$REPO/target/debug/wren}"
-[[ -x "$WREN_BIN" ]] || cargo build --bin wren
+# shellcheck source=scripts/java-env.sh
+source "$REPO/scripts/java-env.sh"
 
 for version in ${WREN_JAVA_CLIENTS:-4.4.0 3.9.2}; do
   echo "== Java clients: kafka-clients $version (tests/java)"
@@ -31,14 +22,6 @@ for version in ${WREN_JAVA_CLIENTS:-4.4.0 3.9.2}; do
     "-Dmaven.repo.local=$REPO/target/kafka/m2" "-Dkafka.clients.version=$version" test \
     | grep -v -E '^\[INFO\] (Download|---|$)'
 done
-
-VENV="$REPO/.venv"
-[[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-if ! "$VENV/bin/python" -c 'import pytest, pytest_timeout' 2>/dev/null; then
-  pins=$(grep -E '^(pytest|pytest-timeout)==' tests/clients/python/requirements.txt)
-  # shellcheck disable=SC2086
-  timeout 600 "$VENV/bin/python" -m pip install --disable-pip-version-check -q $pins
-fi
 
 echo "== Kafka's own tools and Kafka Streams (4.4) against Wren (tests/java/test_tools.py, test_streams.py)"
 exec timeout 900 "$VENV/bin/python" -m pytest tests/java -p no:cacheprovider -ra --tb=short \
