@@ -28,8 +28,11 @@ if [[ " $WHAT " == *" python "* ]]; then
   log "python: build the wren-broker wheel (maturin, dev profile)"
   python3 -m venv "$WORK/venv"
   PY="$WORK/venv/bin/python"
-  MATURIN_PEP517_ARGS="--profile dev" timeout 1200 "$PY" -m pip wheel --disable-pip-version-check -q \
-    --no-deps -w "$WORK/dist" ./python
+  # pip's build (PEP 517) makes maturin tag for this machine only unless asked: the tag the
+  # pyproject names is asked for here, so maturin checks the binary's glibc symbols against it.
+  MATURIN_PEP517_ARGS="--profile dev --compatibility manylinux_2_34" timeout 1200 "$PY" -m pip wheel \
+    --disable-pip-version-check -q --no-deps -w "$WORK/dist" ./python
+  ls "$WORK"/dist/wren_broker-*-py3-none-manylinux_2_34_x86_64.whl >/dev/null
   log "python: install the wheel and the pinned clients into a new virtualenv"
   timeout 900 "$PY" -m pip install --disable-pip-version-check -q "$WORK"/dist/wren_broker-*.whl \
     -r tests/clients/python/requirements.txt
