@@ -5,6 +5,8 @@
 //! is empty (offsets 0..0), and the requests that would change it get Kafka's refusal for an
 //! internal topic, or the one Wren documents (docs/design.md, "`__consumer_offsets`").
 
+use std::path::{Path, PathBuf};
+
 use uuid::Uuid;
 
 use crate::config::TopicOverrides;
@@ -58,6 +60,26 @@ impl OffsetsTopic {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
     }
+}
+
+/// Where the group log lives (named as the partition it stands in for).
+pub fn group_log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("__wren_meta").join(format!("{NAME}-0"))
+}
+
+/// Bytes in the group log's segments (`.log` files), what DescribeLogDirs reports as the
+/// size of `__consumer_offsets` partition 0; 0 when it cannot be read.
+pub fn group_log_bytes(data_dir: &Path) -> i64 {
+    let Ok(entries) = std::fs::read_dir(group_log_dir(data_dir)) else {
+        return 0;
+    };
+    let bytes: u64 = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
 /// Kafka's answer to a produce to an internal topic (ReplicaManager.appendToLocalLog).
