@@ -149,7 +149,7 @@ routes! {
         &state.topics, state.identity.node_id, r,
     )),
     DescribeLogDirs 1..=4 => respond(ctx, &handlers::log_dirs::handle(
-        &state.topics, &state.data_dir, leadership(state, ctx), r,
+        &state.topics, &state.data_dir, state.groups.log_bytes(), leadership(state, ctx), r,
     )),
     DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
         &state.topics, &state.cluster, r,

@@ -67,21 +67,6 @@ pub fn group_log_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("__wren_meta").join(format!("{NAME}-0"))
 }
 
-/// Bytes in the group log's segments (`.log` files), what DescribeLogDirs reports as the
-/// size of `__consumer_offsets` partition 0; 0 when it cannot be read.
-pub fn group_log_bytes(data_dir: &Path) -> i64 {
-    let Ok(entries) = std::fs::read_dir(group_log_dir(data_dir)) else {
-        return 0;
-    };
-    let bytes: u64 = entries
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum();
-    i64::try_from(bytes).unwrap_or(i64::MAX)
-}
-
 /// Kafka's answer to a produce to an internal topic (ReplicaManager.appendToLocalLog).
 pub fn append_refused() -> String {
     format!("Cannot append to internal topic {NAME}")

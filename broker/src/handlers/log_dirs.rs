@@ -18,6 +18,7 @@ use crate::topics::TopicRegistry;
 pub fn handle(
     topics: &TopicRegistry,
     data_dir: &Path,
+    group_log_bytes: u64,
     leadership: Leadership<'_>,
     request: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
@@ -57,7 +58,7 @@ pub fn handle(
         .collect();
     // `__consumer_offsets` is a view (offsets_topic.rs): the group log, kept where partition
     // 0's log would be, is that partition's size; the others hold nothing.
-    let group_log = offsets_topic::group_log_bytes(data_dir);
+    let group_log = i64::try_from(group_log_bytes).unwrap_or(i64::MAX);
     logs.push((
         offsets_topic::NAME.to_owned(),
         (0..topics.offsets_topic().partitions)
