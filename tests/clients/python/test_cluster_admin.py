@@ -8,7 +8,7 @@ replica."""
 import pytest
 from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import NotLeaderOrFollowerError
+from kafka.errors import NotLeaderForPartitionError
 from kafka.structs import OffsetAndMetadata
 
 from cluster_control import (bootstrap_all, group_coordinator, move_leader, partition,
@@ -48,7 +48,7 @@ def test_groups_are_described_and_deleted_by_their_coordinator_only(cluster, adm
     assert admin.delete_groups([g1, g2], group_coordinator_id=c1) == {
         g1: "OK", g2: "NotCoordinatorError"}
     # g2 was not deleted; sent to its coordinator it is.
-    assert admin.list_group_offsets(g2)[TopicPartition(topic, 0)].offset == 5
+    assert admin.list_group_offsets(g2)[g2][TopicPartition(topic, 0)].offset == 5
     assert admin.delete_groups([g2]) == {g2: "OK"}
     listed = [g["group_id"] for g in admin.list_groups()]
     assert g1 not in listed and g2 not in listed
@@ -80,7 +80,7 @@ def test_producers_and_log_dirs_are_per_replica(cluster, admin):
         if broker in replicas[0]:
             assert admin.describe_producers([tp], broker_id=broker)[tp].active_producers == []
         else:
-            with pytest.raises(NotLeaderOrFollowerError):
+            with pytest.raises(NotLeaderForPartitionError):
                 admin.describe_producers([tp], broker_id=broker)
     for answer in admin.describe_log_dirs():
         broker = answer["broker"]
