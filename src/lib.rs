@@ -15,8 +15,8 @@
 //! [`wren_broker`] (the server).
 
 pub use wren_broker::{
-    parse_api, parse_error_code, BlockingBrokerHandle, Broker, BrokerClock, BrokerConfig,
-    BrokerError, BrokerHandle, BrokerInfo, ChangeError, ClusterHandle, ConfigError,
+    parse_api, parse_error_code, BlockingBrokerHandle, BlockingClusterHandle, Broker, BrokerClock,
+    BrokerConfig, BrokerError, BrokerHandle, BrokerInfo, ChangeError, ClusterHandle, ConfigError,
     CreateTopicError, CreatedTopic, Fault, FaultAction, FaultId, FaultSpec, FaultSpecError,
     FaultStatus, Faults, PartitionState, RequestLog, RequestRecord, ResetError, ResetSummary,
     TopicDefaults, TopicPartitions, REQUEST_LOG_ENTRIES_MAX,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
+use crate::cluster::blocking::BlockingClusterHandle;
 use crate::control::clock::BrokerClock;
 use crate::control::{ResetError, ResetSummary};
 use crate::error::BrokerError;
@@ -55,7 +56,7 @@ impl BlockingBrokerHandle {
     }
 
     /// Runs `work` on the broker's runtime from a thread of its own and waits for it.
-    fn run<F: Future + Send>(&self, work: F) -> F::Output
+    pub(crate) fn run<F: Future + Send>(&self, work: F) -> F::Output
     where
         F::Output: Send,
     {
@@ -98,6 +99,12 @@ impl BlockingBrokerHandle {
         configs: &[(&str, &str)],
     ) -> Result<CreatedTopic, CreateTopicError> {
         self.run(self.handle().create_topic(name, partitions, configs))
+    }
+
+    /// [`BrokerHandle::cluster`]: stop and start brokers, move leaders, set ISRs, find
+    /// coordinators.
+    pub fn cluster(&self) -> BlockingClusterHandle<'_> {
+        BlockingClusterHandle::new(self, self.handle().cluster())
     }
 
     /// [`BrokerHandle::faults`].

@@ -8,6 +8,7 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use wren_protocol::request::{decode_body, RequestFrame};
 
+use crate::cluster::coordinated;
 use crate::cluster::route::{coordinated_groups, coordinator_refusal, Leadership};
 use crate::context::{Origin, RequestContext};
 use crate::faults::{answer::error_answer, FaultAction, FaultId, Target};
@@ -101,8 +102,8 @@ routes! {
         &state.topics, state.identity.node_id, r,
     )),
     DescribeCluster 0..=2 => respond(ctx, &handlers::cluster::describe(&state.identity, &state.cluster, r)),
-    DescribeProducers 0..=0 => respond(ctx, &handlers::describe_producers::handle(
-        &state.topics, r,
+    DescribeProducers 0..=0 => respond(ctx, &coordinated::describe_producers(
+        leadership(state, ctx), handlers::describe_producers::handle(&state.topics, r),
     )),
     AddPartitionsToTxn 0..=3 => respond(ctx, &handlers::txn::add_partitions(
         &state.topics, &state.txn, r, v,
@@ -116,8 +117,12 @@ routes! {
     EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
         &state.topics, &state.txn, r, v,
     ).await),
-    DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(&state.txn, r)),
-    ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(&state.txn, &*state.clock, r)),
+    DescribeTransactions 0..=0 => respond(ctx, &coordinated::describe_transactions(
+        leadership(state, ctx), r, |r| handlers::txn::describe(&state.txn, r),
+    )),
+    ListTransactions 0..=1 => respond(ctx, &coordinated::list_transactions(
+        leadership(state, ctx), handlers::txn::list(&state.txn, &*state.clock, r),
+    )),
     OffsetCommit 2..=9 => respond(ctx, &handlers::offsets::commit(
         &state.topics, &state.groups, &*state.clock, r, v,
     ).await),
@@ -130,17 +135,21 @@ routes! {
     SyncGroup 0..=5 => respond(ctx, &handlers::groups::sync(
         &state.groups, &state.shutdown, r, v,
     ).await),
-    DescribeGroups 0..=5 => respond(ctx, &handlers::group_admin::describe(&state.groups, r, v)),
+    DescribeGroups 0..=5 => respond(ctx, &coordinated::describe_groups(
+        leadership(state, ctx), r, |r| handlers::group_admin::describe(&state.groups, r, v),
+    )),
     ListGroups 0..=5 => respond(ctx, &coordinated_groups(
         leadership(state, ctx), handlers::group_admin::list(&state.groups, r, v),
     )),
-    DeleteGroups 0..=2 => respond(ctx, &handlers::group_admin::delete(&state.groups, r).await),
+    DeleteGroups 0..=2 => respond(ctx, &coordinated::delete_groups(
+        leadership(state, ctx), r, |r| handlers::group_admin::delete(&state.groups, r),
+    ).await),
     OffsetDelete 0..=0 => respond(ctx, &handlers::offsets::delete(&state.topics, &state.groups, r).await),
     AlterConfigs 0..=2 => respond(ctx, &handlers::configs::alter(
         &state.topics, state.identity.node_id, r,
     )),
     DescribeLogDirs 1..=4 => respond(ctx, &handlers::log_dirs::handle(
-        &state.topics, &state.data_dir, r,
+        &state.topics, &state.data_dir, state.groups.log_bytes(), leadership(state, ctx), r,
     )),
     DescribeTopicPartitions 0..=0 => respond(ctx, &handlers::describe_topic_partitions::handle(
         &state.topics, &state.cluster, r,

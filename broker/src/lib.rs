@@ -52,6 +52,7 @@ pub mod topics;
 pub mod txn;
 
 pub use blocking::BlockingBrokerHandle;
+pub use cluster::blocking::BlockingClusterHandle;
 pub use cluster::handle::ClusterHandle;
 pub use cluster::{BrokerInfo, ChangeError, PartitionState};
 pub use config::{BrokerConfig, TopicDefaults};

@@ -5,6 +5,8 @@
 //! is empty (offsets 0..0), and the requests that would change it get Kafka's refusal for an
 //! internal topic, or the one Wren documents (docs/design.md, "`__consumer_offsets`").
 
+use std::path::{Path, PathBuf};
+
 use uuid::Uuid;
 
 use crate::config::TopicOverrides;
@@ -58,6 +60,11 @@ impl OffsetsTopic {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect()
     }
+}
+
+/// Where the group log lives (named as the partition it stands in for).
+pub fn group_log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("__wren_meta").join(format!("{NAME}-0"))
 }
 
 /// Kafka's answer to a produce to an internal topic (ReplicaManager.appendToLocalLog).

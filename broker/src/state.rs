@@ -117,7 +117,7 @@ impl BrokerState {
             clock.clone(),
         )?;
         let groups = GroupCoordinator::open(
-            &data_dir.join("__wren_meta").join("__consumer_offsets-0"),
+            &crate::offsets_topic::group_log_dir(data_dir),
             config.groups.clone(),
             clock.clone(),
         )
@@ -127,6 +127,14 @@ impl BrokerState {
             source,
         })?;
         let groups = Arc::new(groups);
+        // Topics of a data dir older than the cluster model are placed now (nothing is
+        // placed on request: cluster/mod.rs `partition`).
+        cluster.place_existing(
+            topics
+                .all()
+                .iter()
+                .map(|t| (t.name.clone(), t.partition_count())),
+        );
         let state = BrokerState {
             identity: BrokerIdentity {
                 node_id: config.node_id,

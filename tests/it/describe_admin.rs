@@ -89,9 +89,12 @@ async fn describe_log_dirs_lists_the_data_directory_and_partition_sizes() {
         assert_eq!(dir.error_code, 0);
         let expected = std::path::absolute(&broker.state().data_dir).unwrap();
         assert_eq!(dir.log_dir.as_str(), expected.display().to_string());
+        // `__consumer_offsets` first: its 50 partitions, empty (no group has committed).
+        let offsets: Vec<(i32, i64)> = (0..50).map(|p| (p, 0)).collect();
         assert_eq!(
             sizes(&all),
             vec![
+                ("__consumer_offsets".to_owned(), offsets),
                 ("a".to_owned(), vec![(0, 0), (1, written)]),
                 ("b".to_owned(), vec![(0, 0)]),
             ],
@@ -108,6 +111,7 @@ async fn describe_log_dirs_lists_the_data_directory_and_partition_sizes() {
     assert_eq!(
         sizes(&some),
         vec![
+            ("__consumer_offsets".to_owned(), vec![]),
             ("a".to_owned(), vec![(1, written)]),
             ("b".to_owned(), vec![]),
         ]
@@ -115,7 +119,11 @@ async fn describe_log_dirs_lists_the_data_directory_and_partition_sizes() {
     let none = log_dirs(&mut c, 4, Some(vec![])).await;
     assert_eq!(
         sizes(&none),
-        vec![("a".to_owned(), vec![]), ("b".to_owned(), vec![])]
+        vec![
+            ("__consumer_offsets".to_owned(), vec![]),
+            ("a".to_owned(), vec![]),
+            ("b".to_owned(), vec![])
+        ]
     );
 }
 

@@ -5,6 +5,7 @@ mod admin_apis;
 mod alter_configs;
 mod bad_input;
 mod cluster;
+mod cluster_admin;
 mod cluster_control;
 mod cluster_failover;
 mod cluster_routing;

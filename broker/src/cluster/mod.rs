@@ -5,6 +5,8 @@
 //! lead that partition, which broker coordinates that group. Nothing is replicated: the
 //! replicas share the partition's one log (docs/design.md, "Simulated cluster").
 
+pub mod blocking;
+pub mod coordinated;
 pub mod handle;
 pub mod listeners;
 pub mod model;
@@ -266,11 +268,34 @@ impl Cluster {
         }
     }
 
-    /// The partition's state, placed first if it never was.
+    /// The partition's state, if it was placed. Topics are placed when created (and those
+    /// found at startup, `place_existing`); the internal topics when first asked about, all
+    /// their partitions at once. Nothing is placed for a partition nobody created.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<PartitionState> {
         let index = usize::try_from(partition).ok()?;
-        self.ensure_partitions(topic, partition.saturating_add(1));
+        if let Some(count) = self.internal_partitions(topic) {
+            if partition < count {
+                self.ensure_partitions(topic, count);
+            }
+        }
         self.model.read().topics.get(topic)?.get(index).cloned()
+    }
+
+    /// The partition count of an internal topic (`None` for any other topic).
+    fn internal_partitions(&self, topic: &str) -> Option<i32> {
+        match topic {
+            GROUP_TOPIC => Some(self.group_partitions),
+            TXN_TOPIC => Some(TXN_PARTITIONS),
+            _ => None,
+        }
+    }
+
+    /// Places the partitions of topics that have none yet (a data dir from before the cluster
+    /// model, or a topic created without a placement).
+    pub fn place_existing(&self, topics: impl IntoIterator<Item = (String, i32)>) {
+        for (topic, count) in topics {
+            self.ensure_partitions(&topic, count);
+        }
     }
 
     /// The first `count` partitions of a topic, placed first if they never were.
@@ -364,5 +389,30 @@ mod tests {
         let p = cluster.partition("t", 0).unwrap();
         assert_eq!((p.leader, p.leader_epoch, p.replicas), (5, 2, vec![5]));
         assert_eq!(cluster.check_leader(5, "t", 1, -1).unwrap().leader_epoch, 1);
+    }
+
+    #[test]
+    fn only_created_and_internal_partitions_are_placed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = Cluster::open(dir.path(), 1, 3, 1, 10).unwrap();
+        cluster.create_topic("t", 2, 1);
+        assert!(cluster.partition("t", 1).is_some());
+        // Asking is not creating: no placement (and no allocation) for a partition nobody made.
+        assert_eq!(cluster.partition("t", 2), None);
+        assert_eq!(cluster.partition("t", i32::MAX), None);
+        assert_eq!(cluster.partition("nope", 0), None);
+        assert_eq!(
+            cluster.check_leader(1, "nope", 0, -1),
+            Err(ResponseError::UnknownTopicOrPartition)
+        );
+        // The internal topics are placed whole when first asked about, no further.
+        assert_eq!(cluster.partition(GROUP_TOPIC, 3).unwrap().replicas.len(), 3);
+        assert_eq!(cluster.partitions(GROUP_TOPIC, 10).len(), 10);
+        assert_eq!(cluster.partition(GROUP_TOPIC, 10), None);
+        assert!(cluster.partition(TXN_TOPIC, TXN_PARTITIONS - 1).is_some());
+        assert_eq!(cluster.partition(TXN_TOPIC, TXN_PARTITIONS), None);
+        // A data dir's topics from before the model are placed at startup.
+        cluster.place_existing([("old".to_owned(), 2)]);
+        assert_eq!(cluster.partition("old", 1).unwrap().leader, 2);
     }
 }

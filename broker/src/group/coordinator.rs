@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
-use wren_storage::{Clock, StorageError};
+use wren_storage::{Clock, PartitionLog, StorageError};
 
 use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
 use super::error::GroupError;
@@ -67,6 +67,8 @@ pub struct GroupCoordinator {
     pub(super) clock: Arc<dyn Clock>,
     /// The next [`ParkId`].
     next_park: AtomicU64,
+    /// The group log (the writer appends), read for its size.
+    pub(super) log: Arc<PartitionLog>,
 }
 
 impl GroupCoordinator {
@@ -91,6 +93,7 @@ impl GroupCoordinator {
                 .or_insert_with(|| Group::new(&id, now));
         }
         let offsets = Arc::new(Mutex::new(offsets));
+        let shared_log = log.shared();
         let writer =
             GroupLogWriter::start(log, offsets.clone()).map_err(|source| StorageError::Io {
                 op: "start the group-log writer for",
@@ -109,6 +112,7 @@ impl GroupCoordinator {
             writer,
             clock,
             next_park: AtomicU64::new(0),
+            log: shared_log,
         })
     }
 

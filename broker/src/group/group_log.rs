@@ -33,7 +33,8 @@ fn log_config() -> LogConfig {
 pub(super) type Plan = Box<dyn FnOnce(&OffsetStore) -> Vec<GroupLogRecord> + Send>;
 
 pub(super) struct GroupLog {
-    log: PartitionLog,
+    /// Shared with the coordinator, which reads its size (DescribeLogDirs).
+    log: Arc<PartitionLog>,
     /// Timestamps of the records.
     clock: Arc<dyn Clock>,
 }
@@ -44,7 +45,11 @@ impl GroupLog {
         dir: &Path,
         clock: Arc<dyn Clock>,
     ) -> Result<(GroupLog, OffsetStore), StorageError> {
-        let log = PartitionLog::open_with_clock(dir, log_config(), clock.clone())?;
+        let log = Arc::new(PartitionLog::open_with_clock(
+            dir,
+            log_config(),
+            clock.clone(),
+        )?);
         let store = replay(&log, dir)?;
         Ok((GroupLog { log, clock }, store))
     }
@@ -54,9 +59,17 @@ impl GroupLog {
     pub(super) fn ephemeral(
         clock: Arc<dyn Clock>,
     ) -> Result<(GroupLog, OffsetStore), StorageError> {
-        let log = PartitionLog::ephemeral_with_clock(log_config(), clock.clone())?;
+        let log = Arc::new(PartitionLog::ephemeral_with_clock(
+            log_config(),
+            clock.clone(),
+        )?);
         let store = replay(&log, Path::new("(ephemeral)"))?;
         Ok((GroupLog { log, clock }, store))
+    }
+
+    /// The log itself, to read its size while the writer owns the group log.
+    pub(super) fn shared(&self) -> Arc<PartitionLog> {
+        self.log.clone()
     }
 
     /// Appends the records as one batch.

@@ -17,6 +17,11 @@ pub struct GroupStats {
 }
 
 impl GroupCoordinator {
+    /// Bytes of records in the group log (DescribeLogDirs' `__consumer_offsets` size).
+    pub fn log_bytes(&self) -> u64 {
+        self.log.size_bytes()
+    }
+
     /// Every group, sorted by id. Each group's lock is held only to copy its numbers, and the
     /// offset store's once for all of them (the map, then a group, then the store: the
     /// coordinator's lock order).

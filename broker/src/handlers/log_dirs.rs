@@ -11,11 +11,15 @@ use kafka_protocol::messages::describe_log_dirs_response::{
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
 
 use super::str_bytes;
+use crate::cluster::route::Leadership;
+use crate::offsets_topic;
 use crate::topics::TopicRegistry;
 
 pub fn handle(
     topics: &TopicRegistry,
     data_dir: &Path,
+    group_log_bytes: u64,
+    leadership: Leadership<'_>,
     request: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
     // Null: every partition the broker has; else the listed ones (unknown ones are left out).
@@ -30,34 +34,69 @@ pub fn handle(
         wanted
     });
     // Kafka groups every log of the directory by topic and then keeps the asked-for partitions,
-    // so a topic none of whose partitions was asked for is listed with no partitions.
-    let mut all = topics.all();
-    all.sort_by(|a, b| a.name.cmp(&b.name));
-    let listed = all
+    // so a topic none of whose partitions was asked for is listed with no partitions. A
+    // simulated broker has the logs of the partitions it replicates (one shared log each).
+    let hosted = |topic: &str, index: i32| {
+        leadership.cluster.size() == 1
+            || leadership
+                .cluster
+                .partition(topic, index)
+                .is_some_and(|p| p.replicas.contains(&leadership.node))
+    };
+    let mut logs: Vec<(String, Vec<(i32, i64)>)> = topics
+        .all()
         .iter()
         .map(|topic| {
-            let partitions = topic
+            let sizes = topic
                 .partitions
                 .read()
                 .iter()
-                .filter(|p| {
-                    wanted.as_ref().is_none_or(|w| {
-                        w.get(topic.name.as_str())
-                            .is_some_and(|set| set.contains(&p.index))
-                    })
+                .map(|p| (p.index, p.log.size_bytes().try_into().unwrap_or(i64::MAX)))
+                .collect();
+            (topic.name.clone(), sizes)
+        })
+        .collect();
+    // `__consumer_offsets` is a view (offsets_topic.rs): the group log, kept where partition
+    // 0's log would be, is that partition's size; the others hold nothing.
+    let group_log = i64::try_from(group_log_bytes).unwrap_or(i64::MAX);
+    logs.push((
+        offsets_topic::NAME.to_owned(),
+        (0..topics.offsets_topic().partitions)
+            .map(|p| (p, if p == 0 { group_log } else { 0 }))
+            .collect(),
+    ));
+    logs.sort_by(|a, b| a.0.cmp(&b.0));
+    let listed = logs
+        .into_iter()
+        .filter_map(|(name, sizes)| {
+            let sizes: Vec<(i32, i64)> = sizes
+                .into_iter()
+                .filter(|(p, _)| hosted(&name, *p))
+                .collect();
+            if sizes.is_empty() {
+                return None;
+            }
+            let partitions = sizes
+                .into_iter()
+                .filter(|(p, _)| {
+                    wanted
+                        .as_ref()
+                        .is_none_or(|w| w.get(name.as_str()).is_some_and(|set| set.contains(p)))
                 })
-                .map(|p| {
+                .map(|(p, size)| {
                     DescribeLogDirsPartition::default()
-                        .with_partition_index(p.index)
-                        .with_partition_size(p.log.size_bytes().try_into().unwrap_or(i64::MAX))
-                        // The leader's own log: nothing to catch up on, not a future replica.
+                        .with_partition_index(p)
+                        .with_partition_size(size)
+                        // One log shared by the replicas: no lag, not a future replica.
                         .with_offset_lag(0)
                         .with_is_future_key(false)
                 })
                 .collect();
-            DescribeLogDirsTopic::default()
-                .with_name(TopicName(str_bytes(topic.name.clone())))
-                .with_partitions(partitions)
+            Some(
+                DescribeLogDirsTopic::default()
+                    .with_name(TopicName(str_bytes(name)))
+                    .with_partitions(partitions),
+            )
         })
         .collect();
     let path = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());

@@ -17,6 +17,7 @@ use kafka_protocol::messages::{
 use super::create_partitions::validate_manual_assignment;
 use super::str_bytes;
 use crate::cluster::{ChangeError, Cluster};
+use crate::offsets_topic::{OffsetsTopic, NAME as OFFSETS_TOPIC};
 use crate::topics::TopicRegistry;
 
 const PREFERRED: i8 = 0;
@@ -68,6 +69,15 @@ fn elect(
         })
 }
 
+/// The topic's partition count, `__consumer_offsets` included.
+fn partition_count(topics: &TopicRegistry, name: &str) -> Option<i32> {
+    match topics.get(name) {
+        Some(t) => Some(t.partition_count()),
+        None if OffsetsTopic::is_named(name) => Some(topics.offsets_topic().partitions),
+        None => None,
+    }
+}
+
 pub fn elect_leaders(
     topics: &TopicRegistry,
     cluster: &Cluster,
@@ -113,28 +123,38 @@ pub fn elect_leaders(
                 .iter()
                 .map(|t| (t.name.clone(), t.partition_count()))
                 .collect();
+            all.push((OFFSETS_TOPIC.to_owned(), topics.offsets_topic().partitions));
             all.sort();
             all.into_iter()
                 .map(|(n, count)| {
-                    // Only the partitions elected are listed.
-                    let elected = (0..count)
-                        .filter(|p| elect(cluster, &n, *p, request.election_type).is_ok())
-                        .map(|p| {
-                            PartitionResult::default()
-                                .with_partition_id(p)
-                                .with_error_message(None)
+                    // Kafka leaves out the partitions that needed no election.
+                    let results = (0..count)
+                        .filter_map(|p| match elect(cluster, &n, p, request.election_type) {
+                            Ok(()) => Some(
+                                PartitionResult::default()
+                                    .with_partition_id(p)
+                                    .with_error_message(None),
+                            ),
+                            Err((ResponseError::ElectionNotNeeded, _)) => None,
+                            Err((e, msg)) => Some(
+                                PartitionResult::default()
+                                    .with_partition_id(p)
+                                    .with_error_code(e.code())
+                                    .with_error_message(Some(str_bytes(msg))),
+                            ),
                         })
                         .collect();
                     ReplicaElectionResult::default()
                         .with_topic(TopicName(str_bytes(n)))
-                        .with_partition_result(elected)
+                        .with_partition_result(results)
                 })
                 .collect()
         }
         Some(list) => list
             .into_iter()
             .map(|t| {
-                let topic = topics.get(t.topic.as_str());
+                // `__consumer_offsets` (a view, offsets_topic.rs) is placed like any topic.
+                let count = partition_count(topics, t.topic.as_str());
                 let results = t
                     .partitions
                     .iter()
@@ -146,9 +166,9 @@ pub fn elect_leaders(
                                 .with_error_code(ResponseError::UnknownTopicOrPartition.code())
                                 .with_error_message(Some(str_bytes(msg)))
                         };
-                        match &topic {
+                        match count {
                             None => unknown(format!("No such topic as {}", t.topic.as_str())),
-                            Some(topic) if p < 0 || p >= topic.partition_count() => {
+                            Some(count) if p < 0 || p >= count => {
                                 unknown(format!("No such partition as {}-{p}", t.topic.as_str()))
                             }
                             Some(_) => {
