@@ -190,14 +190,41 @@ impl PartitionLog {
 
     /// Whole batches from the batch containing `from_offset`, stopping before `max_bytes`
     /// would be exceeded (at least one batch if `min_one_batch`), only batches whose base
-    /// offset is `< upper_bound_offset`, from a single segment; zero-copy. A damaged sealed
-    /// segment gives `StorageError::Corrupt`.
+    /// offset is `< upper_bound_offset`, from a single segment. A damaged sealed segment gives
+    /// `StorageError::Corrupt`, an unreadable one (EIO, a file cut under the log)
+    /// `StorageError::Io`. Zero-copy from `READ_COPY_BELOW_BYTES` up: the result is a view of
+    /// the mapping, to be written by a system call (`writev` fails with EFAULT on a page
+    /// that cannot be read), never read in user space (that is SIGBUS); use
+    /// [`PartitionLog::read_copied`] to decode the bytes.
     pub fn read(
         &self,
         from_offset: i64,
         max_bytes: usize,
         upper_bound_offset: i64,
         min_one_batch: bool,
+    ) -> Result<ReadResult> {
+        self.read_from(from_offset, max_bytes, upper_bound_offset, min_one_batch, false)
+    }
+
+    /// [`PartitionLog::read`] with the bytes copied out of the file by `pread`: for readers
+    /// that decode the records (the group log replay).
+    pub fn read_copied(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+    ) -> Result<ReadResult> {
+        self.read_from(from_offset, max_bytes, upper_bound_offset, min_one_batch, true)
+    }
+
+    fn read_from(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+        copy: bool,
     ) -> Result<ReadResult> {
         let log_end = self.log_end_offset.load(Ordering::Acquire);
         let log_start = self.log_start_offset.load(Ordering::Acquire);
@@ -225,6 +252,7 @@ impl PartitionLog {
             max_bytes,
             upper_bound_offset.min(log_end),
             min_one_batch,
+            copy,
         )?;
         Ok(result)
     }
@@ -241,7 +269,8 @@ impl PartitionLog {
         self.segments.read().clone()
     }
 
-    /// First batch whose max timestamp is `>= ts` (zero-copy), `None` if there is none.
+    /// First batch whose max timestamp is `>= ts` (copied out of the file, for decoding),
+    /// `None` if there is none.
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>> {
         // End first: batches published after it are not visible yet.
         let log_end = self.log_end_offset();
@@ -250,7 +279,7 @@ impl PartitionLog {
             if segment.max_timestamp().0 < ts || segment.next_offset() <= log_start {
                 continue;
             }
-            if let Some(found) = segment.find_by_timestamp(ts, log_start, log_end) {
+            if let Some(found) = segment.find_by_timestamp(ts, log_start, log_end)? {
                 return Ok(Some(found));
             }
         }

@@ -25,10 +25,11 @@ pub(super) enum Source {
 }
 
 impl Source {
-    pub(super) fn buf(&self) -> &[u8] {
+    /// Bytes readable: the published prefix or the sealed data (no byte is touched).
+    pub(super) fn len(&self) -> usize {
         match self {
-            Source::Map(m) => m.published_slice(),
-            Source::Bytes(b) => b,
+            Source::Map(m) => m.published(),
+            Source::Bytes(b) => b.len(),
         }
     }
 
