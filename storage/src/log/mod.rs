@@ -45,6 +45,9 @@ pub struct ReadResult {
     pub data: Bytes,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+    /// The offset after the last batch in `data` (the offset read from when it is empty), so
+    /// callers need not walk `data`, which may be a view of the mapping.
+    pub next_offset: i64,
 }
 
 /// State only the appender touches.
@@ -240,6 +243,7 @@ impl PartitionLog {
             data: Bytes::new(),
             high_watermark: log_end,
             log_start_offset: log_start,
+            next_offset: from_offset,
         };
         if from_offset == log_end {
             return Ok(result);
@@ -247,7 +251,7 @@ impl PartitionLog {
         let segment = self.segment_for(from_offset).ok_or_else(out_of_range)?;
         // Bound by the end loaded above: a concurrent append publishes its bytes before it
         // advances the end, and a read never returns offsets past the end it reports.
-        result.data = segment.read(
+        (result.data, result.next_offset) = segment.read(
             from_offset,
             max_bytes,
             upper_bound_offset.min(log_end),

@@ -175,7 +175,7 @@ impl Segment {
         upper_bound: i64,
         min_one: bool,
         copy: bool,
-    ) -> Result<Bytes> {
+    ) -> Result<(Bytes, i64)> {
         let (source, mut pos, end_offset) = {
             let inner = self.inner.read();
             let rel = u32::try_from(from_offset - self.base_offset).unwrap_or(u32::MAX);
@@ -192,7 +192,9 @@ impl Segment {
             match reader.frame(pos).map_err(io_err)? {
                 batch::Frame::Batch(h) if h.last_offset() < from_offset => pos += h.total_len(),
                 batch::Frame::Batch(h) => break h,
-                batch::Frame::End if from_offset >= end_offset => return Ok(Bytes::new()),
+                batch::Frame::End if from_offset >= end_offset => {
+                    return Ok((Bytes::new(), from_offset))
+                }
                 batch::Frame::End => return Err(self.corrupt(pos, "data ends before the offset")),
                 batch::Frame::Invalid(reason) => return Err(self.corrupt(pos, reason)),
             }
@@ -205,7 +207,7 @@ impl Segment {
             return Err(self.corrupt(start, "batch starts past the offset read (offset gap)"));
         }
         if first.base_offset >= upper_bound || (first.total_len() > max_bytes && !min_one) {
-            return Ok(Bytes::new());
+            return Ok((Bytes::new(), from_offset));
         }
         let mut end = start + first.total_len();
         let mut next_offset = first.last_offset().saturating_add(1);
@@ -220,10 +222,11 @@ impl Segment {
             next_offset = h.last_offset().saturating_add(1);
         }
         if copy || end - start < READ_COPY_BELOW_BYTES {
-            return reader.copy(start, end - start).map_err(io_err);
+            let data = reader.copy(start, end - start).map_err(io_err)?;
+            return Ok((data, next_offset));
         }
         reader.check_readable(end).map_err(io_err)?;
-        Ok(source.view(start, end - start))
+        Ok((source.view(start, end - start), next_offset))
     }
 
     fn corrupt(&self, position: usize, reason: &str) -> StorageError {
