@@ -45,6 +45,7 @@ mod request_limits;
 mod support;
 mod topic_configs;
 mod topic_deletion;
+mod unreadable_segment;
 mod transactions;
 mod transactions_eos;
 mod txn_protocol;
