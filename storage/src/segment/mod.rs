@@ -211,6 +211,23 @@ impl Segment {
         }
         let mut end = start + first.total_len();
         let mut next_offset = first.last_offset().saturating_add(1);
+        // In a segment whose batches were all checked, jump over the headers the offset
+        // index vouches for and walk only the last few (each header is a `pread`); in one
+        // opened on the word of its index, walk them all (damage found there is reported).
+        let max_end = start.saturating_add(max_bytes).min(reader.limit());
+        let jump = {
+            let below = u32::try_from(upper_bound - self.base_offset).unwrap_or(u32::MAX);
+            let within = u32::try_from(max_end).unwrap_or(u32::MAX);
+            let inner = self.inner.read();
+            inner
+                .checked
+                .then(|| inner.index.last_within(within, below))
+                .flatten()
+        };
+        if let Some(e) = jump.filter(|e| e.position as usize > end) {
+            end = e.position as usize;
+            next_offset = self.base_offset + i64::from(e.relative_offset);
+        }
         while let batch::Frame::Batch(h) = reader.frame(end).map_err(io_err)? {
             // A batch that does not continue the offsets is damage: answer up to it, and the
             // read that starts there reports it.

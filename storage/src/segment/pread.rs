@@ -47,6 +47,11 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The end of the data this reader may read.
+    pub(super) fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// The frame at `pos`, decided as `batch::frame_at` over the data would.
     pub(super) fn frame(&mut self, pos: usize) -> io::Result<Frame> {
         let rest = self.limit.saturating_sub(pos);
@@ -75,6 +80,11 @@ impl<'a> Reader<'a> {
     /// `[start, start + len)` copied out of the file.
     pub(super) fn copy(&self, start: usize, len: usize) -> io::Result<Bytes> {
         assert!(start + len <= self.limit, "copies only cover the data");
+        if start >= self.start && start + len <= self.start + self.len {
+            // Already read while walking the headers.
+            let at = start - self.start;
+            return Ok(Bytes::copy_from_slice(&self.window[at..at + len]));
+        }
         let mut buf = vec![0u8; len];
         read_exact(self.file, &mut buf, start)?;
         Ok(Bytes::from(buf))

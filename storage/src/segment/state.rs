@@ -77,6 +77,10 @@ pub(super) struct Inner {
     pub(super) first_append_ms: Option<i64>,
     /// Length of the file of a sealed segment (what `try_trim` cuts to the data).
     pub(super) file_len: u64,
+    /// Every batch was checked (appended by this process, or scanned at open), so a read
+    /// may jump through the offset index; false for a sealed segment opened on the word of
+    /// its index, whose reads check every header they return.
+    pub(super) checked: bool,
 }
 
 impl Inner {
@@ -89,6 +93,7 @@ impl Inner {
             tracker: Tracker::new(base_offset),
             first_append_ms: None,
             file_len,
+            checked: true,
         }
     }
 
