@@ -67,7 +67,10 @@ impl EntryFile<IndexEntry> {
         let entries = self.entries();
         let by_position = entries.partition_point(|e| e.position <= position);
         let by_offset = entries.partition_point(|e| e.relative_offset < below_relative_offset);
-        by_position.min(by_offset).checked_sub(1).map(|i| entries[i])
+        by_position
+            .min(by_offset)
+            .checked_sub(1)
+            .map(|i| entries[i])
     }
 
     /// Decode and validate a file image. `data_len` bounds the positions.

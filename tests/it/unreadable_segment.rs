@@ -73,8 +73,7 @@ async fn offsets_for_time(c: &mut RawClient, ts: i64) -> Vec<(i16, i64)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_others_are_served()
-{
+async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_others_are_served() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = wren::Broker::new(persistent_config(&data))
@@ -86,12 +85,20 @@ async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_ot
     // Large enough that fetches are zero-copy views of the mapping (over 4 KiB).
     for i in 0..10 {
         for p in 0..2 {
-            let r = produce(&mut c, TOPIC, p, batch(1_000 + i * 100, 100, Compression::None)).await;
+            let r = produce(
+                &mut c,
+                TOPIC,
+                p,
+                batch(1_000 + i * 100, 100, Compression::None),
+            )
+            .await;
             assert_eq!(r.error_code, 0);
         }
     }
     let before = fetch(&mut c, [0, 0]).await;
-    assert!(before.iter().all(|p| p.error_code == 0 && p.high_watermark == 1_000));
+    assert!(before
+        .iter()
+        .all(|p| p.error_code == 0 && p.high_watermark == 1_000));
     let records = |p: &fetch_response::PartitionData| p.records.clone().unwrap_or_default();
     assert!(records(&before[1]).len() > 4096);
     assert_eq!(offsets_for_time(&mut c, 1_550).await, [(0, 550), (0, 550)]);
@@ -99,7 +106,10 @@ async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_ot
     // Another program cuts partition 0's segment under the broker.
     std::fs::OpenOptions::new()
         .write(true)
-        .open(data.join(format!("{TOPIC}-0")).join(format!("{:020}.log", 0)))
+        .open(
+            data.join(format!("{TOPIC}-0"))
+                .join(format!("{:020}.log", 0)),
+        )
         .unwrap()
         .set_len(3000)
         .unwrap();

@@ -254,7 +254,11 @@ pub async fn handle(
 
 /// The aborted transactions a read_committed consumer must drop from `data`: those overlapping
 /// the fetched range, from the per-segment aborted-transaction index (no data is scanned).
-fn aborted_in(log: &wren_storage::PartitionLog, fetch_offset: i64, end: i64) -> Vec<AbortedTransaction> {
+fn aborted_in(
+    log: &wren_storage::PartitionLog,
+    fetch_offset: i64,
+    end: i64,
+) -> Vec<AbortedTransaction> {
     // `end` comes from the read: the records may be a view of the segment's mapping, which
     // only the socket write touches (issue 9).
     if end <= fetch_offset {

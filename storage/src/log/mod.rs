@@ -206,7 +206,13 @@ impl PartitionLog {
         upper_bound_offset: i64,
         min_one_batch: bool,
     ) -> Result<ReadResult> {
-        self.read_from(from_offset, max_bytes, upper_bound_offset, min_one_batch, false)
+        self.read_from(
+            from_offset,
+            max_bytes,
+            upper_bound_offset,
+            min_one_batch,
+            false,
+        )
     }
 
     /// [`PartitionLog::read`] with the bytes copied out of the file by `pread`: for readers
@@ -218,7 +224,13 @@ impl PartitionLog {
         upper_bound_offset: i64,
         min_one_batch: bool,
     ) -> Result<ReadResult> {
-        self.read_from(from_offset, max_bytes, upper_bound_offset, min_one_batch, true)
+        self.read_from(
+            from_offset,
+            max_bytes,
+            upper_bound_offset,
+            min_one_batch,
+            true,
+        )
     }
 
     fn read_from(
