@@ -38,6 +38,8 @@ const SPARE_FRAME_BUFFERS: usize = READ_AHEAD_REQUESTS_MAX + 1;
 const QUEUED_RESPONSES_MAX: usize = 8;
 /// Chunks per vectored write (Linux allows 1,024).
 const IOVECS_MAX: usize = 64;
+/// What `writev` answers for a mapped chunk whose page cannot be read (Linux errno 14).
+const EFAULT: i32 = 14;
 
 type Request = (RequestFrame, PooledBytes);
 
@@ -180,7 +182,13 @@ async fn write_responses<W: AsyncWrite + Unpin>(
             }
         }
         if let Err(e) = write_all_vectored(&mut writer, &mut pending).await {
-            tracing::debug!(%peer, error = %e, "write failed");
+            if e.raw_os_error() == Some(EFAULT) {
+                // A zero-copy fetch slice whose segment pages are gone (cut file, media
+                // error): part of the answer may be on the wire, so only closing is left.
+                tracing::warn!(%peer, error = %e, "a fetched segment could not be read; closing connection");
+            } else {
+                tracing::debug!(%peer, error = %e, "write failed");
+            }
             return;
         }
     }

@@ -100,3 +100,38 @@ async fn vectored_writes_deliver_every_chunk_in_order_through_partial_writes() {
     writer.await.unwrap();
     assert_eq!(got, expected);
 }
+
+#[test]
+fn storage_copies_exactly_the_reads_the_encoder_would_copy() {
+    // Slices under the encoder's threshold are memcpy'd: storage hands those over already
+    // copied by pread, so no response copy loads from a segment mapping (issue 9).
+    assert_eq!(
+        wren_storage::READ_COPY_BELOW_BYTES,
+        wren_protocol::chunked::ZERO_COPY_MIN_BYTES
+    );
+}
+
+#[tokio::test]
+async fn a_fetched_view_whose_segment_was_cut_fails_the_write_not_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = wren_storage::PartitionLog::open(dir.path(), Default::default()).unwrap();
+    let batch = wren_storage::testing::BatchBuilder::new(1)
+        .payload(64 << 10)
+        .build();
+    log.append(&batch).unwrap();
+    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
+    assert!(read.data.len() >= wren_storage::READ_COPY_BELOW_BYTES);
+    // The view was checked when it was read; then the file is cut under it.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join(format!("{:020}.log", 0)))
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let (_client, mut server) = tokio::net::UnixStream::pair().unwrap();
+    let mut pending = VecDeque::from([Bytes::from_static(b"head"), read.data]);
+    let err = write_all_vectored(&mut server, &mut pending)
+        .await
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(EFAULT), "{err}");
+}

@@ -123,21 +123,28 @@ pub enum Frame {
 /// Decode the frame at `pos` without trusting a single byte of `buf`.
 pub fn frame_at(buf: &[u8], pos: usize) -> Frame {
     let rest = buf.get(pos..).unwrap_or(&[]);
-    if rest.is_empty() {
+    frame_of(&rest[..rest.len().min(HEADER_LEN)], rest.len())
+}
+
+/// Decode a frame from its first bytes: `probe` holds the first `min(rest_len, HEADER_LEN)`
+/// bytes of the `rest_len` bytes left in the data (so a reader that `pread`s only the header
+/// decides exactly as [`frame_at`] over the whole data).
+pub fn frame_of(probe: &[u8], rest_len: usize) -> Frame {
+    if rest_len == 0 {
         return Frame::End;
     }
-    let probe = &rest[..rest.len().min(HEADER_LEN)];
+    debug_assert_eq!(probe.len(), rest_len.min(HEADER_LEN));
     if probe.iter().all(|&b| b == 0) {
         return Frame::End;
     }
-    if rest.len() < HEADER_LEN {
+    if rest_len < HEADER_LEN || probe.len() < HEADER_LEN {
         return Frame::Invalid("truncated batch header");
     }
-    let h = BatchHeader::read(rest);
+    let h = BatchHeader::read(probe);
     if h.batch_length < (HEADER_LEN - LOG_OVERHEAD) as i32 {
         return Frame::Invalid("batch length shorter than the v2 header");
     }
-    if h.total_len() > rest.len() {
+    if h.total_len() > rest_len {
         return Frame::Invalid("batch length runs past the end of the data");
     }
     if h.magic != MAGIC_V2 {

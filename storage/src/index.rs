@@ -60,6 +60,19 @@ impl EntryFile<IndexEntry> {
         i.checked_sub(1).map(|i| entries[i])
     }
 
+    /// The last entry at or before byte `position` whose offset is below
+    /// `below_relative_offset`: a batch boundary a read jumps to instead of reading every
+    /// header before it (each header is a `pread`).
+    pub fn last_within(&self, position: u32, below_relative_offset: u32) -> Option<IndexEntry> {
+        let entries = self.entries();
+        let by_position = entries.partition_point(|e| e.position <= position);
+        let by_offset = entries.partition_point(|e| e.relative_offset < below_relative_offset);
+        by_position
+            .min(by_offset)
+            .checked_sub(1)
+            .map(|i| entries[i])
+    }
+
     /// Decode and validate a file image. `data_len` bounds the positions.
     pub fn decode(bytes: &[u8], data_len: u64) -> std::result::Result<Self, String> {
         Self::decode_with(bytes, |last, e| {

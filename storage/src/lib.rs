@@ -47,6 +47,7 @@ pub use log::{AppendInfo, PartitionLog, ReadResult};
 pub use producer_snapshot::{read_snapshot, write_snapshot, ProducerSnapshotEntry, SnapshotBatch};
 pub use producer_state::SequenceCheck;
 pub use recovery::RecoveryReport;
+pub use segment::READ_COPY_BELOW_BYTES;
 pub use txn_index::AbortedTxn;
 
 #[cfg(test)]

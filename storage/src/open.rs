@@ -186,7 +186,7 @@ fn load_producers(
             if h.base_offset >= from {
                 apply_batch(&mut map, h);
             }
-        });
+        })?;
     }
     Ok(map)
 }

@@ -50,6 +50,7 @@ mod transactions;
 mod transactions_eos;
 mod txn_protocol;
 mod txn_protocol_restart;
+mod unreadable_segment;
 mod versions;
 mod versions_admin;
 mod versions_requests;

@@ -169,7 +169,7 @@ fn for_each_record(
     let end = log.log_end_offset();
     let mut records = 0u64;
     while next < end {
-        let read = log.read(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
+        let read = log.read_copied(next, REPLAY_READ_BYTES_MAX, i64::MAX, true)?;
         if read.data.is_empty() {
             break;
         }

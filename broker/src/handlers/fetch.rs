@@ -257,15 +257,13 @@ pub async fn handle(
 fn aborted_in(
     log: &wren_storage::PartitionLog,
     fetch_offset: i64,
-    data: &[u8],
+    end: i64,
 ) -> Vec<AbortedTransaction> {
-    let Some(end) = wren_protocol::record_batch::batches(data)
-        .flatten()
-        .last()
-        .map(|b| b.last_offset() + 1)
-    else {
+    // `end` comes from the read: the records may be a view of the segment's mapping, which
+    // only the socket write touches (issue 9).
+    if end <= fetch_offset {
         return Vec::new();
-    };
+    }
     log.aborted_txns(fetch_offset, end)
         .into_iter()
         .map(|t| {
@@ -344,7 +342,7 @@ fn read_all(
                 Ok(read) => {
                     total += read.data.len();
                     let base = if read_committed {
-                        base.with_aborted_transactions(Some(aborted_in(log, sp.fetch_offset, &read.data)))
+                        base.with_aborted_transactions(Some(aborted_in(log, sp.fetch_offset, read.next_offset)))
                     } else {
                         base
                     };

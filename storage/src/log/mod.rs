@@ -45,6 +45,9 @@ pub struct ReadResult {
     pub data: Bytes,
     pub high_watermark: i64,
     pub log_start_offset: i64,
+    /// The offset after the last batch in `data` (the offset read from when it is empty), so
+    /// callers need not walk `data`, which may be a view of the mapping.
+    pub next_offset: i64,
 }
 
 /// State only the appender touches.
@@ -190,14 +193,53 @@ impl PartitionLog {
 
     /// Whole batches from the batch containing `from_offset`, stopping before `max_bytes`
     /// would be exceeded (at least one batch if `min_one_batch`), only batches whose base
-    /// offset is `< upper_bound_offset`, from a single segment; zero-copy. A damaged sealed
-    /// segment gives `StorageError::Corrupt`.
+    /// offset is `< upper_bound_offset`, from a single segment. A damaged sealed segment gives
+    /// `StorageError::Corrupt`, an unreadable one (EIO, a file cut under the log)
+    /// `StorageError::Io`. Zero-copy from `READ_COPY_BELOW_BYTES` up: the result is a view of
+    /// the mapping, to be written by a system call (`writev` fails with EFAULT on a page
+    /// that cannot be read), never read in user space (that is SIGBUS); use
+    /// [`PartitionLog::read_copied`] to decode the bytes.
     pub fn read(
         &self,
         from_offset: i64,
         max_bytes: usize,
         upper_bound_offset: i64,
         min_one_batch: bool,
+    ) -> Result<ReadResult> {
+        self.read_from(
+            from_offset,
+            max_bytes,
+            upper_bound_offset,
+            min_one_batch,
+            false,
+        )
+    }
+
+    /// [`PartitionLog::read`] with the bytes copied out of the file by `pread`: for readers
+    /// that decode the records (the group log replay).
+    pub fn read_copied(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+    ) -> Result<ReadResult> {
+        self.read_from(
+            from_offset,
+            max_bytes,
+            upper_bound_offset,
+            min_one_batch,
+            true,
+        )
+    }
+
+    fn read_from(
+        &self,
+        from_offset: i64,
+        max_bytes: usize,
+        upper_bound_offset: i64,
+        min_one_batch: bool,
+        copy: bool,
     ) -> Result<ReadResult> {
         let log_end = self.log_end_offset.load(Ordering::Acquire);
         let log_start = self.log_start_offset.load(Ordering::Acquire);
@@ -213,6 +255,7 @@ impl PartitionLog {
             data: Bytes::new(),
             high_watermark: log_end,
             log_start_offset: log_start,
+            next_offset: from_offset,
         };
         if from_offset == log_end {
             return Ok(result);
@@ -220,11 +263,12 @@ impl PartitionLog {
         let segment = self.segment_for(from_offset).ok_or_else(out_of_range)?;
         // Bound by the end loaded above: a concurrent append publishes its bytes before it
         // advances the end, and a read never returns offsets past the end it reports.
-        result.data = segment.read(
+        (result.data, result.next_offset) = segment.read(
             from_offset,
             max_bytes,
             upper_bound_offset.min(log_end),
             min_one_batch,
+            copy,
         )?;
         Ok(result)
     }
@@ -241,7 +285,8 @@ impl PartitionLog {
         self.segments.read().clone()
     }
 
-    /// First batch whose max timestamp is `>= ts` (zero-copy), `None` if there is none.
+    /// First batch whose max timestamp is `>= ts` (copied out of the file, for decoding),
+    /// `None` if there is none.
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>> {
         // End first: batches published after it are not visible yet.
         let log_end = self.log_end_offset();
@@ -250,7 +295,7 @@ impl PartitionLog {
             if segment.max_timestamp().0 < ts || segment.next_offset() <= log_start {
                 continue;
             }
-            if let Some(found) = segment.find_by_timestamp(ts, log_start, log_end) {
+            if let Some(found) = segment.find_by_timestamp(ts, log_start, log_end)? {
                 return Ok(Some(found));
             }
         }

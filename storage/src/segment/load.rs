@@ -130,6 +130,7 @@ impl Segment {
         let mut buf = map_read_only(&file.file, map_err_len(&path, file_len)?, false)
             .map_err(StorageError::io("mmap", &path))?;
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
+        inner.checked = false;
         let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
         let mut start = 0;
         let mut rebuild = true;

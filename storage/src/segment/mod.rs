@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod load;
+mod pread;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ use crate::fsutil::{self, segment_file};
 use crate::io::{FileIo, IoFile};
 use crate::mmap::{map_read_only, AppendError};
 use crate::txn_index::AbortedTxn;
+use pread::Reader;
+pub use pread::READ_COPY_BELOW_BYTES;
 use state::{Data, Inner};
 
 /// Kafka's "no timestamp".
@@ -161,26 +164,37 @@ impl Segment {
 
     /// Whole batches from the one containing `from_offset`; see `PartitionLog::read`.
     /// Bytes that are not a batch where one must be (a sealed segment damaged after it was
-    /// opened: only its tail is checked at open) are `StorageError::Corrupt`.
+    /// opened: only its tail is checked at open) are `StorageError::Corrupt`; a file that
+    /// cannot be read (EIO, or cut below its data) is `StorageError::Io`. Headers are read
+    /// with `pread` (module `pread`); the data is a zero-copy view of the mapping, or a copy
+    /// when `copy` is set or it is shorter than `READ_COPY_BELOW_BYTES`.
     pub(crate) fn read(
         &self,
         from_offset: i64,
         max_bytes: usize,
         upper_bound: i64,
         min_one: bool,
-    ) -> Result<Bytes> {
+        copy: bool,
+    ) -> Result<(Bytes, i64)> {
         let (source, mut pos, end_offset) = {
             let inner = self.inner.read();
             let rel = u32::try_from(from_offset - self.base_offset).unwrap_or(u32::MAX);
             let pos = inner.index.lookup(rel).map_or(0, |e| e.position as usize);
             (inner.source(), pos, inner.tracker.next_offset)
         };
-        let buf = source.buf();
+        let mut reader = Reader::new(&self.file.file, source.len());
+        let io_err = |source| StorageError::Io {
+            op: "read",
+            path: self.path(),
+            source,
+        };
         let first = loop {
-            match batch::frame_at(buf, pos) {
+            match reader.frame(pos).map_err(io_err)? {
                 batch::Frame::Batch(h) if h.last_offset() < from_offset => pos += h.total_len(),
                 batch::Frame::Batch(h) => break h,
-                batch::Frame::End if from_offset >= end_offset => return Ok(Bytes::new()),
+                batch::Frame::End if from_offset >= end_offset => {
+                    return Ok((Bytes::new(), from_offset))
+                }
                 batch::Frame::End => return Err(self.corrupt(pos, "data ends before the offset")),
                 batch::Frame::Invalid(reason) => return Err(self.corrupt(pos, reason)),
             }
@@ -193,21 +207,43 @@ impl Segment {
             return Err(self.corrupt(start, "batch starts past the offset read (offset gap)"));
         }
         if first.base_offset >= upper_bound || (first.total_len() > max_bytes && !min_one) {
-            return Ok(Bytes::new());
+            return Ok((Bytes::new(), from_offset));
         }
         let mut end = start + first.total_len();
         let mut next_offset = first.last_offset().saturating_add(1);
-        for (pos, h) in batch::headers(buf, end) {
+        // In a segment whose batches were all checked, jump over the headers the offset
+        // index vouches for and walk only the last few (each header is a `pread`); in one
+        // opened on the word of its index, walk them all (damage found there is reported).
+        let max_end = start.saturating_add(max_bytes).min(reader.limit());
+        let jump = {
+            let below = u32::try_from(upper_bound - self.base_offset).unwrap_or(u32::MAX);
+            let within = u32::try_from(max_end).unwrap_or(u32::MAX);
+            let inner = self.inner.read();
+            inner
+                .checked
+                .then(|| inner.index.last_within(within, below))
+                .flatten()
+        };
+        if let Some(e) = jump.filter(|e| e.position as usize > end) {
+            end = e.position as usize;
+            next_offset = self.base_offset + i64::from(e.relative_offset);
+        }
+        while let batch::Frame::Batch(h) = reader.frame(end).map_err(io_err)? {
             // A batch that does not continue the offsets is damage: answer up to it, and the
             // read that starts there reports it.
-            let fits = pos + h.total_len() - start <= max_bytes;
+            let fits = end + h.total_len() - start <= max_bytes;
             if h.base_offset >= upper_bound || h.base_offset != next_offset || !fits {
                 break;
             }
-            end = pos + h.total_len();
+            end += h.total_len();
             next_offset = h.last_offset().saturating_add(1);
         }
-        Ok(source.view(start, end - start))
+        if copy || end - start < READ_COPY_BELOW_BYTES {
+            let data = reader.copy(start, end - start).map_err(io_err)?;
+            return Ok((data, next_offset));
+        }
+        reader.check_readable(end).map_err(io_err)?;
+        Ok((source.view(start, end - start), next_offset))
     }
 
     fn corrupt(&self, position: usize, reason: &str) -> StorageError {
@@ -219,14 +255,14 @@ impl Segment {
     }
 
     /// The first batch whose max timestamp is `>= timestamp` and whose last offset is
-    /// `>= min_last_offset`.
+    /// `>= min_last_offset`, copied out of the file (the caller decodes its records).
     pub(crate) fn find_by_timestamp(
         &self,
         timestamp: i64,
         min_last_offset: i64,
         end_offset: i64,
-    ) -> Option<Bytes> {
-        let (source, start) = {
+    ) -> Result<Option<Bytes>> {
+        let (source, mut pos) = {
             let inner = self.inner.read();
             let start = inner
                 .time_index
@@ -235,18 +271,37 @@ impl Segment {
                 .map_or(0, |e| e.position as usize);
             (inner.source(), start)
         };
-        let (pos, h) = batch::headers(source.buf(), start)
-            .take_while(|(_, h)| h.base_offset < end_offset)
-            .find(|(_, h)| h.max_timestamp >= timestamp && h.last_offset() >= min_last_offset)?;
-        Some(source.view(pos, h.total_len()))
+        let mut reader = Reader::new(&self.file.file, source.len());
+        let io_err = |source| StorageError::Io {
+            op: "read",
+            path: self.path(),
+            source,
+        };
+        while let batch::Frame::Batch(h) = reader.frame(pos).map_err(io_err)? {
+            if h.base_offset >= end_offset {
+                break;
+            }
+            if h.max_timestamp >= timestamp && h.last_offset() >= min_last_offset {
+                return reader.copy(pos, h.total_len()).map(Some).map_err(io_err);
+            }
+            pos += h.total_len();
+        }
+        Ok(None)
     }
 
     /// Headers of every batch, for rebuilding producer state.
-    pub(crate) fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) {
+    pub(crate) fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> Result<()> {
         let source = self.inner.read().source();
-        for (_, h) in batch::headers(source.buf(), 0) {
+        let mut reader = Reader::new(&self.file.file, source.len());
+        let mut pos = 0;
+        while let batch::Frame::Batch(h) = reader
+            .frame(pos)
+            .map_err(StorageError::io("read", self.path()))?
+        {
             f(&h);
+            pos += h.total_len();
         }
+        Ok(())
     }
 
     /// fdatasync the active segment if it has unsynced bytes (no-op for a sealed one).

@@ -25,10 +25,11 @@ pub(super) enum Source {
 }
 
 impl Source {
-    pub(super) fn buf(&self) -> &[u8] {
+    /// Bytes readable: the published prefix or the sealed data (no byte is touched).
+    pub(super) fn len(&self) -> usize {
         match self {
-            Source::Map(m) => m.published_slice(),
-            Source::Bytes(b) => b,
+            Source::Map(m) => m.published(),
+            Source::Bytes(b) => b.len(),
         }
     }
 
@@ -76,6 +77,10 @@ pub(super) struct Inner {
     pub(super) first_append_ms: Option<i64>,
     /// Length of the file of a sealed segment (what `try_trim` cuts to the data).
     pub(super) file_len: u64,
+    /// Every batch was checked (appended by this process, or scanned at open), so a read
+    /// may jump through the offset index; false for a sealed segment opened on the word of
+    /// its index, whose reads check every header they return.
+    pub(super) checked: bool,
 }
 
 impl Inner {
@@ -88,6 +93,7 @@ impl Inner {
             tracker: Tracker::new(base_offset),
             first_append_ms: None,
             file_len,
+            checked: true,
         }
     }
 

@@ -1,0 +1,146 @@
+//! A segment file cut under a running broker (issue 9): the partition whose segment cannot be
+//! read answers KAFKA_STORAGE_ERROR (56) in Fetch and ListOffsets, as Kafka does for a log dir
+//! it cannot read; another partition in the same requests is served, is still produced to,
+//! and the broker stays up (a load from the lost pages would have been SIGBUS).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+use kafka_protocol::messages::*;
+use kafka_protocol::records::Compression;
+
+use crate::protocol::{batch, create_topic, name, produce};
+use crate::raw::RawClient;
+use crate::support::persistent_config;
+
+const TOPIC: &str = "cut";
+const STORAGE_ERROR: i16 = 56;
+
+fn fetch_both(offsets: [i64; 2]) -> FetchRequest {
+    let parts = (0..2)
+        .map(|p| {
+            FetchPartition::default()
+                .with_partition(p)
+                .with_fetch_offset(offsets[p as usize])
+                .with_partition_max_bytes(1 << 20)
+        })
+        .collect();
+    FetchRequest::default()
+        .with_max_wait_ms(0)
+        .with_max_bytes(4 << 20)
+        .with_session_epoch(-1)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(name(TOPIC))
+            .with_partitions(parts)])
+}
+
+async fn fetch(c: &mut RawClient, offsets: [i64; 2]) -> Vec<fetch_response::PartitionData> {
+    let req = RequestKind::Fetch(fetch_both(offsets));
+    let ResponseKind::Fetch(r) = c.request(ApiKey::Fetch, 12, req).await else {
+        panic!("a Fetch answer")
+    };
+    let mut parts = r.responses[0].partitions.clone();
+    parts.sort_by_key(|p| p.partition_index);
+    parts
+}
+
+/// `(error code, offset)` per partition for a ListOffsets by timestamp `ts`.
+async fn offsets_for_time(c: &mut RawClient, ts: i64) -> Vec<(i16, i64)> {
+    let req = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+        .with_name(name(TOPIC))
+        .with_partitions(
+            (0..2)
+                .map(|p| {
+                    ListOffsetsPartition::default()
+                        .with_partition_index(p)
+                        .with_timestamp(ts)
+                })
+                .collect(),
+        )]);
+    let ResponseKind::ListOffsets(r) = c
+        .request(ApiKey::ListOffsets, 5, RequestKind::ListOffsets(req))
+        .await
+    else {
+        panic!("a ListOffsets answer")
+    };
+    let mut parts: Vec<_> = r.topics[0]
+        .partitions
+        .iter()
+        .map(|p| (p.partition_index, p.error_code, p.offset))
+        .collect();
+    parts.sort();
+    parts.into_iter().map(|(_, e, o)| (e, o)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = wren::Broker::new(persistent_config(&data))
+        .start()
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    create_topic(&mut c, TOPIC, 2).await;
+    // Large enough that fetches are zero-copy views of the mapping (over 4 KiB).
+    for i in 0..10 {
+        for p in 0..2 {
+            let r = produce(
+                &mut c,
+                TOPIC,
+                p,
+                batch(1_000 + i * 100, 100, Compression::None),
+            )
+            .await;
+            assert_eq!(r.error_code, 0);
+        }
+    }
+    let before = fetch(&mut c, [0, 0]).await;
+    assert!(before
+        .iter()
+        .all(|p| p.error_code == 0 && p.high_watermark == 1_000));
+    let records = |p: &fetch_response::PartitionData| p.records.clone().unwrap_or_default();
+    assert!(records(&before[1]).len() > 4096);
+    assert_eq!(offsets_for_time(&mut c, 1_550).await, [(0, 550), (0, 550)]);
+
+    // Another program cuts partition 0's segment under the broker.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(
+            data.join(format!("{TOPIC}-0"))
+                .join(format!("{:020}.log", 0)),
+        )
+        .unwrap()
+        .set_len(3000)
+        .unwrap();
+
+    for _ in 0..3 {
+        let after = fetch(&mut c, [0, 0]).await;
+        assert_eq!(after[0].error_code, STORAGE_ERROR, "the cut partition");
+        assert_eq!(
+            ResponseError::try_from_code(after[0].error_code),
+            Some(ResponseError::KafkaStorageError)
+        );
+        assert!(records(&after[0]).is_empty());
+        assert_eq!(after[1].error_code, 0, "the other partition is served");
+        assert_eq!(records(&after[1]), records(&before[1]));
+    }
+    // Offsets past the cut of partition 0 fail, whatever path reads them.
+    let after = fetch(&mut c, [550, 0]).await;
+    assert_eq!(after[0].error_code, STORAGE_ERROR);
+    assert_eq!(
+        offsets_for_time(&mut c, 1_550).await,
+        [(STORAGE_ERROR, -1), (0, 550)]
+    );
+
+    // The other partition is still produced to and consumed, on a new connection too.
+    let r = produce(&mut c, TOPIC, 1, batch(9_000, 5, Compression::None)).await;
+    assert_eq!((r.error_code, r.base_offset), (0, 1_000));
+    let mut fresh = RawClient::connect(&broker.bootstrap_servers()).await;
+    let after = fetch(&mut fresh, [0, 1_000]).await;
+    assert_eq!(after[0].error_code, STORAGE_ERROR);
+    assert_eq!(after[1].error_code, 0);
+    assert_eq!(after[1].high_watermark, 1_005);
+    assert!(!records(&after[1]).is_empty());
+    broker.shutdown().await;
+}
