@@ -73,6 +73,7 @@ final class AdminSteps {
                     .put("replicationFactor", created.replicationFactor(t.name()).get())
                     .set("config", config(created.config(t.name()).get(), TOPIC_KEYS)));
         }
+        ClientTranscript.waitFor(() -> admin.describeTopics(List.of(A, B)).allTopicNames().get().size() == 2);
         // Each error path on its own topic name, so one answer cannot hide another.
         List<NewTopic> bad = List.of(
                 new NewTopic(A, 1, (short) 1),
@@ -140,6 +141,8 @@ final class AdminSteps {
                 new AlterConfigOp(new ConfigEntry("retention.ms", "2000000"), AlterConfigOp.OpType.SET),
                 new AlterConfigOp(new ConfigEntry("max.message.bytes", ""), AlterConfigOp.OpType.DELETE),
                 new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.APPEND));
+        ClientTranscript.waitFor(() -> "2000000".equals(
+                admin.describeConfigs(List.of(topic)).all().get().get(topic).get("retention.ms").value()));
         describeConfig(r, admin, "describe-configs topic after-alter", topic, TOPIC_KEYS);
         alter(r, admin, "alter-configs bad-value", topic,
                 new AlterConfigOp(new ConfigEntry("retention.ms", "abc"), AlterConfigOp.OpType.SET));
@@ -214,6 +217,8 @@ final class AdminSteps {
             admin.createPartitions(Map.of(A, NewPartitions.increaseTo(3))).all().get();
             return obj().put("created", true);
         });
+        ClientTranscript.waitFor(() ->
+                admin.describeTopics(List.of(B)).allTopicNames().get().get(B).partitions().size() == 2);
         describeTopics(r, admin, "describe-topics after-create-partitions");
     }
 

@@ -110,6 +110,29 @@ public final class ClientTranscript {
         return JsonNodeFactory.instance.arrayNode();
     }
 
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    /**
+     * Waits (up to 15 s) until `condition` holds; an exception counts as "not yet". Kafka's admin
+     * calls return once the controller committed the change, and the broker that answers the next
+     * describe applies it a moment later (KRaft metadata propagation).
+     */
+    static void waitFor(Condition condition) {
+        long deadline = System.currentTimeMillis() + 15_000;
+        while (System.currentTimeMillis() < deadline) {
+            try {
+                if (condition.holds()) {
+                    return;
+                }
+            } catch (Exception e) {
+                // not yet
+            }
+            sleep(100);
+        }
+    }
+
     static void sleep(long ms) {
         try {
             Thread.sleep(ms);

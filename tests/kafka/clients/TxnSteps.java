@@ -49,6 +49,7 @@ final class TxnSteps {
 
     static void run(Recorder r, Admin admin) throws Exception {
         admin.createTopics(List.of(new NewTopic(T, 1, (short) 1).configs(Map.of("retention.ms", "-1")))).all().get();
+        ClientTranscript.waitFor(() -> admin.describeTopics(List.of(T)).allTopicNames().get().containsKey(T));
         r.step("txn committed", () -> {
             try (KafkaProducer<String, String> p = producer(r, IDS.get(0))) {
                 p.beginTransaction();
