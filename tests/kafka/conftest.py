@@ -1,5 +1,5 @@
 """The two brokers the differential tests compare, shared by the protocol-level
-(test_differential.py) and client-level (test_client_differential.py) scenarios: one Kafka and one
+(test_differential.py) and client-level (test_differential_clients.py) scenarios: one Kafka and one
 Wren per pytest session."""
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def transcripts(kafka, wren, tmp_path_factory):
 @pytest.fixture(scope="session")
 def comparison(transcripts):
     differences = differential.compare(*transcripts)
-    # The client-level scenario's entries (test_client_differential.py) are checked there.
+    # The client-level scenario's entries (test_differential_clients.py) are checked there.
     known = [k for k in differential.known_differences(HERE / "known_differences.txt")
              if not k.step.startswith("client:")]
     unexplained = differential.classify(differences, known)

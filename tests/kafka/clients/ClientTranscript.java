@@ -19,7 +19,7 @@ import org.apache.kafka.clients.admin.Admin;
  *   java clients.ClientTranscript KAFKA_BOOTSTRAP WREN_BOOTSTRAP OUT_DIR
  *
  * writes OUT_DIR/kafka.json and OUT_DIR/wren.json (a list of {step, response} or {step, error});
- * tests/kafka/test_client_differential.py compares them with differential.py.
+ * tests/kafka/test_differential_clients.py compares them with differential.py.
  */
 public final class ClientTranscript {
     public static void main(String[] args) throws Exception {
