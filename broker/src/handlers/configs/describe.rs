@@ -125,15 +125,25 @@ fn broker_configs(
             ConfigType::Int,
         ),
     ]);
+    // Fixed: a file may only set Wren's value (Kafka lists it, tools read it).
+    configs.push((
+        "delete.topic.enable",
+        "true".to_owned(),
+        ConfigType::Boolean,
+    ));
     // Each topic default under its first broker key Wren reads (`log.roll.ms`, not
-    // `log.roll.hours`), with its effective value.
+    // `log.roll.hours`), with its effective value; a fixed default (`log.cleanup.policy`,
+    // `compression.type`) under its broker key too, as Kafka lists it.
     for def in TOPIC_CONFIGS {
-        let (DefaultValue::Broker { get, .. }, Some(primary)) =
-            (&def.default, def.broker_keys.first())
-        else {
+        let Some(primary) = def.broker_keys.first() else {
             continue;
         };
-        configs.push((primary.name, get(&c.topic_defaults), def.kind));
+        let value = match &def.default {
+            DefaultValue::Broker { get, .. } => get(&c.topic_defaults),
+            DefaultValue::Fixed(value) => (*value).to_owned(),
+            DefaultValue::Unreported => continue,
+        };
+        configs.push((primary.name, value, def.kind));
     }
     configs.sort_by_key(|(key, _, _)| *key);
     configs
