@@ -29,6 +29,7 @@ fn join_req(member_id: &str, require_known_member_id: bool) -> JoinRequest {
         protocols: vec![("range".into(), Bytes::from_static(b"meta"))],
         require_known_member_id,
         supports_skip_assignment: false,
+        partition_counts: HashMap::new(),
     }
 }
 
