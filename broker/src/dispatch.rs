@@ -128,7 +128,7 @@ routes! {
     ).await),
     OffsetFetch 1..=9 => respond(ctx, &handlers::offsets::fetch(&state.groups, r, v)),
     JoinGroup 0..=9 => respond(ctx, &handlers::groups::join(
-        &state.groups, &state.shutdown, ctx, r, v,
+        &state.topics, &state.groups, &state.shutdown, ctx, r, v,
     ).await),
     Heartbeat 0..=4 => respond(ctx, &handlers::groups::heartbeat(&state.groups, r)),
     LeaveGroup 0..=5 => respond(ctx, &handlers::groups::leave(&state.groups, r, v)),

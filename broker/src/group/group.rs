@@ -68,6 +68,8 @@ pub struct Group {
     /// the rebalance timeout (ms) is left for extending it.
     pub initial_join_remaining_ms: Option<i64>,
     pub new_member_added: bool,
+    /// Clock time (ms) the last member was added (the initial join phase ends a delay after it).
+    pub last_member_added_ms: i64,
     /// Clock time (ms) by which every member must have sent SyncGroup.
     pub sync_deadline_ms: Option<i64>,
     /// Topics the members subscribe to (consumer protocol only; None when unknown).
@@ -93,6 +95,7 @@ impl Group {
             join_deadline_ms: None,
             initial_join_remaining_ms: None,
             new_member_added: false,
+            last_member_added_ms: now_ms,
             sync_deadline_ms: None,
             subscribed_topics: None,
             effects: Vec::new(),
@@ -233,6 +236,7 @@ impl Group {
         if self.is(GroupState::PreparingRebalance) && self.initial_join_remaining_ms.is_some() {
             self.new_member_added = true;
         }
+        self.last_member_added_ms = member.joined_at_ms;
         self.members.insert(member.id.clone(), member);
     }
 
@@ -311,11 +315,16 @@ impl Group {
                 return;
             }
             if self.new_member_added && remaining > 0 {
+                // Kafka waits a whole delay more from this check; Wren waits until a delay
+                // after the last new member (members started together are not held twice).
                 let delay = initial_delay_ms(config).min(remaining);
                 self.new_member_added = false;
                 self.initial_join_remaining_ms = Some(remaining - delay);
-                self.join_deadline_ms = Some(now.saturating_add(delay));
-                return;
+                let until = self.last_member_added_ms.saturating_add(delay);
+                if until > now {
+                    self.join_deadline_ms = Some(until);
+                    return;
+                }
             }
         } else if !expired && !self.all_members_joined() {
             return;

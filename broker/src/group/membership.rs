@@ -30,6 +30,9 @@ pub struct JoinRequest {
     pub require_known_member_id: bool,
     /// v9+: a static leader rejoining a stable group need not assign again.
     pub supports_skip_assignment: bool,
+    /// The broker's partition count of each topic the consumer-protocol subscriptions name
+    /// (topics it has); see `settled_rejoin`.
+    pub partition_counts: HashMap<String, i32>,
 }
 
 #[derive(Clone, Debug)]
@@ -217,7 +220,14 @@ fn join_known_member(
         GroupState::CompletingRebalance => {
             update_member_and_rebalance(group, req, park, now, config)
         }
-        GroupState::Stable if unchanged && !is_leader => {
+        GroupState::Stable
+            if unchanged
+                && (!is_leader
+                    || group.leader_rejoin_changes_nothing(&req.partition_counts, now)) =>
+        {
+            if is_leader {
+                tracing::info!(group = %group.id, member = %id, "leader rejoined unchanged at once: same generation");
+            }
             let outcome = group.join_outcome(&id, false);
             group.answer_join(park, outcome);
         }

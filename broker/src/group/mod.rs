@@ -12,6 +12,8 @@
 //! - [`offsets`]: the offset store (in memory, rebuilt from the group log at startup);
 //!   [`offsets_txn`]: transactional offsets staged per producer id.
 //! - `reset`: forgetting every group at once (the control plane's reset).
+//! - `settled_rejoin`: a leader's unchanged rejoin just after its generation formed, with a
+//!   complete assignment, keeps the generation (a documented deviation from Kafka).
 //! - [`group_log`]: the group log on disk (replay, appends); [`records`]: its records;
 //!   `writer`: the one thread that appends to it, in submission order, and completes each
 //!   write's future after its append.
@@ -43,6 +45,9 @@ mod offsets_tests;
 pub mod offsets_txn;
 pub mod records;
 mod reset;
+mod settled_rejoin;
+#[cfg(test)]
+mod settled_rejoin_tests;
 pub mod stats;
 mod stored;
 pub mod subscription;

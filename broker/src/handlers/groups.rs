@@ -2,6 +2,7 @@
 //! membership protocol. JoinGroup and SyncGroup long-poll: they wait (without blocking a
 //! thread) until the coordinator completes the phase, or the broker shuts down.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -16,9 +17,11 @@ use tokio::sync::{oneshot, watch};
 use super::str_bytes;
 use crate::context::RequestContext;
 use crate::group::error::code_of;
+use crate::group::subscription::parse_subscription_topics;
 use crate::group::{
     GroupCoordinator, GroupError, JoinOutcome, JoinRequest, SyncOutcome, SyncRequest,
 };
+use crate::topics::TopicRegistry;
 
 fn string(s: &StrBytes) -> String {
     s.as_str().to_owned()
@@ -53,7 +56,25 @@ async fn wait<T>(
     }
 }
 
+/// The partition count of each topic a consumer's subscriptions name, for the topics the
+/// broker has (the group's settled-rejoin rule compares them with the assignment).
+fn partition_counts(topics: &TopicRegistry, request: &JoinGroupRequest) -> HashMap<String, i32> {
+    let mut counts = HashMap::new();
+    if request.protocol_type.as_str() != "consumer" {
+        return counts;
+    }
+    for p in &request.protocols {
+        for t in parse_subscription_topics(&mut p.metadata.clone()).unwrap_or_default() {
+            if let Some(topic) = topics.get(&t) {
+                counts.insert(t, topic.partition_count());
+            }
+        }
+    }
+    counts
+}
+
 pub async fn join(
+    topics: &TopicRegistry,
     groups: &Arc<GroupCoordinator>,
     shutdown: &watch::Receiver<bool>,
     ctx: &RequestContext,
@@ -61,6 +82,7 @@ pub async fn join(
     version: i16,
 ) -> JoinGroupResponse {
     let member_id = string(&request.member_id);
+    let partition_counts = partition_counts(topics, &request);
     let req = JoinRequest {
         group_id: string(&request.group_id.0),
         member_id: member_id.clone(),
@@ -82,6 +104,7 @@ pub async fn join(
             .collect(),
         require_known_member_id: version >= 4,
         supports_skip_assignment: version >= 9,
+        partition_counts,
     };
     let (tx, rx) = oneshot::channel();
     off_worker(groups, move |groups| groups.join(req, tx)).await;

@@ -87,23 +87,10 @@ def test_a_lone_consumer_reads_within_a_second(broker, client):
     assert owned == PARTITIONS
 
 
-# kafka-python 3.0.12 sometimes rejoins right after the first generation's SyncGroup (its
-# need_rejoin turns true again: a stale rejoin flag, or its leader's metadata snapshot taken
-# before the topic's metadata arrived); the group then rebalances and that member's first
-# record comes after the rebalance and a 500 ms fetch wait, 1.0-1.1 s (3 of 15 runs under
-# load; the build before this one fails alike). Wren answers as Kafka does (a follower's
-# unchanged rejoin gets the current generation, a leader's rejoin rebalances); the client's
-# rejoin is open in FINDINGS.md (issue 11 item 9).
-KAFKA_PYTHON_REJOINS = pytest.mark.xfail(
-    reason="kafka-python 3.0.12 rejoins after its first SyncGroup now and then (FINDINGS.md)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "client",
-    [pytest.param(c, marks=KAFKA_PYTHON_REJOINS) if c == "kafka-python" else c for c in CLIENTS],
-)
+# kafka-python 3.0.12's leader sends JoinGroup again when its join task finishes between two
+# short polls (it drops the finished task's assignment); Kafka rebalances on a leader's rejoin,
+# Wren keeps the generation when nothing changed (FINDINGS.md, issue 11 item 9).
+@pytest.mark.parametrize("client", CLIENTS)
 def test_two_consumers_started_together_share_the_first_generation(broker, client):
     topic = topic_with_a_record_per_partition(broker.bootstrap)
     group = f"g-{uuid.uuid4().hex[:8]}"
