@@ -6,6 +6,7 @@ mod alter_configs;
 mod bad_input;
 mod cluster;
 mod cluster_control;
+mod cluster_epochs;
 mod cluster_failover;
 mod cluster_routing;
 mod control;
