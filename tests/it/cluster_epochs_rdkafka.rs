@@ -21,7 +21,9 @@ async fn produce(producer: &FutureProducer, from: usize, to: usize) {
         let value = format!("{i:04}");
         producer
             .send(
-                FutureRecord::<(), _>::to(TOPIC).partition(0).payload(&value),
+                FutureRecord::<(), _>::to(TOPIC)
+                    .partition(0)
+                    .payload(&value),
                 Duration::from_secs(30),
             )
             .await
