@@ -73,6 +73,9 @@ routes! {
     ListOffsets 1..=10 => respond(ctx, &handlers::list_offsets::handle(
         &state.topics, leadership(state, ctx), r, v,
     )),
+    OffsetForLeaderEpoch 2..=4 => respond(ctx, &handlers::offset_for_leader_epoch::handle(
+        &state.topics, leadership(state, ctx), r,
+    )),
     Metadata 0..=13 => respond(ctx, &handlers::metadata::handle(
         &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     )),

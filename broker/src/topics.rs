@@ -36,10 +36,11 @@ pub struct Partition {
 }
 
 impl Partition {
-    /// Appends a client's batch; fetches waiting for data are woken unless it was a duplicate
-    /// (an idempotent retry, which adds nothing).
-    pub fn append(&self, batch: &[u8]) -> Result<AppendInfo, StorageError> {
-        let info = self.log.append(batch)?;
+    /// Appends a client's batch as the leader of `leader_epoch` (stamped into the batch);
+    /// fetches waiting for data are woken unless it was a duplicate (an idempotent retry,
+    /// which adds nothing).
+    pub fn append(&self, batch: &[u8], leader_epoch: i32) -> Result<AppendInfo, StorageError> {
+        let info = self.log.append_as_leader(batch, leader_epoch)?;
         if !info.duplicate {
             self.appended.notify_waiters();
         }

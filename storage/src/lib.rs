@@ -6,6 +6,7 @@
 //! - `segment`: one `<base>.log` with its indexes; active (written, mapped for reads) or sealed.
 //! - [`index`], [`time_index`] (both an [`entry_file`]), [`txn_index`]: `.index`,
 //!   `.timeindex`, `.txnindex`.
+//! - [`leader_epoch`]: which leader epoch started where, `leader-epoch-checkpoint`.
 //! - [`producer_snapshot`]: header-only producer state and its `.snapshot` file.
 //! - [`recovery`]: the batch-by-batch scan (framing, contiguous offsets, CRC-32C).
 //! - `open`: opening a directory: sealed segments, recovery of the active one, snapshots.
@@ -26,6 +27,7 @@ mod flush;
 mod fsutil;
 pub mod index;
 pub mod io;
+pub mod leader_epoch;
 pub mod log;
 mod mmap;
 mod open;

@@ -169,18 +169,19 @@ impl ActiveFile {
     /// Append `data` and publish it. Returns the position it was written at.
     #[cfg(test)]
     pub(crate) fn append(&self, data: &[u8], now_ms: i64) -> Result<usize, AppendError> {
-        self.append_patched(data, &[], now_ms)
+        self.append_patched::<8>(data, &[], now_ms)
     }
 
     /// Write `data` at the tail with each `(position, bytes)` of `patches` (ascending,
-    /// non-overlapping, inside `data`) written in place of `data`'s 8 bytes there: the log
-    /// writes base offsets that way, so the caller's bytes are neither modified nor copied.
+    /// non-overlapping, inside `data`) written in place of `data`'s `N` bytes there: the log
+    /// writes batch header prefixes (base offset, length, leader epoch) that way, so the
+    /// caller's bytes are neither modified nor copied.
     /// Reserves file space first. On error nothing is published and the log is unchanged.
     /// Panics if `data` does not fit the mapping (the log makes room first).
-    pub(crate) fn append_patched(
+    pub(crate) fn append_patched<const N: usize>(
         &self,
         data: &[u8],
-        patches: &[(usize, [u8; 8])],
+        patches: &[(usize, [u8; N])],
         now_ms: i64,
     ) -> Result<usize, AppendError> {
         let mut state = self.state.lock();
@@ -257,11 +258,11 @@ impl ActiveFile {
 }
 
 /// `pwritev` all of `data` at `offset`, with `patches` in place of the bytes they cover.
-fn write_all_patched(
+fn write_all_patched<const N: usize>(
     file: &IoFile,
     mut offset: u64,
     data: &[u8],
-    patches: &[(usize, [u8; 8])],
+    patches: &[(usize, [u8; N])],
 ) -> io::Result<()> {
     let mut from = 0;
     let mut chunks = patches.chunks(PATCHES_PER_WRITE).peekable();
@@ -272,13 +273,13 @@ fn write_all_patched(
         let mut n = 0;
         for (pos, bytes) in chunk {
             assert!(
-                *pos >= from && pos + 8 <= data.len(),
+                *pos >= from && pos + N <= data.len(),
                 "patches are in order"
             );
             slices[n] = IoSlice::new(&data[from..*pos]);
             slices[n + 1] = IoSlice::new(bytes);
             n += 2;
-            from = pos + 8;
+            from = pos + N;
         }
         let upto = if last {
             data.len()

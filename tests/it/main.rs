@@ -7,6 +7,8 @@ mod bad_input;
 mod cluster;
 mod cluster_admin;
 mod cluster_control;
+mod cluster_epochs;
+mod cluster_epochs_rdkafka;
 mod cluster_failover;
 mod cluster_routing;
 mod control;

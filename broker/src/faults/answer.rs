@@ -23,6 +23,7 @@ pub fn error_answer(
         RequestKind::Produce(r) => respond(ctx, &produce(r, code)),
         RequestKind::Fetch(r) => respond(ctx, &fetch(r, code)),
         RequestKind::ListOffsets(r) => respond(ctx, &list_offsets(r, code)),
+        RequestKind::OffsetForLeaderEpoch(r) => respond(ctx, &offset_for_leader_epoch(r, code)),
         RequestKind::OffsetCommit(r) => respond(ctx, &offset_commit(r, code)),
         RequestKind::TxnOffsetCommit(r) => respond(ctx, &txn_offset_commit(r, code)),
         RequestKind::OffsetFetch(r) => respond(ctx, &offset_fetch(r, code, v)),
@@ -173,6 +174,34 @@ fn list_offsets(r: &ListOffsetsRequest, code: i16) -> ListOffsetsResponse {
                                     .with_error_code(code)
                                     .with_timestamp(-1)
                                     .with_offset(-1)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
+fn offset_for_leader_epoch(
+    r: &OffsetForLeaderEpochRequest,
+    code: i16,
+) -> OffsetForLeaderEpochResponse {
+    use offset_for_leader_epoch_response::*;
+    OffsetForLeaderEpochResponse::default().with_topics(
+        r.topics
+            .iter()
+            .map(|t| {
+                OffsetForLeaderTopicResult::default()
+                    .with_topic(t.topic.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                EpochEndOffset::default()
+                                    .with_partition(p.partition)
+                                    .with_error_code(code)
+                                    .with_leader_epoch(-1)
+                                    .with_end_offset(-1)
                             })
                             .collect(),
                     )

@@ -7,6 +7,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use wren_protocol::record_batch::BatchView;
 use wren_protocol::record_validation::{self, decompressed_max_bytes};
+use wren_storage::batch::{be_i32, PARTITION_LEADER_EPOCH};
 use wren_storage::PartitionLog;
 
 use crate::cluster::route::Leadership;
@@ -77,15 +78,14 @@ pub fn handle(
                                 .with_offset(-1)
                         }
                     };
-                    // leader_epoch exists from v4; older versions must leave it at its
-                    // default. Kafka sets it only on a found offset: errors and "no such
-                    // record" carry -1 (UNKNOWN_EPOCH). One log has no epoch history: the
-                    // current leader epoch stands for every offset.
-                    let leader_epoch = if version >= 4 {
-                        current.leader_epoch
-                    } else {
-                        -1
-                    };
+                    // The leader taking its epoch records it at the log end (Kafka's
+                    // makeLeader), so "latest" and a following OffsetForLeaderEpoch agree.
+                    if let Err(e) = partition.log.assign_epoch(current.leader_epoch) {
+                        return resp
+                            .with_error_code(storage_error_code(&e).code())
+                            .with_timestamp(-1)
+                            .with_offset(-1);
+                    }
                     // Batches are read as the topic's produce path bounds them.
                     let decompressed_max = topic.as_ref().map_or(0, |t| {
                         decompressed_max_bytes(
@@ -98,10 +98,17 @@ pub fn handle(
                         read_committed,
                         decompressed_max,
                     ) {
-                        Ok(Some((timestamp, offset))) => resp
-                            .with_timestamp(timestamp)
-                            .with_offset(offset)
-                            .with_leader_epoch(leader_epoch),
+                        // leader_epoch exists from v4; older versions leave it at its default.
+                        // Kafka sets it only on a found offset: errors and "no such record"
+                        // carry -1 (UNKNOWN_EPOCH), and so does an offset of unknown epoch.
+                        Ok(Some(found)) => resp
+                            .with_timestamp(found.timestamp)
+                            .with_offset(found.offset)
+                            .with_leader_epoch(if version >= 4 {
+                                found.epoch.unwrap_or(current.leader_epoch)
+                            } else {
+                                -1
+                            }),
                         Ok(None) => resp.with_timestamp(-1).with_offset(-1),
                         Err(e) => resp
                             .with_error_code(e.code())
@@ -118,18 +125,47 @@ pub fn handle(
     ListOffsetsResponse::default().with_topics(topics)
 }
 
-/// (timestamp, offset) for a ListOffsets target; `None` when no record qualifies.
+/// What a ListOffsets lookup found.
+struct Found {
+    timestamp: i64,
+    offset: i64,
+    /// The epoch of the leader that wrote the offset: `Some(-1)` when unknown, `None` for
+    /// "latest", which is the current leader's epoch.
+    epoch: Option<i32>,
+}
+
+/// The ListOffsets answer for a target; `None` when no record qualifies. Epochs as Kafka's
+/// `fetchOffsetByTimestamp`: earliest from the epoch cache, a timestamp lookup from the batch
+/// found, latest the current leader epoch.
 fn lookup(
     log: &PartitionLog,
     target: i64,
     read_committed: bool,
     decompressed_max: u64,
-) -> Result<Option<(i64, i64)>, ResponseError> {
+) -> Result<Option<Found>, ResponseError> {
+    let at = |offset: i64, epoch: Option<i32>| {
+        Ok(Some(Found {
+            timestamp: -1,
+            offset,
+            epoch: Some(epoch.unwrap_or(-1)),
+        }))
+    };
     match target {
         // read_committed consumers' "latest" is the last stable offset.
-        LATEST if read_committed => Ok(Some((-1, log.last_stable_offset()))),
-        LATEST => Ok(Some((-1, log.high_watermark()))),
-        EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, log.log_start_offset()))),
+        LATEST => Ok(Some(Found {
+            timestamp: -1,
+            offset: if read_committed {
+                log.last_stable_offset()
+            } else {
+                log.high_watermark()
+            },
+            epoch: None,
+        })),
+        EARLIEST => at(log.log_start_offset(), log.log_start_epoch()),
+        EARLIEST_LOCAL => {
+            let start = log.log_start_offset();
+            at(start, log.epoch_for_offset(start))
+        }
         MAX_TIMESTAMP => {
             let Some((max_ts, _)) = log.max_timestamp() else {
                 return Ok(None);
@@ -161,7 +197,7 @@ fn first_record_at_or_after(
     log: &PartitionLog,
     ts: i64,
     decompressed_max: u64,
-) -> Result<Option<(i64, i64)>, ResponseError> {
+) -> Result<Option<Found>, ResponseError> {
     let batch = log
         .find_batch_by_timestamp(ts)
         .map_err(|e| storage_error_code(&e))?;
@@ -170,11 +206,22 @@ fn first_record_at_or_after(
     };
     let view = BatchView::parse(&batch).map_err(|_| ResponseError::CorruptMessage)?;
     let fallback = (view.max_timestamp(), view.base_offset());
-    match record_validation::first_record_at_or_after(&view, ts, decompressed_max) {
-        Ok(found) => Ok(found.or(Some(fallback))),
+    let (timestamp, offset) = match record_validation::first_record_at_or_after(
+        &view,
+        ts,
+        decompressed_max,
+    ) {
+        Ok(found) => found.unwrap_or(fallback),
         Err(e) => {
             tracing::warn!(error = %e.message, "could not read batch for timestamp lookup; answering its base offset");
-            Ok(Some(fallback))
+            fallback
         }
-    }
+    };
+    // The epoch stamped in the batch when it was appended (-1: written before epochs were).
+    let epoch = be_i32(&batch, PARTITION_LEADER_EPOCH);
+    Ok(Some(Found {
+        timestamp,
+        offset,
+        epoch: Some(epoch.max(-1)),
+    }))
 }

@@ -53,9 +53,19 @@ pub async fn handle(
                     Some(offsets_topic::append_refused()),
                 ))
             } else {
-                check_replicas(topics, leadership, topic.as_deref(), index, acks).and_then(|()| {
-                    prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional)
-                })
+                check_replicas(topics, leadership, topic.as_deref(), index, acks).and_then(
+                    |leader_epoch| {
+                        let prepared = prepare_partition(
+                            topics,
+                            txn,
+                            clock,
+                            topic.as_deref(),
+                            p,
+                            transactional,
+                        );
+                        prepared.map(|p| Prepared { leader_epoch, ..p })
+                    },
+                )
             };
             let outcome = match prepared {
                 Ok(prepared) => append(prepared).await,
@@ -125,15 +135,16 @@ fn rejected(index: i32, refusal: Refusal) -> PartitionProduceResponse {
 
 /// The simulated cluster's checks, before the batch is looked at: this broker leads the
 /// partition, and (acks=all only) its ISR is at least `min.insync.replicas`, as Kafka checks.
+/// Gives the leader epoch the batch is appended in.
 fn check_replicas(
     topics: &TopicRegistry,
     leadership: Leadership<'_>,
     topic: Option<&Topic>,
     index: i32,
     acks: i16,
-) -> Result<(), Refusal> {
+) -> Result<i32, Refusal> {
     let Some(topic) = topic.filter(|t| t.partition(index).is_some()) else {
-        return Ok(()); // prepare_partition answers UNKNOWN_TOPIC_OR_PARTITION
+        return Ok(0); // prepare_partition answers UNKNOWN_TOPIC_OR_PARTITION
     };
     let state = leadership
         .check(&topic.name, index, -1)
@@ -149,7 +160,7 @@ fn check_replicas(
             )),
         ));
     }
-    Ok(())
+    Ok(state.leader_epoch)
 }
 
 /// A validated batch, ready to append.
@@ -162,6 +173,8 @@ struct Prepared {
     /// The batch as the client sent it: its size and its header's record count (metrics).
     received_bytes: u64,
     records: u64,
+    /// The epoch of the leader the append was checked against.
+    leader_epoch: i32,
 }
 
 fn prepare_partition(
@@ -252,6 +265,7 @@ fn prepare_partition(
         records: batch.record_count().max(0) as u64,
         bytes: rewritten.map_or(records, Bytes::from),
         append_time_ms: append_time,
+        leader_epoch: 0,
     })
 }
 
@@ -265,12 +279,13 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         append_time_ms,
         received_bytes,
         records,
+        leader_epoch,
     } = prepared;
     let appended = if partition.log.config().flush == FlushPolicy::Os {
-        partition.append(&bytes)
+        partition.append(&bytes, leader_epoch)
     } else {
         let partition = partition.clone();
-        tokio::task::spawn_blocking(move || partition.append(&bytes))
+        tokio::task::spawn_blocking(move || partition.append(&bytes, leader_epoch))
             .await
             .expect("a produce append panicked")
     };

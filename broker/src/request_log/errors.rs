@@ -42,6 +42,9 @@ error_codes! {
     ListOffsetsResponse => |r, out| out.extend(
         r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
     );
+    OffsetForLeaderEpochResponse => |r, out| out.extend(
+        r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
+    );
     MetadataResponse => |r, out| {
         out.push(r.error_code);
         for t in &r.topics {

@@ -46,6 +46,11 @@ pub fn touched(request: &RequestKind, registry: &TopicRegistry) -> Vec<TopicPart
             .iter()
             .map(|t| tp(&t.name, t.partitions.iter().map(|p| &p.partition_index)))
             .collect(),
+        RequestKind::OffsetForLeaderEpoch(r) => r
+            .topics
+            .iter()
+            .map(|t| tp(&t.topic, t.partitions.iter().map(|p| &p.partition)))
+            .collect(),
         RequestKind::OffsetCommit(r) => r
             .topics
             .iter()

@@ -24,7 +24,19 @@ impl PartitionLog {
     ///
     /// A full disk (no space to reserve), a failed write or an earlier failed fsync give an
     /// error with nothing written: `StorageError::Io` or `StorageError::Offline`.
+    ///
+    /// Batches are stamped with the log's latest leader epoch (0 for a new log); see
+    /// [`PartitionLog::append_as_leader`].
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
+        self.append_as_leader(batches, 0)
+    }
+
+    /// Kafka's `appendAsLeader`: as [`PartitionLog::append`], with each batch's
+    /// partitionLeaderEpoch written (in place, like the base offset) as `leader_epoch`, or
+    /// the log's latest epoch if that is higher (epochs in a log never go back, even when an
+    /// append checked against an older leader races a newer one). A new epoch is recorded in
+    /// the leader-epoch cache at the append's base offset before its data is written.
+    pub fn append_as_leader(&self, batches: &[u8], leader_epoch: i32) -> Result<AppendInfo> {
         let total = batches.len();
         if total == 0 {
             return Err(StorageError::InvalidBatch {
@@ -98,6 +110,7 @@ impl PartitionLog {
             self.roll_locked(&mut app)?;
         }
         app.active.ensure_capacity(total)?;
+        let epoch = self.stamp_epoch(leader_epoch, base_offset)?;
 
         let mut next = base_offset;
         let mut max_timestamp = NO_TIMESTAMP;
@@ -109,7 +122,7 @@ impl PartitionLog {
         debug_assert_eq!(next, end_offset);
         // Nothing is visible until this succeeds; on error the log is as it was.
         app.active
-            .append(batches, &headers, config.index_interval_bytes, now)?;
+            .append(batches, &headers, epoch, config.index_interval_bytes, now)?;
         // The order below keeps the last stable offset honest for concurrent readers (LSO =
         // first offset of the earliest open transaction, else the high watermark read under
         // the producers' lock):
@@ -162,6 +175,19 @@ impl PartitionLog {
             duplicate: false,
             max_timestamp,
         })
+    }
+
+    /// The epoch an append at `base_offset` is stamped with; a new one is assigned (and its
+    /// checkpoint written) first. Called with the appender lock held.
+    pub(super) fn stamp_epoch(&self, leader_epoch: i32, base_offset: i64) -> Result<i32> {
+        let latest = self.latest_epoch.load(Ordering::Acquire);
+        if leader_epoch <= latest {
+            return Ok(latest);
+        }
+        let mut epochs = self.epochs.lock();
+        epochs.assign(&self.io, leader_epoch, base_offset)?;
+        self.latest_epoch.store(leader_epoch, Ordering::Release);
+        Ok(leader_epoch)
     }
 
     /// Kafka's idempotent-producer checks for every batch of an append. `Some` is the original

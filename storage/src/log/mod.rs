@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use crate::config::{FlushPolicy, LogConfig};
 use crate::error::{Result, StorageError};
 use crate::flush::GroupCommit;
 use crate::io::{FileIo, OsIo};
+use crate::leader_epoch::LeaderEpochCache;
 use crate::open::open_dir;
 use crate::producer_snapshot::ProducerSnapshotEntry;
 use crate::recovery::RecoveryReport;
@@ -71,6 +72,11 @@ pub struct PartitionLog {
     producers: Mutex<BTreeMap<i64, ProducerSnapshotEntry>>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
+    /// Which leader epoch started at which offset (`leader-epoch-checkpoint`); changed under
+    /// the appender lock.
+    epochs: Mutex<LeaderEpochCache>,
+    /// The cache's latest epoch (-1: none), read by every append without the lock.
+    latest_epoch: AtomicI32,
     commit: GroupCommit,
     fsyncs: AtomicU64,
     recovery: RecoveryReport,
@@ -169,6 +175,17 @@ impl PartitionLog {
         if opened.report.damage.is_some() {
             tracing::warn!(dir = %dir.display(), report = ?opened.report, "recovered a damaged log");
         }
+        // Kafka's log loading: epochs whose data a crash lost, or that retention removed
+        // before the checkpoint was rewritten, go.
+        let mut epochs = LeaderEpochCache::load(dir)?;
+        epochs.truncate_from_end(&io, log_end)?;
+        epochs.truncate_from_start(&io, opened.log_start_offset)?;
+        // A new log starts in epoch 0, as a partition Kafka creates does when its first
+        // leader takes it (and the checkpoint is written now, not by the first append).
+        if epochs.latest().is_none() && log_end == 0 {
+            epochs.assign(&io, 0, 0)?;
+        }
+        let latest_epoch = epochs.latest().map_or(-1, |e| e.epoch);
         Ok(PartitionLog {
             dir: dir.to_path_buf(),
             clock: Arc::clone(&clock),
@@ -182,6 +199,8 @@ impl PartitionLog {
             producers: Mutex::new(opened.producers),
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(opened.log_start_offset),
+            epochs: Mutex::new(epochs),
+            latest_epoch: AtomicI32::new(latest_epoch),
             commit: GroupCommit::new(active.base_offset(), dir.to_path_buf()),
             fsyncs: AtomicU64::new(0),
             recovery: opened.report,
@@ -328,6 +347,54 @@ impl PartitionLog {
         self.log_start_offset.load(Ordering::Acquire)
     }
 
+    /// Kafka's `endOffsetForEpoch` (OffsetForLeaderEpoch): `(epoch, end offset)`, `(-1, -1)`
+    /// when undefined; see [`LeaderEpochCache::end_offset_for`].
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let epochs = self.epochs.lock();
+        // The end is read under the lock: an append assigns a new epoch under it before
+        // publishing, so the latest epoch never ends before data it holds.
+        epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+
+    /// Kafka's `maybeAssignEpochStartOffset` when a leader takes the partition: `epoch`
+    /// starts at the log end if it is newer than the latest (no-op otherwise).
+    pub fn assign_epoch(&self, epoch: i32) -> Result<()> {
+        if epoch <= self.latest_epoch.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _app = self.appender.lock();
+        self.stamp_epoch(epoch, self.log_end_offset()).map(|_| ())
+    }
+
+    /// The latest leader epoch the log holds data (or a start) for; `None` before any append.
+    pub fn latest_epoch(&self) -> Option<i32> {
+        Some(self.latest_epoch.load(Ordering::Acquire)).filter(|e| *e >= 0)
+    }
+
+    /// The epoch of the first entry if it covers the log start (ListOffsets EARLIEST).
+    pub fn log_start_epoch(&self) -> Option<i32> {
+        let epochs = self.epochs.lock();
+        epochs
+            .earliest()
+            .filter(|e| e.start_offset <= self.log_start_offset())
+            .map(|e| e.epoch)
+    }
+
+    /// The epoch the batch holding `offset` was written in, from the cache.
+    pub fn epoch_for_offset(&self, offset: i64) -> Option<i32> {
+        self.epochs.lock().epoch_for_offset(offset)
+    }
+
+    /// `(epoch, start offset)` entries of the leader-epoch cache, oldest first.
+    pub fn epoch_entries(&self) -> Vec<(i32, i64)> {
+        let epochs = self.epochs.lock();
+        epochs
+            .entries()
+            .iter()
+            .map(|e| (e.epoch, e.start_offset))
+            .collect()
+    }
+
     /// Record an aborted transaction in the segment holding its last offset (the marker).
     pub fn append_aborted_txn(&self, txn: AbortedTxn) -> Result<()> {
         if txn.first_offset > txn.last_offset || txn.last_offset >= self.log_end_offset() {
@@ -429,5 +496,7 @@ impl PartitionLog {
     }
 }
 
+#[cfg(test)]
+mod epoch_tests;
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,7 @@ impl PartitionLog {
         }
         write_log_start(&self.io, &self.dir, offset)?;
         self.log_start_offset.store(offset, Ordering::Release);
+        self.epochs.lock().truncate_from_start(&self.io, offset)?;
         self.retain_locked(self.clock.now_ms(), false)?;
         Ok(offset)
     }
@@ -113,6 +114,9 @@ impl PartitionLog {
         let first_base = segments[n].base_offset();
         self.log_start_offset
             .fetch_max(first_base, Ordering::AcqRel);
+        self.epochs
+            .lock()
+            .truncate_from_start(&self.io, self.log_start_offset())?;
         for segment in &removed {
             segment.delete_files()?;
             let snapshot = segment_file(&self.dir, segment.base_offset(), "snapshot");

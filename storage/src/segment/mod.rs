@@ -30,6 +30,20 @@ use state::{Data, Inner};
 /// Kafka's "no timestamp".
 pub(crate) const NO_TIMESTAMP: i64 = -1;
 
+/// The header bytes an append writes in place of the producer's: base offset, batch length
+/// (unchanged) and partition leader epoch, all outside the CRC.
+const PREFIX_LEN: usize = batch::MAGIC;
+
+fn header_prefix(h: &BatchHeader, leader_epoch: i32) -> [u8; PREFIX_LEN] {
+    let mut prefix = [0u8; PREFIX_LEN];
+    prefix[batch::BASE_OFFSET..batch::BATCH_LENGTH].copy_from_slice(&h.base_offset.to_be_bytes());
+    prefix[batch::BATCH_LENGTH..batch::PARTITION_LEADER_EPOCH]
+        .copy_from_slice(&h.batch_length.to_be_bytes());
+    prefix[batch::PARTITION_LEADER_EPOCH..batch::MAGIC]
+        .copy_from_slice(&leader_epoch.to_be_bytes());
+    prefix
+}
+
 /// One segment of a partition log.
 pub(crate) struct Segment {
     base_offset: i64,
@@ -125,6 +139,7 @@ impl Segment {
         &self,
         data: &[u8],
         headers: &[(usize, BatchHeader)],
+        leader_epoch: i32,
         interval: u32,
         now_ms: i64,
     ) -> Result<()> {
@@ -133,11 +148,13 @@ impl Segment {
             Data::Sealed(_) => panic!("only the active segment is appended to"),
         };
         let at = match headers {
-            [(pos, h)] => map.append_patched(data, &[(*pos, h.base_offset.to_be_bytes())], now_ms),
+            [(pos, h)] => {
+                map.append_patched(data, &[(*pos, header_prefix(h, leader_epoch))], now_ms)
+            }
             _ => {
-                let patches: Vec<(usize, [u8; 8])> = headers
+                let patches: Vec<(usize, [u8; PREFIX_LEN])> = headers
                     .iter()
-                    .map(|(pos, h)| (*pos, h.base_offset.to_be_bytes()))
+                    .map(|(pos, h)| (*pos, header_prefix(h, leader_epoch)))
                     .collect();
                 map.append_patched(data, &patches, now_ms)
             }
