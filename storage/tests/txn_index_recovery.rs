@@ -47,8 +47,8 @@ fn an_abort_after_a_torn_tail_survives_the_next_open() {
         log.append_marker(&abort(1)).unwrap(); // 7: aborted (1, 5..=7)
         log.flush().unwrap();
     }
-    // The process died while the transaction's batch was being written: the disk holds the
-    // plain batch and part of the next one (the `.txnindex` entry was written already).
+    // A power cut kept the `.txnindex` entry but not the log's tail (each file reaches the
+    // disk on its own): the log holds the plain batch and a torn piece of the next one.
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(&log_file)
