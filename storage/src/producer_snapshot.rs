@@ -301,6 +301,58 @@ mod tests {
     }
 
     #[test]
+    fn a_sequence_reaching_i32_max_does_not_wrap_yet() {
+        // Kafka wraps only past i32::MAX: a batch ending exactly at it keeps its last sequence.
+        assert_eq!(increment_sequence(i32::MAX - 3, 3), i32::MAX);
+        assert_eq!(increment_sequence(i32::MAX, 0), i32::MAX);
+    }
+
+    #[test]
+    fn producer_id_zero_is_remembered() {
+        // Kafka hands out producer ids from 0: its batches must reach the snapshot, or a retry
+        // after a reopen is appended twice.
+        let mut m = BTreeMap::new();
+        let b = BatchBuilder::new(2).producer(0, 0, 0).build();
+        apply_batch(&mut m, &header(&b, 0));
+        assert_eq!(m[&0].batches.len(), 1);
+    }
+
+    #[test]
+    fn a_producer_without_batches_round_trips_last() {
+        // A coordinator's marker at a bumped epoch clears a producer's batches; as the last
+        // entry of a snapshot it must still decode (its entry ends exactly at the file's end).
+        let mut m = sample();
+        let marker = BatchBuilder::new(1)
+            .producer(9, 1, -1)
+            .transactional(true)
+            .control(true)
+            .build();
+        apply_batch(&mut m, &header(&marker, 60));
+        assert!(m[&9].batches.is_empty());
+        assert_eq!(decode_snapshot(&encode_snapshot(&m)), Ok(m));
+    }
+
+    #[test]
+    fn more_than_five_batches_are_rejected_even_with_a_good_crc() {
+        // Five batches is Kafka's limit; a sixth from a foreign or damaged file would break
+        // the next snapshot's encoding.
+        let mut one = BTreeMap::new();
+        one.insert(7, sample()[&7].clone());
+        let mut bytes = encode_snapshot(&one);
+        let count_at = SNAPSHOT_HEADER_LEN + ENTRY_FIXED_LEN - 1;
+        assert_eq!(bytes[count_at], 5);
+        bytes[count_at] = 6;
+        let extra = bytes[bytes.len() - BATCH_LEN..].to_vec();
+        bytes.extend(extra);
+        let crc = crc32c::crc32c(&bytes[6..]);
+        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(
+            decode_snapshot(&bytes).unwrap_err(),
+            (count_at as u64, "more than 5 batches".to_string())
+        );
+    }
+
+    #[test]
     fn foreign_file_is_a_typed_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.snapshot");
