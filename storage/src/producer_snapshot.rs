@@ -301,23 +301,6 @@ mod tests {
     }
 
     #[test]
-    fn a_sequence_reaching_i32_max_does_not_wrap_yet() {
-        // Kafka wraps only past i32::MAX: a batch ending exactly at it keeps its last sequence.
-        assert_eq!(increment_sequence(i32::MAX - 3, 3), i32::MAX);
-        assert_eq!(increment_sequence(i32::MAX, 0), i32::MAX);
-    }
-
-    #[test]
-    fn producer_id_zero_is_remembered() {
-        // Kafka hands out producer ids from 0: its batches must reach the snapshot, or a retry
-        // after a reopen is appended twice.
-        let mut m = BTreeMap::new();
-        let b = BatchBuilder::new(2).producer(0, 0, 0).build();
-        apply_batch(&mut m, &header(&b, 0));
-        assert_eq!(m[&0].batches.len(), 1);
-    }
-
-    #[test]
     fn a_producer_without_batches_round_trips_last() {
         // A coordinator's marker at a bumped epoch clears a producer's batches; as the last
         // entry of a snapshot it must still decode (its entry ends exactly at the file's end).
