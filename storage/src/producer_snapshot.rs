@@ -336,6 +336,21 @@ mod tests {
     }
 
     #[test]
+    fn a_good_crc_over_fewer_entries_than_counted_is_an_error() {
+        // The CRC only proves the bytes are what was written; the count must still be checked
+        // against them (a short read here would be a panic on a file's contents).
+        let mut bytes = encode_snapshot(&sample());
+        bytes[6..10].copy_from_slice(&3i32.to_be_bytes());
+        let crc = crc32c::crc32c(&bytes[6..]);
+        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        let (position, reason) = decode_snapshot(&bytes).unwrap_err();
+        assert_eq!(
+            (position as usize, reason.as_str()),
+            (bytes.len(), "truncated entry")
+        );
+    }
+
+    #[test]
     fn foreign_file_is_a_typed_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.snapshot");
