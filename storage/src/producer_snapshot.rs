@@ -327,26 +327,40 @@ mod tests {
         bytes[count_at] = 6;
         let extra = bytes[bytes.len() - BATCH_LEN..].to_vec();
         bytes.extend(extra);
-        let crc = crc32c::crc32c(&bytes[6..]);
-        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        let bytes = with_good_crc(bytes);
         assert_eq!(
             decode_snapshot(&bytes).unwrap_err(),
             (count_at as u64, "more than 5 batches".to_string())
         );
     }
 
+    /// Recompute the CRC of a hand-edited image, so only the checks after it can reject it.
+    fn with_good_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+        let crc = crc32c::crc32c(&bytes[6..]);
+        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
     #[test]
-    fn a_good_crc_over_fewer_entries_than_counted_is_an_error() {
-        // The CRC only proves the bytes are what was written; the count must still be checked
+    fn a_good_crc_over_fewer_bytes_than_counted_is_an_error() {
+        // The CRC only proves the bytes are what was written; the counts must still be checked
         // against them (a short read here would be a panic on a file's contents).
         let mut bytes = encode_snapshot(&sample());
         bytes[6..10].copy_from_slice(&3i32.to_be_bytes());
-        let crc = crc32c::crc32c(&bytes[6..]);
-        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        let bytes = with_good_crc(bytes);
         let (position, reason) = decode_snapshot(&bytes).unwrap_err();
         assert_eq!(
             (position as usize, reason.as_str()),
             (bytes.len(), "truncated entry")
+        );
+        // The last producer's one batch cut short.
+        let mut bytes = encode_snapshot(&sample());
+        bytes.truncate(bytes.len() - 10);
+        let bytes = with_good_crc(bytes);
+        let (position, reason) = decode_snapshot(&bytes).unwrap_err();
+        assert_eq!(
+            (position as usize, reason.as_str()),
+            (bytes.len() + 10 - BATCH_LEN, "truncated batch list")
         );
     }
 
