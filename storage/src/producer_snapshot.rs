@@ -301,6 +301,70 @@ mod tests {
     }
 
     #[test]
+    fn a_producer_without_batches_round_trips_last() {
+        // A coordinator's marker at a bumped epoch clears a producer's batches; as the last
+        // entry of a snapshot it must still decode (its entry ends exactly at the file's end).
+        let mut m = sample();
+        let marker = BatchBuilder::new(1)
+            .producer(9, 1, -1)
+            .transactional(true)
+            .control(true)
+            .build();
+        apply_batch(&mut m, &header(&marker, 60));
+        assert!(m[&9].batches.is_empty());
+        assert_eq!(decode_snapshot(&encode_snapshot(&m)), Ok(m));
+    }
+
+    #[test]
+    fn more_than_five_batches_are_rejected_even_with_a_good_crc() {
+        // Five batches is Kafka's limit; a sixth from a foreign or damaged file would break
+        // the next snapshot's encoding.
+        let mut one = BTreeMap::new();
+        one.insert(7, sample()[&7].clone());
+        let mut bytes = encode_snapshot(&one);
+        let count_at = SNAPSHOT_HEADER_LEN + ENTRY_FIXED_LEN - 1;
+        assert_eq!(bytes[count_at], 5);
+        bytes[count_at] = 6;
+        let extra = bytes[bytes.len() - BATCH_LEN..].to_vec();
+        bytes.extend(extra);
+        let bytes = with_good_crc(bytes);
+        assert_eq!(
+            decode_snapshot(&bytes).unwrap_err(),
+            (count_at as u64, "more than 5 batches".to_string())
+        );
+    }
+
+    /// Recompute the CRC of a hand-edited image, so only the checks after it can reject it.
+    fn with_good_crc(mut bytes: Vec<u8>) -> Vec<u8> {
+        let crc = crc32c::crc32c(&bytes[6..]);
+        bytes[2..6].copy_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_good_crc_over_fewer_bytes_than_counted_is_an_error() {
+        // The CRC only proves the bytes are what was written; the counts must still be checked
+        // against them (a short read here would be a panic on a file's contents).
+        let mut bytes = encode_snapshot(&sample());
+        bytes[6..10].copy_from_slice(&3i32.to_be_bytes());
+        let bytes = with_good_crc(bytes);
+        let (position, reason) = decode_snapshot(&bytes).unwrap_err();
+        assert_eq!(
+            (position as usize, reason.as_str()),
+            (bytes.len(), "truncated entry")
+        );
+        // The last producer's one batch cut short.
+        let mut bytes = encode_snapshot(&sample());
+        bytes.truncate(bytes.len() - 10);
+        let bytes = with_good_crc(bytes);
+        let (position, reason) = decode_snapshot(&bytes).unwrap_err();
+        assert_eq!(
+            (position as usize, reason.as_str()),
+            (bytes.len() + 10 - BATCH_LEN, "truncated batch list")
+        );
+    }
+
+    #[test]
     fn foreign_file_is_a_typed_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.snapshot");
