@@ -380,7 +380,11 @@ impl GroupCoordinator {
                 .ok_or(GroupError::GroupIdNotFound)?
                 .clone();
             let slot = slot.lock();
-            if slot.consumer.as_ref().is_some_and(|c| !c.members.is_empty()) {
+            if slot
+                .consumer
+                .as_ref()
+                .is_some_and(|c| !c.members.is_empty())
+            {
                 return Err(GroupError::NonEmptyGroup);
             }
             match slot.group.state {

@@ -45,10 +45,15 @@ fn validate(
     if (version >= 1 || r.member_epoch != 0) && r.member_id.trim().is_empty() {
         return Err(invalid("MemberId can't be empty."));
     }
-    let has_regex = r.subscribed_topic_regex.as_ref().is_some_and(|s| !s.is_empty());
+    let has_regex = r
+        .subscribed_topic_regex
+        .as_ref()
+        .is_some_and(|s| !s.is_empty());
     if r.member_epoch == 0 {
         if r.rebalance_timeout_ms == -1 {
-            return Err(invalid("RebalanceTimeoutMs must be provided in first request."));
+            return Err(invalid(
+                "RebalanceTimeoutMs must be provided in first request.",
+            ));
         }
         if r.topic_partitions.as_ref().is_none_or(|t| !t.is_empty()) {
             return Err(invalid("TopicPartitions must be empty when (re-)joining."));

@@ -36,7 +36,8 @@ pub fn list(
         Vec::new()
     };
     let mut groups = groups.list_groups(&states);
-    groups.retain(|g| types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(g.group_type)));
+    groups
+        .retain(|g| types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(g.group_type)));
     ListGroupsResponse::default().with_groups(
         groups
             .into_iter()

@@ -165,8 +165,11 @@ pub fn fetch(
                 });
                 if version >= 9 {
                     let member_id = g.member_id.as_ref().map(|m| m.as_str());
-                    let checked =
-                        groups.validate_consumer_fetch(g.group_id.as_str(), member_id, g.member_epoch);
+                    let checked = groups.validate_consumer_fetch(
+                        g.group_id.as_str(),
+                        member_id,
+                        g.member_epoch,
+                    );
                     if let Err(e) = checked {
                         return OffsetFetchResponseGroup::default()
                             .with_group_id(GroupId(str_bytes(g.group_id.as_str())))

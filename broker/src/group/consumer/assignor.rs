@@ -27,8 +27,10 @@ pub fn assign(
 /// Each topic's partitions in ranges over its subscribers sorted by member id; the first
 /// `partitions % subscribers` get one more.
 fn range(members: &[Subscriber]) -> HashMap<String, Assignment> {
-    let mut out: HashMap<String, Assignment> =
-        members.iter().map(|m| (m.id.to_owned(), Assignment::new())).collect();
+    let mut out: HashMap<String, Assignment> = members
+        .iter()
+        .map(|m| (m.id.to_owned(), Assignment::new()))
+        .collect();
     let mut topics: BTreeMap<uuid::Uuid, (i32, Vec<&str>)> = BTreeMap::new();
     for m in members {
         for (t, n) in &m.topics {
@@ -55,7 +57,10 @@ fn range(members: &[Subscriber]) -> HashMap<String, Assignment> {
 /// Balanced and sticky: partitions stay with their previous owner while it subscribes and
 /// is not above its share, the rest go to the least-loaded subscriber, then partitions move
 /// from the most- to the least-loaded members until no move would even them out further.
-fn uniform(members: &[Subscriber], previous: &HashMap<String, Assignment>) -> HashMap<String, Assignment> {
+fn uniform(
+    members: &[Subscriber],
+    previous: &HashMap<String, Assignment>,
+) -> HashMap<String, Assignment> {
     let subs: HashMap<&str, HashMap<uuid::Uuid, i32>> = members
         .iter()
         .map(|m| (m.id, m.topics.iter().copied().collect()))
@@ -70,7 +75,9 @@ fn uniform(members: &[Subscriber], previous: &HashMap<String, Assignment>) -> Ha
     let mut load: BTreeMap<&str, usize> = members.iter().map(|m| (m.id, 0)).collect();
     // Sticky pass, in member-id order so the outcome does not depend on hashing.
     for (id, count) in load.iter_mut() {
-        let Some(prev) = previous.get(*id) else { continue };
+        let Some(prev) = previous.get(*id) else {
+            continue;
+        };
         for (t, p) in super::partitions(prev) {
             let subscribed = subs[id].get(&t).is_some_and(|n| p < *n);
             if subscribed && *count < quota && !owner.contains_key(&(t, p)) {
@@ -96,10 +103,16 @@ fn uniform(members: &[Subscriber], previous: &HashMap<String, Assignment>) -> Ha
         }
     }
     balance(&mut owner, &mut load, &subs);
-    let mut out: HashMap<String, Assignment> =
-        members.iter().map(|m| (m.id.to_owned(), Assignment::new())).collect();
+    let mut out: HashMap<String, Assignment> = members
+        .iter()
+        .map(|m| (m.id.to_owned(), Assignment::new()))
+        .collect();
     for ((t, p), id) in owner {
-        out.entry(id.to_owned()).or_default().entry(t).or_default().insert(p);
+        out.entry(id.to_owned())
+            .or_default()
+            .entry(t)
+            .or_default()
+            .insert(p);
     }
     out
 }

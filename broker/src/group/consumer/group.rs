@@ -110,7 +110,10 @@ impl ConsumerGroup {
             (Some(instance), true) => {
                 match self.static_members.get(instance).cloned() {
                     Some(old) if old != member_id => {
-                        let epoch = self.members.get(&old).map_or(LEAVE_STATIC_EPOCH, |m| m.epoch);
+                        let epoch = self
+                            .members
+                            .get(&old)
+                            .map_or(LEAVE_STATIC_EPOCH, |m| m.epoch);
                         if epoch != LEAVE_STATIC_EPOCH {
                             return Err(GroupError::UnreleasedInstanceId);
                         }
@@ -124,12 +127,14 @@ impl ConsumerGroup {
                             self.members.insert(member_id.clone(), m);
                             replaced = true;
                         }
-                        self.static_members.insert(instance.clone(), member_id.clone());
+                        self.static_members
+                            .insert(instance.clone(), member_id.clone());
                     }
                     Some(_) => {}
                     None => {
                         self.check_size(&member_id, config)?;
-                        self.static_members.insert(instance.clone(), member_id.clone());
+                        self.static_members
+                            .insert(instance.clone(), member_id.clone());
                     }
                 }
             }
@@ -302,7 +307,10 @@ impl ConsumerGroup {
         votes
             .iter()
             .max_by_key(|(name, n)| (**n, std::cmp::Reverse(**name)))
-            .map_or_else(|| config.default_assignor().to_owned(), |(n, _)| (*n).to_owned())
+            .map_or_else(
+                || config.default_assignor().to_owned(),
+                |(n, _)| (*n).to_owned(),
+            )
     }
 
     /// Kafka's `TargetAssignmentBuilder`: the target at the group epoch.

@@ -76,7 +76,13 @@ impl ConsumerConfig {
     pub fn set_assignors(&mut self, value: &str) {
         let names: Vec<String> = value
             .split(',')
-            .map(|s| s.trim().rsplit('.').next().unwrap_or("").to_ascii_lowercase())
+            .map(|s| {
+                s.trim()
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or("")
+                    .to_ascii_lowercase()
+            })
             .map(|s| s.trim_end_matches("assignor").to_owned())
             .filter(|s| ASSIGNORS.contains(&s.as_str()))
             .collect();
@@ -89,9 +95,7 @@ impl ConsumerConfig {
 /// The partitions of `a` also in `b`'s.
 pub fn is_subset(a: &Assignment, b: &Assignment) -> bool {
     a.iter().all(|(t, ps)| {
-        b.get(t)
-            .is_some_and(|bs| ps.iter().all(|p| bs.contains(p)))
-            || ps.is_empty()
+        b.get(t).is_some_and(|bs| ps.iter().all(|p| bs.contains(p))) || ps.is_empty()
     })
 }
 
@@ -103,5 +107,6 @@ pub fn intersects(a: &Assignment, b: &Assignment) -> bool {
 
 /// Every (topic, partition) of an assignment.
 pub fn partitions(a: &Assignment) -> impl Iterator<Item = (uuid::Uuid, i32)> + '_ {
-    a.iter().flat_map(|(t, ps)| ps.iter().map(move |p| (*t, *p)))
+    a.iter()
+        .flat_map(|(t, ps)| ps.iter().map(move |p| (*t, *p)))
 }

@@ -53,7 +53,11 @@ fn next_assignment(member: &mut ConsumerMember, target: &Target, owned: Option<&
             unreleased |= held;
             !held
         });
-        for (map, set) in [(&mut kept, keep), (&mut revoking, revoke), (&mut adding, add)] {
+        for (map, set) in [
+            (&mut kept, keep),
+            (&mut revoking, revoke),
+            (&mut adding, add),
+        ] {
             if !set.is_empty() {
                 map.insert(topic, set);
             }

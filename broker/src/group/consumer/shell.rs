@@ -59,7 +59,9 @@ impl GroupCoordinator {
 
     /// A JoinGroup for `slot`: refused while a consumer group with members holds the id; an
     /// empty one gives way to the classic group.
-    pub(in crate::group) fn consumer_yields_to_classic(slot: &mut GroupSlot) -> Result<(), GroupError> {
+    pub(in crate::group) fn consumer_yields_to_classic(
+        slot: &mut GroupSlot,
+    ) -> Result<(), GroupError> {
         match &slot.consumer {
             Some(c) if !c.members.is_empty() => Err(GroupError::InconsistentGroupProtocol),
             Some(_) => {
@@ -71,7 +73,10 @@ impl GroupCoordinator {
     }
 
     /// ConsumerGroupDescribe for one group.
-    pub fn describe_consumer_group(&self, group_id: &str) -> Result<ConsumerDescription, GroupError> {
+    pub fn describe_consumer_group(
+        &self,
+        group_id: &str,
+    ) -> Result<ConsumerDescription, GroupError> {
         let slot = self
             .group(group_id)
             .ok_or_else(|| GroupError::GroupNotFound(group_id.to_owned()))?;

@@ -55,7 +55,9 @@ pub(super) fn parts(a: &Assignment) -> BTreeSet<(uuid::Uuid, i32)> {
 }
 
 pub(super) fn t(ps: &[i32]) -> Assignment {
-    [(topic(1), ps.iter().copied().collect())].into_iter().collect()
+    [(topic(1), ps.iter().copied().collect())]
+        .into_iter()
+        .collect()
 }
 
 /// No partition is held (owned or pending revocation) by two members.
@@ -116,9 +118,15 @@ fn a_leaving_member_hands_its_partitions_to_the_rest() {
     let mut g = ConsumerGroup::new("g");
     step(&mut g, join("a", &["t"]), 0).unwrap();
     step(&mut g, join("b", &["t"]), 0).unwrap();
-    let kept = step(&mut g, beat("a", 1, &t(&[0, 1, 2, 3])), 0).unwrap().assignment.unwrap();
+    let kept = step(&mut g, beat("a", 1, &t(&[0, 1, 2, 3])), 0)
+        .unwrap()
+        .assignment
+        .unwrap();
     step(&mut g, beat("a", 1, &kept), 0).unwrap();
-    let b_owned = step(&mut g, beat("b", 2, &Assignment::new()), 0).unwrap().assignment.unwrap();
+    let b_owned = step(&mut g, beat("b", 2, &Assignment::new()), 0)
+        .unwrap()
+        .assignment
+        .unwrap();
     let left = step(&mut g, beat("b", LEAVE_EPOCH, &b_owned), 0).unwrap();
     assert_eq!(left.member_epoch, LEAVE_EPOCH);
     assert_eq!(g.group_epoch, 3);
@@ -154,7 +162,10 @@ fn a_rejoining_member_starts_over_from_epoch_zero() {
     let mut g = ConsumerGroup::new("g");
     step(&mut g, join("a", &["t"]), 0).unwrap();
     let again = step(&mut g, join("a", &["t"]), 0).unwrap();
-    assert_eq!((again.member_epoch, again.assignment), (1, Some(t(&[0, 1, 2, 3]))));
+    assert_eq!(
+        (again.member_epoch, again.assignment),
+        (1, Some(t(&[0, 1, 2, 3])))
+    );
     assert_eq!(g.members.len(), 1);
 }
 
@@ -167,18 +178,30 @@ fn a_static_member_keeps_its_partitions_across_a_restart() {
     // While "a" holds the instance id, another member cannot take it.
     let mut b = a.clone();
     b.member_id = "b".into();
-    assert_eq!(step(&mut g, b.clone(), 0).unwrap_err(), GroupError::UnreleasedInstanceId);
+    assert_eq!(
+        step(&mut g, b.clone(), 0).unwrap_err(),
+        GroupError::UnreleasedInstanceId
+    );
     let mut leave = beat("a", LEAVE_STATIC_EPOCH, &t(&[0, 1, 2, 3]));
     leave.instance_id = Some("i".into());
-    assert_eq!(step(&mut g, leave, 0).unwrap().member_epoch, LEAVE_STATIC_EPOCH);
+    assert_eq!(
+        step(&mut g, leave, 0).unwrap().member_epoch,
+        LEAVE_STATIC_EPOCH
+    );
     // The group epoch did not move: the replacement gets the same epoch and partitions.
     let back = step(&mut g, b, 0).unwrap();
-    assert_eq!((back.member_epoch, back.assignment), (1, Some(t(&[0, 1, 2, 3]))));
+    assert_eq!(
+        (back.member_epoch, back.assignment),
+        (1, Some(t(&[0, 1, 2, 3])))
+    );
     assert_eq!(g.group_epoch, 1);
     // The old member id is fenced out.
     let mut old = beat("a", 1, &Assignment::new());
     old.instance_id = Some("i".into());
-    assert_eq!(step(&mut g, old, 0).unwrap_err(), GroupError::FencedInstanceId);
+    assert_eq!(
+        step(&mut g, old, 0).unwrap_err(),
+        GroupError::FencedInstanceId
+    );
 }
 
 #[test]
@@ -212,9 +235,18 @@ fn commits_and_fetches_check_the_member_epoch() {
     assert_eq!(g.validate_commit("", -1, false, 9), Ok(()));
     step(&mut g, join("a", &["t"]), 0).unwrap();
     assert_eq!(g.validate_commit("a", 1, false, 9), Ok(()));
-    assert_eq!(g.validate_commit("a", 0, false, 9), Err(GroupError::StaleMemberEpoch));
-    assert_eq!(g.validate_commit("x", 1, false, 9), Err(GroupError::UnknownMemberId));
-    assert_eq!(g.validate_commit("", -1, false, 9), Err(GroupError::UnknownMemberId));
+    assert_eq!(
+        g.validate_commit("a", 0, false, 9),
+        Err(GroupError::StaleMemberEpoch)
+    );
+    assert_eq!(
+        g.validate_commit("x", 1, false, 9),
+        Err(GroupError::UnknownMemberId)
+    );
+    assert_eq!(
+        g.validate_commit("", -1, false, 9),
+        Err(GroupError::UnknownMemberId)
+    );
     assert!(matches!(
         g.validate_commit("a", 1, false, 8),
         Err(GroupError::UnsupportedVersion(_))
@@ -222,8 +254,14 @@ fn commits_and_fetches_check_the_member_epoch() {
     assert_eq!(g.validate_commit("a", 1, true, 3), Ok(()));
     assert_eq!(g.validate_fetch(None, -1), Ok(()));
     assert_eq!(g.validate_fetch(Some("a"), 1), Ok(()));
-    assert_eq!(g.validate_fetch(Some("a"), 2), Err(GroupError::StaleMemberEpoch));
-    assert_eq!(g.validate_fetch(Some("x"), 1), Err(GroupError::UnknownMemberId));
+    assert_eq!(
+        g.validate_fetch(Some("a"), 2),
+        Err(GroupError::StaleMemberEpoch)
+    );
+    assert_eq!(
+        g.validate_fetch(Some("x"), 1),
+        Err(GroupError::UnknownMemberId)
+    );
 }
 
 #[test]
@@ -235,7 +273,9 @@ fn a_full_group_refuses_new_members() {
     };
     let topics: TopicLookup = &lookup;
     g.heartbeat(join("a", &["t"]), 0, &config, topics).unwrap();
-    let err = g.heartbeat(join("b", &["t"]), 0, &config, topics).unwrap_err();
+    let err = g
+        .heartbeat(join("b", &["t"]), 0, &config, topics)
+        .unwrap_err();
     assert_eq!(err, GroupError::GroupMaxSizeReached);
 }
 

@@ -28,15 +28,24 @@ fn uniform_spreads_evenly_and_keeps_partitions_where_they_were() {
     assert_eq!(counts(&second), [2, 2, 3]);
     // Nothing moves between a and b: each keeps a subset of what it had.
     for id in ["a", "b"] {
-        assert!(parts(&second[id]).is_subset(&parts(&first[id])), "{id} moved");
+        assert!(
+            parts(&second[id]).is_subset(&parts(&first[id])),
+            "{id} moved"
+        );
     }
 }
 
 #[test]
 fn uniform_gives_a_topic_only_to_its_subscribers() {
     let members = [
-        Subscriber { id: "a", topics: vec![(topic(1), 4)] },
-        Subscriber { id: "b", topics: vec![(topic(1), 4), (topic(2), 2)] },
+        Subscriber {
+            id: "a",
+            topics: vec![(topic(1), 4)],
+        },
+        Subscriber {
+            id: "b",
+            topics: vec![(topic(1), 4), (topic(2), 2)],
+        },
     ];
     let out = assign("uniform", &members, &HashMap::new());
     assert!(!out["a"].contains_key(&topic(2)));
@@ -46,8 +55,14 @@ fn uniform_gives_a_topic_only_to_its_subscribers() {
 #[test]
 fn range_gives_consecutive_ranges_first_members_one_more() {
     let members = [
-        Subscriber { id: "b", topics: vec![(topic(1), 5)] },
-        Subscriber { id: "a", topics: vec![(topic(1), 5)] },
+        Subscriber {
+            id: "b",
+            topics: vec![(topic(1), 5)],
+        },
+        Subscriber {
+            id: "a",
+            topics: vec![(topic(1), 5)],
+        },
     ];
     let out = assign("range", &members, &HashMap::new());
     assert_eq!(out["a"], t(&[0, 1, 2]));
