@@ -52,8 +52,8 @@ def poll_into(c, read):
 def test_consumer_protocol_members_share_hand_over_and_resume(broker):
     bootstrap = broker.bootstrap
     topic, group = uid("kip848"), uid("g")
-    AdminClient({"bootstrap.servers": bootstrap}).create_topics(
-        [NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, PARTITIONS, 1)])[topic].result(30)
     produce(bootstrap, topic, 0, 200)
     read = []
     a = consumer(bootstrap, group, topic)
@@ -75,7 +75,6 @@ def test_consumer_protocol_members_share_hand_over_and_resume(broker):
         poll_into(a, read)
     assert set(read) == set(range(240))
     a.commit(asynchronous=False)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
     listed = admin.list_consumer_groups().result(30).valid
     mine = [g for g in listed if g.group_id == group]
     assert len(mine) == 1 and mine[0].type == ConsumerGroupType.CONSUMER, mine
