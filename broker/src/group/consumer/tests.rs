@@ -150,7 +150,7 @@ fn epochs_the_member_never_had_are_fenced_and_a_lost_answer_is_forgiven() {
     assert_eq!(step(&mut g, change, 0).unwrap().member_epoch, 2);
     assert!(step(&mut g, beat("a", 1, &t(&[0, 1])), 0).is_ok());
     assert_eq!(
-        step(&mut g, beat("a", 0 + 1, &t(&[0, 1, 2, 3])), 0).map(|a| a.member_epoch),
+        step(&mut g, beat("a", 1, &t(&[0, 1, 2, 3])), 0).map(|a| a.member_epoch),
         Ok(2)
     );
     let unknown = step(&mut g, beat("z", 1, &Assignment::new()), 0).unwrap_err();
