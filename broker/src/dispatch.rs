@@ -55,8 +55,8 @@ macro_rules! routes {
 }
 
 // Produce stops at v11 and no `transaction.version` feature is advertised: v12+ belongs to
-// transactions v2 (KIP-890), which Wren does not implement. Consumer groups are the classic
-// protocol (no KIP-848 ConsumerGroupHeartbeat).
+// transactions v2 (KIP-890), which Wren does not implement. Consumer groups: classic and
+// KIP-848 (ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
     Produce 3..=11 => match handlers::produce::handle(
@@ -138,6 +138,12 @@ routes! {
     SyncGroup 0..=5 => respond(ctx, &handlers::groups::sync(
         &state.groups, &state.shutdown, r, v,
     ).await),
+    ConsumerGroupHeartbeat 0..=1 => respond(ctx, &handlers::consumer_groups::heartbeat(
+        &state.groups, &state.topics, ctx, r, v,
+    )),
+    ConsumerGroupDescribe 0..=1 => respond(ctx, &handlers::consumer_groups::describe(
+        &state.groups, &state.topics, r,
+    )),
     DescribeGroups 0..=5 => respond(ctx, &coordinated::describe_groups(
         leadership(state, ctx), r, |r| handlers::group_admin::describe(&state.groups, r, v),
     )),

@@ -31,6 +31,7 @@ mod group_limits;
 mod group_offsets;
 mod group_txn_offsets;
 mod groups;
+mod groups_consumer;
 mod groups_rdkafka;
 mod groups_static;
 mod groups_timeouts;

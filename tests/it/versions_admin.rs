@@ -1,6 +1,6 @@
 //! The representative requests and answer checks of `versions` for the admin APIs a one-node
 //! broker answers trivially (AlterConfigs, DescribeLogDirs, DescribeTopicPartitions,
-//! ElectLeaders, partition reassignments), kept apart to keep `versions` short.
+//! ElectLeaders, partition reassignments) and the KIP-848 group APIs, kept apart to keep `versions` short.
 
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -13,6 +13,18 @@ const NODE: i32 = 1;
 /// A request naming partition 0 of `topic`, or `None` when `api` is not one of these.
 pub fn request(api: ApiKey, topic: &str) -> Option<RequestKind> {
     Some(match api {
+        // A KIP-848 join (again at each version: a rejoin with epoch 0), then its description.
+        ApiKey::ConsumerGroupHeartbeat => RequestKind::ConsumerGroupHeartbeat(
+            ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s("vg-consumer")))
+                .with_member_id(s("vm"))
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![name(topic)]))
+                .with_topic_partitions(Some(vec![])),
+        ),
+        ApiKey::ConsumerGroupDescribe => RequestKind::ConsumerGroupDescribe(
+            ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("vg-consumer"))]),
+        ),
         ApiKey::AlterConfigs => {
             RequestKind::AlterConfigs(AlterConfigsRequest::default().with_resources(vec![
                 alter_configs_request::AlterConfigsResource::default()
@@ -102,6 +114,8 @@ pub fn unexpected_errors(resp: &ResponseKind) -> Option<Vec<i16>> {
             )
             .collect(),
         ResponseKind::ListPartitionReassignments(r) => vec![r.error_code],
+        ResponseKind::ConsumerGroupHeartbeat(r) => vec![r.error_code],
+        ResponseKind::ConsumerGroupDescribe(r) => r.groups.iter().map(|g| g.error_code).collect(),
         _ => return None,
     })
 }

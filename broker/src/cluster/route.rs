@@ -49,6 +49,7 @@ fn coordinator_key(request: &RequestKind) -> Option<(CoordinatorKind, String)> {
         RequestKind::SyncGroup(r) => (Group, r.group_id.to_string()),
         RequestKind::Heartbeat(r) => (Group, r.group_id.to_string()),
         RequestKind::LeaveGroup(r) => (Group, r.group_id.to_string()),
+        RequestKind::ConsumerGroupHeartbeat(r) => (Group, r.group_id.to_string()),
         RequestKind::OffsetCommit(r) => (Group, r.group_id.to_string()),
         RequestKind::OffsetDelete(r) => (Group, r.group_id.to_string()),
         RequestKind::TxnOffsetCommit(r) => (Group, r.group_id.to_string()),

@@ -79,6 +79,11 @@ pub fn error_answer(
             ctx,
             &ListTransactionsResponse::default().with_error_code(code),
         ),
+        RequestKind::ConsumerGroupHeartbeat(_) => respond(
+            ctx,
+            &ConsumerGroupHeartbeatResponse::default().with_error_code(code),
+        ),
+        RequestKind::ConsumerGroupDescribe(r) => respond(ctx, &consumer_group_describe(r, code)),
         RequestKind::ListGroups(_) => {
             respond(ctx, &ListGroupsResponse::default().with_error_code(code))
         }

@@ -140,6 +140,23 @@ pub fn describe_groups(r: &DescribeGroupsRequest, code: i16) -> DescribeGroupsRe
     )
 }
 
+pub fn consumer_group_describe(
+    r: &ConsumerGroupDescribeRequest,
+    code: i16,
+) -> ConsumerGroupDescribeResponse {
+    use consumer_group_describe_response::DescribedGroup;
+    ConsumerGroupDescribeResponse::default().with_groups(
+        r.group_ids
+            .iter()
+            .map(|g| {
+                DescribedGroup::default()
+                    .with_group_id(g.clone())
+                    .with_error_code(code)
+            })
+            .collect(),
+    )
+}
+
 pub fn delete_groups(r: &DeleteGroupsRequest, code: i16) -> DeleteGroupsResponse {
     use delete_groups_response::DeletableGroupResult;
     DeleteGroupsResponse::default().with_results(

@@ -30,6 +30,8 @@ pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
     pub state: &'static str,
+    /// ListGroups v5: `classic` or `consumer`.
+    pub group_type: &'static str,
 }
 
 pub struct MemberDescription {
@@ -96,8 +98,13 @@ impl GroupCoordinator {
                 None => return Err(GroupError::IllegalGeneration),
             };
             let mut slot = slot.lock();
+            match &slot.consumer {
+                Some(consumer) => {
+                    consumer.validate_commit(c.member_id, c.generation_id, false, c.api_version)?
+                }
+                None => validate_commit(&slot.group, c, false)?,
+            }
             let group = &mut slot.group;
-            validate_commit(group, c, false)?;
             if let Some(m) = group.members.get_mut(c.member_id) {
                 m.heartbeat(now);
             }
@@ -229,7 +236,12 @@ impl GroupCoordinator {
                 None => return Err(GroupError::IllegalGeneration),
             };
             let slot = slot.lock();
-            validate_commit(&slot.group, c, true)?;
+            match &slot.consumer {
+                Some(consumer) => {
+                    consumer.validate_commit(c.member_id, c.generation_id, true, c.api_version)?
+                }
+                None => validate_commit(&slot.group, c, true)?,
+            }
             if offsets.is_empty() {
                 return Ok(());
             }
@@ -269,17 +281,21 @@ impl GroupCoordinator {
         let mut out: Vec<GroupListing> = slots
             .iter()
             .map(|slot| slot.lock())
-            .filter(|slot| {
-                states.is_empty()
-                    || states
-                        .iter()
-                        .any(|s| s.eq_ignore_ascii_case(slot.group.state.name()))
+            .map(|slot| match &slot.consumer {
+                Some(c) => GroupListing {
+                    group_id: c.id.clone(),
+                    protocol_type: "consumer".to_owned(),
+                    state: c.state(),
+                    group_type: "consumer",
+                },
+                None => GroupListing {
+                    group_id: slot.group.id.clone(),
+                    protocol_type: slot.group.protocol_type.clone().unwrap_or_default(),
+                    state: slot.group.state.name(),
+                    group_type: "classic",
+                },
             })
-            .map(|slot| GroupListing {
-                group_id: slot.group.id.clone(),
-                protocol_type: slot.group.protocol_type.clone().unwrap_or_default(),
-                state: slot.group.state.name(),
-            })
+            .filter(|g| states.is_empty() || states.iter().any(|s| s.eq_ignore_ascii_case(g.state)))
             .collect();
         out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         out
@@ -287,7 +303,9 @@ impl GroupCoordinator {
 
     /// DescribeGroups for one group; an unknown group is described as Dead (Kafka's answer).
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
-        let Some(slot) = self.group(group_id) else {
+        // A consumer group is not a classic group: DescribeGroups up to v5 says Dead, as Kafka.
+        let slot = self.group(group_id).filter(|s| s.lock().consumer.is_none());
+        let Some(slot) = slot else {
             return GroupDescription {
                 group_id: group_id.to_owned(),
                 state: GroupState::Dead.name(),
@@ -362,6 +380,13 @@ impl GroupCoordinator {
                 .ok_or(GroupError::GroupIdNotFound)?
                 .clone();
             let slot = slot.lock();
+            if slot
+                .consumer
+                .as_ref()
+                .is_some_and(|c| !c.members.is_empty())
+            {
+                return Err(GroupError::NonEmptyGroup);
+            }
             match slot.group.state {
                 GroupState::Dead => return Err(GroupError::GroupIdNotFound),
                 GroupState::Empty => {}

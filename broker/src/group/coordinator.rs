@@ -39,6 +39,8 @@ pub(super) struct GroupSlot {
     /// The group's writes submitted and not yet applied: while any are, the offset store does
     /// not show the group's latest state (offset expiry must not forget the group then).
     pub(super) writes_in_flight: Arc<AtomicUsize>,
+    /// The KIP-848 consumer group holding this id, if any (the classic group is then Empty).
+    pub(in crate::group) consumer: Option<super::consumer::ConsumerGroup>,
 }
 
 impl GroupSlot {
@@ -49,6 +51,7 @@ impl GroupSlot {
             parked_syncs: HashMap::new(),
             rebalances: 0,
             writes_in_flight: Arc::default(),
+            consumer: None,
         }))
     }
 }
@@ -187,6 +190,10 @@ impl GroupCoordinator {
             None => self.group_or_create(&req.group_id, now),
         };
         let mut slot = slot.lock();
+        if let Err(e) = Self::consumer_yields_to_classic(&mut slot) {
+            let _ = tx.send(JoinOutcome::error(e, &req.member_id));
+            return;
+        }
         let park = self.next_park();
         slot.parked_joins.insert(park, tx);
         let prefix = req.instance_id.as_deref().unwrap_or(&req.client_id);
@@ -268,7 +275,9 @@ impl GroupCoordinator {
         let now = self.clock.now_ms();
         let slots: Vec<Arc<Mutex<GroupSlot>>> = self.groups.read().values().cloned().collect();
         for slot in slots {
-            self.step(&mut slot.lock(), Input::Tick, now);
+            let mut slot = slot.lock();
+            self.step(&mut slot, Input::Tick, now);
+            Self::expire_consumer_members(&mut slot, now);
         }
     }
 

@@ -36,6 +36,26 @@ pub enum GroupError {
     GroupSubscribedToTopic,
     #[error("an open transaction has staged offsets for the partition")]
     UnstableOffsetCommit,
+    /// KIP-848: the member's epoch is not one the coordinator accepts; it rejoins with 0.
+    #[error("the member epoch is fenced")]
+    FencedMemberEpoch,
+    /// KIP-848: an offset commit or fetch with an epoch that is not the member's current one.
+    #[error("the member epoch is stale")]
+    StaleMemberEpoch,
+    #[error("another member still holds this instance id")]
+    UnreleasedInstanceId,
+    #[error("the server assignor is not one the group supports")]
+    UnsupportedAssignor,
+    #[error("{0}")]
+    UnsupportedVersion(&'static str),
+    /// A request field Kafka refuses (the message is Kafka's).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Kafka's message for a group id held by a group of the other protocol.
+    #[error("Group {0} is not a consumer group.")]
+    NotConsumerGroup(String),
+    #[error("Group {0} not found.")]
+    GroupNotFound(String),
     /// The group is Dead (being deleted): the client looks for its coordinator again.
     #[error("the group is dead")]
     GroupDead,
@@ -59,10 +79,18 @@ impl GroupError {
             GroupError::FencedInstanceId => ResponseError::FencedInstanceId,
             GroupError::RebalanceInProgress => ResponseError::RebalanceInProgress,
             GroupError::IllegalGeneration => ResponseError::IllegalGeneration,
-            GroupError::GroupIdNotFound => ResponseError::GroupIdNotFound,
+            GroupError::GroupIdNotFound
+            | GroupError::NotConsumerGroup(_)
+            | GroupError::GroupNotFound(_) => ResponseError::GroupIdNotFound,
             GroupError::NonEmptyGroup => ResponseError::NonEmptyGroup,
             GroupError::GroupSubscribedToTopic => ResponseError::GroupSubscribedToTopic,
             GroupError::UnstableOffsetCommit => ResponseError::UnstableOffsetCommit,
+            GroupError::FencedMemberEpoch => ResponseError::FencedMemberEpoch,
+            GroupError::StaleMemberEpoch => ResponseError::StaleMemberEpoch,
+            GroupError::UnreleasedInstanceId => ResponseError::UnreleasedInstanceId,
+            GroupError::UnsupportedAssignor => ResponseError::UnsupportedAssignor,
+            GroupError::UnsupportedVersion(_) => ResponseError::UnsupportedVersion,
+            GroupError::InvalidRequest(_) => ResponseError::InvalidRequest,
             // A client retries these against the (same) coordinator.
             GroupError::GroupDead | GroupError::ShuttingDown | GroupError::Log(_) => {
                 ResponseError::CoordinatorNotAvailable

@@ -17,6 +17,7 @@ fn is_forgettable(slot: &GroupSlot, offsets: &OffsetStore) -> bool {
     slot.writes_in_flight.load(Ordering::Acquire) == 0
         && group.is(GroupState::Empty)
         && group.pending_members.is_empty()
+        && slot.consumer.as_ref().is_none_or(|c| c.members.is_empty())
         && !offsets.has_offsets(&group.id)
         && !offsets.group_has_pending(&group.id)
 }

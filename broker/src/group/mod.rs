@@ -6,6 +6,7 @@
 //! - [`group`]: one group's state and its join/sync completion; [`member`]: a member.
 //! - [`membership`]: the membership protocol as a pure state machine (input at a clock time ->
 //!   effects); [`error`]: [`GroupError`], the coordinator's errors and their Kafka codes.
+//! - [`consumer`]: KIP-848 consumer groups (ConsumerGroupHeartbeat), beside the classic ones.
 //! - [`subscription`]: the topics a consumer group's members subscribe to.
 //! - [`admin`]: OffsetCommit/OffsetFetch/OffsetDelete, List/Describe/DeleteGroups;
 //!   `expiry`: offset expiry and forgetting empty groups.
@@ -28,6 +29,7 @@
 pub mod admin;
 #[cfg(test)]
 mod admin_tests;
+pub mod consumer;
 pub mod coordinator;
 pub mod effect;
 pub mod error;
@@ -92,6 +94,8 @@ pub struct GroupConfig {
     pub offset_metadata_max_bytes: usize,
     /// offsets.topic.num.partitions: how many partitions `__consumer_offsets` lists.
     pub offsets_topic_num_partitions: i32,
+    /// group.consumer.*: KIP-848 consumer groups.
+    pub consumer: consumer::ConsumerConfig,
 }
 
 impl Default for GroupConfig {
@@ -105,6 +109,7 @@ impl Default for GroupConfig {
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
             offsets_topic_num_partitions: crate::offsets_topic::PARTITIONS_DEFAULT,
+            consumer: consumer::ConsumerConfig::default(),
         }
     }
 }
@@ -130,6 +135,12 @@ impl GroupConfig {
             }
             "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = num(value)?,
             "offsets.topic.num.partitions" => self.offsets_topic_num_partitions = num(value)?,
+            "group.consumer.session.timeout.ms" => self.consumer.session_timeout_ms = num(value)?,
+            "group.consumer.heartbeat.interval.ms" => {
+                self.consumer.heartbeat_interval_ms = num(value)?
+            }
+            "group.consumer.max.size" => self.consumer.max_size = num(value)?,
+            "group.consumer.assignors" => self.consumer.set_assignors(value),
             _ => return Ok(false),
         }
         Ok(true)

@@ -15,9 +15,6 @@ use crate::group::GroupCoordinator;
 /// operation the group resource supports: READ (3), DELETE (6), DESCRIBE (8).
 pub(crate) const GROUP_AUTHORIZED_OPERATIONS: i32 = 1 << 3 | 1 << 6 | 1 << 8;
 
-/// The only group type Wren has (ListGroups v5 `types_filter`).
-const CLASSIC: &str = "classic";
-
 pub fn list(
     groups: &GroupCoordinator,
     request: ListGroupsRequest,
@@ -32,17 +29,15 @@ pub fn list(
     } else {
         Vec::new()
     };
-    let classic_wanted = version < 5
-        || request.types_filter.is_empty()
-        || request
-            .types_filter
-            .iter()
-            .any(|t| t.as_str().eq_ignore_ascii_case(CLASSIC));
-    let groups = if classic_wanted {
-        groups.list_groups(&states)
+    // v5 `types_filter`: `classic` and `consumer` (KIP-848) groups, case-insensitive.
+    let types: Vec<&str> = if version >= 5 {
+        request.types_filter.iter().map(|t| t.as_str()).collect()
     } else {
         Vec::new()
     };
+    let mut groups = groups.list_groups(&states);
+    groups
+        .retain(|g| types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case(g.group_type)));
     ListGroupsResponse::default().with_groups(
         groups
             .into_iter()
@@ -56,7 +51,7 @@ pub fn list(
                     listed
                 };
                 if version >= 5 {
-                    listed.with_group_type(str_bytes(CLASSIC))
+                    listed.with_group_type(str_bytes(g.group_type))
                 } else {
                     listed
                 }

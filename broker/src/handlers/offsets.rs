@@ -163,6 +163,19 @@ pub fn fetch(
                         })
                         .collect()
                 });
+                if version >= 9 {
+                    let member_id = g.member_id.as_ref().map(|m| m.as_str());
+                    let checked = groups.validate_consumer_fetch(
+                        g.group_id.as_str(),
+                        member_id,
+                        g.member_epoch,
+                    );
+                    if let Err(e) = checked {
+                        return OffsetFetchResponseGroup::default()
+                            .with_group_id(GroupId(str_bytes(g.group_id.as_str())))
+                            .with_error_code(e.code());
+                    }
+                }
                 let fetched = groups.fetch_offsets(g.group_id.as_str(), partitions, require_stable);
                 let topics = by_topic(fetched)
                     .into_iter()

@@ -108,6 +108,8 @@ error_codes! {
     };
     SyncGroupResponse => |r, out| out.push(r.error_code);
     DescribeGroupsResponse => |r, out| out.extend(r.groups.iter().map(|g| g.error_code));
+    ConsumerGroupHeartbeatResponse => |r, out| out.push(r.error_code);
+    ConsumerGroupDescribeResponse => |r, out| out.extend(r.groups.iter().map(|g| g.error_code));
     ListGroupsResponse => |r, out| out.push(r.error_code);
     DeleteGroupsResponse => |r, out| out.extend(r.results.iter().map(|g| g.error_code));
     OffsetDeleteResponse => |r, out| {

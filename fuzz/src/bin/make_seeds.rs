@@ -188,6 +188,8 @@ fn default_request(key: ApiKey) -> Result<RequestKind, ()> {
         ApiKey::ListGroups => RequestKind::ListGroups(Default::default()),
         ApiKey::DeleteGroups => RequestKind::DeleteGroups(Default::default()),
         ApiKey::OffsetDelete => RequestKind::OffsetDelete(Default::default()),
+        ApiKey::ConsumerGroupHeartbeat => RequestKind::ConsumerGroupHeartbeat(Default::default()),
+        ApiKey::ConsumerGroupDescribe => RequestKind::ConsumerGroupDescribe(Default::default()),
         _ => return Err(()),
     })
 }
