@@ -79,6 +79,11 @@ final class TxnSteps {
 
     /** Each isolation level: listOffsets latest, endOffsets, the records a consumer returns and its position. */
     static void visibility(Recorder r, Admin admin, String when, long lso, long hw) {
+        // Kafka writes a transaction's markers after commitTransaction/abortTransaction return
+        // (the coordinator answers once the outcome is logged), so its stable offset can trail
+        // for a moment; Wren writes them before answering. Compare the settled state.
+        ClientTranscript.waitFor(() -> admin.listOffsets(Map.of(T0, OffsetSpec.latest()),
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).partitionResult(T0).get().offset() == lso);
         for (String isolation : List.of("read_committed", "read_uncommitted")) {
             IsolationLevel level = IsolationLevel.valueOf(isolation.toUpperCase());
             r.step("list-offsets latest " + isolation + " " + when, () -> obj().put("offset",
