@@ -53,13 +53,14 @@ macro_rules! routes {
     };
 }
 
-// Produce stops at v11 and no `transaction.version` feature is advertised: v12+ belongs to
-// transactions v2 (KIP-890), which Wren does not implement. Consumer groups are the classic
-// protocol (no KIP-848 ConsumerGroupHeartbeat).
+// Produce v12, TxnOffsetCommit v5 and EndTxn v5 are transactions v2 (KIP-890 part 2), which
+// clients use when ApiVersions finalizes `transaction.version` 2 (the broker's
+// `transaction.version` key); older versions keep the classic protocol. Consumer groups are the
+// classic protocol (no KIP-848 ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
-    Produce 3..=11 => match handlers::produce::handle(
-        &state.topics, &state.txn, &*state.clock, leadership(state, ctx), r,
+    Produce 3..=12 => match handlers::produce::handle(
+        &state.topics, &state.txn, &*state.clock, leadership(state, ctx), r, v,
     )
         .await
     {
@@ -78,7 +79,7 @@ routes! {
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
         &state.cluster, r, v,
     )),
-    ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
+    ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised(), state.config.transaction_version)),
     CreateTopics 2..=7 => respond(ctx, &disk_bound(|| handlers::create_topics::handle(
         &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     ))),
@@ -110,11 +111,11 @@ routes! {
     AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(
         &state.topics, &state.txn, r, v,
     ).await),
-    TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
+    TxnOffsetCommit 0..=5 => respond(ctx, &handlers::txn_offsets::handle(
         &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
     ).await),
-    EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
-        &state.topics, &state.txn, r, v,
+    EndTxn 0..=5 => respond(ctx, &handlers::txn::end_txn(
+        &state.topics, &state.producer_ids, &state.txn, r, v,
     ).await),
     DescribeTransactions 0..=0 => respond(ctx, &handlers::txn::describe(&state.txn, r)),
     ListTransactions 0..=1 => respond(ctx, &handlers::txn::list(&state.txn, &*state.clock, r)),
@@ -223,7 +224,7 @@ async fn answer(
                 ..ctx.clone()
             };
             let error = ResponseError::UnsupportedVersion.code();
-            return respond(&ctx, &handlers::api_versions::response(error, advertised()));
+            return respond(&ctx, &handlers::api_versions::response(error, advertised(), state.config.transaction_version));
         }
         return Outcome::Close(format!("{api_key:?} v{version} is not supported")).into();
     }

@@ -272,7 +272,7 @@ proptest! {
                     producer_id, epoch: stale_epoch(*stale), partitions: &partitions[*partition as usize],
                 },
                 Op::AddOffsets { stale, .. } => Input::AddOffsets { producer_id, epoch: stale_epoch(*stale), group: "g" },
-                Op::End { commit, stale, .. } => Input::EndTxn { producer_id, epoch: stale_epoch(*stale), commit: *commit },
+                Op::End { commit, stale, .. } => Input::EndTxn { producer_id, epoch: stale_epoch(*stale), commit: *commit, tv2: false },
                 _ => unreachable!(),
             };
             let reply = drive(&mut metas[id], &names[id], input, now, &mut pid);

@@ -92,6 +92,7 @@ fn end(p: &ProducerIdAndEpoch, commit: bool) -> Input<'static> {
         producer_id: p.producer_id,
         epoch: p.producer_epoch,
         commit,
+        tv2: false,
     }
 }
 
