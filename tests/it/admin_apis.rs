@@ -250,15 +250,27 @@ async fn api_versions_lists_metadata_version_and_no_transaction_or_group_version
             .iter()
             .map(|f| (f.name.to_string(), f.min_version, f.max_version))
             .collect();
-        assert_eq!(supported, vec![("metadata.version".into(), 7, 27)]);
+        assert_eq!(
+            supported,
+            vec![
+                ("metadata.version".into(), 7, 27),
+                ("transaction.version".into(), 0, 2)
+            ]
+        );
         let finalized: Vec<(String, i16, i16)> = r
             .finalized_features
             .iter()
             .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level))
             .collect();
-        // Kafka 4.1's latest production level; transaction.version absent = 0 (classic
-        // transactions), group.version absent = 0 (classic groups).
-        assert_eq!(finalized, vec![("metadata.version".into(), 27, 27)]);
+        // Kafka 4.1's latest production level; transaction.version 2 (transactions v2, as
+        // Kafka 4.x finalizes it), group.version absent = 0 (classic groups).
+        assert_eq!(
+            finalized,
+            vec![
+                ("metadata.version".into(), 27, 27),
+                ("transaction.version".into(), 2, 2)
+            ]
+        );
         assert!(r.finalized_features_epoch >= 0);
         // kafka-python reads the broker as 4.0 from ListOffsets v10 (3.8 before).
         let list_offsets = r.api_keys.iter().find(|k| k.api_key == 2).unwrap();

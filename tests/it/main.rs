@@ -49,6 +49,7 @@ mod transactions;
 mod transactions_eos;
 mod txn_protocol;
 mod txn_protocol_restart;
+mod txn_protocol_v2;
 mod versions;
 mod versions_admin;
 mod versions_requests;
