@@ -136,3 +136,89 @@ fn prepare(
         reply: Ok(Reply::Ended(reply)),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::txn::TxnMetrics;
+    use crate::txn::machine::{step, Input};
+
+    fn at(state: TxnState, epoch: i16) -> TxnMetadata {
+        let mut m = TxnMetadata::new("tx".into(), 7, 60_000, 0);
+        m.state = state;
+        m.producer_epoch = epoch;
+        m
+    }
+
+    fn end(m: &TxnMetadata, producer: (i64, i16), commit: bool) -> Step {
+        let input = Input::EndTxn {
+            producer_id: producer.0,
+            epoch: producer.1,
+            commit,
+            tv2: true,
+        };
+        step("tx", Some(m), input, 5, &mut || Ok(99))
+    }
+
+    /// Runs the step's completion, as the coordinator does once the markers are written.
+    fn complete(prepared: &TxnMetadata) -> TxnMetadata {
+        let done = step("tx", Some(prepared), Input::MarkersWritten, 6, &mut || Ok(99));
+        done.persist.expect("a completion")
+    }
+
+    #[test]
+    fn kafkas_table_for_completed_and_empty_states() {
+        use TxnState::*;
+        let ended = |e| Ok(Reply::Ended(ProducerIdAndEpoch { producer_id: 7, producer_epoch: e }));
+        let code = |s: Step| s.reply.map_err(|e| e.code());
+        use kafka_protocol::error::ResponseError as E;
+        // (state, request epoch, commit, answer); the state's epoch is 4.
+        let cases = [
+            (Empty, 4, false, ended(5)),
+            (Empty, 4, true, Err(E::InvalidTxnState)),
+            (Empty, 3, false, Err(E::ProducerFenced)),
+            (CompleteAbort, 3, false, ended(4)),
+            (CompleteAbort, 4, false, ended(5)),
+            (CompleteAbort, 3, true, Err(E::InvalidTxnState)),
+            (CompleteCommit, 3, true, ended(4)),
+            (CompleteCommit, 3, false, Err(E::InvalidTxnState)),
+            (CompleteCommit, 4, true, Err(E::InvalidTxnState)),
+            (CompleteCommit, 4, false, ended(5)),
+            (CompleteCommit, 2, true, Err(E::ProducerFenced)),
+            (PrepareCommit, 3, true, Err(E::ConcurrentTransactions)),
+            (PrepareCommit, 4, true, Err(E::ProducerFenced)),
+            (Ongoing, 3, true, Err(E::ProducerFenced)),
+            (Ongoing, 4, true, ended(5)),
+        ];
+        for (state, epoch, commit, answer) in cases {
+            let got = code(end(&at(state, 4), (7, epoch), commit));
+            assert_eq!(got, answer, "{state:?} epoch {epoch} commit {commit}");
+        }
+    }
+
+    #[test]
+    fn an_exhausted_epoch_ends_with_a_new_producer_id_and_is_not_counted_as_a_fence() {
+        let ongoing = at(TxnState::Ongoing, i16::MAX - 1);
+        let step = end(&ongoing, (7, i16::MAX - 1), true);
+        let expected = ProducerIdAndEpoch {
+            producer_id: 99,
+            producer_epoch: 0,
+        };
+        assert_eq!(step.reply.unwrap(), Reply::Ended(expected));
+        let prepared = step.persist.unwrap();
+        // The markers go out under the old id at the last epoch.
+        assert_eq!((prepared.producer_id, prepared.producer_epoch), (7, i16::MAX));
+        let done = complete(&prepared);
+        assert_eq!((done.producer_id, done.producer_epoch), (99, 0));
+        assert_eq!(done.previous_producer_id, 7);
+        // A retry with the old identity is answered with the new one.
+        let retry = end(&done, (7, i16::MAX - 1), true);
+        assert!(retry.persist.is_none());
+        assert_eq!(retry.reply.unwrap(), Reply::Ended(expected));
+        let metrics = TxnMetrics::default();
+        metrics.transition(Some(&ongoing), &prepared);
+        metrics.transition(Some(&prepared), &done);
+        let counts = metrics.counts();
+        assert_eq!((counts.fenced, counts.committed), (0, 1));
+    }
+}
