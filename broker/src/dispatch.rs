@@ -224,7 +224,14 @@ async fn answer(
                 ..ctx.clone()
             };
             let error = ResponseError::UnsupportedVersion.code();
-            return respond(&ctx, &handlers::api_versions::response(error, advertised(), state.config.transaction_version));
+            return respond(
+                &ctx,
+                &handlers::api_versions::response(
+                    error,
+                    advertised(),
+                    state.config.transaction_version,
+                ),
+            );
         }
         return Outcome::Close(format!("{api_key:?} v{version} is not supported")).into();
     }

@@ -232,7 +232,7 @@ async fn partition_reassignments_on_one_node_are_no_ops_or_errors() {
 }
 
 #[tokio::test]
-async fn api_versions_lists_metadata_version_and_no_transaction_or_group_version() {
+async fn api_versions_lists_metadata_and_transaction_version_and_no_group_version() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     for v in 3..=4 {

@@ -116,9 +116,15 @@ async fn produce_v12_starts_the_transaction_and_end_txn_v5_bumps_the_epoch() {
     let r = init(&mut c, "a", 60_000, 4, (-1, -1)).await;
     let (pid, ep) = (r.producer_id.0, r.producer_epoch);
     // No AddPartitionsToTxn: the v12 produce adds its partition (and starts the transaction).
-    assert_eq!(produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 0)).await, 0);
+    assert_eq!(
+        produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 0)).await,
+        0
+    );
     assert_eq!(describe(&mut c, "a").await, ("Ongoing".into(), pid, ep, 1));
-    assert_eq!(produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 1)).await, 0);
+    assert_eq!(
+        produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 1)).await,
+        0
+    );
     assert_eq!(
         end(&mut c, 5, "a", (pid, ep), true).await,
         (0, pid, ep + 1),
@@ -140,8 +146,14 @@ async fn produce_v12_starts_the_transaction_and_end_txn_v5_bumps_the_epoch() {
     );
     // The next transaction starts at sequence 0 under the new epoch, on any partition.
     let ep = ep + 1;
-    assert_eq!(produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 0)).await, 0);
-    assert_eq!(produce(&mut c, 12, "a", "u", txn_batch(pid, ep, 0)).await, 0);
+    assert_eq!(
+        produce(&mut c, 12, "a", "t", txn_batch(pid, ep, 0)).await,
+        0
+    );
+    assert_eq!(
+        produce(&mut c, 12, "a", "u", txn_batch(pid, ep, 0)).await,
+        0
+    );
     assert_eq!(describe(&mut c, "a").await, ("Ongoing".into(), pid, ep, 2));
     assert_eq!(
         end(&mut c, 5, "a", (pid, ep), false).await,
@@ -201,11 +213,20 @@ async fn end_txn_v5_retries_answer_as_kafka_does() {
         end(&mut c, 5, "r", (pid, ep), true).await.0,
         E::InvalidTxnState.code()
     );
-    assert_eq!(end(&mut c, 5, "r", (pid, ep), false).await, (0, pid, ep + 1));
+    assert_eq!(
+        end(&mut c, 5, "r", (pid, ep), false).await,
+        (0, pid, ep + 1)
+    );
     // The same abort again (a lost response): answered again, no second bump.
-    assert_eq!(end(&mut c, 5, "r", (pid, ep), false).await, (0, pid, ep + 1));
+    assert_eq!(
+        end(&mut c, 5, "r", (pid, ep), false).await,
+        (0, pid, ep + 1)
+    );
     let ep = ep + 1;
-    assert_eq!(produce(&mut c, 12, "r", "t", txn_batch(pid, ep, 0)).await, 0);
+    assert_eq!(
+        produce(&mut c, 12, "r", "t", txn_batch(pid, ep, 0)).await,
+        0
+    );
     assert_eq!(end(&mut c, 5, "r", (pid, ep), true).await, (0, pid, ep + 1));
     assert_eq!(
         end(&mut c, 5, "r", (pid, ep), true).await,
@@ -245,7 +266,10 @@ async fn end_txn_v5_at_the_last_epoch_answers_a_new_producer_id() {
         assert_eq!((r.error_code, r.producer_id.0), (0, pid));
         ep = r.producer_epoch;
     }
-    assert_eq!(produce(&mut c, 12, "o", "t", txn_batch(pid, ep, 0)).await, 0);
+    assert_eq!(
+        produce(&mut c, 12, "o", "t", txn_batch(pid, ep, 0)).await,
+        0
+    );
     let (error, new_pid, new_ep) = end(&mut c, 5, "o", (pid, ep), true).await;
     assert_eq!((error, new_ep), (0, 0));
     assert_ne!(new_pid, pid, "a new producer id");
@@ -259,10 +283,7 @@ async fn end_txn_v5_at_the_last_epoch_answers_a_new_producer_id() {
         Some((pid, i32::from(i16::MAX)))
     );
     // A retry with the old id and epoch is answered with the new ones.
-    assert_eq!(
-        end(&mut c, 5, "o", (pid, ep), true).await,
-        (0, new_pid, 0)
-    );
+    assert_eq!(end(&mut c, 5, "o", (pid, ep), true).await, (0, new_pid, 0));
     // The new id carries on at epoch 0 from sequence 0.
     assert_eq!(
         produce(&mut c, 12, "o", "t", txn_batch(new_pid, 0, 0)).await,
@@ -318,7 +339,10 @@ async fn txn_offset_commit_v5_adds_the_group() {
     assert_eq!(describe(&mut c, "g").await.0, "Ongoing");
     assert_eq!(end(&mut c, 5, "g", (pid, ep), true).await, (0, pid, ep + 1));
     let committed = crate::groups::fetch(&mut c, "cg", Some(&[("t", 0)]), true).await;
-    assert_eq!(committed[0].2, 42, "the offset is committed with the transaction");
+    assert_eq!(
+        committed[0].2, 42,
+        "the offset is committed with the transaction"
+    );
 }
 
 #[tokio::test]

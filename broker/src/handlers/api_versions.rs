@@ -23,7 +23,11 @@ const FINALIZED_FEATURES_EPOCH: i64 = 0;
 /// transactions v2 (KIP-890 part 2). The finalized level is the broker's `transaction.version`.
 pub const TRANSACTION_VERSION_MAX: i16 = 2;
 
-pub fn response(error_code: i16, apis: Vec<ApiVersion>, transaction_version: i16) -> ApiVersionsResponse {
+pub fn response(
+    error_code: i16,
+    apis: Vec<ApiVersion>,
+    transaction_version: i16,
+) -> ApiVersionsResponse {
     let metadata = || str_bytes("metadata.version");
     let txn = || str_bytes("transaction.version");
     let mut finalized = vec![FinalizedFeatureKey::default()

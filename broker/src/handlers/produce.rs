@@ -66,7 +66,15 @@ pub async fn handle(
                     } else {
                         TxnCheck::MustBeAdded
                     };
-                    prepare_partition(topics, txn, clock, topic.as_deref(), p, transactional, check)
+                    prepare_partition(
+                        topics,
+                        txn,
+                        clock,
+                        topic.as_deref(),
+                        p,
+                        transactional,
+                        check,
+                    )
                 })
             };
             let prepared = match (prepared, &implicit_add) {

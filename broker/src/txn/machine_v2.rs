@@ -162,14 +162,21 @@ mod tests {
 
     /// Runs the step's completion, as the coordinator does once the markers are written.
     fn complete(prepared: &TxnMetadata) -> TxnMetadata {
-        let done = step("tx", Some(prepared), Input::MarkersWritten, 6, &mut || Ok(99));
+        let done = step("tx", Some(prepared), Input::MarkersWritten, 6, &mut || {
+            Ok(99)
+        });
         done.persist.expect("a completion")
     }
 
     #[test]
     fn kafkas_table_for_completed_and_empty_states() {
         use TxnState::*;
-        let ended = |e| Ok(Reply::Ended(ProducerIdAndEpoch { producer_id: 7, producer_epoch: e }));
+        let ended = |e| {
+            Ok(Reply::Ended(ProducerIdAndEpoch {
+                producer_id: 7,
+                producer_epoch: e,
+            }))
+        };
         let code = |s: Step| s.reply.map_err(|e| e.code());
         use kafka_protocol::error::ResponseError as E;
         // (state, request epoch, commit, answer); the state's epoch is 4.
@@ -207,7 +214,10 @@ mod tests {
         assert_eq!(step.reply.unwrap(), Reply::Ended(expected));
         let prepared = step.persist.unwrap();
         // The markers go out under the old id at the last epoch.
-        assert_eq!((prepared.producer_id, prepared.producer_epoch), (7, i16::MAX));
+        assert_eq!(
+            (prepared.producer_id, prepared.producer_epoch),
+            (7, i16::MAX)
+        );
         let done = complete(&prepared);
         assert_eq!((done.producer_id, done.producer_epoch), (99, 0));
         assert_eq!(done.previous_producer_id, 7);
