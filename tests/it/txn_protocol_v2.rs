@@ -204,6 +204,41 @@ async fn produce_v12_error_paths() {
 }
 
 #[tokio::test]
+async fn a_new_instance_fences_a_tv2_transaction_with_two_bumps() {
+    let (_b, mut c) = setup().await;
+    let r = init(&mut c, "z", 60_000, 4, (-1, -1)).await;
+    let (pid, ep) = (r.producer_id.0, r.producer_epoch);
+    assert_eq!(
+        produce(&mut c, 12, "z", "t", txn_batch(pid, ep, 0)).await,
+        0
+    );
+    // The new instance's InitProducerId aborts the zombie's transaction and asks to retry.
+    assert_eq!(
+        init(&mut c, "z", 60_000, 4, (-1, -1)).await.error_code,
+        E::ConcurrentTransactions.code()
+    );
+    // Kafka's TV2 abort of a fenced transaction bumps twice, so the zombie's EndTxn (epoch ep)
+    // is not taken for a retry of an EndTxn that bumped to ep + 1.
+    assert_eq!(
+        describe(&mut c, "z").await,
+        ("CompleteAbort".into(), pid, ep + 2, 0)
+    );
+    for commit in [false, true] {
+        assert_eq!(
+            end(&mut c, 5, "z", (pid, ep), commit).await.0,
+            E::ProducerFenced.code(),
+            "the zombie's EndTxn (commit {commit})"
+        );
+    }
+    assert_eq!(
+        produce(&mut c, 12, "z", "t", txn_batch(pid, ep, 1)).await,
+        E::InvalidProducerEpoch.code()
+    );
+    let retry = init(&mut c, "z", 60_000, 4, (-1, -1)).await;
+    assert_eq!((retry.error_code, retry.producer_epoch), (0, ep + 3));
+}
+
+#[tokio::test]
 async fn end_txn_v5_retries_answer_as_kafka_does() {
     let (_b, mut c) = setup().await;
     let r = init(&mut c, "r", 60_000, 4, (-1, -1)).await;

@@ -129,7 +129,14 @@ async fn add_to_transaction(
     };
     let partition = [(prepared.topic.clone(), prepared.partition.index)];
     match txn
-        .add_partitions(topics, transactional_id, producer_id, epoch, &partition)
+        .add_partitions(
+            topics,
+            transactional_id,
+            producer_id,
+            epoch,
+            &partition,
+            true,
+        )
         .await
     {
         Ok(()) => Ok(prepared),

@@ -57,6 +57,7 @@ pub async fn add_partitions(
             r.v3_and_below_producer_id.0,
             r.v3_and_below_producer_epoch,
             &partitions,
+            false,
         )
         .await
         .map_err(|e| e.code_for(version, FENCED_SINCE))
@@ -104,6 +105,7 @@ pub async fn add_offsets(
             r.producer_id.0,
             r.producer_epoch,
             r.group_id.as_str(),
+            false,
         )
         .await
         .map_err(|e| e.code_for(version, FENCED_SINCE))

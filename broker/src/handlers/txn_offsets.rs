@@ -70,7 +70,7 @@ pub async fn handle(
         let checked = if version >= IMPLICIT_ADD_SINCE {
             // Transactions v2: the group joins the transaction here (no AddOffsetsToTxn). As
             // for produce v12, Kafka answers a fenced epoch with INVALID_PRODUCER_EPOCH.
-            txn.add_offsets(topics, id, r.producer_id.0, r.producer_epoch, group)
+            txn.add_offsets(topics, id, r.producer_id.0, r.producer_epoch, group, true)
                 .await
                 .map_err(|e| match e.code() {
                     ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,

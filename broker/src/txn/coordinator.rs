@@ -203,6 +203,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         partitions: &[(String, i32)],
+        tv2: bool,
     ) -> Result<(), TxnError> {
         let slot = self
             .slot(transactional_id)
@@ -211,6 +212,7 @@ impl TxnCoordinator {
             producer_id,
             epoch,
             partitions,
+            tv2,
         };
         self.run(slot, topics, input, None).await.map(drop)
     }
@@ -223,6 +225,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         group: &str,
+        tv2: bool,
     ) -> Result<(), TxnError> {
         let slot = self
             .slot(transactional_id)
@@ -231,6 +234,7 @@ impl TxnCoordinator {
             producer_id,
             epoch,
             group,
+            tv2,
         };
         self.run(slot, topics, input, None).await.map(drop)
     }

@@ -17,15 +17,18 @@ pub enum Input<'a> {
         max_timeout_ms: i32,
         expected: Option<(i64, i16)>,
     },
+    /// `tv2`: an implicit add (produce v12+, TxnOffsetCommit v5).
     AddPartitions {
         producer_id: i64,
         epoch: i16,
         partitions: &'a [(String, i32)],
+        tv2: bool,
     },
     AddOffsets {
         producer_id: i64,
         epoch: i16,
         group: &'a str,
+        tv2: bool,
     },
     /// `tv2`: EndTxn v5+, which bumps the epoch (transactions v2, [`crate::txn::machine_v2`]).
     EndTxn {
@@ -121,14 +124,18 @@ pub fn step(
             producer_id,
             epoch,
             partitions,
+            tv2,
         } => add(current, producer_id, epoch, now_ms, |m| {
+            m.tv2 = tv2;
             m.partitions.extend(partitions.iter().cloned())
         }),
         Input::AddOffsets {
             producer_id,
             epoch,
             group,
+            tv2,
         } => add(current, producer_id, epoch, now_ms, |m| {
+            m.tv2 = tv2;
             m.groups.insert(group.to_owned());
         }),
         Input::EndTxn {
@@ -398,6 +405,11 @@ fn fence_and_abort(mut m: TxnMetadata, now_ms: i64) -> Result<Step, TxnError> {
     m.ended_by_tv2 = false;
     m.last_producer_epoch = m.producer_epoch;
     m.producer_epoch = m.producer_epoch.saturating_add(1);
+    if m.tv2 {
+        // Kafka's TV2 abort bumps the fenced epoch once more (prepareAbortOrCommit).
+        m.last_producer_epoch = m.producer_epoch;
+        m.producer_epoch = m.producer_epoch.saturating_add(1);
+    }
     transition(&mut m, TxnState::PrepareAbort)?;
     m.last_update_ms = now_ms;
     Ok(Step {

@@ -269,9 +269,9 @@ proptest! {
             let input = match op {
                 Op::Init { .. } => Input::InitProducerId { timeout_ms: TIMEOUT_MS, max_timeout_ms: 900_000, expected: None },
                 Op::Add { partition, stale, .. } => Input::AddPartitions {
-                    producer_id, epoch: stale_epoch(*stale), partitions: &partitions[*partition as usize],
+                    producer_id, epoch: stale_epoch(*stale), partitions: &partitions[*partition as usize], tv2: false,
                 },
-                Op::AddOffsets { stale, .. } => Input::AddOffsets { producer_id, epoch: stale_epoch(*stale), group: "g" },
+                Op::AddOffsets { stale, .. } => Input::AddOffsets { producer_id, epoch: stale_epoch(*stale), group: "g", tv2: false },
                 Op::End { commit, stale, .. } => Input::EndTxn { producer_id, epoch: stale_epoch(*stale), commit: *commit, tv2: false },
                 _ => unreachable!(),
             };
