@@ -54,13 +54,14 @@ macro_rules! routes {
     };
 }
 
-// Produce stops at v11 and no `transaction.version` feature is advertised: v12+ belongs to
-// transactions v2 (KIP-890), which Wren does not implement. Consumer groups: classic and
-// KIP-848 (ConsumerGroupHeartbeat).
+// Produce v12, TxnOffsetCommit v5 and EndTxn v5 are transactions v2 (KIP-890 part 2), which
+// clients use when ApiVersions finalizes `transaction.version` 2 (the broker's
+// `transaction.version` key); older versions keep the classic protocol. Consumer groups: classic
+// and KIP-848 (ConsumerGroupHeartbeat).
 routes! {
     |state, ctx, r, v|
-    Produce 3..=11 => match handlers::produce::handle(
-        &state.topics, &state.txn, &*state.clock, leadership(state, ctx), r,
+    Produce 3..=12 => match handlers::produce::handle(
+        &state.topics, &state.txn, &*state.clock, leadership(state, ctx), r, v,
     )
         .await
     {
@@ -82,7 +83,7 @@ routes! {
     FindCoordinator 0..=4 => respond(ctx, &handlers::cluster::find_coordinator(
         &state.cluster, r, v,
     )),
-    ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised())),
+    ApiVersions 0..=4 => respond(ctx, &handlers::api_versions::response(0, advertised(), state.config.transaction_version)),
     CreateTopics 2..=7 => respond(ctx, &disk_bound(|| handlers::create_topics::handle(
         &state.identity, &state.cluster, &state.topics, &state.config, r, v,
     ))),
@@ -114,11 +115,11 @@ routes! {
     AddOffsetsToTxn 0..=3 => respond(ctx, &handlers::txn::add_offsets(
         &state.topics, &state.txn, r, v,
     ).await),
-    TxnOffsetCommit 0..=3 => respond(ctx, &handlers::txn_offsets::handle(
+    TxnOffsetCommit 0..=5 => respond(ctx, &handlers::txn_offsets::handle(
         &state.topics, &state.groups, &state.txn, &*state.clock, r, v,
     ).await),
-    EndTxn 0..=3 => respond(ctx, &handlers::txn::end_txn(
-        &state.topics, &state.txn, r, v,
+    EndTxn 0..=5 => respond(ctx, &handlers::txn::end_txn(
+        &state.topics, &state.producer_ids, &state.txn, r, v,
     ).await),
     DescribeTransactions 0..=0 => respond(ctx, &coordinated::describe_transactions(
         leadership(state, ctx), r, |r| handlers::txn::describe(&state.txn, r),
@@ -241,7 +242,14 @@ async fn answer(
                 ..ctx.clone()
             };
             let error = ResponseError::UnsupportedVersion.code();
-            return respond(&ctx, &handlers::api_versions::response(error, advertised()));
+            return respond(
+                &ctx,
+                &handlers::api_versions::response(
+                    error,
+                    advertised(),
+                    state.config.transaction_version,
+                ),
+            );
         }
         return Outcome::Close(format!("{api_key:?} v{version} is not supported")).into();
     }

@@ -240,7 +240,7 @@ async fn partition_reassignments_on_one_node_are_no_ops_or_errors() {
 }
 
 #[tokio::test]
-async fn api_versions_lists_metadata_and_group_version_and_no_transaction_version() {
+async fn api_versions_lists_metadata_group_and_transaction_versions() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     for v in 3..=4 {
@@ -262,7 +262,8 @@ async fn api_versions_lists_metadata_and_group_version_and_no_transaction_versio
             supported,
             vec![
                 ("metadata.version".into(), 7, 27),
-                ("group.version".into(), 0, 1)
+                ("group.version".into(), 0, 1),
+                ("transaction.version".into(), 0, 2)
             ]
         );
         let finalized: Vec<(String, i16, i16)> = r
@@ -270,13 +271,14 @@ async fn api_versions_lists_metadata_and_group_version_and_no_transaction_versio
             .iter()
             .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level))
             .collect();
-        // Kafka 4.1's latest production level; group.version 1 (KIP-848 consumer groups, as
-        // Kafka 4.x); transaction.version absent = 0 (classic transactions).
+        // Kafka 4.1's latest production level; group.version 1 (KIP-848 consumer groups) and
+        // transaction.version 2 (transactions v2), as Kafka 4.x finalizes them.
         assert_eq!(
             finalized,
             vec![
                 ("metadata.version".into(), 27, 27),
-                ("group.version".into(), 1, 1)
+                ("group.version".into(), 1, 1),
+                ("transaction.version".into(), 2, 2)
             ]
         );
         assert!(r.finalized_features_epoch >= 0);

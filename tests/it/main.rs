@@ -53,6 +53,7 @@ mod transactions;
 mod transactions_eos;
 mod txn_protocol;
 mod txn_protocol_restart;
+mod txn_protocol_v2;
 mod unreadable_segment;
 mod versions;
 mod versions_admin;

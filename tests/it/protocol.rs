@@ -117,12 +117,12 @@ async fn api_versions_advertises_the_table_and_falls_back_for_unknown_versions()
         .iter()
         .find(|k| k.api_key == ApiKey::Produce as i16)
         .unwrap();
-    assert_eq!((produce.min_version, produce.max_version), (3, 11));
+    assert_eq!((produce.min_version, produce.max_version), (3, 12));
     assert!(
         r.finalized_features
             .iter()
-            .all(|f| f.name.as_str() != "transaction.version"),
-        "no transaction.version advertised"
+            .any(|f| f.name.as_str() == "transaction.version" && f.max_version_level == 2),
+        "transaction.version 2 finalized"
     );
     // A version from the future: v0-encoded answer with UNSUPPORTED_VERSION and the list.
     let mut raw = BytesMut::new();

@@ -317,7 +317,9 @@ pub fn request(
                 .with_transactional_id(TransactionalId(s("tx")))
                 .with_producer_id(ProducerId(txn.0))
                 .with_producer_epoch(txn.1)
-                .with_committed(true),
+                // v0-4 commit (then retry the commit); v5 (transactions v2) then aborts with
+                // the same epoch, which bumps it, where a commit would be INVALID_TXN_STATE.
+                .with_committed(v < 5),
         ),
         ApiKey::DescribeTransactions => RequestKind::DescribeTransactions(
             DescribeTransactionsRequest::default()

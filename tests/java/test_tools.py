@@ -156,9 +156,9 @@ def test_producer_perf_test_and_kafka_transactions(tools):
     [producer] = tab_rows(tools.run(TRANSACTIONS, *b, "describe-producers", "--topic", topic,
                                     "--partition", "0").stdout)
     assert producer["ProducerId"] == described["ProducerId"]
-    # Classic transactions keep the epoch, so the last sequence is the last record's. (Kafka 4.4
-    # with transaction.version 2 bumps the epoch at every commit and shows -1: FINDINGS.md.)
-    assert producer["LastSequence"] == "2999" and producer["CurrentTransactionStartOffset"] == "None"
+    # Transactions v2 (the 4.4 tools' client, transaction.version 2 finalized) bump the epoch at
+    # every commit, and the commit marker carries the new epoch: no sequence yet, as Kafka shows.
+    assert producer["LastSequence"] == "-1" and producer["CurrentTransactionStartOffset"] == "None"
     hanging = tools.run(TRANSACTIONS, *b, "find-hanging", "--broker-id", "1").stdout
     assert txn not in hanging and len(hanging.strip().splitlines()) == 1, hanging  # the header only
     missing = tools.run(TRANSACTIONS, *b, "describe", "--transactional-id", name("none"), check=False)

@@ -43,6 +43,10 @@ pub struct BrokerConfig {
     /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out
     /// transactions are looked for.
     pub transaction_abort_interval_ms: u64,
+    /// `transaction.version`, the feature level ApiVersions finalizes (Kafka sets it with
+    /// `kafka-features.sh`): 2 lets clients use transactions v2 (KIP-890), 0 or 1 keeps them
+    /// on the classic protocol.
+    pub transaction_version: i16,
     /// Broker-wide defaults for topic configs (`log.*`, `message.max.bytes`, ...).
     pub topic_defaults: TopicDefaults,
     /// Group coordinator settings (`group.*`, `offsets.*`).
@@ -83,6 +87,7 @@ impl Default for BrokerConfig {
             retention_check_interval_ms: 300_000,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_interval_ms: 10_000,
+            transaction_version: 2,
             control: None,
             topic_defaults: TopicDefaults::default(),
             groups: crate::group::GroupConfig::default(),
@@ -220,6 +225,15 @@ impl BrokerConfig {
                 }
                 "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
                     self.transaction_abort_interval_ms = value.parse().map_err(|_| bad())?
+                }
+                "transaction.version" => {
+                    let level: i16 = value.parse().map_err(|_| bad())?;
+                    if !(0..=crate::handlers::api_versions::TRANSACTION_VERSION_MAX)
+                        .contains(&level)
+                    {
+                        return Err(invalid("must be 0, 1 or 2".into()));
+                    }
+                    self.transaction_version = level
                 }
                 "producer.id.expiration.ms" => {
                     self.topic_defaults.producer_id_expiration_ms =

@@ -36,9 +36,16 @@ pub async fn handle(
     clock: &dyn Clock,
     leadership: Leadership<'_>,
     request: ProduceRequest,
+    version: i16,
 ) -> ProduceOutcome {
     let acks = request.acks;
     let transactional = request.transactional_id.is_some();
+    // v12+ under transactions v2: a transactional batch adds its partition to the transaction.
+    let implicit_add = request
+        .transactional_id
+        .as_ref()
+        .filter(|_| version >= IMPLICIT_ADD_SINCE)
+        .map(|id| id.to_string());
     let mut responses = Vec::with_capacity(request.topic_data.len());
     for topic_data in request.topic_data {
         let topic = topics.get(topic_data.name.as_str());
@@ -55,6 +62,11 @@ pub async fn handle(
             } else {
                 check_replicas(topics, leadership, topic.as_deref(), index, acks).and_then(
                     |leader_epoch| {
+                        let check = if implicit_add.is_some() {
+                            TxnCheck::AddedByProduce
+                        } else {
+                            TxnCheck::MustBeAdded
+                        };
                         let prepared = prepare_partition(
                             topics,
                             txn,
@@ -62,10 +74,15 @@ pub async fn handle(
                             topic.as_deref(),
                             p,
                             transactional,
+                            check,
                         );
                         prepared.map(|p| Prepared { leader_epoch, ..p })
                     },
                 )
+            };
+            let prepared = match (prepared, &implicit_add) {
+                (Ok(prepared), Some(id)) => add_to_transaction(topics, txn, id, prepared).await,
+                (prepared, _) => prepared,
             };
             let outcome = match prepared {
                 Ok(prepared) => append(prepared).await,
@@ -85,6 +102,56 @@ pub async fn handle(
     let mut response = ProduceResponse::default().with_responses(responses);
     produce_hints(leadership, &mut response);
     ProduceOutcome::Respond(response)
+}
+
+/// Produce v12 is the first version whose transactional batches start or join the transaction
+/// themselves (KIP-890 part 2, Kafka's `transactionSupportedOperation = addPartition`).
+const IMPLICIT_ADD_SINCE: i16 = 12;
+
+/// How a transactional batch's partition gets into the transaction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TxnCheck {
+    /// Produce v3..=11: AddPartitionsToTxn added it; check that it did.
+    MustBeAdded,
+    /// Produce v12+: the coordinator adds it before the append ([`add_to_transaction`]).
+    AddedByProduce,
+}
+
+/// Adds the batch's partition to its producer's transaction (durably, in the transaction log)
+/// before the append, as Kafka's AddPartitionsToTxnManager does for produce v12+. The errors
+/// are those Kafka's produce answers: a fenced epoch is INVALID_PRODUCER_EPOCH, and a
+/// coordinator that cannot persist is NOT_ENOUGH_REPLICAS (retriable, no metadata refresh).
+async fn add_to_transaction(
+    topics: &TopicRegistry,
+    txn: &TxnCoordinator,
+    transactional_id: &str,
+    prepared: Prepared,
+) -> Result<Prepared, Refusal> {
+    let Some((producer_id, epoch)) = prepared.transactional else {
+        return Ok(prepared);
+    };
+    let partition = [(prepared.topic.clone(), prepared.partition.index)];
+    match txn
+        .add_partitions(
+            topics,
+            transactional_id,
+            producer_id,
+            epoch,
+            &partition,
+            true,
+        )
+        .await
+    {
+        Ok(()) => Ok(prepared),
+        Err(e) => {
+            let error = match e.code() {
+                ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
+                ResponseError::CoordinatorNotAvailable => ResponseError::NotEnoughReplicas,
+                code => code,
+            };
+            Err(Refusal::new(error, Some(e.to_string())))
+        }
+    }
 }
 
 /// A refused partition: its error, message and (for per-record problems) record errors.
@@ -175,6 +242,8 @@ struct Prepared {
     records: u64,
     /// The epoch of the leader the append was checked against.
     leader_epoch: i32,
+    /// A transactional batch's producer id and epoch.
+    transactional: Option<(i64, i16)>,
 }
 
 fn prepare_partition(
@@ -184,6 +253,7 @@ fn prepare_partition(
     topic: Option<&Topic>,
     data: PartitionProduceData,
     transactional: bool,
+    check: TxnCheck,
 ) -> Result<Prepared, Refusal> {
     let unknown = || Refusal::new(ResponseError::UnknownTopicOrPartition, None);
     let topic = topic.ok_or_else(unknown)?;
@@ -221,7 +291,7 @@ fn prepare_partition(
             Some("transactional batches need a transactional id and only those".into()),
         ));
     }
-    if batch.is_transactional() {
+    if batch.is_transactional() && check == TxnCheck::MustBeAdded {
         // The partition must be in the producer's ongoing transaction (KIP-890 verification).
         txn.check_produce(
             batch.producer_id(),
@@ -258,6 +328,9 @@ fn prepare_partition(
     } else {
         rewritten
     };
+    let txn_producer = batch
+        .is_transactional()
+        .then(|| (batch.producer_id(), batch.producer_epoch()));
     Ok(Prepared {
         topic: topic.name.clone(),
         partition,
@@ -266,6 +339,7 @@ fn prepare_partition(
         bytes: rewritten.map_or(records, Bytes::from),
         append_time_ms: append_time,
         leader_epoch: 0,
+        transactional: txn_producer,
     })
 }
 
@@ -280,6 +354,7 @@ async fn append(prepared: Prepared) -> Result<PartitionProduceResponse, Refusal>
         received_bytes,
         records,
         leader_epoch,
+        transactional: _,
     } = prepared;
     let appended = if partition.log.config().flush == FlushPolicy::Os {
         partition.append(&bytes, leader_epoch)

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{
 };
 
 use super::str_bytes;
+use crate::producer_ids::ProducerIdAllocator;
 use crate::topics::TopicRegistry;
 use crate::txn::TxnCoordinator;
 use crate::txn::TxnState;
@@ -56,6 +57,7 @@ pub async fn add_partitions(
             r.v3_and_below_producer_id.0,
             r.v3_and_below_producer_epoch,
             &partitions,
+            false,
         )
         .await
         .map_err(|e| e.code_for(version, FENCED_SINCE))
@@ -103,6 +105,7 @@ pub async fn add_offsets(
             r.producer_id.0,
             r.producer_epoch,
             r.group_id.as_str(),
+            false,
         )
         .await
         .map_err(|e| e.code_for(version, FENCED_SINCE))
@@ -110,8 +113,13 @@ pub async fn add_offsets(
     AddOffsetsToTxnResponse::default().with_error_code(code(result))
 }
 
+/// EndTxn v5+ is transactions v2 (KIP-890): Kafka picks the protocol by the request's version,
+/// whatever `transaction.version` is finalized, so a classic client keeps its protocol.
+const END_TXN_TV2_SINCE: i16 = 5;
+
 pub async fn end_txn(
     topics: &TopicRegistry,
+    ids: &ProducerIdAllocator,
     txn: &TxnCoordinator,
     r: EndTxnRequest,
     version: i16,
@@ -119,17 +127,23 @@ pub async fn end_txn(
     let result = txn
         .end_txn(
             topics,
+            ids,
             r.transactional_id.as_str(),
-            r.producer_id.0,
-            r.producer_epoch,
+            (r.producer_id.0, r.producer_epoch),
             r.committed,
+            version >= END_TXN_TV2_SINCE,
         )
         .await
         .map_err(|e| e.code_for(version, FENCED_SINCE));
+    // v5 answers the producer id and epoch to go on with (-1 on an error).
+    let (producer_id, epoch) = match result {
+        Ok(Some(p)) => (p.producer_id, p.producer_epoch),
+        _ => (-1, -1),
+    };
     EndTxnResponse::default()
-        .with_error_code(code(result))
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1)
+        .with_error_code(code(result.map(drop)))
+        .with_producer_id(ProducerId(producer_id))
+        .with_producer_epoch(epoch)
 }
 
 pub fn describe(

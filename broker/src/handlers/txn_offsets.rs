@@ -14,6 +14,9 @@ use crate::topics::TopicRegistry;
 use crate::txn::TxnCoordinator;
 use wren_storage::Clock;
 
+/// TxnOffsetCommit v5 is transactions v2 (KIP-890 part 2): the group is added implicitly.
+const IMPLICIT_ADD_SINCE: i16 = 5;
+
 pub async fn handle(
     topics: &TopicRegistry,
     groups: &GroupCoordinator,
@@ -63,14 +66,23 @@ pub async fn handle(
     let result = if r.group_id.is_empty() {
         Err(ResponseError::InvalidGroupId)
     } else {
-        match txn.check_offsets(
-            r.transactional_id.as_str(),
-            r.producer_id.0,
-            r.producer_epoch,
-            r.group_id.as_str(),
-        ) {
+        let (id, group) = (r.transactional_id.as_str(), r.group_id.as_str());
+        let checked = if version >= IMPLICIT_ADD_SINCE {
+            // Transactions v2: the group joins the transaction here (no AddOffsetsToTxn). As
+            // for produce v12, Kafka answers a fenced epoch with INVALID_PRODUCER_EPOCH.
+            txn.add_offsets(topics, id, r.producer_id.0, r.producer_epoch, group, true)
+                .await
+                .map_err(|e| match e.code() {
+                    ResponseError::ProducerFenced => ResponseError::InvalidProducerEpoch,
+                    code => code,
+                })
+        } else {
             // Kafka answers INVALID_PRODUCER_EPOCH to clients that predate PRODUCER_FENCED (v3).
-            Err(e) => Err(e.code_for(version, 3)),
+            txn.check_offsets(id, r.producer_id.0, r.producer_epoch, group)
+                .map_err(|e| e.code_for(version, 3))
+        };
+        match checked {
+            Err(e) => Err(e),
             Ok(()) => groups
                 .stage_txn_offsets(&committer, r.producer_id.0, offsets)
                 .await

@@ -61,10 +61,15 @@ impl TxnMetrics {
             }
         }
         // A new epoch (or producer id) for an id that had one: the instance that held the old
-        // one is fenced (a new InitProducerId, or a timeout abort).
-        if old.is_some_and(|o| {
-            (o.producer_id, o.producer_epoch) != (new.producer_id, new.producer_epoch)
-        }) {
+        // one is fenced (a new InitProducerId, or a timeout abort). A TV2 EndTxn's bump (and
+        // the new producer id its completion takes on an overflow) ends a transaction instead.
+        let ended = new.ended_by_tv2
+            && (new.state.is_preparing() || old.is_some_and(|o| o.state.is_preparing()));
+        if !ended
+            && old.is_some_and(|o| {
+                (o.producer_id, o.producer_epoch) != (new.producer_id, new.producer_epoch)
+            })
+        {
             self.fenced.fetch_add(1, Ordering::Relaxed);
         }
     }

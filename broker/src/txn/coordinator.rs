@@ -203,6 +203,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         partitions: &[(String, i32)],
+        tv2: bool,
     ) -> Result<(), TxnError> {
         let slot = self
             .slot(transactional_id)
@@ -211,6 +212,7 @@ impl TxnCoordinator {
             producer_id,
             epoch,
             partitions,
+            tv2,
         };
         self.run(slot, topics, input, None).await.map(drop)
     }
@@ -223,6 +225,7 @@ impl TxnCoordinator {
         producer_id: i64,
         epoch: i16,
         group: &str,
+        tv2: bool,
     ) -> Result<(), TxnError> {
         let slot = self
             .slot(transactional_id)
@@ -231,19 +234,22 @@ impl TxnCoordinator {
             producer_id,
             epoch,
             group,
+            tv2,
         };
         self.run(slot, topics, input, None).await.map(drop)
     }
 
-    /// EndTxn: commit or abort the ongoing transaction.
+    /// EndTxn: commit or abort the ongoing transaction. `tv2` (EndTxn v5+) bumps the epoch and
+    /// answers the producer id and epoch to go on with; the classic protocol answers `None`.
     pub async fn end_txn(
         &self,
         topics: &TopicRegistry,
+        ids: &ProducerIdAllocator,
         transactional_id: &str,
-        producer_id: i64,
-        epoch: i16,
+        (producer_id, epoch): (i64, i16),
         commit: bool,
-    ) -> Result<(), TxnError> {
+        tv2: bool,
+    ) -> Result<Option<ProducerIdAndEpoch>, TxnError> {
         let slot = self
             .slot(transactional_id)
             .ok_or(TxnError::UnknownTransactionalId)?;
@@ -251,8 +257,12 @@ impl TxnCoordinator {
             producer_id,
             epoch,
             commit,
+            tv2,
         };
-        self.run(slot, topics, input, None).await.map(drop)
+        match self.run(slot, topics, input, Some(ids)).await? {
+            Reply::Ended(p) => Ok(Some(p)),
+            _ => Ok(None),
+        }
     }
 
     /// TxnOffsetCommit's producer checks (see [`machine::check_offsets`]).

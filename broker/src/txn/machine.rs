@@ -5,6 +5,7 @@
 //! table ([`TxnState::valid_previous`]).
 
 use crate::txn::error::TxnError;
+use crate::txn::machine_v2;
 use crate::txn::state::{TxnMetadata, TxnState};
 
 /// What the coordinator is asked or told about one transactional id.
@@ -16,20 +17,25 @@ pub enum Input<'a> {
         max_timeout_ms: i32,
         expected: Option<(i64, i16)>,
     },
+    /// `tv2`: an implicit add (produce v12+, TxnOffsetCommit v5).
     AddPartitions {
         producer_id: i64,
         epoch: i16,
         partitions: &'a [(String, i32)],
+        tv2: bool,
     },
     AddOffsets {
         producer_id: i64,
         epoch: i16,
         group: &'a str,
+        tv2: bool,
     },
+    /// `tv2`: EndTxn v5+, which bumps the epoch (transactions v2, [`crate::txn::machine_v2`]).
     EndTxn {
         producer_id: i64,
         epoch: i16,
         commit: bool,
+        tv2: bool,
     },
     /// Every marker of the Prepare* transaction is written and its offsets are completed.
     MarkersWritten,
@@ -52,6 +58,8 @@ pub enum Reply {
     ProducerId(ProducerIdAndEpoch),
     /// Tick: the transaction timed out and is being aborted.
     Aborted,
+    /// A TV2 EndTxn: the producer id and epoch the producer carries on with.
+    Ended(ProducerIdAndEpoch),
 }
 
 /// Write one commit (or abort) marker to every partition of the persisted state, complete its
@@ -116,21 +124,39 @@ pub fn step(
             producer_id,
             epoch,
             partitions,
+            tv2,
         } => add(current, producer_id, epoch, now_ms, |m| {
+            m.tv2 = tv2;
             m.partitions.extend(partitions.iter().cloned())
         }),
         Input::AddOffsets {
             producer_id,
             epoch,
             group,
+            tv2,
         } => add(current, producer_id, epoch, now_ms, |m| {
+            m.tv2 = tv2;
             m.groups.insert(group.to_owned());
         }),
         Input::EndTxn {
             producer_id,
             epoch,
             commit,
+            tv2: false,
         } => end_txn(current, producer_id, epoch, commit, now_ms),
+        Input::EndTxn {
+            producer_id,
+            epoch,
+            commit,
+            tv2: true,
+        } => machine_v2::end_txn(
+            current,
+            producer_id,
+            epoch,
+            commit,
+            now_ms,
+            fresh_producer_id,
+        ),
         Input::MarkersWritten => markers_written(current, now_ms),
         Input::Tick => Ok(tick(current, now_ms)),
         Input::Resume => Ok(match current {
@@ -317,6 +343,7 @@ fn end_txn(
     }
     let mut m = m.clone();
     transition(&mut m, preparing)?;
+    m.ended_by_tv2 = false;
     m.last_update_ms = now_ms;
     Ok(Step {
         persist: Some(m),
@@ -338,6 +365,14 @@ fn markers_written(current: Option<&TxnMetadata>, now_ms: i64) -> Result<Step, T
         }
     };
     transition(&mut m, complete)?;
+    if m.next_producer_id >= 0 {
+        // A TV2 EndTxn exhausted the epoch: the producer carries on with a new id.
+        m.previous_producer_id = m.producer_id;
+        m.producer_id = m.next_producer_id;
+        m.producer_epoch = 0;
+        m.last_producer_epoch = -1;
+        m.next_producer_id = -1;
+    }
     m.partitions.clear();
     m.groups.clear();
     m.start_ms = -1;
@@ -367,8 +402,14 @@ fn tick(current: Option<&TxnMetadata>, now_ms: i64) -> Step {
 /// Ongoing -> PrepareEpochFence -> PrepareAbort, as Kafka's prepareFenceProducerEpoch does.
 fn fence_and_abort(mut m: TxnMetadata, now_ms: i64) -> Result<Step, TxnError> {
     transition(&mut m, TxnState::PrepareEpochFence)?;
+    m.ended_by_tv2 = false;
     m.last_producer_epoch = m.producer_epoch;
     m.producer_epoch = m.producer_epoch.saturating_add(1);
+    if m.tv2 {
+        // Kafka's TV2 abort bumps the fenced epoch once more (prepareAbortOrCommit).
+        m.last_producer_epoch = m.producer_epoch;
+        m.producer_epoch = m.producer_epoch.saturating_add(1);
+    }
     transition(&mut m, TxnState::PrepareAbort)?;
     m.last_update_ms = now_ms;
     Ok(Step {

@@ -269,10 +269,10 @@ proptest! {
             let input = match op {
                 Op::Init { .. } => Input::InitProducerId { timeout_ms: TIMEOUT_MS, max_timeout_ms: 900_000, expected: None },
                 Op::Add { partition, stale, .. } => Input::AddPartitions {
-                    producer_id, epoch: stale_epoch(*stale), partitions: &partitions[*partition as usize],
+                    producer_id, epoch: stale_epoch(*stale), partitions: &partitions[*partition as usize], tv2: false,
                 },
-                Op::AddOffsets { stale, .. } => Input::AddOffsets { producer_id, epoch: stale_epoch(*stale), group: "g" },
-                Op::End { commit, stale, .. } => Input::EndTxn { producer_id, epoch: stale_epoch(*stale), commit: *commit },
+                Op::AddOffsets { stale, .. } => Input::AddOffsets { producer_id, epoch: stale_epoch(*stale), group: "g", tv2: false },
+                Op::End { commit, stale, .. } => Input::EndTxn { producer_id, epoch: stale_epoch(*stale), commit: *commit, tv2: false },
                 _ => unreachable!(),
             };
             let reply = drive(&mut metas[id], &names[id], input, now, &mut pid);

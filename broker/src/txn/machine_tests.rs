@@ -84,6 +84,7 @@ fn add<'a>(p: &ProducerIdAndEpoch, partitions: &'a [(String, i32)]) -> Input<'a>
         producer_id: p.producer_id,
         epoch: p.producer_epoch,
         partitions,
+        tv2: false,
     }
 }
 
@@ -92,6 +93,7 @@ fn end(p: &ProducerIdAndEpoch, commit: bool) -> Input<'static> {
         producer_id: p.producer_id,
         epoch: p.producer_epoch,
         commit,
+        tv2: false,
     }
 }
 
@@ -211,6 +213,7 @@ fn adding_nothing_new_writes_nothing() {
         producer_id: p.producer_id,
         epoch: p.producer_epoch,
         group: "g",
+        tv2: false,
     };
     assert!(txn.step(group, 3).persist.is_some());
     assert!(txn.step(group, 4).persist.is_none());

@@ -6,6 +6,7 @@
 //! - [`state`]: the per-transactional-id metadata, its states and Kafka's transition table.
 //! - [`machine`]: the pure state machine: (state, input, time) -> (state to persist, markers
 //!   to write, answer). Tested without a socket (`machine_tests`, `machine_model`).
+//! - [`machine_v2`]: EndTxn under transactions v2 (KIP-890: the epoch bump at every end).
 //! - [`coordinator`]: the I/O shell: per-id slots, effects applied off the tokio workers,
 //!   timeouts and recovery.
 //! - [`store`]: the durable, compacted log of transitions (group-committed by a flusher thread,
@@ -16,6 +17,7 @@
 pub mod coordinator;
 pub mod error;
 pub mod machine;
+pub mod machine_v2;
 pub mod markers;
 pub mod state;
 pub mod store;

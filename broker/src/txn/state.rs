@@ -100,6 +100,29 @@ pub struct TxnMetadata {
     /// When the current transaction started (first AddPartitions/AddOffsets), -1 if none.
     pub start_ms: i64,
     pub last_update_ms: i64,
+    /// The current transaction was joined by a transactions v2 request (produce v12+,
+    /// TxnOffsetCommit v5; Kafka's `clientTransactionVersion`): a timeout or a new instance
+    /// then fences it with two epoch bumps, as Kafka's TV2 abort does, so the fenced producer's
+    /// EndTxn is not taken for a retry.
+    #[serde(default)]
+    pub tv2: bool,
+    /// This Prepare*/Complete* state comes from an EndTxn v5 (transactions v2, KIP-890), whose
+    /// epoch bump ends the transaction rather than fencing a producer. Absent (false) in states
+    /// written before Wren knew TV2.
+    #[serde(default)]
+    pub ended_by_tv2: bool,
+    /// The producer id an epoch overflow replaced (TV2 EndTxn), so a retry naming it is
+    /// recognised; -1 if none.
+    #[serde(default = "no_producer_id")]
+    pub previous_producer_id: i64,
+    /// Set in Prepare* when the TV2 EndTxn exhausted the epoch: the producer id the Complete
+    /// state takes (at epoch 0); -1 if none.
+    #[serde(default = "no_producer_id")]
+    pub next_producer_id: i64,
+}
+
+fn no_producer_id() -> i64 {
+    -1
 }
 
 impl TxnMetadata {
@@ -115,6 +138,10 @@ impl TxnMetadata {
             groups: BTreeSet::new(),
             start_ms: -1,
             last_update_ms: now_ms,
+            tv2: false,
+            ended_by_tv2: false,
+            previous_producer_id: -1,
+            next_producer_id: -1,
         }
     }
 }

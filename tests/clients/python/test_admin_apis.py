@@ -127,7 +127,11 @@ def test_elect_leaders_and_reassignments_on_one_node(admin):
 
 def test_features_and_the_inferred_broker_version(admin):
     features = admin.describe_features()
-    assert features == {"metadata.version": {"supported": (7, 27), "finalized": (27, 27), "finalized_epoch": 0}}
+    assert features == {
+        "metadata.version": {"supported": (7, 27), "finalized": (27, 27), "finalized_epoch": 0},
+        "group.version": {"supported": (0, 1), "finalized": (1, 1), "finalized_epoch": 0},
+        "transaction.version": {"supported": (0, 2), "finalized": (2, 2), "finalized_epoch": 0},
+    }
     # kafka-python infers the broker version from ApiVersions: ListOffsets v10 reads as 4.0.
     assert admin._manager.broker_version_data.broker_version == (4, 0)
 

@@ -71,7 +71,9 @@ class ProducerTest {
     @Test
     void committedTransactionsAreVisibleAndAbortedNeverToReadCommitted() throws Exception {
         String topic = Topics.create(2);
-        try (KafkaProducer<String, String> producer = producer("transactional.id", Wren.unique("tx"))) {
+        String clientId = Wren.unique("txp");
+        try (KafkaProducer<String, String> producer = producer("transactional.id", Wren.unique("tx"),
+                "client.id", clientId)) {
             producer.initTransactions();
             producer.beginTransaction();
             for (int i = 0; i < 50; i++) {
@@ -100,6 +102,32 @@ class ProducerTest {
                 r -> Topics.values(r).containsAll(Set.of("sentinel-0", "sentinel-1")));
         assertEquals(50, all.stream().filter(r -> r.value().startsWith("aborted")).count(),
                 "read_uncommitted sees the aborted records");
+        assertTransactionProtocol(clientId, "AddPartitionsToTxn");
+    }
+
+    /**
+     * The transaction protocol the client used, from Wren's request log (issue 16): Wren
+     * finalizes transaction.version 2, so kafka-clients 4.x runs transactions v2 (EndTxn v5,
+     * produce v12 and TxnOffsetCommit v5 add implicitly, no `classicAdd` requests), while 3.9
+     * keeps the classic protocol.
+     */
+    static void assertTransactionProtocol(String clientId, String classicAdd) throws Exception {
+        List<Integer> endTxn = Wren.requestVersions("EndTxn", clientId);
+        if (endTxn == null) {
+            return; // another broker: no request log to read
+        }
+        List<Integer> adds = Wren.requestVersions(classicAdd, clientId);
+        assertTrue(!endTxn.isEmpty(), "EndTxn sent");
+        if (Wren.clientVersion().startsWith("3.")) {
+            assertTrue(endTxn.stream().allMatch(v -> v < 5), "classic EndTxn, got v" + endTxn);
+            assertTrue(!adds.isEmpty(), "3.9 sends " + classicAdd);
+        } else {
+            assertTrue(endTxn.stream().allMatch(v -> v >= 5), "TV2 EndTxn v5, got v" + endTxn);
+            assertEquals(List.of(), adds, "TV2 sends no " + classicAdd);
+            List<Integer> produce = Wren.requestVersions("Produce", clientId);
+            assertTrue(!produce.isEmpty() && produce.stream().allMatch(v -> v >= 12),
+                    "produce v12, got v" + produce);
+        }
     }
 
     @Test
@@ -137,7 +165,9 @@ class ProducerTest {
         String topic = Topics.create(1);
         String group = Wren.unique("g");
         TopicPartition tp = new TopicPartition(topic, 0);
-        try (KafkaProducer<String, String> producer = producer("transactional.id", Wren.unique("tx"))) {
+        String clientId = Wren.unique("txo");
+        try (KafkaProducer<String, String> producer = producer("transactional.id", Wren.unique("tx"),
+                "client.id", clientId)) {
             producer.initTransactions();
             ConsumerGroupMetadata meta = new ConsumerGroupMetadata(group);
             producer.beginTransaction();
@@ -161,5 +191,6 @@ class ProducerTest {
             } while (System.currentTimeMillis() < deadline);
             assertEquals(42, offsets.get(tp).offset(), "the committed transaction's offset, not the aborted one's");
         }
+        assertTransactionProtocol(clientId, "AddOffsetsToTxn");
     }
 }

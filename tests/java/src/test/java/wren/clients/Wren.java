@@ -4,21 +4,31 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The Wren these tests run against: one process for the whole run (WREN_BIN, else
  * target/debug/wren), on a free loopback port (`--listen 127.0.0.1:0`, the address read from its
- * `wren listening on` line), data in a fresh directory, stopped when the JVM exits; or the
- * broker at JAVA_TESTS_BOOTSTRAP.
+ * `wren listening on` line), data in a fresh directory, stopped when the JVM exits, with its
+ * control listener (the request log, `requestVersions`); or the broker at JAVA_TESTS_BOOTSTRAP.
  */
 final class Wren {
     private static String bootstrap;
+    /** Wren's control listener (its request log), null against another broker. */
+    private static String control;
 
     private Wren() {}
 
@@ -42,7 +52,8 @@ final class Wren {
             // The fast start Kafka gets in tests/kafka; the rest is Wren's defaults.
             Files.writeString(config, "group.initial.rebalance.delay.ms=0\n");
             ProcessBuilder builder = new ProcessBuilder(bin, "--listen", "127.0.0.1:0",
-                    "--data-dir", work.resolve("data").toString(), "--config", config.toString());
+                    "--data-dir", work.resolve("data").toString(), "--config", config.toString(),
+                    "--control", "127.0.0.1:0");
             builder.redirectError(work.resolve("stderr.log").toFile());
             builder.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             Process process = builder.start();
@@ -56,6 +67,13 @@ final class Wren {
                 throw new IllegalStateException("Wren (" + bin + ") did not start: " + line
                         + "; see " + work.resolve("stderr.log"));
             }
+            String controlLine = out.readLine();
+            String controlPrefix = "wren control on ";
+            if (controlLine == null || !controlLine.startsWith(controlPrefix)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("Wren printed no control address: " + controlLine);
+            }
+            control = controlLine.substring(controlPrefix.length()).trim();
             // Anything else it prints must not fill the pipe and stall it.
             Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "wren-stdout");
             drain.setDaemon(true);
@@ -75,6 +93,31 @@ final class Wren {
         } catch (InterruptedException e) {
             process.destroyForcibly();
         }
+    }
+
+    /**
+     * The versions of `api` requests the client `clientId` sent, from Wren's request log (the
+     * control listener's GET /v1/requests); null when the tests run against another broker.
+     */
+    static List<Integer> requestVersions(String api, String clientId) throws Exception {
+        bootstrap();
+        if (control == null) {
+            return null;
+        }
+        HttpRequest request = HttpRequest.newBuilder(
+                URI.create("http://" + control + "/v1/requests?api=" + api)).GET().build();
+        String body = HttpClient.newHttpClient()
+                .send(request, HttpResponse.BodyHandlers.ofString()).body();
+        // One JSON object per request; the fields read here are plain numbers and strings.
+        Matcher m = Pattern.compile(
+                "\\{[^{}]*?\"api_version\":(\\d+),\"client_id\":\"([^\"]*)\"").matcher(body);
+        List<Integer> versions = new ArrayList<>();
+        while (m.find()) {
+            if (m.group(2).equals(clientId)) {
+                versions.add(Integer.parseInt(m.group(1)));
+            }
+        }
+        return versions;
     }
 
     /** Client properties with the bootstrap address and the given pairs. */
