@@ -32,9 +32,19 @@ pub fn response(
 ) -> ApiVersionsResponse {
     // (name, supported min, supported max, finalized level)
     let features = [
-        ("metadata.version", METADATA_VERSION_MIN, METADATA_VERSION, METADATA_VERSION),
+        (
+            "metadata.version",
+            METADATA_VERSION_MIN,
+            METADATA_VERSION,
+            METADATA_VERSION,
+        ),
         ("group.version", 0, GROUP_VERSION, GROUP_VERSION),
-        ("transaction.version", 0, TRANSACTION_VERSION_MAX, transaction_version),
+        (
+            "transaction.version",
+            0,
+            TRANSACTION_VERSION_MAX,
+            transaction_version,
+        ),
     ];
     ApiVersionsResponse::default()
         .with_error_code(error_code)
