@@ -3,6 +3,8 @@
 # kafkajs (Node).  Installs what it needs itself (needs python3 with venv+pip, node+npm, and
 # access to PyPI and the npm registry):
 #   * <repo>/.venv with the pinned packages in tests/clients/python/requirements.txt
+#   * <repo>/.venv-kafka-python2 with the same pins but kafka-python 2.x
+#     (requirements-kafka-python2.txt), for the first-record tests of the older line (issue 11)
 #   * tests/clients/node/node_modules from tests/clients/node/package-lock.json
 #
 # Usage: scripts/test-clients.sh [extra pytest args...]
@@ -19,6 +21,8 @@ SUITES="${WREN_CLIENT_SUITES:-python node}"
 PY_REQ="tests/clients/python/requirements.txt"
 NODE_DIR="tests/clients/node"
 VENV="$REPO/.venv"
+PY_REQ_KP2="tests/clients/python/requirements-kafka-python2.txt"
+VENV_KP2="$REPO/.venv-kafka-python2"
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'test-clients: %s\n' "$*" >&2; exit 2; }
@@ -35,20 +39,26 @@ fi
 [[ -x "$WREN_BIN" ]] || die "broker binary not found or not executable: $WREN_BIN"
 export WREN_BIN
 
-# ---- Python virtualenv ---------------------------------------------------------------------
+# ---- Python virtualenvs ---------------------------------------------------------------------
+# venv DIR REQUIREMENTS: creates DIR and installs the pinned packages when they changed.
+venv() {
+  if [[ ! -x "$1/bin/python" ]]; then
+    log "creating virtualenv $1"
+    python3 -m venv "$1"
+  fi
+  local want
+  want="$(sha256sum "$2" | cut -d' ' -f1) $("$1/bin/python" -V 2>&1)"
+  if ! stamp_ok "$1/.wren-client-reqs" "$want"; then
+    log "pip install -r $2 into $1"
+    timeout 900 "$1/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
+    timeout 900 "$1/bin/python" -m pip install --disable-pip-version-check -q -r "$2"
+    echo "$want" > "$1/.wren-client-reqs"
+  fi
+}
 if [[ " $SUITES " == *" python "* ]]; then
   command -v python3 >/dev/null || die "python3 not found"
-  if [[ ! -x "$VENV/bin/python" ]]; then
-    log "creating virtualenv $VENV"
-    python3 -m venv "$VENV"
-  fi
-  want="$(sha256sum "$PY_REQ" | cut -d' ' -f1) $("$VENV/bin/python" -V 2>&1)"
-  if ! stamp_ok "$VENV/.wren-client-reqs" "$want"; then
-    log "pip install -r $PY_REQ"
-    timeout 900 "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip
-    timeout 900 "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$PY_REQ"
-    echo "$want" > "$VENV/.wren-client-reqs"
-  fi
+  venv "$VENV" "$PY_REQ"
+  venv "$VENV_KP2" "$PY_REQ_KP2"
 fi
 
 # ---- Node modules ----------------------------------------------------------------------------
@@ -72,6 +82,11 @@ if [[ " $SUITES " == *" python "* ]]; then
   if ! timeout 1500 "$VENV/bin/python" -m pytest tests/clients/python \
       -p no:cacheprovider -ra --tb=short --timeout=300 "$@"; then
     status=1; failed+=(python)
+  fi
+  log "pytest tests/clients/python/test_first_record.py with kafka-python 2.x"
+  if ! timeout 600 "$VENV_KP2/bin/python" -m pytest tests/clients/python/test_first_record.py \
+      -k kafka-python -p no:cacheprovider -ra --tb=short --timeout=300; then
+    status=1; failed+=(kafka-python-2)
   fi
 fi
 if [[ " $SUITES " == *" node "* ]]; then

@@ -2,7 +2,8 @@
 `group.initial.rebalance.delay.ms`, per client: a lone consumer within a second of being
 created, and two consumers created together both within a second, sharing the first generation
 (at a delay of 0 the first JoinGroup formed a generation alone, and kafka-python 3.0 consumers
-sometimes never got a partition after the rebalance that followed)."""
+sometimes never got a partition after the rebalance that followed). scripts/test-clients.sh also
+runs the kafka-python cases with kafka-python 2.x (requirements-kafka-python2.txt)."""
 
 import asyncio
 import threading
