@@ -142,8 +142,8 @@ routes! {
     ConsumerGroupHeartbeat 0..=1 => respond(ctx, &handlers::consumer_groups::heartbeat(
         &state.groups, &state.topics, ctx, r, v,
     )),
-    ConsumerGroupDescribe 0..=1 => respond(ctx, &handlers::consumer_groups::describe(
-        &state.groups, &state.topics, r,
+    ConsumerGroupDescribe 0..=1 => respond(ctx, &coordinated::describe_consumer_groups(
+        leadership(state, ctx), r, |r| handlers::consumer_groups::describe(&state.groups, &state.topics, r),
     )),
     DescribeGroups 0..=5 => respond(ctx, &coordinated::describe_groups(
         leadership(state, ctx), r, |r| handlers::group_admin::describe(&state.groups, r, v),

@@ -1,5 +1,6 @@
 //! The admin APIs over several groups, transactions or partitions on a simulated cluster,
-//! answered per entry as Kafka's brokers answer them (issue 13): DescribeGroups, DeleteGroups
+//! answered per entry as Kafka's brokers answer them (issue 13): DescribeGroups,
+//! ConsumerGroupDescribe, DeleteGroups
 //! and DescribeTransactions refuse what another broker coordinates, ListTransactions lists what
 //! the broker coordinates, DescribeProducers and DescribeLogDirs answer for the replicas a
 //! broker hosts, and ElectLeaders knows `__consumer_offsets`. Raw protocol: admin clients send
@@ -129,6 +130,45 @@ async fn describe_and_delete_groups_answer_only_for_the_groups_the_broker_coordi
     assert_eq!(describe_groups(&mut on2, &[&g2]).await[0].2, "Empty");
     assert_eq!(describe_groups(&mut on1, &[&g1]).await[0].2, "Dead");
     assert_eq!(delete_groups(&mut on2, &[&g2]).await, vec![(g2.clone(), 0)]);
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn consumer_group_describe_refuses_the_groups_another_broker_coordinates() {
+    // Goal: ConsumerGroupDescribe answers per group, like DescribeGroups: a group this broker
+    // does not coordinate gets NOT_COORDINATOR, its own unknown group GROUP_ID_NOT_FOUND.
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
+    let cluster = broker.cluster();
+    let [(g1, c1), (g2, _)] = apart(|k| cluster.group_coordinator(k));
+    let mut on1 = connect_to(&broker, c1).await;
+    let req = ConsumerGroupDescribeRequest::default()
+        .with_group_ids(vec![GroupId(s(&g2)), GroupId(s(&g1))]);
+    let ResponseKind::ConsumerGroupDescribe(r) = on1
+        .request(
+            ApiKey::ConsumerGroupDescribe,
+            0,
+            RequestKind::ConsumerGroupDescribe(req),
+        )
+        .await
+    else {
+        panic!()
+    };
+    let answers: Vec<(String, i16)> = r
+        .groups
+        .iter()
+        .map(|g| (g.group_id.to_string(), g.error_code))
+        .collect();
+    assert_eq!(
+        answers,
+        vec![
+            (g2.clone(), E::NotCoordinator.code()),
+            (g1.clone(), E::GroupIdNotFound.code()),
+        ]
+    );
     broker.shutdown().await;
 }
 

@@ -1,6 +1,6 @@
 //! The admin requests that name several groups, transactions or partitions, answered per entry
-//! as Kafka answers them on a broker that owns only some: DescribeGroups, DeleteGroups and
-//! DescribeTransactions refuse the keys another broker coordinates (NOT_COORDINATOR), and
+//! as Kafka answers them on a broker that owns only some: DescribeGroups,
+//! ConsumerGroupDescribe, DeleteGroups and DescribeTransactions refuse the keys another broker coordinates (NOT_COORDINATOR), and
 //! ListTransactions lists the transactions this broker coordinates (admin clients ask every
 //! broker and merge); DescribeProducers answers on the partition's replicas only
 //! (NOT_LEADER_OR_FOLLOWER elsewhere, `ReplicaManager.getPartitionOrError`).
@@ -8,14 +8,15 @@
 use std::future::Future;
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::consumer_group_describe_response::DescribedGroup as DescribedConsumerGroup;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::DescribedGroup;
 use kafka_protocol::messages::describe_producers_response::PartitionResponse;
 use kafka_protocol::messages::describe_transactions_response::TransactionState;
 use kafka_protocol::messages::{
-    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    DescribeProducersResponse, DescribeTransactionsRequest, DescribeTransactionsResponse,
-    ListTransactionsResponse,
+    ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, DeleteGroupsRequest,
+    DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse, DescribeProducersResponse,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, ListTransactionsResponse,
 };
 
 use super::route::Leadership;
@@ -47,6 +48,23 @@ pub fn describe_groups(
     for g in &mut response.groups {
         if let Some(e) = leadership.not_coordinating(CoordinatorKind::Group, g.group_id.as_str()) {
             *g = DescribedGroup::default()
+                .with_group_id(g.group_id.clone())
+                .with_error_code(e.code());
+        }
+    }
+    response
+}
+
+/// ConsumerGroupDescribe, the same way: a refused group carries its id and the error.
+pub fn describe_consumer_groups(
+    leadership: Leadership<'_>,
+    request: ConsumerGroupDescribeRequest,
+    serve: impl FnOnce(ConsumerGroupDescribeRequest) -> ConsumerGroupDescribeResponse,
+) -> ConsumerGroupDescribeResponse {
+    let mut response = serve(request);
+    for g in &mut response.groups {
+        if let Some(e) = leadership.not_coordinating(CoordinatorKind::Group, g.group_id.as_str()) {
+            *g = DescribedConsumerGroup::default()
                 .with_group_id(g.group_id.clone())
                 .with_error_code(e.code());
         }
