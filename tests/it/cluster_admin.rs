@@ -1,9 +1,9 @@
 //! The admin APIs over several groups, transactions or partitions on a simulated cluster,
 //! answered per entry as Kafka's brokers answer them (issue 13): DescribeGroups,
-//! ConsumerGroupDescribe, DeleteGroups
-//! and DescribeTransactions refuse what another broker coordinates, ListTransactions lists what
-//! the broker coordinates, DescribeProducers and DescribeLogDirs answer for the replicas a
-//! broker hosts, and ElectLeaders knows `__consumer_offsets`. Raw protocol: admin clients send
+//! ConsumerGroupDescribe, DeleteGroups and DescribeTransactions refuse what another broker
+//! coordinates, ListTransactions lists what the broker coordinates, DescribeProducers and
+//! DescribeLogDirs answer for the replicas a broker hosts, and ElectLeaders knows
+//! `__consumer_offsets`. Raw protocol: admin clients send
 //! each key to its coordinator and hide these answers.
 
 use kafka_protocol::error::ResponseError as E;
