@@ -6,13 +6,11 @@ use std::time::Duration;
 
 use kafka_protocol::messages::ApiKey;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cluster::{config, create};
+use crate::cluster_failover::next;
 
 const TOPIC: &str = "moving";
 
@@ -29,21 +27,6 @@ async fn produce(producer: &FutureProducer, from: usize, to: usize) {
             .await
             .map_err(|(e, _)| e)
             .unwrap();
-    }
-}
-
-/// The next record's value; transport errors from a stopped or moved leader are skipped.
-async fn next(c: &StreamConsumer) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let m = tokio::time::timeout_at(deadline, c.recv())
-            .await
-            .expect("a record within 60 s");
-        match m {
-            Ok(m) => return String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
-            Err(KafkaError::MessageConsumption(RDKafkaErrorCode::BrokerTransportFailure)) => {}
-            Err(e) => panic!("{e:?}"),
-        }
     }
 }
 

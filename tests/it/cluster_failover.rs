@@ -236,7 +236,7 @@ async fn a_shrunk_isr_below_min_insync_reaches_librdkafka_as_not_enough_replicas
 
 /// The next record's value (within 30 s). librdkafka reports a stopped broker's closed
 /// connection as a consumer error (BrokerTransportFailure): not a record, so skipped.
-async fn next(c: &StreamConsumer) -> String {
+pub(crate) async fn next(c: &StreamConsumer) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let m = tokio::time::timeout_at(deadline, c.recv())
