@@ -66,6 +66,10 @@ struct Opts {
 fn parse_opts() -> Result<Opts, String> {
     let mut kv: Vec<(String, String)> = Vec::new();
     for (k, v) in std::env::vars() {
+        // TXN_LOAD_BIN is how scripts/bench.sh names this executable, not an option.
+        if k == "TXN_LOAD_BIN" {
+            continue;
+        }
         if let Some(name) = k.strip_prefix("TXN_LOAD_") {
             kv.push((name.to_ascii_lowercase().replace('_', "-"), v));
         }

@@ -99,6 +99,54 @@ def txn_stats(runs, brokers, scenarios):
     return out
 
 
+def figure(table, txn, broker, scenario, metric):
+    """One broker's figure for a scenario: MB/s or CPU s/GB from the runs, a latency from the
+    transaction statistics; None when that broker did not run it."""
+    if metric in ("mb_per_s", "broker_cpu_s_per_gb"):
+        st = table.get((broker, scenario))
+        return st[metric] if st else None
+    t = txn.get((broker, scenario))
+    return t[metric] if t else None
+
+
+def judge(t, table, txn, loop):
+    """A target's verdict: the judged figure, its reference, their ratio (or the figure itself
+    for an absolute bound) and whether it lies within [minimum, maximum]."""
+    w = figure(table, txn, t.broker, t.scenario, t.metric)
+    if t.against == "absolute":
+        ref, ref_label = None, "absolute"
+        value = w
+    else:
+        if t.against == "loopback":
+            ref, ref_label = loop, "loopback"
+        elif t.against.startswith("scenario:"):
+            ref_label = t.against.split(":", 1)[1]
+            ref = figure(table, txn, t.broker, ref_label, t.metric)
+        else:
+            ref, ref_label = figure(table, txn, t.against, t.scenario, t.metric), t.against
+        value = (w / ref) if (w is not None and ref) else None
+    met = (value is not None and (t.minimum is None or value >= t.minimum)
+           and (t.maximum is None or value <= t.maximum))
+    return dict(label=t.label, scenario=t.scenario, against=ref_label, broker=t.broker,
+                metric=t.metric, wren=w, ref=ref, minimum=t.minimum, maximum=t.maximum,
+                absolute=t.against == "absolute",
+                ratio=round(value, 2) if value is not None else None, met=met, note=t.note)
+
+
+def needed_text(r):
+    unit = "" if r.get("absolute") else "x"
+    lo, hi = r.get("minimum"), r.get("maximum")
+    if lo is not None and hi is not None:
+        return f"{lo}{unit}–{hi}{unit}"
+    return f"≥ {lo}{unit}" if lo is not None else f"≤ {hi}{unit}"
+
+
+def fmt_figure(x, metric):
+    if x is None:
+        return "n/a"
+    return fmt_mb(x) if metric == "mb_per_s" else f"{x:g}"
+
+
 def build(info, ctx, scenarios, brokers, targets, results):
     cores = info.get("cores") or 2
     runs = results["runs"]
@@ -108,27 +156,12 @@ def build(info, ctx, scenarios, brokers, targets, results):
             rs = [r for r in runs if r["broker"] == cls.key and r["scenario"] == sc.name]
             table[(cls.key, sc.name)] = cell_stats(rs)
     loop = median([l["mb_per_s"] for l in results["loopback"]])
-    ratios = []
-    for t in targets:
-        w = table.get(("wren", t.scenario))
-        if t.against == "loopback":
-            ref, ref_label = loop, "loopback"
-        elif t.against.startswith("scenario:"):
-            o = table.get(("wren", t.against.split(":", 1)[1]))
-            ref, ref_label = (o["mb_per_s"] if o else None), t.against.split(":", 1)[1]
-        else:
-            o = table.get((t.against, t.scenario))
-            ref, ref_label = (o["mb_per_s"] if o else None), t.against
-        ratio = (w["mb_per_s"] / ref) if (w and ref) else None
-        ratios.append(dict(label=t.label, scenario=t.scenario, against=ref_label,
-                           wren=w["mb_per_s"] if w else None, ref=ref, minimum=t.minimum,
-                           ratio=round(ratio, 2) if ratio is not None else None,
-                           met=(ratio is not None and ratio >= t.minimum), note=t.note))
+    txn = txn_stats(runs, brokers, scenarios)
+    ratios = [judge(t, table, txn, loop) for t in targets]
     names = {cls.key: cls for cls in brokers}
     failures = {}
     for f in results.get("failures", []):
         failures.setdefault((f["broker"], f["scenario"]), f["reason"])
-    txn = txn_stats(runs, brokers, scenarios)
     doc = dict(info=info, ctx=ctx, loopback_mb_per_s=loop, results=results, ratios=ratios,
                table={f"{k[0]}/{k[1]}": v for k, v in table.items()},
                failures={f"{k[0]}/{k[1]}": v for k, v in failures.items()},
@@ -209,13 +242,19 @@ def txn_table(doc, brokers, scenarios, info):
 
 
 def ratio_table(ratios):
-    lines = ["| target | Wren | reference | ratio | needed | |", "|---|---:|---:|---:|---:|---|"]
+    lines = ["| target | judged | reference | ratio | needed | |", "|---|---:|---:|---:|---:|---|"]
     for r in ratios:
         ok = "n/a" if r["ratio"] is None else ("met" if r["met"] else "**not met**")
         lab = r["label"] + (f" ({r['note']})" if r["note"] else "")
-        ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x"
-        lines.append(f"| {lab} | {fmt_mb(r['wren'])} | {fmt_mb(r['ref'])} | {ratio} | "
-                     f"≥ {r['minimum']}x | {ok} |")
+        metric = r.get("metric", "mb_per_s")
+        if r.get("absolute"):
+            ratio = "—"
+            ok = "n/a" if r["wren"] is None else ok
+        else:
+            ratio = "n/a" if r["ratio"] is None else f"{r['ratio']:.2f}x"
+        lines.append(f"| {lab} | {fmt_figure(r['wren'], metric)} | "
+                     f"{fmt_figure(r['ref'], metric) if not r.get('absolute') else '—'} | "
+                     f"{ratio} | {needed_text(r)} | {ok} |")
     return "\n".join(lines)
 
 
@@ -491,5 +530,5 @@ def summary_text(doc, scenarios, brokers, table):
     lines.append("== targets")
     for r in doc["ratios"]:
         lines.append(f"{r['label']:55} {r['ratio'] if r['ratio'] is not None else 'n/a':>6} "
-                     f"(≥{r['minimum']}) {'met' if r['met'] else 'NOT MET'}")
+                     f"({needed_text(r)}) {'met' if r['met'] else 'NOT MET'}")
     return "\n".join(lines)
