@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from peers import Broker, Ctx, machine_busy, proc_cpu
+from peers import Broker, Ctx, machine_busy, proc_cpu, proc_faults
 
 RECORD_SIZE = 1024
 COMMON_PRODUCE = ["-s", str(RECORD_SIZE), "-a", "-1", "-X", "linger.ms=5"]
@@ -69,6 +69,7 @@ def client_argv(ctx: Ctx, kind: str, broker: Broker, topic: str, records: int,
 def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     """Run one rdkafka_performance, return parsed figures plus client and broker CPU."""
     b0 = proc_cpu(broker.pid)
+    f0 = proc_faults(broker.pid)
     m0 = machine_busy()
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -89,6 +90,7 @@ def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     reader.join(10)
     wall = time.monotonic() - t0
     b1 = proc_cpu(broker.pid)
+    f1 = proc_faults(broker.pid)
     m1 = machine_busy()
     out = "".join(chunks)
     cmd = " ".join(argv)
@@ -100,7 +102,10 @@ def run_client(ctx: Ctx, argv: list[str], broker: Broker, kind: str) -> dict:
     res = parse(kind, out)
     res.update(client_user_s=round(ru.ru_utime, 3), client_sys_s=round(ru.ru_stime, 3),
                broker_user_s=round(b1[0] - b0[0], 3), broker_sys_s=round(b1[1] - b0[1], 3),
-               wall_s=round(wall, 3), client_pid=proc.pid)
+               wall_s=round(wall, 3), client_pid=proc.pid,
+               # Page faults during the run: which memory was filled or mapped, and by whom.
+               broker_minflt=f1[0] - f0[0], broker_majflt=f1[1] - f0[1],
+               client_minflt=ru.ru_minflt, client_majflt=ru.ru_majflt)
     # CPU that other processes on the (shared) machine used meanwhile.
     res["other_cpu_s"] = round(max(0.0, (m1 - m0) - sum(res[k] for k in (
         "client_user_s", "client_sys_s", "broker_user_s", "broker_sys_s"))), 2)

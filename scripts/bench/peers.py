@@ -39,6 +39,16 @@ def proc_cpu(pid: int) -> tuple[float, float]:
         return 0.0, 0.0
 
 
+def proc_faults(pid: int) -> tuple[int, int]:
+    """(minor, major) page faults of a whole process so far (all threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[7]), int(fields[9])
+    except OSError:
+        return 0, 0
+
+
 def machine_busy() -> float:
     """CPU seconds all cores spent busy since boot (everything but idle and iowait)."""
     with open("/proc/stat") as f:

@@ -54,7 +54,17 @@ def cell_stats(runs):
         broker_cpu_s_per_gb=round(median([(r["broker_user_s"] + r["broker_sys_s"])
                                           / max(r["bytes"] / 1e9, 1e-9) for r in runs]), 2),
         records=runs[0]["records"],
+        broker_faults_per_mb=faults_per_mb(runs, "broker"),
+        client_faults_per_mb=faults_per_mb(runs, "client"),
     )
+
+
+def faults_per_mb(runs, who):
+    """Median page faults (minor + major) per MB moved, or None for runs recorded before the
+    bench counted them."""
+    xs = [(r[f"{who}_minflt"] + r[f"{who}_majflt"]) / max(r["bytes"] / 1e6, 1e-9)
+          for r in runs if f"{who}_minflt" in r]
+    return round(median(xs), 1) if xs else None
 
 
 def verdict(st, cores):
@@ -302,8 +312,8 @@ def short_sym(sym, n=60):
 
 def bounds_table(doc, scenarios, brokers, table, cores, info, with_profile):
     lines = ["| broker | scenario | MB/s | client CPU (sys) | broker CPU (sys) | broker CPU s/GB "
-             "| others | bound by |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+             "| page faults per MB, client / broker | others | bound by |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for cls in brokers:
         for sc in scenarios:
             st = table.get((cls.key, sc.name))
@@ -313,7 +323,8 @@ def bounds_table(doc, scenarios, brokers, table, cores, info, with_profile):
                 f"| {broker_label(cls, info)} | {sc.label} | {fmt_mb(st['mb_per_s'])} | "
                 f"{st['client_cpu_pct']}% ({st['client_sys_share']}%) | "
                 f"{st['broker_cpu_pct']}% ({st['broker_sys_share']}%) | "
-                f"{st.get('broker_cpu_s_per_gb', '')} | {st['other_cpu_pct']}% | "
+                f"{st.get('broker_cpu_s_per_gb', '')} | {fmt_faults(st)} | "
+                f"{st['other_cpu_pct']}% | "
                 f"{verdict(st, cores)} |")
     out = "\n".join(lines)
     if with_profile:
@@ -322,6 +333,11 @@ def bounds_table(doc, scenarios, brokers, table, cores, info, with_profile):
         if extra:
             out += "\n\n" + "\n".join(extra)
     return out
+
+
+def fmt_faults(st):
+    c, b = st.get("client_faults_per_mb"), st.get("broker_faults_per_mb")
+    return "n/a" if c is None and b is None else f"{c:g} / {b:g}"
 
 
 def method_text(doc):
@@ -335,7 +351,10 @@ def method_text(doc):
             f"`rdkafka_performance` reports it. CPU: time used by the client process and the broker "
             f"process during the run ÷ its wall time (100% = one core; the machine has "
             f"{i.get('cores')}), \"sys\" = share of it in the kernel, \"others\" = what the rest "
-            f"of the machine used meanwhile (other sessions share it)."
+            f"of the machine used meanwhile (other sessions share it). Page faults: minor + "
+            f"major faults of each process during the run (`/proc/PID/stat` for the broker, "
+            f"`wait4`'s rusage for the client) per MB moved; a fault is a page of memory "
+            f"touched for the first time (heap, or a mapping of the log)."
             + (f" The \"(rdkafka crate)\" scenarios run `benches/txn_load.rs` instead (the rdkafka "
                f"crate 0.39, i.e. librdkafka {i.get('librdkafka', '').split()[-1]} linked "
                f"statically): {c['txn_records']:,} records of {c['record_size']} B each, "
@@ -530,5 +549,6 @@ def summary_text(doc, scenarios, brokers, table):
     lines.append("== targets")
     for r in doc["ratios"]:
         lines.append(f"{r['label']:55} {r['ratio'] if r['ratio'] is not None else 'n/a':>6} "
-                     f"({needed_text(r)}) {'met' if r['met'] else 'NOT MET'}")
+                     f"({needed_text(r)}) "
+                     f"{'n/a' if r['ratio'] is None else 'met' if r['met'] else 'NOT MET'}")
     return "\n".join(lines)
