@@ -2,6 +2,9 @@
 //! carries the epoch of the leader that appended it, and OffsetForLeaderEpoch answers where an
 //! epoch ended, with the leadership checks of the other partition APIs. Raw protocol.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -12,6 +15,7 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::cluster_routing::create;
 use crate::raw::RawClient;
@@ -232,5 +236,69 @@ async fn one_broker_writes_epoch_zero() {
     assert_eq!(produce(&mut c, "single", 2_000).await, 0);
     assert_eq!(stored_epochs(&mut c, "single").await, vec![(0, 0), (1, 0)]);
     assert_eq!(end_offset(&mut c, "single", 0, 0).await, (0, 0, 2));
+    broker.shutdown().await;
+}
+
+/// The leader epoch Metadata v12 reports for partition 0 of `topic`.
+async fn metadata_epoch(c: &mut RawClient, topic: &str) -> i32 {
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        metadata_request::MetadataRequestTopic::default().with_name(Some(name(topic))),
+    ]));
+    let ResponseKind::Metadata(r) = c
+        .request(ApiKey::Metadata, 12, RequestKind::Metadata(req))
+        .await
+    else {
+        panic!()
+    };
+    r.topics[0].partitions[0].leader_epoch
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leaders_epoch_starts_at_the_move() {
+    // Goal: as Kafka's controller, the move itself starts the new leader's epoch (not the new
+    // leader's first Produce or OffsetForLeaderEpoch): a transaction marker written right
+    // after the move carries it, and Metadata and OffsetForLeaderEpoch show it.
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
+    let cluster = broker.cluster();
+    let mut one = connect_to(&broker, 1).await;
+    create(&mut one, "marked", 1, 3).await;
+    assert_eq!(cluster.partition("marked", 0).unwrap().leader, 1);
+    let producer: BaseProducer = crate::cluster::config(&cluster.bootstrap_servers())
+        .set("transactional.id", "marked-txn")
+        .create()
+        .unwrap();
+    let producer = Arc::new(producer);
+    let timeout = Duration::from_secs(30);
+    let open = producer.clone();
+    tokio::task::spawn_blocking(move || {
+        open.init_transactions(timeout).unwrap();
+        open.begin_transaction().unwrap();
+        open.send(BaseRecord::<(), _>::to("marked").partition(0).payload("v"))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        open.flush(timeout).unwrap();
+    })
+    .await
+    .unwrap();
+
+    cluster.move_leader("marked", 0, 2).unwrap();
+    let commit = producer.clone();
+    tokio::task::spawn_blocking(move || commit.commit_transaction(timeout).unwrap())
+        .await
+        .unwrap();
+    let mut two = connect_to(&broker, 2).await;
+    // The marker (offset 1) is the first batch of epoch 1; nothing asked the new leader first.
+    assert_eq!(
+        stored_epochs(&mut two, "marked").await,
+        vec![(0, 0), (1, 1)]
+    );
+    assert_eq!(metadata_epoch(&mut two, "marked").await, 1);
+    assert_eq!(end_offset(&mut two, "marked", 1, 0).await, (0, 0, 1));
+    assert_eq!(end_offset(&mut two, "marked", 1, 1).await, (0, 1, 2));
+    drop(producer);
     broker.shutdown().await;
 }
