@@ -173,18 +173,9 @@ async fn consumer_group_describe_refuses_the_groups_another_broker_coordinates()
 }
 
 async fn init_txn(c: &mut RawClient, id: &str) -> i16 {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(r) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
+    crate::txn_protocol::init(c, id, 60_000, 4, (-1, -1))
         .await
-    else {
-        panic!()
-    };
-    r.error_code
+        .error_code
 }
 
 #[tokio::test]

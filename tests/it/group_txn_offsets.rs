@@ -16,17 +16,7 @@ use crate::raw::RawClient;
 
 /// InitProducerId for `id`: (producer id, epoch).
 async fn init(c: &mut RawClient, id: &str) -> (i64, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(r) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
-        .await
-    else {
-        panic!()
-    };
+    let r = crate::txn_protocol::init(c, id, 60_000, 4, (-1, -1)).await;
     assert_eq!(r.error_code, 0);
     (r.producer_id.0, r.producer_epoch)
 }

@@ -39,17 +39,7 @@ async fn stage_txn_offset(
     topic: &str,
     offset: i64,
 ) -> (ProducerId, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(p) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
-        .await
-    else {
-        panic!()
-    };
+    let p = crate::txn_protocol::init(c, id, 60_000, 4, (-1, -1)).await;
     let req = AddOffsetsToTxnRequest::default()
         .with_transactional_id(TransactionalId(s(id)))
         .with_producer_id(p.producer_id)
