@@ -17,7 +17,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::cluster_routing::create;
+use crate::cluster_routing::{connect_to, create, three_brokers};
 use crate::raw::RawClient;
 use crate::support::{encode, name, record};
 
@@ -125,21 +125,12 @@ async fn stored_epochs(c: &mut RawClient, topic: &str) -> Vec<(i64, i32)> {
     out
 }
 
-async fn connect_to(broker: &wren::BrokerHandle, id: i32) -> RawClient {
-    let addr = broker.cluster().broker_addr(id).unwrap().to_string();
-    RawClient::connect(&addr).await
-}
-
 #[tokio::test]
 async fn batches_carry_their_leaders_epoch_and_offset_for_leader_epoch_answers_where_it_ended() {
     // Goal: two records in epoch 0 on broker 1, the leader moves to broker 2 (epoch 1), one
     // more record; every batch carries its leader's epoch, OffsetForLeaderEpoch answers Kafka's
     // end offsets with Kafka's leadership errors, ListOffsets reports the batches' epochs.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let mut one = connect_to(&broker, 1).await;
     let mut two = connect_to(&broker, 2).await;
     create(&mut one, "epochs", 1, 3).await;
@@ -258,11 +249,7 @@ async fn a_new_leaders_epoch_starts_at_the_move() {
     // Goal: as Kafka's controller, the move itself starts the new leader's epoch (not the new
     // leader's first Produce or OffsetForLeaderEpoch): a transaction marker written right
     // after the move carries it, and Metadata and OffsetForLeaderEpoch show it.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let mut one = connect_to(&broker, 1).await;
     create(&mut one, "marked", 1, 3).await;

@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 
 use crate::raw::RawClient;
-use crate::support::{encode, record};
+use crate::support::{describe_producers, encode, record};
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
@@ -382,21 +382,7 @@ async fn rdkafka_idempotent_producer_survives_dropped_responses() {
 
 /// What DescribeProducers lists for partition 0 of "idem": (producer id, epoch, last sequence).
 async fn active_producers(c: &mut RawClient) -> Vec<(i64, i32, i32)> {
-    let req = DescribeProducersRequest::default().with_topics(vec![
-        describe_producers_request::TopicRequest::default()
-            .with_name(name("idem"))
-            .with_partition_indexes(vec![0]),
-    ]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!()
-    };
+    let r = describe_producers(c, &[("idem", 0)]).await;
     let p = &r.topics[0].partitions[0].active_producers;
     p.iter()
         .map(|p| (p.producer_id.0, p.producer_epoch, p.last_sequence))
