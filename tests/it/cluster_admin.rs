@@ -12,14 +12,9 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::*;
 
-use crate::cluster_routing::create;
+use crate::cluster_routing::{connect_to, create, three_brokers};
 use crate::raw::RawClient;
-use crate::support::{name, s};
-
-async fn connect_to(broker: &wren::BrokerHandle, id: i32) -> RawClient {
-    let addr = broker.cluster().broker_addr(id).unwrap().to_string();
-    RawClient::connect(&addr).await
-}
+use crate::support::{describe_producers, name, s};
 
 /// Two keys whose coordinators differ: (key, its coordinator) twice.
 fn apart(coordinator: impl Fn(&str) -> Option<i32>) -> [(String, i32); 2] {
@@ -90,11 +85,7 @@ async fn delete_groups(c: &mut RawClient, groups: &[&str]) -> Vec<(String, i16)>
 async fn describe_and_delete_groups_answer_only_for_the_groups_the_broker_coordinates() {
     // Goal: a broker describes and deletes the groups it coordinates and answers
     // NOT_COORDINATOR for the others, in the request's order; a refused group is not deleted.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let [(g1, c1), (g2, c2)] = apart(|k| cluster.group_coordinator(k));
     let mut on1 = connect_to(&broker, c1).await;
@@ -137,11 +128,7 @@ async fn describe_and_delete_groups_answer_only_for_the_groups_the_broker_coordi
 async fn consumer_group_describe_refuses_the_groups_another_broker_coordinates() {
     // Goal: ConsumerGroupDescribe answers per group, like DescribeGroups: a group this broker
     // does not coordinate gets NOT_COORDINATOR, its own unknown group GROUP_ID_NOT_FOUND.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let [(g1, c1), (g2, _)] = apart(|k| cluster.group_coordinator(k));
     let mut on1 = connect_to(&broker, c1).await;
@@ -173,29 +160,16 @@ async fn consumer_group_describe_refuses_the_groups_another_broker_coordinates()
 }
 
 async fn init_txn(c: &mut RawClient, id: &str) -> i16 {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(r) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
+    crate::txn_protocol::init(c, id, 60_000, 4, (-1, -1))
         .await
-    else {
-        panic!()
-    };
-    r.error_code
+        .error_code
 }
 
 #[tokio::test]
 async fn transactions_are_described_and_listed_by_their_coordinator_only() {
     // Goal: DescribeTransactions refuses ids another broker coordinates (NOT_COORDINATOR);
     // ListTransactions on each broker lists the transactions it coordinates, so each once.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let [(t1, c1), (t2, c2)] = apart(|k| cluster.transaction_coordinator(k));
     let mut on1 = connect_to(&broker, c1).await;
@@ -261,35 +235,14 @@ async fn transactions_are_described_and_listed_by_their_coordinator_only() {
 async fn describe_producers_answers_on_the_replicas_only() {
     // Goal: every replica of a partition (leader or follower, one shared log) answers
     // DescribeProducers; a broker that hosts no replica answers NOT_LEADER_OR_FOLLOWER.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let mut c = connect_to(&broker, 1).await;
     create(&mut c, "dp", 1, 2).await;
     let replicas = broker.cluster().partition("dp", 0).unwrap().replicas;
     assert_eq!(replicas, vec![1, 2]);
     for id in 1..=3 {
         let mut c = connect_to(&broker, id).await;
-        let req = DescribeProducersRequest::default().with_topics(vec![
-            describe_producers_request::TopicRequest::default()
-                .with_name(name("dp"))
-                .with_partition_indexes(vec![0]),
-            describe_producers_request::TopicRequest::default()
-                .with_name(name("__consumer_offsets"))
-                .with_partition_indexes(vec![0]),
-        ]);
-        let ResponseKind::DescribeProducers(r) = c
-            .request(
-                ApiKey::DescribeProducers,
-                0,
-                RequestKind::DescribeProducers(req),
-            )
-            .await
-        else {
-            panic!()
-        };
+        let r = describe_producers(&mut c, &[("dp", 0), ("__consumer_offsets", 0)]).await;
         let expected = match replicas.contains(&id) {
             true => 0,
             false => E::NotLeaderOrFollower.code(),
@@ -335,11 +288,7 @@ async fn log_dirs(c: &mut RawClient) -> Vec<(String, Vec<(i32, i64)>)> {
 async fn describe_log_dirs_lists_the_replicas_each_broker_hosts_and_the_group_log() {
     // Goal: each simulated broker lists the partitions it replicates, `__consumer_offsets`
     // among them, whose partition 0 is the group log's size (committed offsets take room).
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let mut c = connect_to(&broker, 1).await;
     create(&mut c, "ld", 3, 1).await;
@@ -384,11 +333,7 @@ async fn elect_leaders_knows_the_offsets_topic() {
     // Goal: `kafka-leader-election` over `__consumer_offsets` gets ELECTION_NOT_NEEDED where
     // the preferred replica leads, and moves a coordinator back where it does not (the null
     // request, --all-topic-partitions, lists what it elected or could not).
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let mut c = connect_to(&broker, 1).await;
     let r = elect(&mut c, Some(vec![0, 1, 50])).await;

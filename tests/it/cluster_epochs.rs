@@ -2,6 +2,9 @@
 //! carries the epoch of the leader that appended it, and OffsetForLeaderEpoch answers where an
 //! epoch ended, with the leadership checks of the other partition APIs. Raw protocol.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -12,8 +15,9 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::cluster_routing::create;
+use crate::cluster_routing::{connect_to, create, three_brokers};
 use crate::raw::RawClient;
 use crate::support::{encode, name, record};
 
@@ -121,21 +125,12 @@ async fn stored_epochs(c: &mut RawClient, topic: &str) -> Vec<(i64, i32)> {
     out
 }
 
-async fn connect_to(broker: &wren::BrokerHandle, id: i32) -> RawClient {
-    let addr = broker.cluster().broker_addr(id).unwrap().to_string();
-    RawClient::connect(&addr).await
-}
-
 #[tokio::test]
 async fn batches_carry_their_leaders_epoch_and_offset_for_leader_epoch_answers_where_it_ended() {
     // Goal: two records in epoch 0 on broker 1, the leader moves to broker 2 (epoch 1), one
     // more record; every batch carries its leader's epoch, OffsetForLeaderEpoch answers Kafka's
     // end offsets with Kafka's leadership errors, ListOffsets reports the batches' epochs.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let mut one = connect_to(&broker, 1).await;
     let mut two = connect_to(&broker, 2).await;
     create(&mut one, "epochs", 1, 3).await;
@@ -232,5 +227,65 @@ async fn one_broker_writes_epoch_zero() {
     assert_eq!(produce(&mut c, "single", 2_000).await, 0);
     assert_eq!(stored_epochs(&mut c, "single").await, vec![(0, 0), (1, 0)]);
     assert_eq!(end_offset(&mut c, "single", 0, 0).await, (0, 0, 2));
+    broker.shutdown().await;
+}
+
+/// The leader epoch Metadata v12 reports for partition 0 of `topic`.
+async fn metadata_epoch(c: &mut RawClient, topic: &str) -> i32 {
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        metadata_request::MetadataRequestTopic::default().with_name(Some(name(topic))),
+    ]));
+    let ResponseKind::Metadata(r) = c
+        .request(ApiKey::Metadata, 12, RequestKind::Metadata(req))
+        .await
+    else {
+        panic!()
+    };
+    r.topics[0].partitions[0].leader_epoch
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leaders_epoch_starts_at_the_move() {
+    // Goal: as Kafka's controller, the move itself starts the new leader's epoch (not the new
+    // leader's first Produce or OffsetForLeaderEpoch): a transaction marker written right
+    // after the move carries it, and Metadata and OffsetForLeaderEpoch show it.
+    let broker = three_brokers().await;
+    let cluster = broker.cluster();
+    let mut one = connect_to(&broker, 1).await;
+    create(&mut one, "marked", 1, 3).await;
+    assert_eq!(cluster.partition("marked", 0).unwrap().leader, 1);
+    let producer: BaseProducer = crate::cluster::config(&cluster.bootstrap_servers())
+        .set("transactional.id", "marked-txn")
+        .create()
+        .unwrap();
+    let producer = Arc::new(producer);
+    let timeout = Duration::from_secs(30);
+    let open = producer.clone();
+    tokio::task::spawn_blocking(move || {
+        open.init_transactions(timeout).unwrap();
+        open.begin_transaction().unwrap();
+        open.send(BaseRecord::<(), _>::to("marked").partition(0).payload("v"))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        open.flush(timeout).unwrap();
+    })
+    .await
+    .unwrap();
+
+    cluster.move_leader("marked", 0, 2).unwrap();
+    let commit = producer.clone();
+    tokio::task::spawn_blocking(move || commit.commit_transaction(timeout).unwrap())
+        .await
+        .unwrap();
+    let mut two = connect_to(&broker, 2).await;
+    // The marker (offset 1) is the first batch of epoch 1; nothing asked the new leader first.
+    assert_eq!(
+        stored_epochs(&mut two, "marked").await,
+        vec![(0, 0), (1, 1)]
+    );
+    assert_eq!(metadata_epoch(&mut two, "marked").await, 1);
+    assert_eq!(end_offset(&mut two, "marked", 1, 0).await, (0, 0, 1));
+    assert_eq!(end_offset(&mut two, "marked", 1, 1).await, (0, 1, 2));
+    drop(producer);
     broker.shutdown().await;
 }

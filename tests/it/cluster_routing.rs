@@ -70,20 +70,26 @@ async fn latest(c: &mut RawClient, topic: &str, epoch: i32) -> (i16, i64, i32) {
     (p.error_code, p.offset, p.leader_epoch)
 }
 
-async fn connect_to(broker: &wren::BrokerHandle, id: i32) -> RawClient {
+/// A raw connection to broker `id` of a simulated cluster.
+pub(crate) async fn connect_to(broker: &wren::BrokerHandle, id: i32) -> RawClient {
     let addr = broker.cluster().broker_addr(id).unwrap().to_string();
     RawClient::connect(&addr).await
+}
+
+/// A simulated cluster of three brokers (ids 1 to 3), nothing on disk.
+pub(crate) async fn three_brokers() -> wren::BrokerHandle {
+    wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn produce_to_a_non_leader_is_refused_with_the_leaders_whereabouts() {
     // Goal: partition 0 (led by broker 1) refuses a produce on broker 2 with
     // NOT_LEADER_OR_FOLLOWER, naming broker 1 and its endpoint (KIP-951); broker 1 takes it.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let mut one = connect_to(&broker, 1).await;
     let mut two = connect_to(&broker, 2).await;
     create(&mut one, "routed", 3, 3).await;
@@ -138,11 +144,7 @@ async fn produce_to_a_non_leader_is_refused_with_the_leaders_whereabouts() {
 async fn group_requests_go_to_the_coordinator_kafkas_hash_picks() {
     // Goal: FindCoordinator names the leader of __consumer_offsets' partition
     // abs(hash(group)) % 50 on every broker; the others answer NOT_COORDINATOR.
-    let broker = wren::Broker::ephemeral()
-        .with_brokers(3)
-        .start()
-        .await
-        .unwrap();
+    let broker = three_brokers().await;
     let cluster = broker.cluster();
     let group = "orders-service";
     let coordinator = cluster.group_coordinator(group).unwrap();

@@ -15,23 +15,13 @@ use crate::groups::{commit, connect, create_topic, fetch, join_new, s, Join};
 use crate::raw::RawClient;
 
 /// InitProducerId for `id`: (producer id, epoch).
-async fn init(c: &mut RawClient, id: &str) -> (i64, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(r) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
-        .await
-    else {
-        panic!()
-    };
+pub(crate) async fn init(c: &mut RawClient, id: &str) -> (i64, i16) {
+    let r = crate::txn_protocol::init(c, id, 60_000, 4, (-1, -1)).await;
     assert_eq!(r.error_code, 0);
     (r.producer_id.0, r.producer_epoch)
 }
 
-async fn add_offsets(c: &mut RawClient, id: &str, producer: (i64, i16), group: &str) {
+pub(crate) async fn add_offsets(c: &mut RawClient, id: &str, producer: (i64, i16), group: &str) {
     let req = AddOffsetsToTxnRequest::default()
         .with_transactional_id(TransactionalId(s(id)))
         .with_producer_id(ProducerId(producer.0))
@@ -51,18 +41,18 @@ async fn add_offsets(c: &mut RawClient, id: &str, producer: (i64, i16), group: &
 }
 
 /// Who the TxnOffsetCommit says it comes from.
-struct Sender<'a> {
+pub(crate) struct Sender<'a> {
     member: &'a str,
     generation: i32,
 }
 
-const ANONYMOUS: Sender<'static> = Sender {
+pub(crate) const ANONYMOUS: Sender<'static> = Sender {
     member: "",
     generation: -1,
 };
 
 /// TxnOffsetCommit v3 of `offset` for (topic, partition 0); the partition's error code.
-async fn txn_commit(
+pub(crate) async fn txn_commit(
     c: &mut RawClient,
     id: &str,
     producer: (i64, i16),

@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 
 use crate::raw::RawClient;
-use crate::support::{encode, record};
+use crate::support::{describe_producers, encode, record};
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.into()))
@@ -228,27 +228,7 @@ async fn duplicates_are_recognised_after_a_restart() {
     );
     assert_eq!(send(&mut c, idem_batch(pid, 0, 8, 1)).await, (OK, 8));
 
-    let req = DescribeProducersRequest::default().with_topics(vec![
-        describe_producers_request::TopicRequest::default()
-            .with_name(name("idem"))
-            .with_partition_indexes(vec![0]),
-    ]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!()
-    };
-    let p = &r.topics[0].partitions[0].active_producers;
-    assert_eq!(p.len(), 1);
-    assert_eq!(
-        (p[0].producer_id.0, p[0].producer_epoch, p[0].last_sequence),
-        (pid, 0, 8)
-    );
+    assert_eq!(active_producers(&mut c).await, vec![(pid, 0, 8)]);
 }
 
 #[tokio::test]
@@ -400,26 +380,12 @@ async fn rdkafka_idempotent_producer_survives_dropped_responses() {
     .unwrap();
 }
 
-/// What DescribeProducers lists for partition 0 of "idem": (producer id, last sequence).
-async fn active_producers(c: &mut RawClient) -> Vec<(i64, i32)> {
-    let req = DescribeProducersRequest::default().with_topics(vec![
-        describe_producers_request::TopicRequest::default()
-            .with_name(name("idem"))
-            .with_partition_indexes(vec![0]),
-    ]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!()
-    };
+/// What DescribeProducers lists for partition 0 of "idem": (producer id, epoch, last sequence).
+async fn active_producers(c: &mut RawClient) -> Vec<(i64, i32, i32)> {
+    let r = describe_producers(c, &[("idem", 0)]).await;
     let p = &r.topics[0].partitions[0].active_producers;
     p.iter()
-        .map(|p| (p.producer_id.0, p.last_sequence))
+        .map(|p| (p.producer_id.0, p.producer_epoch, p.last_sequence))
         .collect()
 }
 
@@ -446,7 +412,7 @@ async fn advancing_the_clock_past_producer_id_expiration_forgets_the_producer() 
     // An hour later the producer is still known: the retry answers the original offset.
     broker.clock().advance(Duration::from_secs(3600)).await;
     assert_eq!(send(&mut c, batch.clone()).await, (OK, 0));
-    assert_eq!(active_producers(&mut c).await, vec![(pid, 2)]);
+    assert_eq!(active_producers(&mut c).await, vec![(pid, 0, 2)]);
     assert_eq!(log_end(&mut c).await, 3);
     // A day after its last record: forgotten.
     broker.clock().advance(Duration::from_secs(86_400)).await;
@@ -458,7 +424,7 @@ async fn advancing_the_clock_past_producer_id_expiration_forgets_the_producer() 
     );
     assert_eq!(
         active_producers(&mut c).await,
-        vec![(pid, 2)],
+        vec![(pid, 0, 2)],
         "known again"
     );
 }

@@ -12,6 +12,7 @@ use kafka_protocol::records::Compression;
 
 use crate::protocol::{batch, create_topic, name, produce};
 use crate::raw::RawClient;
+use crate::support::describe_producers;
 
 async fn create(c: &mut RawClient, req: CreateTopicsRequest) -> CreateTopicsResponse {
     let ResponseKind::CreateTopics(r) = c
@@ -244,24 +245,7 @@ async fn describe_producers_words_unknown_topics_only() {
     let broker = wren::Broker::ephemeral().start().await.unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     create_topic(&mut c, "t", 1).await;
-    let req = DescribeProducersRequest::default().with_topics(vec![
-        describe_producers_request::TopicRequest::default()
-            .with_name(name("t"))
-            .with_partition_indexes(vec![7]),
-        describe_producers_request::TopicRequest::default()
-            .with_name(name("nope"))
-            .with_partition_indexes(vec![0]),
-    ]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!("not a DescribeProducers response")
-    };
+    let r = describe_producers(&mut c, &[("t", 7), ("nope", 0)]).await;
     let answers: Vec<_> = r
         .topics
         .iter()

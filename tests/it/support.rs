@@ -1,5 +1,6 @@
 //! Helpers every test module shares: a broker config on a persistent data dir (for restart
-//! tests), v2 record batches built with kafka-protocol's encoder, and protocol strings.
+//! tests), v2 record batches built with kafka-protocol's encoder, protocol strings, and the
+//! raw requests several modules send.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -171,4 +172,34 @@ pub fn s(v: &str) -> kafka_protocol::protocol::StrBytes {
 /// A topic name field.
 pub fn name(v: &str) -> kafka_protocol::messages::TopicName {
     kafka_protocol::messages::TopicName(s(v))
+}
+
+/// DescribeProducers v0 for one partition of each topic named, in that order.
+pub async fn describe_producers(
+    c: &mut crate::raw::RawClient,
+    partitions: &[(&str, i32)],
+) -> kafka_protocol::messages::DescribeProducersResponse {
+    use kafka_protocol::messages::describe_producers_request::TopicRequest;
+    use kafka_protocol::messages::{ApiKey, DescribeProducersRequest, RequestKind, ResponseKind};
+    let req = DescribeProducersRequest::default().with_topics(
+        partitions
+            .iter()
+            .map(|(topic, p)| {
+                TopicRequest::default()
+                    .with_name(name(topic))
+                    .with_partition_indexes(vec![*p])
+            })
+            .collect(),
+    );
+    let ResponseKind::DescribeProducers(r) = c
+        .request(
+            ApiKey::DescribeProducers,
+            0,
+            RequestKind::DescribeProducers(req),
+        )
+        .await
+    else {
+        panic!("not a DescribeProducers response")
+    };
+    r
 }

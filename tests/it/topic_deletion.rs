@@ -12,6 +12,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
+use crate::group_txn_offsets::{add_offsets, init, txn_commit, ANONYMOUS};
 use crate::groups::{commit, connect, create_topic, fetch, s};
 use crate::raw::RawClient;
 
@@ -39,60 +40,11 @@ async fn stage_txn_offset(
     topic: &str,
     offset: i64,
 ) -> (ProducerId, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(Some(TransactionalId(s(id))))
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let ResponseKind::InitProducerId(p) = c
-        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
-        .await
-    else {
-        panic!()
-    };
-    let req = AddOffsetsToTxnRequest::default()
-        .with_transactional_id(TransactionalId(s(id)))
-        .with_producer_id(p.producer_id)
-        .with_producer_epoch(p.producer_epoch)
-        .with_group_id(GroupId(s(group)));
-    let ResponseKind::AddOffsetsToTxn(a) = c
-        .request(
-            ApiKey::AddOffsetsToTxn,
-            3,
-            RequestKind::AddOffsetsToTxn(req),
-        )
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(a.error_code, 0);
-    let req = TxnOffsetCommitRequest::default()
-        .with_transactional_id(TransactionalId(s(id)))
-        .with_group_id(GroupId(s(group)))
-        .with_producer_id(p.producer_id)
-        .with_producer_epoch(p.producer_epoch)
-        .with_generation_id(-1)
-        .with_topics(vec![
-            txn_offset_commit_request::TxnOffsetCommitRequestTopic::default()
-                .with_name(TopicName(s(topic)))
-                .with_partitions(vec![
-                    txn_offset_commit_request::TxnOffsetCommitRequestPartition::default()
-                        .with_partition_index(0)
-                        .with_committed_offset(offset),
-                ]),
-        ]);
-    let ResponseKind::TxnOffsetCommit(t) = c
-        .request(
-            ApiKey::TxnOffsetCommit,
-            3,
-            RequestKind::TxnOffsetCommit(req),
-        )
-        .await
-    else {
-        panic!()
-    };
-    assert_eq!(t.topics[0].partitions[0].error_code, 0);
-    (p.producer_id, p.producer_epoch)
+    let producer = init(c, id).await;
+    add_offsets(c, id, producer, group).await;
+    let code = txn_commit(c, id, producer, group, &ANONYMOUS, topic, offset).await;
+    assert_eq!(code, 0);
+    (ProducerId(producer.0), producer.1)
 }
 
 async fn commit_txn(c: &mut RawClient, id: &str, producer: (ProducerId, i16)) {

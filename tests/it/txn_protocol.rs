@@ -90,6 +90,17 @@ pub(crate) fn txn_batch(pid: i64, epoch: i16, seq: i32) -> Bytes {
 }
 
 pub(crate) async fn produce(c: &mut RawClient, id: &str, topic: &str, batch: Bytes) -> i16 {
+    produce_at(c, 9, id, topic, batch).await
+}
+
+/// A transactional produce of `batch` to (topic, 0) at `version`; the partition's error code.
+pub(crate) async fn produce_at(
+    c: &mut RawClient,
+    version: i16,
+    id: &str,
+    topic: &str,
+    batch: Bytes,
+) -> i16 {
     let req = ProduceRequest::default()
         .with_transactional_id(Some(tid(id)))
         .with_acks(-1)
@@ -100,7 +111,7 @@ pub(crate) async fn produce(c: &mut RawClient, id: &str, topic: &str, batch: Byt
                 .with_index(0)
                 .with_records(Some(batch))])]);
     let ResponseKind::Produce(r) = c
-        .request(ApiKey::Produce, 9, RequestKind::Produce(req))
+        .request(ApiKey::Produce, version, RequestKind::Produce(req))
         .await
     else {
         panic!()

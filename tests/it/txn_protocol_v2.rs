@@ -3,14 +3,12 @@
 //! epoch, the answer names the producer id and epoch to go on with), and the classic protocol
 //! keeps working on the same broker.
 
-use bytes::Bytes;
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 
 use crate::raw::RawClient;
 use crate::support::s;
-use crate::txn_protocol::{add_partition, init, tid, txn_batch};
+use crate::txn_protocol::{add_partition, init, produce_at as produce, tid, txn_batch};
 
 /// EndTxn at `version`: (error, producer id, producer epoch) as answered.
 async fn end(
@@ -32,26 +30,6 @@ async fn end(
         panic!()
     };
     (r.error_code, r.producer_id.0, r.producer_epoch)
-}
-
-/// A transactional produce of `batch` to (topic, 0) at `version`; the partition's error code.
-async fn produce(c: &mut RawClient, version: i16, id: &str, topic: &str, batch: Bytes) -> i16 {
-    let req = ProduceRequest::default()
-        .with_transactional_id(Some(tid(id)))
-        .with_acks(-1)
-        .with_timeout_ms(5000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(TopicName(s(topic)))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(batch))])]);
-    let ResponseKind::Produce(r) = c
-        .request(ApiKey::Produce, version, RequestKind::Produce(req))
-        .await
-    else {
-        panic!()
-    };
-    r.responses[0].partition_responses[0].error_code
 }
 
 /// DescribeTransactions of `id`: (state, producer id, epoch, partitions).

@@ -45,13 +45,16 @@ pub fn describe_groups(
     serve: impl FnOnce(DescribeGroupsRequest) -> DescribeGroupsResponse,
 ) -> DescribeGroupsResponse {
     let mut response = serve(request);
-    for g in &mut response.groups {
-        if let Some(e) = leadership.not_coordinating(CoordinatorKind::Group, g.group_id.as_str()) {
-            *g = DescribedGroup::default()
+    refuse_other_groups(
+        &leadership,
+        &mut response.groups,
+        |g| g.group_id.as_str(),
+        |g, e| {
+            DescribedGroup::default()
                 .with_group_id(g.group_id.clone())
-                .with_error_code(e.code());
-        }
-    }
+                .with_error_code(e.code())
+        },
+    );
     response
 }
 
@@ -62,14 +65,31 @@ pub fn describe_consumer_groups(
     serve: impl FnOnce(ConsumerGroupDescribeRequest) -> ConsumerGroupDescribeResponse,
 ) -> ConsumerGroupDescribeResponse {
     let mut response = serve(request);
-    for g in &mut response.groups {
-        if let Some(e) = leadership.not_coordinating(CoordinatorKind::Group, g.group_id.as_str()) {
-            *g = DescribedConsumerGroup::default()
+    refuse_other_groups(
+        &leadership,
+        &mut response.groups,
+        |g| g.group_id.as_str(),
+        |g, e| {
+            DescribedConsumerGroup::default()
                 .with_group_id(g.group_id.clone())
-                .with_error_code(e.code());
+                .with_error_code(e.code())
+        },
+    );
+    response
+}
+
+/// Replaces each described group another broker coordinates (or none does) by `refused`.
+fn refuse_other_groups<G>(
+    leadership: &Leadership<'_>,
+    groups: &mut [G],
+    id: impl Fn(&G) -> &str,
+    refused: impl Fn(&G, ResponseError) -> G,
+) {
+    for g in groups {
+        if let Some(e) = leadership.not_coordinating(CoordinatorKind::Group, id(g)) {
+            *g = refused(g, e);
         }
     }
-    response
 }
 
 /// DeleteGroups: only the groups this broker coordinates are deleted; the others are refused,

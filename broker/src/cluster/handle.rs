@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
+use super::leader_change::change_leaders;
 use super::{BrokerInfo, ChangeError, CoordinatorKind, PartitionState};
 use crate::offsets_topic::OffsetsTopic;
 use crate::state::BrokerState;
@@ -62,7 +63,7 @@ impl ClusterHandle {
     pub async fn stop_broker(&self, id: i32) -> Result<BrokerInfo, ChangeError> {
         let state = self.live()?;
         self.known(id)?;
-        state.cluster.change(|m| {
+        change_leaders(&state.cluster, &state.topics, |m| {
             m.stop(id);
             Ok(())
         })?;
@@ -77,7 +78,7 @@ impl ClusterHandle {
         crate::accept::start(&state, id).await.map_err(|e| {
             ChangeError::Conflict(format!("cannot listen again for broker {id}: {e}"))
         })?;
-        state.cluster.change(|m| {
+        change_leaders(&state.cluster, &state.topics, |m| {
             m.start(id);
             Ok(())
         })?;
@@ -107,9 +108,10 @@ impl ClusterHandle {
         broker: i32,
     ) -> Result<PartitionState, ChangeError> {
         self.partition(topic, partition)?;
-        self.live()?
-            .cluster
-            .change(|m| m.move_leader(topic, partition, broker))
+        let state = self.live()?;
+        change_leaders(&state.cluster, &state.topics, |m| {
+            m.move_leader(topic, partition, broker)
+        })
     }
 
     /// Sets the ISR (a subset of the replicas, every member up); a leader left out is replaced.
@@ -120,9 +122,10 @@ impl ClusterHandle {
         isr: &[i32],
     ) -> Result<PartitionState, ChangeError> {
         self.partition(topic, partition)?;
-        self.live()?
-            .cluster
-            .change(|m| m.set_isr(topic, partition, isr))
+        let state = self.live()?;
+        change_leaders(&state.cluster, &state.topics, |m| {
+            m.set_isr(topic, partition, isr)
+        })
     }
 
     /// The broker coordinating `group` (None while no replica of its partition is up).

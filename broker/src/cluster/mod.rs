@@ -8,6 +8,7 @@
 pub mod blocking;
 pub mod coordinated;
 pub mod handle;
+pub mod leader_change;
 pub mod listeners;
 pub mod model;
 pub mod placement;

@@ -69,8 +69,8 @@ fn end_offset(
         .and_then(|t| t.partition(p.partition))
         .ok_or(ResponseError::UnknownTopicOrPartition)?;
     let state = leadership.check(topic, p.partition, p.current_leader_epoch)?;
-    // Kafka records a leader's epoch at the log end when it takes the partition; here that
-    // happens at the first request the new leader serves that needs it.
+    // A leader move records the new epoch at once (`cluster::leader_change`); this covers the
+    // epochs a restart with other broker ids moved on, which no move recorded.
     partition
         .log
         .assign_epoch(state.leader_epoch)

@@ -16,6 +16,7 @@ use kafka_protocol::messages::{
 
 use super::create_partitions::validate_manual_assignment;
 use super::str_bytes;
+use crate::cluster::leader_change::change_leaders;
 use crate::cluster::{ChangeError, Cluster};
 use crate::offsets_topic::{OffsetsTopic, NAME as OFFSETS_TOPIC};
 use crate::topics::TopicRegistry;
@@ -31,6 +32,7 @@ const NO_REASSIGNMENT_IN_PROGRESS_MESSAGE: &str = "No partition reassignment is 
 /// up ISR member; UNCLEAN elects only where there is no leader, and no unclean election is
 /// simulated (an out-of-sync replica never leads).
 fn elect(
+    topics: &TopicRegistry,
     cluster: &Cluster,
     topic: &str,
     partition: i32,
@@ -60,8 +62,7 @@ fn elect(
             _ => Err(not_needed()),
         };
     }
-    cluster
-        .change(|m| m.elect_preferred(topic, partition))
+    change_leaders(cluster, topics, |m| m.elect_preferred(topic, partition))
         .map(|_| ())
         .map_err(|e| match e {
             ChangeError::Conflict(msg) => (ResponseError::PreferredLeaderNotAvailable, msg),
@@ -129,19 +130,21 @@ pub fn elect_leaders(
                 .map(|(n, count)| {
                     // Kafka leaves out the partitions that needed no election.
                     let results = (0..count)
-                        .filter_map(|p| match elect(cluster, &n, p, request.election_type) {
-                            Ok(()) => Some(
-                                PartitionResult::default()
-                                    .with_partition_id(p)
-                                    .with_error_message(None),
-                            ),
-                            Err((ResponseError::ElectionNotNeeded, _)) => None,
-                            Err((e, msg)) => Some(
-                                PartitionResult::default()
-                                    .with_partition_id(p)
-                                    .with_error_code(e.code())
-                                    .with_error_message(Some(str_bytes(msg))),
-                            ),
+                        .filter_map(|p| {
+                            match elect(topics, cluster, &n, p, request.election_type) {
+                                Ok(()) => Some(
+                                    PartitionResult::default()
+                                        .with_partition_id(p)
+                                        .with_error_message(None),
+                                ),
+                                Err((ResponseError::ElectionNotNeeded, _)) => None,
+                                Err((e, msg)) => Some(
+                                    PartitionResult::default()
+                                        .with_partition_id(p)
+                                        .with_error_code(e.code())
+                                        .with_error_message(Some(str_bytes(msg))),
+                                ),
+                            }
                         })
                         .collect();
                     ReplicaElectionResult::default()
@@ -172,7 +175,13 @@ pub fn elect_leaders(
                                 unknown(format!("No such partition as {}-{p}", t.topic.as_str()))
                             }
                             Some(_) => {
-                                match elect(cluster, t.topic.as_str(), p, request.election_type) {
+                                match elect(
+                                    topics,
+                                    cluster,
+                                    t.topic.as_str(),
+                                    p,
+                                    request.election_type,
+                                ) {
                                     Ok(()) => result.with_error_message(None),
                                     Err((e, msg)) => result
                                         .with_error_code(e.code())

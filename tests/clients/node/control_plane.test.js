@@ -74,48 +74,36 @@ async function withControlledBroker(fn) {
   }
 }
 
+/** An idempotent producer sends RECORDS records and a sentinel to a new topic through the
+ * Produce fault `fault`: a read_committed reader gets every record once, in order, and the
+ * rule fired `fired` times. */
+async function produceThroughFault(broker, fault, fired) {
+  const kafka = kafkaFor(broker)
+  const topic = await createTopic(kafka)
+  const rule = await control(broker, 'POST', '/v1/faults', { api: 'Produce', topic, ...fault })
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+  await producer.connect()
+  for (let i = 0; i < RECORDS; i += 20) {
+    const messages = []
+    for (let j = i; j < i + 20; j++) messages.push({ partition: 0, value: String(j) })
+    await producer.send({ topic, acks: -1, messages })
+  }
+  await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
+  await producer.disconnect()
+  const want = [...Array(RECORDS).keys()].map(String).concat(['sentinel'])
+  assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
+  const rules = await control(broker, 'GET', '/v1/faults')
+  assert.equal(rules.find(r => r.id === rule.id).fired, fired)
+}
+
 test('two NOT_LEADER_OR_FOLLOWER answers, then every record once in order', { timeout: 120000 }, async () => {
-  await withControlledBroker(async broker => {
-    const kafka = kafkaFor(broker)
-    const topic = await createTopic(kafka)
-    const rule = await control(broker, 'POST', '/v1/faults',
-      { api: 'Produce', topic, error_code: 'NOT_LEADER_OR_FOLLOWER', count: 2 })
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-    await producer.connect()
-    for (let i = 0; i < RECORDS; i += 20) {
-      const messages = []
-      for (let j = i; j < i + 20; j++) messages.push({ partition: 0, value: String(j) })
-      await producer.send({ topic, acks: -1, messages })
-    }
-    await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
-    await producer.disconnect()
-    const want = [...Array(RECORDS).keys()].map(String).concat(['sentinel'])
-    assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
-    const rules = await control(broker, 'GET', '/v1/faults')
-    assert.equal(rules.find(r => r.id === rule.id).fired, 2)
-  })
+  await withControlledBroker(broker =>
+    produceThroughFault(broker, { error_code: 'NOT_LEADER_OR_FOLLOWER', count: 2 }, 2))
 })
 
 test('a dropped Produce answer is retried without a duplicate', { timeout: 120000 }, async () => {
-  await withControlledBroker(async broker => {
-    const kafka = kafkaFor(broker)
-    const topic = await createTopic(kafka)
-    const rule = await control(broker, 'POST', '/v1/faults',
-      { api: 'Produce', topic, action: 'drop_response', after: 1, count: 1 })
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-    await producer.connect()
-    for (let i = 0; i < RECORDS; i += 20) {
-      const messages = []
-      for (let j = i; j < i + 20; j++) messages.push({ partition: 0, value: String(j) })
-      await producer.send({ topic, acks: -1, messages })
-    }
-    await producer.send({ topic, acks: -1, messages: [{ partition: 0, value: 'sentinel' }] })
-    await producer.disconnect()
-    const want = [...Array(RECORDS).keys()].map(String).concat(['sentinel'])
-    assert.deepEqual(await readCommittedUntil(kafka, topic, 'sentinel'), want)
-    const rules = await control(broker, 'GET', '/v1/faults')
-    assert.equal(rules.find(r => r.id === rule.id).fired, 1)
-  })
+  await withControlledBroker(broker =>
+    produceThroughFault(broker, { action: 'drop_response', after: 1, count: 1 }, 1))
 })
 
 test('moving the clock aborts a transaction and fences its producer', { timeout: 120000 }, async () => {

@@ -13,22 +13,6 @@ const { kafkaFor } = require('./kafkajs-steps')
 const TEST_TIMEOUT_MS = 120000
 const PARTITIONS = 6
 
-async function withBroker(fn) {
-  const broker = new H.WrenBroker()
-  await broker.start()
-  let code
-  try {
-    await fn(broker)
-  } catch (e) {
-    e.message += `\n${broker.logs()}`
-    throw e
-  } finally {
-    code = await broker.stop()
-  }
-  assert.equal(code, 0, `wren exit status after SIGTERM\n${broker.logs()}`)
-  broker.cleanup()
-}
-
 async function createTopic(kafka, topic) {
   const admin = kafka.admin()
   await admin.connect()
@@ -113,7 +97,7 @@ function assertExactly(got, to, since) {
 }
 
 describe('kafkajs consumer groups', () => {
-  test('two members share partitions, one leaves, the other takes over, offsets survive a restart', { timeout: TEST_TIMEOUT_MS }, () => withBroker(async broker => {
+  test('two members share partitions, one leaves, the other takes over, offsets survive a restart', { timeout: TEST_TIMEOUT_MS }, () => H.withBroker(async broker => {
     let kafka = kafkaFor(broker.bootstrap)
     const topic = H.uniqueTopic('kjs-group')
     const groupId = H.uniqueTopic('kjs-g')
@@ -146,7 +130,7 @@ describe('kafkajs consumer groups', () => {
     await c.consumer.disconnect()
   }))
 
-  test('admin: list, describe, fetch/set offsets, delete groups', { timeout: TEST_TIMEOUT_MS }, () => withBroker(async broker => {
+  test('admin: list, describe, fetch/set offsets, delete groups', { timeout: TEST_TIMEOUT_MS }, () => H.withBroker(async broker => {
     const kafka = kafkaFor(broker.bootstrap)
     const topic = H.uniqueTopic('kjs-admin')
     const groupId = H.uniqueTopic('kjs-g')

@@ -2,6 +2,7 @@
 // Shared helpers for the kafkajs tests: start/stop/restart the Wren binary, register the
 // compression codecs kafkajs does not ship, deterministic test records.
 
+const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -271,7 +272,25 @@ function withTimeout(promise, ms, what) {
   ]).finally(() => clearTimeout(timer))
 }
 
+/** Runs `fn` against a fresh broker; a failure carries the broker's logs, and the broker must
+ * exit cleanly on SIGTERM afterwards. */
+async function withBroker(fn) {
+  const broker = new WrenBroker()
+  await broker.start()
+  let code
+  try {
+    await fn(broker)
+  } catch (e) {
+    e.message += `\n${broker.logs()}`
+    throw e
+  } finally {
+    code = await broker.stop()
+  }
+  assert.equal(code, 0, `wren exit status after SIGTERM\n${broker.logs()}`)
+  broker.cleanup()
+}
+
 module.exports = {
   CODECS, N_RECORDS, PARTITIONS, WrenBroker, registerCodecs, baseTimestamp, makeRecords, endOffsets,
-  offsetForTime, middleTarget, canon, expectedByPartition, uniqueTopic, withTimeout,
+  offsetForTime, middleTarget, canon, expectedByPartition, uniqueTopic, withTimeout, withBroker,
 }

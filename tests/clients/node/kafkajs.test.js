@@ -31,25 +31,9 @@ async function step(name, fn) {
   }
 }
 
-async function withBroker(fn) {
-  const broker = new H.WrenBroker()
-  await broker.start()
-  let code
-  try {
-    await fn(broker)
-  } catch (e) {
-    e.message += `\n${broker.logs()}`
-    throw e
-  } finally {
-    code = await broker.stop()
-  }
-  assert.equal(code, 0, `wren exit status after SIGTERM\n${broker.logs()}`)
-  broker.cleanup()
-}
-
 describe('kafkajs', () => {
   for (const codec of Object.keys(H.CODECS)) {
-    test(`roundtrip ${codec}`, { timeout: TEST_TIMEOUT_MS }, () => withBroker(async broker => {
+    test(`roundtrip ${codec}`, { timeout: TEST_TIMEOUT_MS }, () => H.withBroker(async broker => {
       const kafka = kafkaFor(broker.bootstrap)
       const admin = kafka.admin()
       await admin.connect()
@@ -73,7 +57,7 @@ describe('kafkajs', () => {
     }))
   }
 
-  test('restart between produce and consume', { timeout: TEST_TIMEOUT_MS }, () => withBroker(async broker => {
+  test('restart between produce and consume', { timeout: TEST_TIMEOUT_MS }, () => H.withBroker(async broker => {
     const codec = 'gzip'
     const topic = H.uniqueTopic('kjs-restart')
     const baseTs = H.baseTimestamp()

@@ -7,11 +7,9 @@ use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceRespon
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
 use super::{
-    alter_broker, answer_each, check_topic_config, existing_topic, preprocess, store_overrides,
-    Change, Failure, Target,
+    answer_each, check_topic_config, error_fields, store_overrides, topic_to_alter, Change, Failure,
 };
 use crate::config::TopicOverrides;
-use crate::handlers::str_bytes;
 use crate::topics::TopicRegistry;
 
 pub fn alter(
@@ -25,16 +23,12 @@ pub fn alter(
         |r| (r.resource_type, r.resource_name.to_string()),
         |r| alter_one(topics, node_id, r, validate_only),
         |r, result| {
-            let response = AlterConfigsResourceResponse::default()
+            let (code, message) = error_fields(result);
+            AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone());
-            match result {
-                // ApiError.NONE: a null message.
-                Ok(()) => response.with_error_message(None),
-                Err((e, msg)) => response
-                    .with_error_code(e.code())
-                    .with_error_message(Some(str_bytes(msg))),
-            }
+                .with_resource_name(r.resource_name.clone())
+                .with_error_code(code)
+                .with_error_message(message)
         },
     );
     AlterConfigsResponse::default().with_responses(responses)
@@ -55,11 +49,10 @@ fn alter_one(
             needs_value: true,
         })
         .collect();
-    match preprocess(node_id, r.resource_type, r.resource_name.as_str(), &changes)? {
-        Target::Broker => return alter_broker(&changes),
-        Target::Topic => {}
-    }
-    let topic = existing_topic(topics, r.resource_name.as_str())?;
+    let name = r.resource_name.as_str();
+    let Some(topic) = topic_to_alter(topics, node_id, r.resource_type, name, &changes)? else {
+        return Ok(());
+    };
     let mut overrides = TopicOverrides::new();
     for c in &changes {
         // `preprocess` refused null values.

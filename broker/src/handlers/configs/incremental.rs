@@ -6,11 +6,9 @@ use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsRe
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
 use super::{
-    alter_broker, answer_each, check_topic_config, existing_topic, preprocess, store_overrides,
-    Change, Failure, Target,
+    answer_each, check_topic_config, error_fields, store_overrides, topic_to_alter, Change, Failure,
 };
 use crate::config::{topic_config_def, topic_config_value, ConfigType};
-use crate::handlers::str_bytes;
 use crate::topics::TopicRegistry;
 
 const OP_SET: i8 = 0;
@@ -29,16 +27,12 @@ pub fn incremental_alter(
         |r| (r.resource_type, r.resource_name.to_string()),
         |r| alter_one(topics, node_id, r, validate_only),
         |r, result| {
-            let response = AlterConfigsResourceResponse::default()
+            let (code, message) = error_fields(result);
+            AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
-                .with_resource_name(r.resource_name.clone());
-            match result {
-                // Kafka's controller: ApiError.NONE, whose message is null.
-                Ok(()) => response.with_error_message(None),
-                Err((e, msg)) => response
-                    .with_error_code(e.code())
-                    .with_error_message(Some(str_bytes(msg))),
-            }
+                .with_resource_name(r.resource_name.clone())
+                .with_error_code(code)
+                .with_error_message(message)
         },
     );
     IncrementalAlterConfigsResponse::default().with_responses(responses)
@@ -59,11 +53,10 @@ fn alter_one(
             needs_value: c.config_operation != OP_DELETE,
         })
         .collect();
-    match preprocess(node_id, r.resource_type, r.resource_name.as_str(), &changes)? {
-        Target::Broker => return alter_broker(&changes),
-        Target::Topic => {}
-    }
-    let topic = existing_topic(topics, r.resource_name.as_str())?;
+    let name = r.resource_name.as_str();
+    let Some(topic) = topic_to_alter(topics, node_id, r.resource_type, name, &changes)? else {
+        return Ok(());
+    };
     let mut overrides = topic.overrides.read().clone();
     for c in &r.configs {
         let key = c.name.as_str();

@@ -11,6 +11,7 @@ mod incremental;
 use std::collections::HashSet;
 
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::protocol::StrBytes;
 
 pub use alter::alter;
 pub use describe::describe;
@@ -18,6 +19,7 @@ pub use incremental::incremental_alter;
 
 use crate::config::TopicOverrides;
 use crate::config::{topic_config_def, validate_topic_config};
+use crate::handlers::str_bytes;
 use crate::topics::{Topic, TopicRegistry};
 
 const RESOURCE_TOPIC: i8 = 2;
@@ -110,6 +112,30 @@ fn alter_broker(changes: &[Change<'_>]) -> Result<(), Failure> {
     Err(invalid_request(
         "Wren's broker configs are static; set them in server.properties",
     ))
+}
+
+/// The topic an alter resource changes after Kafka's preprocessing, or `None` for a broker
+/// resource (handled here: see `alter_broker`).
+fn topic_to_alter(
+    topics: &TopicRegistry,
+    node_id: i32,
+    resource_type: i8,
+    name: &str,
+    changes: &[Change<'_>],
+) -> Result<Option<std::sync::Arc<Topic>>, Failure> {
+    match preprocess(node_id, resource_type, name, changes)? {
+        Target::Broker => alter_broker(changes).map(|()| None),
+        Target::Topic => existing_topic(topics, name).map(Some),
+    }
+}
+
+/// The error code and message of an alter resource's answer: Kafka's controller answers
+/// ApiError.NONE with a null message.
+fn error_fields(result: Result<(), Failure>) -> (i16, Option<StrBytes>) {
+    match result {
+        Ok(()) => (0, None),
+        Err((e, msg)) => (e.code(), Some(str_bytes(msg))),
+    }
 }
 
 /// The topic a topic resource names.
