@@ -98,6 +98,8 @@ struct State {
     blocked: usize,
     /// Syncs of files with this extension fail with EIO (a dying disk).
     fail_syncs: Option<String>,
+    /// Reads ([`FileIo::read_at`]) of files with this extension fail with EIO (a bad sector).
+    fail_reads: Option<String>,
 }
 
 /// A recording backend: every call runs on the real files ([`OsIo`]) and is recorded.
@@ -229,6 +231,12 @@ impl SimIo {
     /// `None`: syncs work again.
     pub fn fail_syncs(&self, extension: Option<&str>) {
         self.state.lock().fail_syncs = extension.map(str::to_owned);
+    }
+
+    /// From now on reads through [`FileIo::read_at`] of files with this extension fail with
+    /// EIO (a media error while a log opens); `None`: they work again.
+    pub fn fail_reads(&self, extension: Option<&str>) {
+        self.state.lock().fail_reads = extension.map(str::to_owned);
     }
 
     /// What a power cut would leave of `path`: `None` if the name would not exist.
@@ -409,6 +417,14 @@ impl FileIo for SimIo {
             .collect();
         s.durable_names.extend(now);
         Ok(())
+    }
+
+    fn read_at(&self, file: &File, path: &Path, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let failing = self.state.lock().fail_reads.clone();
+        if failing.is_some() && failing.as_deref() == path.extension().and_then(|e| e.to_str()) {
+            return Err(io::Error::from_raw_os_error(5));
+        }
+        OsIo.read_at(file, path, buf, offset)
     }
 }
 
