@@ -35,7 +35,9 @@ fn a_media_error_at_open_fails_that_log_only() {
     let io = Arc::new(SimIo::new());
     io.fail_reads(Some("log"));
     match open_sim(bad.path(), &io) {
-        Err(StorageError::Io { op: "read", source, .. }) => {
+        Err(StorageError::Io {
+            op: "read", source, ..
+        }) => {
             assert_eq!(source.raw_os_error(), Some(5))
         }
         other => panic!("expected a read error, got {:?}", other.map(|_| ())),

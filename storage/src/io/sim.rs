@@ -100,6 +100,8 @@ struct State {
     fail_syncs: Option<String>,
     /// Reads ([`FileIo::read_at`]) of files with this extension fail with EIO (a bad sector).
     fail_reads: Option<String>,
+    /// Writes of files with this extension fail with EIO.
+    fail_writes: Option<String>,
 }
 
 /// A recording backend: every call runs on the real files ([`OsIo`]) and is recorded.
@@ -239,6 +241,11 @@ impl SimIo {
         self.state.lock().fail_reads = extension.map(str::to_owned);
     }
 
+    /// From now on writes of files with this extension fail with EIO; `None`: they work again.
+    pub fn fail_writes(&self, extension: Option<&str>) {
+        self.state.lock().fail_writes = extension.map(str::to_owned);
+    }
+
     /// What a power cut would leave of `path`: `None` if the name would not exist.
     pub fn durable_contents(&self, path: &Path) -> Option<Vec<u8>> {
         let s = self.state.lock();
@@ -311,6 +318,10 @@ impl FileIo for SimIo {
         offset: u64,
     ) -> io::Result<usize> {
         let mut s = self.state.lock();
+        let extension = path.extension().and_then(|e| e.to_str());
+        if s.fail_writes.is_some() && s.fail_writes.as_deref() == extension {
+            return Err(io::Error::from_raw_os_error(5));
+        }
         let written = OsIo.write_vectored_at(file, path, bufs, offset)?;
         let mut bytes = Vec::with_capacity(written);
         for buf in bufs {

@@ -29,7 +29,10 @@ const SEALED_CHUNK: usize = 64 << 10;
 /// The frame at `pos`, as `batch::frame_at` over the data would decide it.
 fn frame_at(src: &mut impl ScanSource, pos: usize) -> std::io::Result<batch::Frame> {
     let rest = src.data_len().saturating_sub(pos);
-    Ok(batch::frame_of(src.bytes(pos, rest.min(batch::HEADER_LEN))?, rest))
+    Ok(batch::frame_of(
+        src.bytes(pos, rest.min(batch::HEADER_LEN))?,
+        rest,
+    ))
 }
 
 impl Segment {
