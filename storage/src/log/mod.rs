@@ -144,6 +144,21 @@ impl PartitionLog {
         Self::open_inner(&dir, config, clock, OsIo::shared(), Some(temp))
     }
 
+    /// A stand-in for the log in `dir` that could not be opened (`error`): every append, read
+    /// and flush answers `StorageError::Offline`, and `dir`'s files are left alone (the
+    /// stand-in lives in an empty temporary directory). A restart tries `dir` again.
+    pub fn offline(
+        dir: &Path,
+        config: LogConfig,
+        clock: Arc<dyn Clock>,
+        error: &StorageError,
+    ) -> Result<PartitionLog> {
+        let mut log = Self::ephemeral_with_clock(config, clock)?;
+        log.commit = GroupCommit::new(0, dir.to_path_buf());
+        log.commit.fail(error);
+        Ok(log)
+    }
+
     fn open_inner(
         dir: &Path,
         config: LogConfig,
