@@ -255,8 +255,7 @@ impl TopicRegistry {
         let dir = self.partition_dir(topic, index);
         let config = config::log_config(&self.defaults, overrides);
         let opened = match PartitionLog::open_with_clock(&dir, config.clone(), self.clock.clone()) {
-            // A partition that cannot be opened at startup (a media error, a damaged file)
-            // goes offline instead of stopping the broker: the others are served.
+            // At startup a log that cannot open goes offline; the broker serves the others.
             Err(e) if on_error == OnError::Offline => {
                 PartitionLog::offline(&dir, config, self.clock.clone(), &e)
             }
