@@ -159,6 +159,13 @@ pub struct TopicRegistry {
     offsets_topic: OffsetsTopic,
 }
 
+/// A log that fails to open: an error (new topic or partition), or offline (at startup).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnError {
+    Fail,
+    Offline,
+}
+
 #[derive(Debug)]
 pub enum CreateError {
     AlreadyExists,
@@ -204,8 +211,13 @@ impl TopicRegistry {
                     path: path.clone(),
                     reason: e.to_string(),
                 })?;
-            let topic =
-                registry.open_topic(record.name, record.id, record.partitions, record.configs)?;
+            let topic = registry.open_topic(
+                record.name,
+                record.id,
+                record.partitions,
+                record.configs,
+                OnError::Offline,
+            )?;
             registry.insert(topic);
         }
         Ok(registry)
@@ -238,17 +250,22 @@ impl TopicRegistry {
         topic: &str,
         index: i32,
         overrides: &TopicOverrides,
+        on_error: OnError,
     ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
         let config = config::log_config(&self.defaults, overrides);
-        let log =
-            PartitionLog::open_with_clock(&dir, config, self.clock.clone()).map_err(|source| {
-                BrokerError::Storage {
-                    topic: topic.to_owned(),
-                    partition: index,
-                    source,
-                }
-            })?;
+        let opened = match PartitionLog::open_with_clock(&dir, config.clone(), self.clock.clone()) {
+            // At startup a log that cannot open goes offline; the broker serves the others.
+            Err(e) if on_error == OnError::Offline => {
+                PartitionLog::offline(&dir, config, self.clock.clone(), &e)
+            }
+            other => other,
+        };
+        let log = opened.map_err(|source| BrokerError::Storage {
+            topic: topic.to_owned(),
+            partition: index,
+            source,
+        })?;
         Ok(Arc::new(Partition {
             index,
             log,
@@ -263,9 +280,10 @@ impl TopicRegistry {
         id: Uuid,
         partitions: i32,
         overrides: TopicOverrides,
+        on_error: OnError,
     ) -> Result<Arc<Topic>, BrokerError> {
         let logs = (0..partitions)
-            .map(|i| self.open_partition(&name, i, &overrides))
+            .map(|i| self.open_partition(&name, i, &overrides, on_error))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Arc::new(Topic {
             name,
@@ -319,7 +337,13 @@ impl TopicRegistry {
             return Err(CreateError::AlreadyExists);
         }
         let topic = self
-            .open_topic(name.to_owned(), Uuid::new_v4(), partitions, overrides)
+            .open_topic(
+                name.to_owned(),
+                Uuid::new_v4(),
+                partitions,
+                overrides,
+                OnError::Fail,
+            )
             .map_err(CreateError::Storage)?;
         self.persist(&topic).map_err(CreateError::Storage)?;
         self.insert(topic.clone());
@@ -361,7 +385,7 @@ impl TopicRegistry {
         {
             let mut parts = topic.partitions.write();
             for index in parts.len() as i32..count {
-                parts.push(self.open_partition(&topic.name, index, &overrides)?);
+                parts.push(self.open_partition(&topic.name, index, &overrides, OnError::Fail)?);
             }
         }
         self.persist(topic)

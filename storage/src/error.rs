@@ -78,10 +78,11 @@ pub enum StorageError {
         #[source]
         source: Option<io::Error>,
     },
-    /// An fsync of the log's data failed earlier: what it covered may be lost (the kernel
-    /// may have dropped the dirty pages), so the log refuses appends and flushes until it is
-    /// reopened, which recovers the active segment by CRC. Reads keep working.
-    #[error("log {path} is offline after a failed fsync: {reason}")]
+    /// An fsync or a write of the log's data failed earlier (EIO, not a full disk): what it
+    /// covered may be lost and the page cache no longer says what is on disk (the kernel may
+    /// have dropped the dirty pages), so the log refuses appends, flushes and reads until it
+    /// is reopened, which recovers the active segment by CRC. Kafka error KAFKA_STORAGE_ERROR.
+    #[error("log {path} is offline after an I/O error: {reason}")]
     Offline { path: PathBuf, reason: String },
     /// Assigning offsets would overflow `i64`.
     #[error("offset overflow: log end offset {log_end_offset} cannot grow by {records}")]

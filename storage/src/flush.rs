@@ -6,7 +6,9 @@
 //! A failed fsync is final: Linux reports a writeback error once and may drop the dirty pages,
 //! so a later fsync that succeeds proves nothing about the data the failed one covered. Every
 //! waiter then gets an error (none is acknowledged), and so does every later wait, until the
-//! log is reopened (Kafka marks the log directory offline in the same case).
+//! log is reopened (Kafka marks the log directory offline in the same case). A write that
+//! fails with anything but a full disk takes the log offline the same way (log/append.rs),
+//! and an offline log refuses reads too: the page cache is no longer what is on disk.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ struct State {
     /// Every offset below this is on disk.
     durable_offset: i64,
     flushing: bool,
-    /// Why the log went offline: set by the first failed fsync, never cleared.
+    /// Why the log went offline: set by the first failed fsync or write, never cleared.
     failed: Option<String>,
 }
 
@@ -66,11 +68,20 @@ impl GroupCommit {
         }
     }
 
-    /// Take the log offline after an fsync outside `wait_for` (a roll's) failed.
+    /// Take the log offline after an fsync outside `wait_for` (a roll's) or a write failed.
     pub(crate) fn fail(&self, error: &StorageError) {
         let mut s = self.state.lock();
-        s.failed.get_or_insert_with(|| describe(error));
+        self.take_offline(&mut s, error);
         self.done.notify_all();
+    }
+
+    /// Record the first failure, logged once per log.
+    fn take_offline(&self, s: &mut State, error: &StorageError) {
+        if s.failed.is_none() {
+            let reason = describe(error);
+            tracing::error!(log = %self.path.display(), %reason, "log is offline until the broker restarts");
+            s.failed = Some(reason);
+        }
     }
 
     /// Record that offsets below `offset` are durable (a segment was synced at roll).
@@ -103,7 +114,7 @@ impl GroupCommit {
             match result {
                 Ok(covered) => s.durable_offset = s.durable_offset.max(covered),
                 Err(e) => {
-                    s.failed.get_or_insert_with(|| describe(&e));
+                    self.take_offline(&mut s, &e);
                     return Err(e);
                 }
             }
@@ -197,7 +208,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "log /d is offline after a failed fsync: fdatasync /d/x: EIO"
+            "log /d is offline after an I/O error: fdatasync /d/x: EIO"
         );
         assert!(matches!(
             g.check_online(),

@@ -2,7 +2,7 @@
 //! writer (kept here because what the mapping may show depends on how the file is written).
 //!
 //! Two kinds of mapping exist:
-//! - [`map_read_only`]: a sealed segment (or a segment being recovered), mapped `PROT_READ`
+//! - [`map_read_only`]: a sealed segment (once open has read it with `pread`), mapped `PROT_READ`
 //!   over exactly the file's valid length and owned by a `Bytes`, so reads are `slice()`s.
 //! - [`ActiveFile`]: the active segment. Appends are positional writes (`pwritev`) into the
 //!   file, after space for them was reserved with `fallocate`; reads are zero-copy views of a

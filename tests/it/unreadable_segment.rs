@@ -1,7 +1,8 @@
 //! A segment file cut under a running broker (issue 9): the partition whose segment cannot be
 //! read answers KAFKA_STORAGE_ERROR (56) in Fetch and ListOffsets, as Kafka does for a log dir
 //! it cannot read; another partition in the same requests is served, is still produced to,
-//! and the broker stays up (a load from the lost pages would have been SIGBUS).
+//! and the broker stays up (a load from the lost pages would have been SIGBUS). A partition
+//! that cannot be opened at startup is offline the same way.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -142,5 +143,89 @@ async fn a_partition_whose_segment_is_cut_answers_kafka_storage_error_and_the_ot
     assert_eq!(after[1].error_code, 0);
     assert_eq!(after[1].high_watermark, 1_005);
     assert!(!records(&after[1]).is_empty());
+    broker.shutdown().await;
+}
+
+/// Metadata v12 for every topic: `(error, leader, offline replicas)` per partition of TOPIC.
+async fn metadata(c: &mut RawClient) -> Vec<(i16, i32, usize)> {
+    let req = RequestKind::Metadata(MetadataRequest::default().with_topics(None));
+    let ResponseKind::Metadata(r) = c.request(ApiKey::Metadata, 12, req).await else {
+        panic!("a Metadata answer")
+    };
+    let topic = r
+        .topics
+        .iter()
+        .find(|t| t.name.as_ref().map(|n| n.0.as_str()) == Some(TOPIC))
+        .expect("the topic is listed");
+    let mut parts: Vec<_> = topic.partitions.iter().collect();
+    parts.sort_by_key(|p| p.partition_index);
+    parts
+        .iter()
+        .map(|p| (p.error_code, p.leader_id.0, p.offline_replicas.len()))
+        .collect()
+}
+
+/// A partition whose log cannot be opened at startup (here its segment file became a
+/// directory) goes offline instead of stopping the broker: Produce, Fetch and ListOffsets
+/// answer KAFKA_STORAGE_ERROR for it, Metadata shows it as Kafka shows a partition whose only
+/// replica's log directory is offline (LEADER_NOT_AVAILABLE, leader -1, the replica offline),
+/// and the other partition is served. A restart with the file back opens it whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_that_fails_to_open_is_offline_and_the_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = wren::Broker::new(persistent_config(&data))
+        .start()
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    create_topic(&mut c, TOPIC, 2).await;
+    for p in 0..2 {
+        let r = produce(&mut c, TOPIC, p, batch(1_000, 100, Compression::None)).await;
+        assert_eq!(r.error_code, 0);
+    }
+    broker.shutdown().await;
+    let segment = data
+        .join(format!("{TOPIC}-0"))
+        .join(format!("{:020}.log", 0));
+    let saved = dir.path().join("saved.log");
+    std::fs::rename(&segment, &saved).unwrap();
+    std::fs::create_dir(&segment).unwrap();
+
+    let broker = wren::Broker::new(persistent_config(&data))
+        .start()
+        .await
+        .expect("one partition failing to open does not stop the broker");
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let r = produce(&mut c, TOPIC, 0, batch(2_000, 5, Compression::None)).await;
+    assert_eq!(
+        r.error_code, STORAGE_ERROR,
+        "produce to the offline partition"
+    );
+    let r = produce(&mut c, TOPIC, 1, batch(2_000, 5, Compression::None)).await;
+    assert_eq!((r.error_code, r.base_offset), (0, 100));
+    let parts = fetch(&mut c, [0, 0]).await;
+    assert_eq!(parts[0].error_code, STORAGE_ERROR);
+    assert_eq!((parts[1].error_code, parts[1].high_watermark), (0, 105));
+    assert_eq!(
+        offsets_for_time(&mut c, 1_050).await,
+        [(STORAGE_ERROR, -1), (0, 50)]
+    );
+    let meta = metadata(&mut c).await;
+    assert_eq!(meta[0], (5, -1, 1), "LEADER_NOT_AVAILABLE, no leader");
+    assert_eq!((meta[1].0, meta[1].2), (0, 0));
+    assert!(meta[1].1 >= 0);
+    broker.shutdown().await;
+
+    std::fs::remove_dir(&segment).unwrap();
+    std::fs::rename(&saved, &segment).unwrap();
+    let broker = wren::Broker::new(persistent_config(&data))
+        .start()
+        .await
+        .unwrap();
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let parts = fetch(&mut c, [0, 0]).await;
+    assert_eq!((parts[0].error_code, parts[0].high_watermark), (0, 100));
+    assert_eq!(metadata(&mut c).await[0].0, 0);
     broker.shutdown().await;
 }

@@ -319,6 +319,10 @@ fn read_all(
                 return error_partition(sp.partition, *missing);
             };
             let log = &partition.log;
+            // An offline log (failed to open, or a failed fsync or write) answers no offsets.
+            if let Err(e) = log.check_online() {
+                return error_partition(sp.partition, storage_error_code(&e));
+            }
             // LSO before HW: both only grow, and LSO <= HW must hold in the answer.
             let last_stable = log.last_stable_offset();
             let high_watermark = log.high_watermark().max(last_stable);

@@ -143,6 +143,8 @@ fn lookup(
     read_committed: bool,
     decompressed_max: u64,
 ) -> Result<Option<Found>, ResponseError> {
+    // An offline log (a failed fsync or write) answers nothing, not even its offsets.
+    log.check_online().map_err(|e| storage_error_code(&e))?;
     let at = |offset: i64, epoch: Option<i32>| {
         Ok(Some(Found {
             timestamp: -1,

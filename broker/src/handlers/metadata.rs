@@ -150,8 +150,31 @@ pub(crate) fn describe(cluster: &Cluster, topic: &Arc<Topic>) -> MetadataRespons
             topic.name.as_str(),
             "__consumer_offsets" | "__transaction_state"
         ))
-        .with_partitions(partitions(cluster, &topic.name, topic.partition_count()))
+        .with_partitions(mark_offline(
+            topic,
+            partitions(cluster, &topic.name, topic.partition_count()),
+        ))
         .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}
+
+/// Partitions whose log is offline (it failed to open, or an fsync or write failed) as Kafka's
+/// KRaftMetadataCache shows a partition whose only replica's log directory is offline: no
+/// leader (LEADER_NOT_AVAILABLE, leader -1) and its replicas offline.
+fn mark_offline(
+    topic: &Topic,
+    mut partitions: Vec<MetadataResponsePartition>,
+) -> Vec<MetadataResponsePartition> {
+    for p in &mut partitions {
+        let offline = topic
+            .partition(p.partition_index)
+            .is_some_and(|part| part.log.check_online().is_err());
+        if offline {
+            p.error_code = ResponseError::LeaderNotAvailable.code();
+            p.leader_id = BrokerId(-1);
+            p.offline_replicas = p.replica_nodes.clone();
+        }
+    }
+    partitions
 }
 
 /// The first `count` partitions of `topic` as the cluster model places them.

@@ -1,6 +1,7 @@
 //! Every change the log makes to its files goes through [`FileIo`]: positional writes,
 //! `fallocate`, `fdatasync`, truncation, renames, removals and directory fsyncs. Reads do not
-//! (they are memory mappings and whole-file reads of what these calls wrote).
+//! (they are `pread`s, memory mappings and whole-file reads of what these calls wrote), except
+//! the scans that open a log ([`FileIo::read_at`]), so a test can make them fail.
 //!
 //! [`OsIo`] is the real thing. [`SimIo`] runs the same calls on the real files and also records
 //! them, so a test can "lose power": it knows, per file, what the last sync made durable and
@@ -57,6 +58,10 @@ pub trait FileIo: Send + Sync + fmt::Debug {
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// fsync a directory: its created, renamed and removed entries become durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// `pread` all of `buf` at `offset` (the scans that open a log; a short file is an error).
+    fn read_at(&self, file: &File, _path: &Path, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
 }
 
 /// The production backend: the system calls themselves.
@@ -162,6 +167,10 @@ impl IoFile {
 
     pub(crate) fn set_len(&self, len: u64) -> io::Result<()> {
         self.io.set_len(&self.file, &self.path, len)
+    }
+
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.io.read_at(&self.file, &self.path, buf, offset)
     }
 
     pub(crate) fn len(&self) -> io::Result<u64> {

@@ -98,6 +98,10 @@ struct State {
     blocked: usize,
     /// Syncs of files with this extension fail with EIO (a dying disk).
     fail_syncs: Option<String>,
+    /// Reads ([`FileIo::read_at`]) of files with this extension fail with EIO (a bad sector).
+    fail_reads: Option<String>,
+    /// Writes of files with this extension fail with EIO.
+    fail_writes: Option<String>,
 }
 
 /// A recording backend: every call runs on the real files ([`OsIo`]) and is recorded.
@@ -231,6 +235,17 @@ impl SimIo {
         self.state.lock().fail_syncs = extension.map(str::to_owned);
     }
 
+    /// From now on reads through [`FileIo::read_at`] of files with this extension fail with
+    /// EIO (a media error while a log opens); `None`: they work again.
+    pub fn fail_reads(&self, extension: Option<&str>) {
+        self.state.lock().fail_reads = extension.map(str::to_owned);
+    }
+
+    /// From now on writes of files with this extension fail with EIO; `None`: they work again.
+    pub fn fail_writes(&self, extension: Option<&str>) {
+        self.state.lock().fail_writes = extension.map(str::to_owned);
+    }
+
     /// What a power cut would leave of `path`: `None` if the name would not exist.
     pub fn durable_contents(&self, path: &Path) -> Option<Vec<u8>> {
         let s = self.state.lock();
@@ -303,6 +318,10 @@ impl FileIo for SimIo {
         offset: u64,
     ) -> io::Result<usize> {
         let mut s = self.state.lock();
+        let extension = path.extension().and_then(|e| e.to_str());
+        if s.fail_writes.is_some() && s.fail_writes.as_deref() == extension {
+            return Err(io::Error::from_raw_os_error(5));
+        }
         let written = OsIo.write_vectored_at(file, path, bufs, offset)?;
         let mut bytes = Vec::with_capacity(written);
         for buf in bufs {
@@ -409,6 +428,14 @@ impl FileIo for SimIo {
             .collect();
         s.durable_names.extend(now);
         Ok(())
+    }
+
+    fn read_at(&self, file: &File, path: &Path, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let failing = self.state.lock().fail_reads.clone();
+        if failing.is_some() && failing.as_deref() == path.extension().and_then(|e| e.to_str()) {
+            return Err(io::Error::from_raw_os_error(5));
+        }
+        OsIo.read_at(file, path, buf, offset)
     }
 }
 

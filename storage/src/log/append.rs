@@ -121,8 +121,17 @@ impl PartitionLog {
         }
         debug_assert_eq!(next, end_offset);
         // Nothing is visible until this succeeds; on error the log is as it was.
-        app.active
-            .append(batches, &headers, epoch, config.index_interval_bytes, now)?;
+        let appended =
+            app.active
+                .append(batches, &headers, epoch, config.index_interval_bytes, now);
+        if let Err(e) = appended {
+            // A full disk passes (the append is refused until space returns); any other
+            // write error takes the log offline, as Kafka takes its log directory offline.
+            if !is_out_of_space(&e) {
+                self.commit.fail(&e);
+            }
+            return Err(e);
+        }
         // The order below keeps the last stable offset honest for concurrent readers (LSO =
         // first offset of the earliest open transaction, else the high watermark read under
         // the producers' lock):
@@ -346,4 +355,13 @@ impl PartitionLog {
         let mut app = self.appender.lock();
         self.roll_locked(&mut app)
     }
+}
+
+/// ENOSPC or EDQUOT: space, not a failing device.
+fn is_out_of_space(e: &StorageError) -> bool {
+    let errno = match e {
+        StorageError::Io { source, .. } => source.raw_os_error(),
+        _ => None,
+    };
+    matches!(errno, Some(c) if c == rustix::io::Errno::NOSPC.raw_os_error() || c == rustix::io::Errno::DQUOT.raw_os_error())
 }

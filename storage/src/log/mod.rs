@@ -144,6 +144,21 @@ impl PartitionLog {
         Self::open_inner(&dir, config, clock, OsIo::shared(), Some(temp))
     }
 
+    /// A stand-in for the log in `dir` that could not be opened (`error`): every append, read
+    /// and flush answers `StorageError::Offline`, and `dir`'s files are left alone (the
+    /// stand-in lives in an empty temporary directory). A restart tries `dir` again.
+    pub fn offline(
+        dir: &Path,
+        config: LogConfig,
+        clock: Arc<dyn Clock>,
+        error: &StorageError,
+    ) -> Result<PartitionLog> {
+        let mut log = Self::ephemeral_with_clock(config, clock)?;
+        log.commit = GroupCommit::new(0, dir.to_path_buf());
+        log.commit.fail(error);
+        Ok(log)
+    }
+
     fn open_inner(
         dir: &Path,
         config: LogConfig,
@@ -261,6 +276,7 @@ impl PartitionLog {
         min_one_batch: bool,
         copy: bool,
     ) -> Result<ReadResult> {
+        self.commit.check_online()?;
         let log_end = self.log_end_offset.load(Ordering::Acquire);
         let log_start = self.log_start_offset.load(Ordering::Acquire);
         let out_of_range = || StorageError::OffsetOutOfRange {
@@ -308,6 +324,7 @@ impl PartitionLog {
     /// First batch whose max timestamp is `>= ts` (copied out of the file, for decoding),
     /// `None` if there is none.
     pub fn find_batch_by_timestamp(&self, ts: i64) -> Result<Option<Bytes>> {
+        self.commit.check_online()?;
         // End first: batches published after it are not visible yet.
         let log_end = self.log_end_offset();
         let log_start = self.log_start_offset();
@@ -320,6 +337,12 @@ impl PartitionLog {
             }
         }
         Ok(None)
+    }
+
+    /// `Err(Offline)` once an fsync or a write failed (see [`StorageError::Offline`]): callers
+    /// that answer from the offsets alone (ListOffsets) check it first.
+    pub fn check_online(&self) -> Result<()> {
+        self.commit.check_online()
     }
 
     /// `(max timestamp, last offset of the batch carrying it)` over the log; `None` if no

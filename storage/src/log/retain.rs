@@ -17,6 +17,7 @@ impl PartitionLog {
     /// entirely below it. Returns the new log start offset.
     pub fn advance_log_start_offset(&self, offset: i64) -> Result<i64> {
         let _app = self.appender.lock();
+        self.commit.check_online()?;
         let (log_start, log_end) = (self.log_start_offset(), self.log_end_offset());
         if offset < 0 || offset > log_end {
             return Err(StorageError::OffsetOutOfRange {
@@ -45,6 +46,10 @@ impl PartitionLog {
     /// Time-based roll, time-based flush (`FlushPolicy::Interval::ms`), retention and pending
     /// trims. The broker calls this periodically.
     pub fn maybe_roll_and_retain(&self) -> Result<()> {
+        if self.commit.check_online().is_err() {
+            // An offline log's files are left alone until a restart (logged when it went).
+            return Ok(());
+        }
         let now = self.clock.now_ms();
         let must_flush = {
             let mut app = self.appender.lock();

@@ -1,4 +1,4 @@
-//! Faults the log must survive without a panic: a failed fsync, an unreadable segment.
+//! Faults the log must survive without a panic: a failed fsync or write, an unreadable segment.
 
 use super::*;
 use crate::clock::SystemClock;
@@ -46,9 +46,16 @@ fn a_failed_fsync_takes_the_log_offline() {
     ));
     assert!(matches!(log.flush(), Err(StorageError::Offline { .. })));
     assert!(matches!(log.roll(), Err(StorageError::Offline { .. })));
-    // Reads keep working.
-    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
-    assert!(!read.data.is_empty());
+    // Reads are refused too: the page cache no longer says what is on disk.
+    assert!(matches!(
+        log.read(0, 1 << 20, i64::MAX, true),
+        Err(StorageError::Offline { .. })
+    ));
+    assert!(matches!(
+        log.find_batch_by_timestamp(0),
+        Err(StorageError::Offline { .. })
+    ));
+    assert!(log.check_online().is_err());
 }
 
 #[test]
@@ -104,4 +111,34 @@ fn an_unreadable_segment_is_an_error_at_open() {
     std::fs::create_dir(&first).unwrap();
     let err = PartitionLog::open(dir.path(), LogConfig::default()).unwrap_err();
     assert!(matches!(err, StorageError::Io { op: "open", .. }), "{err}");
+}
+
+#[test]
+fn a_write_error_takes_the_log_offline_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, io) = log_on_sim(dir.path(), LogConfig::default());
+    log.append(&one_record()).unwrap();
+    io.fail_writes(Some("log"));
+    let err = log.append(&one_record()).unwrap_err();
+    assert!(matches!(err, StorageError::Io { op: "write", .. }), "{err}");
+    // The device came back, but the log stays offline: the failed write may have left pages
+    // the kernel could not write back, and nothing read from the cache can be trusted.
+    io.fail_writes(None);
+    for refused in [
+        log.append(&one_record()).map(|_| ()),
+        log.read(0, 1 << 20, i64::MAX, true).map(|_| ()),
+        log.flush(),
+        log.check_online(),
+    ] {
+        assert!(matches!(refused, Err(StorageError::Offline { .. })));
+    }
+    drop(log);
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    assert_eq!(log.log_end_offset(), 1);
+    log.append(&one_record()).unwrap();
+    assert!(!log
+        .read(0, 1 << 20, i64::MAX, true)
+        .unwrap()
+        .data
+        .is_empty());
 }

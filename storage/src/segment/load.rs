@@ -15,9 +15,25 @@ use crate::fsutil::{self, segment_file};
 use crate::index::OffsetIndex;
 use crate::io::{FileIo, IoFile, OpenMode};
 use crate::mmap::{map_read_only, ActiveFile};
-use crate::recovery::{scan, RecoveryReport, Stop};
+use crate::recovery::{scan, FileSource, RecoveryReport, ScanSource, Stop};
 use crate::time_index::TimeIndex;
 use crate::txn_index::TxnIndex;
+
+/// Bytes per `pread` of the recovery scan, which CRC-checks every byte: large reads keep it
+/// as fast as the mapping it replaced (benches/storage_recovery.rs).
+const RECOVERY_CHUNK: usize = 1 << 20;
+/// Bytes per `pread` when walking a sealed segment's headers (usually the short tail after its
+/// last index entry).
+const SEALED_CHUNK: usize = 64 << 10;
+
+/// The frame at `pos`, as `batch::frame_at` over the data would decide it.
+fn frame_at(src: &mut impl ScanSource, pos: usize) -> std::io::Result<batch::Frame> {
+    let rest = src.data_len().saturating_sub(pos);
+    Ok(batch::frame_of(
+        src.bytes(pos, rest.min(batch::HEADER_LEN))?,
+        rest,
+    ))
+}
 
 impl Segment {
     /// A new, empty active segment with `capacity` bytes of address space mapped (file space
@@ -63,13 +79,12 @@ impl Segment {
         let file_len = file.len().map_err(StorageError::io("stat", &path))?;
         let scan_len = map_err_len(&path, file_len.min(u64::from(u32::MAX)))?;
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
-        let outcome = {
-            let buf = map_read_only(&file.file, scan_len, true)
-                .map_err(StorageError::io("mmap", &path))?;
-            scan(&buf, 0, base_offset, base_offset, true, |pos, h| {
-                inner.record(base_offset, pos, h, interval, true)
-            })
-        };
+        let mut src = FileSource::new(&file, scan_len, RECOVERY_CHUNK);
+        let outcome = scan(&mut src, 0, base_offset, base_offset, true, |pos, h| {
+            inner.record(base_offset, pos, h, interval, true)
+        })
+        .map_err(StorageError::io("read", &path))?;
+        drop(src);
         report.bytes_scanned += outcome.valid_len as u64;
         if let Stop::Invalid { position, reason } = &outcome.stop {
             tracing::warn!(path = %path.display(), position, %reason, "truncating damaged tail");
@@ -127,8 +142,8 @@ impl Segment {
         if file_len > u64::from(u32::MAX) || max_rel > i64::from(u32::MAX) || max_rel < -1 {
             return Ok(None);
         }
-        let mut buf = map_read_only(&file.file, map_err_len(&path, file_len)?, false)
-            .map_err(StorageError::io("mmap", &path))?;
+        let mut src = FileSource::new(&file, map_err_len(&path, file_len)?, SEALED_CHUNK);
+        let read_err = StorageError::io("read", &path);
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
         inner.checked = false;
         let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
@@ -137,7 +152,7 @@ impl Segment {
         if let Some((index, time_index)) = loaded {
             let resume = match index.last() {
                 None => Some(0),
-                Some(e) => match batch::frame_at(&buf, e.position as usize) {
+                Some(e) => match frame_at(&mut src, e.position as usize).map_err(read_err)? {
                     batch::Frame::Batch(h)
                         if h.base_offset == base_offset + i64::from(e.relative_offset) =>
                     {
@@ -159,23 +174,25 @@ impl Segment {
             }
         }
         let expected = inner.tracker.next_offset;
-        let outcome = scan(&buf, start, base_offset, expected, false, |pos, h| {
+        let outcome = scan(&mut src, start, base_offset, expected, false, |pos, h| {
             inner.record(base_offset, pos, h, interval, rebuild)
-        });
+        })
+        .map_err(StorageError::io("read", &path))?;
+        drop(src);
         if matches!(outcome.stop, Stop::Invalid { .. }) || outcome.next_offset != expected_next {
             tracing::warn!(path = %path.display(), stop = ?outcome.stop, next = outcome.next_offset, expected_next, "sealed segment is damaged");
             return Ok(None);
         }
         let valid = outcome.valid_len;
         if (valid as u64) < file_len {
-            // A reserved tail left by a crash before the trim: unmap, trim, map again.
-            drop(buf);
+            // A reserved tail left by a crash before the trim (nothing is mapped yet).
             file.set_len(valid as u64)
                 .map_err(StorageError::io("truncate", &path))?;
-            buf =
-                map_read_only(&file.file, valid, false).map_err(StorageError::io("mmap", &path))?;
             inner.file_len = valid as u64;
         }
+        // Mapped only now, for fetch's zero-copy views; open itself read the file by `pread`.
+        let buf =
+            map_read_only(&file.file, valid, false).map_err(StorageError::io("mmap", &path))?;
         if rebuild {
             report.indexes_rebuilt += 1;
             rewrite_indexes(io, &mut inner, dir, base_offset, true);
