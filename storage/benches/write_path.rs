@@ -179,7 +179,10 @@ fn aligned_chunk(len: usize) -> (Vec<u8>, usize) {
 
 fn bench_write_path(c: &mut Criterion) {
     let only = std::env::var("WRITE_PATH_DESIGNS").ok();
-    let wanted = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|d| d == name));
+    let wanted = |name: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|d| d == name))
+    };
     for (fs, dir) in dirs() {
         let scratch = tempfile::Builder::new()
             .prefix("wren-write-path-")
