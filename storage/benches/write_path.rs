@@ -32,6 +32,7 @@ use std::io::IoSlice;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -39,7 +40,18 @@ use io_uring::{opcode, types, IoUring};
 use rustix::fs::OFlags;
 use wren_storage::io::{FileIo, OsIo};
 
-const FILE_BYTES: u64 = 64 << 20;
+/// Bytes per file: 64 MiB when benchmarking; 8 MiB when `cargo test --all-targets` runs each
+/// design once as a smoke test (no `--bench` argument).
+fn file_bytes() -> u64 {
+    static BYTES: OnceLock<u64> = OnceLock::new();
+    *BYTES.get_or_init(|| {
+        if std::env::args().any(|a| a == "--bench") {
+            64 << 20
+        } else {
+            8 << 20
+        }
+    })
+}
 /// Reservation step ahead of the writer (`reserve::RESERVE_MAX_BYTES`).
 const STEP: u64 = 8 << 20;
 
@@ -65,12 +77,12 @@ fn reserve_for(file: &File, reserved: &mut u64, end: u64) {
 }
 
 fn mmap_store(file: &File, chunk: &[u8], reserve: bool) {
-    file.set_len(FILE_BYTES).expect("ftruncate");
+    file.set_len(file_bytes()).expect("ftruncate");
     // SAFETY: the file is this bench's own, nobody else maps or truncates it while mapped.
     let mut map = unsafe { memmap2::MmapMut::map_mut(file) }.expect("mmap");
     let mut reserved = 0;
     let mut off = 0;
-    while off < FILE_BYTES {
+    while off < file_bytes() {
         let end = off + chunk.len() as u64;
         if reserve {
             reserve_for(file, &mut reserved, end);
@@ -98,7 +110,7 @@ fn write_all(file: &File, chunk: &[u8], off: u64) {
 
 fn pwrite_sparse(file: &File, chunk: &[u8]) {
     let mut off = 0;
-    while off < FILE_BYTES {
+    while off < file_bytes() {
         write_all(file, chunk, off);
         off += chunk.len() as u64;
     }
@@ -107,7 +119,7 @@ fn pwrite_sparse(file: &File, chunk: &[u8]) {
 fn pwritev_falloc(file: &File, chunk: &[u8]) {
     let mut reserved = 0;
     let mut off = 0;
-    while off < FILE_BYTES {
+    while off < file_bytes() {
         reserve_for(file, &mut reserved, off + chunk.len() as u64);
         write_all(file, chunk, off);
         off += chunk.len() as u64;
@@ -119,8 +131,8 @@ fn uring(file: &File, chunk: &[u8], depth: u32) {
     let mut ring = IoUring::new(depth.next_power_of_two()).expect("io_uring_setup");
     let fd = types::Fd(file.as_raw_fd());
     let (mut reserved, mut next, mut done, mut in_flight) = (0, 0u64, 0u64, 0u32);
-    while done < FILE_BYTES {
-        while in_flight < depth && next < FILE_BYTES {
+    while done < file_bytes() {
+        while in_flight < depth && next < file_bytes() {
             reserve_for(file, &mut reserved, next + chunk.len() as u64);
             let sqe = opcode::Write::new(fd, chunk.as_ptr(), chunk.len() as u32)
                 .offset(next)
@@ -193,7 +205,7 @@ fn bench_write_path(c: &mut Criterion) {
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3))
-            .throughput(Throughput::Bytes(FILE_BYTES));
+            .throughput(Throughput::Bytes(file_bytes()));
         for (chunk_name, chunk_len) in [("1MiB", 1usize << 20), ("16KiB", 16 << 10)] {
             let (buf, start) = aligned_chunk(chunk_len);
             let chunk = &buf[start..start + chunk_len];
