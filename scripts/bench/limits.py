@@ -2,8 +2,9 @@
 
 How fast a new file's page cache fills, by write path, on the filesystem of Wren's data
 directory and on the one `--ephemeral` uses (/dev/shm): stores into a shared mapping of a
-sparse file (a page fault per page), and `pwrite` of 1 MiB chunks (the kernel allocates large
-folios; Wren's append path since issue 15). Each figure is the first write of a fresh file
+sparse file (a page fault per page), `pwrite` of 1 MiB chunks into a sparse file (the kernel
+allocates large folios), and `pwrite` into space `fallocate`d 8 MiB ahead (Wren's append path
+since issue 15; storage/benches/write_path.rs compares more designs). Each figure is the first write of a fresh file
 after `idle_s` seconds without one, timed to the last write's return (no fsync): the rate at
 which page cache memory can be filled, which a broker keeping its data in files cannot beat.
 Standard library only.
@@ -47,6 +48,25 @@ def _fill_pwrite(path: Path, size: int) -> float:
     return el
 
 
+def _fill_pwrite_falloc(path: Path, size: int) -> float:
+    """Wren's append path: pwrite into space fallocated 8 MiB ahead (a busy partition's step)."""
+    chunk = os.urandom(CHUNK)
+    step = 8 * CHUNK
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        t0 = time.perf_counter()
+        reserved = 0
+        for off in range(0, size, CHUNK):
+            if off + CHUNK > reserved:
+                os.posix_fallocate(fd, reserved, step)
+                reserved += step
+            os.pwrite(fd, chunk, off)
+        el = time.perf_counter() - t0
+    finally:
+        os.close(fd)
+    return el
+
+
 def fs_of(path: Path) -> str:
     try:
         with open("/proc/mounts") as f:
@@ -64,20 +84,22 @@ def fs_of(path: Path) -> str:
 
 def page_cache_fill(dirs: dict[str, Path], mb: int = 1024, idle_s: float = 10,
                     log=lambda m: None) -> list[dict]:
-    """[{where, path, fs, mapping_mb_s, pwrite_mb_s}] for each labelled directory."""
+    """[{where, path, fs, mapping_mb_s, pwrite_mb_s, pwrite_falloc_mb_s}] per directory."""
     size = mb * CHUNK
     out = []
     for label, d in dirs.items():
         if not d.is_dir():
             continue
         row = dict(where=label, path=str(d), fs=fs_of(d), mb=mb, idle_s=idle_s)
-        for name, fill in (("mapping", _fill_mapping), ("pwrite", _fill_pwrite)):
+        for name, fill in (("mapping", _fill_mapping), ("pwrite", _fill_pwrite),
+                           ("pwrite_falloc", _fill_pwrite_falloc)):
             time.sleep(idle_s)
             with tempfile.TemporaryDirectory(prefix="wren-fill-", dir=d) as tmp:
                 el = fill(Path(tmp) / "f", size)
             row[f"{name}_mb_s"] = round(size / el / 1e6)
         log(f"page cache fill on {label} ({row['fs']}): mapping {row['mapping_mb_s']} MB/s, "
-            f"pwrite {row['pwrite_mb_s']} MB/s")
+            f"pwrite {row['pwrite_mb_s']} MB/s, pwrite into fallocated space "
+            f"{row['pwrite_falloc_mb_s']} MB/s")
         out.append(row)
     return out
 
@@ -95,9 +117,12 @@ def markdown(limits: dict | None, loopback_mb_s: float | None) -> str:
         lines += ["", f"Page cache fill rate of a new file, {fill[0]['mb']} MiB in 1 MiB "
                   f"chunks, each the first write after {fill[0]['idle_s']:.0f} s without one "
                   "(cold memory on this VM), no fsync:", "",
-                  "| where | filesystem | stores into a mapping of a sparse file | pwrite |",
-                  "|---|---|---:|---:|"]
+                  "| where | filesystem | stores into a mapping of a sparse file | pwrite "
+                  "| pwrite into fallocated space (Wren's path) |",
+                  "|---|---|---:|---:|---:|"]
         for r in fill:
             lines.append(f"| {r['where']} (`{r['path']}`) | {r['fs']} | "
-                         f"{r['mapping_mb_s']:,} MB/s | {r['pwrite_mb_s']:,} MB/s |")
+                         f"{r['mapping_mb_s']:,} MB/s | {r['pwrite_mb_s']:,} MB/s | "
+                         + (f"{r['pwrite_falloc_mb_s']:,} MB/s |"
+                            if "pwrite_falloc_mb_s" in r else "- |"))
     return "\n".join(lines)
