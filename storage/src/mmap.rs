@@ -53,32 +53,6 @@ pub(crate) fn map_read_only(file: &File, len: usize, sequential: bool) -> io::Re
     Ok(Bytes::from_owner(map))
 }
 
-/// Map the pages under `view` (a view of a segment mapping) into this process's page tables
-/// in one `madvise(MADV_POPULATE_READ)`, before a fetch answer carrying it is written: the
-/// socket write then copies from mapped pages instead of taking a page fault per
-/// fault-around block (16 pages) inside the copy, which on the fetch path is latency the
-/// client waits on. A hint: errors (a kernel before 5.14, a page that cannot be read) are
-/// ignored, and a page that cannot be read still fails the write with EFAULT.
-pub(crate) fn populate(view: &[u8]) {
-    if view.is_empty() {
-        return;
-    }
-    let page = rustix::param::page_size();
-    let addr = view.as_ptr() as usize;
-    let first = addr & !(page - 1);
-    // SAFETY: MADV_POPULATE_READ only reads: it faults the range's pages in as a load would,
-    // but reports a page that cannot be read as an error instead of raising SIGBUS. The range
-    // is the pages holding `view`, which lie inside its mapping (mappings are page-aligned)
-    // and, being published bytes, inside the file (invariant 1); nothing is written.
-    let _ = unsafe {
-        rustix::mm::madvise(
-            first as *mut std::ffi::c_void,
-            addr + view.len() - first,
-            rustix::mm::Advice::LinuxPopulateRead,
-        )
-    };
-}
-
 /// How many batch-offset patches go into one `pwritev` (each adds two `iovec`s).
 const PATCHES_PER_WRITE: usize = 32;
 
@@ -448,23 +422,6 @@ mod tests {
         let ro = map_read_only(&f.file, 6, false).unwrap();
         assert_eq!(&ro[..], b"abcdef");
         assert!(map_read_only(&f.file, 0, false).unwrap().is_empty());
-    }
-
-    #[test]
-    fn populating_views_keeps_their_bytes() {
-        let (_d, f, m) = active(1 << 20);
-        let data: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
-        m.append(&data, 0).unwrap();
-        // Unaligned starts and ends, inside one page and across several.
-        for (start, len) in [(0, 1), (5, 100), (4095, 2), (3000, 16_000), (0, 20_000)] {
-            let v = m.bytes(start, len);
-            populate(&v);
-            assert_eq!(&v[..], &data[start..start + len]);
-        }
-        let ro = map_read_only(&f.file, data.len(), true).unwrap();
-        populate(&ro.slice(7..19_999));
-        populate(&[]);
-        assert_eq!(&ro[..], &data[..]);
     }
 
     #[test]

@@ -260,9 +260,7 @@ impl Segment {
             return Ok((data, next_offset));
         }
         reader.check_readable(end).map_err(io_err)?;
-        let view = source.view(start, end - start);
-        crate::mmap::populate(&view);
-        Ok((view, next_offset))
+        Ok((source.view(start, end - start), next_offset))
     }
 
     fn corrupt(&self, position: usize, reason: &str) -> StorageError {
