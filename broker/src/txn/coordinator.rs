@@ -2,12 +2,10 @@
 //! id has its own [`Slot`]: an async "turn" lock that orders that id's requests, and the last
 //! persisted state, which produce-time checks and Describe/ListTransactions read without
 //! waiting. A request takes its id's turn, runs one pure step, and applies the step's effects:
-//! persist the new state, write the markers, persist the completion. Under the default flush
-//! policy these are writes into the page cache, done inline; when an fsync is due (the txn log's
-//! flusher thread, the blocking pool for markers) the effects that are left continue in a
-//! spawned task, so a client that disconnects cannot stop a transaction half-way. Nothing here
-//! waits for an fsync on a tokio worker, and no lock other ids need is held while waiting:
-//! independent transactions proceed in parallel.
+//! persist the new state, write the markers, persist the completion: inline page-cache writes
+//! under the default flush policy; when an fsync is due the rest continues in a spawned task,
+//! so a client that disconnects cannot stop a transaction half-way. Nothing here waits for an
+//! fsync on a tokio worker, and no lock other ids need is held while waiting.
 //!
 //! Lock order (see docs/design.md, "Threads, tasks and locks"): a `DashMap` shard lock is held
 //! only to clone an `Arc<Slot>` out; then a slot's `turn` (async, held across the effects); then
@@ -169,10 +167,8 @@ impl TxnCoordinator {
         let step = machine::step(&slot.id, current.as_ref(), input, now_ms, &mut fresh);
         let targets = marker_partitions(topics, &step, current.as_ref());
         let mut effects = Box::pin(apply(self.shared.clone(), slot, turn, step, targets));
-        // Under the default flush policy the effects are writes into the page cache and finish
-        // at once: answered here, with no task to schedule and wake. Otherwise they get a task
-        // of their own (the future moves, untouched since this poll), so that a client going
-        // away mid-transition cannot stop it half-way.
+        // Page-cache writes (the default flush policy) finish in this poll: no task to wake.
+        // An fsync to wait for moves the future to a task, so a client going away cannot stop it.
         if let Poll::Ready(reply) = futures::poll!(&mut effects) {
             return reply;
         }
