@@ -368,3 +368,44 @@ async fn a_restart_between_prepare_commit_and_the_markers_completes_the_commit()
         .unwrap();
     assert_eq!(seen, sent, "the commit finished after the restart");
 }
+
+/// Under `log.flush.interval.messages=1` every transition waits for an fsync (the txn log's
+/// flusher thread, the markers on the blocking pool), the path the default policy skips.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_commit_and_abort_when_every_write_is_fsynced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = wren::BrokerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        ..Default::default()
+    };
+    cfg.set("log.flush.interval.messages", "1").unwrap();
+    let broker = wren::Broker::new(cfg).start().await.unwrap();
+    let b = broker.bootstrap_servers();
+    create_topics(&b, &["synced"], 2).await;
+    blocking(move || {
+        let p = txn_producer(&b, "synced", 60_000);
+        let mut committed = BTreeSet::new();
+        for (tag, commit) in [("c1", true), ("a1", false), ("c2", true)] {
+            p.begin_transaction().unwrap();
+            for i in 0..10 {
+                let v = format!("{tag}-{i}");
+                send(&p, "synced", i % 2, &v);
+                if commit {
+                    committed.insert(v);
+                }
+            }
+            if commit {
+                p.commit_transaction(T).unwrap();
+            } else {
+                p.abort_transaction(T).unwrap();
+            }
+        }
+        assert_eq!(
+            values(&read(&b, &["synced"], 2, "read_committed")),
+            committed
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -1,20 +1,21 @@
 //! The transaction coordinator's I/O shell around [`crate::txn::machine`]. Each transactional
 //! id has its own [`Slot`]: an async "turn" lock that orders that id's requests, and the last
 //! persisted state, which produce-time checks and Describe/ListTransactions read without
-//! waiting. A request takes its id's turn, runs one pure step, and hands the step's effects to a
-//! spawned task (so a client that disconnects cannot stop a transaction half-way): persist the
-//! new state (the txn log's flusher thread, shared fsyncs), write the markers (blocking pool),
-//! persist the completion. Nothing here blocks a tokio worker, and no lock other ids need is
-//! held while waiting: independent transactions proceed in parallel.
+//! waiting. A request takes its id's turn, runs one pure step, and applies the step's effects:
+//! persist the new state, write the markers, persist the completion: inline page-cache writes
+//! under the default flush policy; when an fsync is due the rest continues in a spawned task,
+//! so a client that disconnects cannot stop a transaction half-way. Nothing here waits for an
+//! fsync on a tokio worker, and no lock other ids need is held while waiting.
 //!
 //! Lock order (see docs/design.md, "Threads, tasks and locks"): a `DashMap` shard lock is held
 //! only to clone an `Arc<Slot>` out; then a slot's `turn` (async, held across the effects); then
 //! the slot's `meta` (a short read or write, never across an await); the partition logs' locks
-//! and the txn log's queue are taken last and never lead back here.
+//! and the txn log's file lock or queue are taken last and never lead back here.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 
 use dashmap::DashMap;
 use parking_lot::RwLock;
@@ -165,8 +166,13 @@ impl TxnCoordinator {
         let now_ms = self.shared.now_ms();
         let step = machine::step(&slot.id, current.as_ref(), input, now_ms, &mut fresh);
         let targets = marker_partitions(topics, &step, current.as_ref());
-        // A task of its own: if the client goes away, the transition still completes.
-        tokio::spawn(apply(self.shared.clone(), slot, turn, step, targets))
+        let mut effects = Box::pin(apply(self.shared.clone(), slot, turn, step, targets));
+        // Page-cache writes (the default flush policy) finish in this poll: no task to wake.
+        // An fsync to wait for moves the future to a task, so a client going away cannot stop it.
+        if let Poll::Ready(reply) = futures::poll!(&mut effects) {
+            return reply;
+        }
+        tokio::spawn(effects)
             .await
             .expect("applying a transaction step panicked")
     }

@@ -10,11 +10,16 @@
 //! fsynced at compaction and at a clean stop; `log.flush.interval.messages=1` fsyncs before
 //! every answer; an interval fsyncs once that many lines, or that much time, passed.
 //!
-//! Writes go through one flusher thread (group commit): it takes every line queued while the
-//! previous round ran, writes them, fsyncs once if the policy asks, and completes each writer's
-//! future. So no tokio worker waits on the disk and transactions of different ids share
-//! fsyncs. A failed write or fsync is final (the pages it covered may be gone): that and every
-//! later write get the error, as the partition logs do.
+//! Under the default policy (`Os`) a line is written inline by the caller, under the file's
+//! lock: a `write` into the page cache, as an inline produce or marker append is. A hop to
+//! another thread and back costs two wakeups per transition (three transitions per
+//! transaction), more than the write itself. Under a policy that fsyncs, writes go through one
+//! flusher thread (group commit): it takes every line queued while the previous round ran,
+//! writes them, fsyncs once if the policy asks, and completes each writer's future. So no tokio
+//! worker waits on an fsync and transactions of different ids share fsyncs (the rare
+//! compaction, which fsyncs its new file, runs wherever the write that triggers it runs). A
+//! failed write or fsync is final (the pages it covered may be gone): that and every later
+//! write get the error, as the partition logs do.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -26,6 +31,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use futures::future::Either;
+use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use wren_storage::FlushPolicy;
 
@@ -43,17 +50,19 @@ type Done = oneshot::Sender<Result<(), Arc<std::io::Error>>>;
 struct Write1 {
     id: String,
     line: Vec<u8>,
-    done: Done,
 }
 
 /// What the flusher thread is asked to do, in order.
 enum Job {
-    Write(Write1),
+    Write(Write1, Done),
     /// Forget every id: the file is rewritten empty (a reset of the broker).
     Clear(Done),
 }
 
 pub struct TxnStore {
+    /// The file; writers lock it themselves when `queue` is `None` (the `Os` policy).
+    log: Arc<Mutex<Flusher>>,
+    /// The flusher thread's queue, when the policy fsyncs.
     queue: Option<mpsc::Sender<Job>>,
     flusher: Option<JoinHandle<()>>,
     /// fsyncs of the appended file so far (compactions not counted).
@@ -95,9 +104,8 @@ impl TxnStore {
             .collect();
         // Rewrite on open too: drops a torn tail so later appends start on a clean line.
         let file = compact(&path, &latest).map_err(io(&path))?;
-        let (queue, rx) = mpsc::channel();
         let fsyncs = Arc::new(AtomicU64::new(0));
-        let flusher = Flusher {
+        let log = Arc::new(Mutex::new(Flusher {
             fsyncs: fsyncs.clone(),
             path: path.clone(),
             file,
@@ -107,16 +115,22 @@ impl TxnStore {
             flush,
             unsynced: 0,
             synced_at: Instant::now(),
-        };
-        let flusher = std::thread::Builder::new()
-            .name("wren-txn-log".into())
-            .spawn(move || flusher.run(rx))
-            .map_err(io(&path))?;
-        let store = TxnStore {
-            queue: Some(queue),
-            flusher: Some(flusher),
+        }));
+        let mut store = TxnStore {
+            log: log.clone(),
+            queue: None,
+            flusher: None,
             fsyncs,
         };
+        if flush != FlushPolicy::Os {
+            let (queue, rx) = mpsc::channel();
+            let flusher = std::thread::Builder::new()
+                .name("wren-txn-log".into())
+                .spawn(move || run(&log, rx))
+                .map_err(io(&path))?;
+            store.queue = Some(queue);
+            store.flusher = Some(flusher);
+        }
         Ok((store, states))
     }
 
@@ -125,33 +139,39 @@ impl TxnStore {
         &self,
         m: &TxnMetadata,
     ) -> impl std::future::Future<Output = Result<(), Arc<std::io::Error>>> + Send + 'static {
-        let (done, rx) = oneshot::channel();
         let write = Write1 {
             id: m.transactional_id.clone(),
             line: line_of(m),
-            done,
         };
-        let queued = self.queue.as_ref().map(|q| q.send(Job::Write(write)));
-        async move {
-            if !matches!(queued, Some(Ok(()))) {
+        let Some(queue) = &self.queue else {
+            let written = self.log.lock().write(&[write]);
+            return Either::Left(std::future::ready(written));
+        };
+        let (done, rx) = oneshot::channel();
+        let queued = queue.send(Job::Write(write, done));
+        Either::Right(async move {
+            if queued.is_err() {
                 return Err(stopped());
             }
             rx.await.unwrap_or_else(|_| Err(stopped()))
-        }
+        })
     }
 
     /// Forgets every transactional id; the returned future completes once the file is empty.
     pub fn clear(
         &self,
     ) -> impl std::future::Future<Output = Result<(), Arc<std::io::Error>>> + Send + 'static {
+        let Some(queue) = &self.queue else {
+            return Either::Left(std::future::ready(self.log.lock().clear()));
+        };
         let (done, rx) = oneshot::channel();
-        let queued = self.queue.as_ref().map(|q| q.send(Job::Clear(done)));
-        async move {
-            if !matches!(queued, Some(Ok(()))) {
+        let queued = queue.send(Job::Clear(done));
+        Either::Right(async move {
+            if queued.is_err() {
                 return Err(stopped());
             }
             rx.await.unwrap_or_else(|_| Err(stopped()))
-        }
+        })
     }
 
     /// How many times the appended file was fsynced (compactions aside).
@@ -172,6 +192,7 @@ impl Drop for TxnStore {
         if let Some(flusher) = self.flusher.take() {
             let _ = flusher.join();
         }
+        self.log.lock().stop();
     }
 }
 
@@ -192,6 +213,8 @@ fn compact(path: &Path, latest: &HashMap<String, Vec<u8>>) -> std::io::Result<Fi
     OpenOptions::new().append(true).open(path)
 }
 
+/// The open file and what compaction needs; locked by the flusher thread or, under the `Os`
+/// policy, by each writer.
 struct Flusher {
     path: PathBuf,
     file: File,
@@ -207,44 +230,49 @@ struct Flusher {
     synced_at: Instant,
 }
 
-impl Flusher {
-    fn run(mut self, rx: mpsc::Receiver<Job>) {
-        let mut next = rx.recv().ok();
-        while let Some(job) = next.take() {
-            let first = match job {
-                Job::Clear(done) => {
-                    let _ = done.send(self.clear());
-                    next = rx.recv().ok();
-                    continue;
-                }
-                Job::Write(w) => w,
-            };
-            let mut batch = vec![first];
-            // Writes queued meanwhile share the fsync; a clear waits for them.
-            while batch.len() < LINES_PER_FSYNC_MAX {
-                match rx.try_recv() {
-                    Ok(Job::Write(w)) => batch.push(w),
-                    Ok(clear) => {
-                        next = Some(clear);
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-            let result = self.write(&batch);
-            if let Err(e) = &result {
-                tracing::error!(path = %self.path.display(), error = %e, "transaction log write failed; the coordinator is unavailable until restart");
-            }
-            for w in batch {
-                let _ = w.done.send(result.clone());
-            }
-            if next.is_none() {
+/// The flusher thread (policies that fsync): group-commits the queued lines.
+fn run(log: &Mutex<Flusher>, rx: mpsc::Receiver<Job>) {
+    let mut next = rx.recv().ok();
+    while let Some(job) = next.take() {
+        let first = match job {
+            Job::Clear(done) => {
+                let _ = done.send(log.lock().clear());
                 next = rx.recv().ok();
+                continue;
+            }
+            Job::Write(w, done) => (w, done),
+        };
+        let (mut batch, mut dones) = (vec![first.0], vec![first.1]);
+        // Writes queued meanwhile share the fsync; a clear waits for them.
+        while batch.len() < LINES_PER_FSYNC_MAX {
+            match rx.try_recv() {
+                Ok(Job::Write(w, done)) => {
+                    batch.push(w);
+                    dones.push(done);
+                }
+                Ok(clear) => {
+                    next = Some(clear);
+                    break;
+                }
+                Err(_) => break,
             }
         }
-        // A clean stop: what the policy left in the page cache goes to disk now.
+        let result = log.lock().write(&batch);
+        for done in dones {
+            let _ = done.send(result.clone());
+        }
+        if next.is_none() {
+            next = rx.recv().ok();
+        }
+    }
+}
+
+impl Flusher {
+    /// A clean stop: what the policy left in the page cache goes to disk now.
+    fn stop(&mut self) {
         if self.failed.is_none() && self.unsynced > 0 {
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
+            self.unsynced = 0;
             if let Err(e) = self.file.sync_data() {
                 tracing::error!(path = %self.path.display(), error = %e, "final transaction log fsync failed");
             }
@@ -288,6 +316,7 @@ impl Flusher {
             self.synced_at = Instant::now();
         }
         if let Err(e) = written {
+            tracing::error!(path = %self.path.display(), error = %e, "transaction log write failed; the coordinator is unavailable until restart");
             let e = Arc::new(e);
             self.failed = Some(e.clone());
             return Err(e);
@@ -406,6 +435,19 @@ mod tests {
         drop(store);
         let (_, states) = TxnStore::open(dir.path(), flush).unwrap();
         (before_stop, fsyncs.load(Ordering::Relaxed), states)
+    }
+
+    #[test]
+    fn without_fsyncs_a_line_is_written_before_persist_returns() {
+        use futures::FutureExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::Os).unwrap();
+        let m = TxnMetadata::new("a".into(), 1, 60_000, 0);
+        // No thread to wait for: the future is ready and the line is in the file.
+        assert!(matches!(store.persist(&m).now_or_never(), Some(Ok(()))));
+        let text = std::fs::read_to_string(dir.path().join("transactions.log")).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(matches!(store.clear().now_or_never(), Some(Ok(()))));
     }
 
     #[test]
