@@ -212,7 +212,7 @@ def test_kafka_transactions_finds_and_aborts_a_hanging_transaction(tmp_path, too
     if os.environ.get("JAVA_TESTS_BOOTSTRAP"):
         pytest.skip("restarts a Wren of its own")
     topic, txn = name("hang"), name("hang-tx")
-    broker = Wren(tmp_path / "a")
+    broker = Wren(tmp_path)
     t = Tools(tools.work, broker.bootstrap)
     try:
         create_topic(t, topic, 1)
@@ -225,8 +225,8 @@ def test_kafka_transactions_finds_and_aborts_a_hanging_transaction(tmp_path, too
             stop(perf)
     finally:
         assert broker.stop() == 0
-    (tmp_path / "a" / "data" / "__wren_meta" / "transactions.log").unlink()
-    broker = Wren(tmp_path / "a")
+    (tmp_path / "data" / "__wren_meta" / "transactions.log").unlink()
+    broker = Wren(tmp_path)
     t = Tools(tools.work, broker.bootstrap)
     b = ["--bootstrap-server", broker.bootstrap]
     try:
