@@ -212,3 +212,20 @@ async fn markers_are_refused_per_partition_as_kafka_refuses_them() {
     );
     assert!(producers(&mut c, "m").await.iter().all(|p| p.2 == -1));
 }
+
+#[tokio::test]
+async fn only_the_partition_leader_writes_a_marker() {
+    // Three simulated brokers: partition 0 is broker 1's, partition 1 broker 2's.
+    let broker = wren::Broker::ephemeral()
+        .with_brokers(3)
+        .start()
+        .await
+        .unwrap();
+    let addr = broker.cluster().broker_addr(2).unwrap().to_string();
+    let mut two = RawClient::connect(&addr).await;
+    crate::cluster_routing::create(&mut two, "led", 3, 3).await;
+    assert_eq!(
+        write_marker(&mut two, 7, 0, false, &[("led", 0), ("led", 1)]).await,
+        vec![E::NotLeaderOrFollower.code(), 0]
+    );
+}
