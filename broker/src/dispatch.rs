@@ -121,6 +121,10 @@ routes! {
     EndTxn 0..=5 => respond(ctx, &handlers::txn::end_txn(
         &state.topics, &state.producer_ids, &state.txn, r, v,
     ).await),
+    // Kafka 4.x serves 1..=2; v2 only adds TransactionVersion, which the vendored crate lacks.
+    WriteTxnMarkers 1..=1 => respond(ctx, &disk_bound(|| handlers::write_txn_markers::handle(
+        &state.topics, leadership(state, ctx), state.clock.now_ms(), r,
+    ))),
     DescribeTransactions 0..=0 => respond(ctx, &coordinated::describe_transactions(
         leadership(state, ctx), r, |r| handlers::txn::describe(&state.txn, r),
     )),

@@ -58,3 +58,4 @@ mod unreadable_segment;
 mod versions;
 mod versions_admin;
 mod versions_requests;
+mod write_txn_markers;

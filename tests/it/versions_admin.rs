@@ -1,6 +1,7 @@
 //! The representative requests and answer checks of `versions` for the admin APIs a one-node
 //! broker answers trivially (AlterConfigs, DescribeLogDirs, DescribeTopicPartitions,
-//! ElectLeaders, partition reassignments) and the KIP-848 group APIs, kept apart to keep `versions` short.
+//! ElectLeaders, partition reassignments), WriteTxnMarkers and the KIP-848 group APIs, kept apart
+//! to keep `versions` short.
 
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
@@ -13,6 +14,19 @@ const NODE: i32 = 1;
 /// A request naming partition 0 of `topic`, or `None` when `api` is not one of these.
 pub fn request(api: ApiKey, topic: &str) -> Option<RequestKind> {
     Some(match api {
+        // An ABORT for a producer with nothing open in the partition: written anyway.
+        ApiKey::WriteTxnMarkers => {
+            RequestKind::WriteTxnMarkers(WriteTxnMarkersRequest::default().with_markers(vec![
+                write_txn_markers_request::WritableTxnMarker::default()
+                    .with_producer_id(ProducerId(1_000_000))
+                    .with_producer_epoch(0)
+                    .with_topics(vec![
+                        write_txn_markers_request::WritableTxnMarkerTopic::default()
+                            .with_name(name(topic))
+                            .with_partition_indexes(vec![0]),
+                    ]),
+            ]))
+        }
         // A KIP-848 join (again at each version: a rejoin with epoch 0), then its description.
         ApiKey::ConsumerGroupHeartbeat => RequestKind::ConsumerGroupHeartbeat(
             ConsumerGroupHeartbeatRequest::default()
@@ -116,6 +130,12 @@ pub fn unexpected_errors(resp: &ResponseKind) -> Option<Vec<i16>> {
         ResponseKind::ListPartitionReassignments(r) => vec![r.error_code],
         ResponseKind::ConsumerGroupHeartbeat(r) => vec![r.error_code],
         ResponseKind::ConsumerGroupDescribe(r) => r.groups.iter().map(|g| g.error_code).collect(),
+        ResponseKind::WriteTxnMarkers(r) => r
+            .markers
+            .iter()
+            .flat_map(|m| m.topics.iter().flat_map(|t| t.partitions.iter()))
+            .map(|p| p.error_code)
+            .collect(),
         _ => return None,
     })
 }

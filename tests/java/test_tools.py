@@ -172,8 +172,7 @@ def test_producer_perf_test_and_kafka_transactions(tools):
 
 def test_kafka_transactions_on_an_ongoing_transaction(tools):
     """A transaction left open (kafka-producer-perf-test with 10-minute transactions) as
-    kafka-transactions shows it; `abort` needs WriteTxnMarkers, which Wren does not serve
-    (FINDINGS.md), and says so."""
+    kafka-transactions shows it: not hanging, its coordinator will end it."""
     topic, txn = name("open"), name("open-tx")
     b = ["--bootstrap-server", tools.bootstrap]
     create_topic(tools, topic, 1)
@@ -191,14 +190,60 @@ def test_kafka_transactions_on_an_ongoing_transaction(tools):
                                         "--partition", "0").stdout)
         assert producer["ProducerId"] == described["ProducerId"]
         assert producer["CurrentTransactionStartOffset"] == "0"
-        abort = tools.run(TRANSACTIONS, *b, "abort", "--topic", topic, "--partition", "0", "--start-offset", "0",
-                          check=False)
-        assert abort.returncode != 0 and "does not support WRITE_TXN_MARKERS" in abort.stderr, abort.stderr
+        hanging = tools.run(TRANSACTIONS, *b, "find-hanging", "--topic", topic, "--max-transaction-timeout",
+                            "0").stdout
+        assert len(hanging.strip().splitlines()) == 1, hanging  # the header only
     finally:
-        perf.kill()
-        perf.wait(timeout=30)
-        perf.stdout.close()
-        perf.stderr.close()
+        stop(perf)
+
+
+def stop(proc) -> None:
+    proc.kill()
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    proc.stderr.close()
+
+
+def test_kafka_transactions_finds_and_aborts_a_hanging_transaction(tmp_path, tools):
+    """A hanging transaction: its producer died mid-transaction and its coordinator lost it (Wren
+    restarted without its transaction log), so nothing would ever end it and read_committed
+    consumers stop at it. `find-hanging` lists it, `abort` (WriteTxnMarkers to the leader)
+    closes it, and a read_committed consumer reads on, without its records."""
+    if os.environ.get("JAVA_TESTS_BOOTSTRAP"):
+        pytest.skip("restarts a Wren of its own")
+    topic, txn = name("hang"), name("hang-tx")
+    broker = Wren(tmp_path)
+    t = Tools(tools.work, broker.bootstrap)
+    try:
+        create_topic(t, topic, 1)
+        perf = t.popen(PRODUCER_PERF, "--topic", topic, "--num-records", "100000000", "--record-size", "100",
+                       "--throughput", "100", "--transactional-id", txn, "--transaction-duration-ms", "600000",
+                       "--command-property", f"bootstrap.servers={broker.bootstrap}")
+        try:
+            perf.stdout.readline()  # its first 5-second report: the transaction is open by then
+        finally:
+            stop(perf)
+    finally:
+        assert broker.stop() == 0
+    (tmp_path / "data" / "__wren_meta" / "transactions.log").unlink()
+    broker = Wren(tmp_path)
+    t = Tools(tools.work, broker.bootstrap)
+    b = ["--bootstrap-server", broker.bootstrap]
+    try:
+        assert txn not in t.run(TRANSACTIONS, *b, "list").stdout
+        t.run(CONSOLE_PRODUCER, *b, "--topic", topic, stdin="after-1\nafter-2\n")
+        [hanging] = tab_rows(t.run(TRANSACTIONS, *b, "find-hanging", "--broker-id", "1",
+                                   "--max-transaction-timeout", "0").stdout)
+        assert (hanging["Topic"], hanging["Partition"], hanging["StartOffset"]) == (topic, "0", "0"), hanging
+        aborted = t.run(TRANSACTIONS, *b, "abort", "--topic", topic, "--partition", "0", "--start-offset", "0")
+        assert aborted.returncode == 0, aborted.stderr
+        hanging = t.run(TRANSACTIONS, *b, "find-hanging", "--broker-id", "1", "--max-transaction-timeout", "0")
+        assert len(hanging.stdout.strip().splitlines()) == 1, hanging.stdout  # the header only
+        committed = t.run(CONSOLE_CONSUMER, *b, "--topic", topic, "--from-beginning", "--isolation-level",
+                          "read_committed", "--max-messages", "2", "--timeout-ms", "30000")
+        assert committed.stdout.split() == ["after-1", "after-2"], committed.stdout + committed.stderr
+    finally:
+        assert broker.stop() == 0
 
 
 INPUT_RECORDS = 6000

@@ -31,6 +31,7 @@ pub fn error_answer(
         RequestKind::AddPartitionsToTxn(r) => respond(ctx, &add_partitions(r, code)),
         RequestKind::DeleteRecords(r) => respond(ctx, &delete_records(r, code)),
         RequestKind::DescribeProducers(r) => respond(ctx, &describe_producers(r, code)),
+        RequestKind::WriteTxnMarkers(r) => respond(ctx, &write_txn_markers(r, code)),
         RequestKind::Metadata(r) => respond(ctx, &metadata(r, code, registry)),
         RequestKind::CreateTopics(r) => respond(ctx, &create_topics(r, code)),
         RequestKind::DeleteTopics(r) => respond(ctx, &delete_topics(r, code)),
@@ -125,6 +126,38 @@ fn produce(r: &ProduceRequest, code: i16) -> ProduceResponse {
                                     .with_base_offset(-1)
                                     .with_log_append_time_ms(-1)
                                     .with_log_start_offset(-1)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
+fn write_txn_markers(r: &WriteTxnMarkersRequest, code: i16) -> WriteTxnMarkersResponse {
+    use write_txn_markers_response::*;
+    WriteTxnMarkersResponse::default().with_markers(
+        r.markers
+            .iter()
+            .map(|m| {
+                WritableTxnMarkerResult::default()
+                    .with_producer_id(m.producer_id)
+                    .with_topics(
+                        m.topics
+                            .iter()
+                            .map(|t| {
+                                WritableTxnMarkerTopicResult::default()
+                                    .with_name(t.name.clone())
+                                    .with_partitions(
+                                        t.partition_indexes
+                                            .iter()
+                                            .map(|&p| {
+                                                WritableTxnMarkerPartitionResult::default()
+                                                    .with_partition_index(p)
+                                                    .with_error_code(code)
+                                            })
+                                            .collect(),
+                                    )
                             })
                             .collect(),
                     )

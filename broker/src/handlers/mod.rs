@@ -25,6 +25,7 @@ pub mod produce;
 pub mod replicas;
 pub mod txn;
 pub mod txn_offsets;
+pub mod write_txn_markers;
 
 use kafka_protocol::protocol::StrBytes;
 

@@ -92,6 +92,10 @@ error_codes! {
         }));
     };
     AddOffsetsToTxnResponse => |r, out| out.push(r.error_code);
+    WriteTxnMarkersResponse => |r, out| out.extend(
+        r.markers.iter().flat_map(|m| m.topics.iter())
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
+    );
     TxnOffsetCommitResponse => |r, out| out.extend(
         r.topics.iter().flat_map(|t| t.partitions.iter().map(|p| p.error_code)),
     );

@@ -88,6 +88,12 @@ pub fn touched(request: &RequestKind, registry: &TopicRegistry) -> Vec<TopicPart
             .iter()
             .map(|t| tp(&t.name, t.partition_indexes.iter()))
             .collect(),
+        RequestKind::WriteTxnMarkers(r) => r
+            .markers
+            .iter()
+            .flat_map(|m| m.topics.iter())
+            .map(|t| tp(&t.name, t.partition_indexes.iter()))
+            .collect(),
         RequestKind::Metadata(r) => r
             .topics
             .iter()
