@@ -124,3 +124,37 @@ fn a_segment_without_timestamps_expires_by_its_file_time() {
     );
     assert_eq!(log.log_start_offset(), 1);
 }
+
+/// Rolling an empty active segment would start a second segment at the same base offset: a
+/// roll of an empty log or right after a roll is a no-op, and so is the size check when the
+/// first batch of an empty segment is larger than `segment.bytes`.
+#[test]
+fn an_empty_active_segment_is_never_rolled() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    log.roll().unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0]);
+    let mut big = batch(2, 10_000, 7);
+    append_assigned(&log, &mut big).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0], "a big first batch");
+    log.roll().unwrap();
+    log.roll().unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2]);
+    log.close().unwrap();
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 2]);
+    assert_eq!(contents(&log), vec![big]);
+}
+
+/// Timestamps 0 and 1 are real timestamps (only -1 is "none"): ListOffsets' max timestamp
+/// reports them.
+#[test]
+fn timestamps_zero_and_one_are_timestamps() {
+    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    append_assigned(&log, &mut batch(2, 0, 0)).unwrap();
+    assert_eq!(log.max_timestamp(), Some((0, 1)));
+    append_assigned(&log, &mut batch(1, 0, 1)).unwrap();
+    assert_eq!(log.max_timestamp(), Some((1, 2)));
+    append_assigned(&log, &mut BatchBuilder::new(1).timestamps(-1, -1).build()).unwrap();
+    assert_eq!(log.max_timestamp(), Some((1, 2)));
+}
