@@ -158,3 +158,37 @@ fn timestamps_zero_and_one_are_timestamps() {
     append_assigned(&log, &mut BatchBuilder::new(1).timestamps(-1, -1).build()).unwrap();
     assert_eq!(log.max_timestamp(), Some((1, 2)));
 }
+
+/// One append of many batches (a produce request may carry several) indexes each batch at
+/// its own place in the file: a read from any offset starts at the batch holding it, before
+/// and after a reopen.
+#[test]
+fn every_batch_of_a_multi_batch_append_is_read_from_its_own_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        index_interval_bytes: 1,
+        ..small_config()
+    };
+    let log = PartitionLog::open(dir.path(), config.clone()).unwrap();
+    append_assigned(&log, &mut batch(1, 30, 1)).unwrap();
+    let mut many: Vec<u8> = (0..12).flat_map(|i| batch(2, 40 + i, 2)).collect();
+    append_assigned(&log, &mut many).unwrap();
+    let check = |log: &PartitionLog| {
+        for offset in 0..log.log_end_offset() {
+            let read = log.read(offset, 1, i64::MAX, true).unwrap();
+            let batches = split(&read.data);
+            assert_eq!(batches.len(), 1, "offset {offset}");
+            let h = batches[0].0;
+            assert!(
+                h.base_offset <= offset && offset <= h.last_offset(),
+                "offset {offset} read {}..={}",
+                h.base_offset,
+                h.last_offset()
+            );
+        }
+    };
+    check(&log);
+    log.close().unwrap();
+    let log = PartitionLog::open(dir.path(), config).unwrap();
+    check(&log);
+}
