@@ -275,10 +275,12 @@ impl Group {
     /// Starts a join phase (Kafka's `prepareRebalance`).
     pub fn prepare_rebalance(&mut self, now: i64, config: &GroupConfig, reason: &str) {
         if self.is(GroupState::CompletingRebalance) {
-            // The assignment being synced is void: parked SyncGroups learn that now.
+            // The assignment being synced is void: parked SyncGroups learn that now (Kafka's
+            // resetAndPropagateAssignmentWithError).
             for m in self.members.values_mut() {
                 m.assignment = Default::default();
-                m.complete_sync(SyncOutcome::error(GroupError::RebalanceInProgress));
+                let parked = m.complete_sync(SyncOutcome::error(GroupError::RebalanceInProgress));
+                self.effects.extend(parked);
             }
         }
         self.pending_sync.clear();

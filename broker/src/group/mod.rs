@@ -29,6 +29,8 @@
 pub mod admin;
 #[cfg(test)]
 mod admin_tests;
+#[cfg(test)]
+mod classic_tests;
 pub mod consumer;
 pub mod coordinator;
 pub mod effect;
