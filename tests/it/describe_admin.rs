@@ -10,7 +10,7 @@ use crate::raw::RawClient;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const INVALID_REQUEST: i16 = 42;
 
-async fn log_dirs(
+pub(crate) async fn log_dirs(
     c: &mut RawClient,
     version: i16,
     topics: Option<Vec<(&str, Vec<i32>)>>,

@@ -16,7 +16,7 @@ use crate::group_txn_offsets::{add_offsets, init, txn_commit, ANONYMOUS};
 use crate::groups::{commit, connect, create_topic, fetch, s};
 use crate::raw::RawClient;
 
-async fn delete_topic(c: &mut RawClient, topic: &str) {
+pub(crate) async fn delete_topic(c: &mut RawClient, topic: &str) {
     let req = DeleteTopicsRequest::default()
         .with_topics(vec![
             delete_topics_request::DeleteTopicState::default().with_name(Some(TopicName(s(topic))))

@@ -4,15 +4,19 @@
 //! and the broker stays up (a load from the lost pages would have been SIGBUS). A partition
 //! that cannot be opened at startup is offline the same way.
 
+use std::path::PathBuf;
+
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 
+use crate::describe_admin::log_dirs;
 use crate::protocol::{batch, create_topic, name, produce};
 use crate::raw::RawClient;
 use crate::support::persistent_config;
+use crate::topic_deletion::delete_topic;
 
 const TOPIC: &str = "cut";
 const STORAGE_ERROR: i16 = 56;
@@ -170,11 +174,14 @@ async fn metadata(c: &mut RawClient) -> Vec<(i16, i32, usize)> {
 /// answer KAFKA_STORAGE_ERROR for it, Metadata shows it as Kafka shows a partition whose only
 /// replica's log directory is offline (LEADER_NOT_AVAILABLE, leader -1, the replica offline),
 /// and the other partition is served. A restart with the file back opens it whole.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partition_that_fails_to_open_is_offline_and_the_others_are_served() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let broker = wren::Broker::new(persistent_config(&data))
+/// A broker on `data` whose TOPIC has two partitions of 100 records each, restarted with
+/// partition 0's segment file replaced by a directory (so that log cannot open); returns the
+/// broker, the segment's path and where its file was moved.
+async fn restarted_with_partition_0_unopenable(
+    root: &std::path::Path,
+    data: &std::path::Path,
+) -> (wren::BrokerHandle, PathBuf, PathBuf) {
+    let broker = wren::Broker::new(persistent_config(data))
         .start()
         .await
         .unwrap();
@@ -188,14 +195,21 @@ async fn a_partition_that_fails_to_open_is_offline_and_the_others_are_served() {
     let segment = data
         .join(format!("{TOPIC}-0"))
         .join(format!("{:020}.log", 0));
-    let saved = dir.path().join("saved.log");
+    let saved = root.join("saved.log");
     std::fs::rename(&segment, &saved).unwrap();
     std::fs::create_dir(&segment).unwrap();
-
-    let broker = wren::Broker::new(persistent_config(&data))
+    let broker = wren::Broker::new(persistent_config(data))
         .start()
         .await
         .expect("one partition failing to open does not stop the broker");
+    (broker, segment, saved)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_that_fails_to_open_is_offline_and_the_others_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (broker, segment, saved) = restarted_with_partition_0_unopenable(dir.path(), &data).await;
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     let r = produce(&mut c, TOPIC, 0, batch(2_000, 5, Compression::None)).await;
     assert_eq!(
@@ -227,5 +241,47 @@ async fn a_partition_that_fails_to_open_is_offline_and_the_others_are_served() {
     let parts = fetch(&mut c, [0, 0]).await;
     assert_eq!((parts[0].error_code, parts[0].high_watermark), (0, 100));
     assert_eq!(metadata(&mut c).await[0].0, 0);
+    broker.shutdown().await;
+}
+
+/// DescribeLogDirs lists an offline partition's directory as Kafka lists a failed log
+/// directory (KAFKA_STORAGE_ERROR, no topics) and leaves it out of the data directory's list;
+/// deleting the topic removes that directory too, so the topic created again under the same
+/// name starts empty instead of opening the old records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_partition_is_an_offline_log_dir_and_deleting_its_topic_removes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (broker, _segment, _saved) = restarted_with_partition_0_unopenable(dir.path(), &data).await;
+    let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
+    let r = log_dirs(&mut c, 4, None).await;
+    assert_eq!(r.results.len(), 2, "the data directory and the offline one");
+    let online = &r.results[0];
+    assert_eq!(online.error_code, 0);
+    let listed: Vec<(&str, Vec<i32>)> = online
+        .topics
+        .iter()
+        .map(|t| {
+            let parts = t.partitions.iter().map(|p| p.partition_index);
+            (t.name.as_str(), parts.collect())
+        })
+        .filter(|(name, _)| *name == TOPIC)
+        .collect();
+    assert_eq!(listed, [(TOPIC, vec![1])]);
+    let failed = &r.results[1];
+    assert_eq!(failed.error_code, STORAGE_ERROR);
+    assert!(failed.topics.is_empty());
+    let partition_dir = std::path::absolute(data.join(format!("{TOPIC}-0"))).unwrap();
+    assert_eq!(failed.log_dir.as_str(), partition_dir.display().to_string());
+
+    delete_topic(&mut c, TOPIC).await;
+    assert!(
+        !partition_dir.exists(),
+        "the offline partition's files are deleted"
+    );
+    create_topic(&mut c, TOPIC, 2).await;
+    let parts = fetch(&mut c, [0, 0]).await;
+    assert_eq!((parts[0].error_code, parts[0].high_watermark), (0, 0));
+    assert_eq!(log_dirs(&mut c, 4, None).await.results.len(), 1);
     broker.shutdown().await;
 }

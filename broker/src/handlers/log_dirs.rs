@@ -43,16 +43,27 @@ pub fn handle(
                 .partition(topic, index)
                 .is_some_and(|p| p.replicas.contains(&leadership.node))
     };
+    // An offline partition (its log failed to open, write or fsync) is not in the data
+    // directory's list: its own directory is listed as an offline log directory, as Kafka
+    // lists a failed one (KAFKA_STORAGE_ERROR, no topics).
+    let mut offline: Vec<String> = Vec::new();
     let mut logs: Vec<(String, Vec<(i32, i64)>)> = topics
         .all()
         .iter()
         .map(|topic| {
-            let sizes = topic
-                .partitions
-                .read()
-                .iter()
-                .map(|p| (p.index, p.log.size_bytes().try_into().unwrap_or(i64::MAX)))
-                .collect();
+            let mut sizes = Vec::new();
+            for p in topic.partitions.read().iter() {
+                if !hosted(&topic.name, p.index) {
+                    continue;
+                }
+                if p.log.check_online().is_err() {
+                    let files = p.log.files_dir();
+                    let files = std::path::absolute(files).unwrap_or_else(|_| files.to_owned());
+                    offline.push(files.display().to_string());
+                } else {
+                    sizes.push((p.index, p.log.size_bytes().try_into().unwrap_or(i64::MAX)));
+                }
+            }
             (topic.name.clone(), sizes)
         })
         .collect();
@@ -117,7 +128,16 @@ pub fn handle(
                 .with_usable_bytes(-1);
         }
     }
-    DescribeLogDirsResponse::default().with_results(vec![result])
+    let mut results = vec![result];
+    offline.sort();
+    results.extend(offline.into_iter().map(|dir| {
+        DescribeLogDirsResult::default()
+            .with_log_dir(str_bytes(dir))
+            .with_error_code(ResponseError::KafkaStorageError.code())
+            .with_total_bytes(-1)
+            .with_usable_bytes(-1)
+    }));
+    DescribeLogDirsResponse::default().with_results(results)
 }
 
 /// Total and usable bytes of the file system holding `path`, as Java's `FileStore`

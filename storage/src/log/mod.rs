@@ -82,6 +82,9 @@ pub struct PartitionLog {
     fsyncs: AtomicU64,
     recovery: RecoveryReport,
     _lock: File,
+    /// For an offline stand-in (`offline`): the directory of the log that failed to open,
+    /// left alone until the partition is deleted.
+    stand_in_for: Option<PathBuf>,
     /// Ephemeral logs own their temp directory; declared last so it is removed last.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -156,6 +159,7 @@ impl PartitionLog {
         let mut log = Self::ephemeral_with_clock(config, clock)?;
         log.commit = GroupCommit::new(0, dir.to_path_buf());
         log.commit.fail(error);
+        log.stand_in_for = Some(dir.to_path_buf());
         Ok(log)
     }
 
@@ -222,6 +226,7 @@ impl PartitionLog {
             recovery: opened.report,
             config: RwLock::new(config),
             _lock: lock,
+            stand_in_for: None,
             _temp_dir: temp_dir,
         })
     }
@@ -463,12 +468,23 @@ impl PartitionLog {
     /// Removes the log's directory while other holders may still read it (DeleteTopics with
     /// fetches in flight). Mapped files stay readable until their last view is dropped: unlinking
     /// a mapped file is safe, truncating it is what the mmap must never see.
+    /// An offline stand-in removes the directory it stands in for: left behind, a topic
+    /// created later under the same name would open its old records.
     pub fn delete_files(&self) -> Result<()> {
-        match std::fs::remove_dir_all(&self.dir) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StorageError::io("remove dir", &self.dir)(e)),
+        for dir in std::iter::once(&self.dir).chain(&self.stand_in_for) {
+            match std::fs::remove_dir_all(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StorageError::io("remove dir", dir)(e)),
+            }
         }
+        Ok(())
+    }
+
+    /// The directory whose files hold this log: for an offline stand-in, the one that failed
+    /// to open (what DescribeLogDirs names).
+    pub fn files_dir(&self) -> &Path {
+        self.stand_in_for.as_deref().unwrap_or(&self.dir)
     }
 }
 
