@@ -43,6 +43,7 @@ pub mod group;
 pub mod handlers;
 pub mod metrics;
 pub mod offsets_topic;
+pub mod partition;
 pub mod producer_ids;
 pub mod request_log;
 pub mod respond;

@@ -8,59 +8,18 @@ use std::sync::Arc;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
-use tokio::sync::futures::Notified;
-use tokio::sync::Notify;
 use uuid::Uuid;
-use wren_storage::{AppendInfo, Clock, PartitionLog, StorageError, TxnMarker};
+use wren_storage::{Clock, PartitionLog};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
 use crate::error::BrokerError;
-use crate::metrics::traffic::PartitionTraffic;
 use crate::offsets_topic::OffsetsTopic;
+pub use crate::partition::Partition;
 
 /// Kafka's limit on topic name length.
 pub const TOPIC_NAME_CHARS_MAX: usize = 249;
 /// A guard against a client asking for an absurd number of partitions in one topic.
 pub const PARTITIONS_PER_TOPIC_MAX: i32 = 10_000;
-
-/// One partition: its log and the fetches waiting for it to grow. Writes go through
-/// [`Partition::append`] and [`Partition::append_marker`], which wake those fetches; the log
-/// itself is read directly.
-pub struct Partition {
-    pub index: i32,
-    pub log: PartitionLog,
-    /// Long-polling fetches wait here; every append wakes them.
-    appended: Notify,
-    /// Bytes and records produced and fetched (summed per topic by the metrics scrape).
-    pub traffic: PartitionTraffic,
-}
-
-impl Partition {
-    /// Appends a client's batch as the leader of `leader_epoch` (stamped into the batch);
-    /// fetches waiting for data are woken unless it was a duplicate (an idempotent retry,
-    /// which adds nothing).
-    pub fn append(&self, batch: &[u8], leader_epoch: i32) -> Result<AppendInfo, StorageError> {
-        let info = self.log.append_as_leader(batch, leader_epoch)?;
-        if !info.duplicate {
-            self.appended.notify_waiters();
-        }
-        Ok(info)
-    }
-
-    /// Appends a transaction marker; waiting fetches are woken (the marker moves the last
-    /// stable offset).
-    pub fn append_marker(&self, marker: &TxnMarker) -> Result<AppendInfo, StorageError> {
-        let info = self.log.append_marker(marker)?;
-        self.appended.notify_waiters();
-        Ok(info)
-    }
-
-    /// Completes at the next append (or when the partition is deleted). Enable it before
-    /// reading the log, so an append between the read and the wait is not missed.
-    pub fn next_append(&self) -> Notified<'_> {
-        self.appended.notified()
-    }
-}
 
 pub struct Topic {
     pub name: String,
@@ -266,12 +225,7 @@ impl TopicRegistry {
             partition: index,
             source,
         })?;
-        Ok(Arc::new(Partition {
-            index,
-            log,
-            appended: Notify::new(),
-            traffic: PartitionTraffic::default(),
-        }))
+        Ok(Arc::new(Partition::new(index, log)))
     }
 
     fn open_topic(
@@ -367,8 +321,7 @@ impl TopicRegistry {
         std::fs::remove_file(&meta)
             .map_err(|source| BrokerError::DataDir { path: meta, source })?;
         for partition in topic.partitions.read().iter() {
-            // Wake long polls so they notice the topic is gone.
-            partition.appended.notify_waiters();
+            partition.wake_fetches();
             if let Err(source) = partition.log.delete_files() {
                 tracing::warn!(topic = name, partition = partition.index, error = %source, "could not remove partition files");
             }

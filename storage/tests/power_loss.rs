@@ -94,11 +94,14 @@ proptest! {
 
     /// OS flushing: what survives is a clean prefix of what was appended (whole batches with
     /// good CRCs, offsets contiguous from 0), and it reaches at least the last explicit flush
-    /// or roll (both fsync).
+    /// or sealed roll (both fsync). A roll by an append leaves the old segment to
+    /// `seal_rolled` (the broker runs it in the background): sealed at once, or still unsealed
+    /// when the power goes.
     #[test]
     fn os_flushing_recovers_a_clean_prefix(
         appends in appends_strategy(),
         flush_every in 0..6usize,
+        seal_rolls in any::<bool>(),
         loss in loss_strategy(),
     ) {
         let dir = tempfile::tempdir().unwrap();
@@ -114,8 +117,11 @@ proptest! {
                 log.flush().unwrap();
                 durable_end = log.log_end_offset();
             }
-            // A roll fsyncs the sealed segment.
-            durable_end = durable_end.max(*log.segment_base_offsets().last().unwrap());
+            if seal_rolls && log.take_seal_request() {
+                // Sealing fsyncs the segments rolled away from.
+                log.seal_rolled().unwrap();
+                durable_end = durable_end.max(*log.segment_base_offsets().last().unwrap());
+            }
         }
         drop(log);
         io.power_loss(dir.path(), loss).unwrap();

@@ -70,6 +70,15 @@ pub struct PartitionLog {
     /// Ordered by base offset; the last one is the active segment.
     segments: RwLock<Vec<Arc<Segment>>>,
     appender: Mutex<Appender>,
+    /// Segments appends rolled away from that are not sealed yet (data fsync, indexes, trim):
+    /// `seal_rolled` seals them off the append path, as Kafka flushes a rolled segment in the
+    /// background. Their offsets are durable only once sealed.
+    rolled: Mutex<Vec<Arc<Segment>>>,
+    /// Held for the whole of `seal_rolled`, so a caller that must see the rolled segments
+    /// synced waits for a seal already running.
+    sealing: Mutex<()>,
+    /// Set by a roll, taken by `take_seal_request`: the owner schedules `seal_rolled` once.
+    seal_requested: std::sync::atomic::AtomicBool,
     producers: Mutex<BTreeMap<i64, ProducerSnapshotEntry>>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
@@ -216,6 +225,9 @@ impl PartitionLog {
                 unflushed_records: 0,
                 last_flush_ms: clock.now_ms(),
             }),
+            rolled: Mutex::new(Vec::new()),
+            sealing: Mutex::new(()),
+            seal_requested: std::sync::atomic::AtomicBool::new(false),
             producers: Mutex::new(opened.producers),
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(opened.log_start_offset),

@@ -38,6 +38,7 @@ impl PartitionLog {
 
     /// fsync everything appended so far, and the indexes.
     pub fn flush(&self) -> Result<()> {
+        self.seal_rolled()?;
         self.commit_up_to(self.log_end_offset())?;
         let active = Arc::clone(&self.appender.lock().active);
         active.persist_indexes(true)
@@ -73,6 +74,8 @@ impl PartitionLog {
                 _ => false,
             }
         };
+        // A roll above, or one by an append whose seal request nobody took.
+        self.seal_rolled()?;
         if must_flush {
             self.commit_up_to(self.log_end_offset())?;
         }

@@ -64,12 +64,9 @@ fn a_failed_fsync_at_a_roll_takes_the_log_offline() {
     let (log, io) = log_on_sim(dir.path(), LogConfig::default());
     log.append(&one_record()).unwrap();
     io.fail_syncs(Some("log"));
+    // The new segment exists before the old one is sealed; the failed seal is the error.
     assert!(matches!(log.roll(), Err(StorageError::Io { .. })));
-    assert_eq!(
-        log.segment_base_offsets(),
-        vec![0],
-        "the old segment stays active"
-    );
+    assert_eq!(log.segment_base_offsets(), vec![0, 1]);
     io.fail_syncs(None);
     assert!(matches!(
         log.append(&one_record()),
@@ -141,4 +138,49 @@ fn a_write_error_takes_the_log_offline_until_reopened() {
         .unwrap()
         .data
         .is_empty());
+}
+
+/// An append that fills the segment rolls without fsyncing the old one (a 1 GiB fsync took
+/// 0.5 s, and every append waited for it): it returns, asks for `seal_rolled`, and only that
+/// fsyncs and seals the old segment, whose offsets are durable from then on.
+#[test]
+fn an_append_that_rolls_leaves_the_old_segments_fsync_to_seal_rolled() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 4096,
+        ..LogConfig::default()
+    };
+    let (log, io) = log_on_sim(dir.path(), config);
+    io.fail_syncs(Some("log"));
+    while log.segment_base_offsets().len() == 1 {
+        log.append(&one_record())
+            .expect("no fsync in the append path");
+    }
+    assert!(log.take_seal_request());
+    assert!(!log.take_seal_request(), "asked once per roll");
+    let rolled_at = log.segment_base_offsets()[1];
+    // The unsealed segment is read as before.
+    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
+    assert_eq!(read.next_offset, rolled_at);
+    assert!(matches!(log.seal_rolled(), Err(StorageError::Io { .. })));
+    assert!(
+        log.check_online().is_err(),
+        "a failed seal takes the log offline"
+    );
+
+    // Without the failure: no fsync until `seal_rolled`, which makes one.
+    let dir = tempfile::tempdir().unwrap();
+    let config = LogConfig {
+        segment_bytes: 4096,
+        ..LogConfig::default()
+    };
+    let (log, _io) = log_on_sim(dir.path(), config);
+    while log.segment_base_offsets().len() == 1 {
+        log.append(&one_record()).unwrap();
+    }
+    assert_eq!(log.fsync_count(), 0);
+    log.seal_rolled().unwrap();
+    assert_eq!(log.fsync_count(), 1);
+    log.seal_rolled().unwrap();
+    assert_eq!(log.fsync_count(), 1, "sealed once");
 }
