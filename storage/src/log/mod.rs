@@ -6,12 +6,13 @@
 mod append;
 mod epochs;
 mod retain;
+mod stand_in;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -70,15 +71,12 @@ pub struct PartitionLog {
     /// Ordered by base offset; the last one is the active segment.
     segments: RwLock<Vec<Arc<Segment>>>,
     appender: Mutex<Appender>,
-    /// Segments appends rolled away from that are not sealed yet (data fsync, indexes, trim):
-    /// `seal_rolled` seals them off the append path, as Kafka flushes a rolled segment in the
-    /// background. Their offsets are durable only once sealed.
+    /// Rolled away from, not sealed yet: `seal_rolled` seals them off the append path.
     rolled: Mutex<Vec<Arc<Segment>>>,
-    /// Held for the whole of `seal_rolled`, so a caller that must see the rolled segments
-    /// synced waits for a seal already running.
+    /// Held through `seal_rolled`: a caller waits for a seal already running.
     sealing: Mutex<()>,
-    /// Set by a roll, taken by `take_seal_request`: the owner schedules `seal_rolled` once.
-    seal_requested: std::sync::atomic::AtomicBool,
+    /// Set by a roll, taken once by `take_seal_request`.
+    seal_requested: AtomicBool,
     producers: Mutex<BTreeMap<i64, ProducerSnapshotEntry>>,
     log_end_offset: AtomicI64,
     log_start_offset: AtomicI64,
@@ -91,8 +89,7 @@ pub struct PartitionLog {
     fsyncs: AtomicU64,
     recovery: RecoveryReport,
     _lock: File,
-    /// For an offline stand-in (`offline`): the directory of the log that failed to open,
-    /// left alone until the partition is deleted.
+    /// An offline stand-in's: the directory of the log that failed to open.
     stand_in_for: Option<PathBuf>,
     /// Ephemeral logs own their temp directory; declared last so it is removed last.
     _temp_dir: Option<tempfile::TempDir>,
@@ -156,22 +153,6 @@ impl PartitionLog {
         Self::open_inner(&dir, config, clock, OsIo::shared(), Some(temp))
     }
 
-    /// A stand-in for the log in `dir` that could not be opened (`error`): every append, read
-    /// and flush answers `StorageError::Offline`, and `dir`'s files are left alone (the
-    /// stand-in lives in an empty temporary directory). A restart tries `dir` again.
-    pub fn offline(
-        dir: &Path,
-        config: LogConfig,
-        clock: Arc<dyn Clock>,
-        error: &StorageError,
-    ) -> Result<PartitionLog> {
-        let mut log = Self::ephemeral_with_clock(config, clock)?;
-        log.commit = GroupCommit::new(0, dir.to_path_buf());
-        log.commit.fail(error);
-        log.stand_in_for = Some(dir.to_path_buf());
-        Ok(log)
-    }
-
     fn open_inner(
         dir: &Path,
         config: LogConfig,
@@ -227,7 +208,7 @@ impl PartitionLog {
             }),
             rolled: Mutex::new(Vec::new()),
             sealing: Mutex::new(()),
-            seal_requested: std::sync::atomic::AtomicBool::new(false),
+            seal_requested: AtomicBool::new(false),
             producers: Mutex::new(opened.producers),
             log_end_offset: AtomicI64::new(log_end),
             log_start_offset: AtomicI64::new(opened.log_start_offset),
@@ -475,28 +456,6 @@ impl PartitionLog {
         let active = Arc::clone(&self.appender.lock().active);
         active.seal()?;
         Ok(())
-    }
-
-    /// Removes the log's directory while other holders may still read it (DeleteTopics with
-    /// fetches in flight). Mapped files stay readable until their last view is dropped: unlinking
-    /// a mapped file is safe, truncating it is what the mmap must never see.
-    /// An offline stand-in removes the directory it stands in for: left behind, a topic
-    /// created later under the same name would open its old records.
-    pub fn delete_files(&self) -> Result<()> {
-        for dir in std::iter::once(&self.dir).chain(&self.stand_in_for) {
-            match std::fs::remove_dir_all(dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StorageError::io("remove dir", dir)(e)),
-            }
-        }
-        Ok(())
-    }
-
-    /// The directory whose files hold this log: for an offline stand-in, the one that failed
-    /// to open (what DescribeLogDirs names).
-    pub fn files_dir(&self) -> &Path {
-        self.stand_in_for.as_deref().unwrap_or(&self.dir)
     }
 }
 
