@@ -24,14 +24,32 @@ pub(crate) struct Opened {
     pub report: RecoveryReport,
 }
 
+/// File holding the recovery point, in the same format: every segment below it was fsynced
+/// when it was sealed. A sealed segment at or above it (rolled, and not yet sealed when the
+/// process stopped) is CRC-checked at open like the active one. A log without the file was
+/// written by a version that fsynced every segment at its roll: all its sealed segments count.
+pub(crate) const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point.checkpoint";
+
 pub(crate) fn write_log_start(io: &Arc<dyn FileIo>, dir: &Path, offset: i64) -> Result<()> {
+    write_checkpoint(io, dir, LOG_START_CHECKPOINT, offset)
+}
+
+pub(crate) fn write_recovery_point(io: &Arc<dyn FileIo>, dir: &Path, offset: i64) -> Result<()> {
+    write_checkpoint(io, dir, RECOVERY_POINT_CHECKPOINT, offset)
+}
+
+fn write_checkpoint(io: &Arc<dyn FileIo>, dir: &Path, name: &str, offset: i64) -> Result<()> {
     let mut b = offset.to_be_bytes().to_vec();
     b.extend(crc32c::crc32c(&b).to_be_bytes());
-    fsutil::replace_atomically(io, &dir.join(LOG_START_CHECKPOINT), &b)
+    fsutil::replace_atomically(io, &dir.join(name), &b)
 }
 
 fn read_log_start(dir: &Path) -> Result<Option<i64>> {
-    let path = dir.join(LOG_START_CHECKPOINT);
+    read_checkpoint(dir, LOG_START_CHECKPOINT)
+}
+
+fn read_checkpoint(dir: &Path, name: &str) -> Result<Option<i64>> {
+    let path = dir.join(name);
     let Some(b) = fsutil::read_if_exists(&path)? else {
         return Ok(None);
     };
@@ -40,7 +58,7 @@ fn read_log_start(dir: &Path) -> Result<Option<i64>> {
             b[..8].try_into().expect("8 bytes"),
         )));
     }
-    tracing::warn!(path = %path.display(), "ignoring a damaged log start checkpoint");
+    tracing::warn!(path = %path.display(), "ignoring a damaged checkpoint");
     Ok(None)
 }
 
@@ -91,6 +109,8 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
     let interval = config.index_interval_bytes;
     let checkpoint = read_log_start(dir)?;
     let bases: Vec<i64> = listing.logs.iter().copied().collect();
+    // No file: a new log (written below) or one whose every roll was fsynced.
+    let recovery_point = read_checkpoint(dir, RECOVERY_POINT_CHECKPOINT)?.unwrap_or(i64::MAX);
     let mut segments = Vec::with_capacity(bases.len().max(1));
     if bases.is_empty() {
         let base = checkpoint.unwrap_or(0).max(0);
@@ -101,10 +121,14 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
             config.segment_bytes,
         )?));
     }
+    let mut verified = false;
     for (i, &base) in bases.iter().enumerate() {
         if let Some(&next_base) = bases.get(i + 1) {
-            if let Some(s) = Segment::open_sealed(io, dir, base, next_base, interval, &mut report)?
-            {
+            let verify = base >= recovery_point;
+            verified |= verify;
+            let opened =
+                Segment::open_sealed(io, dir, base, next_base, interval, verify, &mut report)?;
+            if let Some(s) = opened {
                 segments.push(Arc::new(s));
                 continue;
             }
@@ -139,6 +163,19 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
             start,
             config.segment_bytes,
         )?));
+    }
+    if verified {
+        // What the CRC scan accepted may still be only in the page cache (the process died,
+        // not the machine): make it durable before the recovery point passes it.
+        for segment in &segments[..segments.len() - 1] {
+            if segment.base_offset() >= recovery_point {
+                segment.sync_file()?;
+            }
+        }
+    }
+    let active_base = segments.last().expect("at least one segment").base_offset();
+    if verified || recovery_point == i64::MAX {
+        write_recovery_point(io, dir, active_base)?;
     }
     report.segments = segments.len();
     let first_base = segments[0].base_offset();

@@ -11,6 +11,7 @@ use crate::batch::{self, BatchHeader, Frame};
 use crate::config::{FlushPolicy, SEGMENT_BYTES_MAX};
 use crate::error::{Result, StorageError};
 use crate::fsutil::segment_file;
+use crate::open::write_recovery_point;
 use crate::producer_snapshot::{apply_batch, write_snapshot};
 use crate::producer_snapshot::{ProducerSnapshotEntry, SnapshotBatch};
 use crate::producer_state::{check_batch, SequenceCheck};
@@ -372,7 +373,13 @@ impl PartitionLog {
                 .iter()
                 .any(|s| Arc::ptr_eq(s, &segment));
             if kept {
-                if let Err(e) = self.sync_segment(&segment).and_then(|()| segment.seal()) {
+                // Sealed means fsynced: the recovery point moves past it, and opening the
+                // log trusts it from then on (open.rs).
+                let sealed = self.sync_segment(&segment).and_then(|()| segment.seal());
+                let sealed = sealed.and_then(|()| {
+                    write_recovery_point(&self.io, &self.dir, segment.next_offset())
+                });
+                if let Err(e) = sealed {
                     self.commit.fail(&e);
                     return Err(e);
                 }

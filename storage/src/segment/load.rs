@@ -126,13 +126,15 @@ impl Segment {
     /// Open a sealed segment that must end exactly at `expected_next`. Indexes are loaded if
     /// sane (else rebuilt); the bytes after the last index entry are walked (framing only) to
     /// find the end and trim a leftover reserved tail. `None`: the segment is damaged and
-    /// must be recovered with a full scan.
+    /// must be recovered with a full scan. With `verify` (a segment above the recovery point,
+    /// perhaps never fsynced) every batch's CRC is checked from the start instead.
     pub(crate) fn open_sealed(
         io: &Arc<dyn FileIo>,
         dir: &Path,
         base_offset: i64,
         expected_next: i64,
         interval: u32,
+        verify: bool,
         report: &mut RecoveryReport,
     ) -> Result<Option<Segment>> {
         let path = segment_file(dir, base_offset, "log");
@@ -146,7 +148,8 @@ impl Segment {
         let read_err = StorageError::io("read", &path);
         let mut inner = Inner::empty(base_offset, Data::Sealed(Bytes::new()), file_len);
         inner.checked = false;
-        let loaded = load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32);
+        let loaded =
+            load_indexes(dir, base_offset, file_len, max_rel.max(0) as u32).filter(|_| !verify);
         let mut start = 0;
         let mut rebuild = true;
         if let Some((index, time_index)) = loaded {
@@ -174,7 +177,7 @@ impl Segment {
             }
         }
         let expected = inner.tracker.next_offset;
-        let outcome = scan(&mut src, start, base_offset, expected, false, |pos, h| {
+        let outcome = scan(&mut src, start, base_offset, expected, verify, |pos, h| {
             inner.record(base_offset, pos, h, interval, rebuild)
         })
         .map_err(StorageError::io("read", &path))?;

@@ -338,6 +338,13 @@ impl Segment {
         Ok(true)
     }
 
+    /// fdatasync the file whatever its state (a sealed segment opened unverified).
+    pub(crate) fn sync_file(&self) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(StorageError::io("fdatasync", self.path()))
+    }
+
     /// Write pending index entries (and fsync them with `sync`).
     pub(crate) fn persist_indexes(&self, sync: bool) -> Result<()> {
         let mut inner = self.inner.write();
