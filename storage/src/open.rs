@@ -109,8 +109,13 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
     let interval = config.index_interval_bytes;
     let checkpoint = read_log_start(dir)?;
     let bases: Vec<i64> = listing.logs.iter().copied().collect();
-    // No file: a new log (written below) or one whose every roll was fsynced.
-    let recovery_point = read_checkpoint(dir, RECOVERY_POINT_CHECKPOINT)?.unwrap_or(i64::MAX);
+    // No file: a new log (written below) or one whose every roll was fsynced. A damaged
+    // one trusts nothing.
+    let recovery_point = match read_checkpoint(dir, RECOVERY_POINT_CHECKPOINT)? {
+        Some(offset) => offset,
+        None if dir.join(RECOVERY_POINT_CHECKPOINT).exists() => i64::MIN,
+        None => i64::MAX,
+    };
     let mut segments = Vec::with_capacity(bases.len().max(1));
     if bases.is_empty() {
         let base = checkpoint.unwrap_or(0).max(0);
@@ -174,7 +179,7 @@ pub(crate) fn open_dir(io: &Arc<dyn FileIo>, dir: &Path, config: &LogConfig) -> 
         }
     }
     let active_base = segments.last().expect("at least one segment").base_offset();
-    if verified || recovery_point == i64::MAX {
+    if verified || recovery_point == i64::MAX || recovery_point == i64::MIN {
         write_recovery_point(io, dir, active_base)?;
     }
     report.segments = segments.len();

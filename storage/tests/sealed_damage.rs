@@ -97,3 +97,32 @@ fn a_read_stops_before_a_batch_that_does_not_continue_the_offsets() {
         "the valid batches before it"
     );
 }
+
+/// A sealed segment is trusted at open only below the recovery point (every seal fsyncs the
+/// segment and moves the point past it). With the point's file damaged nothing is trusted:
+/// every segment is CRC-checked from its start, and the log ends before a batch whose body
+/// was damaged, instead of serving it.
+#[test]
+fn a_damaged_recovery_point_has_every_segment_crc_checked_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let batches = closed_log(dir.path());
+    let (position, offset) = batches[2];
+    let path = dir.path().join(format!("{:020}.log", 0));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = position + 61 + 50; // inside the batch's records, covered by its CRC
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::write(dir.path().join("recovery-point.checkpoint"), b"garbage").unwrap();
+
+    let log = PartitionLog::open(dir.path(), config()).unwrap();
+    assert_eq!(
+        log.log_end_offset(),
+        offset,
+        "the log ends before the damaged batch"
+    );
+    assert!(log.recovery_report().damage.is_some());
+    let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
+    assert_eq!(read.next_offset, offset);
+    assert!(wren_storage::batch::headers(&read.data, 0)
+        .all(|(p, h)| { wren_storage::batch::crc_matches(&read.data[p..p + h.total_len()]) }));
+}
