@@ -362,6 +362,8 @@ impl PartitionLog {
     /// (see flush.rs). Blocks on disk: call it off the async runtime's workers.
     pub fn seal_rolled(&self) -> Result<()> {
         let _sealing = self.sealing.lock();
+        // After a failed fsync a later one proves nothing (flush.rs): never seal then.
+        self.commit.check_online()?;
         loop {
             let Some(segment) = self.rolled.lock().first().cloned() else {
                 return Ok(());
