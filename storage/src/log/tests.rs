@@ -167,6 +167,11 @@ fn an_append_that_rolls_leaves_the_old_segments_fsync_to_seal_rolled() {
         log.check_online().is_err(),
         "a failed seal takes the log offline"
     );
+    io.fail_syncs(None);
+    assert!(
+        matches!(log.seal_rolled(), Err(StorageError::Offline { .. })),
+        "a failed fsync is not retried"
+    );
 
     // Without the failure: no fsync until `seal_rolled`, which makes one.
     let dir = tempfile::tempdir().unwrap();
