@@ -259,7 +259,12 @@ def run_copier(tools: Tools, partition: int, input_topic: str, output_topic: str
     args = ["--broker-list", tools.bootstrap, "--input-topic", input_topic, "--input-partition", str(partition),
             "--output-topic", output_topic, "--transactional-id", f"{group}-copier-{partition}",
             "--consumer-group", group, "--transaction-size", "50", "--enable-random-aborts",
-            "--use-group-metadata"]
+            "--use-group-metadata",
+            # The copier (assign mode) asks for its position before initTransactions, so a restart
+            # waits until the killed run's open transaction, whose staged offsets make OffsetFetch
+            # answer UNSTABLE_OFFSET_COMMIT, times out; at the default 60 s that races the
+            # consumer's own 60 s API timeout, on Kafka as on Wren.
+            "--transaction-timeout", "10000"]
     kills, runs = 0, []
     while True:
         proc = tools.popen(COPIER, *args)
