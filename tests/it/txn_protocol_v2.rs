@@ -57,21 +57,7 @@ async fn describe(c: &mut RawClient, id: &str) -> (String, i64, i16, usize) {
 
 /// DescribeProducers of (topic, 0): (producer id, epoch, last sequence) per producer.
 async fn producers(c: &mut RawClient, topic: &str) -> Vec<(i64, i32, i32)> {
-    let req = DescribeProducersRequest::default().with_topics(vec![
-        describe_producers_request::TopicRequest::default()
-            .with_name(TopicName(s(topic)))
-            .with_partition_indexes(vec![0]),
-    ]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!()
-    };
+    let r = crate::support::describe_producers(c, &[(topic, 0)]).await;
     r.topics[0].partitions[0]
         .active_producers
         .iter()

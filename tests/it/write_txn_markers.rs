@@ -3,7 +3,6 @@
 //! past it without its records, and the producer's coordinator carries on as Kafka's does.
 
 use kafka_protocol::error::ResponseError as E;
-use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic,
 };
@@ -11,7 +10,7 @@ use kafka_protocol::messages::*;
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 
 use crate::raw::RawClient;
-use crate::support::name;
+use crate::support::{describe_producers, name};
 use crate::transactions::{
     blocking, config, create_topics, last_stable_offsets, read, send, txn_producer, values, T,
 };
@@ -20,19 +19,7 @@ use crate::txn_protocol::{add_partition, init, produce, txn_batch};
 /// (producer id, epoch, current transaction start offset) of each producer of `topic`-0, as
 /// `kafka-transactions describe-producers` reads them.
 async fn producers(c: &mut RawClient, topic: &str) -> Vec<(i64, i32, i64)> {
-    let req = DescribeProducersRequest::default().with_topics(vec![TopicRequest::default()
-        .with_name(name(topic))
-        .with_partition_indexes(vec![0])]);
-    let ResponseKind::DescribeProducers(r) = c
-        .request(
-            ApiKey::DescribeProducers,
-            0,
-            RequestKind::DescribeProducers(req),
-        )
-        .await
-    else {
-        panic!()
-    };
+    let r = describe_producers(c, &[(topic, 0)]).await;
     r.topics[0].partitions[0]
         .active_producers
         .iter()
