@@ -6,9 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Build tools the rdkafka-sys crate needs to compile librdkafka from source.
+# Build tools the rdkafka-sys crate needs to compile librdkafka from source, and mkfs.ext4 for
+# the full-disk tests' small ext4 (storage::testing::SmallFs).
 need=()
 for tool in make cmake perl; do command -v "$tool" >/dev/null || need+=("$tool"); done
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -5,7 +5,8 @@
 //! - [`map_read_only`]: a sealed segment (once open has read it with `pread`), mapped `PROT_READ`
 //!   over exactly the file's valid length and owned by a `Bytes`, so reads are `slice()`s.
 //! - [`ActiveFile`]: the active segment. Appends are positional writes (`pwritev`) into the
-//!   file, after space for them was reserved with `fallocate`; reads are zero-copy views of a
+//!   file, after space for them was reserved with `fallocate` (not on tmpfs, where it costs a
+//!   second pass over the pages: `IoFile::reserve_ahead_pays`); reads are zero-copy views of a
 //!   shared read-only mapping of the same file (the written pages and the mapped pages are the
 //!   same page cache). The mapping spans `capacity` bytes of address space from the start,
 //!   most of it past the end of the file: readers only ever touch `[0, published)`.
@@ -73,8 +74,9 @@ struct WriteState {
     /// The file is allocated (and at least this long) up to here.
     reserved: u64,
     reservation: Reservation,
-    /// `false` once `fallocate` said the file system does not support it: writes then rely on
-    /// `pwrite` alone, which reports ENOSPC as an error too.
+    /// `false` on tmpfs, where reserving does not pay, and once `fallocate` said the file
+    /// system does not support it: writes then rely on `pwrite` alone, which reports ENOSPC as
+    /// an error too (after writing what fitted: a failed append cuts the file back).
     can_reserve: bool,
 }
 
@@ -117,6 +119,7 @@ impl ActiveFile {
         let raw = MmapOptions::new()
             .len(capacity)
             .map_raw_read_only(&file.file)?;
+        let can_reserve = file.reserve_ahead_pays();
         Ok(Arc::new(ActiveFile {
             file,
             raw,
@@ -126,7 +129,7 @@ impl ActiveFile {
                 cursor: published,
                 reserved: file_len,
                 reservation: Reservation::new(),
-                can_reserve: true,
+                can_reserve,
             }),
         }))
     }
@@ -202,7 +205,16 @@ impl ActiveFile {
                 Err(e) => return Err(AppendError::Reserve(e.into())),
             }
         }
-        write_all_patched(&self.file, at as u64, data, patches).map_err(AppendError::Write)?;
+        if let Err(e) = write_all_patched(&self.file, at as u64, data, patches) {
+            if !state.can_reserve {
+                // Without a reservation a full disk fails part-way, leaving the part that
+                // fitted past the published data: cut it off, so the file ends at its last
+                // batch (reopening would take the fragment for a torn write) and the space is
+                // free again. Best effort: the next append overwrites it anyway.
+                let _ = self.file.set_len(state.reserved.max(at as u64));
+            }
+            return Err(AppendError::Write(e));
+        }
         state.cursor = end;
         state.reserved = state.reserved.max(end as u64);
         // Release: the write above happens-before any reader that sees the new length.
@@ -213,10 +225,18 @@ impl ActiveFile {
     /// Allocate the file up to `want`, or at least up to `need` when the disk has no room for
     /// the whole step. Returns the new reserved length.
     fn reserve(&self, reserved: u64, want: u64, need: u64) -> Result<u64, Errno> {
+        let errno = |e: io::Error| Errno::from_io_error(&e).unwrap_or(Errno::IO);
         let grow = |to: u64| {
-            self.file
-                .allocate(reserved, to - reserved)
-                .map_err(|e| Errno::from_io_error(&e).unwrap_or(Errno::IO))
+            match self.file.allocate(reserved, to - reserved).map_err(errno) {
+                Err(e) if e == Errno::NOSPC => {
+                    // ext4 keeps what a failed `fallocate` allocated (and the file length it
+                    // reached): give it back, or the rest of the disk goes to this segment's
+                    // tail and the index and snapshot writes after it fail instead.
+                    self.file.set_len(reserved).map_err(errno)?;
+                    Err(e)
+                }
+                other => other,
+            }
         };
         match grow(want) {
             Ok(()) => Ok(want),

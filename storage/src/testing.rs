@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 mod disk;
+mod small_fs;
 pub use disk::allocated_bytes;
+pub use small_fs::{FsKind, SmallFs};
 
 use crate::batch::{self, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
 

@@ -1,5 +1,6 @@
 //! A full disk answers KAFKA_STORAGE_ERROR and takes nothing down. A broker keeps its data on a
-//! 16 MiB tmpfs that a filler file leaves ~2 MiB of; librdkafka produces 10 KiB records until
+//! 16 MiB file system (tmpfs, where the write fails; ext4, where reserving space for it does)
+//! that a filler file leaves ~2 MiB of; librdkafka produces 10 KiB records until
 //! one is refused. The refusal is KafkaStorageError, the broker keeps serving, a consumer reads
 //! exactly the acknowledged records, and once the filler is removed producing works again
 //! (same broker, no restart).
@@ -15,7 +16,9 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::support::{persistent_config, SmallFs};
+use wren_storage::testing::{FsKind, SmallFs};
+
+use crate::support::persistent_config;
 
 const TOPIC: &str = "full";
 const RECORD_BYTES: usize = 10 << 10;
@@ -69,8 +72,17 @@ fn read_partition(bootstrap: &str, count: usize) -> Vec<Vec<u8>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_answers_kafka_storage_error_and_producing_resumes_when_space_returns() {
-    let Some(fs) = SmallFs::mount("16m") else {
+async fn a_full_tmpfs_answers_kafka_storage_error_and_producing_resumes_when_space_returns() {
+    full_disk(FsKind::Tmpfs).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_ext4_answers_kafka_storage_error_and_producing_resumes_when_space_returns() {
+    full_disk(FsKind::Ext4).await;
+}
+
+async fn full_disk(kind: FsKind) {
+    let Some(fs) = SmallFs::mount(kind, 16) else {
         return;
     };
     let broker = wren::Broker::new(persistent_config(&fs.path().join("data")))

@@ -103,67 +103,6 @@ pub fn encode(records: &[Record], compression: Compression) -> Bytes {
     buf.freeze()
 }
 
-/// A size-limited tmpfs mounted on a temporary directory and unmounted on drop: a small disk
-/// to fill. `None` (the reason printed) only when this process may not mount, i.e. it is not
-/// root; as root a failed mount is a test failure.
-pub struct SmallFs {
-    dir: tempfile::TempDir,
-    /// One small file system at a time in this process: while another test thread runs
-    /// `mount`/`umount`, the forked child holds copies of this process's descriptors until it
-    /// execs, so a partition log dropped and reopened meanwhile finds its flock'd lock file
-    /// still held (`Locked`).
-    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
-}
-
-static SMALL_FS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-impl SmallFs {
-    pub fn mount(size: &str) -> Option<SmallFs> {
-        // A test that failed while holding it leaves nothing to repair: each mount is its own.
-        let one_at_a_time = SMALL_FS.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        let root = std::fs::read_to_string("/proc/self/status")
-            .map(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")))
-            .unwrap_or(false);
-        match out {
-            Ok(o) if o.status.success() => Some(SmallFs {
-                dir,
-                _one_at_a_time: one_at_a_time,
-            }),
-            Ok(o) if !root => {
-                eprintln!(
-                    "SKIPPED: not root, cannot mount a small tmpfs: {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                );
-                None
-            }
-            Err(e) if !root => {
-                eprintln!("SKIPPED: not root, cannot run mount: {e}");
-                None
-            }
-            other => panic!("mount -t tmpfs failed as root: {other:?}"),
-        }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallFs {
-    fn drop(&mut self) {
-        // Lazy: a broker still shutting down must not keep it mounted.
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
 /// A protocol string, as most request fields want it.
 pub fn s(v: &str) -> kafka_protocol::protocol::StrBytes {
     kafka_protocol::protocol::StrBytes::from_string(v.into())
