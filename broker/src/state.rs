@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 use wren_protocol::frame::RequestBytesPool;
+use wren_storage::io::{FileIo, NoSyncIo, OsIo};
 use wren_storage::Clock;
 
 use crate::cluster::listeners::Listeners;
@@ -86,6 +87,12 @@ impl BrokerState {
             .map(|d| d.path().to_owned())
             .unwrap_or_else(|| config.data_dir.clone());
         let data_dir = data_dir.as_path();
+        // An ephemeral directory dies with the process: nothing in it is worth an fsync.
+        let io = if ephemeral_dir.is_some() {
+            NoSyncIo::shared()
+        } else {
+            OsIo::shared()
+        };
         let data_dir_guard = match ephemeral_dir {
             Some(dir) => DataDirGuard::Ephemeral { _dir: dir },
             None => DataDirGuard::Locked {
@@ -96,9 +103,13 @@ impl BrokerState {
             path: data_dir.to_owned(),
             source,
         })?;
-        let cluster_id = load_or_create_cluster_id(data_dir, config.node_id)?;
-        let mut topics =
-            TopicRegistry::open(data_dir, config.topic_defaults.clone(), clock.clone())?;
+        let cluster_id = load_or_create_cluster_id(data_dir, config.node_id, &*io)?;
+        let mut topics = TopicRegistry::open(
+            data_dir,
+            config.topic_defaults.clone(),
+            clock.clone(),
+            io.clone(),
+        )?;
         topics.set_offsets_topic_partitions(config.groups.offsets_topic_num_partitions);
         let cluster = Cluster::open(
             &data_dir.join("__wren_meta"),
@@ -106,8 +117,9 @@ impl BrokerState {
             config.brokers,
             config.default_replication_factor,
             config.groups.offsets_topic_num_partitions,
+            io.clone(),
         )?;
-        let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"))?;
+        let producer_ids = ProducerIdAllocator::open(&data_dir.join("__wren_meta"), io.clone())?;
         let txn = TxnCoordinator::open(
             &data_dir.join("__wren_meta"),
             TxnConfig {
@@ -115,11 +127,13 @@ impl BrokerState {
                 flush: crate::config::log_config(&config.topic_defaults, &Default::default()).flush,
             },
             clock.clone(),
+            io.clone(),
         )?;
         let groups = GroupCoordinator::open(
             &crate::offsets_topic::group_log_dir(data_dir),
             config.groups.clone(),
             clock.clone(),
+            io,
         )
         .map_err(|source| BrokerError::Storage {
             topic: "__consumer_offsets".into(),
@@ -216,7 +230,11 @@ impl crate::txn::TxnOffsetSink for GroupCoordinator {
 }
 
 /// Kafka keeps the cluster id in `meta.properties`; so does Wren, so it is stable across restarts.
-fn load_or_create_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, BrokerError> {
+fn load_or_create_cluster_id(
+    data_dir: &Path,
+    node_id: i32,
+    io: &dyn FileIo,
+) -> Result<String, BrokerError> {
     let path: PathBuf = data_dir.join("meta.properties");
     if let Ok(text) = std::fs::read_to_string(&path) {
         if let Some((_, id)) = crate::config::parse_properties(&text)
@@ -232,7 +250,7 @@ fn load_or_create_cluster_id(data_dir: &Path, node_id: i32) -> Result<String, Br
     }
     let id = base64_uuid(uuid::Uuid::new_v4());
     let text = format!("version=1\ncluster.id={id}\nnode.id={node_id}\n");
-    write_atomically(&path, text.as_bytes())
+    write_atomically(io, &path, text.as_bytes())
         .map_err(|source| BrokerError::DataDir { path, source })?;
     Ok(id)
 }

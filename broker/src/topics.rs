@@ -9,6 +9,7 @@ use dashmap::DashMap;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+use wren_storage::io::FileIo;
 use wren_storage::{Clock, PartitionLog};
 
 use crate::config::{self, TopicDefaults, TopicOverrides};
@@ -114,6 +115,8 @@ pub struct TopicRegistry {
     admin: parking_lot::Mutex<()>,
     /// The broker's clock, handed to every partition log (roll, retention, producer expiry).
     clock: Arc<dyn Clock>,
+    /// How the logs and topic records reach the disk (no syncs for an ephemeral broker).
+    io: Arc<dyn FileIo>,
     /// `__consumer_offsets`, listed beside the topics but never one of them.
     offsets_topic: OffsetsTopic,
 }
@@ -137,6 +140,7 @@ impl TopicRegistry {
         data_dir: &Path,
         defaults: TopicDefaults,
         clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
     ) -> Result<Self, BrokerError> {
         let registry = TopicRegistry {
             data_dir: data_dir.to_owned(),
@@ -145,6 +149,7 @@ impl TopicRegistry {
             by_id: DashMap::new(),
             admin: parking_lot::Mutex::new(()),
             clock,
+            io,
             offsets_topic: OffsetsTopic::default(),
         };
         let meta = registry.meta_dir();
@@ -213,7 +218,12 @@ impl TopicRegistry {
     ) -> Result<Arc<Partition>, BrokerError> {
         let dir = self.partition_dir(topic, index);
         let config = config::log_config(&self.defaults, overrides);
-        let opened = match PartitionLog::open_with_clock(&dir, config.clone(), self.clock.clone()) {
+        let opened = match PartitionLog::open_with_io(
+            &dir,
+            config.clone(),
+            self.clock.clone(),
+            self.io.clone(),
+        ) {
             // At startup a log that cannot open goes offline; the broker serves the others.
             Err(e) if on_error == OnError::Offline => {
                 PartitionLog::offline(&dir, config, self.clock.clone(), &e)
@@ -261,7 +271,8 @@ impl TopicRegistry {
         };
         let path = self.meta_dir().join(format!("{}.json", topic.name));
         let text = serde_json::to_vec_pretty(&record).expect("topic record serialises");
-        write_atomically(&path, &text).map_err(|source| BrokerError::DataDir { path, source })
+        write_atomically(&*self.io, &path, &text)
+            .map_err(|source| BrokerError::DataDir { path, source })
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
@@ -388,18 +399,19 @@ impl TopicRegistry {
     }
 }
 
-/// Write-to-temp, fsync, rename, fsync dir: the file is either old or new after a crash.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Write-to-temp, fsync, rename, fsync dir: the file is either old or new after a crash. The
+/// syncs go through `io` (none for an ephemeral broker).
+pub fn write_atomically(io: &dyn FileIo, path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(contents)?;
-        f.sync_all()?;
+        io.sync_data(&f, &tmp)?;
     }
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
+        io.sync_dir(dir)?;
     }
     Ok(())
 }
@@ -423,6 +435,7 @@ mod tests {
             dir.path(),
             TopicDefaults::default(),
             Arc::new(wren_storage::SystemClock),
+            wren_storage::io::OsIo::shared(),
         )
         .unwrap();
         let mut o = TopicOverrides::new();
@@ -437,6 +450,7 @@ mod tests {
             dir.path(),
             TopicDefaults::default(),
             Arc::new(wren_storage::SystemClock),
+            wren_storage::io::OsIo::shared(),
         )
         .unwrap();
         let t = reg.get("t").unwrap();

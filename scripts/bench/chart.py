@@ -12,7 +12,7 @@ def broker_label(cls, info):
         this = "this commit, " if info.get("baseline") else ""
         return f"Wren ({this}{info.get('wren_data', 'disk').split('(')[-1].rstrip(')')})"
     if cls.key == "wren_eph":
-        return "Wren (--ephemeral, tmpfs)"
+        return f"Wren (--ephemeral, {info.get('wren_eph_data', 'temp dir').split('(')[-1].rstrip(')')})"
     if cls.key == "wren_base":
         return f"Wren (baseline {info.get('baseline', '')})"
     if cls.key == "kafka":

@@ -1,7 +1,7 @@
 """The machine's limits that bound a broker's produce rate, measured in the benchmark's run.
 
 How fast a new file's page cache fills, by write path, on the filesystem of Wren's data
-directory and on the one `--ephemeral` uses (/dev/shm): stores into a shared mapping of a
+directory, on the one `--ephemeral` uses (the temp dir) and on tmpfs (/dev/shm): stores into a shared mapping of a
 sparse file (a page fault per page), `pwrite` of 1 MiB chunks into a sparse file (the kernel
 allocates large folios), and `pwrite` into space `fallocate`d 8 MiB ahead (Wren's append path
 since issue 15; storage/benches/write_path.rs compares more designs). Each figure is the first write of a fresh file

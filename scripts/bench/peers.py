@@ -182,12 +182,12 @@ class WrenBaseline(Wren):
 
 
 class WrenEphemeral(Wren):
-    """The same build with `--ephemeral`: data in a directory under /dev/shm (tmpfs)."""
+    """The same build with `--ephemeral`: data in a directory under the temp dir, never fsynced."""
     key, name = "wren_eph", "Wren (--ephemeral)"
 
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.storage = "segment log on tmpfs (--ephemeral)"
+        self.storage = "segment log in the temp dir, no fsync (--ephemeral)"
 
     def start(self):
         env = dict(os.environ, WREN_LOG=os.environ.get("WREN_LOG", "warn"))

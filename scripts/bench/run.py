@@ -5,7 +5,8 @@ Started by scripts/bench.sh, which builds and fetches everything first and passe
 Standard library only (runs on the system python3).
 
 What one run does
-  0. The page cache fill rate of the data directory's filesystem and of /dev/shm (--ephemeral),
+  0. The page cache fill rate of the data directory's filesystem, the temp dir's (--ephemeral)
+     and /dev/shm's (tmpfs, for TMPDIR=/dev/shm),
      by write path (scripts/bench/limits.py).
   1. Loopback TCP bandwidth (iperf3, one stream; a Python socket pair if iperf3 is missing).
   2. For each repetition, for each broker (order rotated per repetition so that background noise
@@ -39,6 +40,7 @@ import platform
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -175,7 +177,8 @@ def run_all(ctx: Ctx) -> dict:
     results: dict = dict(runs=[], loopback=[], failures=[])
     if ctx.fill_mb:
         results["limits"] = dict(page_cache_fill=limits.page_cache_fill(
-            {"data directory": ctx.data_root, "--ephemeral": Path("/dev/shm")},
+            {"data directory": ctx.data_root, "--ephemeral (temp dir)": Path(tempfile.gettempdir()),
+             "tmpfs (/dev/shm)": Path("/dev/shm")},
             mb=ctx.fill_mb, log=log))
     brokers = [cls(ctx) for cls in BROKERS]
     for rep in range(ctx.reps):
@@ -266,6 +269,7 @@ def machine_info(ctx: Ctx) -> dict:
         git=sh(f"git -C {ctx.repo} rev-parse --short HEAD") +
         (" (+ uncommitted changes)" if sh(f"git -C {ctx.repo} status --porcelain -uno") else ""),
         wren_data=f"{ctx.data_root} ({ctx.data_fs})",
+        wren_eph_data=f"{tempfile.gettempdir()} ({limits.fs_of(Path(tempfile.gettempdir()))})",
         tansu=tansu_ver, librdkafka=rdk_ver.strip(),
         kafka=sh(f"grep -m1 -o '<kafka.version>[^<]*' {ctx.repo}/tests/kafka/pom.xml | cut -d'>' -f2"),
         kfake=sh(f"grep -o 'pkg/kfake [^ ]*' {ctx.repo}/scripts/bench/peers/kfake/go.mod | cut -d' ' -f2"),

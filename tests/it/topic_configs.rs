@@ -437,9 +437,14 @@ async fn synonyms_follow_sets_deletes_appends_and_subtracts() {
 /// Goal: a topic that fsyncs every append (`flush.messages=1`) takes produce as any other; its
 /// group-commit wait runs on the blocking pool (the handler awaits it), here on a runtime with
 /// a single worker thread, which a blocking wait would have to share with the broker's tasks.
+/// A data directory, not an ephemeral broker: those never fsync.
 #[tokio::test(flavor = "current_thread")]
 async fn flush_messages_1_topics_append_and_acknowledge_in_order() {
-    let broker = wren::Broker::ephemeral().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = wren::Broker::new(crate::support::persistent_config(dir.path()))
+        .start()
+        .await
+        .unwrap();
     let mut c = RawClient::connect(&broker.bootstrap_servers()).await;
     let create = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
         .with_name(name("synced"))

@@ -15,10 +15,12 @@ pub mod placement;
 pub mod route;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use parking_lot::RwLock;
 use serde::Serialize;
+use wren_storage::io::FileIo;
 
 use crate::error::BrokerError;
 use crate::topics::write_atomically;
@@ -56,6 +58,7 @@ pub struct Cluster {
     /// `offsets.topic.num.partitions`: the partitions a group id hashes over.
     group_partitions: i32,
     path: PathBuf,
+    io: Arc<dyn FileIo>,
 }
 
 impl Cluster {
@@ -66,6 +69,7 @@ impl Cluster {
         n: i32,
         default_rf: i32,
         group_partitions: i32,
+        io: Arc<dyn FileIo>,
     ) -> Result<Self, BrokerError> {
         std::fs::create_dir_all(meta_dir).map_err(|source| BrokerError::DataDir {
             path: meta_dir.to_owned(),
@@ -111,6 +115,7 @@ impl Cluster {
             default_rf: default_rf.clamp(1, ids.len() as i32) as usize,
             group_partitions: group_partitions.max(1),
             path,
+            io,
         };
         cluster.persist(&cluster.model.read());
         Ok(cluster)
@@ -366,7 +371,7 @@ impl Cluster {
             Ok(json) => json,
             Err(e) => return tracing::error!(error = %e, "cannot encode the cluster model"),
         };
-        if let Err(e) = write_atomically(&self.path, &json) {
+        if let Err(e) = write_atomically(&*self.io, &self.path, &json) {
             tracing::error!(path = %self.path.display(), error = %e, "cannot persist the cluster model");
         }
     }
@@ -379,14 +384,17 @@ mod tests {
     #[test]
     fn a_restart_with_other_broker_ids_places_again_with_later_epochs() {
         let dir = tempfile::tempdir().unwrap();
-        let cluster = Cluster::open(dir.path(), 1, 3, 1, 50).unwrap();
+        let cluster =
+            Cluster::open(dir.path(), 1, 3, 1, 50, wren_storage::io::OsIo::shared()).unwrap();
         cluster.create_topic("t", 2, 3);
         cluster.change(|m| m.move_leader("t", 0, 2)).unwrap();
         drop(cluster);
-        let cluster = Cluster::open(dir.path(), 1, 3, 1, 50).unwrap();
+        let cluster =
+            Cluster::open(dir.path(), 1, 3, 1, 50, wren_storage::io::OsIo::shared()).unwrap();
         assert_eq!(cluster.partition("t", 0).unwrap().leader, 2, "kept");
         drop(cluster);
-        let cluster = Cluster::open(dir.path(), 5, 1, 1, 50).unwrap();
+        let cluster =
+            Cluster::open(dir.path(), 5, 1, 1, 50, wren_storage::io::OsIo::shared()).unwrap();
         let p = cluster.partition("t", 0).unwrap();
         assert_eq!((p.leader, p.leader_epoch, p.replicas), (5, 2, vec![5]));
         assert_eq!(cluster.check_leader(5, "t", 1, -1).unwrap().leader_epoch, 1);
@@ -395,7 +403,8 @@ mod tests {
     #[test]
     fn only_created_and_internal_partitions_are_placed() {
         let dir = tempfile::tempdir().unwrap();
-        let cluster = Cluster::open(dir.path(), 1, 3, 1, 10).unwrap();
+        let cluster =
+            Cluster::open(dir.path(), 1, 3, 1, 10, wren_storage::io::OsIo::shared()).unwrap();
         cluster.create_topic("t", 2, 1);
         assert!(cluster.partition("t", 1).is_some());
         // Asking is not creating: no placement (and no allocation) for a partition nobody made.

@@ -16,7 +16,13 @@ const CODE: i16 = 6;
 
 fn registry(dir: &std::path::Path) -> TopicRegistry {
     let clock = Arc::new(wren_storage::SystemClock);
-    TopicRegistry::open(dir, TopicDefaults::default(), clock).unwrap()
+    TopicRegistry::open(
+        dir,
+        TopicDefaults::default(),
+        clock,
+        wren_storage::io::OsIo::shared(),
+    )
+    .unwrap()
 }
 
 fn ctx(api_key: ApiKey, api_version: i16) -> RequestContext {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::oneshot;
+use wren_storage::io::FileIo;
 use wren_storage::{Clock, PartitionLog, StorageError};
 
 use super::effect::{Effect, JoinOutcome, ParkId, SyncOutcome};
@@ -81,8 +82,9 @@ impl GroupCoordinator {
         dir: &Path,
         config: GroupConfig,
         clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
     ) -> Result<GroupCoordinator, StorageError> {
-        let (log, mut offsets) = GroupLog::open(dir, clock.clone())?;
+        let (log, mut offsets) = GroupLog::open(dir, clock.clone(), io)?;
         let now = clock.now_ms();
         let mut groups: HashMap<String, Group> = offsets
             .take_loaded_groups()

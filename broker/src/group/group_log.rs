@@ -10,6 +10,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use parking_lot::Mutex;
+use wren_storage::io::FileIo;
 use wren_storage::{Clock, LogConfig, PartitionLog, StorageError};
 
 use super::offsets::OffsetStore;
@@ -44,11 +45,13 @@ impl GroupLog {
     pub(super) fn open(
         dir: &Path,
         clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
     ) -> Result<(GroupLog, OffsetStore), StorageError> {
-        let log = Arc::new(PartitionLog::open_with_clock(
+        let log = Arc::new(PartitionLog::open_with_io(
             dir,
             log_config(),
             clock.clone(),
+            io,
         )?);
         let store = replay(&log, dir)?;
         Ok((GroupLog { log, clock }, store))

@@ -21,7 +21,12 @@ type R<T> = Result<T, StorageError>;
 
 impl S {
     fn open(dir: &Path) -> S {
-        let (log, store) = GroupLog::open(dir, Arc::new(wren_storage::SystemClock)).unwrap();
+        let (log, store) = GroupLog::open(
+            dir,
+            Arc::new(wren_storage::SystemClock),
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         S {
             log,
             store: Mutex::new(store),

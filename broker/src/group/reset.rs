@@ -68,7 +68,14 @@ mod tests {
     fn reset_forgets_groups_and_their_offsets_across_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(1_000));
-        let open = || GroupCoordinator::open(dir.path(), GroupConfig::default(), clock.clone());
+        let open = || {
+            GroupCoordinator::open(
+                dir.path(),
+                GroupConfig::default(),
+                clock.clone(),
+                wren_storage::io::OsIo::shared(),
+            )
+        };
         let groups = open().unwrap();
         let committer = Committer {
             group_id: "g",

@@ -15,7 +15,15 @@ use super::{GroupConfig, GroupCoordinator};
 
 fn open(dir: &Path) -> Arc<GroupCoordinator> {
     let clock = Arc::new(ManualClock::new(1_000));
-    Arc::new(GroupCoordinator::open(dir, GroupConfig::default(), clock).unwrap())
+    Arc::new(
+        GroupCoordinator::open(
+            dir,
+            GroupConfig::default(),
+            clock,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap(),
+    )
 }
 
 /// An admin-style commit (no membership) of `offset` for partition `p` of topic "t".

@@ -170,7 +170,13 @@ mod tests {
     fn the_replica_admin_apis_name_their_partitions() {
         let dir = tempfile::tempdir().unwrap();
         let clock = std::sync::Arc::new(wren_storage::SystemClock);
-        let registry = TopicRegistry::open(dir.path(), Default::default(), clock).unwrap();
+        let registry = TopicRegistry::open(
+            dir.path(),
+            Default::default(),
+            clock,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         let pairs = |request: RequestKind| -> Vec<(String, Vec<i32>)> {
             touched(&request, &registry)
                 .into_iter()

@@ -20,6 +20,7 @@ use std::task::Poll;
 use dashmap::DashMap;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+use wren_storage::io::FileIo;
 use wren_storage::{Clock, FlushPolicy};
 
 use crate::error::BrokerError;
@@ -79,8 +80,9 @@ impl TxnCoordinator {
         meta_dir: &Path,
         config: TxnConfig,
         clock: Arc<dyn Clock>,
+        io: Arc<dyn FileIo>,
     ) -> Result<Self, BrokerError> {
-        let (store, txns) = TxnStore::open(meta_dir, config.flush)?;
+        let (store, txns) = TxnStore::open(meta_dir, config.flush, io)?;
         let slots = DashMap::new();
         let by_producer = DashMap::new();
         for (id, m) in txns {

@@ -34,6 +34,7 @@ use std::time::Instant;
 use futures::future::Either;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
+use wren_storage::io::FileIo;
 use wren_storage::FlushPolicy;
 
 use crate::error::BrokerError;
@@ -75,6 +76,7 @@ impl TxnStore {
     pub fn open(
         meta_dir: &Path,
         flush: FlushPolicy,
+        file_io: Arc<dyn FileIo>,
     ) -> Result<(TxnStore, HashMap<String, TxnMetadata>), BrokerError> {
         let io = |path: &Path| {
             let path = path.to_owned();
@@ -103,12 +105,13 @@ impl TxnStore {
             .map(|(id, m)| (id.clone(), line_of(m)))
             .collect();
         // Rewrite on open too: drops a torn tail so later appends start on a clean line.
-        let file = compact(&path, &latest).map_err(io(&path))?;
+        let file = compact(&*file_io, &path, &latest).map_err(io(&path))?;
         let fsyncs = Arc::new(AtomicU64::new(0));
         let log = Arc::new(Mutex::new(Flusher {
             fsyncs: fsyncs.clone(),
             path: path.clone(),
             file,
+            io: file_io,
             lines: latest.len(),
             latest,
             failed: None,
@@ -207,9 +210,13 @@ fn line_of(m: &TxnMetadata) -> Vec<u8> {
 }
 
 /// Rewrites the file with one line per id and reopens it for appending.
-fn compact(path: &Path, latest: &HashMap<String, Vec<u8>>) -> std::io::Result<File> {
+fn compact(
+    io: &dyn FileIo,
+    path: &Path,
+    latest: &HashMap<String, Vec<u8>>,
+) -> std::io::Result<File> {
     let text: Vec<u8> = latest.values().flatten().copied().collect();
-    write_atomically(path, &text)?;
+    write_atomically(io, path, &text)?;
     OpenOptions::new().append(true).open(path)
 }
 
@@ -218,6 +225,8 @@ fn compact(path: &Path, latest: &HashMap<String, Vec<u8>>) -> std::io::Result<Fi
 struct Flusher {
     path: PathBuf,
     file: File,
+    /// Its fsyncs go through here (none for an ephemeral broker).
+    io: Arc<dyn FileIo>,
     /// Lines in the file, for compaction.
     lines: usize,
     /// Each id's last line: what a compaction writes.
@@ -273,7 +282,7 @@ impl Flusher {
         if self.failed.is_none() && self.unsynced > 0 {
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             self.unsynced = 0;
-            if let Err(e) = self.file.sync_data() {
+            if let Err(e) = self.io.sync_data(&self.file, &self.path) {
                 tracing::error!(path = %self.path.display(), error = %e, "final transaction log fsync failed");
             }
         }
@@ -296,7 +305,7 @@ impl Flusher {
             return Err(e.clone());
         }
         self.latest.clear();
-        let file = compact(&self.path, &self.latest).map_err(Arc::new)?;
+        let file = compact(&*self.io, &self.path, &self.latest).map_err(Arc::new)?;
         self.file = file;
         self.lines = 0;
         Ok(())
@@ -310,7 +319,7 @@ impl Flusher {
         self.unsynced += batch.len() as u64;
         let mut written = self.file.write_all(&text);
         if written.is_ok() && self.sync_due() {
-            written = self.file.sync_data();
+            written = self.io.sync_data(&self.file, &self.path);
             self.fsyncs.fetch_add(1, Ordering::Relaxed);
             self.unsynced = 0;
             self.synced_at = Instant::now();
@@ -327,7 +336,7 @@ impl Flusher {
         }
         if self.lines > LINES_BEFORE_COMPACTION + 2 * self.latest.len() {
             // A failed compaction leaves the old file (rename is atomic): keep appending to it.
-            match compact(&self.path, &self.latest) {
+            match compact(&*self.io, &self.path, &self.latest) {
                 Ok(file) => {
                     self.file = file;
                     self.lines = self.latest.len();
@@ -352,7 +361,12 @@ mod tests {
     #[test]
     fn last_state_per_id_wins_and_a_torn_tail_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (store, states) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         assert!(states.is_empty());
         let mut m = TxnMetadata::new("a".into(), 1, 60_000, 0);
         store.persist_blocking(&m).unwrap();
@@ -366,14 +380,24 @@ mod tests {
             .unwrap();
         f.write_all(b"{\"transactional_id\":\"a\",\"produ").unwrap();
         drop(f);
-        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (_, states) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         assert_eq!(states.get("a"), Some(&m));
     }
 
     #[test]
     fn concurrent_writers_are_all_durable_and_compaction_keeps_the_latest() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (store, _) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         let store = Arc::new(store);
         let writers: Vec<_> = (0..8)
             .map(|w| {
@@ -397,7 +421,12 @@ mod tests {
             .lines()
             .count();
         assert!(lines < 10_400, "compacted: {lines} lines");
-        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (_, states) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         assert_eq!(states.len(), 8);
         assert!(states.values().all(|m| m.producer_epoch == 1_299));
     }
@@ -405,7 +434,12 @@ mod tests {
     #[test]
     fn clear_forgets_every_id_and_later_writes_still_land() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (store, _) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         for w in 0..3 {
             store
                 .persist_blocking(&TxnMetadata::new(format!("id-{w}"), w, 60_000, 0))
@@ -416,7 +450,12 @@ mod tests {
             .persist_blocking(&TxnMetadata::new("after".into(), 9, 60_000, 0))
             .unwrap();
         drop(store);
-        let (_, states) = TxnStore::open(dir.path(), FlushPolicy::EveryAppend).unwrap();
+        let (_, states) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::EveryAppend,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         assert_eq!(states.keys().collect::<Vec<_>>(), ["after"]);
     }
 
@@ -424,7 +463,8 @@ mod tests {
     /// store is dropped (the clean stop).
     fn fsyncs_for(flush: FlushPolicy, n: i16) -> (u64, u64, HashMap<String, TxnMetadata>) {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path(), flush).unwrap();
+        let (store, _) =
+            TxnStore::open(dir.path(), flush, wren_storage::io::OsIo::shared()).unwrap();
         let fsyncs = store.fsyncs.clone();
         let mut m = TxnMetadata::new("a".into(), 1, 60_000, 0);
         for epoch in 0..n {
@@ -433,7 +473,8 @@ mod tests {
         }
         let before_stop = store.fsyncs();
         drop(store);
-        let (_, states) = TxnStore::open(dir.path(), flush).unwrap();
+        let (_, states) =
+            TxnStore::open(dir.path(), flush, wren_storage::io::OsIo::shared()).unwrap();
         (before_stop, fsyncs.load(Ordering::Relaxed), states)
     }
 
@@ -441,7 +482,12 @@ mod tests {
     fn without_fsyncs_a_line_is_written_before_persist_returns() {
         use futures::FutureExt;
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = TxnStore::open(dir.path(), FlushPolicy::Os).unwrap();
+        let (store, _) = TxnStore::open(
+            dir.path(),
+            FlushPolicy::Os,
+            wren_storage::io::OsIo::shared(),
+        )
+        .unwrap();
         let m = TxnMetadata::new("a".into(), 1, 60_000, 0);
         // No thread to wait for: the future is ready and the line is in the file.
         assert!(matches!(store.persist(&m).now_or_never(), Some(Ok(()))));

@@ -122,6 +122,58 @@ impl FileIo for OsIo {
     }
 }
 
+/// The real system calls without the syncs: for data that dies with the process (an
+/// ephemeral broker's directory, removed at exit), where an fsync buys nothing and costs a
+/// journal commit on a disk-backed file system. Everything else is [`OsIo`]'s.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSyncIo;
+
+impl NoSyncIo {
+    pub fn shared() -> Arc<dyn FileIo> {
+        Arc::new(NoSyncIo)
+    }
+}
+
+impl FileIo for NoSyncIo {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<File> {
+        OsIo.open(path, mode)
+    }
+
+    fn write_vectored_at(
+        &self,
+        file: &File,
+        path: &Path,
+        bufs: &[IoSlice<'_>],
+        offset: u64,
+    ) -> io::Result<usize> {
+        OsIo.write_vectored_at(file, path, bufs, offset)
+    }
+
+    fn allocate(&self, file: &File, path: &Path, offset: u64, len: u64) -> io::Result<()> {
+        OsIo.allocate(file, path, offset, len)
+    }
+
+    fn sync_data(&self, _file: &File, _path: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn set_len(&self, file: &File, path: &Path, len: u64) -> io::Result<()> {
+        OsIo.set_len(file, path, len)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        OsIo.rename(from, to)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        OsIo.remove_file(path)
+    }
+
+    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// An open file, the path it was opened from and the backend that changes it.
 #[derive(Debug)]
 pub(crate) struct IoFile {
