@@ -126,6 +126,16 @@ def serves(bootstrap: str) -> bool:
         return False
 
 
+def random_cluster_id() -> str:
+    """16 random bytes in URL-safe base64, as `kafka-storage.sh random-uuid`, which (like Kafka's
+    `Uuid.randomUuid`) never starts with '-': the storage tool would take such an id for an
+    option ("argument --cluster-id/-t: expected one argument"), one start in 64."""
+    while True:
+        cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster.startswith("-"):
+            return cluster
+
+
 class KafkaBroker:
     """One Kafka process on `workdir` (created; its data survives until the caller removes it)."""
 
@@ -181,8 +191,7 @@ class KafkaBroker:
             "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
             "rootLogger.level = INFO\nrootLogger.appenderRef.file.ref = FILE\n"
         )
-        cluster_id = uuid.uuid4().bytes  # 16 bytes, as `kafka-storage.sh random-uuid`
-        cluster = base64.urlsafe_b64encode(cluster_id).decode().rstrip("=")
+        cluster = random_cluster_id()
         formatting = time.monotonic()
         subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "--config", str(config),
