@@ -140,6 +140,35 @@ mod tests {
         }
     }
 
+    /// The record section byte for byte as Kafka writes it (`DefaultRecord` with the
+    /// `ControlRecordType` key and `EndTransactionMarker` value, both version 0): what every
+    /// client's parser expects, checked without this module's own varint reader.
+    #[test]
+    fn a_markers_record_is_kafkas_control_record_byte_for_byte() {
+        for (commit, kind) in [(true, 1u8), (false, 0u8)] {
+            let m = TxnMarker {
+                producer_id: 9,
+                producer_epoch: 3,
+                commit,
+                coordinator_epoch: 0x0102_0304,
+                timestamp_ms: 77,
+            };
+            let b = encode_marker(&m);
+            #[rustfmt::skip]
+            let record = [
+                0x20, // record length 16 (zigzag varint)
+                0x00, // attributes
+                0x00, // timestamp delta 0
+                0x00, // offset delta 0
+                0x08, 0x00, 0x00, 0x00, kind, // key: 4 bytes, version 0, type
+                0x0c, 0x00, 0x00, 0x01, 0x02, 0x03, 0x04, // value: 6 bytes, version 0, epoch
+                0x00, // no headers
+            ];
+            assert_eq!(&b[HEADER_LEN..], &record, "commit: {commit}");
+            assert_eq!(b.len() - LOG_OVERHEAD, HEADER_LEN - LOG_OVERHEAD + 17);
+        }
+    }
+
     #[test]
     fn garbage_is_not_a_marker() {
         assert_eq!(marker_type(&[0u8; 10]), None);
