@@ -170,6 +170,36 @@ mod tests {
     }
 
     #[test]
+    fn a_markers_base_sequence_is_minus_one_as_kafkas() {
+        let b = encode_marker(&TxnMarker {
+            producer_id: 9,
+            producer_epoch: 3,
+            commit: true,
+            coordinator_epoch: 0,
+            timestamp_ms: 77,
+        });
+        let Frame::Batch(h) = frame_at(&b, 0) else {
+            panic!()
+        };
+        assert_eq!(h.base_sequence, -1);
+    }
+
+    #[test]
+    fn a_control_record_with_a_key_shorter_than_four_bytes_is_no_marker() {
+        let mut b = encode_marker(&TxnMarker {
+            producer_id: 9,
+            producer_epoch: 3,
+            commit: true,
+            coordinator_epoch: 0,
+            timestamp_ms: 77,
+        });
+        // The key length varint (after record length, attributes and the two deltas).
+        assert_eq!(b[HEADER_LEN + 4], 0x08);
+        b[HEADER_LEN + 4] = 0x04; // 2 bytes
+        assert_eq!(marker_type(&b), None);
+    }
+
+    #[test]
     fn garbage_is_not_a_marker() {
         assert_eq!(marker_type(&[0u8; 10]), None);
         assert_eq!(marker_type(&[0xffu8; 80]), None);

@@ -119,3 +119,63 @@ pub(crate) fn be_u32(b: &[u8]) -> u32 {
 pub(crate) fn be_i64(b: &[u8]) -> i64 {
     i64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::OsIo;
+    use crate::time_index::{TimeEntry, TimeIndex, TIME_ENTRY_LEN};
+
+    fn entry(i: u32) -> TimeEntry {
+        TimeEntry {
+            timestamp: 1_000 + i64::from(i),
+            relative_offset: i,
+        }
+    }
+
+    #[test]
+    fn len_and_emptiness_count_the_entries_in_memory() {
+        let mut f = TimeIndex::default();
+        assert_eq!((f.len(), f.is_empty()), (0, true));
+        f.add(entry(0));
+        f.add(entry(1));
+        assert_eq!((f.len(), f.is_empty()), (2, false));
+    }
+
+    #[test]
+    fn persist_appends_only_the_new_entries_and_creates_no_file_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (io, path) = (OsIo::shared(), dir.path().join("x.timeindex"));
+        let mut f = TimeIndex::default();
+        f.persist(&io, &path, false).unwrap();
+        assert!(!path.exists(), "nothing to write, no file");
+        f.add(entry(0));
+        f.persist(&io, &path, false).unwrap();
+        f.persist(&io, &path, false).unwrap();
+        f.add(entry(1));
+        f.persist(&io, &path, false).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes, TimeIndex::encode(&[entry(0), entry(1)]));
+        assert_eq!(bytes.len(), 2 * TIME_ENTRY_LEN);
+    }
+
+    #[test]
+    fn rewrite_replaces_the_whole_file_and_later_persists_append_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (io, path) = (OsIo::shared(), dir.path().join("x.timeindex"));
+        std::fs::write(&path, vec![0xAB; 5 * TIME_ENTRY_LEN]).unwrap();
+        let mut f = TimeIndex::default();
+        f.add(entry(0));
+        f.rewrite(&io, &path, true).unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            TimeIndex::encode(&[entry(0)])
+        );
+        f.add(entry(1));
+        f.persist(&io, &path, false).unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            TimeIndex::encode(&[entry(0), entry(1)])
+        );
+    }
+}
