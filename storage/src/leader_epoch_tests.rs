@@ -130,3 +130,27 @@ fn damaged_checkpoints_are_refused_whole() {
         .entries()
         .is_empty());
 }
+
+/// Kafka's `isUpdateNeeded`: the latest epoch again with an earlier start offset replaces the
+/// entry (the log was truncated below it); the same entry again changes nothing, on disk
+/// either.
+#[test]
+fn the_latest_epoch_again_moves_only_to_an_earlier_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Arc::new(crate::io::SimIo::new());
+    let io: Arc<dyn FileIo> = sim.clone();
+    let mut cache = LeaderEpochCache::load(dir.path()).unwrap();
+    cache.assign(&io, 5, 100).unwrap();
+    let writes = sim.events().len();
+    cache.assign(&io, 5, 100).unwrap();
+    cache.assign(&io, 5, 120).unwrap();
+    assert_eq!(entries(&cache), vec![(5, 100)]);
+    assert_eq!(
+        sim.events().len(),
+        writes,
+        "nothing changed, nothing written"
+    );
+    cache.assign(&io, 5, 50).unwrap();
+    assert_eq!(entries(&cache), vec![(5, 50)]);
+    assert!(sim.events().len() > writes, "the move is persisted");
+}
