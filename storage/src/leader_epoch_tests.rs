@@ -154,3 +154,21 @@ fn the_latest_epoch_again_moves_only_to_an_earlier_start() {
     assert_eq!(entries(&cache), vec![(5, 50)]);
     assert!(sim.events().len() > writes, "the move is persisted");
 }
+
+/// The entry-count limit at its edge: a checkpoint of exactly `ENTRIES_MAX` entries decodes,
+/// one more (every line present) is refused.
+#[test]
+fn a_checkpoint_of_entries_max_decodes_and_one_more_is_refused() {
+    let text = |n: usize| {
+        let mut s = format!("0\n{n}\n");
+        for i in 0..n {
+            s.push_str(&format!("{i} {i}\n"));
+        }
+        s.into_bytes()
+    };
+    assert_eq!(
+        decode(&text(ENTRIES_MAX)).map(|e| e.len()),
+        Some(ENTRIES_MAX)
+    );
+    assert_eq!(decode(&text(ENTRIES_MAX + 1)), None);
+}
