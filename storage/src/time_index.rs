@@ -117,4 +117,21 @@ mod tests {
         swapped[..12].copy_from_slice(&bytes[12..24]);
         assert!(TimeIndex::decode(&swapped, 10).is_err());
     }
+
+    /// Offsets may repeat (Kafka's `maybeAppend` refuses only a smaller one), never go back.
+    #[test]
+    fn decoded_offsets_may_repeat_but_never_decrease() {
+        let file = |entries: &[(i64, u32)]| {
+            let entries: Vec<TimeEntry> = entries
+                .iter()
+                .map(|&(timestamp, relative_offset)| TimeEntry {
+                    timestamp,
+                    relative_offset,
+                })
+                .collect();
+            TimeIndex::encode(&entries)
+        };
+        assert!(TimeIndex::decode(&file(&[(5, 3), (9, 3)]), 10).is_ok());
+        assert!(TimeIndex::decode(&file(&[(5, 3), (9, 2)]), 10).is_err());
+    }
 }

@@ -192,3 +192,21 @@ fn every_batch_of_a_multi_batch_append_is_read_from_its_own_offset() {
     let log = PartitionLog::open(dir.path(), config).unwrap();
     check(&log);
 }
+
+/// Sealing writes the segment's final time-index entry (Kafka's `onBecomeInactiveSegment`):
+/// batches too small to reach an index tick leave it empty until then, and the file is what a
+/// reopened log trusts for the segment's largest timestamp.
+#[test]
+fn sealing_writes_the_largest_timestamp_to_the_time_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    append_assigned(&log, &mut batch(2, 10, 1_000)).unwrap();
+    append_assigned(&log, &mut batch(3, 10, 5_000)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 2_000)).unwrap();
+    log.roll().unwrap();
+    let bytes = std::fs::read(dir.path().join(format!("{:020}.timeindex", 0))).unwrap();
+    let index = wren_storage::time_index::TimeIndex::decode(&bytes, u32::MAX).unwrap();
+    let last = index.last().expect("an entry at seal");
+    // The largest timestamp, at the last offset of the batch that carried it (offsets 2-4).
+    assert_eq!((last.timestamp, last.relative_offset), (5_000, 4));
+}
