@@ -96,7 +96,7 @@ fn a_flipped_bit_loses_exactly_the_damaged_batch_and_what_follows() {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[at] ^= bit;
         std::fs::write(&path, &bytes).unwrap();
-        let (_log, got) = reopen_contents(dir.path());
+        let (log, got) = reopen_contents(dir.path());
         let damaged = whole_before(&batches, at);
         if damaged == batches.len() {
             assert_eq!(got, batches, "damage in the tail past the data at {at}");
@@ -109,6 +109,12 @@ fn a_flipped_bit_loses_exactly_the_damaged_batch_and_what_follows() {
             continue;
         }
         assert_eq!(got, batches[..damaged].to_vec(), "flip at {at}");
+        // The report counts what was cut: the damaged batch onwards, reserved tail included.
+        assert_eq!(
+            log.recovery_report().bytes_truncated,
+            (bytes.len() - start) as u64,
+            "flip at {at}"
+        );
     }
 }
 
