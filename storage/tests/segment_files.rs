@@ -210,3 +210,56 @@ fn sealing_writes_the_largest_timestamp_to_the_time_index() {
     // The largest timestamp, at the last offset of the batch that carried it (offsets 2-4).
     assert_eq!((last.timestamp, last.relative_offset), (5_000, 4));
 }
+
+/// A sealed segment's reserved tail left by a crash between the seal's fsync and its trim is
+/// cut when the log opens: the file holds exactly its data again.
+#[test]
+fn a_sealed_segment_with_a_zeroed_tail_is_trimmed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    let mut first = batch(3, 100, 5);
+    append_assigned(&log, &mut first).unwrap();
+    log.roll().unwrap();
+    append_assigned(&log, &mut batch(1, 10, 6)).unwrap();
+    log.close().unwrap();
+    let path = dir.path().join(format!("{:020}.log", 0));
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.set_len(first.len() as u64 + 16_384).unwrap();
+    drop(f);
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    assert_eq!(log_file_len(&log, 0), first.len() as u64);
+    assert_eq!(contents(&log)[0], first);
+}
+
+/// The largest timestamp and the offset that carried it survive a reopen from the sealed
+/// segment's time index (ListOffsets' MAX_TIMESTAMP answers both).
+#[test]
+fn the_largest_timestamp_and_its_offset_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    append_assigned(&log, &mut batch(2, 10, 1_000)).unwrap();
+    append_assigned(&log, &mut batch(3, 10, 9_000)).unwrap();
+    append_assigned(&log, &mut batch(1, 10, 2_000)).unwrap();
+    log.roll().unwrap();
+    append_assigned(&log, &mut batch(1, 10, 3_000)).unwrap();
+    assert_eq!(log.max_timestamp(), Some((9_000, 4)));
+    log.close().unwrap();
+    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+    assert_eq!(log.max_timestamp(), Some((9_000, 4)));
+}
+
+/// A batch of exactly `max_bytes` fits a read that does not force one batch (a fetch's later
+/// partitions): it is answered, not skipped as too large.
+#[test]
+fn a_batch_of_exactly_max_bytes_fits_a_read() {
+    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    let mut b = batch(2, 100, 5);
+    append_assigned(&log, &mut b).unwrap();
+    let r = log.read(0, b.len(), i64::MAX, false).unwrap();
+    assert_eq!(r.data.len(), b.len());
+    let r = log.read(0, b.len() - 1, i64::MAX, false).unwrap();
+    assert!(
+        r.data.is_empty(),
+        "one byte short: nothing, without min_one"
+    );
+}
