@@ -122,7 +122,6 @@ pub(crate) fn be_i64(b: &[u8]) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::io::OsIo;
     use crate::time_index::{TimeEntry, TimeIndex, TIME_ENTRY_LEN};
 
