@@ -193,17 +193,24 @@ fn every_batch_of_a_multi_batch_append_is_read_from_its_own_offset() {
     check(&log);
 }
 
+/// A log in `dir` with one small batch per `(records, timestamp)`, then rolled: its first
+/// segment sealed.
+fn rolled_log(dir: &std::path::Path, batches: &[(i32, i64)]) -> PartitionLog {
+    let log = PartitionLog::open(dir, LogConfig::default()).unwrap();
+    for &(records, ts) in batches {
+        append_assigned(&log, &mut batch(records, 10, ts)).unwrap();
+    }
+    log.roll().unwrap();
+    log
+}
+
 /// Sealing writes the segment's final time-index entry (Kafka's `onBecomeInactiveSegment`):
 /// batches too small to reach an index tick leave it empty until then, and the file is what a
 /// reopened log trusts for the segment's largest timestamp.
 #[test]
 fn sealing_writes_the_largest_timestamp_to_the_time_index() {
     let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
-    append_assigned(&log, &mut batch(2, 10, 1_000)).unwrap();
-    append_assigned(&log, &mut batch(3, 10, 5_000)).unwrap();
-    append_assigned(&log, &mut batch(1, 10, 2_000)).unwrap();
-    log.roll().unwrap();
+    let _log = rolled_log(dir.path(), &[(2, 1_000), (3, 5_000), (1, 2_000)]);
     let bytes = std::fs::read(dir.path().join(format!("{:020}.timeindex", 0))).unwrap();
     let index = wren_storage::time_index::TimeIndex::decode(&bytes, u32::MAX).unwrap();
     let last = index.last().expect("an entry at seal");
@@ -236,11 +243,7 @@ fn a_sealed_segment_with_a_zeroed_tail_is_trimmed_at_open() {
 #[test]
 fn the_largest_timestamp_and_its_offset_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
-    append_assigned(&log, &mut batch(2, 10, 1_000)).unwrap();
-    append_assigned(&log, &mut batch(3, 10, 9_000)).unwrap();
-    append_assigned(&log, &mut batch(1, 10, 2_000)).unwrap();
-    log.roll().unwrap();
+    let log = rolled_log(dir.path(), &[(2, 1_000), (3, 9_000), (1, 2_000)]);
     append_assigned(&log, &mut batch(1, 10, 3_000)).unwrap();
     assert_eq!(log.max_timestamp(), Some((9_000, 4)));
     log.close().unwrap();
