@@ -137,7 +137,8 @@ pub fn frame_of(probe: &[u8], rest_len: usize) -> Frame {
     if probe.iter().all(|&b| b == 0) {
         return Frame::End;
     }
-    if rest_len < HEADER_LEN || probe.len() < HEADER_LEN {
+    // `probe` holds min(rest_len, HEADER_LEN) bytes: short exactly when the data is.
+    if probe.len() < HEADER_LEN {
         return Frame::Invalid("truncated batch header");
     }
     let h = BatchHeader::read(probe);
@@ -253,6 +254,29 @@ mod tests {
         let mut bad = good;
         bad[70] ^= 1;
         assert!(!crc_matches(&bad));
+    }
+
+    /// The smallest v2 batch is its header: `batch_length` 49, no records (what compaction can
+    /// leave). One byte less is truncated; a length under 49 claims less than the header.
+    #[test]
+    fn a_bare_header_is_a_batch_at_the_edges_of_its_length() {
+        let mut bare = BatchBuilder::new(1).build()[..HEADER_LEN].to_vec();
+        let header_only = (HEADER_LEN - LOG_OVERHEAD) as i32;
+        bare[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&header_only.to_be_bytes());
+        let Frame::Batch(h) = frame_at(&bare, 0) else {
+            panic!("a 61-byte batch is a batch")
+        };
+        assert_eq!(h.total_len(), HEADER_LEN);
+        assert_eq!(
+            frame_at(&bare[..HEADER_LEN - 1], 0),
+            Frame::Invalid("truncated batch header")
+        );
+        let mut short = bare.clone();
+        short[BATCH_LENGTH..BATCH_LENGTH + 4].copy_from_slice(&(header_only - 1).to_be_bytes());
+        assert_eq!(
+            frame_at(&short, 0),
+            Frame::Invalid("batch length shorter than the v2 header")
+        );
     }
 
     #[test]

@@ -16,14 +16,19 @@ fn write_checkpoint(dir: &std::path::Path, offset: i64) {
 fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
     let dir = tempfile::tempdir().unwrap();
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
-    for _ in 0..5 {
+    for _ in 0..60 {
         append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
     }
+    let segments = log.segment_base_offsets().len();
+    assert!(segments > 1, "the appends rolled");
     log.close().unwrap();
     // DeleteRecords moved the start to 1000, then the records up to there were lost.
     write_checkpoint(dir.path(), 1000);
 
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    let report = log.recovery_report();
+    assert!(report.damage.is_some());
+    assert_eq!(report.segments_dropped, segments, "every segment went");
     assert_eq!(log.log_start_offset(), 1000);
     assert_eq!(
         log.log_end_offset(),
@@ -50,4 +55,21 @@ fn a_checkpoint_inside_the_log_is_kept() {
     write_checkpoint(dir.path(), 3);
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 5));
+}
+
+/// DeleteRecords of every record leaves the start at the log end: nothing was lost, so the
+/// segments stay (they are retention's to delete) and the log carries on from there.
+#[test]
+fn a_checkpoint_at_the_log_end_keeps_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    for _ in 0..5 {
+        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
+    }
+    log.close().unwrap();
+    write_checkpoint(dir.path(), 5);
+    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (5, 5));
+    let report = log.recovery_report();
+    assert_eq!((report.damage.clone(), report.segments_dropped), (None, 0));
 }

@@ -58,3 +58,26 @@ fn offsets_past_a_segments_32_bit_range_roll_and_survive_reopen() {
     let top = 1 << 32;
     assert_eq!(bases, vec![0, i64::from(i32::MAX), top - 2, top, top + 1]);
 }
+
+/// A new config applies to the open log: a smaller `segment.bytes` rolls at the next append
+/// that no longer fits. An invalid one is refused and the one in force stays.
+#[test]
+fn set_config_takes_effect_on_the_open_log() {
+    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    for _ in 0..16 {
+        append_assigned(&log, &mut batch(1, 195, 0)).unwrap();
+    }
+    let smaller = LogConfig {
+        segment_bytes: 4096,
+        ..LogConfig::default()
+    };
+    log.set_config(smaller).unwrap();
+    append_assigned(&log, &mut batch(1, 195, 0)).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 16]);
+    let invalid = LogConfig {
+        segment_bytes: 0,
+        ..LogConfig::default()
+    };
+    assert!(log.set_config(invalid).is_err());
+    assert_eq!(log.config().segment_bytes, 4096);
+}

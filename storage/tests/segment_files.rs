@@ -266,3 +266,14 @@ fn a_batch_of_exactly_max_bytes_fits_a_read() {
         "one byte short: nothing, without min_one"
     );
 }
+
+/// Two segments share the largest timestamp: the offset answered is the first one's (Kafka's
+/// MAX_TIMESTAMP takes the earliest segment holding it).
+#[test]
+fn the_earliest_batch_with_the_largest_timestamp_is_answered_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = rolled_log(dir.path(), &[(2, 9_000), (1, 3_000)]);
+    append_assigned(&log, &mut batch(3, 10, 9_000)).unwrap();
+    assert_eq!(log.segment_base_offsets(), vec![0, 3]);
+    assert_eq!(log.max_timestamp(), Some((9_000, 1)));
+}

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use wren_storage::testing::BatchBuilder;
-use wren_storage::{LogConfig, PartitionLog, TxnMarker};
+use wren_storage::{AbortedTxn, LogConfig, PartitionLog, StorageError, TxnMarker};
 
 fn txn_batch(pid: i64, epoch: i16, seq: i32, records: i32) -> Vec<u8> {
     BatchBuilder::new(records)
@@ -122,4 +122,26 @@ fn a_reader_never_sees_the_stable_offset_at_a_marker() {
         log.append_marker(&marker(9, 0, round % 2 == 0)).unwrap();
     }
     assert!(reader.join().unwrap() > 0);
+}
+
+/// The aborted-transaction index takes a range of one offset (first = last) and refuses one
+/// that runs backwards.
+#[test]
+fn an_aborted_range_of_one_offset_is_taken_and_a_backward_one_refused() {
+    let log = PartitionLog::ephemeral(LogConfig::default()).unwrap();
+    for _ in 0..4 {
+        append_assigned(&log, &mut batch(1, 10, 0)).unwrap();
+    }
+    let txn = |producer_id, first_offset, last_offset| AbortedTxn {
+        producer_id,
+        first_offset,
+        last_offset,
+        last_stable_offset: 0,
+    };
+    log.append_aborted_txn(txn(1, 1, 1)).unwrap();
+    assert!(matches!(
+        log.append_aborted_txn(txn(2, 3, 2)),
+        Err(StorageError::InvalidArgument { .. })
+    ));
+    assert_eq!(log.aborted_txns(0, 4), vec![txn(1, 1, 1)]);
 }

@@ -102,6 +102,8 @@ struct State {
     fail_reads: Option<String>,
     /// Writes of files with this extension fail with EIO.
     fail_writes: Option<String>,
+    /// `fallocate` fails with this errno.
+    fail_allocates: Option<i32>,
 }
 
 /// A recording backend: every call runs on the real files ([`OsIo`]) and is recorded.
@@ -246,6 +248,12 @@ impl SimIo {
         self.state.lock().fail_writes = extension.map(str::to_owned);
     }
 
+    /// From now on `fallocate` fails with `errno` (ENOSPC: the disk is full; EOPNOTSUPP: the
+    /// file system has none); `None`: it works again.
+    pub fn fail_allocates(&self, errno: Option<i32>) {
+        self.state.lock().fail_allocates = errno;
+    }
+
     /// What a power cut would leave of `path`: `None` if the name would not exist.
     pub fn durable_contents(&self, path: &Path) -> Option<Vec<u8>> {
         let s = self.state.lock();
@@ -339,6 +347,9 @@ impl FileIo for SimIo {
 
     fn allocate(&self, file: &File, path: &Path, offset: u64, len: u64) -> io::Result<()> {
         let mut s = self.state.lock();
+        if let Some(errno) = s.fail_allocates {
+            return Err(io::Error::from_raw_os_error(errno));
+        }
         OsIo.allocate(file, path, offset, len)?;
         let end = offset + len;
         s.events.push(Event::Allocate {
