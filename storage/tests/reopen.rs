@@ -56,7 +56,10 @@ fn a_damaged_recovery_point_checks_every_segment() {
     std::fs::write(dir.path().join(RECOVERY_POINT), b"garbage").unwrap();
 
     let log = PartitionLog::open(dir.path(), config()).unwrap();
-    assert!(log.recovery_report().damage.is_some());
+    let report = log.recovery_report();
+    assert!(report.damage.is_some());
+    // The first segment was CRC-checked up to the damaged batch, the only one before it.
+    assert_eq!(report.bytes_scanned, batch(3, 100, 0).len() as u64);
     assert_eq!(log.log_end_offset(), 3, "cut before the damaged batch");
     assert_eq!(checkpoint_value(dir.path()), Some(0), "rewritten");
 }
@@ -74,7 +77,10 @@ fn a_missing_recovery_point_scans_only_the_active_segment() {
 
     let log = PartitionLog::open(dir.path(), config()).unwrap();
     let report = log.recovery_report();
-    assert_eq!(report.bytes_scanned, active);
+    assert_eq!(
+        report.bytes_scanned, active,
+        "only the active segment is CRC-checked"
+    );
     assert_eq!(report.damage, None);
     assert_eq!(log.segment_base_offsets(), bases);
 }
@@ -174,27 +180,34 @@ fn a_producer_snapshot_past_the_log_end_is_ignored() {
 }
 
 /// Producers whose batches were all deleted keep their state (KIP-360: retention does not
-/// forget producers), through the snapshot at the first remaining segment.
+/// forget producers), through the snapshot at the first remaining segment, whether or not
+/// anything was appended after it.
 #[test]
 fn producers_of_deleted_segments_survive_a_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), config()).unwrap();
-    append_assigned(&log, &mut idempotent(0)).unwrap();
-    log.roll().unwrap();
-    let second = log.log_end_offset();
-    for i in 0..3 {
-        append_assigned(&log, &mut batch(1, 10, i)).unwrap();
-    }
-    log.close().unwrap();
-    // The first segment is gone (retention deleted it; the start checkpoint says so).
-    for ext in ["log", "index", "timeindex", "txnindex", "snapshot"] {
-        let _ = std::fs::remove_file(dir.path().join(format!("{:020}.{ext}", 0)));
-    }
-    let mut start = second.to_be_bytes().to_vec();
-    start.extend(crc32c::crc32c(&start).to_be_bytes());
-    std::fs::write(dir.path().join("log-start-offset.checkpoint"), start).unwrap();
+    for appended_after in [0, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = PartitionLog::open(dir.path(), config()).unwrap();
+        append_assigned(&log, &mut idempotent(0)).unwrap();
+        log.roll().unwrap();
+        let second = log.log_end_offset();
+        for i in 0..appended_after {
+            append_assigned(&log, &mut batch(1, 10, i)).unwrap();
+        }
+        log.close().unwrap();
+        // The first segment is gone (retention deleted it; the start checkpoint says so).
+        for ext in ["log", "index", "timeindex", "txnindex", "snapshot"] {
+            let _ = std::fs::remove_file(dir.path().join(format!("{:020}.{ext}", 0)));
+        }
+        let mut start = second.to_be_bytes().to_vec();
+        start.extend(crc32c::crc32c(&start).to_be_bytes());
+        std::fs::write(dir.path().join("log-start-offset.checkpoint"), start).unwrap();
 
-    let log = PartitionLog::open(dir.path(), config()).unwrap();
-    assert_eq!(log.log_start_offset(), second);
-    assert_eq!(last_sequence(&log, PRODUCER), Some(1));
+        let log = PartitionLog::open(dir.path(), config()).unwrap();
+        assert_eq!(log.log_start_offset(), second);
+        assert_eq!(
+            last_sequence(&log, PRODUCER),
+            Some(1),
+            "{appended_after} appended after"
+        );
+    }
 }

@@ -187,6 +187,10 @@ impl Segment {
             return Ok(None);
         }
         let valid = outcome.valid_len;
+        if verify {
+            // Counted once the segment is kept: a damaged one is scanned again as the active.
+            report.bytes_scanned += (valid - start) as u64;
+        }
         if (valid as u64) < file_len {
             // A reserved tail left by a crash before the trim (nothing is mapped yet).
             file.set_len(valid as u64)
