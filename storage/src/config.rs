@@ -131,6 +131,32 @@ mod tests {
         c.validate().unwrap();
     }
 
+    /// Every limit at its edge: the last value taken, one past it refused, naming the field.
+    #[test]
+    fn each_limit_holds_exactly_at_its_edge() {
+        let d = LogConfig::default;
+        let header = crate::batch::HEADER_LEN as u32;
+        let max = SEGMENT_BYTES_MAX;
+        #[rustfmt::skip]
+        let cases = [
+            ("segment_bytes", LogConfig { segment_bytes: SEGMENT_BYTES_MIN, ..d() }, LogConfig { segment_bytes: SEGMENT_BYTES_MIN - 1, ..d() }),
+            ("segment_bytes", LogConfig { segment_bytes: max, ..d() }, LogConfig { segment_bytes: max + 1, ..d() }),
+            ("segment_ms", LogConfig { segment_ms: 1, ..d() }, LogConfig { segment_ms: 0, ..d() }),
+            ("retention_ms", LogConfig { retention_ms: -1, ..d() }, LogConfig { retention_ms: -2, ..d() }),
+            ("retention_bytes", LogConfig { retention_bytes: -1, ..d() }, LogConfig { retention_bytes: -2, ..d() }),
+            ("index_interval_bytes", LogConfig { index_interval_bytes: 1, ..d() }, LogConfig { index_interval_bytes: 0, ..d() }),
+            ("max_batch_bytes", LogConfig { max_batch_bytes: header, ..d() }, LogConfig { max_batch_bytes: header - 1, ..d() }),
+            ("max_batch_bytes", LogConfig { max_batch_bytes: max as u32, ..d() }, LogConfig { max_batch_bytes: max as u32 + 1, ..d() }),
+        ];
+        for (field, taken, refused) in cases {
+            assert!(taken.validate().is_ok(), "{field}: {taken:?}");
+            match refused.validate() {
+                Err(StorageError::Config { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {refused:?} gave {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn out_of_range_values_are_rejected() {
         let c = LogConfig {
