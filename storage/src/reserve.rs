@@ -103,6 +103,21 @@ mod tests {
         assert_eq!(r.step(), RESERVE_MIN_BYTES);
     }
 
+    /// A reservation used up in exactly `FAST_MS` is not fast, one lasting exactly `SLOW_MS`
+    /// is not slow: the step stays.
+    #[test]
+    fn the_step_stays_at_exactly_fast_ms_and_slow_ms() {
+        let mut r = Reservation::new();
+        r.next_end(0, 1, u64::MAX, 0);
+        r.next_end(0, 1, u64::MAX, 10); // fast: doubled
+        let step = r.step();
+        assert_eq!(step, RESERVE_MIN_BYTES << 1);
+        r.next_end(0, 1, u64::MAX, 10 + FAST_MS);
+        assert_eq!(r.step(), step);
+        r.next_end(0, 1, u64::MAX, 10 + FAST_MS + SLOW_MS);
+        assert_eq!(r.step(), step);
+    }
+
     #[test]
     fn reservations_stop_at_the_segment_size_unless_the_write_needs_more() {
         let mut r = Reservation::new();
