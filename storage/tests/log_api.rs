@@ -467,7 +467,7 @@ fn ephemeral_logs_vanish_on_drop_and_delete_files_removes_the_dir() {
     log.delete_files().unwrap();
     assert!(!path.exists());
     log.delete_files().unwrap(); // already gone: nothing to do, not an error
-    // Readers holding the log (fetches in flight at DeleteTopics) still read the mapped data.
+                                 // Readers holding the log (fetches in flight at DeleteTopics) still read the mapped data.
     let read = log.read(0, 1 << 20, i64::MAX, true).unwrap();
     assert_eq!(bytes_of(&read.data), b);
 }

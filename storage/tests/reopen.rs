@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::*;
 use wren_storage::testing::BatchBuilder;
-use wren_storage::{LogConfig, PartitionLog};
+use wren_storage::{LogConfig, PartitionLog, StorageError};
 
 const RECOVERY_POINT: &str = "recovery-point.checkpoint";
 
@@ -209,5 +209,23 @@ fn producers_of_deleted_segments_survive_a_reopen() {
             Some(1),
             "{appended_after} appended after"
         );
+    }
+}
+
+/// A file beside the segments that exists but cannot be read or removed (here a directory in
+/// its place) fails the open, naming it: it is not taken for a missing file, which would mean
+/// a log start at the first segment or a leftover index quietly kept.
+#[test]
+fn a_checkpoint_or_index_that_cannot_be_handled_fails_the_open() {
+    for name in ["log-start-offset.checkpoint", "00000000000000000099.index"] {
+        let dir = tempfile::tempdir().unwrap();
+        closed_log(dir.path());
+        let _ = std::fs::remove_file(dir.path().join(name));
+        std::fs::create_dir(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("x"), b"x").unwrap();
+        match PartitionLog::open(dir.path(), config()) {
+            Err(StorageError::Io { path, .. }) => assert!(path.ends_with(name), "{path:?}"),
+            other => panic!("{name}: {other:?}"),
+        }
     }
 }
