@@ -100,8 +100,9 @@ fn a_damaged_recovery_point_of_a_one_segment_log_is_rewritten() {
     assert_eq!(checkpoint_value(dir.path()), Some(0));
 }
 
-/// A log with data whose leader-epoch checkpoint is gone has no epochs (Kafka's empty
-/// `LeaderEpochFileCache`): it does not invent epoch 0 at offset 0, which only a new log gets.
+/// A log with data whose leader-epoch checkpoint is gone has no epochs, as Kafka's
+/// `LeaderEpochFileCache` after a clean shutdown: it does not invent epoch 0 at offset 0
+/// (only a new log gets that), which would misplace the data written in epoch 4.
 #[test]
 fn a_lost_leader_epoch_checkpoint_invents_no_epoch() {
     let dir = tempfile::tempdir().unwrap();
