@@ -12,16 +12,22 @@ fn write_checkpoint(dir: &std::path::Path, offset: i64) {
     std::fs::write(dir.join("log-start-offset.checkpoint"), b).unwrap();
 }
 
-#[test]
-fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
-    for _ in 0..60 {
+/// A closed log in `dir` of `records` one-record batches; returns its segment count.
+fn closed_log(dir: &std::path::Path, records: usize) -> usize {
+    let log = PartitionLog::open(dir, small_config()).unwrap();
+    for _ in 0..records {
         append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
     }
     let segments = log.segment_base_offsets().len();
-    assert!(segments > 1, "the appends rolled");
     log.close().unwrap();
+    segments
+}
+
+#[test]
+fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let segments = closed_log(dir.path(), 60);
+    assert!(segments > 1, "the appends rolled");
     // DeleteRecords moved the start to 1000, then the records up to there were lost.
     write_checkpoint(dir.path(), 1000);
 
@@ -47,11 +53,7 @@ fn a_checkpoint_past_the_log_end_restarts_the_log_there() {
 #[test]
 fn a_checkpoint_inside_the_log_is_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
-    for _ in 0..5 {
-        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
-    }
-    log.close().unwrap();
+    closed_log(dir.path(), 5);
     write_checkpoint(dir.path(), 3);
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (3, 5));
@@ -62,11 +64,7 @@ fn a_checkpoint_inside_the_log_is_kept() {
 #[test]
 fn a_checkpoint_at_the_log_end_keeps_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let log = PartitionLog::open(dir.path(), small_config()).unwrap();
-    for _ in 0..5 {
-        append_assigned(&log, &mut batch(1, 100, 0)).unwrap();
-    }
-    log.close().unwrap();
+    closed_log(dir.path(), 5);
     write_checkpoint(dir.path(), 5);
     let log = PartitionLog::open(dir.path(), small_config()).unwrap();
     assert_eq!((log.log_start_offset(), log.log_end_offset()), (5, 5));
