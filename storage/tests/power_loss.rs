@@ -355,7 +355,7 @@ fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
         last_offset: 2,
         last_stable_offset: 0,
     };
-    log.append_aborted_txn(aborted.clone()).unwrap();
+    log.append_aborted_txn(aborted).unwrap();
     log.roll().unwrap(); // seals the segment
     drop(log);
     io.power_loss(dir.path(), Loss::Unsynced).unwrap();

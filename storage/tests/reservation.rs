@@ -24,9 +24,17 @@ fn allocations(events: &[Event]) -> usize {
         .count()
 }
 
+/// A log that has reserved space, the batches appended to it so far, and its directory.
+struct Reserving {
+    _dir: tempfile::TempDir,
+    io: Arc<SimIo>,
+    log: PartitionLog,
+    written: Vec<Vec<u8>>,
+}
+
 /// A log on the build disk (a tmpfs temp dir takes no reservation) that has reserved space:
 /// `None` when this file system takes none (the test has nothing to check there).
-fn reserving_log() -> Option<(tempfile::TempDir, Arc<SimIo>, PartitionLog, Vec<Vec<u8>>)> {
+fn reserving_log() -> Option<Reserving> {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let io = Arc::new(SimIo::new());
     let log = open_on(dir.path(), &io);
@@ -36,12 +44,23 @@ fn reserving_log() -> Option<(tempfile::TempDir, Arc<SimIo>, PartitionLog, Vec<V
         eprintln!("skipped: no reservation on this file system");
         return None;
     }
-    Some((dir, io, log, vec![first]))
+    Some(Reserving {
+        _dir: dir,
+        io,
+        log,
+        written: vec![first],
+    })
 }
 
 #[test]
 fn without_fallocate_appends_carry_on_unreserved() {
-    let Some((_dir, io, log, mut written)) = reserving_log() else {
+    let Some(Reserving {
+        _dir,
+        io,
+        log,
+        mut written,
+    }) = reserving_log()
+    else {
         return;
     };
     io.fail_allocates(Some(Errno::OPNOTSUPP.raw_os_error()));
@@ -69,7 +88,13 @@ fn without_fallocate_appends_carry_on_unreserved() {
 
 #[test]
 fn a_full_disk_at_the_reservation_refuses_the_append_and_keeps_the_log() {
-    let Some((_dir, io, log, mut written)) = reserving_log() else {
+    let Some(Reserving {
+        _dir,
+        io,
+        log,
+        mut written,
+    }) = reserving_log()
+    else {
         return;
     };
     io.fail_allocates(Some(Errno::NOSPC.raw_os_error()));
