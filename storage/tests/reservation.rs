@@ -54,55 +54,43 @@ fn reserving_log() -> Option<Reserving> {
 
 #[test]
 fn without_fallocate_appends_carry_on_unreserved() {
-    let Some(Reserving {
-        _dir,
-        io,
-        log,
-        mut written,
-    }) = reserving_log()
-    else {
+    let Some(mut r) = reserving_log() else {
         return;
     };
-    io.fail_allocates(Some(Errno::OPNOTSUPP.raw_os_error()));
+    r.io.fail_allocates(Some(Errno::OPNOTSUPP.raw_os_error()));
     // 50 KB: well past the first reservation.
     for i in 0..50 {
         let mut b = batch(2, 1000, i);
-        append_assigned(&log, &mut b).unwrap();
-        written.push(b);
+        append_assigned(&r.log, &mut b).unwrap();
+        r.written.push(b);
     }
-    io.fail_allocates(None);
-    let before = io.events().len();
+    r.io.fail_allocates(None);
+    let before = r.io.events().len();
     for i in 0..50 {
         let mut b = batch(2, 1000, i);
-        append_assigned(&log, &mut b).unwrap();
-        written.push(b);
+        append_assigned(&r.log, &mut b).unwrap();
+        r.written.push(b);
     }
     assert_eq!(
-        allocations(&io.events()[before..]),
+        allocations(&r.io.events()[before..]),
         0,
         "the segment stays unreserved"
     );
-    let read: Vec<_> = read_all(&log).into_iter().map(|(_, b)| b).collect();
-    assert_eq!(read, written);
+    let read: Vec<_> = read_all(&r.log).into_iter().map(|(_, b)| b).collect();
+    assert_eq!(read, r.written);
 }
 
 #[test]
 fn a_full_disk_at_the_reservation_refuses_the_append_and_keeps_the_log() {
-    let Some(Reserving {
-        _dir,
-        io,
-        log,
-        mut written,
-    }) = reserving_log()
-    else {
+    let Some(mut r) = reserving_log() else {
         return;
     };
-    io.fail_allocates(Some(Errno::NOSPC.raw_os_error()));
+    r.io.fail_allocates(Some(Errno::NOSPC.raw_os_error()));
     let refused = (0..100).find_map(|i| {
         let mut b = batch(2, 1000, i);
-        match append_assigned(&log, &mut b) {
+        match append_assigned(&r.log, &mut b) {
             Ok(_) => {
-                written.push(b);
+                r.written.push(b);
                 None
             }
             Err(e) => Some(e),
@@ -115,11 +103,11 @@ fn a_full_disk_at_the_reservation_refuses_the_append_and_keeps_the_log() {
         }
         other => panic!("an append past the reservation on a full disk: {other:?}"),
     }
-    let end = log.log_end_offset();
-    io.fail_allocates(None);
+    let end = r.log.log_end_offset();
+    r.io.fail_allocates(None);
     let mut b = batch(2, 1000, 0);
-    assert_eq!(append_assigned(&log, &mut b).unwrap().base_offset, end);
-    written.push(b);
-    let read: Vec<_> = read_all(&log).into_iter().map(|(_, b)| b).collect();
-    assert_eq!(read, written);
+    assert_eq!(append_assigned(&r.log, &mut b).unwrap().base_offset, end);
+    r.written.push(b);
+    let read: Vec<_> = read_all(&r.log).into_iter().map(|(_, b)| b).collect();
+    assert_eq!(read, r.written);
 }
