@@ -119,6 +119,21 @@ mod tests {
     }
 
     #[test]
+    fn last_within_is_the_last_entry_inside_both_bounds() {
+        let idx = sample();
+        let at = |position, below| idx.last_within(position, below).map(|e| e.relative_offset);
+        assert_eq!(at(u32::MAX, u32::MAX), Some(35));
+        // The position bound takes an entry exactly at it; the offset bound does not.
+        assert_eq!(at(8192, u32::MAX), Some(20));
+        assert_eq!(at(8191, u32::MAX), Some(10));
+        assert_eq!(at(u32::MAX, 35), Some(20));
+        assert_eq!(at(u32::MAX, 36), Some(35));
+        assert_eq!(at(10_000, 11), Some(10), "the tighter bound wins");
+        assert_eq!(at(4095, u32::MAX), None);
+        assert_eq!(at(u32::MAX, 10), None);
+    }
+
+    #[test]
     fn file_round_trip() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("0.index");

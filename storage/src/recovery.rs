@@ -217,6 +217,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_file_within_one_chunk_is_read_with_one_pread() {
+        let (buf, _) = log_of(&[1, 3, 2, 5, 1, 4], 0);
+        let sim = Arc::new(SimIo::new());
+        let io: Arc<dyn FileIo> = sim.clone();
+        let (_d, file) = file_of(&io, &buf);
+        let mut src = FileSource::new(&file, buf.len(), 1 << 20);
+        let mut batches = 0;
+        let got = scan(&mut src, 0, 0, 0, true, |_, _| batches += 1).unwrap();
+        assert_eq!((got.valid_len, batches), (buf.len(), 6));
+        assert_eq!(sim.reads(), 1, "not a pread per header, batch or end check");
+    }
+
     fn bytes_base(bytes: &[u8]) -> i64 {
         i64::from_be_bytes(bytes[..8].try_into().unwrap())
     }

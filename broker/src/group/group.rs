@@ -233,7 +233,8 @@ impl Group {
             self.static_members
                 .insert(instance.clone(), member.id.clone());
         }
-        if self.is(GroupState::PreparingRebalance) && self.initial_join_remaining_ms.is_some() {
+        // Only the initial join phase (PreparingRebalance from Empty) has a remainder.
+        if self.initial_join_remaining_ms.is_some() {
             self.new_member_added = true;
         }
         self.last_member_added_ms = member.joined_at_ms;
@@ -316,9 +317,11 @@ impl Group {
             if !expired {
                 return;
             }
-            if self.new_member_added && remaining > 0 {
+            if self.new_member_added {
                 // Kafka waits a whole delay more from this check; Wren waits until a delay
                 // after the last new member (members started together are not held twice).
+                // With nothing left the delay is 0, and `until` (the last join) is not after
+                // now: the phase completes.
                 let delay = initial_delay_ms(config).min(remaining);
                 self.new_member_added = false;
                 self.initial_join_remaining_ms = Some(remaining - delay);
@@ -439,11 +442,8 @@ impl Group {
 
     /// Session, pending-member, join and sync deadlines (called by the timer task).
     pub fn expire(&mut self, now: i64, config: &GroupConfig) {
-        let before = self.pending_members.len();
+        // A pending member's expiry may complete the join: the last step below checks.
         self.pending_members.retain(|_, deadline| now < *deadline);
-        if self.pending_members.len() != before {
-            self.try_complete_join(now, config);
-        }
         let dead: Vec<String> = self
             .members
             .values()

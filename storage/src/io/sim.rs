@@ -104,6 +104,8 @@ struct State {
     fail_writes: Option<String>,
     /// `fallocate` fails with this errno.
     fail_allocates: Option<i32>,
+    /// Calls of [`FileIo::read_at`] so far.
+    reads: usize,
 }
 
 /// A recording backend: every call runs on the real files ([`OsIo`]) and is recorded.
@@ -252,6 +254,11 @@ impl SimIo {
     /// file system has none); `None`: it works again.
     pub fn fail_allocates(&self, errno: Option<i32>) {
         self.state.lock().fail_allocates = errno;
+    }
+
+    /// How many times [`FileIo::read_at`] was called (each is a `pread`).
+    pub fn reads(&self) -> usize {
+        self.state.lock().reads
     }
 
     /// What a power cut would leave of `path`: `None` if the name would not exist.
@@ -442,7 +449,11 @@ impl FileIo for SimIo {
     }
 
     fn read_at(&self, file: &File, path: &Path, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        let failing = self.state.lock().fail_reads.clone();
+        let failing = {
+            let mut s = self.state.lock();
+            s.reads += 1;
+            s.fail_reads.clone()
+        };
         if failing.is_some() && failing.as_deref() == path.extension().and_then(|e| e.to_str()) {
             return Err(io::Error::from_raw_os_error(5));
         }

@@ -147,3 +147,63 @@ fn the_initial_delay_is_extended_at_most_by_what_is_left_of_the_rebalance_timeou
     assert_eq!(join_answer(&effects, 1).map(|o| o.generation_id), Some(1));
     assert_eq!(join_answer(&effects, 2).map(|o| o.generation_id), Some(1));
 }
+
+#[test]
+fn each_new_member_extends_the_initial_delay_until_the_rebalance_timeout_is_spent() {
+    let config = GroupConfig {
+        initial_rebalance_delay_ms: 100,
+        ..GroupConfig::default()
+    };
+    let mut g = Group::new("g", 0);
+    let join_at = |g: &mut Group, park: ParkId, id: &str, now: i64| {
+        let input = Input::Join {
+            req: JoinRequest {
+                rebalance_timeout_ms: 300,
+                ..req("")
+            },
+            park,
+            new_member_id: id.into(),
+        };
+        assert!(step(g, input, now, &config).is_empty(), "{id} waits");
+    };
+    join_at(&mut g, 1, "a", 0);
+    join_at(&mut g, 2, "b", 90);
+    // b joined within the delay: the phase runs to a delay after b (190), 100 ms of the
+    // 300 ms timeout left after that.
+    assert!(tick(&mut g, 100, &config).is_empty());
+    join_at(&mut g, 3, "c", 180);
+    // c takes the last 100 ms: to 280, nothing left.
+    assert!(tick(&mut g, 190, &config).is_empty());
+    join_at(&mut g, 4, "d", 270);
+    assert!(tick(&mut g, 279, &config).is_empty());
+    // d joined in time but the timeout is spent: no further extension.
+    let effects = tick(&mut g, 280, &config);
+    for park in 1..=4 {
+        assert_eq!(
+            join_answer(&effects, park).map(|o| o.generation_id),
+            Some(1)
+        );
+    }
+    assert_eq!(g.members.len(), 4);
+}
+
+#[test]
+fn members_joining_together_wait_one_initial_delay_not_two() {
+    let config = GroupConfig {
+        initial_rebalance_delay_ms: 100,
+        ..GroupConfig::default()
+    };
+    let mut g = Group::new("g", 0);
+    for (park, id) in [(1, "a"), (2, "b")] {
+        let input = Input::Join {
+            req: req(""),
+            park,
+            new_member_id: id.into(),
+        };
+        assert!(step(&mut g, input, 0, &config).is_empty());
+    }
+    assert!(tick(&mut g, 99, &config).is_empty());
+    let effects = tick(&mut g, 100, &config);
+    assert_eq!(join_answer(&effects, 1).map(|o| o.generation_id), Some(1));
+    assert_eq!(join_answer(&effects, 2).map(|o| o.generation_id), Some(1));
+}

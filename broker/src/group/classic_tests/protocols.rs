@@ -95,6 +95,7 @@ fn the_protocol_most_members_prefer_wins_ties_go_to_the_first_members_order() {
     let leader = join_answer(&effects, 4).expect("answered");
     assert_eq!(leader.protocol_name.as_deref(), Some("y"));
     assert_eq!(leader.protocol_type.as_deref(), Some("consumer"));
+    assert!(!leader.skip_assignment, "a new generation's leader assigns");
     // The leader sees each member's metadata for the chosen protocol.
     let metadata: Vec<&[u8]> = leader.members.iter().map(|m| &m.metadata[..]).collect();
     assert_eq!(metadata, vec![&b"meta-y"[..]; 3]);

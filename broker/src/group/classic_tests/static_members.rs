@@ -151,3 +151,62 @@ fn a_restarted_static_member_that_never_syncs_is_removed_at_the_sync_deadline() 
     assert!(!g.members.contains_key("s2"), "no SyncGroup in time");
     assert_eq!(g.state, GroupState::PreparingRebalance);
 }
+
+#[test]
+fn a_restarted_static_leader_still_leads_the_next_generation() {
+    let mut g = Group::new("g", 0);
+    join_with(&mut g, static_req("", "i"), 1, "s1", 0);
+    join_with(&mut g, req(""), 2, "b", 0);
+    let effects = join_with(&mut g, static_req("s1", "i"), 3, "", 0);
+    assert_eq!(
+        join_answer(&effects, 3).map(|o| o.leader_id.as_str()),
+        Some("s1")
+    );
+    let mut leader = sync_req("s1", 2);
+    leader.assignments = vec![("b".into(), Bytes::from_static(b"p0"))];
+    sync_with(&mut g, sync_req("b", 2), 4, 0);
+    sync_with(&mut g, leader, 5, 0);
+    assert_eq!(g.state, GroupState::Stable);
+    // s1 restarts as s2, which now follows b in the member list, and keeps the lead.
+    let effects = join_with(&mut g, static_req("", "i"), 6, "s2", 1);
+    assert_eq!(
+        join_answer(&effects, 6).map(|o| o.leader_id.as_str()),
+        Some("s2")
+    );
+    join_with(&mut g, req(""), 7, "c", 2);
+    join_with(&mut g, static_req("s2", "i"), 8, "", 2);
+    let effects = join_with(&mut g, req("b"), 9, "", 2);
+    let answers: Vec<(&str, i32)> = [7, 8, 9]
+        .into_iter()
+        .map(|park| {
+            let o = join_answer(&effects, park).expect("answered");
+            (o.leader_id.as_str(), o.generation_id)
+        })
+        .collect();
+    assert_eq!(
+        answers,
+        vec![("s2", 3); 3],
+        "a leader that rejoined keeps leading"
+    );
+}
+
+#[test]
+fn a_static_member_removed_by_its_session_timeout_rejoins_as_a_new_member() {
+    let mut g = stable_static();
+    step(&mut g, Input::Tick, i64::from(SESSION_MS), &no_delay());
+    assert_eq!(g.state, GroupState::Empty);
+    let now = i64::from(SESSION_MS) + 1;
+    let effects = join_with(&mut g, static_req("", "i"), 10, "s2", now);
+    let answer = join_answer(&effects, 10).expect("alone: answered at once");
+    assert_eq!(answer.error, None);
+    assert_eq!(
+        (answer.member_id.as_str(), answer.leader_id.as_str()),
+        ("s2", "s2")
+    );
+    assert_eq!(leave(&mut g, &[("", Some("i"))], now), vec![Ok(())]);
+    assert_eq!(
+        leave(&mut g, &[("", Some("i"))], now),
+        vec![Err(GroupError::UnknownMemberId)],
+        "the instance left with its member"
+    );
+}
