@@ -362,3 +362,29 @@ fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
     let log = PartitionLog::open(dir.path(), config(FlushPolicy::Os)).unwrap();
     assert_eq!(log.aborted_txns(0, 3), vec![aborted]);
 }
+
+#[test]
+fn a_seal_that_cannot_open_the_aborted_txn_index_takes_the_log_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let log = open_on(dir.path(), config(FlushPolicy::Os), &io);
+    log.append(&batch(2, 10, 0)).unwrap();
+    log.append(&batch(1, 10, 0)).unwrap();
+    let aborted = wren_storage::AbortedTxn {
+        producer_id: 1,
+        first_offset: 0,
+        last_offset: 2,
+        last_stable_offset: 0,
+    };
+    log.append_aborted_txn(aborted).unwrap();
+    // Only a missing index needs no fsync; one that exists but cannot be opened is an I/O
+    // error, which takes the log offline as a failed fsync does.
+    io.fail_opens(Some("txnindex"));
+    let e = log.roll().unwrap_err();
+    assert!(e.to_string().contains(".txnindex"), "{e}");
+    io.fail_opens(None);
+    assert!(
+        log.append(&batch(1, 10, 0)).is_err(),
+        "offline: nothing more is acknowledged"
+    );
+}

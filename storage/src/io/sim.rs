@@ -104,6 +104,8 @@ struct State {
     fail_writes: Option<String>,
     /// `fallocate` fails with this errno.
     fail_allocates: Option<i32>,
+    /// Opens of files with this extension fail with EIO.
+    fail_opens: Option<String>,
     /// Calls of [`FileIo::read_at`] so far.
     reads: usize,
 }
@@ -256,6 +258,12 @@ impl SimIo {
         self.state.lock().fail_allocates = errno;
     }
 
+    /// From now on opens of files with this extension fail with EIO (a file the disk can no
+    /// longer reach); `None`: they work again.
+    pub fn fail_opens(&self, extension: Option<&str>) {
+        self.state.lock().fail_opens = extension.map(str::to_owned);
+    }
+
     /// How many times [`FileIo::read_at`] was called (each is a `pread`).
     pub fn reads(&self) -> usize {
         self.state.lock().reads
@@ -310,6 +318,10 @@ impl SimIo {
 impl FileIo for SimIo {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<File> {
         let mut s = self.state.lock();
+        let failing = s.fail_opens.as_deref();
+        if failing.is_some() && failing == path.extension().and_then(|e| e.to_str()) {
+            return Err(io::Error::from_raw_os_error(5));
+        }
         let known = s.inode(path);
         let file = OsIo.open(path, mode)?;
         match known {
