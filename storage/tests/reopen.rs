@@ -64,6 +64,26 @@ fn a_damaged_recovery_point_checks_every_segment() {
     assert_eq!(checkpoint_value(dir.path()), Some(0), "rewritten");
 }
 
+/// Without a recovery point to trust, a clean log's sealed segments are CRC-checked too, and
+/// the report counts each of them with the active one.
+#[test]
+fn a_damaged_recovery_point_counts_every_segment_it_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let bases = closed_log(dir.path());
+    assert!(bases.len() > 2);
+    std::fs::write(dir.path().join(RECOVERY_POINT), b"garbage").unwrap();
+    let total: u64 = bases
+        .iter()
+        .map(|&b| std::fs::metadata(segment_log(dir.path(), b)).unwrap().len())
+        .sum();
+
+    let log = PartitionLog::open(dir.path(), config()).unwrap();
+    let report = log.recovery_report();
+    assert_eq!(report.damage, None);
+    assert_eq!(report.bytes_scanned, total);
+    assert_eq!(log.segment_base_offsets(), bases);
+}
+
 /// No recovery-point file: every roll was fsynced (or the log is new), so opening trusts the
 /// sealed segments and scans only the active one.
 #[test]

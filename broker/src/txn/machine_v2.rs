@@ -221,6 +221,8 @@ mod tests {
         let done = complete(&prepared);
         assert_eq!((done.producer_id, done.producer_epoch), (99, 0));
         assert_eq!(done.previous_producer_id, 7);
+        // The state the log persists: the new id has no earlier epoch and no id pending.
+        assert_eq!((done.last_producer_epoch, done.next_producer_id), (-1, -1));
         // A retry with the old identity is answered with the new one.
         let retry = end(&done, (7, i16::MAX - 1), true);
         assert!(retry.persist.is_none());

@@ -189,7 +189,8 @@ impl Segment {
         let valid = outcome.valid_len;
         if verify {
             // Counted once the segment is kept: a damaged one is scanned again as the active.
-            report.bytes_scanned += (valid - start) as u64;
+            // A verified segment trusts no index: its scan started at 0.
+            report.bytes_scanned += valid as u64;
         }
         if (valid as u64) < file_len {
             // A reserved tail left by a crash before the trim (nothing is mapped yet).
