@@ -51,7 +51,9 @@ def short_sym(sym, n=60):
 def method_text(doc):
     c, i = doc["ctx"], doc["info"]
     return (f"{c['reps']} repetitions (median reported), each broker started fresh per repetition "
-            f"in rotating order, {c['warmup']:,} warm-up records per topic first; "
+            f"in rotating order, {c['warmup']:,} warm-up records per topic first, the page "
+            f"cache's dirty pages written back (`sync`) before each run so that no run pays for "
+            f"an earlier one's writeback; "
             f"{c['records']:,} records of {c['record_size']} B per produce run, one partition "
             f"(`-p 0`), acks=all, `linger.ms=5`, no compression; consume reads the "
             f"idempotence-off topic from the beginning. Client: librdkafka's "

@@ -11,7 +11,8 @@ What one run does
   1. Loopback TCP bandwidth (iperf3, one stream; a Python socket pair if iperf3 is missing).
   2. For each repetition, for each broker (order rotated per repetition so that background noise
      on the shared machine hits every broker alike): start the broker fresh, create the topics,
-     warm up, run every scenario with rdkafka_performance, stop the broker.
+     warm up, run every scenario with rdkafka_performance (each after a `sync`, so that it does
+     not share the machine with an earlier run's writeback), stop the broker.
      Per run it records the client's figures (MB/s, msgs/s) and the CPU time the client and the
      broker process used (user/system), so each figure says what bounded it.
   3. Optionally profiles Wren (perf record -a on a separate run per scenario, strace -c for
@@ -193,6 +194,14 @@ def run_all(ctx: Ctx) -> dict:
                 for sc in SCENARIOS:
                     if sc.brokers is not None and b.key not in sc.brokers:
                         continue
+                    # The dirty pages earlier runs left (a durable broker's gigabytes) are
+                    # written back before each run, not during it: one scenario's writeback
+                    # would otherwise take CPU and disk from the next, whichever broker runs it.
+                    synced = time.monotonic()
+                    os.sync()
+                    synced = time.monotonic() - synced
+                    if synced > 1:
+                        log(f"rep {rep + 1}: {b.key:5} {sc.name:17} waited {synced:.1f} s for writeback")
                     try:
                         if sc.command:
                             argv = sc.command(ctx, b)
