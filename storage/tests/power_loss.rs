@@ -339,16 +339,12 @@ fn the_aborted_txn_index_follows_the_flush_policy() {
     }
 }
 
-/// Sealing fsyncs a segment's aborted-transaction index with its data: a sealed segment is
-/// trusted after a power cut without a scan, and an abort lost from its index would hand the
-/// aborted records to read_committed consumers.
-#[test]
-fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
-    let dir = tempfile::tempdir().unwrap();
-    let io = Arc::new(SimIo::new());
-    let log = open_on(dir.path(), config(FlushPolicy::Os), &io);
+/// A log on `io` holding offsets 0-1 of producer 1's aborted transaction and, at 2, where its
+/// abort marker sits, with the abort in the active segment's `.txnindex`.
+fn log_with_an_abort(dir: &Path, io: &Arc<SimIo>) -> (PartitionLog, wren_storage::AbortedTxn) {
+    let log = open_on(dir, config(FlushPolicy::Os), io);
     log.append(&batch(2, 10, 0)).unwrap();
-    log.append(&batch(1, 10, 0)).unwrap(); // where the abort marker sits
+    log.append(&batch(1, 10, 0)).unwrap();
     let aborted = wren_storage::AbortedTxn {
         producer_id: 1,
         first_offset: 0,
@@ -356,6 +352,17 @@ fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
         last_stable_offset: 0,
     };
     log.append_aborted_txn(aborted).unwrap();
+    (log, aborted)
+}
+
+/// Sealing fsyncs a segment's aborted-transaction index with its data: a sealed segment is
+/// trusted after a power cut without a scan, and an abort lost from its index would hand the
+/// aborted records to read_committed consumers.
+#[test]
+fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let io = Arc::new(SimIo::new());
+    let (log, aborted) = log_with_an_abort(dir.path(), &io);
     log.roll().unwrap(); // seals the segment
     drop(log);
     io.power_loss(dir.path(), Loss::Unsynced).unwrap();
@@ -367,16 +374,7 @@ fn a_sealed_segments_aborted_txn_index_survives_a_power_cut() {
 fn a_seal_that_cannot_open_the_aborted_txn_index_takes_the_log_offline() {
     let dir = tempfile::tempdir().unwrap();
     let io = Arc::new(SimIo::new());
-    let log = open_on(dir.path(), config(FlushPolicy::Os), &io);
-    log.append(&batch(2, 10, 0)).unwrap();
-    log.append(&batch(1, 10, 0)).unwrap();
-    let aborted = wren_storage::AbortedTxn {
-        producer_id: 1,
-        first_offset: 0,
-        last_offset: 2,
-        last_stable_offset: 0,
-    };
-    log.append_aborted_txn(aborted).unwrap();
+    let (log, _) = log_with_an_abort(dir.path(), &io);
     // Only a missing index needs no fsync; one that exists but cannot be opened is an I/O
     // error, which takes the log offline as a failed fsync does.
     io.fail_opens(Some("txnindex"));
