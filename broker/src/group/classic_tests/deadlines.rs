@@ -6,6 +6,14 @@ use bytes::Bytes;
 use super::*;
 use crate::group::group::GroupState;
 
+/// The defaults with this group.initial.rebalance.delay.ms.
+fn initial_delay(ms: u64) -> GroupConfig {
+    GroupConfig {
+        initial_rebalance_delay_ms: ms,
+        ..GroupConfig::default()
+    }
+}
+
 fn tick(g: &mut Group, now: i64, config: &GroupConfig) -> Vec<Effect> {
     step(g, Input::Tick, now, config)
 }
@@ -117,10 +125,7 @@ fn a_kip_394_member_id_unused_for_a_session_timeout_expires() {
 
 #[test]
 fn the_initial_delay_is_extended_at_most_by_what_is_left_of_the_rebalance_timeout() {
-    let config = GroupConfig {
-        initial_rebalance_delay_ms: 200,
-        ..GroupConfig::default()
-    };
+    let config = initial_delay(200);
     let short = JoinRequest {
         rebalance_timeout_ms: 300,
         ..req("")
@@ -150,10 +155,7 @@ fn the_initial_delay_is_extended_at_most_by_what_is_left_of_the_rebalance_timeou
 
 #[test]
 fn each_new_member_extends_the_initial_delay_until_the_rebalance_timeout_is_spent() {
-    let config = GroupConfig {
-        initial_rebalance_delay_ms: 100,
-        ..GroupConfig::default()
-    };
+    let config = initial_delay(100);
     let mut g = Group::new("g", 0);
     let join_at = |g: &mut Group, park: ParkId, id: &str, now: i64| {
         let input = Input::Join {
@@ -189,10 +191,7 @@ fn each_new_member_extends_the_initial_delay_until_the_rebalance_timeout_is_spen
 
 #[test]
 fn members_joining_together_wait_one_initial_delay_not_two() {
-    let config = GroupConfig {
-        initial_rebalance_delay_ms: 100,
-        ..GroupConfig::default()
-    };
+    let config = initial_delay(100);
     let mut g = Group::new("g", 0);
     for (park, id) in [(1, "a"), (2, "b")] {
         let input = Input::Join {
